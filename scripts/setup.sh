@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a fresh machine: a virtual environment in .venv with
+# snnhw (editable) and everything its tests and main job need. Re-running it
+# does nothing unless pyproject.toml or this script changed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+VENV="${SNNHW_VENV:-.venv}"
+PY="${PYTHON:-python3}"
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "setup: creating $VENV"
+    "$PY" -m venv "$VENV"
+fi
+stamp="$VENV/.snnhw-setup-stamp"
+want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
+    echo "setup: installing snnhw and its dependencies into $VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e ".[dev]"
+    echo "$want" > "$stamp"
+fi

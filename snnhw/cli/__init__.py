@@ -1,0 +1,47 @@
+"""The ``snnhw`` command line: one module per subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import __version__
+from . import info, run
+from .common import CLIError
+
+__all__ = ["build_parser", "main"]
+
+SUBCOMMANDS = (info, run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="snnhw",
+        description="Turn spiking neural networks into bit-exact FPGA hardware. "
+                    "Every stage reads the integer IR file (.snn); "
+                    "'snnhw COMMAND --help' explains each command.")
+    parser.add_argument("--version", action="version", version=f"snnhw {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in SUBCOMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CLIError as exc:
+        print(f"snnhw: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); not an error of ours.
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("snnhw: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""``snnhw info NET``: layers, bit widths, memory and accumulator widths."""
+
+from __future__ import annotations
+
+from ..info import describe, format_table
+from .common import emit_json, load_network
+
+HELP = "show a network's layers, bit widths, memory and accumulator widths"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "info", help=HELP, description=HELP.capitalize() + ".",
+        epilog="Memory is counted in bits: weights (n_out*n_in*w_bits), biases and "
+               "membranes (n_out*u_bits each). acc_bits is the exact width of one "
+               "step's charge I; logit_bits that of the readout sum.")
+    p.add_argument("net", metavar="NET", help="network IR file (.snn)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    net = load_network(args.net)
+    d = describe(net)
+    if args.json:
+        emit_json(d)
+        return 0
+    print(f"network {d['name'] or '(unnamed)'}  hash {d['content_hash'][:16]}")
+    print(f"inputs {d['n_in']} x {d['in_bits']} bits, T = {d['timesteps']}, "
+          f"readout = {d['readout']}")
+    header = ["layer", "kind", "n_in", "n_out", "w_bits", "u_bits", "k", "offset",
+              "spike_bits", "leak", "reset", "acc_bits", "weight_bits"]
+    rows = [[ly["index"], ly["kind"], ly["n_in"], ly["n_out"], ly["w_bits"], ly["u_bits"],
+             ly["k"], ly["fire_offset"], ly["spike_bits"] if ly["fires"] else "-",
+             ly["leak_shift"] if ly["leak_shift"] is not None else "none", ly["reset"],
+             ly["acc_bits"], ly["weight_bits"]] for ly in d["layers"]]
+    print(format_table(rows, header))
+    print(f"parameter memory {d['param_bits']} bits ({d['param_bits'] / 8192:.1f} KiB), "
+          f"membrane state {d['state_bits']} bits, logits {d['logit_bits']} bits")
+    return 0

@@ -1,0 +1,103 @@
+"""Seeded random networks and inputs, and the example network shipped in the package.
+
+``python -m snnhw.examples`` rewrites the shipped example files; a test checks
+that the committed files are exactly what this module builds.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from .ir import DenseLayer, Network, save
+
+__all__ = ["build_example", "example_paths", "random_input", "random_network"]
+
+
+def random_network(
+    rng: np.random.Generator,
+    sizes: list[int],
+    *,
+    in_bits: int = 4,
+    timesteps: int = 4,
+    readout: str = "membrane",
+    w_bits: int = 8,
+    u_bits: int = 16,
+    spike_bits: int = 2,
+    k: int | None = None,
+    fire_offset: int | str = "half",
+    leak_shift: int | None = None,
+    reset: str = "soft",
+    weight_scale: float = 0.25,
+    name: str = "",
+) -> Network:
+    """A valid network with the given layer ``sizes`` (``[n_in, h1, ..., n_out]``).
+
+    Weights are drawn from a normal distribution scaled to ``weight_scale``
+    of the ``w_bits`` range and clipped to it; biases are small. ``k`` defaults
+    to a value that makes the layers fire at a moderate rate for inputs of
+    ``in_bits``. ``fire_offset="half"`` means ``2**(k-1)`` rounding (or 0 when
+    ``k == 0``); an int is used as is.
+    """
+    w_lo, w_hi = -(1 << (w_bits - 1)), (1 << (w_bits - 1)) - 1
+    layers = []
+    for i, (n_in, n_out) in enumerate(pairwise(sizes)):
+        s_bits_in = in_bits if i == 0 else spike_bits
+        W = np.clip(np.rint(rng.normal(0, weight_scale * w_hi, (n_out, n_in))), w_lo, w_hi)
+        b_half = 1 << (min(w_bits, u_bits) - 1)
+        b = rng.integers(-b_half, b_half, n_out)
+        if k is None:
+            typical = weight_scale * w_hi * np.sqrt(n_in) * ((1 << s_bits_in) - 1) / 2
+            k_i = int(np.clip(np.floor(np.log2(max(typical, 1.0))), 0, u_bits - 2))
+        else:
+            k_i = k
+        off = (1 << (k_i - 1)) - 1 if fire_offset == "half" and k_i > 0 else (
+            0 if fire_offset == "half" else int(fire_offset))
+        layers.append(DenseLayer(
+            W=W.astype(np.int64), b=b.astype(np.int64), w_bits=w_bits, u_bits=u_bits,
+            k=k_i, fire_offset=off, spike_bits=spike_bits, leak_shift=leak_shift,
+            reset=reset,
+        ))
+    return Network(layers=layers, in_bits=in_bits, timesteps=timesteps,
+                   readout=readout, name=name)
+
+
+def random_input(rng: np.random.Generator, net: Network, batch: int,
+                 density: float = 1.0) -> np.ndarray:
+    """``[batch, T, n_in]`` uniform input values; a fraction ``1-density`` is zero."""
+    hi = 1 << net.in_bits
+    x = rng.integers(0, hi, (batch, net.timesteps, net.n_in))
+    if density < 1.0:
+        x = np.where(rng.random(x.shape) < density, x, 0)
+    return x.astype(np.int64)
+
+
+def example_paths() -> tuple[Path, Path]:
+    """Paths of the shipped example network and its example input batch."""
+    base = resources.files("snnhw") / "data"
+    return Path(str(base / "example.snn")), Path(str(base / "example_input.npy"))
+
+
+def build_example() -> tuple[Network, np.ndarray]:
+    """The shipped example: 64-32-10, 5-bit inputs (digits-sized), T=4, 2-bit spikes."""
+    rng = np.random.default_rng(20261122)
+    net = random_network(rng, [64, 32, 10], in_bits=5, timesteps=4, spike_bits=2,
+                         w_bits=8, u_bits=16, name="example-64-32-10")
+    x = random_input(rng, net, 16, density=0.6)
+    return net, x
+
+
+def main() -> None:
+    net, x = build_example()
+    net_path, x_path = example_paths()
+    net_path.parent.mkdir(parents=True, exist_ok=True)
+    save(net, net_path)
+    np.save(x_path, x)
+    print(f"wrote {net_path} and {x_path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Sizes and widths of a network, for ``snnhw info`` and for later stages."""
+
+from __future__ import annotations
+
+from .ir import Network
+
+__all__ = ["describe", "format_table", "signed_bits"]
+
+
+def signed_bits(bound: int) -> int:
+    """Width of a two's-complement register that holds every value in ``[-bound, bound]``."""
+    return int(bound).bit_length() + 1
+
+
+def describe(net: Network) -> dict:
+    """A JSON-ready summary: per-layer fields, memory in bits, accumulator widths.
+
+    ``acc_bits`` holds one step's exact charge ``I`` (SPEC.md: partial sums
+    must not saturate before the sweep); ``logit_bits`` holds the readout sum.
+    """
+    layers = []
+    for i, layer in enumerate(net.layers):
+        fires = not (i == len(net.layers) - 1 and net.readout == "membrane")
+        layers.append({
+            "index": i,
+            "kind": layer.kind,
+            "n_in": layer.n_in,
+            "n_out": layer.n_out,
+            "in_spike_bits": net.input_bits(i),
+            "w_bits": layer.w_bits,
+            "u_bits": layer.u_bits,
+            "k": layer.k,
+            "theta": layer.theta,
+            "fire_offset": layer.fire_offset,
+            "spike_bits": layer.spike_bits,
+            "leak_shift": layer.leak_shift,
+            "reset": layer.reset,
+            "fires": fires,
+            "weight_bits": layer.n_out * layer.n_in * layer.w_bits,
+            "bias_bits": layer.n_out * layer.u_bits,
+            "membrane_bits": layer.n_out * layer.u_bits if fires else 0,
+            "current_bound": net.current_bound(i),
+            "acc_bits": signed_bits(net.current_bound(i)),
+        })
+    return {
+        "name": net.name,
+        "content_hash": net.content_hash(),
+        "in_bits": net.in_bits,
+        "timesteps": net.timesteps,
+        "readout": net.readout,
+        "n_in": net.n_in,
+        "n_out": net.n_out,
+        "layers": layers,
+        "param_bits": sum(ly["weight_bits"] + ly["bias_bits"] for ly in layers),
+        "state_bits": sum(ly["membrane_bits"] for ly in layers),
+        "logit_bound": net.logit_bound(),
+        "logit_bits": signed_bits(net.logit_bound()),
+    }
+
+
+def format_table(rows: list[list], header: list[str]) -> str:
+    """Left-aligned plain-text table."""
+    cells = [[str(c) for c in header]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

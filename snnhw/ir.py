@@ -1,0 +1,594 @@
+"""Typed, versioned integer IR of a spiking network (SPEC.md, "Network").
+
+The IR is the only thing that later stages (golden model, gateware, boards)
+read. A network is a list of :class:`DenseLayer` plus three network-wide
+fields. Everything is an integer; every range in SPEC.md is checked by
+:meth:`Network.validate`, which :func:`load` and :func:`save` both call.
+
+File format (``.snn``): a zip archive readable by :func:`numpy.load` as an
+``.npz``. It holds ``manifest.json`` (schema version, network fields, per-layer
+scalars, content hash) and one ``.npy`` member per array
+(``layer<i>.W``, ``layer<i>.b``). Arrays are read with ``allow_pickle=False``
+semantics (object dtypes are refused); members are written with a fixed
+timestamp so that saving the same network twice gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "FORMAT_NAME",
+    "LAYER_KINDS",
+    "READOUTS",
+    "RESETS",
+    "SCHEMA_VERSION",
+    "DenseLayer",
+    "IRDTypeError",
+    "IRError",
+    "IRFormatError",
+    "IRHashError",
+    "IRKindError",
+    "IRMissingError",
+    "IRRangeError",
+    "IRShapeError",
+    "IRVersionError",
+    "Network",
+    "dumps",
+    "load",
+    "loads",
+    "save",
+]
+
+FORMAT_NAME = "snnhw-ir"
+SCHEMA_VERSION = 1
+LAYER_KINDS = ("dense",)
+READOUTS = ("membrane", "spikes")
+RESETS = ("soft", "hard")
+
+# Limits that are not in SPEC.md but keep every integer path exact in int64
+# and keep a corrupted file from asking for absurd allocations.
+MAX_IN_BITS = 16
+MAX_TIMESTEPS = 1 << 16
+MAX_NEURONS = 1 << 20
+MAX_MEMBER_BYTES = 1 << 30
+EXACT_INT_LIMIT = 1 << 62
+_FIXED_ZIP_DATE = (2020, 1, 1, 0, 0, 0)
+
+
+class IRError(Exception):
+    """Base class of every error raised while validating or loading an IR."""
+
+
+class IRFormatError(IRError):
+    """The file is not a readable IR archive (not a zip, truncated, bad JSON)."""
+
+
+class IRVersionError(IRError):
+    """The manifest names no schema version, or one this code cannot read."""
+
+
+class IRMissingError(IRError):
+    """A required array or manifest field is absent."""
+
+
+class IRDTypeError(IRError):
+    """An array has a non-integer dtype, or a field has the wrong type."""
+
+
+class IRRangeError(IRError):
+    """A value lies outside the range SPEC.md allows."""
+
+
+class IRShapeError(IRError):
+    """An array has the wrong shape, or the layers do not chain."""
+
+
+class IRKindError(IRError):
+    """A layer kind, reset mode or readout is not one this version knows."""
+
+
+class IRHashError(IRError):
+    """The stored content hash does not match the content."""
+
+
+def _where(layer: int | None) -> str:
+    return "network" if layer is None else f"layer {layer}"
+
+
+def _check_int(value, name: str, layer: int | None, lo: int, hi: int | None) -> int:
+    """Return ``value`` as an int if it is an integer in ``[lo, hi]``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise IRDTypeError(
+            f"{_where(layer)}: field '{name}' must be an integer, got {value!r}"
+        )
+    value = int(value)
+    if value < lo or (hi is not None and value > hi):
+        bound = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+        raise IRRangeError(
+            f"{_where(layer)}: field '{name}' = {value} is out of range {bound}"
+        )
+    return value
+
+
+def _check_choice(value, name: str, layer: int | None, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise IRKindError(
+            f"{_where(layer)}: field '{name}' = {value!r} is not one of {list(choices)}"
+        )
+    return value
+
+
+def _as_int_array(arr, name: str, layer: int | None) -> np.ndarray:
+    arr = np.asarray(arr)
+    if arr.dtype.kind not in "iu":
+        raise IRDTypeError(
+            f"{_where(layer)}: array '{name}' has dtype {arr.dtype}, "
+            "an integer dtype is required"
+        )
+    return arr
+
+
+def _signed_range(bits: int) -> tuple[int, int]:
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+@dataclass(eq=False)
+class DenseLayer:
+    """One fully connected layer of integer LIF neurons (SPEC.md, "Per layer").
+
+    Parameters
+    ----------
+    W : ndarray of int, shape (n_out, n_in)
+        Signed weights, ``w_bits`` two's complement.
+    b : ndarray of int, shape (n_out,)
+        Signed bias added every time step; must fit ``u_bits``.
+    w_bits : int
+        Weight width, 2..16.
+    u_bits : int
+        Membrane register width (saturating), 8..32.
+    k : int
+        Threshold exponent, ``theta = 2**k``, 0..u_bits-2.
+    fire_offset : int
+        Constant added before the spike quantiser, 0..2**k-1.
+    spike_bits : int
+        Output spike width, 1..8.
+    leak_shift : int or None
+        ``None`` for IF (no leak), else ``L >= 1`` (decay ``1 - 2**-L``),
+        at most ``u_bits``.
+    reset : {"soft", "hard"}
+        Soft reset subtracts the emitted amount, hard reset sets to zero.
+    """
+
+    W: np.ndarray
+    b: np.ndarray
+    w_bits: int
+    u_bits: int
+    k: int
+    fire_offset: int
+    spike_bits: int
+    leak_shift: int | None = None
+    reset: str = "soft"
+    kind: str = field(default="dense")
+
+    @property
+    def n_in(self) -> int:
+        return int(self.W.shape[1])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.W.shape[0])
+
+    @property
+    def theta(self) -> int:
+        return 1 << self.k
+
+    @property
+    def s_max(self) -> int:
+        return (1 << self.spike_bits) - 1
+
+    def validate(self, index: int | None = None) -> None:
+        """Check every field against SPEC.md; normalise arrays to int64.
+
+        Raises
+        ------
+        IRError
+            A subclass naming the layer, the field and the bad value.
+        """
+        _check_choice(self.kind, "kind", index, LAYER_KINDS)
+        self.w_bits = _check_int(self.w_bits, "w_bits", index, 2, 16)
+        self.u_bits = _check_int(self.u_bits, "u_bits", index, 8, 32)
+        self.k = _check_int(self.k, "k", index, 0, self.u_bits - 2)
+        self.fire_offset = _check_int(
+            self.fire_offset, "fire_offset", index, 0, (1 << self.k) - 1
+        )
+        self.spike_bits = _check_int(self.spike_bits, "spike_bits", index, 1, 8)
+        if self.leak_shift is not None:
+            self.leak_shift = _check_int(
+                self.leak_shift, "leak_shift", index, 1, self.u_bits
+            )
+        _check_choice(self.reset, "reset", index, RESETS)
+
+        W = _as_int_array(self.W, "W", index)
+        b = _as_int_array(self.b, "b", index)
+        if W.ndim != 2 or W.shape[0] < 1 or W.shape[1] < 1:
+            raise IRShapeError(
+                f"{_where(index)}: array 'W' must have shape (n_out, n_in) with "
+                f"both >= 1, got {W.shape}"
+            )
+        if W.shape[0] > MAX_NEURONS or W.shape[1] > MAX_NEURONS:
+            raise IRRangeError(
+                f"{_where(index)}: array 'W' shape {W.shape} exceeds "
+                f"{MAX_NEURONS} neurons per side"
+            )
+        if b.shape != (W.shape[0],):
+            raise IRShapeError(
+                f"{_where(index)}: array 'b' must have shape ({W.shape[0]},) "
+                f"to match W, got {b.shape}"
+            )
+        _check_array_range(W, "W", index, *_signed_range(self.w_bits), f"w_bits={self.w_bits}")
+        _check_array_range(b, "b", index, *_signed_range(self.u_bits), f"u_bits={self.u_bits}")
+        self.W = W.astype(np.int64, copy=False)
+        self.b = b.astype(np.int64, copy=False)
+
+    def scalars(self) -> dict:
+        """The layer's non-array fields, as stored in the manifest."""
+        return {
+            "kind": self.kind,
+            "n_in": self.n_in,
+            "n_out": self.n_out,
+            "w_bits": self.w_bits,
+            "u_bits": self.u_bits,
+            "k": self.k,
+            "fire_offset": self.fire_offset,
+            "spike_bits": self.spike_bits,
+            "leak_shift": self.leak_shift,
+            "reset": self.reset,
+        }
+
+
+def _check_array_range(arr, name, index, lo, hi, why):
+    if arr.size == 0:
+        return
+    amin, amax = int(arr.min()), int(arr.max())
+    if amin < lo or amax > hi:
+        bad = amin if amin < lo else amax
+        pos = np.argwhere(arr == bad)[0]
+        at = ", ".join(str(int(p)) for p in pos)
+        raise IRRangeError(
+            f"{_where(index)}: array '{name}'[{at}] = {bad} is outside "
+            f"{lo}..{hi} ({why})"
+        )
+
+
+@dataclass(eq=False)
+class Network:
+    """An ordered list of layers plus the network-wide fields of SPEC.md.
+
+    Parameters
+    ----------
+    layers : list of DenseLayer
+        At least one; ``layers[i].n_in == layers[i-1].n_out``.
+    in_bits : int
+        Input values are ``0..2**in_bits - 1`` (1..16).
+    timesteps : int
+        Time steps per sample ``T`` (1..65536).
+    readout : {"membrane", "spikes"}
+        How the last layer turns into logits (SPEC.md, "Readout").
+    name : str
+        Free text, kept in the manifest; not part of the arithmetic.
+    """
+
+    layers: list[DenseLayer]
+    in_bits: int
+    timesteps: int
+    readout: str = "membrane"
+    name: str = ""
+
+    def __post_init__(self):
+        self.validate()
+
+    @property
+    def n_in(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def n_out(self) -> int:
+        return self.layers[-1].n_out
+
+    def input_bits(self, index: int) -> int:
+        """Width of the unsigned spikes that layer ``index`` receives."""
+        return self.in_bits if index == 0 else self.layers[index - 1].spike_bits
+
+    def validate(self) -> None:
+        """Check the whole network; raise an :class:`IRError` subclass."""
+        self.in_bits = _check_int(self.in_bits, "in_bits", None, 1, MAX_IN_BITS)
+        self.timesteps = _check_int(self.timesteps, "timesteps", None, 1, MAX_TIMESTEPS)
+        _check_choice(self.readout, "readout", None, READOUTS)
+        if not isinstance(self.name, str):
+            raise IRDTypeError(f"network: field 'name' must be a string, got {self.name!r}")
+        if not isinstance(self.layers, list) or not self.layers:
+            raise IRShapeError("network: 'layers' must be a non-empty list")
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, DenseLayer):
+                raise IRKindError(f"layer {i}: {type(layer).__name__} is not a DenseLayer")
+            layer.validate(i)
+            if i > 0 and layer.n_in != self.layers[i - 1].n_out:
+                raise IRShapeError(
+                    f"layer {i}: n_in = {layer.n_in} does not chain to layer "
+                    f"{i - 1}'s n_out = {self.layers[i - 1].n_out}"
+                )
+        if self.logit_bound() >= EXACT_INT_LIMIT:
+            raise IRRangeError(
+                f"network: logits can reach {self.logit_bound()}, beyond the "
+                f"exact integer limit 2**62 (too many inputs, steps or bits)"
+            )
+
+    def current_bound(self, index: int) -> int:
+        """Largest ``|I|`` layer ``index`` can produce in one step.
+
+        ``max_i (|b[i]| + sum_j |W[i, j]| * s_max_in)`` from the actual
+        weights: every partial sum of the charge sum lies within it.
+        """
+        layer = self.layers[index]
+        s_max_in = (1 << self.input_bits(index)) - 1
+        per_neuron = np.abs(layer.W).sum(axis=1) * s_max_in + np.abs(layer.b)
+        return int(per_neuron.max())
+
+    def logit_bound(self) -> int:
+        """Largest ``|logit|`` over ``timesteps`` steps (SPEC.md, "Readout")."""
+        if self.readout == "membrane":
+            return self.timesteps * self.current_bound(len(self.layers) - 1)
+        return self.timesteps * self.layers[-1].s_max
+
+    def content_hash(self) -> str:
+        """SHA-256 of every field and array element (``name`` included), hex."""
+        h = hashlib.sha256()
+        h.update(json.dumps(self._manifest_body(), sort_keys=True).encode())
+        for layer in self.layers:
+            for arr in (layer.W, layer.b):
+                h.update(str(arr.shape).encode())
+                h.update(np.ascontiguousarray(arr, dtype="<i8").tobytes())
+        return h.hexdigest()
+
+    def _manifest_body(self) -> dict:
+        return {
+            "name": self.name,
+            "in_bits": self.in_bits,
+            "timesteps": self.timesteps,
+            "readout": self.readout,
+            "layers": [layer.scalars() for layer in self.layers],
+        }
+
+    def manifest(self) -> dict:
+        """The JSON manifest stored in the file."""
+        return {
+            "format": FORMAT_NAME,
+            "version": SCHEMA_VERSION,
+            **self._manifest_body(),
+            "content_hash": self.content_hash(),
+        }
+
+    def equals(self, other: Network) -> bool:
+        """True when every field and every array element is equal."""
+        return (
+            isinstance(other, Network)
+            and self._manifest_body() == other._manifest_body()
+            and all(
+                np.array_equal(a.W, b.W) and np.array_equal(a.b, b.b)
+                for a, b in zip(self.layers, other.layers)
+            )
+        )
+
+    def replace(self, **changes) -> Network:
+        """A validated copy with some network-wide fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def _storage_dtype(bits: int) -> np.dtype:
+    for dt in (np.int8, np.int16, np.int32):
+        if bits <= np.iinfo(dt).bits:
+            return np.dtype(dt).newbyteorder("<")
+    return np.dtype("<i8")
+
+
+def _npy_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def dumps(net: Network) -> bytes:
+    """Serialise ``net`` to the bytes of an ``.snn`` file."""
+    net.validate()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+
+        def put(name: str, data: bytes) -> None:
+            info = zipfile.ZipInfo(name, date_time=_FIXED_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data)
+
+        put("manifest.json", json.dumps(net.manifest(), indent=1, sort_keys=True).encode())
+        for i, layer in enumerate(net.layers):
+            put(f"layer{i}.W.npy", _npy_bytes(layer.W.astype(_storage_dtype(layer.w_bits))))
+            put(f"layer{i}.b.npy", _npy_bytes(layer.b.astype(_storage_dtype(layer.u_bits))))
+    return buf.getvalue()
+
+
+def save(net: Network, path: str | Path) -> Path:
+    """Validate ``net`` and write it to ``path`` (conventionally ``.snn``)."""
+    path = Path(path)
+    path.write_bytes(dumps(net))
+    return path
+
+
+def load(path: str | Path) -> Network:
+    """Read and fully validate an ``.snn`` file.
+
+    Raises
+    ------
+    IRError
+        A subclass that names what is wrong; never another exception for a
+        file whose contents are bad. ``OSError`` is passed through for files
+        that cannot be opened.
+    """
+    data = Path(path).read_bytes()
+    try:
+        return loads(data)
+    except IRError as exc:
+        raise type(exc)(f"{path}: {exc}") from None
+
+
+# Everything the standard library may raise on a damaged zip or npy member.
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    struct.error,
+    ValueError,
+    OverflowError,
+    NotImplementedError,
+    UnicodeDecodeError,
+    KeyError,
+    RuntimeError,
+    OSError,
+    SyntaxError,
+    MemoryError,
+)
+
+
+def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise IRMissingError(f"member '{name}' is missing from the archive") from None
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise IRFormatError(f"member '{name}' claims {info.file_size} bytes, too large")
+    try:
+        return zf.read(name)
+    except _READ_ERRORS as exc:
+        raise IRFormatError(f"member '{name}' cannot be read: {exc}") from None
+
+
+def _parse_npy(raw: bytes, name: str) -> np.ndarray:
+    fp = io.BytesIO(raw)
+    try:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+        else:
+            raise IRFormatError(f"array '{name}': unsupported npy version {version}")
+    except IRError:
+        raise
+    except _READ_ERRORS as exc:
+        raise IRFormatError(f"array '{name}': bad npy header: {exc}") from None
+    if dtype.kind not in "iu" or dtype.hasobject:
+        raise IRDTypeError(f"array '{name}' has dtype {dtype}, an integer dtype is required")
+    count = 1
+    for dim in shape:
+        count *= int(dim)
+    payload = raw[fp.tell():]
+    if count * dtype.itemsize != len(payload):
+        raise IRFormatError(
+            f"array '{name}': header says {shape} x {dtype} = "
+            f"{count * dtype.itemsize} bytes, member holds {len(payload)}"
+        )
+    arr = np.frombuffer(payload, dtype=dtype, count=count)
+    order = "F" if fortran else "C"
+    return arr.reshape(shape, order=order).astype(np.int64)
+
+
+def _field(d: dict, key: str, where: str):
+    if key not in d:
+        raise IRMissingError(f"{where}: field '{key}' is missing from the manifest")
+    return d[key]
+
+
+def loads(data: bytes) -> Network:
+    """Parse the bytes of an ``.snn`` file; see :func:`load`."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except _READ_ERRORS as exc:
+        raise IRFormatError(f"not an snnhw IR archive (zip): {exc}") from None
+    with zf:
+        raw = _read_member(zf, "manifest.json")
+        try:
+            manifest = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise IRFormatError(f"manifest.json is not valid JSON: {exc}") from None
+        if not isinstance(manifest, dict):
+            raise IRFormatError("manifest.json must hold a JSON object")
+        if manifest.get("format") != FORMAT_NAME:
+            raise IRFormatError(
+                f"manifest field 'format' = {manifest.get('format')!r}, "
+                f"expected {FORMAT_NAME!r}"
+            )
+        if "version" not in manifest:
+            raise IRVersionError("manifest has no schema 'version'")
+        version = manifest["version"]
+        if version != SCHEMA_VERSION or isinstance(version, bool):
+            raise IRVersionError(
+                f"schema version {version!r} is not supported "
+                f"(this snnhw reads version {SCHEMA_VERSION})"
+            )
+        layer_dicts = _field(manifest, "layers", "network")
+        if not isinstance(layer_dicts, list) or not layer_dicts:
+            raise IRShapeError("network: manifest 'layers' must be a non-empty list")
+        layers = []
+        for i, ld in enumerate(layer_dicts):
+            where = f"layer {i}"
+            if not isinstance(ld, dict):
+                raise IRFormatError(f"{where}: manifest entry must be a JSON object")
+            kind = _field(ld, "kind", where)
+            _check_choice(kind, "kind", i, LAYER_KINDS)
+            W = _parse_npy(_read_member(zf, f"layer{i}.W.npy"), f"layer{i}.W")
+            b = _parse_npy(_read_member(zf, f"layer{i}.b.npy"), f"layer{i}.b")
+            for key, n in (("n_in", 1), ("n_out", 0)):
+                stated = _field(ld, key, where)
+                if W.ndim == 2 and stated != W.shape[n]:
+                    raise IRShapeError(
+                        f"{where}: manifest says {key} = {stated!r} but W has shape {W.shape}"
+                    )
+            layers.append(
+                DenseLayer(
+                    W=W,
+                    b=b,
+                    w_bits=_field(ld, "w_bits", where),
+                    u_bits=_field(ld, "u_bits", where),
+                    k=_field(ld, "k", where),
+                    fire_offset=_field(ld, "fire_offset", where),
+                    spike_bits=_field(ld, "spike_bits", where),
+                    leak_shift=_field(ld, "leak_shift", where),
+                    reset=_field(ld, "reset", where),
+                    kind=kind,
+                )
+            )
+        net = Network(
+            layers=layers,
+            in_bits=_field(manifest, "in_bits", "network"),
+            timesteps=_field(manifest, "timesteps", "network"),
+            readout=_field(manifest, "readout", "network"),
+            name=_field(manifest, "name", "network"),
+        )
+        stored = _field(manifest, "content_hash", "network")
+        actual = net.content_hash()
+        if stored != actual:
+            raise IRHashError(
+                f"content hash mismatch: manifest says {stored!r}, content is {actual!r}"
+            )
+        return net

@@ -1,0 +1,122 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from snnhw import golden, ir
+from snnhw.cli import main
+from snnhw.examples import build_example, example_paths
+
+
+@pytest.fixture
+def net_file(tmp_path):
+    net, x = build_example()
+    path = ir.save(net, tmp_path / "net.snn")
+    xp = tmp_path / "x.npy"
+    np.save(xp, x)
+    return path, xp, net, x
+
+
+def test_info_json_reports_widths_and_memory(net_file, capsys):
+    path, _, net, _ = net_file
+    assert main(["info", str(path), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["content_hash"] == net.content_hash()
+    assert [ly["n_out"] for ly in d["layers"]] == [32, 10]
+    assert d["layers"][0]["weight_bits"] == 64 * 32 * 8
+    assert d["param_bits"] == 64 * 32 * 8 + 32 * 16 + 32 * 10 * 8 + 10 * 16
+    # one fired layer of 32 membranes of 16 bits; the membrane readout layer holds logits
+    assert d["state_bits"] == 32 * 16
+    # acc_bits must hold the exact bound from the weights, with sign
+    bound0 = int((np.abs(net.layers[0].W).sum(axis=1) * 31 + np.abs(net.layers[0].b)).max())
+    assert d["layers"][0]["current_bound"] == bound0
+    assert 2 ** (d["layers"][0]["acc_bits"] - 1) > bound0 >= 2 ** (d["layers"][0]["acc_bits"] - 2)
+    assert d["logit_bound"] == 4 * net.current_bound(1)
+
+
+def test_info_table(net_file, capsys):
+    assert main(["info", str(net_file[0])]) == 0
+    out = capsys.readouterr().out
+    assert "example-64-32-10" in out and "parameter memory 19616 bits" in out
+
+
+def test_run_json_equals_golden(net_file, capsys):
+    path, xp, net, x = net_file
+    assert main(["run", str(path), "--input", str(xp), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    t = golden.run(net, x)
+    assert d["classes"] == t.classes.tolist()
+    assert d["logits"] == t.logits.tolist()
+
+
+def test_run_static_input_is_repeated_every_step(net_file, tmp_path, capsys):
+    path, _, net, x = net_file
+    static = x[:, 0, :]
+    np.save(tmp_path / "s.npy", static)
+    assert main(["run", str(path), "--input", str(tmp_path / "s.npy"), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    expect = golden.run(net, np.repeat(static[:, None], net.timesteps, axis=1))
+    assert d["logits"] == expect.logits.tolist()
+
+
+def test_run_trace_file(net_file, tmp_path, capsys):
+    path, xp, net, x = net_file
+    out = tmp_path / "trace.npz"
+    assert main(["run", str(path), "--input", str(xp), "--trace", str(out)]) == 0
+    assert "trace written" in capsys.readouterr().out
+    t = golden.run(net, x, trace=True)
+    with np.load(out) as z:
+        assert np.array_equal(z["layer0.s"], t.layers[0].s)
+        assert np.array_equal(z["layer1.I"], t.layers[1].I)
+        assert np.array_equal(z["classes"], t.classes)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "snnhw", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: None, "cannot read network file"),
+    (lambda p: p.write_text("not a zip"), "invalid network file"),
+    (lambda p: p.write_bytes(ir.dumps(build_example()[0])[:300]), "invalid network file"),
+])
+def test_bad_network_file_is_one_line(tmp_path, make, message):
+    p = tmp_path / "bad.snn"
+    make(p)
+    r = run_cli("info", str(p))
+    assert r.returncode == 2
+    assert r.stderr.startswith("snnhw: error: " + message)
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.zeros((2, 4, 63), np.int64), "shape"),
+    (np.full((2, 4, 64), 32), "input value 32 is outside 0..31"),
+    (np.zeros((2, 64), np.float32), "integer dtype"),
+])
+def test_bad_input_is_one_line(net_file, tmp_path, array, message):
+    np.save(tmp_path / "in.npy", array)
+    r = run_cli("run", str(net_file[0]), "--input", str(tmp_path / "in.npy"))
+    assert r.returncode == 2
+    assert message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_input_not_npy(net_file, tmp_path):
+    (tmp_path / "in.npy").write_text("1,2,3")
+    r = run_cli("run", str(net_file[0]), "--input", str(tmp_path / "in.npy"))
+    assert r.returncode == 2 and "cannot read input" in r.stderr
+
+
+@pytest.mark.parametrize("cmd", [[], ["info"], ["run"]])
+def test_help_everywhere(cmd):
+    r = run_cli(*cmd, "--help")
+    assert r.returncode == 0
+    assert "usage: snnhw" in r.stdout and len(r.stdout.splitlines()) > 4
+
+
+def test_shipped_example_runs(capsys):
+    net_path, x_path = example_paths()
+    assert main(["run", str(net_path), "--input", str(x_path), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["classes"]) == 16

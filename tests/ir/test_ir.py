@@ -1,0 +1,390 @@
+import io
+import json
+import zipfile
+from unittest import mock
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from snnhw import ir
+from snnhw.examples import random_network
+from snnhw.ir import DenseLayer, Network
+
+
+def small_net(**changes) -> Network:
+    rng = np.random.default_rng(7)
+    return random_network(rng, [12, 9, 5, 3], in_bits=3, timesteps=3, leak_shift=3,
+                          name="small", **changes)
+
+
+def members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def rezip(parts: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def npy(arr) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(arr), allow_pickle=False)
+    return buf.getvalue()
+
+
+def with_manifest(data: bytes, edit) -> bytes:
+    parts = members(data)
+    m = json.loads(parts["manifest.json"])
+    edit(m)
+    parts["manifest.json"] = json.dumps(m).encode()
+    return rezip(parts)
+
+
+# --- round trip -------------------------------------------------------------------
+
+
+def test_roundtrip_is_identical(tmp_path):
+    net = small_net()
+    path = ir.save(net, tmp_path / "n.snn")
+    back = ir.load(path)
+    assert back.equals(net)
+    assert back.content_hash() == net.content_hash()
+    assert [ly.W.dtype for ly in back.layers] == [np.int64] * 3
+    for a, b in zip(back.layers, net.layers):
+        assert np.array_equal(a.W, b.W) and np.array_equal(a.b, b.b)
+        assert (a.k, a.fire_offset, a.leak_shift, a.reset) == (b.k, b.fire_offset, b.leak_shift,
+                                                               b.reset)
+
+
+def test_saving_twice_is_byte_identical(tmp_path):
+    net = small_net()
+    assert ir.dumps(net) == ir.dumps(ir.loads(ir.dumps(net)))
+
+
+def test_file_is_an_npz_without_pickle(tmp_path):
+    path = ir.save(small_net(), tmp_path / "n.snn")
+    with np.load(path, allow_pickle=False) as z:
+        assert set(z.files) == {"manifest.json"} | {f"layer{i}.{a}" for i in range(3)
+                                                     for a in "Wb"}
+        assert np.array_equal(z["layer1.W"], small_net().layers[1].W)
+        assert json.loads(z["manifest.json"])["version"] == ir.SCHEMA_VERSION
+
+
+def test_hash_covers_every_field():
+    a, b = small_net(), small_net()
+    assert a.content_hash() == b.content_hash()
+    b.name = "other"
+    assert a.content_hash() != b.content_hash()
+    b = small_net()
+    b.layers[0].W[0, 0] += 1 if b.layers[0].W[0, 0] < 100 else -1
+    assert a.content_hash() != b.content_hash()
+    c = small_net()
+    c.layers[2].k -= 1
+    c.layers[2].fire_offset = 0
+    assert a.content_hash() != c.content_hash()
+
+
+def test_storage_dtype_is_compact():
+    parts = members(ir.dumps(small_net()))
+    w = np.load(io.BytesIO(parts["layer0.W.npy"]))
+    b = np.load(io.BytesIO(parts["layer0.b.npy"]))
+    assert w.dtype == np.int8 and b.dtype == np.int16
+
+
+# --- every named load error ---------------------------------------------------------
+
+
+def good() -> bytes:
+    return ir.dumps(small_net())
+
+
+@pytest.mark.parametrize("version, exc, text", [
+    (2, ir.IRVersionError, "schema version 2 is not supported"),
+    ("1", ir.IRVersionError, "schema version '1' is not supported"),
+    (True, ir.IRVersionError, "schema version True is not supported"),
+])
+def test_wrong_version(version, exc, text):
+    def edit(m):
+        m["version"] = version
+    with pytest.raises(exc, match=text):
+        ir.loads(with_manifest(good(), edit))
+
+
+def test_missing_version():
+    with pytest.raises(ir.IRVersionError, match="no schema 'version'"):
+        ir.loads(with_manifest(good(), lambda m: m.pop("version")))
+
+
+def test_missing_array():
+    parts = members(good())
+    del parts["layer1.b.npy"]
+    with pytest.raises(ir.IRMissingError, match=r"member 'layer1\.b\.npy' is missing"):
+        ir.loads(rezip(parts))
+
+
+def test_missing_field():
+    def edit(m):
+        del m["layers"][2]["spike_bits"]
+    with pytest.raises(ir.IRMissingError, match="layer 2: field 'spike_bits' is missing"):
+        ir.loads(with_manifest(good(), edit))
+
+
+def test_weight_outside_w_bits():
+    net = small_net()
+    parts = members(ir.dumps(net))
+    W = net.layers[1].W.copy()
+    W[2, 4] = 128  # w_bits=8 allows -128..127
+    parts["layer1.W.npy"] = npy(W.astype(np.int16))
+    with pytest.raises(ir.IRRangeError,
+                       match=r"layer 1: array 'W'\[2, 4\] = 128 is outside -128..127 \(w_bits=8\)"):
+        ir.loads(rezip(parts))
+
+
+def test_bias_outside_u_bits():
+    net = small_net()
+    parts = members(ir.dumps(net))
+    b = net.layers[0].b.copy()
+    b[3] = -(1 << 15) - 1
+    parts["layer0.b.npy"] = npy(b.astype(np.int32))
+    with pytest.raises(ir.IRRangeError,
+                       match=r"layer 0: array 'b'\[3\] = -32769 is outside -32768..32767 "
+                             r"\(u_bits=16\)"):
+        ir.loads(rezip(parts))
+
+
+@pytest.mark.parametrize("field, value, text", [
+    ("k", 15, "layer 1: field 'k' = 15 is out of range 0..14"),
+    ("k", -1, "layer 1: field 'k' = -1 is out of range 0..14"),
+    ("fire_offset", 1 << 20, "layer 1: field 'fire_offset' = 1048576 is out of range"),
+    ("fire_offset", -1, "layer 1: field 'fire_offset' = -1 is out of range"),
+    ("spike_bits", 9, "layer 1: field 'spike_bits' = 9 is out of range 1..8"),
+    ("w_bits", 17, "layer 1: field 'w_bits' = 17 is out of range 2..16"),
+    ("u_bits", 7, "layer 1: field 'u_bits' = 7 is out of range 8..32"),
+    ("leak_shift", 0, "layer 1: field 'leak_shift' = 0 is out of range 1..16"),
+    ("k", 2.0, "layer 1: field 'k' must be an integer, got 2.0"),
+    ("reset", "sometimes", "layer 1: field 'reset' = 'sometimes' is not one of"),
+])
+def test_layer_field_out_of_range(field, value, text):
+    def edit(m):
+        m["layers"][1][field] = value
+    exc = (ir.IRDTypeError if isinstance(value, float)
+           else ir.IRKindError if isinstance(value, str) else ir.IRRangeError)
+    with pytest.raises(exc, match=text):
+        ir.loads(with_manifest(good(), edit))
+
+
+def test_fire_offset_bound_depends_on_k():
+    net = small_net()
+    layer = net.layers[0]
+    layer.fire_offset = (1 << layer.k) - 1
+    net.validate()
+    layer.fire_offset = 1 << layer.k
+    with pytest.raises(ir.IRRangeError, match=f"'fire_offset' = {1 << layer.k} is out of range"):
+        net.validate()
+
+
+def test_shapes_do_not_chain():
+    net = small_net()
+    parts = members(ir.dumps(net))
+    parts["layer1.W.npy"] = npy(np.zeros((5, 8), np.int8))
+
+    def edit(m):
+        m["layers"][1]["n_in"] = 8
+    parts["manifest.json"] = with_manifest_bytes(parts["manifest.json"], edit)
+    with pytest.raises(ir.IRShapeError,
+                       match="layer 1: n_in = 8 does not chain to layer 0's n_out = 9"):
+        ir.loads(rezip(parts))
+
+
+def with_manifest_bytes(raw: bytes, edit) -> bytes:
+    m = json.loads(raw)
+    edit(m)
+    return json.dumps(m).encode()
+
+
+def test_manifest_shape_disagrees_with_array():
+    def edit(m):
+        m["layers"][0]["n_out"] = 10
+    with pytest.raises(ir.IRShapeError, match="layer 0: manifest says n_out = 10 but W has shape"):
+        ir.loads(with_manifest(good(), edit))
+
+
+def test_unknown_layer_kind():
+    def edit(m):
+        m["layers"][2]["kind"] = "conv2d"
+    with pytest.raises(ir.IRKindError, match="layer 2: field 'kind' = 'conv2d' is not one of"):
+        ir.loads(with_manifest(good(), edit))
+
+
+def test_unknown_readout():
+    def edit(m):
+        m["readout"] = "votes"
+    with pytest.raises(ir.IRKindError, match="network: field 'readout' = 'votes'"):
+        ir.loads(with_manifest(good(), edit))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.bool_, np.complex64])
+def test_non_integer_dtype(dtype):
+    parts = members(good())
+    parts["layer0.W.npy"] = npy(np.zeros((9, 12), dtype))
+    with pytest.raises(ir.IRDTypeError, match=f"array 'layer0.W' has dtype {np.dtype(dtype)}"):
+        ir.loads(rezip(parts))
+
+
+def test_object_array_is_refused_without_unpickling():
+    buf = io.BytesIO()
+    np.save(buf, np.array([1, "x"], dtype=object), allow_pickle=True)
+    parts = members(good())
+    parts["layer0.b.npy"] = buf.getvalue()
+    with pytest.raises(ir.IRDTypeError, match="dtype object"):
+        ir.loads(rezip(parts))
+
+
+@pytest.mark.parametrize("cut", [0, 1, 10, 100, -1, -22, -200])
+def test_truncated_file(cut):
+    data = good()
+    with pytest.raises(ir.IRFormatError):
+        ir.loads(data[:cut])
+
+
+def test_not_a_zip(tmp_path):
+    path = tmp_path / "x.snn"
+    path.write_text("weights: [1, 2, 3]\n")
+    with pytest.raises(ir.IRFormatError, match=r"x.snn: not an snnhw IR archive"):
+        ir.load(path)
+
+
+def test_not_our_format():
+    with pytest.raises(ir.IRFormatError, match="manifest field 'format'"):
+        ir.loads(with_manifest(good(), lambda m: m.update(format="onnx")))
+
+
+def test_hash_mismatch_is_detected():
+    net = small_net()
+    parts = members(ir.dumps(net))
+    W = net.layers[2].W.copy()
+    W[0, 0] = 1 if W[0, 0] != 1 else 2
+    parts["layer2.W.npy"] = npy(W.astype(np.int8))
+    with pytest.raises(ir.IRHashError, match="content hash mismatch"):
+        ir.loads(rezip(parts))
+
+
+def test_logits_beyond_exact_range_are_refused():
+    W = np.full((1, 1 << 20), (1 << 15) - 1, np.int64)
+    layer = DenseLayer(W=W, b=np.zeros(1, np.int64), w_bits=16, u_bits=32, k=0,
+                       fire_offset=0, spike_bits=1)
+    with pytest.raises(ir.IRRangeError, match="beyond the exact integer limit"):
+        Network(layers=[layer], in_bits=16, timesteps=1 << 14, readout="membrane")
+
+
+def test_constructor_validates():
+    with pytest.raises(ir.IRShapeError, match="non-empty list"):
+        Network(layers=[], in_bits=4, timesteps=2)
+    layer = small_net().layers[0]
+    with pytest.raises(ir.IRRangeError, match="network: field 'in_bits' = 0"):
+        Network(layers=[layer], in_bits=0, timesteps=2)
+    with pytest.raises(ir.IRShapeError, match="array 'b' must have shape"):
+        DenseLayer(W=layer.W, b=layer.b[:-1], w_bits=8, u_bits=16, k=2, fire_offset=0,
+                   spike_bits=1).validate(0)
+
+
+# --- corruption never escapes as anything but IRError ------------------------------
+
+
+def check_load(data: bytes, original: Network) -> None:
+    try:
+        back = ir.loads(data)
+    except ir.IRError:
+        return
+    assert back.equals(original)
+
+
+ORIGINAL = small_net()
+GOOD = ir.dumps(ORIGINAL)
+
+
+@given(st.data())
+def test_random_byte_corruption(data):
+    buf = bytearray(GOOD)
+    for _ in range(data.draw(st.integers(1, 8))):
+        op = data.draw(st.sampled_from(["flip", "set", "cut", "insert", "delete"]))
+        pos = data.draw(st.integers(0, max(len(buf) - 1, 0)))
+        if op == "flip" and buf:
+            buf[pos] ^= 1 << data.draw(st.integers(0, 7))
+        elif op == "set" and buf:
+            buf[pos] = data.draw(st.integers(0, 255))
+        elif op == "cut":
+            del buf[pos:]
+        elif op == "insert":
+            buf[pos:pos] = data.draw(st.binary(min_size=1, max_size=16))
+        elif op == "delete":
+            del buf[pos:pos + data.draw(st.integers(1, 16))]
+    check_load(bytes(buf), ORIGINAL)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(1 << 70), 1 << 70) | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=5), kids,
+                                                               max_size=3),
+    max_leaves=6)
+
+
+@given(st.data())
+def test_random_field_corruption(data):
+    m = ORIGINAL.manifest()
+    if data.draw(st.booleans()):
+        target = m
+    else:
+        target = m["layers"][data.draw(st.integers(0, len(m["layers"]) - 1))]
+    key = data.draw(st.sampled_from([*sorted(target), "extra"]))
+    if data.draw(st.booleans()):
+        target.pop(key, None)
+    else:
+        target[key] = data.draw(json_values)
+    parts = members(GOOD)
+    parts["manifest.json"] = json.dumps(m).encode()
+    check_load(rezip(parts), ORIGINAL)
+
+
+arrays = st.sampled_from(["<i1", "<i2", "<i4", "<i8", "<u1", "<u8", ">i4", "<f4", "?"]).flatmap(
+    lambda dt: st.tuples(st.just(dt), st.lists(st.integers(0, 12), min_size=0, max_size=3)))
+
+
+@given(st.data())
+def test_random_array_corruption(data):
+    name = data.draw(st.sampled_from(sorted(n for n in members(GOOD) if n.endswith(".npy"))))
+    dt, shape = data.draw(arrays)
+    count = int(np.prod(shape)) if shape else 1
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    values = rng.integers(-300, 300, count).astype(np.dtype(dt)).reshape(shape)
+    parts = members(GOOD)
+    parts[name] = npy(values)
+    check_load(rezip(parts), ORIGINAL)
+
+
+@given(st.data())
+def test_consistent_but_wrong_manifest_never_crashes(data):
+    # A manifest edited as if its writer were wrong, hash check switched off:
+    # validation alone must catch every bad value (IRError) or the network
+    # that loads must pass validation.
+    m = ORIGINAL.manifest()
+    layer = m["layers"][data.draw(st.integers(0, 2))]
+    key = data.draw(st.sampled_from(["k", "fire_offset", "spike_bits", "w_bits", "u_bits",
+                                     "leak_shift", "n_in", "n_out", "reset", "kind"]))
+    layer[key] = data.draw(st.integers(-4, 40) | st.none() | st.sampled_from(["soft", "hard"]))
+    parts = members(GOOD)
+    parts["manifest.json"] = json.dumps(m).encode()
+    with mock.patch.object(ir.Network, "content_hash", lambda self: m["content_hash"]):
+        try:
+            net = ir.loads(rezip(parts))
+        except ir.IRError:
+            return
+        net.validate()
+    assert getattr(net.layers[int(m["layers"].index(layer))], key) == layer[key]
