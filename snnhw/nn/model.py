@@ -1,0 +1,126 @@
+"""A small spiking MLP builder and input encoders.
+
+``SpikingMLP(sizes)``: ``dense -> [BN] -> MultiBitLIF`` for every hidden layer
+and a last dense layer read out as SPEC.md's readout: ``membrane`` (the mean
+over ``T`` of its charge, non-spiking) or ``spikes`` (the mean of its spike
+counts). Inputs are integer values ``0..2**in_bits - 1`` per step (direct
+encoding) scaled by ``in_scale`` before the first layer, so that the
+quantiser knows the exact input scale.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..ir import READOUTS
+from .neuron import MultiBitLIF
+
+__all__ = ["SpikingMLP", "direct_encode", "poisson_encode", "encode", "ENCODINGS"]
+
+ENCODINGS = ("direct", "poisson")
+
+
+def direct_encode(x: torch.Tensor, timesteps: int) -> torch.Tensor:
+    """``x[batch, n]`` -> ``[batch, T, n]``: the same values every step."""
+    return x.unsqueeze(1).expand(-1, timesteps, -1)
+
+
+def poisson_encode(rates: torch.Tensor, timesteps: int, seed: int) -> torch.Tensor:
+    """Host-side rate coding: Bernoulli spikes with probability ``rates`` in ``[0, 1]``.
+
+    Seeded, so the same call gives the same spike trains (the hardware has no
+    random source in v1; SPEC.md). Returns ``[batch, T, n]`` of 0/1 floats.
+    """
+    if rates.min() < 0 or rates.max() > 1:
+        raise ValueError("Poisson rates must lie in [0, 1]")
+    g = torch.Generator().manual_seed(seed)
+    shape = (rates.shape[0], timesteps, rates.shape[1])
+    return (torch.rand(shape, generator=g) < rates.unsqueeze(1)).to(rates.dtype)
+
+
+def encode(config: dict, x, seed: int = 0) -> torch.Tensor:
+    """Raw data ``x[batch, n]`` -> the integer input stream ``[batch, T, n]`` (int64).
+
+    ``direct``: the values themselves every step (must already lie in
+    ``0..2**in_bits - 1``). ``poisson``: seeded Bernoulli spikes with rate
+    ``x / x_max`` (host-side, SPEC.md).
+    """
+    x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+    T = config["timesteps"]
+    if config.get("encoding", "direct") == "poisson":
+        return poisson_encode(x / config.get("x_max", 16.0), T, seed).to(torch.int64)
+    return direct_encode(x, T).to(torch.int64)
+
+
+class SpikingMLP(nn.Module):
+    """Dense spiking network; ``config`` holds only primitives (for checkpoints).
+
+    Parameters
+    ----------
+    sizes : list of int
+        ``[n_in, hidden..., n_out]``, at least two entries.
+    timesteps : int
+    in_bits : int
+        Input values are ``0..2**in_bits - 1``.
+    in_scale : float
+        The first layer sees ``x * in_scale``.
+    readout : {"membrane", "spikes"}
+    bn : bool
+        BatchNorm on hidden charges (folded into W, b at export).
+    encoding : {"direct", "poisson"}
+        How raw data becomes the integer input stream (:func:`encode`).
+    x_max : float
+        Largest raw data value (for Poisson rates ``x / x_max``).
+    **neuron
+        :class:`MultiBitLIF` arguments for every spiking layer.
+    """
+
+    def __init__(self, sizes, *, timesteps: int = 4, in_bits: int = 5, in_scale: float = 1 / 16,
+                 readout: str = "membrane", bn: bool = False, encoding: str = "direct",
+                 x_max: float = 16.0, **neuron):
+        super().__init__()
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"sizes must list at least two positive sizes, got {sizes}")
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
+        if encoding not in ENCODINGS:
+            raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+        self.config = dict(sizes=sizes, timesteps=int(timesteps), in_bits=int(in_bits),
+                           in_scale=float(in_scale), readout=readout, bn=bool(bn),
+                           encoding=encoding, x_max=float(x_max), **neuron)
+        self.timesteps, self.in_bits, self.in_scale = int(timesteps), int(in_bits), float(in_scale)
+        self.readout = readout
+        n_layers = len(sizes) - 1
+        self.fc = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        spiking = n_layers if readout == "spikes" else n_layers - 1
+        self.bn = nn.ModuleList(nn.BatchNorm1d(sizes[i + 1]) if bn and i < n_layers - 1
+                                else nn.Identity() for i in range(n_layers))
+        self.lif = nn.ModuleList(MultiBitLIF(**neuron) for _ in range(spiking))
+
+    @property
+    def neurons(self) -> list[MultiBitLIF]:
+        return list(self.lif)
+
+    def record(self, on: bool = True) -> None:
+        """Keep pre-fire membranes and spikes of every neuron (for RMP-Loss)."""
+        for n in self.lif:
+            n.record = on
+            n.recorded = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x[batch, T, n_in]`` integer-valued inputs -> logits ``[batch, n_out]``."""
+        batch, T, _ = x.shape
+        s = x.transpose(0, 1).reshape(T * batch, -1) * self.in_scale
+        out = None
+        for i, fc in enumerate(self.fc):
+            I = self.bn[i](fc(s))
+            if i < len(self.lif):
+                spikes = self.lif[i](I.reshape(T, batch, -1))
+                s = spikes.reshape(T * batch, -1)
+                out = spikes
+            else:
+                out = I.reshape(T, batch, -1)
+        return out.mean(dim=0)

@@ -1,0 +1,190 @@
+"""Quantisation of a trained :class:`SpikingMLP` and its integer mode in torch.
+
+:func:`quantize` turns the float model into an :class:`IntegerSNN`: it folds
+BatchNorm, chooses a threshold exponent ``k`` per layer, rounds weights to
+``w_bits`` and biases to ``u_bits``, and sets ``fire_offset`` to the float
+firing rule. :meth:`IntegerSNN.run` is the *integer mode*: SPEC.md's
+arithmetic written in torch ``int64`` ops, independently of the NumPy golden
+model; :meth:`IntegerSNN.to_ir` writes the IR. The two must agree bit for bit.
+
+Scaling. A float layer computes ``I = W s_in + b`` in units of its threshold
+``theta``; its input ``s_in`` is ``x * in_scale`` for the first layer and the
+integer spike counts of the previous layer otherwise. With ``theta_int = 2**k``
+the integer layer uses ``W_q = round(W * in_scale / theta * 2**k)`` and
+``b_q = round(b / theta * 2**k)``, so ``v_int / 2**k`` tracks ``v / theta``.
+
+Choice of ``k``: the largest value with ``max |W_q| <= 2**(w_bits-1) - 1``
+(most weight precision), at most ``u_bits - 2 - headroom`` so that the
+membrane keeps ``2**headroom`` thresholds of range (default headroom:
+``spike_bits + 2``), and with every ``|b_q|`` within ``u_bits``. A layer whose
+weights cannot meet these limits raises :class:`ExportError` naming the
+layer and the numbers, never a silently clipped weight.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..ir import DenseLayer, Network
+from .model import SpikingMLP
+
+__all__ = ["ExportError", "IntegerLayer", "IntegerSNN", "quantize", "fold_bn"]
+
+
+class ExportError(ValueError):
+    """A float model cannot be represented in the IR with the given widths."""
+
+
+@dataclass
+class IntegerLayer:
+    """One integer layer: SPEC.md fields, weights as torch int64."""
+
+    W: torch.Tensor
+    b: torch.Tensor
+    w_bits: int
+    u_bits: int
+    k: int
+    fire_offset: int
+    spike_bits: int
+    leak_shift: int | None
+    reset: str
+
+    @property
+    def s_max(self) -> int:
+        return (1 << self.spike_bits) - 1
+
+
+@dataclass
+class IntegerSNN:
+    """The integer mode of a quantised model (torch, int64, SPEC.md exactly)."""
+
+    layers: list[IntegerLayer]
+    in_bits: int
+    timesteps: int
+    readout: str
+    name: str = ""
+
+    def run(self, x) -> dict:
+        """Run ``x[batch, T, n_in]`` (integers) through SPEC.md's arithmetic.
+
+        Returns a dict with ``logits`` ``[batch, n_out]``, ``classes``
+        ``[batch]`` and ``layers``: per layer a dict of ``I, v, s, u`` tensors
+        ``[batch, T, n_out]`` (the conventions of :class:`snnhw.golden.LayerTrace`).
+        """
+        x = torch.as_tensor(np.asarray(x), dtype=torch.int64)
+        batch, T, _ = x.shape
+        s_in = x
+        traces = []
+        logits = None
+        last = len(self.layers) - 1
+        for i, ly in enumerate(self.layers):
+            I = torch.matmul(s_in, ly.W.T) + ly.b
+            if i == last and self.readout == "membrane":
+                acc = torch.cumsum(I, dim=1)
+                traces.append(dict(I=I, v=acc, s=torch.zeros_like(I), u=acc))
+                logits = acc[:, -1]
+                break
+            lo, hi = -(1 << (ly.u_bits - 1)), (1 << (ly.u_bits - 1)) - 1
+            u = torch.zeros((batch, ly.W.shape[0]), dtype=torch.int64)
+            vs, ss, us = [], [], []
+            for t in range(T):
+                u_l = u if ly.leak_shift is None else u - (u >> ly.leak_shift)
+                v = torch.clamp(u_l + I[:, t], lo, hi)
+                s = torch.clamp((v + ly.fire_offset) >> ly.k, 0, ly.s_max)
+                u = v - (s << ly.k) if ly.reset == "soft" else torch.where(s > 0, 0, v)
+                vs.append(v)
+                ss.append(s)
+                us.append(u)
+            s_all = torch.stack(ss, dim=1)
+            traces.append(dict(I=I, v=torch.stack(vs, dim=1), s=s_all, u=torch.stack(us, dim=1)))
+            if i == last:
+                logits = s_all.sum(dim=1)
+            s_in = s_all
+        return {"logits": logits, "classes": torch.argmax(logits, dim=1), "layers": traces}
+
+    def to_ir(self) -> Network:
+        """The IR network (validated) with exactly these integers."""
+        layers = [DenseLayer(W=ly.W.numpy().astype(np.int64), b=ly.b.numpy().astype(np.int64),
+                             w_bits=ly.w_bits, u_bits=ly.u_bits, k=ly.k,
+                             fire_offset=ly.fire_offset, spike_bits=ly.spike_bits,
+                             leak_shift=ly.leak_shift, reset=ly.reset)
+                  for ly in self.layers]
+        return Network(layers=layers, in_bits=self.in_bits, timesteps=self.timesteps,
+                       readout=self.readout, name=self.name)
+
+
+def fold_bn(model: SpikingMLP) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Float ``(W, b)`` of every layer with eval-mode BatchNorm folded in."""
+    out = []
+    for fc, bn in zip(model.fc, model.bn):
+        W, b = fc.weight.detach().double(), fc.bias.detach().double()
+        if isinstance(bn, torch.nn.BatchNorm1d):
+            scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
+            W = W * scale[:, None]
+            b = (b - bn.running_mean.double()) * scale + bn.bias.detach().double()
+        out.append((W, b))
+    return out
+
+
+def _choose_k(i: int, m: float, w_bits: int, k_max: int, k_min: int) -> int:
+    w_max = (1 << (w_bits - 1)) - 1
+    k = k_max if m == 0 else min(k_max, math.floor(math.log2(w_max / m)))
+    if k < k_min:
+        raise ExportError(
+            f"layer {i}: the largest weight is {m:.4g} thresholds per input unit; with "
+            f"w_bits={w_bits} that needs k={k}, below the minimum {k_min} for this firing "
+            f"rule (raise w_bits, or regularise the weights)")
+    return k
+
+
+def quantize(model: SpikingMLP, *, w_bits: int = 8, u_bits: int = 16,
+             headroom: int | None = None, name: str = "") -> IntegerSNN:
+    """Quantise a float :class:`SpikingMLP` into its integer mode (see module doc).
+
+    Raises
+    ------
+    ExportError
+        When a layer cannot be represented, naming the layer and the value.
+    """
+    if not 2 <= w_bits <= 16:
+        raise ExportError(f"w_bits must be in 2..16, got {w_bits}")
+    if not 8 <= u_bits <= 32:
+        raise ExportError(f"u_bits must be in 8..32, got {u_bits}")
+    cfg = model.config
+    spike_bits = cfg.get("spike_bits", 1)
+    fire = cfg.get("fire", "half")
+    theta = cfg.get("theta", 1.0)
+    headroom = spike_bits + 2 if headroom is None else headroom
+    folded = fold_bn(model)
+    layers = []
+    last = len(folded) - 1
+    b_lim = (1 << (u_bits - 1)) - 1
+    for i, (W, b) in enumerate(folded):
+        in_scale = model.in_scale if i == 0 else 1.0
+        readout_only = i == last and model.readout == "membrane"
+        Wt, bt = W * in_scale / theta, b / theta
+        k_max = u_bits - 2 if readout_only else u_bits - 2 - headroom
+        if k_max < 1:
+            raise ExportError(f"layer {i}: u_bits={u_bits} leaves no room for "
+                              f"{headroom} bits of membrane headroom")
+        k_min = 1 if fire == "half" and not readout_only else 0
+        k = _choose_k(i, float(Wt.abs().max()), w_bits, k_max, k_min)
+        b_max = float(bt.abs().max()) if bt.numel() else 0.0
+        while k > k_min and round(b_max * 2**k) > b_lim:
+            k -= 1
+        if round(b_max * 2**k) > b_lim:
+            raise ExportError(f"layer {i}: bias {b_max:.4g} thresholds does not fit "
+                              f"u_bits={u_bits}")
+        Wq = torch.round(Wt * 2**k).to(torch.int64)
+        bq = torch.round(bt * 2**k).to(torch.int64)
+        offset = (1 << (k - 1)) - 1 if fire == "half" and k > 0 else 0
+        layers.append(IntegerLayer(W=Wq, b=bq, w_bits=w_bits, u_bits=u_bits, k=k,
+                                   fire_offset=offset, spike_bits=spike_bits,
+                                   leak_shift=cfg.get("leak_shift"),
+                                   reset=cfg.get("reset", "soft")))
+    return IntegerSNN(layers=layers, in_bits=model.in_bits, timesteps=model.timesteps,
+                      readout=model.readout, name=name)
