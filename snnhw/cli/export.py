@@ -48,7 +48,8 @@ def run(args) -> int:
     data = load_digits_split()
     c = compare(model, q, net, data.x_test, data.y_test, seed=args.seed)
     report = {"ir": str(out), "content_hash": net.content_hash(), **c.as_dict(),
-              "k": [ly.k for ly in net.layers], "fire_offset": [ly.fire_offset for ly in net.layers]}
+              "k": [ly.k for ly in net.layers],
+              "fire_offset": [ly.fire_offset for ly in net.layers]}
     if args.json:
         emit_json(report)
     else:

@@ -28,7 +28,8 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", default="out/model.pt", help="checkpoint path (%(default)s)")
     p.add_argument("--hidden", default="128", help="hidden layer sizes, comma separated "
                    "(%(default)s)")
-    p.add_argument("--timesteps", "-T", type=int, default=d.timesteps, help="time steps (%(default)s)")
+    p.add_argument("--timesteps", "-T", type=int, default=d.timesteps,
+                   help="time steps (%(default)s)")
     p.add_argument("--spike-bits", type=int, default=d.spike_bits, help="1 = binary (%(default)s)")
     p.add_argument("--reset", choices=["soft", "hard"], default=d.reset)
     p.add_argument("--leak-shift", type=int, default=None,
@@ -40,7 +41,8 @@ def add_parser(sub) -> None:
                    help="RMP-Loss weight, 0 disables (%(default)s)")
     p.add_argument("--rmp-schedule", choices=["constant", "cosine"], default=d.rmp_schedule)
     p.add_argument("--readout", choices=["membrane", "spikes"], default=d.readout)
-    p.add_argument("--bn", action="store_true", help="BatchNorm on hidden layers (folded at export)")
+    p.add_argument("--bn", action="store_true",
+                   help="BatchNorm on hidden layers (folded at export)")
     p.add_argument("--epochs", type=int, default=d.epochs, help="(%(default)s)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="(%(default)s)")
     p.add_argument("--optimizer", choices=["sgd", "adam"], default=d.optimizer)

@@ -10,6 +10,8 @@ quantiser knows the exact input scale.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import torch
 from torch import nn
@@ -94,7 +96,7 @@ class SpikingMLP(nn.Module):
         self.timesteps, self.in_bits, self.in_scale = int(timesteps), int(in_bits), float(in_scale)
         self.readout = readout
         n_layers = len(sizes) - 1
-        self.fc = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.fc = nn.ModuleList(nn.Linear(a, b) for a, b in pairwise(sizes))
         spiking = n_layers if readout == "spikes" else n_layers - 1
         self.bn = nn.ModuleList(nn.BatchNorm1d(sizes[i + 1]) if bn and i < n_layers - 1
                                 else nn.Identity() for i in range(n_layers))

@@ -1,0 +1,74 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from snnhw import ir
+from snnhw.cli import main
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ck") / "m.pt"
+    assert main(["train", "--epochs", "2", "--hidden", "32", "-o", str(out), "--json"]) == 0
+    return out
+
+
+def test_train_json(checkpoint, capsys):
+    out = checkpoint.parent / "again.pt"
+    assert main(["train", "--epochs", "1", "--hidden", "16", "--spike-bits", "1", "-o", str(out),
+                 "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["sizes"] == [64, 16, 10] and d["spike_bits"] == 1
+    assert 0.0 < d["test_acc"] <= 1.0 and out.exists()
+
+
+def test_export_reports_agreement(checkpoint, tmp_path, capsys):
+    out = tmp_path / "n.snn"
+    assert main(["export", str(checkpoint), "-o", str(out), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    net = ir.load(out)
+    assert d["content_hash"] == net.content_hash()
+    assert d["samples"] == 360 and d["agree_samples"] == 360 and d["first_mismatch"] is None
+    assert d["int_acc"] == d["golden_acc"]
+    assert [ly.n_out for ly in net.layers] == [32, 10]
+
+
+def test_export_too_narrow_is_one_line(tmp_path):
+    ck = tmp_path / "wide.pt"
+    assert main(["train", "--epochs", "1", "--hidden", "8", "--spike-bits", "4", "-o", str(ck),
+                 "--no-progress"]) == 0
+    # 4-bit spikes need 6 bits of membrane headroom: u_bits=8 leaves none for k
+    r = subprocess.run([sys.executable, "-m", "snnhw", "export", str(ck), "-o",
+                        str(tmp_path / "x.snn"), "--u-bits", "8"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.startswith("snnhw: error: cannot export: layer 0: u_bits=8 leaves no room")
+    assert "Traceback" not in r.stderr
+
+
+def test_export_bad_checkpoint(tmp_path):
+    (tmp_path / "bad.pt").write_text("nope")
+    r = subprocess.run([sys.executable, "-m", "snnhw", "export", str(tmp_path / "bad.pt")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "not a readable checkpoint" in r.stderr
+
+
+def test_convert_then_export(tmp_path, capsys):
+    ck = tmp_path / "c.pt"
+    assert main(["convert", "--epochs", "5", "--hidden", "32", "-T", "8", "--l4", "0.5",
+                 "-o", str(ck), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["l4_strength"] == 0.5 and d["timesteps"] == 8
+    assert main(["export", str(ck), "-o", str(tmp_path / "c.snn"), "--json"]) == 0
+    e = json.loads(capsys.readouterr().out)
+    assert e["agree_samples"] == 360
+    assert ir.load(tmp_path / "c.snn").in_bits == 1
+
+
+@pytest.mark.parametrize("cmd", ["train", "export", "convert"])
+def test_help(cmd):
+    r = subprocess.run([sys.executable, "-m", "snnhw", cmd, "--help"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0 and "usage: snnhw " + cmd in r.stdout

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+import torch
+
+from snnhw.nn.convert import ReLUMLP, activation_scales, convert, l4_ratio
+from snnhw.nn.model import poisson_encode
+
+
+def test_l4_ratio_by_hand():
+    W = torch.tensor([[1.0, 1.0, 1.0, 1.0], [3.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    assert l4_ratio(W).tolist() == pytest.approx([2 ** 0.5 / 2, 1.0, 1.0])
+
+
+def small_ann():
+    torch.manual_seed(0)
+    ann = ReLUMLP([4, 3, 2])
+    with torch.no_grad():
+        ann.fc[0].weight.copy_(torch.tensor([[1.0, 0, 0, 0], [0, 2.0, 0, 0], [1.0, 1.0, 1.0, 1.0]]))
+        ann.fc[0].bias.zero_()
+        ann.fc[1].weight.copy_(torch.tensor([[1.0, -1.0, 0.5], [0.0, 1.0, 2.0]]))
+        ann.fc[1].bias.copy_(torch.tensor([0.1, -0.2]))
+    return ann
+
+
+def test_activation_scales_are_percentiles():
+    ann = small_ann()
+    rates = torch.rand(1000, 4, generator=torch.Generator().manual_seed(0))
+    lam = activation_scales(ann, rates, percentile=50)[0]
+    _, hidden = ann(rates, return_hidden=True)
+    assert lam == pytest.approx(float(np.percentile(hidden[0].detach().numpy(), 50)))
+
+
+def test_normalisation_formula_without_and_with_l4():
+    ann = small_ann()
+    rates = torch.rand(500, 4, generator=torch.Generator().manual_seed(1))
+    lam = activation_scales(ann, rates)[0]
+    snn = convert(ann, rates, timesteps=8, spike_bits=2)
+    W0 = ann.fc[0].weight * 3 / lam
+    assert torch.allclose(snn.fc[0].weight, W0)
+    assert torch.allclose(snn.fc[1].weight, ann.fc[1].weight * lam / 3)
+    assert torch.allclose(snn.fc[1].bias, ann.fc[1].bias)
+    adj = convert(ann, rates, timesteps=8, spike_bits=2, l4_strength=1.0)
+    rho = l4_ratio(W0)
+    c = (rho / rho.mean()) ** -1.0
+    assert torch.allclose(adj.fc[0].weight, W0 * c[:, None])
+    # the spread-out row (lowest L4/L2) is scaled up, the one-hot rows down
+    assert c[2] > 1 > c[0]
+
+
+def test_rates_track_the_ann_at_large_T():
+    ann = small_ann()
+    rates = torch.full((1, 4), 0.5)
+    snn = convert(ann, torch.rand(500, 4, generator=torch.Generator().manual_seed(2)),
+                  timesteps=400, spike_bits=1, percentile=100)
+    spikes = poisson_encode(rates, 400, seed=0)
+    snn.record(True)
+    with torch.no_grad():
+        snn(spikes)
+    rate = torch.stack([s for _, s in snn.lif[0].recorded]).mean(0).flatten()
+    lam = activation_scales(ann, torch.rand(500, 4, generator=torch.Generator().manual_seed(2)),
+                            100)[0]
+    expect = ann(rates, return_hidden=True)[1][0].detach().flatten() / lam
+    assert torch.allclose(rate, expect, atol=0.06)
+
+
+def test_poisson_encoding_is_seeded_and_bounded():
+    r = torch.tensor([[0.0, 0.25, 1.0]])
+    a = poisson_encode(r, 2000, seed=5)
+    assert torch.equal(a, poisson_encode(r, 2000, seed=5))
+    assert not torch.equal(a, poisson_encode(r, 2000, seed=6))
+    m = a.mean(1).flatten().tolist()
+    assert m[0] == 0 and m[2] == 1 and abs(m[1] - 0.25) < 0.03
+    with pytest.raises(ValueError, match="rates must lie in"):
+        poisson_encode(torch.tensor([[1.5]]), 3, seed=0)
