@@ -16,3 +16,18 @@ def test_golden_speed_reports_exact_json():
     assert d["exact"] is True
     assert d["network"] == [40, 20, 5] and d["naive_samples"] == 2
     assert d["golden_inferences_per_s"] > 0 and d["naive_inferences_per_s"] > 0
+
+
+def test_ablation_quick_run_reports_every_comparison(tmp_path):
+    png = tmp_path / "a.png"
+    r = subprocess.run([sys.executable, str(BENCH / "ablation.py"), "--json", "--seeds", "1",
+                        "--epochs", "1", "--timesteps", "1", "--convert-timesteps", "2",
+                        "--plot", str(png)], capture_output=True, text=True, check=True)
+    d = json.loads(r.stdout)
+    names = [row["name"] for row in d["rows"]]
+    assert names == ["reset", "mpr", "rmp", "spike_bits", "l4 (conversion)"]
+    for row in d["rows"]:
+        for c in row["cells"]:
+            assert 0 <= c["a"]["mean"] <= 1 and len(c["a"]["runs"]) == 1
+            assert c["claim_holds"] == (c["a"]["mean"] > c["b"]["mean"])
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -48,7 +48,7 @@ def test_default_model_exports_bit_exact_on_whole_test_split(trained, data, tmp_
 
 
 def test_spikes_really_flow_through_the_hidden_layer(trained, data):
-    q, net = export_model(trained)
+    _, net = export_model(trained)
     g = golden.run(net, encode(trained.config, data.x_test[:50]).numpy(), trace=True)
     s = g.layers[0].s
     assert 0.02 < (s > 0).mean() < 0.9

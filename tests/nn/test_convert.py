@@ -47,7 +47,7 @@ def test_normalisation_formula_without_and_with_l4():
     assert c[2] > 1 > c[0]
 
 
-def test_rates_track_the_ann_at_large_T():
+def test_rates_track_the_ann_at_large_t():
     ann = small_ann()
     rates = torch.full((1, 4), 0.5)
     snn = convert(ann, torch.rand(500, 4, generator=torch.Generator().manual_seed(2)),

@@ -3,8 +3,16 @@ import math
 import pytest
 import torch
 
-from snnhw.nn.surrogate import (MPR, STE, PrimitiveFunction, mpr, mpr_grad, spike, staircase,
-                                surrogate)
+from snnhw.nn.surrogate import (
+    MPR,
+    STE,
+    PrimitiveFunction,
+    mpr,
+    mpr_grad,
+    spike,
+    staircase,
+    surrogate,
+)
 
 
 def test_mpr_formula_at_known_points():
