@@ -23,6 +23,26 @@ def _sat(value: int, bits: int) -> int:
     return value
 
 
+def neuron_step(layer, u: int, current: int, last_step: bool = False) -> tuple[int, int, int]:
+    """One neuron, one step: ``(v, s, u')`` from membrane ``u`` and charge ``current``.
+
+    ``last_step`` zeroes ``u'`` (the hardware's end-of-sample clear; the
+    golden model instead starts every sample from zero, which is the same).
+    """
+    if layer.leak_shift is not None:
+        u = u - (u >> layer.leak_shift)
+    v = _sat(u + current, layer.u_bits)
+    s = (v + layer.fire_offset) // (2**layer.k)
+    s = max(0, min(s, 2**layer.spike_bits - 1))
+    if last_step:
+        u_new = 0
+    elif layer.reset == "soft":
+        u_new = v - s * 2**layer.k
+    else:
+        u_new = 0 if s > 0 else v
+    return v, s, u_new
+
+
 def run_sample(net: Network, x) -> tuple[list[int], int, list[dict]]:
     """Run one sample ``x[T][n_in]``.
 
@@ -53,16 +73,7 @@ def run_sample(net: Network, x) -> tuple[list[int], int, list[dict]]:
                     step["s"].append(0)
                     step["u"].append(logits[i])
                     continue
-                u = membranes[li][i]
-                if layer.leak_shift is not None:
-                    u = u - (u >> layer.leak_shift)
-                v = _sat(u + current, layer.u_bits)
-                s = (v + layer.fire_offset) // (2**layer.k)
-                s = max(0, min(s, 2**layer.spike_bits - 1))
-                if layer.reset == "soft":
-                    u_new = v - s * 2**layer.k
-                else:
-                    u_new = 0 if s > 0 else v
+                v, s, u_new = neuron_step(layer, membranes[li][i], current)
                 membranes[li][i] = u_new
                 step["v"].append(v)
                 step["s"].append(s)

@@ -37,11 +37,11 @@ import math
 import numpy as np
 from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import fifo, memory, stream, wiring
-from amaranth.lib.coding import PriorityEncoder
 from amaranth.lib.wiring import In, Out
 
 from ..info import signed_bits
 from ..ir import Network
+from ._checks import reject
 from .layouts import event_layout, result_layout
 from .neuron import NeuronLane
 from .synapse import SynapseArray, pack_lanes
@@ -70,7 +70,7 @@ class LIFLayer(wiring.Component):
 
     def __init__(self, net: Network, index: int, *, lanes: int):
         if not isinstance(lanes, int) or lanes < 1:
-            raise ValueError(f"lanes must be a positive integer, got {lanes!r}")
+            reject(self, f"lanes must be a positive integer, got {lanes!r}")
         layer = net.layers[index]
         self.layer, self.index, self.lanes = layer, index, lanes
         self.timesteps = net.timesteps
@@ -240,9 +240,10 @@ class LIFLayer(wiring.Component):
         done = Signal(P)
         nonzero = Cat(*[h_spikes.word_select(lane, ly.spike_bits) != 0 for lane in range(P)])
         remaining = nonzero & ~done
-        m.submodules.prio = prio = PriorityEncoder(P)
-        m.d.comb += prio.i.eq(remaining)
-        lane = prio.o
+        lane = Signal(range(max(P, 2)))
+        for j in reversed(range(P)):  # the last assignment wins: the lowest set lane
+            with m.If(remaining[j]):
+                m.d.comb += lane.eq(j)
         bit = Signal(P)
         m.d.comb += bit.eq(1 << lane)
         o = self.o

@@ -24,6 +24,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import Network
+from ._checks import reject
 from .layer import LIFLayer
 from .layouts import event_layout, result_layout
 
@@ -44,7 +45,7 @@ class SNNCore(wiring.Component):
         n = len(net.layers)
         lanes_list = [lanes] * n if isinstance(lanes, int) else list(lanes)
         if len(lanes_list) != n or any(not isinstance(p, int) or p < 1 for p in lanes_list):
-            raise ValueError(f"lanes must be a positive integer or {n} of them, got {lanes!r}")
+            reject(self, f"lanes must be a positive integer or {n} of them, got {lanes!r}")
         self.net, self.lanes = net, lanes_list
         self.layers = [LIFLayer(net, i, lanes=p) for i, p in enumerate(lanes_list)]
         last = self.layers[-1]

@@ -37,6 +37,7 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..streams import index_width
+from ._checks import reject
 
 __all__ = ["SynapseArray", "pack_lanes"]
 
@@ -72,12 +73,12 @@ class SynapseArray(wiring.Component):
     def __init__(self, W, *, w_bits: int, in_bits: int, lanes: int, acc_width: int):
         W = np.asarray(W, dtype=np.int64)
         if W.ndim != 2:
-            raise ValueError(f"W must be 2-D, got shape {W.shape}")
+            reject(self, f"W must be 2-D, got shape {W.shape}")
         if not isinstance(lanes, int) or lanes < 1:
-            raise ValueError(f"lanes must be a positive integer, got {lanes!r}")
+            reject(self, f"lanes must be a positive integer, got {lanes!r}")
         lo, hi = -(1 << (w_bits - 1)), (1 << (w_bits - 1)) - 1
         if W.size and (W.min() < lo or W.max() > hi):
-            raise ValueError(f"weights exceed w_bits={w_bits}")
+            reject(self, f"weights exceed w_bits={w_bits}")
         self.n_out, self.n_in = W.shape
         self.lanes, self.w_bits, self.in_bits, self.acc_width = lanes, w_bits, in_bits, acc_width
         self.groups = math.ceil(self.n_out / lanes)

@@ -1,0 +1,92 @@
+"""Cycle model of the generated hardware (documented, and tested as a bound).
+
+Per layer and time step, with ``E`` non-zero input events and
+``G = ceil(n_out / lanes)`` groups::
+
+    layer_step = E * G          # ACCUM: one group of lanes per cycle per event
+               + G              # SWEEP: one group per cycle
+               + STEP_OVERHEAD  # marker accepted once the array is idle (2),
+                                # last sweep compute (1), marker pushed (1)
+
+Between layers each step's events pass a FIFO and the serializer
+(``LINK_LATENCY`` cycles). The readout emits its logits after the last step:
+per group one read and one load cycle, then one cycle per logit, then the
+class: ``2 * G + n_out + 1``.
+
+A sample takes at most the sum of every layer's steps plus the links and the
+output (layers overlap in time, so the real count is usually lower)::
+
+    sample <= sum_l sum_t (layer_step(E[l][t], G_l) + LINK_LATENCY)
+              + 2 * G_last + n_out + 1 + FIXED_LATENCY
+
+The *ideal* count is ``sum_l sum_t E[l][t] * G_l``: every cycle of every
+layer does useful synapse work. Lane utilisation is ideal / measured.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import golden
+from ..ir import Network
+
+__all__ = ["STEP_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "groups", "events_per_step",
+           "layer_step_bound", "sample_bound", "ideal_cycles", "formula_text"]
+
+STEP_OVERHEAD = 4
+LINK_LATENCY = 3
+FIXED_LATENCY = 2
+
+
+def groups(n_out: int, lanes: int) -> int:
+    return math.ceil(n_out / lanes)
+
+
+def events_per_step(net: Network, x) -> np.ndarray:
+    """``E[sample, layer, step]``: non-zero input events each layer sees (golden model)."""
+    x = np.asarray(x)
+    t = golden.run(net, x, trace=True)
+    counts = [np.count_nonzero(x, axis=2)]
+    for lt in t.layers[:-1]:
+        counts.append(np.count_nonzero(lt.s, axis=2))
+    return np.stack(counts, axis=1)
+
+
+def layer_step_bound(events: int, g: int) -> int:
+    return events * g + g + STEP_OVERHEAD
+
+
+def _lanes(net: Network, lanes) -> list[int]:
+    return [lanes] * len(net.layers) if isinstance(lanes, int) else list(lanes)
+
+
+def sample_bound(net: Network, lanes, events: np.ndarray, *, after_reset: bool = False) -> int:
+    """Upper bound on the cycles of one sample, ``events[layer, step]``.
+
+    ``after_reset``: the sample is the first after reset or ``clear``, which
+    adds the memory clear of the largest layer (``max G`` cycles).
+    """
+    ps = _lanes(net, lanes)
+    total = max(groups(ly.n_out, p) for ly, p in zip(net.layers, ps)) if after_reset else 0
+    for li, layer in enumerate(net.layers):
+        g = groups(layer.n_out, ps[li])
+        total += sum(layer_step_bound(int(e), g) + LINK_LATENCY for e in events[li])
+    g_last = groups(net.n_out, ps[-1])
+    return total + 2 * g_last + net.n_out + 1 + FIXED_LATENCY
+
+
+def ideal_cycles(net: Network, lanes, events: np.ndarray) -> int:
+    """``sum E * G`` over layers and steps (and samples, if ``events`` has them)."""
+    ps = _lanes(net, lanes)
+    ev = np.asarray(events)
+    per_layer = ev.sum(axis=tuple(i for i in range(ev.ndim) if i != ev.ndim - 2))
+    return int(sum(int(per_layer[li]) * groups(layer.n_out, ps[li])
+                   for li, layer in enumerate(net.layers)))
+
+
+def formula_text() -> str:
+    return (f"cycles/sample <= [max G after reset] + sum_layers sum_steps (E*G + G + {STEP_OVERHEAD} + {LINK_LATENCY})"
+            f" + 2*G_last + n_out + 1 + {FIXED_LATENCY}; G = ceil(n_out/lanes); "
+            "E = non-zero input events of the layer in the step")

@@ -1,0 +1,35 @@
+"""Measured cycles never exceed the documented cycle model; synapse work is exactly ideal."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from snnhw.examples import random_input, random_network
+from snnhw.gateware import SNNCore, cycles
+from snnhw.gateware.sim import run_network
+
+
+@settings(max_examples=15)
+@given(seed=st.integers(0, 2**32 - 1), depth=st.integers(1, 3), lanes=st.integers(1, 8),
+       readout=st.sampled_from(["membrane", "spikes"]))
+def test_one_sample_within_bound(seed, depth, lanes, readout):
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 20, depth + 1).tolist()
+    net = random_network(rng, sizes, in_bits=3, timesteps=int(rng.integers(1, 5)),
+                         spike_bits=2, readout=readout)
+    x = random_input(rng, net, 1, density=float(rng.uniform(0, 1)))
+    r = run_network(SNNCore(net, lanes=lanes), x)
+    ev = cycles.events_per_step(net, x)
+    assert r.cycles <= cycles.sample_bound(net, lanes, ev[0], after_reset=True)
+    assert sum(r.synapse_cycles) == cycles.ideal_cycles(net, lanes, ev)
+
+
+def test_bound_is_close_for_a_single_layer():
+    # one layer, no overlap to hide anything: the model should be nearly exact
+    rng = np.random.default_rng(1)
+    net = random_network(rng, [20, 16], in_bits=3, timesteps=4)
+    x = random_input(rng, net, 1, density=0.5)
+    r = run_network(SNNCore(net, lanes=4), x)
+    ev = cycles.events_per_step(net, x)
+    bound = cycles.sample_bound(net, 4, ev[0], after_reset=True)
+    assert bound - 12 <= r.cycles <= bound

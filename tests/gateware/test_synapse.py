@@ -1,0 +1,77 @@
+"""SynapseArray: accumulators equal sum_j W[:, j] * s_j for any event order and stalls."""
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from snnhw.gateware.sim import put
+from snnhw.gateware.synapse import SynapseArray
+from snnhw.streams import pauses
+
+
+def run_array(W, events, *, lanes, w_bits, in_bits, acc_width, pattern="none"):
+    dut = SynapseArray(W, w_bits=w_bits, in_bits=in_bits, lanes=lanes, acc_width=acc_width)
+    G = dut.groups
+    out = {}
+    active = [0]
+
+    async def tb(ctx):
+        await put(ctx, dut.i, [{"index": j, "value": s} for j, s in events], pauses(pattern, 1))
+        await ctx.tick().until(~dut.busy)
+        for clear_pass in range(2):
+            for g in range(G):
+                ctx.set(dut.rd_en, 1)
+                ctx.set(dut.rd_addr, g)
+                await ctx.tick()
+                ctx.set(dut.rd_en, 0)
+                word = ctx.get(dut.rd_data)
+                out[(clear_pass, g)] = [
+                    ((word >> (lane * acc_width)) & ((1 << acc_width) - 1)) for lane in range(lanes)]
+
+    async def count(ctx):
+        while True:
+            await ctx.tick()
+            active[0] += ctx.get(dut.active)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.add_testbench(count, background=True)
+    sim.run()
+
+    def signed(v):
+        return v - (1 << acc_width) if v >> (acc_width - 1) else v
+
+    got = np.array([[signed(v) for v in out[(0, g)]] for g in range(G)]).ravel()[: W.shape[0]]
+    cleared = [v for g in range(G) for v in out[(1, g)]]
+    return got, cleared, active[0], G
+
+
+@pytest.mark.parametrize("n_out, n_in, lanes, in_bits, pattern", [
+    (5, 7, 1, 1, "none"), (5, 7, 5, 3, "heavy"), (5, 7, 8, 3, "alternate"),
+    (13, 4, 4, 5, "bursty"), (16, 9, 4, 8, "light"), (3, 3, 2, 2, "none"),
+])
+def test_accumulates_shift_and_add(n_out, n_in, lanes, in_bits, pattern):
+    rng = np.random.default_rng(n_out * 100 + lanes)
+    w_bits = 6
+    W = rng.integers(-32, 32, (n_out, n_in))
+    W[0, 0], W[-1, -1] = -32, 31
+    events = [(int(j), int(s)) for j, s in zip(rng.integers(0, n_in, 25),
+                                                rng.integers(1, 1 << in_bits, 25))]
+    events.append((n_in - 1, (1 << in_bits) - 1))
+    expect = np.zeros(n_out, np.int64)
+    for j, s in events:
+        expect += W[:, j] * s
+    acc_width = int(np.abs(expect).max()).bit_length() + 2 + 6
+    got, cleared, active, G = run_array(W, events, lanes=lanes, w_bits=w_bits, in_bits=in_bits,
+                                        acc_width=acc_width, pattern=pattern)
+    assert got.tolist() == expect.tolist()
+    assert cleared == [0] * (G * lanes)
+    assert active == len(events) * G
+
+
+def test_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="lanes must be a positive integer"):
+        SynapseArray(np.zeros((2, 2)), w_bits=4, in_bits=1, lanes=0, acc_width=8)
+    with pytest.raises(ValueError, match="weights exceed w_bits=4"):
+        SynapseArray(np.full((2, 2), 8), w_bits=4, in_bits=1, lanes=1, acc_width=8)
