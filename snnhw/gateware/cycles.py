@@ -87,6 +87,7 @@ def ideal_cycles(net: Network, lanes, events: np.ndarray) -> int:
 
 
 def formula_text() -> str:
-    return (f"cycles/sample <= [max G after reset] + sum_layers sum_steps (E*G + G + {STEP_OVERHEAD} + {LINK_LATENCY})"
+    return ("cycles/sample <= [max G after reset] + sum_layers sum_steps "
+            f"(E*G + G + {STEP_OVERHEAD} + {LINK_LATENCY})"
             f" + 2*G_last + n_out + 1 + {FIXED_LATENCY}; G = ceil(n_out/lanes); "
             "E = non-zero input events of the layer in the step")

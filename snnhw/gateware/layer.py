@@ -46,7 +46,21 @@ from .layouts import event_layout, result_layout
 from .neuron import NeuronLane
 from .synapse import SynapseArray, pack_lanes
 
-__all__ = ["LIFLayer"]
+__all__ = ["LIFLayer", "select_lane"]
+
+
+def select_lane(m, value, index, width: int, count: int, name: str):
+    """``value.word_select(index, width)`` for a signal ``index``, as a plain mux.
+
+    Amaranth lowers a variable ``word_select`` to a shift by ``index * width``:
+    a multiplier in the netlist. A switch over the lanes needs none.
+    """
+    out = Signal(width, name=name)
+    with m.Switch(index):
+        for lane in range(count):
+            with m.Case(lane):
+                m.d.comb += out.eq(value.word_select(lane, width))
+    return out
 
 
 class LIFLayer(wiring.Component):
@@ -248,9 +262,9 @@ class LIFLayer(wiring.Component):
         m.d.comb += bit.eq(1 << lane)
         o = self.o
         m.d.comb += [o.valid.eq(fifo_.r_rdy), o.payload.eos.eq(h_eos)]
+        spike = select_lane(m, h_spikes, lane, ly.spike_bits, P, "head_spike")
         with m.If(~h_eos):
-            m.d.comb += [o.payload.index.eq(h_base + lane),
-                         o.payload.value.eq(h_spikes.word_select(lane, ly.spike_bits))]
+            m.d.comb += [o.payload.index.eq(h_base + lane), o.payload.value.eq(spike)]
         with m.If(o.valid & o.ready):
             with m.If(h_eos | (remaining == bit)):
                 m.d.comb += fifo_.r_en.eq(1)
@@ -277,7 +291,7 @@ class LIFLayer(wiring.Component):
             m.d.sync += held.eq(l_rd.data)
             m.next = "EMIT"
         with m.State("EMIT"):
-            value = held.word_select(lane, lb).as_signed()
+            value = select_lane(m, held, lane, lb, P, "out_logit").as_signed()
             m.d.comb += [o.valid.eq(1), o.payload.value.eq(value)]
             with m.If(o.ready):
                 m.d.sync += [idx.eq(idx + 1), lane.eq(lane + 1)]

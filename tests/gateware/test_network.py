@@ -7,8 +7,7 @@ from hypothesis import strategies as st
 
 from snnhw import golden
 from snnhw.examples import random_input, random_network
-from snnhw.gateware import SNNCore
-from snnhw.gateware import cycles
+from snnhw.gateware import SNNCore, cycles
 from snnhw.gateware.sim import run_network
 from snnhw.streams import PAUSE_PATTERNS, encode_sample
 

@@ -25,8 +25,9 @@ def run_array(W, events, *, lanes, w_bits, in_bits, acc_width, pattern="none"):
                 await ctx.tick()
                 ctx.set(dut.rd_en, 0)
                 word = ctx.get(dut.rd_data)
-                out[(clear_pass, g)] = [
-                    ((word >> (lane * acc_width)) & ((1 << acc_width) - 1)) for lane in range(lanes)]
+                mask = (1 << acc_width) - 1
+                out[(clear_pass, g)] = [(word >> (lane * acc_width)) & mask
+                                        for lane in range(lanes)]
 
     async def count(ctx):
         while True:

@@ -1,0 +1,58 @@
+"""``snnhw generate NET --lanes P -o DIR``: Verilog and its manifest."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from .common import CLIError, emit_json, load_network
+
+HELP = "generate the network's Verilog (Amaranth) and a JSON manifest"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "generate", help=HELP, description=HELP.capitalize() + ".",
+        epilog="The manifest records the IR hash, lanes, the port list with payload bit "
+               "fields, memory sizes and the cycle formula. Generating the same IR with the "
+               "same options gives byte-identical files.")
+    p.add_argument("net", metavar="NET", help="network IR file (.snn)")
+    p.add_argument("--lanes", default="8",
+                   help="neurons per cycle: one number, or one per layer comma separated "
+                        "(%(default)s)")
+    p.add_argument("-o", "--output", default=None,
+                   help="output folder (default rtl_out/<network name>)")
+    p.add_argument("--top", default="snn_top", help="Verilog module name (%(default)s)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def parse_lanes(text: str, n_layers: int):
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise CLIError(f"--lanes takes integers, got {text!r}") from None
+    if any(v < 1 for v in values) or len(values) not in (1, n_layers):
+        raise CLIError(f"--lanes takes one positive integer or {n_layers} of them, got {text!r}")
+    return values[0] if len(values) == 1 else values
+
+
+def run(args) -> int:
+    from ..gateware.generate import write
+
+    net = load_network(args.net)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.top):
+        raise CLIError(f"--top must be a Verilog identifier, got {args.top!r}")
+    lanes = parse_lanes(args.lanes, len(net.layers))
+    out = args.output or f"rtl_out/{net.name or 'net'}"
+    t0 = time.perf_counter()
+    v_path, m_path, man = write(net, lanes, out, top=args.top)
+    report = {"verilog": str(v_path), "manifest": str(m_path), "ir_hash": man["ir_hash"],
+              "lanes": man["lanes"], "seconds": round(time.perf_counter() - t0, 2),
+              "verilog_bytes": v_path.stat().st_size}
+    if args.json:
+        emit_json(report)
+    else:
+        print(f"wrote {v_path} ({report['verilog_bytes']} bytes) and {m_path} in "
+              f"{report['seconds']} s; lanes {man['lanes']}")
+    return 0

@@ -1,0 +1,111 @@
+"""Verilog and its manifest for a network IR (``snnhw generate``).
+
+The same IR and parameters give byte-identical files: Amaranth is run with
+``emit_src=False`` (no source paths in the output) and the manifest holds no
+timestamps.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+from pathlib import Path
+
+from amaranth.back import verilog
+
+from ..info import signed_bits
+from ..ir import Network
+from ..streams import index_width
+from . import cycles
+from .layouts import result_width
+from .network import SNNCore
+
+__all__ = ["RTL_FORMAT", "generate_verilog", "manifest", "write"]
+
+RTL_FORMAT = "snnhw-rtl"
+RTL_VERSION = 1
+
+
+def generate_verilog(net: Network, lanes, top: str = "snn_top") -> tuple[str, SNNCore]:
+    """Verilog text of the whole network and the elaborated core object."""
+    core = SNNCore(net, lanes=lanes)
+    return verilog.convert(core, name=top, emit_src=False), core
+
+
+def _fields(*items):
+    out, offset = [], 0
+    for name, width, is_signed in items:
+        out.append({"name": name, "offset": offset, "width": width, "signed": is_signed})
+        offset += width
+    return out
+
+
+def manifest(net: Network, core: SNNCore, top: str, verilog_file: str) -> dict:
+    """Everything a testbench or board top needs to drive the generated module."""
+    last = core.layers[-1]
+    rw = result_width(last.logit_bits, net.n_out)
+    layers = []
+    for layer, hw in zip(net.layers, core.layers):
+        mem = {
+            "weights": {"words": hw.groups * layer.n_in, "width": hw.lanes * layer.w_bits},
+            "bias": {"words": hw.groups, "width": hw.lanes * layer.u_bits},
+            "accumulators": {"words": hw.groups, "width": hw.lanes * hw.acc_width},
+        }
+        if hw.fires:
+            mem["membranes"] = {"words": hw.groups, "width": hw.lanes * layer.u_bits}
+        if hw.readout is not None:
+            mem["logits"] = {"words": hw.groups, "width": hw.lanes * hw.logit_bits}
+        else:
+            mem["spike_fifo"] = {"words": hw.groups + 2,
+                                 "width": len(range(hw.groups * hw.lanes + 1)).bit_length()
+                                 + hw.lanes * layer.spike_bits + 1}
+        layers.append({"n_in": layer.n_in, "n_out": layer.n_out, "lanes": hw.lanes,
+                       "groups": hw.groups, "acc_width": hw.acc_width,
+                       "role": hw.readout or "hidden", "memories": mem})
+    return {
+        "format": RTL_FORMAT,
+        "version": RTL_VERSION,
+        "ir_hash": net.content_hash(),
+        "network": net.name,
+        "top": top,
+        "verilog": verilog_file,
+        "amaranth": metadata.version("amaranth"),
+        "lanes": core.lanes,
+        "timesteps": net.timesteps,
+        "readout": net.readout,
+        "n_in": net.n_in,
+        "n_out": net.n_out,
+        "in_bits": net.in_bits,
+        "logit_bits": signed_bits(net.logit_bound()),
+        "ports": {
+            "clk": {"dir": "in", "width": 1},
+            "rst": {"dir": "in", "width": 1, "note": "synchronous, active high"},
+            "clear": {"dir": "in", "width": 1, "note": "one-cycle pulse aborts the sample"},
+            "i__valid": {"dir": "in", "width": 1},
+            "i__ready": {"dir": "out", "width": 1},
+            "i__payload": {"dir": "in", "width": index_width(net.n_in) + net.in_bits + 1,
+                           "fields": _fields(("index", index_width(net.n_in), False),
+                                             ("value", net.in_bits, False), ("eos", 1, False))},
+            "o__valid": {"dir": "out", "width": 1},
+            "o__ready": {"dir": "in", "width": 1},
+            "o__payload": {"dir": "out", "width": rw + 2,
+                           "fields": _fields(("value", rw, True), ("is_class", 1, False),
+                                             ("last", 1, False))},
+        },
+        "layers": layers,
+        "cycles": {"formula": cycles.formula_text(), "step_overhead": cycles.STEP_OVERHEAD,
+                   "link_latency": cycles.LINK_LATENCY, "fixed_latency": cycles.FIXED_LATENCY},
+    }
+
+
+def write(net: Network, lanes, out_dir, *, top: str = "snn_top") -> tuple[Path, Path, dict]:
+    """Write ``<top>.v`` and ``<top>.json`` into ``out_dir``; return paths and manifest."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    text, core = generate_verilog(net, lanes, top)
+    v_path = out / f"{top}.v"
+    v_path.write_text(text)
+    man = manifest(net, core, top, v_path.name)
+    m_path = out / f"{top}.json"
+    m_path.write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
+    return v_path, m_path, man
