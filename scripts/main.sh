@@ -13,3 +13,5 @@ echo "== export: quantise to the integer IR, check torch integer mode == golden 
 "$SNNHW" export out/model.pt -o out/digits.snn --name digits
 echo "== info"
 "$SNNHW" info out/digits.snn
+echo "== generate: Verilog for 8 lanes into rtl_out/digits/"
+"$SNNHW" generate out/digits.snn --lanes 8 -o rtl_out/digits

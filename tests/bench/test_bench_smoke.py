@@ -31,3 +31,17 @@ def test_ablation_quick_run_reports_every_comparison(tmp_path):
             assert 0 <= c["a"]["mean"] <= 1 and len(c["a"]["runs"]) == 1
             assert c["claim_holds"] == (c["a"]["mean"] > c["b"]["mean"])
     assert png.stat().st_size > 10_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_hw_cycles_quick_run(tmp_path):
+    r = subprocess.run([sys.executable, str(BENCH / "hw_cycles.py"), "--json", "--net",
+                        str(tmp_path / "absent.snn"), "--lanes", "8,16", "--samples", "1",
+                        "--skip-mnist"], capture_output=True, text=True, check=True)
+    d = json.loads(r.stdout)
+    assert d["all_exact"] is True
+    rows = d["networks"][0]["rows"]
+    assert [row["lanes"] for row in rows] == [8, 16]
+    for row in rows:
+        assert 0 < row["bottleneck_utilisation"] <= 1
+        assert row["ideal_per_inference"] == row["utilisation"] * row["cycles_per_inference"] or \
+            abs(row["ideal_per_inference"] - row["utilisation"] * row["cycles_per_inference"]) < 1e-6
