@@ -121,7 +121,7 @@ def main(argv=None) -> int:
         for r in n["rows"]:
             print(f"{r['lanes']:>5} {r['cycles_per_inference']:>11.1f} "
                   f"{r['ideal_per_inference']:>10.1f} {r['utilisation']:>6.3f} "
-                  f"{r['bottleneck_utilisation']:>10.3f} {str(r['exact']):>6}")
+                  f"{r['bottleneck_utilisation']:>10.3f} {r['exact']!s:>6}")
     return 0 if ok else 1
 
 

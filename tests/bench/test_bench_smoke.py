@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
@@ -43,5 +45,5 @@ def test_hw_cycles_quick_run(tmp_path):
     assert [row["lanes"] for row in rows] == [8, 16]
     for row in rows:
         assert 0 < row["bottleneck_utilisation"] <= 1
-        assert row["ideal_per_inference"] == row["utilisation"] * row["cycles_per_inference"] or \
-            abs(row["ideal_per_inference"] - row["utilisation"] * row["cycles_per_inference"]) < 1e-6
+        assert row["ideal_per_inference"] == pytest.approx(
+            row["utilisation"] * row["cycles_per_inference"], rel=1e-12)
