@@ -27,7 +27,8 @@ async def snn_case(dut):
     manifest = json.loads(Path(case["manifest"]).read_text())
     x = np.load(case["input"])
     tb = Testbench(dut, net, manifest, in_pauses=case.get("in_pauses", "none"),
-                   out_pauses=case.get("out_pauses", "none"), seed=case.get("seed", 0))
+                   out_pauses=case.get("out_pauses", "none"), seed=case.get("seed", 0),
+                   progress_path=case.get("progress"))
     await tb.start()
     report = await tb.run(x, clear_after=case.get("clear_after"))
     Path(case["result"]).write_text(json.dumps(report))

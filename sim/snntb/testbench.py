@@ -59,7 +59,7 @@ class Testbench:
     """
 
     def __init__(self, dut, net: Network, manifest: dict, *, in_pauses="none",
-                 out_pauses="none", seed=0, lanes=None):
+                 out_pauses="none", seed=0, lanes=None, progress_path=None):
         self.dut, self.net, self.lanes = dut, net, lanes or manifest["lanes"]
         self.layout = Layout(manifest)
         self.model = Model(net)
@@ -67,6 +67,7 @@ class Testbench:
         self.in_pauses, self.out_pauses, self.seed = in_pauses, out_pauses, seed
         self.first_in = None
         self.last_out = None
+        self.progress_path = progress_path
 
     def _on_input(self, word: int) -> None:
         f = self.layout.i
@@ -79,7 +80,11 @@ class Testbench:
 
     def _on_output(self, word: int) -> None:
         self.last_out = get_sim_time("ns")
-        self.checker.observe(self.layout.unpack(word))
+        beat = self.layout.unpack(word)
+        self.checker.observe(beat)
+        if beat.is_class and self.progress_path and len(self.checker.classes) % 8 == 0:
+            with open(self.progress_path, "w") as f:
+                f.write(str(len(self.checker.classes)))
 
     async def start(self) -> None:
         dut = self.dut
@@ -132,7 +137,7 @@ class Testbench:
         timed_out = len(self.checker.classes) < len(x)
         c = self.checker
         return {
-            "samples": int(len(x)),
+            "samples": len(x),
             "results": len(c.classes),
             "matched": c.matched,
             "logits": c.logits,
@@ -142,6 +147,6 @@ class Testbench:
             + ([f"timed out after {waited} cycles"] if timed_out else []),
             "missing": c.missing(),
             "cycles": None if self.first_in is None or self.last_out is None
-            else int(round((self.last_out - self.first_in) / CLOCK_NS)),
+            else round((self.last_out - self.first_in) / CLOCK_NS),
             "ok": c.ok and not timed_out and len(c.classes) == len(x),
         }

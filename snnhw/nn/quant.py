@@ -106,6 +106,17 @@ class IntegerSNN:
             s_in = s_all
         return {"logits": logits, "classes": torch.argmax(logits, dim=1), "layers": traces}
 
+    @classmethod
+    def from_ir(cls, net: Network) -> "IntegerSNN":
+        """The torch integer mode of an IR network (for co-verifying an IR file)."""
+        layers = [IntegerLayer(W=torch.as_tensor(ly.W, dtype=torch.int64),
+                               b=torch.as_tensor(ly.b, dtype=torch.int64), w_bits=ly.w_bits,
+                               u_bits=ly.u_bits, k=ly.k, fire_offset=ly.fire_offset,
+                               spike_bits=ly.spike_bits, leak_shift=ly.leak_shift, reset=ly.reset)
+                  for ly in net.layers]
+        return cls(layers=layers, in_bits=net.in_bits, timesteps=net.timesteps,
+                   readout=net.readout, name=net.name)
+
     def to_ir(self) -> Network:
         """The IR network (validated) with exactly these integers."""
         layers = [DenseLayer(W=ly.W.numpy().astype(np.int64), b=ly.b.numpy().astype(np.int64),

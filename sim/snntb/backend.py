@@ -1,0 +1,63 @@
+"""The simulator backend of co-verification: generated RTL run by cocotb.
+
+Same interface as the board backend (:class:`snnhw.coverify.Backend`):
+``run(net, x, progress) -> BackendResult``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from snnhw.coverify import BackendResult
+
+from .runner import run_case
+
+__all__ = ["SimBackend"]
+
+
+class SimBackend:
+    """Run samples through ``snnhw generate``'s Verilog on Verilator or Icarus.
+
+    Parameters
+    ----------
+    sim : "verilator" or "icarus"
+    lanes : int or list
+        Used when the RTL has to be generated.
+    rtl_dir : path or None
+        Existing generated RTL (its manifest must carry the network's IR hash);
+        ``None`` generates into ``work/rtl-<hash>-<lanes>``.
+    work : path
+        Build and case directories.
+    """
+
+    def __init__(self, sim: str = "verilator", *, lanes=8, rtl_dir=None, work="out/sim",
+                 in_pauses="none", out_pauses="none", seed=0, waves=False):
+        self.sim, self.lanes, self.rtl_dir, self.work = sim, lanes, rtl_dir, Path(work)
+        self.in_pauses, self.out_pauses, self.seed, self.waves = in_pauses, out_pauses, seed, waves
+        self.name = sim
+
+    def _rtl(self, net) -> Path:
+        if self.rtl_dir is not None:
+            return Path(self.rtl_dir)
+        from snnhw.gateware.generate import write
+
+        lanes = "-".join(map(str, self.lanes)) if isinstance(self.lanes, list) else self.lanes
+        out = self.work / f"rtl-{net.content_hash()[:12]}-lanes{lanes}"
+        manifest = out / "snn_top.json"
+        if not (manifest.exists() and json.loads(manifest.read_text())["ir_hash"]
+                == net.content_hash()):
+            write(net, self.lanes, out)
+        return out
+
+    def run(self, net, x, progress=None) -> BackendResult:
+        r = run_case(net, x, rtl_dir=self._rtl(net), sim=self.sim, work=self.work,
+                     in_pauses=self.in_pauses, out_pauses=self.out_pauses, seed=self.seed,
+                     waves=self.waves, name="verify", progress=progress)
+        rep = r.report
+        return BackendResult(
+            logits=rep.get("logits", []), classes=rep.get("classes", []),
+            info={"simulator": self.sim, "build_seconds": round(r.build_seconds, 2),
+                  "run_seconds": round(r.run_seconds, 2), "cycles": rep.get("cycles"),
+                  "testbench_ok": r.ok, "errors": rep.get("errors", [])[:5],
+                  "missing": rep.get("missing")})

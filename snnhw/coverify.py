@@ -1,0 +1,125 @@
+"""Three-way co-verification: torch integer mode, golden model, hardware.
+
+The same integer inputs go through the torch integer mode
+(:class:`snnhw.nn.quant.IntegerSNN`), the golden model and a *backend* that
+runs the hardware: the generated RTL in a simulator
+(:class:`snntb.backend.SimBackend`) or a board over UART
+(:class:`snnhw.host.BoardBackend`). Any disagreement is reported with the
+first differing sample, layer, step and neuron the traces allow (torch and
+golden expose every layer; the hardware exposes the logits and the class).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from . import golden
+from .export import first_mismatch
+from .ir import Network
+from .nn.quant import IntegerSNN
+
+__all__ = ["Backend", "BackendResult", "CoverifyReport", "coverify"]
+
+
+@dataclass
+class BackendResult:
+    logits: list[list[int]]
+    classes: list[int]
+    info: dict = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    name: str
+
+    def run(self, net: Network, x: np.ndarray, progress=None) -> BackendResult: ...
+
+
+@dataclass
+class CoverifyReport:
+    samples: int
+    torch_golden_agree: int
+    golden_hw_agree: int
+    acc_torch: float
+    acc_golden: float
+    acc_hw: float
+    acc_float: float | None
+    first_mismatch_torch_golden: dict | None
+    first_mismatch_golden_hw: dict | None
+    backend: str
+    backend_info: dict
+    seconds: dict
+
+    @property
+    def ok(self) -> bool:
+        return self.torch_golden_agree == self.samples and self.golden_hw_agree == self.samples
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "ok": self.ok}
+
+
+def coverify(net: Network, x: np.ndarray, y: np.ndarray, backend: Backend, *,
+             torch_mode: IntegerSNN | None = None, float_pred: np.ndarray | None = None,
+             progress=None) -> CoverifyReport:
+    """Run ``x[batch, T, n_in]`` through all three and compare (labels ``y``)."""
+    x = np.asarray(x, dtype=np.int64)
+    y = np.asarray(y)
+    n = len(x)
+    t0 = time.perf_counter()
+    tm = torch_mode if torch_mode is not None else IntegerSNN.from_ir(net)
+    r = tm.run(x)
+    t1 = time.perf_counter()
+    g = golden.run(net, x, trace=True)
+    t2 = time.perf_counter()
+    hw = backend.run(net, x, progress=progress)
+    t3 = time.perf_counter()
+
+    t_layers = [{k: v.numpy() for k, v in ly.items()} for ly in r["layers"]]
+    g_layers = [{k: getattr(ly, k) for k in ("I", "v", "s", "u")} for ly in g.layers]
+    same = np.all(r["logits"].numpy() == g.logits, axis=1)
+    for la, lb in zip(t_layers, g_layers):
+        for key in ("I", "v", "s", "u"):
+            same &= np.all(la[key] == lb[key], axis=(1, 2))
+    mm_tg = first_mismatch(t_layers, g_layers, r["logits"].numpy(), g.logits)
+
+    hw_logits = np.full_like(g.logits, np.iinfo(np.int64).min)
+    hw_classes = np.full(n, -1, dtype=np.int64)
+    got = min(len(hw.logits), n)
+    for i in range(got):
+        if len(hw.logits[i]) == net.n_out:
+            hw_logits[i] = hw.logits[i]
+        hw_classes[i] = hw.classes[i]
+    agree_hw = np.all(hw_logits == g.logits, axis=1) & (hw_classes == g.classes)
+    mm_gh = None
+    if not agree_hw.all():
+        s = int(np.flatnonzero(~agree_hw)[0])
+        if s >= got:
+            mm_gh = dict(sample=s, what="missing result", received=len(hw.logits), sent=n)
+        else:
+            diff = np.flatnonzero(hw_logits[s] != g.logits[s])
+            neuron = int(diff[0]) if diff.size else None
+            mm_gh = dict(sample=s, layer=len(net.layers) - 1, step=None, neuron=neuron,
+                         what="logit" if diff.size else "class",
+                         golden=int(g.logits[s, neuron]) if diff.size else int(g.classes[s]),
+                         hardware=int(hw_logits[s, neuron]) if diff.size else int(hw_classes[s]))
+    if len(hw.logits) > n:
+        mm_gh = mm_gh or dict(sample=n, what="extra results", received=len(hw.logits), sent=n)
+        agree_hw[:] = False
+    return CoverifyReport(
+        samples=n,
+        torch_golden_agree=int(same.sum()),
+        golden_hw_agree=int(agree_hw.sum()),
+        acc_torch=float((r["classes"].numpy() == y).mean()),
+        acc_golden=float((g.classes == y).mean()),
+        acc_hw=float((hw_classes == y).mean()),
+        acc_float=None if float_pred is None else float((np.asarray(float_pred) == y).mean()),
+        first_mismatch_torch_golden=mm_tg,
+        first_mismatch_golden_hw=mm_gh,
+        backend=backend.name,
+        backend_info=hw.info,
+        seconds={"torch": round(t1 - t0, 2), "golden": round(t2 - t1, 2),
+                 "hardware": round(t3 - t2, 2)},
+    )
