@@ -8,6 +8,7 @@ failure outside pytest too.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -178,10 +179,8 @@ def run_case(net: ir.Network | str | Path, x, *, rtl_dir: str | Path, sim: str =
         job = pool.submit(simulate)
         while progress is not None and not job.done():
             time.sleep(0.25)
-            try:
+            with contextlib.suppress(OSError, ValueError):  # not written yet, or mid-write
                 progress(int((case_dir / "progress").read_text() or 0))
-            except (OSError, ValueError):
-                pass
         xml = job.result()
     run_s = time.perf_counter() - t0
     tests, failed = get_results(Path(xml))

@@ -66,14 +66,13 @@ def _load(args):
     net = load_network(str(path))
     enc = args.encoding
     if enc == "auto":
-        enc = "direct" if 16 < (1 << net.in_bits) else "poisson"
+        enc = "direct" if (1 << net.in_bits) > 16 else "poisson"
     config = {"timesteps": net.timesteps, "encoding": enc, "x_max": 16.0}
     return net, IntegerSNN.from_ir(net), config, None
 
 
 def run(args) -> int:
     import torch
-
     from snntb.backend import SimBackend
     from snntb.runner import SimulatorMissingError, simulator_available
 

@@ -107,7 +107,7 @@ class IntegerSNN:
         return {"logits": logits, "classes": torch.argmax(logits, dim=1), "layers": traces}
 
     @classmethod
-    def from_ir(cls, net: Network) -> "IntegerSNN":
+    def from_ir(cls, net: Network) -> IntegerSNN:
         """The torch integer mode of an IR network (for co-verifying an IR file)."""
         layers = [IntegerLayer(W=torch.as_tensor(ly.W, dtype=torch.int64),
                                b=torch.as_tensor(ly.b, dtype=torch.int64), w_bits=ly.w_bits,
