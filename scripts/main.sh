@@ -15,3 +15,5 @@ echo "== info"
 "$SNNHW" info out/digits.snn
 echo "== generate: Verilog for 8 lanes into rtl_out/digits/"
 "$SNNHW" generate out/digits.snn --lanes 8 -o rtl_out/digits
+echo "== verify: torch integer mode vs golden model vs RTL (Verilator), whole test split"
+"$SNNHW" verify out/model.pt --sim verilator --rtl rtl_out/digits

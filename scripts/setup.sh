@@ -10,6 +10,17 @@ if [ ! -x "$VENV/bin/python" ]; then
     echo "setup: creating $VENV"
     "$PY" -m venv "$VENV"
 fi
+# Icarus Verilog is a system package: install it when missing and we can (root + apt).
+if ! command -v iverilog >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing iverilog (apt-get)"
+        (apt-get update -qq && apt-get install -y -qq iverilog) >/dev/null 2>&1 \
+            || echo "setup: could not install iverilog; Icarus simulations will be skipped"
+    else
+        echo "setup: iverilog is missing and cannot be installed here (needs root and" \
+             "apt-get); Icarus simulations will be skipped"
+    fi
+fi
 stamp="$VENV/.snnhw-setup-stamp"
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then

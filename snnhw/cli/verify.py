@@ -73,6 +73,7 @@ def _load(args):
 
 def run(args) -> int:
     import torch
+
     from snntb.backend import SimBackend
     from snntb.runner import SimulatorMissingError, simulator_available
 

@@ -1,6 +1,8 @@
 """The benchmarks run and report what they claim (small sizes; no timing asserted)."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +49,15 @@ def test_hw_cycles_quick_run(tmp_path):
         assert 0 < row["bottleneck_utilisation"] <= 1
         assert row["ideal_per_inference"] == pytest.approx(
             row["utilisation"] * row["cycles_per_inference"], rel=1e-12)
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None and not os.environ.get("CI"),
+                    reason="iverilog not installed")
+def test_sim_speed_quick_run(tmp_path):
+    r = subprocess.run([sys.executable, str(BENCH / "sim_speed.py"), "--json", "--net",
+                        str(tmp_path / "absent.snn"), "--n", "2", "--sims", "icarus"],
+                       capture_output=True, text=True, check=True)
+    d = json.loads(r.stdout)
+    row = d["rows"][0]
+    assert row["simulator"] == "icarus" and row["ok"] is True and row["samples"] == 2
+    assert row["cycles"] > 0 and row["cycles_per_second"] > 0
