@@ -1,0 +1,57 @@
+"""Network + host link + UART: everything a board needs besides its pins and clock.
+
+Ports: ``rx`` (in, idle high), ``tx`` (out), ``led_activity`` (toggles on
+every accepted frame), ``led_error`` (lit for about ``err_hold`` cycles after
+a rejected frame).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..info import signed_bits
+from ..ir import Network
+from .hostlink import HostLink
+from .network import SNNCore
+from .uart import UARTRx, UARTTx, divisor_for
+
+__all__ = ["LinkedNetwork"]
+
+
+class LinkedNetwork(wiring.Component):
+    """See the module docstring. ``clk_hz`` and ``baud`` set the UART divisor."""
+
+    def __init__(self, net: Network, *, lanes, clk_hz: float, baud: int = 115200,
+                 err_hold: int | None = None):
+        self.net, self.lanes = net, lanes
+        self.divisor = divisor_for(clk_hz, baud)
+        self.core = SNNCore(net, lanes=lanes)
+        self.link = HostLink(n_in=net.n_in, in_bits=net.in_bits, n_out=net.n_out,
+                             logit_bits=signed_bits(net.logit_bound()),
+                             timeout=40 * self.divisor)
+        self.err_hold = err_hold if err_hold is not None else int(clk_hz // 4)
+        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1),
+                          "led_activity": Out(1), "led_error": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.core = core = self.core
+        m.submodules.link = link = self.link
+        m.submodules.uart_rx = urx = UARTRx(self.divisor)
+        m.submodules.uart_tx = utx = UARTTx(self.divisor)
+        m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx), core.clear.eq(link.clear)]
+        wiring.connect(m, urx.o, link.rx)
+        wiring.connect(m, link.tx, utx.i)
+        wiring.connect(m, link.ev, core.i)
+        wiring.connect(m, core.o, link.res)
+        hold = Signal(range(self.err_hold + 1))
+        with m.If(link.frame_bad):
+            m.d.sync += hold.eq(self.err_hold)
+        with m.Elif(hold != 0):
+            m.d.sync += hold.eq(hold - 1)
+        with m.If(link.frame_ok):
+            m.d.sync += self.led_activity.eq(~self.led_activity)
+        m.d.comb += self.led_error.eq(hold != 0)
+        return m

@@ -1,0 +1,115 @@
+"""8N1 UART receiver and transmitter with byte streams.
+
+``divisor`` is the number of clock cycles per bit (``round(f_clk / baud)``).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.cdc import FFSynchronizer
+from amaranth.lib.wiring import In, Out
+
+from ._checks import reject
+
+__all__ = ["UARTRx", "UARTTx", "divisor_for"]
+
+
+def divisor_for(clk_hz: float, baud: int) -> int:
+    """Clock cycles per bit; raises ``ValueError`` if the rate error exceeds 2 %."""
+    d = round(clk_hz / baud)
+    if d < 4 or abs(clk_hz / d - baud) / baud > 0.02:
+        raise ValueError(f"cannot make {baud} baud from {clk_hz / 1e6:g} MHz "
+                         f"(divisor {d}, {100 * abs(clk_hz / max(d, 1) - baud) / baud:.1f} % off)")
+    return d
+
+
+class UARTRx(wiring.Component):
+    """Receiver: ``rx`` pin in, bytes out on ``o``.
+
+    The pin passes a two-flop synchronizer; each bit is sampled in its middle.
+    A byte whose stop bit is low is dropped and counted on ``frame_error``
+    (one-cycle pulse). ``o`` does not wait: a byte not taken before the next
+    one completes is lost and ``overrun`` pulses (the host link always takes
+    it at once). Latency: about 9.5 bit times from the start bit's edge.
+    """
+
+    def __init__(self, divisor: int):
+        if divisor < 4:
+            reject(self, f"divisor must be >= 4, got {divisor}")
+        self.divisor = divisor
+        super().__init__({"rx": In(1, init=1), "o": Out(stream.Signature(8)),
+                          "frame_error": Out(1), "overrun": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        d = self.divisor
+        rx = Signal(init=1)
+        m.submodules.sync_rx = FFSynchronizer(self.rx, rx, init=1)
+        timer = Signal(range(d + d // 2 + 1))
+        bits = Signal(range(10))
+        shreg = Signal(8)
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(~rx):
+                    m.d.sync += [timer.eq(d // 2), bits.eq(0)]
+                    m.next = "START"
+            with m.State("START"):
+                m.d.sync += timer.eq(timer - 1)
+                with m.If(timer == 0):
+                    with m.If(rx):
+                        m.next = "IDLE"  # a glitch, not a start bit
+                    with m.Else():
+                        m.d.sync += timer.eq(d - 1)
+                        m.next = "DATA"
+            with m.State("DATA"):
+                m.d.sync += timer.eq(timer - 1)
+                with m.If(timer == 0):
+                    m.d.sync += [shreg.eq((shreg >> 1) | (rx << 7)), timer.eq(d - 1),
+                                 bits.eq(bits + 1)]
+                    with m.If(bits == 7):
+                        m.next = "STOP"
+            with m.State("STOP"):
+                m.d.sync += timer.eq(timer - 1)
+                with m.If(timer == 0):
+                    with m.If(rx):
+                        m.d.sync += [self.o.payload.eq(shreg), self.o.valid.eq(1)]
+                        m.d.comb += self.overrun.eq(self.o.valid & ~self.o.ready)
+                    with m.Else():
+                        m.d.comb += self.frame_error.eq(1)
+                    m.next = "IDLE"
+        return m
+
+
+class UARTTx(wiring.Component):
+    """Transmitter: bytes in on ``i``, ``tx`` pin out (idle high).
+
+    Takes one byte every 10 bit times; ``i.ready`` is high only while idle.
+    """
+
+    def __init__(self, divisor: int):
+        if divisor < 4:
+            reject(self, f"divisor must be >= 4, got {divisor}")
+        self.divisor = divisor
+        super().__init__({"i": In(stream.Signature(8)), "tx": Out(1, init=1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        d = self.divisor
+        timer = Signal(range(d))
+        shreg = Signal(10, init=0x3FF)
+        left = Signal(range(11))
+        m.d.comb += self.tx.eq(shreg[0])
+        with m.If(left == 0):
+            m.d.comb += self.i.ready.eq(1)
+            with m.If(self.i.valid):
+                m.d.sync += [shreg.eq((1 << 9) | (self.i.payload << 1)), left.eq(10),
+                             timer.eq(d - 1)]
+        with m.Else():
+            m.d.sync += timer.eq(timer - 1)
+            with m.If(timer == 0):
+                m.d.sync += [shreg.eq((shreg >> 1) | (1 << 9)), left.eq(left - 1),
+                             timer.eq(d - 1)]
+        return m

@@ -1,0 +1,145 @@
+"""The host link in the Amaranth simulator: frames in, events to the network, results out;
+bad frames are rejected with the right code and never reach the network."""
+
+import numpy as np
+import pytest
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.sim import Simulator
+
+from snnhw import golden, link
+from snnhw.examples import random_input, random_network
+from snnhw.gateware import SNNCore
+from snnhw.gateware.hostlink import HostLink
+from snnhw.gateware.sim import get
+from snnhw.info import signed_bits
+from snnhw.streams import encode_batch, pauses
+
+
+class Harness(wiring.Component):
+    def __init__(self, net, lanes, timeout=200):
+        from amaranth.lib import stream
+        from amaranth.lib.wiring import In, Out
+        self.core = SNNCore(net, lanes=lanes)
+        self.link = HostLink(n_in=net.n_in, in_bits=net.in_bits, n_out=net.n_out,
+                             logit_bits=signed_bits(net.logit_bound()), max_events=16,
+                             timeout=timeout)
+        super().__init__({"rx": In(stream.Signature(8)), "tx": Out(stream.Signature(8))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.core = self.core
+        m.submodules.link = self.link
+        wiring.connect(m, wiring.flipped(self.rx), self.link.rx)
+        wiring.connect(m, self.link.tx, wiring.flipped(self.tx))
+        wiring.connect(m, self.link.ev, self.core.i)
+        wiring.connect(m, self.core.o, self.link.res)
+        m.d.comb += self.core.clear.eq(self.link.clear)
+        return m
+
+
+def run(dut, chunks, expect_frames, out_pattern="light", max_cycles=200_000):
+    """Send byte chunks, each ``(bytes, wait)``: ``wait`` = number of ACK/ERROR replies
+    to have seen before the next chunk (results may come in between), or ``"gap"`` for a
+    long silence. Returns every reply frame once ``expect_frames`` have arrived."""
+    frames: list = []
+    raw: list = []
+
+    async def send(ctx):
+        for data, wait in chunks:
+            for b in data:
+                ctx.set(dut.rx.payload, b)
+                ctx.set(dut.rx.valid, 1)
+                await ctx.tick()
+                ctx.set(dut.rx.valid, 0)
+                await ctx.tick().repeat(2)
+            if wait == "gap":
+                await ctx.tick().repeat(400)
+                continue
+            waited = 0
+            while sum(f.type in (link.ACK, link.ERROR) for f in frames) < wait:
+                await ctx.tick()
+                waited += 1
+                assert waited < max_cycles, f"no reply {wait} after {max_cycles} cycles"
+
+    async def recv(ctx):
+        dec = link.FrameDecoder()
+        p = pauses(out_pattern, 3)
+        while len(frames) < expect_frames:
+            await get(ctx, dut.tx, len(raw) + 1, p, raw)
+            frames.extend(dec.feed(bytes([int(raw[-1])])))
+        assert dec.errors == []
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(send)
+    sim.add_testbench(recv)
+    sim.run()
+    return frames
+
+
+@pytest.fixture
+def setup():
+    rng = np.random.default_rng(6)
+    net = random_network(rng, [10, 8, 4], in_bits=3, timesteps=2, spike_bits=2)
+    x = random_input(rng, net, 3, density=0.7)
+    return net, x
+
+
+def sample_frames(x):
+    return link.events_frames(encode_batch(x), max_events=16)
+
+
+def results_of(frames, n_out):
+    return [link.parse_result(f.payload, n_out) for f in frames if f.type == link.RESULT]
+
+
+def test_frames_in_results_out(setup):
+    net, x = setup
+    frames = sample_frames(x)
+    assert len(frames) > 2  # several frames per sample: buffering across frames
+    out = run(Harness(net, 3), [(f, i + 1) for i, f in enumerate(frames)],
+              len(frames) + len(x))
+    g = golden.run(net, x)
+    assert results_of(out, net.n_out) == [(lg, c) for lg, c in
+                                          zip(g.logits.tolist(), g.classes.tolist())]
+    assert sum(f.type == link.ACK for f in out) == len(frames)
+
+
+@pytest.mark.parametrize("damage, code", [
+    (lambda f: f[:5] + bytes([f[5] ^ 0x10]) + f[6:], 1),           # payload bit flipped
+    (lambda f: link.frame(link.EVENTS, b"\x01\x02"), 2),             # not a multiple of 3
+    (lambda f: link.frame(link.EVENTS, bytes(3 * 17)), 2),           # over max_events
+    (lambda f: link.frame(0x33, b""), 3),                            # unknown type
+])
+def test_bad_frame_is_rejected_and_never_fed(setup, damage, code):
+    net, x = setup
+    frames = sample_frames(x[:1])
+    bad = damage(frames[0])
+    chunks = [(bad, 1)] + [(f, i + 2) for i, f in enumerate(frames)]
+    out = run(Harness(net, 2), chunks, 1 + len(frames) + 1)
+    assert (out[0].type, out[0].payload) == (link.ERROR, bytes([code]))
+    g = golden.run(net, x[:1])
+    assert results_of(out, net.n_out) == [(g.logits[0].tolist(), int(g.classes[0]))]
+
+
+def test_cut_off_frame_times_out(setup):
+    net, x = setup
+    frames = sample_frames(x[:1])
+    chunks = [(frames[0][:7], "gap")] + [(f, i + 2) for i, f in enumerate(frames)]
+    out = run(Harness(net, 2, timeout=100), chunks, 1 + len(frames) + 1)
+    assert (out[0].type, out[0].payload) == (link.ERROR, bytes([4]))
+    g = golden.run(net, x[:1])
+    assert results_of(out, net.n_out) == [(g.logits[0].tolist(), int(g.classes[0]))]
+
+
+def test_clear_frame_aborts_a_sample(setup):
+    net, x = setup
+    first = link.events_frames(encode_batch(x[:1])[:5], max_events=16)[0]
+    frames = sample_frames(x[1:2])
+    chunks = [(first, 1), (link.frame(link.CLEAR), 2)] + [
+        (f, i + 3) for i, f in enumerate(frames)]
+    out = run(Harness(net, 2), chunks, 2 + len(frames) + 1)
+    g = golden.run(net, x[1:2])
+    assert [f.type for f in out[:2]] == [link.ACK, link.ACK]
+    assert results_of(out, net.n_out) == [(g.logits[0].tolist(), int(g.classes[0]))]
