@@ -1,0 +1,172 @@
+"""Build a network for a board with Yosys + nextpnr + pack (YoWASP) and report on it.
+
+The report (JSON and a table) gives LUTs, flip-flops, logic cells, block RAM,
+SPRAM (UP5K), DSP blocks (must be 0), IO, and per clock the achieved Fmax
+against the board clock (pass/fail), plus the build time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+from snnhw.ir import Network
+from snnhw.toolchain import TOOL_DEFAULTS, ToolError, tool
+
+from .platforms import board as get_board
+from .top import BoardTop
+
+__all__ = ["build", "BuildError", "format_report", "parse_reports"]
+
+NAME = "snn_board"
+
+
+class BuildError(RuntimeError):
+    """The build failed or the design does not fit; the message says which and why."""
+
+
+def _tool_env(family: str) -> dict[str, str]:
+    env = {}
+    for var in ("YOSYS", "NEXTPNR_ICE40", "ICEPACK") if family == "ice40" else (
+            "YOSYS", "NEXTPNR_ECP5", "ECPPACK"):
+        env[var] = tool(var)
+    # Programming tools the platforms insist on even when only building.
+    env.setdefault("OPENFPGALOADER", os.environ.get("OPENFPGALOADER", "true"))
+    env.setdefault("DFU_SUFFIX", os.environ.get("DFU_SUFFIX", "true"))
+    return env
+
+
+def _cells(stat_path: Path) -> dict[str, int]:
+    data = json.loads(stat_path.read_text())
+    mods = data.get("modules", {})
+    top = mods.get("\\" + NAME) or (next(iter(mods.values())) if mods else {})
+    return dict(top.get("num_cells_by_type", {}))
+
+
+def parse_reports(build_dir: Path, family: str, clk_hz: float) -> dict:
+    """Resources and timing from nextpnr's ``report.json`` and Yosys's cell counts."""
+    rep = json.loads((build_dir / "report.json").read_text())
+    util = {k: v for k, v in rep.get("utilization", {}).items()}
+    cells = _cells(build_dir / "synth_stat.json") if (build_dir / "synth_stat.json").exists() \
+        else {}
+
+    def used(*names):
+        return sum(util.get(n, {}).get("used", 0) for n in names)
+
+    def avail(*names):
+        return sum(util.get(n, {}).get("available", 0) for n in names)
+
+    if family == "ice40":
+        luts = cells.get("SB_LUT4", 0)
+        ffs = sum(v for k, v in cells.items() if k.startswith("SB_DFF"))
+        res = {"lc": (used("ICESTORM_LC"), avail("ICESTORM_LC")),
+               "bram": (used("ICESTORM_RAM"), avail("ICESTORM_RAM")),
+               "spram": (used("ICESTORM_SPRAM"), avail("ICESTORM_SPRAM")),
+               "dsp": (used("ICESTORM_DSP"), avail("ICESTORM_DSP")),
+               "io": (used("SB_IO"), avail("SB_IO"))}
+    else:
+        luts = cells.get("LUT4", 0)
+        ffs = cells.get("TRELLIS_FF", 0)
+        res = {"lc": (used("TRELLIS_COMB"), avail("TRELLIS_COMB")),
+               "bram": (used("DP16KD"), avail("DP16KD")),
+               "dsp": (used("MULT18X18D", "ALU54B"), avail("MULT18X18D")),
+               "io": (used("TRELLIS_IO"), avail("TRELLIS_IO"))}
+    target = clk_hz / 1e6
+    clocks = {}
+    for name, f in rep.get("fmax", {}).items():
+        clocks[name] = {"fmax_mhz": round(f.get("achieved", 0.0), 2),
+                        "target_mhz": round(f.get("constraint", target), 2),
+                        "meets": f.get("achieved", 0.0) >= f.get("constraint", target)}
+    return {
+        "luts": luts, "ffs": ffs,
+        "resources": {k: {"used": u, "available": a} for k, (u, a) in res.items()},
+        "clocks": clocks,
+        "timing_met": bool(clocks) and all(c["meets"] for c in clocks.values()),
+        "dsp_used": res["dsp"][0],
+    }
+
+
+def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
+          out_dir: str | Path = "out/build", progress: bool = False,
+          fit_check: bool = True) -> dict:
+    """Build ``net`` for ``board_name``; return the report (also written as JSON)."""
+    spec = get_board(board_name)
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    from snnboards.estimate import check_fit, estimate
+
+    est = estimate(net, spec.name, lanes=lanes)
+    if fit_check:
+        check_fit(est, spec)  # raises BuildError naming the resource, before place and route
+    try:
+        env = _tool_env(spec.family)
+    except ToolError as exc:
+        raise BuildError(str(exc)) from None
+    plat = spec.make_platform()
+    top = BoardTop(net, spec, lanes=lanes, baud=baud)
+    t0 = time.perf_counter()
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    stop = threading.Event()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(desc=f"build {spec.name} (yosys, nextpnr, pack)", bar_format="{desc}: {elapsed}")
+
+        def tick():
+            while not stop.wait(1.0):
+                bar.refresh()
+        threading.Thread(target=tick, daemon=True).start()
+    try:
+        plat.build(top, name=NAME, build_dir=str(out), do_program=False,
+                   nextpnr_opts="--report report.json",
+                   script_after_synth="tee -q -o synth_stat.json stat -json")
+    except Exception as exc:  # amaranth raises CalledProcessError and others
+        log = next(iter(sorted(out.glob("*.log"))), None)
+        raise BuildError(f"the {spec.name} build failed ({type(exc).__name__}: {exc}); "
+                         f"see {out}") from None
+    finally:
+        stop.set()
+        if bar is not None:
+            bar.close()
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    seconds = time.perf_counter() - t0
+    report = parse_reports(out, spec.family, spec.clk_hz)
+    bitstream = out / (NAME + (".bin" if spec.family == "ice40" else ".bit"))
+    report.update({
+        "board": spec.name, "description": spec.description, "network": net.name,
+        "ir_hash": net.content_hash(), "lanes": lanes, "baud": baud,
+        "clock_mhz": spec.clk_hz / 1e6, "build_seconds": round(seconds, 1),
+        "bitstream": str(bitstream) if bitstream.exists() else None,
+        "estimate": est, "fits": True,
+    })
+    (out / "build_report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    return report
+
+
+def format_report(r: dict) -> str:
+    from snnhw.info import format_table
+
+    rows = [[k, v["used"], v["available"],
+             f"{100 * v['used'] / v['available']:.1f} %" if v["available"] else "-"]
+            for k, v in r["resources"].items()]
+    rows.insert(0, ["luts (yosys)", r["luts"], "", ""])
+    rows.insert(1, ["ffs (yosys)", r["ffs"], "", ""])
+    lines = [f"{r['board']}: {r['description']}",
+             format_table(rows, ["resource", "used", "available", "share"]), ""]
+    for name, c in r["clocks"].items():
+        lines.append(f"clock {name}: Fmax {c['fmax_mhz']} MHz, target {c['target_mhz']} MHz: "
+                     f"{'met' if c['meets'] else 'NOT met'}")
+    lines.append(f"DSP blocks: {r['dsp_used']} (must be 0); build {r['build_seconds']} s; "
+                 f"bitstream {r['bitstream']}")
+    return "\n".join(lines)
+
+
+__all__ += ["TOOL_DEFAULTS"]

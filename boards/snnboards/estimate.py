@@ -1,0 +1,114 @@
+"""Resource and speed estimate without synthesis (``snnhw estimate``).
+
+Block RAM: every memory of the design (from the RTL manifest's inventory plus
+the host link's frame buffer and the FIFOs) is mapped the way Yosys maps it:
+for iCE40 the cheapest ``SB_RAM40_4K`` shape (256x16, 512x8, 1024x4,
+2048x2); for ECP5 the cheapest ``DP16KD`` shape (512x36, 1024x18, 2048x9,
+4096x4, 8192x2, 16384x1), with memories of at most
+:data:`ECP5_LUTRAM_BITS` bits left in distributed RAM. Logic cells are a
+linear model fitted to real builds (see the tests for the tolerance).
+Cycles per inference use :mod:`snnhw.gateware.cycles` on an average input.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from snnhw.gateware import cycles
+from snnhw.gateware.layer import LIFLayer
+from snnhw.info import signed_bits
+from snnhw.ir import Network
+from snnhw.link import MAX_EVENTS
+
+from .platforms import board as get_board
+
+__all__ = ["memories", "bram_blocks", "estimate", "check_fit", "ICE40_SHAPES", "ECP5_SHAPES"]
+
+ICE40_SHAPES = ((256, 16), (512, 8), (1024, 4), (2048, 2))
+ECP5_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
+ECP5_LUTRAM_BITS = 0
+
+
+def memories(net: Network, lanes) -> list[dict]:
+    """Every memory in the board design: name, depth (words), width (bits)."""
+    ps = [lanes] * len(net.layers) if isinstance(lanes, int) else list(lanes)
+    out = []
+    for i, p in enumerate(ps):
+        hw = LIFLayer(net, i, lanes=p)
+        hw._MustUse__used = True  # inspected, never elaborated
+        ly, g = net.layers[i], hw.groups
+        out.append({"name": f"layer{i}.weights", "depth": g * ly.n_in, "width": p * ly.w_bits})
+        out.append({"name": f"layer{i}.bias", "depth": g, "width": p * ly.u_bits})
+        out.append({"name": f"layer{i}.acc", "depth": g, "width": p * hw.acc_width})
+        if hw.fires:
+            out.append({"name": f"layer{i}.membrane", "depth": g, "width": p * ly.u_bits})
+        if hw.readout is not None:
+            out.append({"name": f"layer{i}.logits", "depth": g, "width": p * hw.logit_bits})
+        else:
+            base = (g * p).bit_length()
+            out.append({"name": f"layer{i}.spike_fifo", "depth": g + 1,
+                        "width": base + p * ly.spike_bits + 1})
+    out.append({"name": "link.buffer", "depth": 3 * MAX_EVENTS, "width": 8})
+    return out
+
+
+def bram_blocks(depth: int, width: int, family: str) -> int:
+    shapes = ICE40_SHAPES if family == "ice40" else ECP5_SHAPES
+    if family == "ecp5" and depth * width <= ECP5_LUTRAM_BITS:
+        return 0
+    return min(math.ceil(depth / d) * math.ceil(width / w) for d, w in shapes)
+
+
+def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5) -> dict:
+    """Block RAM (per memory and total), logic cells (rough), cycles and latency."""
+    spec = get_board(board_name)
+    mems = memories(net, lanes)
+    for mem in mems:
+        mem["blocks"] = bram_blocks(mem["depth"], mem["width"], spec.family)
+    ps = [lanes] * len(net.layers) if isinstance(lanes, int) else list(lanes)
+    # average events: inputs at `density`, hidden layers at the same rate (a rough guess)
+    ev = np.array([[round(density * (net.n_in if li == 0 else net.layers[li - 1].n_out))] *
+                   net.timesteps for li in range(len(net.layers))])
+    bound = cycles.sample_bound(net, ps, ev)
+    lc = _logic_cells(net, ps, spec.family)
+    return {
+        "board": spec.name, "family": spec.family, "lanes": ps,
+        "memories": mems, "bram": sum(m["blocks"] for m in mems),
+        "memory_bits": sum(m["depth"] * m["width"] for m in mems),
+        "lc": lc, "dsp": 0,
+        "cycles_per_inference": int(bound), "input_density": density,
+        "latency_us": round(bound / spec.clk_hz * 1e6, 1),
+        "logit_bits": signed_bits(net.logit_bound()),
+    }
+
+
+def _logic_cells(net: Network, ps: list[int], family: str) -> int:
+    """A linear model in the datapath widths (adders, neuron lanes), fitted to builds."""
+    total = 600  # UART, host link, control
+    for i, (ly, p) in enumerate(zip(net.layers, ps)):
+        acc = signed_bits(net.current_bound(i))
+        in_bits = net.input_bits(i)
+        total += p * (acc * in_bits)          # shift-and-add adder chain per lane
+        total += p * (3 * ly.u_bits + ly.spike_bits * 4)  # neuron lane
+        total += 150
+    return int(total)
+
+
+def check_fit(est: dict, spec) -> None:
+    """Raise ``BuildError`` naming every resource the estimate exceeds, and by how much."""
+    from .build import BuildError
+
+    over = []
+    for key, need in (("bram", est["bram"]), ("lc", est["lc"])):
+        have = spec.capacity.get(key)
+        if have is not None and need > have:
+            over.append(f"{key}: needs {need}, the device has {have} "
+                        f"({need - have} too many, {100 * need / have:.0f} %)")
+    if over:
+        biggest = sorted(est["memories"], key=lambda m: -m["blocks"])[:3]
+        hint = ", ".join(f"{m['name']} {m['blocks']}" for m in biggest)
+        raise BuildError(f"the network does not fit {spec.name}: " + "; ".join(over)
+                         + f" (largest memories in blocks: {hint}); try fewer lanes, "
+                         "narrower weights or a larger board")

@@ -1,0 +1,69 @@
+"""The supported boards: an amaranth-boards platform each, plus what the build needs.
+
+Capacities are the device's totals as nextpnr counts them; the fit check
+compares the estimate against them before place and route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Board", "BOARDS", "board"]
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    family: str                      # "ice40" or "ecp5"
+    platform: str                    # amaranth_boards module:class
+    clk_hz: float
+    uart: tuple[str, int] = ("uart", 0)
+    led_activity: tuple[str, int] = ("led", 0)
+    led_error: tuple[str, int] = ("led", 1)
+    extra_uart: dict | None = None   # UARTResource arguments when the platform has none
+    capacity: dict = field(default_factory=dict)
+    description: str = ""
+
+    def make_platform(self):
+        import importlib
+
+        module, cls = self.platform.split(":")
+        plat = getattr(importlib.import_module(module), cls)()
+        if self.extra_uart is not None:
+            from amaranth.build import Attrs
+            from amaranth_boards.resources import UARTResource
+
+            plat.add_resources([UARTResource(0, **self.extra_uart["pins"],
+                                             conn=self.extra_uart["conn"],
+                                             attrs=Attrs(**self.extra_uart["attrs"]))])
+        return plat
+
+
+BOARDS = {
+    "icebreaker": Board(
+        name="icebreaker", family="ice40", platform="amaranth_boards.icebreaker:ICEBreakerPlatform",
+        clk_hz=12e6, led_activity=("led", 1), led_error=("led", 0),
+        capacity={"lc": 5280, "bram": 30, "spram": 4, "dsp": 8, "io": 39},
+        description="iCEBreaker, iCE40UP5K-SG48, 12 MHz, UART over the FTDI (second port)"),
+    "ulx3s": Board(
+        name="ulx3s", family="ecp5", platform="amaranth_boards.ulx3s:ULX3S_85F_Platform",
+        clk_hz=25e6, led_activity=("led", 0), led_error=("led", 1),
+        capacity={"lc": 83640, "bram": 208, "dsp": 156, "io": 197},
+        description="ULX3S-85F, LFE5U-85F, 25 MHz, UART over the FTDI"),
+    "orangecrab": Board(
+        name="orangecrab", family="ecp5",
+        platform="amaranth_boards.orangecrab_r0_2:OrangeCrabR0_2_25FPlatform",
+        clk_hz=48e6, led_activity=("rgb_led", 0), led_error=("rgb_led", 0),
+        extra_uart={"pins": {"rx": "0", "tx": "1"}, "conn": ("io", 0),
+                    "attrs": {"IO_TYPE": "LVCMOS33"}},
+        capacity={"lc": 24288, "bram": 56, "dsp": 28, "io": 197},
+        description="OrangeCrab r0.2, LFE5U-25F, 48 MHz; UART on feather pins 0 (rx), 1 (tx) "
+                    "for a 3.3 V USB-serial adapter"),
+}
+
+
+def board(name: str) -> Board:
+    try:
+        return BOARDS[name]
+    except KeyError:
+        raise ValueError(f"unknown board {name!r}; one of {sorted(BOARDS)}") from None

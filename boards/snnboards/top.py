@@ -1,0 +1,45 @@
+"""The board top: clock from the board, UART pins, two LEDs, and the linked network."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Elaboratable, Module
+from amaranth.lib import io
+
+from snnhw.gateware.linked import LinkedNetwork
+from snnhw.ir import Network
+
+from .platforms import Board
+
+__all__ = ["BoardTop"]
+
+
+class BoardTop(Elaboratable):
+    """``net`` with ``lanes`` on ``board``, talking to the host at ``baud``.
+
+    The ``sync`` domain is the board's default clock (the platform creates it
+    with a power-on reset).
+    """
+
+    def __init__(self, net: Network, board: Board, *, lanes=8, baud: int = 115200):
+        self.board = board
+        self.linked = LinkedNetwork(net, lanes=lanes, clk_hz=board.clk_hz, baud=baud)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.linked = linked = self.linked
+        uart = platform.request(*self.board.uart, dir="-")
+        m.submodules.rx = rx = io.Buffer("i", uart.rx)
+        m.submodules.tx = tx = io.Buffer("o", uart.tx)
+        m.d.comb += [linked.rx.eq(rx.i), tx.o.eq(linked.tx)]
+        if self.board.led_activity == self.board.led_error:  # one RGB LED: green / red
+            led = platform.request(*self.board.led_activity, dir="-")
+            m.submodules.led_g = g = io.Buffer("o", led.g)
+            m.submodules.led_r = r = io.Buffer("o", led.r)
+            m.d.comb += [g.o.eq(linked.led_activity), r.o.eq(linked.led_error)]
+        else:
+            for name, sig in (("led_act", linked.led_activity), ("led_err", linked.led_error)):
+                res = self.board.led_activity if name == "led_act" else self.board.led_error
+                pin = platform.request(*res, dir="-")
+                m.submodules[name] = buf = io.Buffer("o", pin)
+                m.d.comb += buf.o.eq(sig)
+        return m
