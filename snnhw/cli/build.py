@@ -1,0 +1,84 @@
+"""``snnhw build NET --board B`` and ``snnhw estimate NET --board B``."""
+
+from __future__ import annotations
+
+from .common import CLIError, emit_json, load_network
+from .generate import parse_lanes
+
+BOARD_HELP = "icebreaker (iCE40UP5K), ulx3s (ECP5-85F) or orangecrab (ECP5-25F, r0.2)"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "build", help="build a bitstream for a board with the open toolchain (YoWASP)",
+        description="Build the network with its UART host link for a board: Yosys, nextpnr "
+                    "and the packer from PyPI (YoWASP; override with YOSYS, NEXTPNR_ICE40, "
+                    "ICEPACK, NEXTPNR_ECP5, ECPPACK). Writes the bitstream and a report "
+                    "(JSON and a table): LUTs, FFs, block RAM, SPRAM, DSP (must be 0), IO, "
+                    "Fmax per clock with pass/fail at the board clock, build time.",
+        epilog="A network that does not fit is refused before place and route, naming the "
+               "resource and by how much.")
+    p.add_argument("net", metavar="NET", help="network IR file (.snn)")
+    p.add_argument("--board", required=True, help=BOARD_HELP)
+    p.add_argument("--lanes", default="2", help="lanes, one or per layer (%(default)s)")
+    p.add_argument("--baud", type=int, default=115200, help="UART rate (%(default)s)")
+    p.add_argument("-o", "--output", default=None, help="build folder (out/build/<board>)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run_build)
+
+    e = sub.add_parser(
+        "estimate", help="estimate block RAM, logic, cycles and latency without synthesis",
+        description="Estimate a board build without running the tools: block RAM per memory "
+                    "(exact mapping rules), logic cells (rough), cycles and latency per "
+                    "inference at the board clock (inputs half non-zero).")
+    e.add_argument("net", metavar="NET", help="network IR file (.snn)")
+    e.add_argument("--board", required=True, help=BOARD_HELP)
+    e.add_argument("--lanes", default="2", help="lanes, one or per layer (%(default)s)")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.set_defaults(func=run_estimate)
+
+
+def _board(name):
+    from snnboards.platforms import BOARDS
+
+    if name not in BOARDS:
+        raise CLIError(f"unknown board {name!r}; one of {', '.join(sorted(BOARDS))}")
+    return BOARDS[name]
+
+
+def run_estimate(args) -> int:
+    from snnboards.estimate import estimate
+
+    net = load_network(args.net)
+    spec = _board(args.board)
+    est = estimate(net, spec.name, lanes=parse_lanes(args.lanes, len(net.layers)))
+    if args.json:
+        emit_json(est)
+        return 0
+    from ..info import format_table
+
+    rows = [[m["name"], m["depth"], m["width"], m["blocks"]] for m in est["memories"]]
+    print(format_table(rows, ["memory", "words", "bits", "blocks"]))
+    print(f"{spec.name}: block RAM {est['bram']} of {spec.capacity['bram']}, logic cells "
+          f"~{est['lc']} of {spec.capacity['lc']}, DSP 0; ~{est['cycles_per_inference']} "
+          f"cycles = {est['latency_us']} us per inference at {spec.clk_hz / 1e6:g} MHz")
+    return 0
+
+
+def run_build(args) -> int:
+    from snnboards.build import BuildError, build, format_report
+
+    net = load_network(args.net)
+    spec = _board(args.board)
+    lanes = parse_lanes(args.lanes, len(net.layers))
+    try:
+        report = build(net, spec.name, lanes=lanes, baud=args.baud,
+                       out_dir=args.output or f"out/build/{spec.name}", progress=not args.json)
+    except (BuildError, ValueError) as exc:
+        raise CLIError(str(exc)) from None
+    if args.json:
+        emit_json(report)
+    else:
+        print(format_report(report))
+    ok = report["dsp_used"] == 0 and report["timing_met"]
+    return 0 if ok else 1

@@ -1,0 +1,74 @@
+"""Board tops: plans for every board without tools, estimate and fit check, and one real
+iCE40 build of the default digits network (the CI build)."""
+
+import json
+
+import pytest
+import torch
+
+from snnboards.build import BuildError, build
+from snnboards.estimate import bram_blocks, estimate
+from snnboards.platforms import BOARDS, board
+from snnboards.top import BoardTop
+from snnhw.cli import main
+from snnhw.data import load_digits_split
+from snnhw.export import export_model
+from snnhw.ir import save
+from snnhw.train import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def digits_net():
+    torch.manual_seed(0)
+    model, _ = train(TrainConfig(), load_digits_split(), progress=False)
+    return export_model(model, name="digits")[1]
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_every_board_plans_without_tools(name, digits_net, tmp_path):
+    spec = board(name)
+    plan = spec.make_platform().build(BoardTop(digits_net, spec, lanes=[2, 1]), name="snn_board",
+                                      build_dir=str(tmp_path), do_build=False)
+    files = plan.files
+    constraints = next(v for k, v in files.items() if k.endswith((".pcf", ".lpf")))
+    text = constraints if isinstance(constraints, str) else constraints.decode()
+    assert "uart" in text and "snn_board.il" in files
+
+
+def test_bram_shapes():
+    assert bram_blocks(1024, 64, "ice40") == 16      # 64 Kbit = 16 x 4 Kbit
+    assert bram_blocks(768, 8, "ice40") == 2         # 512x8 twice
+    assert bram_blocks(10, 16, "ice40") == 1
+    assert bram_blocks(2, 128, "ice40") == 0         # two words: logic
+    assert bram_blocks(64, 32, "ice40", rom=True) == 0   # small ROM: logic
+    assert bram_blocks(4096, 16, "ice40", rom=True) == 16
+    assert bram_blocks(1024, 18, "ecp5") == 1 and bram_blocks(1024, 36, "ecp5") == 2
+
+
+def test_does_not_fit_names_the_resource(digits_net, tmp_path):
+    with pytest.raises(BuildError, match=r"does not fit icebreaker: bram: needs 61, the device "
+                                         r"has 30 \(31 too many"):
+        build(digits_net, "icebreaker", lanes=16, out_dir=tmp_path)
+
+
+def test_estimate_cli(digits_net, tmp_path, capsys):
+    path = save(digits_net, tmp_path / "d.snn")
+    assert main(["estimate", str(path), "--board", "icebreaker", "--lanes", "2,1",
+                 "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["bram"] == 28 and d["dsp"] == 0 and d["cycles_per_inference"] > 0
+
+
+def test_real_icebreaker_build(digits_net, tmp_path):
+    """The CI build: fits, 0 DSP, timing met at the 12 MHz board clock; estimate checked."""
+    r = build(digits_net, "icebreaker", lanes=[2, 1], out_dir=tmp_path)
+    assert r["fits"] and r["bitstream"] and (tmp_path / "snn_board.bin").stat().st_size > 100_000
+    assert r["dsp_used"] == 0
+    assert r["timing_met"] and all(c["target_mhz"] == 12.0 for c in r["clocks"].values())
+    est = estimate(digits_net, "icebreaker", lanes=[2, 1])
+    assert r["resources"]["bram"]["used"] == est["bram"]                 # exact
+    lc = r["resources"]["lc"]["used"]
+    assert abs(est["lc"] - lc) <= 0.5 * lc                                # stated tolerance
+    assert r["resources"]["lc"]["used"] <= r["resources"]["lc"]["available"]
+    assert json.loads((tmp_path / "build_report.json").read_text())["ir_hash"] == \
+        digits_net.content_hash()
