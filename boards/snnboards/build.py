@@ -125,9 +125,9 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
                    nextpnr_opts="--report report.json",
                    script_after_synth="tee -q -o synth_stat.json stat -json")
     except Exception as exc:  # amaranth raises CalledProcessError and others
-        log = next(iter(sorted(out.glob("*.log"))), None)
+        logs = ", ".join(p.name for p in sorted(out.glob("*.rpt")) + sorted(out.glob("*.log")))
         raise BuildError(f"the {spec.name} build failed ({type(exc).__name__}: {exc}); "
-                         f"see {out}") from None
+                         f"see {out} ({logs or 'no log written'})") from None
     finally:
         stop.set()
         if bar is not None:
