@@ -134,10 +134,13 @@ def build(verilog: Path, top: str, sim: str, work: Path, *, waves: bool = False)
 def run_case(net: ir.Network | str | Path, x, *, rtl_dir: str | Path, sim: str = "verilator",
              work: str | Path = "out/sim", in_pauses: str = "none", out_pauses: str = "none",
              seed: int = 0, clear_after: int | None = None, waves: bool = False,
-             name: str = "case", progress=None) -> CaseResult:
+             name: str = "case", progress=None, test_module: str = "snntb.cocotb_entry",
+             extra: dict | None = None) -> CaseResult:
     """Run ``x[batch, T, n_in]`` through the generated RTL in ``rtl_dir`` on ``sim``.
 
     ``progress``: called with the number of results so far while it runs.
+    ``test_module`` / ``extra``: another cocotb module and more case fields (the
+    board-level UART test uses them).
     """
     from cocotb_tools.check_results import get_results
 
@@ -163,14 +166,15 @@ def run_case(net: ir.Network | str | Path, x, *, rtl_dir: str | Path, sim: str =
     case = {"ir": str(ir_path), "manifest": str(manifest_path),
             "input": str(case_dir / "input.npy"), "in_pauses": in_pauses,
             "out_pauses": out_pauses, "seed": seed, "clear_after": clear_after,
-            "result": str(result_path), "progress": str(case_dir / "progress")}
+            "result": str(result_path), "progress": str(case_dir / "progress"),
+            **(extra or {})}
     (case_dir / "case.json").write_text(json.dumps(case))
     t0 = time.perf_counter()
     env = {"SNNHW_CASE": str(case_dir / "case.json"), "PYTHONPATH": os.pathsep.join(sys.path)}
     (case_dir / "progress").unlink(missing_ok=True)
 
     def simulate():
-        return runner.test(test_module="snntb.cocotb_entry", hdl_toplevel=manifest["top"],
+        return runner.test(test_module=test_module, hdl_toplevel=manifest["top"],
                            build_dir=build_dir, test_dir=case_dir, extra_env=env, waves=waves,
                            results_xml=str(case_dir / "results.xml"),
                            log_file=case_dir / "sim.log", timescale=("1ns", "1ps"))

@@ -24,8 +24,15 @@ def add_parser(sub) -> None:
                "neuron). A .pt checkpoint is quantised first (--w-bits/--u-bits) and its float "
                "accuracy is shown too; a .snn file is used as it is.")
     p.add_argument("model", metavar="CHECKPOINT_OR_NET", help=".pt checkpoint or .snn IR file")
+    p.add_argument("--backend", choices=["sim", "board"], default="sim",
+                   help="hardware to check: the generated RTL in a simulator, or a board "
+                        "running 'snnhw build's bitstream over UART (%(default)s)")
     p.add_argument("--sim", choices=["verilator", "icarus"], default="verilator",
-                   help="simulator (%(default)s)")
+                   help="simulator for --backend sim (%(default)s)")
+    p.add_argument("--port", default=None, help="serial port for --backend board, "
+                   "e.g. /dev/ttyUSB1 (iCEBreaker's second FTDI port)")
+    p.add_argument("--baud", type=int, default=115200, help="for --backend board "
+                   "(%(default)s, as built)")
     p.add_argument("--n", type=int, default=None,
                    help="test samples to run (default: the whole test split, 360)")
     p.add_argument("--lanes", default="8", help="lanes when generating the RTL (%(default)s)")
@@ -78,11 +85,15 @@ def run(args) -> int:
     from snntb.runner import SimulatorMissingError, simulator_available
 
     from ..coverify import coverify
+    from ..host import BoardError
     from ..nn.model import encode
 
-    why = simulator_available(args.sim)
-    if why:
-        raise CLIError(f"simulator {args.sim} is not available: {why}")
+    if args.backend == "sim":
+        why = simulator_available(args.sim)
+        if why:
+            raise CLIError(f"simulator {args.sim} is not available: {why}")
+    elif not args.port:
+        raise CLIError("--backend board needs --port (the board's serial port)")
     net, tmode, config, model = _load(args)
     data = load_digits_split()
     n = len(data.x_test) if args.n is None else args.n
@@ -98,13 +109,19 @@ def run(args) -> int:
         with torch.no_grad():
             float_pred = model(torch.as_tensor(x, dtype=torch.float32)).argmax(1).numpy()
     lanes = parse_lanes(args.lanes, len(net.layers))
-    backend = SimBackend(args.sim, lanes=lanes, rtl_dir=args.rtl, work=args.work,
-                         in_pauses=args.in_pauses, out_pauses=args.out_pauses, seed=args.seed,
-                         waves=args.waves)
+    if args.backend == "board":
+        from ..host import BoardBackend
+        backend = BoardBackend(args.port, baud=args.baud)
+        hw_name = f"board ({args.port})"
+    else:
+        backend = SimBackend(args.sim, lanes=lanes, rtl_dir=args.rtl, work=args.work,
+                             in_pauses=args.in_pauses, out_pauses=args.out_pauses,
+                             seed=args.seed, waves=args.waves)
+        hw_name = f"RTL ({args.sim})"
     bar = None
     if not (args.no_progress or args.json):
         from tqdm.auto import tqdm
-        bar = tqdm(total=n, desc=f"rtl ({args.sim})", unit="sample", leave=False)
+        bar = tqdm(total=n, desc=hw_name, unit="sample", leave=False)
 
     def progress(done: int) -> None:
         if bar is not None:
@@ -114,7 +131,7 @@ def run(args) -> int:
     try:
         rep = coverify(net, x, ys, backend, torch_mode=tmode, float_pred=float_pred,
                        progress=progress)
-    except SimulatorMissingError as exc:
+    except (SimulatorMissingError, BoardError) as exc:
         raise CLIError(str(exc)) from None
     except ValueError as exc:
         raise CLIError(str(exc)) from None
@@ -132,15 +149,19 @@ def run(args) -> int:
     rows.append(["torch integer mode", f"{rep.torch_golden_agree}/{n} (== golden)",
                  f"{rep.acc_torch:.4f}"])
     rows.append(["golden model", "-", f"{rep.acc_golden:.4f}"])
-    rows.append([f"RTL ({args.sim})", f"{rep.golden_hw_agree}/{n} (== golden)",
+    rows.append([hw_name, f"{rep.golden_hw_agree}/{n} (== golden)",
                  f"{rep.acc_hw:.4f}"])
     print(f"{n} digits test samples, {net.name or args.model}, T={net.timesteps}")
     print(format_table(rows, ["implementation", "bit-exact agreement", "accuracy"]))
     info = rep.backend_info
-    print(f"time: build {info.get('build_seconds')} s, simulation {info.get('run_seconds')} s, "
-          f"total {total} s; {info.get('cycles')} cycles")
+    if args.backend == "sim":
+        print(f"time: build {info.get('build_seconds')} s, simulation "
+              f"{info.get('run_seconds')} s, total {total} s; {info.get('cycles')} cycles")
+    else:
+        print(f"time: {info.get('run_seconds')} s on the board, total {total} s; "
+              f"frames resent after errors: {info.get('resent')}")
     for label, mm in (("torch vs golden", rep.first_mismatch_torch_golden),
-                      ("golden vs RTL", rep.first_mismatch_golden_hw)):
+                      (f"golden vs {hw_name}", rep.first_mismatch_golden_hw)):
         if mm:
             print(f"first mismatch, {label}: {mm}")
     if info.get("errors"):

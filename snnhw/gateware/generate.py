@@ -109,3 +109,26 @@ def write(net: Network, lanes, out_dir, *, top: str = "snn_top") -> tuple[Path, 
     m_path = out / f"{top}.json"
     m_path.write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
     return v_path, m_path, man
+
+
+def write_linked(net: Network, lanes, out_dir, *, clk_hz: float, baud: int,
+                 top: str = "snn_linked") -> tuple[Path, Path, dict]:
+    """Verilog of the board-level design (UART + host link + network) and its manifest.
+
+    Ports: ``clk``, ``rst``, ``rx``, ``tx``, ``led_activity``, ``led_error``.
+    """
+    from .linked import LinkedNetwork
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    design = LinkedNetwork(net, lanes=lanes, clk_hz=clk_hz, baud=baud)
+    text = verilog.convert(design, name=top, emit_src=False)
+    v_path = out / f"{top}.v"
+    v_path.write_text(text)
+    man = {"format": RTL_FORMAT + "-linked", "version": RTL_VERSION, "top": top,
+           "verilog": v_path.name, "ir_hash": net.content_hash(), "clk_hz": clk_hz,
+           "baud": baud, "divisor": design.divisor, "timeout_cycles": design.link.timeout,
+           "lanes": lanes}
+    m_path = out / f"{top}.json"
+    m_path.write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
+    return v_path, m_path, man

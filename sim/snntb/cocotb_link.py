@@ -1,0 +1,98 @@
+"""Board-level test: the host's own encoder/decoder over bit-level UART on the pins.
+
+Case fields (besides the usual ones): ``divisor`` (cycles per bit),
+``corrupt`` and ``cut`` (lists of ``[sample, frame]`` to send damaged or cut
+off first; the board must reject them with ERROR 1 / 4 and never feed them).
+Every request frame must be ACKed before the next (back to back otherwise);
+every sample must give exactly one RESULT equal to the golden model's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles
+
+from snnhw import golden, ir, link
+from snnhw.streams import encode_sample
+
+from .uart import UartHost
+
+
+@cocotb.test()
+async def snn_link_case(dut):
+    case = json.loads(Path(os.environ["SNNHW_CASE"]).read_text())
+    net = ir.load(case["ir"])
+    x = np.load(case["input"])
+    d = int(case["divisor"])
+    corrupt = {tuple(c) for c in case.get("corrupt", [])}
+    cut = {tuple(c) for c in case.get("cut", [])}
+    Clock(dut.clk, 10, unit="ns").start()
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, 3)
+    dut.rst.value = 0
+    dec = link.FrameDecoder()
+    frames: list[link.Frame] = []
+    host = UartHost(dut.clk, dut.rx, dut.tx, d, lambda b: frames.extend(dec.feed(bytes([b]))))
+    await host.idle(2)
+    errors_seen: list[int] = []
+    problems: list[str] = []
+
+    async def reply(limit_bits=4000):
+        waited = 0
+        while True:
+            for k, f in enumerate(frames):
+                if f.type in (link.ACK, link.ERROR):
+                    frames.pop(k)
+                    return f
+            await ClockCycles(dut.clk, d)
+            waited += 1
+            if waited > limit_bits:
+                return None
+
+    results = []
+
+    def collect():
+        for f in [f for f in frames if f.type == link.RESULT]:
+            frames.remove(f)
+            results.append(link.parse_result(f.payload, net.n_out))
+
+    for s_idx, sample in enumerate(x):
+        for f_idx, fr in enumerate(link.events_frames(encode_sample(sample), 64)):
+            if (s_idx, f_idx) in corrupt:
+                bad = bytearray(fr)
+                bad[len(bad) // 2] ^= 0x08
+                await host.send(bytes(bad))
+                r = await reply()
+                errors_seen.append(r.payload[0] if r and r.type == link.ERROR else -1)
+            if (s_idx, f_idx) in cut:
+                await host.send(fr[:5])
+                await host.idle(60)  # longer than the board's inter-byte timeout
+                r = await reply()
+                errors_seen.append(r.payload[0] if r and r.type == link.ERROR else -1)
+            await host.send(fr)
+            r = await reply()
+            if r is None or r.type != link.ACK:
+                problems.append(f"sample {s_idx} frame {f_idx}: reply {r}")
+            collect()
+    waited = 0
+    while len(results) < len(x) and waited < 20000:
+        await ClockCycles(dut.clk, d)
+        waited += 1
+        collect()
+    await ClockCycles(dut.clk, 200 * d)
+    collect()
+    g = golden.run(net, x)
+    expected = [(lg, int(c)) for lg, c in zip(g.logits.tolist(), g.classes.tolist())]
+    report = {"results": [[lg, c] for lg, c in results], "expected_errors": len(corrupt) + len(cut),
+              "errors_seen": errors_seen, "decoder_errors": dec.errors, "problems": problems,
+              "ok": results == expected and not problems and not dec.errors
+              and errors_seen == [1 if (s, f) in corrupt else 4
+                                  for s, f in sorted(corrupt | cut)]}
+    Path(case["result"]).write_text(json.dumps(report))
+    assert report["ok"], report

@@ -1,0 +1,45 @@
+"""The whole board path without a board: UART pins driven bit by bit with the host's own
+encoder/decoder, real digits samples, corrupted, cut-off and back-to-back frames."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from snnhw.data import load_digits_split
+from snnhw.export import export_model
+from snnhw.gateware.generate import write_linked
+from snnhw.nn.model import encode
+from snnhw.train import TrainConfig, train
+from snntb.runner import run_case, simulator_available
+
+SIMS = [pytest.param(s, marks=pytest.mark.skipif(
+    simulator_available(s) is not None and not os.environ.get("CI"),
+    reason=str(simulator_available(s)))) for s in ("verilator", "icarus")]
+
+
+@pytest.fixture(scope="module")
+def design(tmp_path_factory):
+    torch.manual_seed(0)
+    data = load_digits_split()
+    model, _ = train(TrainConfig(sizes=(64, 24, 10), epochs=6), data, progress=False)
+    _, net = export_model(model, name="digits-small")
+    out = tmp_path_factory.mktemp("linked")
+    # 1 MHz clock and 100 kbaud in simulation: 10 cycles per bit keeps it fast
+    write_linked(net, [4, 2], out / "rtl", clk_hz=1e6, baud=100_000)
+    x = encode(model.config, data.x_test[:5]).numpy()
+    return net, x, out
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_uart_board_path(sim, design):
+    net, x, out = design
+    r = run_case(net, x, rtl_dir=out / "rtl", sim=sim, work=out, name=f"uart-{sim}",
+                 test_module="snntb.cocotb_link",
+                 extra={"divisor": 10, "corrupt": [[1, 0], [3, 1]], "cut": [[2, 0]]})
+    rep = r.report
+    assert rep.get("problems") == [] and rep.get("decoder_errors") == [], rep
+    assert rep["errors_seen"] == [1, 4, 1]       # bad CRC, cut off, bad CRC: all rejected
+    assert len(rep["results"]) == len(x)          # one result per sample, none from bad frames
+    assert r.ok and r.failed == 0
