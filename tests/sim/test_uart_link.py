@@ -3,7 +3,6 @@ encoder/decoder, real digits samples, corrupted, cut-off and back-to-back frames
 
 import os
 
-import numpy as np
 import pytest
 import torch
 
