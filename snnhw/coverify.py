@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from . import golden
-from .export import first_mismatch
+from .export import first_mismatch, per_sample_equal
 from .ir import Network
 from .nn.quant import IntegerSNN
 
@@ -79,10 +79,7 @@ def coverify(net: Network, x: np.ndarray, y: np.ndarray, backend: Backend, *,
 
     t_layers = [{k: v.numpy() for k, v in ly.items()} for ly in r["layers"]]
     g_layers = [{k: getattr(ly, k) for k in ("I", "v", "s", "u")} for ly in g.layers]
-    same = np.all(r["logits"].numpy() == g.logits, axis=1)
-    for la, lb in zip(t_layers, g_layers):
-        for key in ("I", "v", "s", "u"):
-            same &= np.all(la[key] == lb[key], axis=(1, 2))
+    same = per_sample_equal(t_layers, g_layers, r["logits"].numpy(), g.logits)
     mm_tg = first_mismatch(t_layers, g_layers, r["logits"].numpy(), g.logits)
 
     hw_logits = np.full_like(g.logits, np.iinfo(np.int64).min)

@@ -18,7 +18,7 @@ from .ir import Network
 from .nn.model import SpikingMLP, encode
 from .nn.quant import IntegerSNN, quantize
 
-__all__ = ["export_model", "compare", "Comparison", "first_mismatch"]
+__all__ = ["export_model", "compare", "Comparison", "first_mismatch", "per_sample_equal"]
 
 
 def export_model(model: SpikingMLP, *, w_bits: int = 8, u_bits: int = 16, name: str = ""
@@ -65,7 +65,8 @@ def first_mismatch(a_layers, b_layers, a_logits, b_logits) -> dict | None:
     return best
 
 
-def _per_sample_equal(a_layers, b_layers, a_logits, b_logits) -> np.ndarray:
+def per_sample_equal(a_layers, b_layers, a_logits, b_logits) -> np.ndarray:
+    """Per sample: every layer's ``I, v, s, u`` and the logits are equal."""
     eq = np.all(np.asarray(a_logits) == np.asarray(b_logits), axis=1)
     for la, lb in zip(a_layers, b_layers):
         for key in ("I", "v", "s", "u"):
@@ -85,7 +86,7 @@ def compare(model: SpikingMLP, q: IntegerSNN, net: Network, x: np.ndarray, y: np
     t_layers = [{k: v.numpy() for k, v in ly.items()} for ly in r["layers"]]
     g_layers = [{k: getattr(ly, k) for k in ("I", "v", "s", "u")} for ly in g.layers]
     t_logits = r["logits"].numpy()
-    agree = _per_sample_equal(t_layers, g_layers, t_logits, g.logits)
+    agree = per_sample_equal(t_layers, g_layers, t_logits, g.logits)
     return Comparison(
         samples=len(y),
         float_acc=float((float_pred == y).mean()),
