@@ -6,8 +6,11 @@ read-only memory of at most :data:`ROM_LOGIC_MAX_BITS` bits (the biases) and
 any memory of at most :data:`LOGIC_MAX_DEPTH` words become logic; every other
 memory takes the cheapest block shape: iCE40 ``SB_RAM40_4K`` (256x16, 512x8,
 1024x4, 2048x2), ECP5 ``DP16KD`` (512x36, 1024x18, 2048x9, 4096x4, 8192x2,
-16384x1). Calibration points: the digits board design at lanes [2, 1] (28
-blocks, the CI build checks it) and the digits core at lanes 8 (38 blocks). Logic cells are a
+16384x1). On ECP5 a memory of at most :data:`ECP5_LUTRAM_MAX_BITS` bits goes
+to distributed RAM instead. Calibration points: the digits board design at
+lanes [2, 1] on iCEBreaker (28 blocks; the CI build checks it) and on ULX3S
+(8 blocks: a 65x13 FIFO went to distributed RAM, a 64x32 memory to block
+RAM), and the digits core at lanes 8 on iCE40 (38 blocks). Logic cells are a
 linear model fitted to real builds (see the tests for the tolerance).
 Cycles per inference use :mod:`snnhw.gateware.cycles` on an average input.
 """
@@ -31,6 +34,7 @@ ICE40_SHAPES = ((256, 16), (512, 8), (1024, 4), (2048, 2))
 ECP5_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 ROM_LOGIC_MAX_BITS = 2048
 LOGIC_MAX_DEPTH = 2
+ECP5_LUTRAM_MAX_BITS = 1024
 
 
 def memories(net: Network, lanes) -> list[dict]:
@@ -62,6 +66,8 @@ def memories(net: Network, lanes) -> list[dict]:
 def bram_blocks(depth: int, width: int, family: str, rom: bool = False) -> int:
     shapes = ICE40_SHAPES if family == "ice40" else ECP5_SHAPES
     if depth <= LOGIC_MAX_DEPTH or (rom and depth * width <= ROM_LOGIC_MAX_BITS):
+        return 0
+    if family == "ecp5" and depth * width <= ECP5_LUTRAM_MAX_BITS:
         return 0
     return min(math.ceil(depth / d) * math.ceil(width / w) for d, w in shapes)
 

@@ -43,6 +43,12 @@ def test_bram_shapes():
     assert bram_blocks(64, 32, "ice40", rom=True) == 0   # small ROM: logic
     assert bram_blocks(4096, 16, "ice40", rom=True) == 16
     assert bram_blocks(1024, 18, "ecp5") == 1 and bram_blocks(1024, 36, "ecp5") == 2
+    assert bram_blocks(65, 13, "ecp5") == 0 and bram_blocks(64, 32, "ecp5") == 1
+
+
+def test_ecp5_estimate_matches_the_measured_ulx3s_build(digits_net):
+    # measured: the same design on ULX3S-85F used 8 DP16KD (see the estimate's docstring)
+    assert estimate(digits_net, "ulx3s", lanes=[2, 1])["bram"] == 8
 
 
 def test_does_not_fit_names_the_resource(digits_net, tmp_path):
