@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from snnhw.ir import Network
-from snnhw.toolchain import TOOL_DEFAULTS, ToolError, tool
+from snnhw.toolchain import ToolError, tool
 
 from .platforms import board as get_board
 from .top import BoardTop
@@ -168,5 +168,3 @@ def format_report(r: dict) -> str:
                  f"bitstream {r['bitstream']}")
     return "\n".join(lines)
 
-
-__all__ += ["TOOL_DEFAULTS"]

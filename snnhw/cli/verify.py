@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
-
 from ..data import load_digits_split
 from ..info import format_table
 from .common import CLIError, emit_json, load_network
@@ -169,5 +167,3 @@ def run(args) -> int:
     print("PASS" if rep.ok else "FAIL")
     return 0 if rep.ok else 1
 
-
-__all__ = ["add_parser", "run", "np"]
