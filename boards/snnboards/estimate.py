@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from snnhw.gateware import cycles
+from snnhw.gateware.layer import fifo_depth
 from snnhw.info import signed_bits
 from snnhw.ir import Network
 from snnhw.link import MAX_EVENTS
@@ -57,7 +58,8 @@ def memories(net: Network, lanes) -> list[dict]:
             out.append({"name": f"layer{i}.logits", "depth": g, "width": p * logit_bits})
         else:
             base = (g * p).bit_length()
-            out.append({"name": f"layer{i}.spike_fifo", "depth": g + 1,
+            # SyncFIFOBuffered keeps one word in a register
+            out.append({"name": f"layer{i}.spike_fifo", "depth": fifo_depth(g) - 1,
                         "width": base + p * ly.spike_bits + 1})
     out.append({"name": "link.buffer", "depth": 3 * MAX_EVENTS, "width": 8})
     return out
@@ -72,9 +74,12 @@ def bram_blocks(depth: int, width: int, family: str, rom: bool = False) -> int:
     return min(math.ceil(depth / d) * math.ceil(width / w) for d, w in shapes)
 
 
-def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5) -> dict:
-    """Block RAM (per memory and total), logic cells (rough), cycles and latency."""
+def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
+             clk_hz: float | None = None) -> dict:
+    """Block RAM (per memory and total), logic cells (rough), cycles and latency at
+    ``clk_hz`` (the board clock by default)."""
     spec = get_board(board_name)
+    clk_hz = spec.clk_hz if clk_hz is None else clk_hz
     mems = memories(net, lanes)
     for mem in mems:
         mem["blocks"] = bram_blocks(mem["depth"], mem["width"], spec.family,
@@ -91,7 +96,7 @@ def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5) ->
         "memory_bits": sum(m["depth"] * m["width"] for m in mems),
         "lc": lc, "dsp": 0,
         "cycles_per_inference": int(bound), "input_density": density,
-        "latency_us": round(bound / spec.clk_hz * 1e6, 1),
+        "latency_us": round(bound / clk_hz * 1e6, 1), "clock_mhz": clk_hz / 1e6,
         "logit_bits": signed_bits(net.logit_bound()),
     }
 

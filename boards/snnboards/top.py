@@ -1,13 +1,14 @@
-"""The board top: clock from the board, UART pins, two LEDs, and the linked network."""
+"""The board top: clock (the board's, or a PLL's), UART pins, two LEDs, and the linked network."""
 
 from __future__ import annotations
 
-from amaranth.hdl import Elaboratable, Module
+from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth.lib import io
 
 from snnhw.gateware.linked import LinkedNetwork
 from snnhw.ir import Network
 
+from .clocks import ClockGen, PLLConfig
 from .platforms import Board
 
 __all__ = ["BoardTop"]
@@ -16,16 +17,23 @@ __all__ = ["BoardTop"]
 class BoardTop(Elaboratable):
     """``net`` with ``lanes`` on ``board``, talking to the host at ``baud``.
 
-    The ``sync`` domain is the board's default clock (the platform creates it
-    with a power-on reset).
+    ``pll``: a :class:`~snnboards.clocks.PLLConfig` to run ``sync`` at its
+    rate; without it ``sync`` is the board's default clock (the platform
+    creates it with a power-on reset).
     """
 
-    def __init__(self, net: Network, board: Board, *, lanes=8, baud: int = 115200):
-        self.board = board
-        self.linked = LinkedNetwork(net, lanes=lanes, clk_hz=board.clk_hz, baud=baud)
+    def __init__(self, net: Network, board: Board, *, lanes=8, baud: int = 115200,
+                 pll: PLLConfig | None = None):
+        self.board, self.pll = board, pll
+        self.clk_hz = pll.f_out if pll is not None else board.clk_hz
+        self.linked = LinkedNetwork(net, lanes=lanes, clk_hz=self.clk_hz, baud=baud)
 
     def elaborate(self, platform):
         m = Module()
+        if self.pll is not None:
+            m.domains.sync = ClockDomain("sync")
+            port = platform.request(platform.default_clk, 0, dir="-")
+            m.submodules.clockgen = ClockGen(self.pll, port)
         m.submodules.linked = linked = self.linked
         uart = platform.request(*self.board.uart, dir="-")
         m.submodules.rx = rx = io.Buffer("i", uart.rx)

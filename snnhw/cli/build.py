@@ -15,13 +15,17 @@ def add_parser(sub) -> None:
                     "and the packer from PyPI (YoWASP; override with YOSYS, NEXTPNR_ICE40, "
                     "ICEPACK, NEXTPNR_ECP5, ECPPACK). Writes the bitstream and a report "
                     "(JSON and a table): LUTs, FFs, block RAM, SPRAM, DSP (must be 0), IO, "
-                    "Fmax per clock with pass/fail at the board clock, build time.",
+                    "Fmax per clock with pass/fail at the design clock (the board oscillator, or "
+                    "a PLL with --clock-mhz), build time.",
         epilog="A network that does not fit is refused before place and route, naming the "
                "resource and by how much.")
     p.add_argument("net", metavar="NET", help="network IR file (.snn)")
     p.add_argument("--board", required=True, help=BOARD_HELP)
     p.add_argument("--lanes", default="2", help="lanes, one or per layer (%(default)s)")
     p.add_argument("--baud", type=int, default=115200, help="UART rate (%(default)s)")
+    p.add_argument("--clock-mhz", type=float, default=None,
+                   help="run the design from a PLL at this rate (the nearest the PLL makes); "
+                        "default: the board oscillator")
     p.add_argument("-o", "--output", default=None, help="build folder (out/build/<board>)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_build)
@@ -34,6 +38,8 @@ def add_parser(sub) -> None:
     e.add_argument("net", metavar="NET", help="network IR file (.snn)")
     e.add_argument("--board", required=True, help=BOARD_HELP)
     e.add_argument("--lanes", default="2", help="lanes, one or per layer (%(default)s)")
+    e.add_argument("--clock-mhz", type=float, default=None,
+                   help="clock for the latency (default: the board oscillator)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=run_estimate)
 
@@ -51,7 +57,8 @@ def run_estimate(args) -> int:
 
     net = load_network(args.net)
     spec = _board(args.board)
-    est = estimate(net, spec.name, lanes=parse_lanes(args.lanes, len(net.layers)))
+    clk = None if args.clock_mhz is None else args.clock_mhz * 1e6
+    est = estimate(net, spec.name, lanes=parse_lanes(args.lanes, len(net.layers)), clk_hz=clk)
     if args.json:
         emit_json(est)
         return 0
@@ -61,7 +68,7 @@ def run_estimate(args) -> int:
     print(format_table(rows, ["memory", "words", "bits", "blocks"]))
     print(f"{spec.name}: block RAM {est['bram']} of {spec.capacity['bram']}, logic cells "
           f"~{est['lc']} of {spec.capacity['lc']}, DSP 0; ~{est['cycles_per_inference']} "
-          f"cycles = {est['latency_us']} us per inference at {spec.clk_hz / 1e6:g} MHz")
+          f"cycles = {est['latency_us']} us per inference at {est['clock_mhz']:g} MHz")
     return 0
 
 
@@ -73,7 +80,8 @@ def run_build(args) -> int:
     lanes = parse_lanes(args.lanes, len(net.layers))
     try:
         report = build(net, spec.name, lanes=lanes, baud=args.baud,
-                       out_dir=args.output or f"out/build/{spec.name}", progress=not args.json)
+                       out_dir=args.output or f"out/build/{spec.name}", progress=not args.json,
+                       clock_mhz=args.clock_mhz)
     except (BuildError, ValueError) as exc:
         raise CLIError(str(exc)) from None
     if args.json:

@@ -5,8 +5,9 @@ Per layer and time step, with ``E`` non-zero input events and
 
     layer_step = E * G          # ACCUM: one group of lanes per cycle per event
                + G              # SWEEP: one group per cycle
-               + STEP_OVERHEAD  # marker accepted once the array is idle (2),
-                                # last sweep compute (1), marker pushed (1)
+               + STEP_OVERHEAD  # marker accepted once the array is idle (its
+                                # 5-stage pipeline), the sweep pipeline drained
+                                # (5 stages), marker pushed (1)
 
 Between layers each step's events pass a FIFO and the serializer
 (``LINK_LATENCY`` cycles). The readout emits its logits after the last step:
@@ -35,7 +36,7 @@ from ..ir import Network
 __all__ = ["STEP_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "groups", "events_per_step",
            "layer_step_bound", "sample_bound", "ideal_cycles", "formula_text"]
 
-STEP_OVERHEAD = 4
+STEP_OVERHEAD = 11
 LINK_LATENCY = 3
 FIXED_LATENCY = 2
 

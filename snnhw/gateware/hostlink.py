@@ -93,7 +93,9 @@ class HostLink(wiring.Component):
         rd_addr = Signal(range(max_bytes + 1))
         held = Signal(16)
         value = Signal(8)
+        rdata = Signal(8)  # the block RAM's output lands in a register, no logic between
         m.d.comb += r.addr.eq(rd_addr)
+        m.d.sync += rdata.eq(r.data)
         with m.FSM(name="rx_fsm"):
             with m.State("IDLE"):
                 with m.If(take & (byte == link.HOST_HEADER)):
@@ -156,20 +158,24 @@ class HostLink(wiring.Component):
                 with m.Else():
                     fail(3)
             with m.State("FEED_READ"):
-                # read three bytes (synchronous port: data one cycle after the address)
+                # present the three byte addresses on three cycles; the data comes back
+                # through the read port and the `rdata` register, two cycles later
                 with m.If(rd_addr == length):
                     m.next = "DONE"
                 with m.Else():
-                    m.d.sync += [rd_addr.eq(rd_addr + 1)]
-                    m.next = "FEED_B0"
-            with m.State("FEED_B0"):
-                m.d.sync += [held[:8].eq(r.data), rd_addr.eq(rd_addr + 1)]
+                    m.d.sync += rd_addr.eq(rd_addr + 1)
+                    m.next = "FEED_A1"
+            with m.State("FEED_A1"):
+                m.d.sync += rd_addr.eq(rd_addr + 1)
+                m.next = "FEED_A2"
+            with m.State("FEED_A2"):
+                m.d.sync += [rd_addr.eq(rd_addr + 1), held[:8].eq(rdata)]
                 m.next = "FEED_B1"
             with m.State("FEED_B1"):
-                m.d.sync += [held[8:].eq(r.data), rd_addr.eq(rd_addr + 1)]
+                m.d.sync += held[8:].eq(rdata)
                 m.next = "FEED_B2"
             with m.State("FEED_B2"):
-                m.d.sync += value.eq(r.data)
+                m.d.sync += value.eq(rdata)
                 m.next = "FEED_SEND"
             with m.State("FEED_SEND"):
                 ev = self.ev.payload
@@ -181,8 +187,7 @@ class HostLink(wiring.Component):
                 m.d.sync += ack_req.eq(1)
                 m.d.comb += self.frame_ok.eq(1)
                 m.next = "IDLE"
-        # FEED_READ presents byte 0's address; B0 and B1 present the next two while taking
-        # the data of the previous; after B1 rd_addr is the next event's byte 0.
+        # after FEED_A2 rd_addr is the next event's byte 0.
 
         # --------------------------------------------------------------- transmit
         t_type = Signal(8)

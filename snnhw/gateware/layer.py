@@ -32,6 +32,7 @@ delay the serializer (and the sweep when the FIFO is full), never lose data.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -46,7 +47,18 @@ from .layouts import event_layout, result_layout
 from .neuron import NeuronLane
 from .synapse import SynapseArray, pack_lanes
 
-__all__ = ["LIFLayer", "select_lane"]
+__all__ = ["LIFLayer", "SWEEP_STAGES", "fifo_depth", "select_lane"]
+
+#: Pipeline stages of the sweep after a group's reads are issued: the reads land
+#: in registers (1), the charge is added (the first neuron stage) and the
+#: neuron lane finishes (its :data:`NeuronLane.LATENCY` stages), then write-back.
+SWEEP_STAGES = 1 + NeuronLane.LATENCY + 1
+
+
+def fifo_depth(groups: int) -> int:
+    """Spike FIFO depth: a whole sweep, the groups in flight, the marker and one word of
+    margin (the room check is registered) fit."""
+    return groups + 3 + SWEEP_STAGES
 
 
 def select_lane(m, value, index, width: int, count: int, name: str):
@@ -131,27 +143,40 @@ class LIFLayer(wiring.Component):
             m.submodules.logits = lmem = memory.Memory(shape=unsigned(P * lb), depth=G, init=[])
             l_rd, l_wr = lmem.read_port(), lmem.write_port()
 
+        stage0_valid = Signal()               # SWEEP issues a group's reads this cycle
         step = Signal(range(max(T, 2)))
         last_step = step == T - 1
         addr = Signal(range(G + 1))            # group counter of CLEAR / SWEEP / OUTPUT
         base = Signal(range(G * P + 1))        # addr * lanes, kept by adding
-        p_valid = Signal()                     # sweep compute stage holds a group
-        p_group = Signal(range(max(G, 2)))
-        p_base = Signal.like(base)
-        p_last = Signal()
+        # the sweep pipeline: stage 1 holds the group whose reads were issued last cycle
+        stages = [self._stage(f"sw{n}", G, base) for n in range(1, SWEEP_STAGES + 1)]
+        in_flight = Cat(*[st["valid"] for st in stages]).any()
 
         fifo_ = None
         if self.readout is None:
             word = {"base": len(base), "spikes": P * ly.spike_bits, "eos": 1}
             self._word = word
             m.submodules.fifo = fifo_ = fifo.SyncFIFOBuffered(width=sum(word.values()),
-                                                              depth=G + 2)
+                                                              depth=fifo_depth(G))
 
         # -- input side ------------------------------------------------------------
+        # The read ports always look at `addr` (reading is harmless), so that no
+        # address depends on the state machine's decisions.
+        m.d.comb += [syn.rd_addr.eq(addr), b_rd.addr.eq(addr)]
+        if u_rd is not None:
+            m.d.comb += u_rd.addr.eq(addr)
+        if l_rd is not None:
+            m.d.comb += l_rd.addr.eq(addr)
+        room = Signal()  # the spike FIFO has room for every group in flight and the marker
+        if fifo_ is not None:
+            # registered, so one cycle old: one word of margin for a push in that cycle
+            m.d.sync += room.eq(fifo_.level < fifo_.depth - 2 - SWEEP_STAGES)
+        else:
+            m.d.comb += room.eq(1)
         ev = self.i.payload
         with m.FSM(init="CLEAR"):
             with m.State("CLEAR"):
-                m.d.comb += [syn.rd_en.eq(1), syn.rd_addr.eq(addr)]
+                m.d.comb += syn.rd_en.eq(1)
                 if u_wr is not None:
                     m.d.comb += [u_wr.en.eq(1), u_wr.addr.eq(addr), u_wr.data.eq(0)]
                 if l_wr is not None:
@@ -173,22 +198,11 @@ class LIFLayer(wiring.Component):
                     m.d.comb += [syn.i.valid.eq(self.i.valid), self.i.ready.eq(syn.i.ready)]
             with m.State("SWEEP"):
                 m.d.comb += self.sweeping.eq(1)
-                room = Signal()
-                if fifo_ is not None:
-                    m.d.comb += room.eq(fifo_.level + p_valid < fifo_.depth - 1)
-                else:
-                    m.d.comb += room.eq(1)
                 with m.If((addr < G) & room):
-                    m.d.comb += [syn.rd_en.eq(1), syn.rd_addr.eq(addr), b_rd.addr.eq(addr)]
-                    if u_rd is not None:
-                        m.d.comb += u_rd.addr.eq(addr)
-                    if l_rd is not None:
-                        m.d.comb += l_rd.addr.eq(addr)
-                    m.d.sync += [p_valid.eq(1), p_group.eq(addr), p_base.eq(base),
-                                 p_last.eq(last_step), addr.eq(addr + 1), base.eq(base + P)]
-                with m.Else():
-                    m.d.sync += p_valid.eq(0)
-                with m.If((addr == G) & ~p_valid):
+                    m.d.comb += syn.rd_en.eq(1)
+                    m.d.comb += stage0_valid.eq(1)
+                    m.d.sync += [addr.eq(addr + 1), base.eq(base + P)]
+                with m.If((addr == G) & ~in_flight):
                     if fifo_ is not None:
                         m.d.comb += fifo_.w_data.eq(1 << (len(base) + P * ly.spike_bits))
                         m.d.comb += fifo_.w_en.eq(1)
@@ -205,43 +219,71 @@ class LIFLayer(wiring.Component):
             if self.readout is not None:
                 self._output_fsm(m, l_rd, l_wr, addr, step)
 
-        # -- sweep compute stage (the cycle after a group's reads) ---------------------
-        acc = syn.rd_data
-        bias = b_rd.data
-        spikes = []
-        new_u = []
-        currents = []
+        # -- sweep pipeline ---------------------------------------------------------------
+        # stage 1: the reads land in registers; stage 2: charge = acc + bias, into the
+        # neuron lanes (three stages); the last stage writes back and pushes the spikes.
+        m.d.sync += [stages[0]["valid"].eq(stage0_valid), stages[0]["group"].eq(addr),
+                     stages[0]["base"].eq(base), stages[0]["last"].eq(last_step)]
+        for a, b in itertools.pairwise(stages):
+            m.d.sync += [b[k].eq(a[k]) for k in a]
+        out = stages[-1]
+        r_acc = Signal.like(syn.rd_data)
+        r_bias = Signal.like(b_rd.data)
+        m.d.sync += [r_acc.eq(syn.rd_data), r_bias.eq(b_rd.data)]
+        r_u = None
+        if u_rd is not None:
+            r_u = Signal.like(u_rd.data)
+            m.d.sync += r_u.eq(u_rd.data)
+        spikes, new_u, currents = [], [], []
         for lane in range(P):
             cur = Signal(signed(self.current_width), name=f"current{lane}")
-            m.d.comb += cur.eq(acc.word_select(lane, self.acc_width).as_signed()
-                               + bias.word_select(lane, ub).as_signed())
-            currents.append(cur)
+            m.d.comb += cur.eq(r_acc.word_select(lane, self.acc_width).as_signed()
+                               + r_bias.word_select(lane, ub).as_signed())
             if self.fires:
                 nl = NeuronLane(u_bits=ub, current_width=self.current_width, k=ly.k,
                                 fire_offset=ly.fire_offset, spike_bits=ly.spike_bits,
                                 leak_shift=ly.leak_shift, reset=ly.reset)
                 m.submodules[f"neuron{lane}"] = nl
-                m.d.comb += [nl.u.eq(u_rd.data.word_select(lane, ub).as_signed()),
-                             nl.current.eq(cur), nl.last_step.eq(p_last)]
+                m.d.comb += [nl.u.eq(r_u.word_select(lane, ub).as_signed()),
+                             nl.current.eq(cur), nl.last_step.eq(stages[1]["last"])]
                 spikes.append(nl.s)
                 new_u.append(nl.u_next)
-        with m.If(p_valid):
+            else:  # membrane readout: the charge, delayed to the last stage
+                currents.append(self._delay(m, cur, NeuronLane.LATENCY, f"current{lane}"))
+        if l_rd is not None:  # the logits read with the group, delayed to the last stage
+            old = self._delay(m, l_rd.data, SWEEP_STAGES - 1, "logit_old")
+        with m.If(out["valid"]):
             if self.fires:
-                m.d.comb += [u_wr.en.eq(1), u_wr.addr.eq(p_group), u_wr.data.eq(Cat(*new_u))]
+                m.d.comb += [u_wr.en.eq(1), u_wr.addr.eq(out["group"]),
+                             u_wr.data.eq(Cat(*new_u))]
             if self.readout is not None:
                 lb = self.logit_bits
                 adds = currents if self.readout == "membrane" else spikes
-                sums = [l_rd.data.word_select(lane, lb).as_signed() + adds[lane]
-                        for lane in range(P)]
-                m.d.comb += [l_wr.en.eq(1), l_wr.addr.eq(p_group),
+                sums = [old.word_select(lane, lb).as_signed() + adds[lane] for lane in range(P)]
+                m.d.comb += [l_wr.en.eq(1), l_wr.addr.eq(out["group"]),
                              l_wr.data.eq(Cat(*[s_.as_signed()[:lb] for s_ in sums]))]
             else:
-                m.d.comb += [fifo_.w_data.eq(Cat(p_base, Cat(*spikes), 0)),
+                m.d.comb += [fifo_.w_data.eq(Cat(out["base"], Cat(*spikes), 0)),
                              fifo_.w_en.eq(Cat(*spikes).any())]
 
         if fifo_ is not None:
             self._serializer(m, fifo_)
         return m
+
+    @staticmethod
+    def _stage(name, groups, base):
+        return {"valid": Signal(name=f"{name}_valid"),
+                "group": Signal(range(max(groups, 2)), name=f"{name}_group"),
+                "base": Signal.like(base, name=f"{name}_base"),
+                "last": Signal(name=f"{name}_last")}
+
+    @staticmethod
+    def _delay(m, value, cycles, name):
+        for n in range(cycles):
+            reg = Signal.like(value, name=f"{name}_d{n + 1}")
+            m.d.sync += reg.eq(value)
+            value = reg
+        return value
 
     def _serializer(self, m, fifo_):
         """FIFO words -> one event per cycle (lowest lane first), then the marker."""
@@ -284,7 +326,7 @@ class LIFLayer(wiring.Component):
         o = self.o
         with m.State("OUTPUT"):
             # read group `addr` and clear it; its data arrives next cycle
-            m.d.comb += [l_rd.addr.eq(addr), l_wr.en.eq(1), l_wr.addr.eq(addr), l_wr.data.eq(0)]
+            m.d.comb += [l_wr.en.eq(1), l_wr.addr.eq(addr), l_wr.data.eq(0)]
             m.d.sync += [lane.eq(0), addr.eq(addr + 1)]
             m.next = "LOAD"
         with m.State("LOAD"):

@@ -23,6 +23,8 @@ __all__ = ["LinkedNetwork"]
 class LinkedNetwork(wiring.Component):
     """See the module docstring. ``clk_hz`` and ``baud`` set the UART divisor."""
 
+    PRESCALE = 12
+
     def __init__(self, net: Network, *, lanes, clk_hz: float, baud: int = 115200,
                  err_hold: int | None = None):
         self.net, self.lanes = net, lanes
@@ -41,15 +43,23 @@ class LinkedNetwork(wiring.Component):
         m.submodules.link = link = self.link
         m.submodules.uart_rx = urx = UARTRx(self.divisor)
         m.submodules.uart_tx = utx = UARTTx(self.divisor)
-        m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx), core.clear.eq(link.clear)]
+        m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
+        # registered: the clear fans out to every layer's reset
+        m.d.sync += core.clear.eq(link.clear)
         wiring.connect(m, urx.o, link.rx)
         wiring.connect(m, link.tx, utx.i)
         wiring.connect(m, link.ev, core.i)
         wiring.connect(m, core.o, link.res)
-        hold = Signal(range(self.err_hold + 1))
+        # error LED: lit for about err_hold cycles, counted in ticks of 2**PRESCALE
+        # cycles so that no counter needs a long carry chain
+        ticks = max(1, self.err_hold >> self.PRESCALE)
+        pre = Signal(self.PRESCALE)
+        tick = Signal()
+        m.d.sync += [pre.eq(pre + 1), tick.eq(pre == 0)]
+        hold = Signal(range(ticks + 1))
         with m.If(link.frame_bad):
-            m.d.sync += hold.eq(self.err_hold)
-        with m.Elif(hold != 0):
+            m.d.sync += hold.eq(ticks)
+        with m.Elif(tick & (hold != 0)):
             m.d.sync += hold.eq(hold - 1)
         with m.If(link.frame_ok):
             m.d.sync += self.led_activity.eq(~self.led_activity)

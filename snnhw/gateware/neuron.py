@@ -1,13 +1,13 @@
 """One neuron lane: leak, saturate, fire, reset (SPEC.md "One neuron, one time step").
 
-Purely combinational: the layer instantiates ``lanes`` of them side by side in
-its sweep. Shifts and adds only; the threshold is ``2**k`` so firing is an
-arithmetic right shift.
+A three-stage pipeline, one adder per stage: the layer instantiates
+``lanes`` of them side by side in its sweep. Shifts and adds only; the
+threshold is ``2**k`` so firing is an arithmetic right shift.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -17,7 +17,7 @@ __all__ = ["NeuronLane"]
 
 
 class NeuronLane(wiring.Component):
-    """Combinational LIF update of one neuron for one step.
+    """Pipelined LIF update of one neuron for one step.
 
     Parameters
     ----------
@@ -41,8 +41,16 @@ class NeuronLane(wiring.Component):
     u_next : Out(signed(u_bits))
         Membrane after the reset.
 
-    Latency 0 (combinational); one neuron per cycle per lane.
+    Latency :data:`LATENCY` cycles (the outputs belong to the inputs of that
+    many cycles earlier), one neuron per cycle per lane, no stalls:
+
+    1. leak ``u - (u >> L)``; the charge is registered alongside;
+    2. ``v``: add the charge and saturate;
+    3. ``s``: add the fire offset, shift by ``k`` and clamp; ``u_next``
+       (the reset) is computed from these registers.
     """
+
+    LATENCY = 3
 
     def __init__(self, *, u_bits: int, current_width: int, k: int, fire_offset: int,
                  spike_bits: int, leak_shift: int | None, reset: str):
@@ -69,15 +77,31 @@ class NeuronLane(wiring.Component):
         m = Module()
         lo, hi = -(1 << (self.u_bits - 1)), (1 << (self.u_bits - 1)) - 1
         s_max = (1 << self.spike_bits) - 1
+        ub = self.u_bits
+        # stage 1: leak
         u = self.u
-        u_l = u if self.leak_shift is None else u - (u >> self.leak_shift)
-        total = u_l + self.current
-        m.d.comb += self.v.eq(Mux(total > hi, hi, Mux(total < lo, lo, total)))
-        fired = (self.v + self.fire_offset) >> self.k
-        m.d.comb += self.s.eq(Mux(fired < 0, 0, Mux(fired > s_max, s_max, fired)))
+        u_l = Signal(signed(ub + 1))
+        cur = Signal.like(self.current)
+        last1 = Signal()
+        m.d.sync += [u_l.eq(u if self.leak_shift is None else u - (u >> self.leak_shift)),
+                     cur.eq(self.current), last1.eq(self.last_step)]
+        # stage 2: charge and saturate
+        total = u_l + cur
+        last2 = Signal()
+        v2 = Signal(signed(ub))
+        m.d.sync += [v2.eq(Mux(total > hi, hi, Mux(total < lo, lo, total))),
+                     last2.eq(last1)]
+        # stage 3: fire
+        fired = (v2 + self.fire_offset) >> self.k
+        v3 = Signal(signed(ub))
+        last3 = Signal()
+        s3 = Signal(unsigned(self.spike_bits))
+        m.d.sync += [s3.eq(Mux(fired < 0, 0, Mux(fired > s_max, s_max, fired))),
+                     v3.eq(v2), last3.eq(last2)]
+        m.d.comb += [self.s.eq(s3), self.v.eq(v3)]
         if self.reset == "soft":
-            after = self.v - (self.s << self.k)
+            after = v3 - (s3 << self.k)
         else:
-            after = Mux(self.s != 0, 0, self.v)
-        m.d.comb += self.u_next.eq(Mux(self.last_step, 0, after))
+            after = Mux(s3 != 0, 0, v3)
+        m.d.comb += self.u_next.eq(Mux(last3, 0, after))
         return m

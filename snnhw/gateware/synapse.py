@@ -13,14 +13,24 @@ Memories (synchronous read ports, so they map to block RAM):
   an add, not a multiply);
 * accumulators: ``G`` words of ``lanes * acc_width``.
 
-Timing. Stage A issues the reads of one group per cycle; stage B (the next
-cycle) adds and writes back. A read of the group written in the same cycle
-(only when ``G == 1``) takes the written value from a bypass register.
+Timing (a pipeline of five stages, so that no path has more than one adder
+and every block RAM output lands directly in a register):
+
+* A issues the weight read of one group per cycle;
+* B takes the weights from the read port into registers;
+* C sums the shifted weights (a balanced adder tree over the spike bits) into
+  a register and issues the accumulator read of the group;
+* D takes the accumulators from the read port into a register;
+* E adds the sum to the accumulators and writes them back. When the same
+  group was written after its read was issued (updates of one group less
+  than three cycles apart: ``G <= 2``), the newest written value is used
+  instead (bypass registers).
 
 Throughput: one group per cycle; a new event is accepted in the cycle that
 issues the last group of the previous one, so ``E`` events take ``E * G``
-cycles back to back. Latency: 2 cycles from acceptance to the last write.
-Backpressure: ``i.ready`` is low while an event still has groups to issue.
+cycles back to back. Latency: :data:`SynapseArray.LATENCY` cycles from
+acceptance to the last write. Backpressure: ``i.ready`` is low while an
+event still has groups to issue.
 
 The sweep port reads one group of accumulators (``rd_en``/``rd_addr``,
 data on ``rd_data`` the next cycle) and clears it in the same cycle; use it
@@ -54,6 +64,17 @@ def pack_lanes(values: np.ndarray, width: int) -> list[int]:
     return words
 
 
+def _tree_sum(terms):
+    """Sum ``terms`` as a balanced tree of two-input adders (depth ceil(log2 n))."""
+    terms = list(terms)
+    if not terms:
+        return 0
+    while len(terms) > 1:
+        pairs = [terms[i] + terms[i + 1] for i in range(0, len(terms) - 1, 2)]
+        terms = pairs + ([terms[-1]] if len(terms) % 2 else [])
+    return terms[0]
+
+
 class SynapseArray(wiring.Component):
     """See the module docstring.
 
@@ -69,6 +90,8 @@ class SynapseArray(wiring.Component):
     acc_width : int
         Signed accumulator width; must hold every partial sum.
     """
+
+    LATENCY = 6  # cycles from accepting an event to its last accumulator write
 
     def __init__(self, W, *, w_bits: int, in_bits: int, lanes: int, acc_width: int):
         W = np.asarray(W, dtype=np.int64)
@@ -123,34 +146,58 @@ class SynapseArray(wiring.Component):
         with m.If(self.i.valid & self.i.ready):
             m.d.sync += [a_valid.eq(1), a_group.eq(0), a_addr.eq(self.i.payload.index),
                          a_value.eq(self.i.payload.value)]
-        m.d.comb += [w_rd.addr.eq(a_addr), a_rd.addr.eq(a_group), self.active.eq(a_valid)]
+        m.d.comb += [w_rd.addr.eq(a_addr), self.active.eq(a_valid)]
 
-        # stage B: add the shifted weights and write back
-        b_valid = Signal()
-        b_value = Signal(self.in_bits)
-        b_group = Signal.like(a_group)
+        # stage B: the weights are on the read port; they go into registers
+        b_valid, b_value, b_group = Signal(), Signal(self.in_bits), Signal.like(a_group)
         m.d.sync += [b_valid.eq(a_valid), b_value.eq(a_value), b_group.eq(a_group)]
-        fwd_valid = Signal()
-        fwd_data = Signal(P * aw_)
-        m.d.sync += [fwd_valid.eq(a_valid & a_wr.en & (a_wr.addr == a_group)),
-                     fwd_data.eq(a_wr.data)]
-        acc_in = Mux(fwd_valid, fwd_data, a_rd.data)
+        c_valid, c_value, c_group = Signal(), Signal(self.in_bits), Signal.like(a_group)
+        c_w = Signal(P * self.w_bits)
+        m.d.sync += [c_valid.eq(b_valid), c_value.eq(b_value), c_group.eq(b_group),
+                     c_w.eq(w_rd.data)]
+
+        # stage C: sum of the shifted weights per lane; read the group's accumulators
+        d_valid, d_group = Signal(), Signal.like(a_group)
+        m.d.sync += [d_valid.eq(c_valid), d_group.eq(c_group)]
+        d_sum = []
+        for lane in range(P):
+            w = c_w.word_select(lane, self.w_bits).as_signed()
+            terms = [Mux(c_value[bit], w << bit, 0) for bit in range(self.in_bits)]
+            reg = Signal(signed(aw_), name=f"d_sum{lane}")
+            m.d.sync += reg.eq(_tree_sum(terms))
+            d_sum.append(reg)
+        # the sweep port's address unless an update needs the port (never both)
+        m.d.comb += a_rd.addr.eq(Mux(c_valid, c_group, self.rd_addr))
+
+        # stage D: the accumulators read in C land in a register. Writes the read missed
+        # (one in the read's own cycle, one in this cycle) are kept for stage E.
+        e_valid, e_group = Signal(), Signal.like(a_group)
+        e_sum = [Signal(signed(aw_), name=f"e_sum{lane}") for lane in range(P)]
+        e_raw = Signal(P * aw_)
+        m.d.sync += [e_valid.eq(d_valid), e_group.eq(d_group), e_raw.eq(a_rd.data)]
+        m.d.sync += [e.eq(d) for e, d in zip(e_sum, d_sum)]
+        fwd_a_valid, fwd_a = Signal(), Signal(P * aw_)      # write in the read's cycle
+        m.d.sync += [fwd_a_valid.eq(c_valid & a_wr.en & (a_wr.addr == c_group)),
+                     fwd_a.eq(a_wr.data)]
+        e_old_valid, e_old = Signal(), Signal(P * aw_)
+        with m.If(a_wr.en & (a_wr.addr == d_group)):        # write in this cycle: newer
+            m.d.sync += [e_old_valid.eq(d_valid), e_old.eq(a_wr.data)]
+        with m.Else():
+            m.d.sync += [e_old_valid.eq(d_valid & fwd_a_valid), e_old.eq(fwd_a)]
+
+        # stage E: add to the accumulator and write back
+        acc_in = Mux(e_old_valid, e_old, e_raw)
         new = []
         for lane in range(P):
-            w = w_rd.data.word_select(lane, self.w_bits).as_signed()
             acc = acc_in.word_select(lane, aw_).as_signed()
-            terms = [Mux(b_value[bit], w << bit, 0) for bit in range(self.in_bits)]
-            total = acc
-            for t in terms:
-                total = total + t
             lane_sig = Signal(signed(aw_), name=f"acc_new{lane}")
-            m.d.comb += lane_sig.eq(total)
+            m.d.comb += lane_sig.eq(acc + e_sum[lane])
             new.append(lane_sig)
-        m.d.comb += [a_wr.en.eq(b_valid), a_wr.addr.eq(b_group), a_wr.data.eq(Cat(*new))]
+        m.d.comb += [a_wr.en.eq(e_valid), a_wr.addr.eq(e_group), a_wr.data.eq(Cat(*new))]
 
         # sweep port: read a group and clear it (only while not busy)
         with m.If(self.rd_en):
-            m.d.comb += [a_rd.addr.eq(self.rd_addr), a_wr.en.eq(1), a_wr.addr.eq(self.rd_addr),
-                         a_wr.data.eq(0)]
-        m.d.comb += [self.rd_data.eq(a_rd.data), self.busy.eq(a_valid | b_valid)]
+            m.d.comb += [a_wr.en.eq(1), a_wr.addr.eq(self.rd_addr), a_wr.data.eq(0)]
+        busy = a_valid | b_valid | c_valid | d_valid | e_valid
+        m.d.comb += [self.rd_data.eq(a_rd.data), self.busy.eq(busy)]
         return m

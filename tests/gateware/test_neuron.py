@@ -38,16 +38,24 @@ def test_lane_matches_spec(cfg):
     bad = []
 
     async def tb(ctx):
-        for u, c, last in cases:
-            ctx.set(dut.u, u)
-            ctx.set(dut.current, c)
-            ctx.set(dut.last_step, last)
-            got = (ctx.get(dut.v), ctx.get(dut.s), ctx.get(dut.u_next))
-            want = neuron_step(layer, u, c, bool(last))
-            if got != want:
-                bad.append((u, c, last, got, want))
+        # one case a cycle; the answer to case i appears LATENCY cycles later
+        lat = NeuronLane.LATENCY
+        for i in range(len(cases) + lat):
+            if i < len(cases):
+                u, c, last = cases[i]
+                ctx.set(dut.u, u)
+                ctx.set(dut.current, c)
+                ctx.set(dut.last_step, last)
+            if i >= lat:
+                u, c, last = cases[i - lat]
+                got = (ctx.get(dut.v), ctx.get(dut.s), ctx.get(dut.u_next))
+                want = neuron_step(layer, u, c, bool(last))
+                if got != want:
+                    bad.append((u, c, last, got, want))
+            await ctx.tick()
 
     sim = Simulator(dut)
+    sim.add_clock(1e-6)
     sim.add_testbench(tb)
     sim.run()
     assert bad == []
