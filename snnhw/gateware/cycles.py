@@ -11,14 +11,14 @@ Per layer and time step, with ``E`` non-zero input events and
 
 Between layers each step's events pass a FIFO and the serializer
 (``LINK_LATENCY`` cycles). The readout emits its logits after the last step:
-per group one read and one load cycle, then one cycle per logit, then the
-class: ``2 * G + n_out + 1``.
+per group one read and one load cycle, then one cycle per logit, one for
+the last compare of the argmax, then the class: ``2 * G + n_out + 2``.
 
 A sample takes at most the sum of every layer's steps plus the links and the
 output (layers overlap in time, so the real count is usually lower)::
 
     sample <= sum_l sum_t (layer_step(E[l][t], G_l) + LINK_LATENCY)
-              + 2 * G_last + n_out + 1 + FIXED_LATENCY
+              + 2 * G_last + n_out + 2 + FIXED_LATENCY
 
 The *ideal* count is ``sum_l sum_t E[l][t] * G_l``: every cycle of every
 layer does useful synapse work. Lane utilisation is ideal / measured.
@@ -75,7 +75,7 @@ def sample_bound(net: Network, lanes, events: np.ndarray, *, after_reset: bool =
         g = groups(layer.n_out, ps[li])
         total += sum(layer_step_bound(int(e), g) + LINK_LATENCY for e in events[li])
     g_last = groups(net.n_out, ps[-1])
-    return total + 2 * g_last + net.n_out + 1 + FIXED_LATENCY
+    return total + 2 * g_last + net.n_out + 2 + FIXED_LATENCY
 
 
 def ideal_cycles(net: Network, lanes, events: np.ndarray) -> int:
@@ -90,5 +90,5 @@ def ideal_cycles(net: Network, lanes, events: np.ndarray) -> int:
 def formula_text() -> str:
     return ("cycles/sample <= [max G after reset] + sum_layers sum_steps "
             f"(E*G + G + {STEP_OVERHEAD} + {LINK_LATENCY})"
-            f" + 2*G_last + n_out + 1 + {FIXED_LATENCY}; G = ceil(n_out/lanes); "
+            f" + 2*G_last + n_out + 2 + {FIXED_LATENCY}; G = ceil(n_out/lanes); "
             "E = non-zero input events of the layer in the step")

@@ -218,6 +218,8 @@ class LIFLayer(wiring.Component):
                             m.next = "ACCUM"
             if self.readout is not None:
                 self._output_fsm(m, l_rd, l_wr, addr, step)
+        if self.readout is not None:
+            self._after_fsm()
 
         # -- sweep pipeline ---------------------------------------------------------------
         # stage 1: the reads land in registers; stage 2: charge = acc + bias, into the
@@ -315,7 +317,8 @@ class LIFLayer(wiring.Component):
                 m.d.sync += done.eq(done | bit)
 
     def _output_fsm(self, m, l_rd, l_wr, addr, step):
-        """States OUTPUT / EMIT / CLASS of a readout: logits in order, then the class."""
+        """States OUTPUT / LOAD / EMIT / ARGMAX / CLASS of a readout: logits in order, then
+        the class."""
         P, n_out = self.lanes, self.layer.n_out
         lb = self.logit_bits
         held = Signal(P * lb)
@@ -332,17 +335,28 @@ class LIFLayer(wiring.Component):
         with m.State("LOAD"):
             m.d.sync += held.eq(l_rd.data)
             m.next = "EMIT"
+        # the argmax runs one beat behind the logits (no compare on the output path)
+        seen, seen_idx = Signal(signed(lb)), Signal(range(max(n_out, 2)))
+        seen_valid, emitted = Signal(), Signal()
+
+        def argmax():  # outside the FSM
+            m.d.sync += seen_valid.eq(emitted)
+            with m.If(seen_valid & ((seen_idx == 0) | (seen > best))):
+                m.d.sync += [best.eq(seen), best_idx.eq(seen_idx)]
+        self._after_fsm = argmax
         with m.State("EMIT"):
             value = select_lane(m, held, lane, lb, P, "out_logit").as_signed()
             m.d.comb += [o.valid.eq(1), o.payload.value.eq(value)]
             with m.If(o.ready):
-                m.d.sync += [idx.eq(idx + 1), lane.eq(lane + 1)]
-                with m.If((idx == 0) | (value > best)):
-                    m.d.sync += [best.eq(value), best_idx.eq(idx)]
+                m.d.sync += [idx.eq(idx + 1), lane.eq(lane + 1), seen.eq(value),
+                             seen_idx.eq(idx)]
+                m.d.comb += emitted.eq(1)
                 with m.If(idx == n_out - 1):
-                    m.next = "CLASS"
+                    m.next = "ARGMAX"
                 with m.Elif(lane == P - 1):
                     m.next = "OUTPUT"
+        with m.State("ARGMAX"):  # the last logit's compare
+            m.next = "CLASS"
         with m.State("CLASS"):
             m.d.comb += [o.valid.eq(1), o.payload.value.eq(best_idx), o.payload.is_class.eq(1),
                          o.payload.last.eq(1)]
