@@ -88,7 +88,7 @@ def pll_ecp5(f_in: float, f_out: float) -> PLLConfig:
         for fbdiv in range(1, 81):
             out = f_pfd * fbdiv
             err = abs(out - target)
-            if best is not None and err > best[0] + 1e-9:
+            if best is not None and err > best[0][0] + 1e-9:
                 continue
             for odiv in range(1, 129):
                 f_vco = out * odiv
@@ -96,8 +96,8 @@ def pll_ecp5(f_in: float, f_out: float) -> PLLConfig:
                     continue
                 # equal error: prefer the VCO nearest the middle of its range
                 key = (round(err, 9), abs(f_vco - 600))
-                if best is None or key < (round(best[0], 9), abs(best[5] - 600)):
-                    best = (err, idiv, fbdiv, odiv, out, f_vco)
+                if best is None or key < best[0]:
+                    best = (key, idiv, fbdiv, odiv, out, f_vco)
     if best is None:
         raise ClockError(f"no ECP5 PLL setting gives {target} MHz from {fin} MHz")
     _, idiv, fbdiv, odiv, out, f_vco = best

@@ -199,8 +199,7 @@ class LIFLayer(wiring.Component):
             with m.State("SWEEP"):
                 m.d.comb += self.sweeping.eq(1)
                 with m.If((addr < G) & room):
-                    m.d.comb += syn.rd_en.eq(1)
-                    m.d.comb += stage0_valid.eq(1)
+                    m.d.comb += [syn.rd_en.eq(1), stage0_valid.eq(1)]
                     m.d.sync += [addr.eq(addr + 1), base.eq(base + P)]
                 with m.If((addr == G) & ~in_flight):
                     if fifo_ is not None:
@@ -217,9 +216,9 @@ class LIFLayer(wiring.Component):
                             m.d.sync += step.eq(step + 1)
                             m.next = "ACCUM"
             if self.readout is not None:
-                self._output_fsm(m, l_rd, l_wr, addr, step)
+                argmax = self._output_fsm(m, l_rd, l_wr, addr, step)
         if self.readout is not None:
-            self._after_fsm()
+            argmax()
 
         # -- sweep pipeline ---------------------------------------------------------------
         # stage 1: the reads land in registers; stage 2: charge = acc + bias, into the
@@ -318,7 +317,7 @@ class LIFLayer(wiring.Component):
 
     def _output_fsm(self, m, l_rd, l_wr, addr, step):
         """States OUTPUT / LOAD / EMIT / ARGMAX / CLASS of a readout: logits in order, then
-        the class."""
+        the class. Returns the argmax update, which the caller adds outside the FSM."""
         P, n_out = self.lanes, self.layer.n_out
         lb = self.logit_bits
         held = Signal(P * lb)
@@ -339,11 +338,10 @@ class LIFLayer(wiring.Component):
         seen, seen_idx = Signal(signed(lb)), Signal(range(max(n_out, 2)))
         seen_valid, emitted = Signal(), Signal()
 
-        def argmax():  # outside the FSM
+        def argmax():  # the caller adds it outside the FSM
             m.d.sync += seen_valid.eq(emitted)
             with m.If(seen_valid & ((seen_idx == 0) | (seen > best))):
                 m.d.sync += [best.eq(seen), best_idx.eq(seen_idx)]
-        self._after_fsm = argmax
         with m.State("EMIT"):
             value = select_lane(m, held, lane, lb, P, "out_logit").as_signed()
             m.d.comb += [o.valid.eq(1), o.payload.value.eq(value)]
@@ -363,3 +361,4 @@ class LIFLayer(wiring.Component):
             with m.If(o.ready):
                 m.d.sync += [idx.eq(0), addr.eq(0), step.eq(0)]
                 m.next = "ACCUM"
+        return argmax
