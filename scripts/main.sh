@@ -16,7 +16,7 @@ echo "== info"
 echo "== generate: Verilog for 8 lanes into rtl_out/digits/"
 "$SNNHW" generate out/digits.snn --lanes 8 -o rtl_out/digits
 echo "== verify: torch integer mode vs golden model vs RTL (Verilator), whole test split"
-"$SNNHW" verify out/model.pt --sim verilator --rtl rtl_out/digits
+"$SNNHW" verify out/model.pt --name digits --sim verilator --rtl rtl_out/digits
 echo "== estimate and build: iCEBreaker (iCE40UP5K) with the open toolchain (YoWASP)"
 "$SNNHW" estimate out/digits.snn --board icebreaker --lanes 2,1 --clock-mhz 30
 "$SNNHW" build out/digits.snn --board icebreaker --lanes 2,1 --clock-mhz 30 -o out/build/icebreaker

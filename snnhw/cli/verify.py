@@ -37,6 +37,10 @@ def add_parser(sub) -> None:
     p.add_argument("--rtl", default=None, help="use this generated RTL folder instead")
     p.add_argument("--w-bits", type=int, default=8, help="for a checkpoint (%(default)s)")
     p.add_argument("--u-bits", type=int, default=16, help="for a checkpoint (%(default)s)")
+    p.add_argument("--name", default=None,
+                   help="for a checkpoint: the network name, as given to 'snnhw export' "
+                        "(default: the checkpoint's file name); it is part of the IR hash "
+                        "that --rtl is checked against")
     p.add_argument("--encoding", choices=["auto", "direct", "poisson"], default="auto",
                    help="input encoding for an IR file: auto = direct when the pixel range "
                         "fits in_bits, else Poisson (%(default)s)")
@@ -64,7 +68,8 @@ def _load(args):
         except CheckpointError as exc:
             raise CLIError(str(exc)) from None
         try:
-            q = quantize(model, w_bits=args.w_bits, u_bits=args.u_bits, name=path.stem)
+            name = args.name if args.name is not None else path.stem
+            q = quantize(model, w_bits=args.w_bits, u_bits=args.u_bits, name=name)
         except ExportError as exc:
             raise CLIError(f"cannot export: {exc}") from None
         return q.to_ir(), q, model.config, model

@@ -72,3 +72,21 @@ def test_verify_cli_on_a_small_model(tmp_path, capsys):
     assert d["ok"] and d["samples"] == 24
     assert d["torch_golden_agree"] == d["golden_hw_agree"] == 24
     assert d["acc_hw"] == d["acc_golden"] and d["backend"] == "verilator"
+
+
+@pytest.mark.skipif(simulator_available("verilator") is not None, reason="no verilator")
+def test_verify_checkpoint_against_rtl_generated_from_its_export(tmp_path, capsys):
+    # the main job's flow: export --name, generate, then verify the checkpoint with --rtl
+    ck, net, rtl = tmp_path / "m.pt", tmp_path / "n.snn", tmp_path / "rtl"
+    assert main(["train", "--epochs", "2", "--hidden", "16", "-o", str(ck), "--no-progress"]) == 0
+    assert main(["export", str(ck), "-o", str(net), "--name", "small"]) == 0
+    assert main(["generate", str(net), "--lanes", "4", "-o", str(rtl)]) == 0
+    capsys.readouterr()
+    # without --name the network is named after the file: another hash, refused
+    assert main(["verify", str(ck), "--n", "8", "--rtl", str(rtl), "--no-progress",
+                 "--work", str(tmp_path / "w")]) == 2
+    assert "was generated from another network" in capsys.readouterr().err
+    assert main(["verify", str(ck), "--name", "small", "--n", "24", "--rtl", str(rtl),
+                 "--work", str(tmp_path / "w"), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["ok"] and d["torch_golden_agree"] == d["golden_hw_agree"] == 24
