@@ -9,7 +9,9 @@ flow control), resends a frame the board rejected with ERROR (up to
 
 :class:`BoardBackend` has the interface of the simulator backend
 (:class:`snnhw.coverify.Backend`), so ``snnhw verify --backend board --port
-/dev/ttyUSB1`` runs the same co-verification on hardware.
+/dev/ttyUSB1`` runs the same co-verification on hardware. When the design
+keeps some layers' weights in SPRAM (the build report's ``weights_loaded``),
+the backend loads them from the IR first (WEIGHTS frames).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from . import link
 from .coverify import BackendResult
 from .streams import encode_sample
+from .words import weight_words
 
 __all__ = ["LinkSession", "BoardBackend", "BoardError"]
 
@@ -79,6 +82,16 @@ class LinkSession:
     def clear(self) -> None:
         self.send_frame(link.frame(link.CLEAR))
 
+    def load_weights(self, net, lanes: list[int], layers) -> int:
+        """Send the weights of ``layers`` (WEIGHTS frames); returns the frames sent."""
+        sent = 0
+        for k in layers:
+            ly = net.layers[k]
+            for f in link.weights_frames(k, weight_words(ly.W, lanes[k], ly.w_bits)):
+                self.send_frame(f)
+                sent += 1
+        return sent
+
     def run_sample(self, x_sample) -> None:
         for f in link.events_frames(encode_sample(x_sample), self.max_events):
             self.send_frame(f)
@@ -96,13 +109,38 @@ class LinkSession:
 
 
 class BoardBackend:
-    """Co-verification backend running on a board at ``port`` (pyserial)."""
+    """Co-verification backend running on a board at ``port`` (pyserial).
+
+    ``load``: ``(lanes, layers)`` when the bitstream keeps the weights of
+    ``layers`` in SPRAM (built with ``lanes``); they are sent before the first
+    sample. :meth:`from_build` reads both from a build folder's report.
+    """
 
     def __init__(self, port: str, *, baud: int = 115200, timeout: float = 5.0,
-                 transport=None):
+                 transport=None, load: tuple[list[int], list[int]] | None = None):
         self.port, self.baud, self.timeout = port, baud, timeout
-        self.transport = transport
+        self.transport, self.load = transport, load
         self.name = f"board ({port})"
+
+    @classmethod
+    def from_build(cls, port: str, build_dir, net, **kw) -> BoardBackend:
+        """A backend for the bitstream built into ``build_dir`` from ``net`` (checked
+        against the report's IR hash, lanes and baud rate)."""
+        import json
+        from pathlib import Path
+
+        path = Path(build_dir) / "build_report.json"
+        try:
+            rep = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise BoardError(f"cannot read the build report {path}: {exc}") from None
+        if rep.get("ir_hash") != net.content_hash():
+            raise BoardError(f"{path} was built from another network ({rep.get('network')!r}, "
+                             f"IR hash {str(rep.get('ir_hash'))[:12]}) than {net.name!r} "
+                             f"({net.content_hash()[:12]})")
+        kw.setdefault("baud", rep.get("baud", 115200))
+        loaded = rep.get("weights_loaded") or []
+        return cls(port, load=(rep["lanes"], loaded) if loaded else None, **kw)
 
     def _open(self):
         if self.transport is not None:
@@ -119,6 +157,9 @@ class BoardBackend:
         t = self._open()
         s = LinkSession(t, net.n_out, timeout=self.timeout)
         s.clear()
+        loaded = 0
+        if self.load is not None:
+            loaded = s.load_weights(net, *self.load)
         for n, sample in enumerate(x):
             s.run_sample(sample)
             if progress is not None:
@@ -129,4 +170,5 @@ class BoardBackend:
         return BackendResult(logits=[r[0] for r in s.results], classes=[r[1] for r in s.results],
                              info={"port": self.port, "baud": self.baud,
                                    "rejected_frames": s.rejected, "resent": s.resent,
+                                   "weight_frames": loaded,
                                    "run_seconds": round(time.perf_counter() - t0, 2)})

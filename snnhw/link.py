@@ -15,6 +15,13 @@ Host -> board:
   ``index[7:0]``, ``index[14:8] | eos << 7``, ``value`` (SPEC.md streams; an
   end-of-step marker is ``00 80 00``). A sample may span several frames.
 * ``CLEAR`` (0x02, empty): abort the current sample, clear every membrane.
+* ``WEIGHTS`` (0x03): load weight words of a layer whose weights are not in
+  the bitstream (iCE40UP5K SPRAM): ``layer`` (1 byte), 0 (1 byte), the first
+  word's address (2 bytes LE), then whole words of :data:`WEIGHT_WORD_BYTES`
+  bytes each (LE, :func:`snnhw.words.weight_words`, zero-padded); at most
+  :data:`MAX_WEIGHT_WORDS` words a frame. Like CLEAR it aborts the current
+  sample first. The board checks the layer and the address range before
+  writing anything.
 
 Board -> host:
 
@@ -25,7 +32,8 @@ Board -> host:
 * ``ERROR`` (0xE0, 1 byte code): the last request frame was rejected and
   **nothing of it reached the network**; the host may resend it. Codes:
   1 bad CRC, 2 payload too long or not a multiple of 3, 3 unknown type,
-  4 frame cut off (a gap longer than the inter-byte timeout).
+  4 frame cut off (a gap longer than the inter-byte timeout), 5 WEIGHTS for
+  a layer the design does not load, or past the end of its memory.
 
 A frame's payload is buffered on the board and checked before any of it is
 fed, so a damaged frame never disturbs the network.
@@ -39,17 +47,22 @@ from dataclasses import dataclass
 
 from .streams import Event
 
-__all__ = ["HOST_HEADER", "BOARD_HEADER", "EVENTS", "CLEAR", "ACK", "RESULT", "ERROR",
-           "MAX_EVENTS", "ERROR_CODES", "crc16", "frame", "events_frames", "pack_events",
-           "unpack_events", "Frame", "FrameDecoder", "LinkError", "result_payload",
-           "parse_result"]
+__all__ = ["HOST_HEADER", "BOARD_HEADER", "EVENTS", "CLEAR", "WEIGHTS", "ACK", "RESULT",
+           "ERROR", "MAX_EVENTS", "MAX_PAYLOAD", "WEIGHT_HEADER_BYTES", "WEIGHT_WORD_BYTES",
+           "MAX_WEIGHT_WORDS", "ERROR_CODES", "crc16", "frame", "events_frames",
+           "weights_frames", "pack_events", "unpack_events", "Frame", "FrameDecoder",
+           "LinkError", "result_payload", "parse_result"]
 
 HOST_HEADER = 0xA5
 BOARD_HEADER = 0x5A
-EVENTS, CLEAR = 0x01, 0x02
+EVENTS, CLEAR, WEIGHTS = 0x01, 0x02, 0x03
 ACK, RESULT, ERROR = 0x80, 0x81, 0xE0
 MAX_EVENTS = 256
-ERROR_CODES = {1: "bad CRC", 2: "bad length", 3: "unknown type", 4: "frame cut off"}
+MAX_PAYLOAD = 3 * MAX_EVENTS      # the board's frame buffer
+WEIGHT_HEADER_BYTES, WEIGHT_WORD_BYTES = 4, 8
+MAX_WEIGHT_WORDS = (MAX_PAYLOAD - WEIGHT_HEADER_BYTES) // WEIGHT_WORD_BYTES
+ERROR_CODES = {1: "bad CRC", 2: "bad length", 3: "unknown type", 4: "frame cut off",
+               5: "bad weight address"}
 
 
 class LinkError(ValueError):
@@ -88,6 +101,27 @@ def events_frames(events: list[Event], max_events: int = MAX_EVENTS) -> list[byt
     """Split an event list into EVENTS frames of at most ``max_events`` each."""
     return [frame(EVENTS, pack_events(events[k:k + max_events]))
             for k in range(0, len(events), max_events)]
+
+
+def weights_frames(layer: int, words: list[int], start: int = 0,
+                   max_words: int = MAX_WEIGHT_WORDS) -> list[bytes]:
+    """WEIGHTS frames writing ``words`` of ``layer`` from address ``start`` on."""
+    if not 0 <= layer < 256:
+        raise LinkError(f"layer {layer} does not fit a byte")
+    if not 1 <= max_words <= MAX_WEIGHT_WORDS:
+        raise LinkError(f"max_words must be 1..{MAX_WEIGHT_WORDS}, got {max_words}")
+    if start < 0 or start + len(words) > 1 << 16:
+        raise LinkError(f"weight addresses {start}..{start + len(words) - 1} do not fit 16 bits")
+    out = []
+    for k in range(0, len(words), max_words):
+        chunk = words[k:k + max_words]
+        payload = bytearray([layer, 0]) + struct.pack("<H", start + k)
+        for w in chunk:
+            if not 0 <= w < 1 << (8 * WEIGHT_WORD_BYTES):
+                raise LinkError(f"weight word {w:#x} does not fit {WEIGHT_WORD_BYTES} bytes")
+            payload += w.to_bytes(WEIGHT_WORD_BYTES, "little")
+        out.append(frame(WEIGHTS, bytes(payload)))
+    return out
 
 
 def result_payload(logits: list[int], cls: int) -> bytes:

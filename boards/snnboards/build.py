@@ -101,20 +101,26 @@ def clock_config(spec, clock_mhz: float | None):
 
 def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
           out_dir: str | Path = "out/build", progress: bool = False,
-          fit_check: bool = True, clock_mhz: float | None = None) -> dict:
+          fit_check: bool = True, clock_mhz: float | None = None,
+          weights: str = "auto") -> dict:
     """Build ``net`` for ``board_name``; return the report (also written as JSON).
 
     ``clock_mhz``: run the design from a PLL at this rate (the nearest the PLL
     can make; the report gives the exact value) instead of the board clock.
+    ``weights``: ``"auto"``, ``"bram"`` or ``"spram"``
+    (:func:`snnboards.estimate.place_weights`); layers whose weights end up in
+    SPRAM are listed in the report's ``weights_loaded``: the host loads them.
     """
     spec = get_board(board_name)
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    from snnboards.estimate import check_fit, estimate
+    from snnboards.estimate import check_fit, estimate, place_weights
 
     pll = clock_config(spec, clock_mhz)
     clk_hz = pll.f_out if pll is not None else spec.clk_hz
-    est = estimate(net, spec.name, lanes=lanes, clk_hz=clk_hz)
+    ps = [lanes] * len(net.layers) if isinstance(lanes, int) else list(lanes)
+    placed = place_weights(net, ps, spec, weights)
+    est = estimate(net, spec.name, lanes=ps, clk_hz=clk_hz, weights=placed)
     if fit_check:
         check_fit(est, spec)  # raises BuildError naming the resource, before place and route
     try:
@@ -122,7 +128,7 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
     except ToolError as exc:
         raise BuildError(str(exc)) from None
     plat = spec.make_platform()
-    top = BoardTop(net, spec, lanes=lanes, baud=baud, pll=pll)
+    top = BoardTop(net, spec, lanes=ps, baud=baud, pll=pll, weights=placed)
     t0 = time.perf_counter()
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -159,7 +165,8 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
     bitstream = out / (NAME + (".bin" if spec.family == "ice40" else ".bit"))
     report.update({
         "board": spec.name, "description": spec.description, "network": net.name,
-        "ir_hash": net.content_hash(), "lanes": lanes, "baud": baud,
+        "ir_hash": net.content_hash(), "lanes": ps, "baud": baud,
+        "weights_loaded": sorted(placed),
         "clock_mhz": round(clk_hz / 1e6, 4), "board_clock_mhz": spec.clk_hz / 1e6,
         "pll": None if pll is None else {"f_vco_mhz": round(pll.f_vco / 1e6, 3), **pll.params},
         "build_seconds": round(seconds, 1),
@@ -187,5 +194,9 @@ def format_report(r: dict) -> str:
     lines.append(f"design clock {r['clock_mhz']:g} MHz ({src})")
     lines.append(f"DSP blocks: {r['dsp_used']} (must be 0); build {r['build_seconds']} s; "
                  f"bitstream {r['bitstream']}")
+    if r.get("weights_loaded"):
+        layers = ", ".join(str(k) for k in r["weights_loaded"])
+        lines.append(f"weights of layer(s) {layers} are in SPRAM: the host loads them "
+                     "(snnhw verify --backend board --build <this folder> does)")
     return "\n".join(lines)
 

@@ -151,5 +151,8 @@ class ClockGen(Elaboratable):
             m.d.por += timer.eq(0)
         with m.Elif(timer != self.delay):
             m.d.por += timer.eq(timer + 1)
-        m.d.comb += ResetSignal("sync").eq(timer != self.delay)
+        # the reset comes straight from a flip-flop: it fans out to every register
+        rst = Signal(init=1)
+        m.d.por += rst.eq(timer != self.delay)
+        m.d.comb += ResetSignal("sync").eq(rst)
         return m

@@ -12,6 +12,12 @@ lanes [2, 1] on iCEBreaker (28 blocks; the CI build checks it) and on ULX3S
 (8 blocks: a 65x13 FIFO went to distributed RAM, a 64x32 memory to block
 RAM), and the digits core at lanes 8 on iCE40 (38 blocks). Logic cells are a
 linear model fitted to real builds (see the tests for the tolerance).
+
+Weights in SPRAM (iCE40UP5K, :func:`place_weights`): a layer's weight memory
+may go to the four 16K x 16-bit SPRAM blocks instead (``ceil(width / 16) *
+ceil(depth / 16384)`` of them); the host then loads it at run time (WEIGHTS
+frames). ``weights="auto"`` moves the largest weight memories there only
+while the block RAM would not fit otherwise.
 Cycles per inference use :mod:`snnhw.gateware.cycles` on an average input.
 """
 
@@ -23,19 +29,23 @@ import numpy as np
 
 from snnhw.gateware import cycles
 from snnhw.gateware.layer import fifo_depth
+from snnhw.gateware.network import SNNCore
+from snnhw.gateware.weights import spram_units
 from snnhw.info import signed_bits
 from snnhw.ir import Network
 from snnhw.link import MAX_EVENTS
 
 from .platforms import board as get_board
 
-__all__ = ["memories", "bram_blocks", "estimate", "check_fit", "ICE40_SHAPES", "ECP5_SHAPES"]
+__all__ = ["memories", "bram_blocks", "estimate", "check_fit", "place_weights", "WEIGHT_MODES",
+           "ICE40_SHAPES", "ECP5_SHAPES"]
 
 ICE40_SHAPES = ((256, 16), (512, 8), (1024, 4), (2048, 2))
 ECP5_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 ROM_LOGIC_MAX_BITS = 2048
 LOGIC_MAX_DEPTH = 2
 ECP5_LUTRAM_MAX_BITS = 1024
+WEIGHT_MODES = ("auto", "bram", "spram")
 
 
 def memories(net: Network, lanes) -> list[dict]:
@@ -48,7 +58,7 @@ def memories(net: Network, lanes) -> list[dict]:
         acc_width = signed_bits(net.current_bound(i))
         readout = net.readout if i == last else None
         out.append({"name": f"layer{i}.weights", "depth": g * ly.n_in, "width": p * ly.w_bits,
-                    "rom": True})
+                    "rom": True, "layer": i})
         out.append({"name": f"layer{i}.bias", "depth": g, "width": p * ly.u_bits, "rom": True})
         out.append({"name": f"layer{i}.acc", "depth": g, "width": p * acc_width})
         if readout != "membrane":
@@ -74,17 +84,61 @@ def bram_blocks(depth: int, width: int, family: str, rom: bool = False) -> int:
     return min(math.ceil(depth / d) * math.ceil(width / w) for d, w in shapes)
 
 
-def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
-             clk_hz: float | None = None) -> dict:
-    """Block RAM (per memory and total), logic cells (rough), cycles and latency at
-    ``clk_hz`` (the board clock by default)."""
-    spec = get_board(board_name)
-    clk_hz = spec.clk_hz if clk_hz is None else clk_hz
+def _weights_error(message):
+    from .build import BuildError
+
+    return BuildError(message)
+
+
+def place_weights(net: Network, lanes, spec, mode: str = "auto") -> dict[int, str]:
+    """``{layer: "spram"}`` for the weight memories that go to SPRAM (see the module
+    docstring); ``mode`` ``"bram"`` keeps all in block RAM, ``"spram"`` moves every one
+    that fits."""
+    if mode not in WEIGHT_MODES:
+        raise _weights_error(f"weights must be one of {WEIGHT_MODES}, got {mode!r}")
+    have = spec.capacity.get("spram", 0)
+    if mode == "bram" or (mode == "auto" and not have):
+        return {}
+    if not have:
+        raise _weights_error(f"{spec.name} has no SPRAM for the weights (iCE40UP5K boards do)")
     mems = memories(net, lanes)
     for mem in mems:
-        mem["blocks"] = bram_blocks(mem["depth"], mem["width"], spec.family,
-                                    mem.get("rom", False))
+        mem["blocks"] = bram_blocks(mem["depth"], mem["width"], spec.family, mem.get("rom", False))
+    total = sum(mem["blocks"] for mem in mems)
+    placed, used = {}, 0
+    weights = sorted((mem for mem in mems if "layer" in mem), key=lambda mem: -mem["blocks"])
+    for mem in weights:
+        if mode == "auto" and total <= spec.capacity["bram"]:
+            break
+        units = spram_units(mem["depth"], mem["width"])
+        if (mem["width"] > SNNCore.LOAD_WIDTH or mem["depth"] > 1 << 16
+                or used + units > have or mem["blocks"] == 0):
+            continue
+        placed[mem["layer"]] = "spram"
+        used += units
+        total -= mem["blocks"]
+    if mode == "spram" and not placed:
+        raise _weights_error(f"no layer's weights fit {spec.name}'s SPRAM ({have} blocks of "
+                             f"16K x 16 bits, at most {SNNCore.LOAD_WIDTH}-bit words)")
+    return placed
+
+
+def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
+             clk_hz: float | None = None, weights: str | dict = "auto") -> dict:
+    """Block RAM (per memory and total), SPRAM, logic cells (rough), cycles and latency
+    at ``clk_hz`` (the board clock by default). ``weights``: a mode of
+    :func:`place_weights`, or its result."""
+    spec = get_board(board_name)
+    clk_hz = spec.clk_hz if clk_hz is None else clk_hz
     ps = [lanes] * len(net.layers) if isinstance(lanes, int) else list(lanes)
+    placed = weights if isinstance(weights, dict) else place_weights(net, ps, spec, weights)
+    mems = memories(net, ps)
+    for mem in mems:
+        if placed.get(mem.get("layer")) == "spram":
+            mem.update(blocks=0, spram=spram_units(mem["depth"], mem["width"]))
+        else:
+            mem["blocks"] = bram_blocks(mem["depth"], mem["width"], spec.family,
+                                        mem.get("rom", False))
     # average events: inputs at `density`, hidden layers at the same rate (a rough guess)
     ev = np.array([[round(density * (net.n_in if li == 0 else net.layers[li - 1].n_out))] *
                    net.timesteps for li in range(len(net.layers))])
@@ -93,6 +147,8 @@ def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
     return {
         "board": spec.name, "family": spec.family, "lanes": ps,
         "memories": mems, "bram": sum(m["blocks"] for m in mems),
+        "spram": sum(m.get("spram", 0) for m in mems),
+        "weights": {str(k): v for k, v in sorted(placed.items())},
         "memory_bits": sum(m["depth"] * m["width"] for m in mems),
         "lc": lc, "dsp": 0,
         "cycles_per_inference": int(bound), "input_density": density,
@@ -119,7 +175,7 @@ def check_fit(est: dict, spec) -> None:
     from .build import BuildError
 
     over = []
-    for key, need in (("bram", est["bram"]), ("lc", est["lc"])):
+    for key, need in (("bram", est["bram"]), ("spram", est["spram"]), ("lc", est["lc"])):
         have = spec.capacity.get(key)
         if have is not None and need > have:
             over.append(f"{key}: needs {need}, the device has {have} "

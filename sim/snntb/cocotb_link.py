@@ -3,6 +3,9 @@
 Case fields (besides the usual ones): ``divisor`` (cycles per bit),
 ``corrupt`` and ``cut`` (lists of ``[sample, frame]`` to send damaged or cut
 off first; the board must reject them with ERROR 1 / 4 and never feed them).
+``load`` (``[lanes, layers]``): the design keeps those layers' weights in
+SPRAM; they are sent first (WEIGHTS frames), after one frame that runs past
+the end of layer ``layers[0]``'s memory and must be refused with ERROR 5.
 Every request frame must be ACKed before the next (back to back otherwise);
 every sample must give exactly one RESULT equal to the golden model's.
 """
@@ -20,6 +23,7 @@ from cocotb.triggers import ClockCycles
 
 from snnhw import golden, ir, link
 from snnhw.streams import encode_sample
+from snnhw.words import weight_words
 
 from .uart import UartHost
 
@@ -54,6 +58,22 @@ async def snn_link_case(dut):
             waited += 1
             if waited > limit_bits:
                 return None
+
+    weight_errors: list[int] = []
+    if case.get("load"):
+        lanes, layers = case["load"]
+        for k in layers:
+            ly = net.layers[k]
+            words = weight_words(ly.W, lanes[k], ly.w_bits)
+            if k == layers[0]:  # one word past the end: refused, nothing written
+                await host.send(link.weights_frames(k, [0x55] * 2, start=len(words) - 1)[0])
+                r = await reply()
+                weight_errors.append(r.payload[0] if r and r.type == link.ERROR else -1)
+            for f_idx, fr in enumerate(link.weights_frames(k, words)):
+                await host.send(fr)
+                r = await reply()
+                if r is None or r.type != link.ACK:
+                    problems.append(f"weights of layer {k}, frame {f_idx}: reply {r}")
 
     results = []
 
@@ -91,7 +111,9 @@ async def snn_link_case(dut):
     expected = [(lg, int(c)) for lg, c in zip(g.logits.tolist(), g.classes.tolist())]
     report = {"results": [[lg, c] for lg, c in results], "expected_errors": len(corrupt) + len(cut),
               "errors_seen": errors_seen, "decoder_errors": dec.errors, "problems": problems,
+              "weight_errors": weight_errors,
               "ok": results == expected and not problems and not dec.errors
+              and weight_errors == ([5] if case.get("load") else [])
               and errors_seen == [1 if (s, f) in corrupt else 4
                                   for s, f in sorted(corrupt | cut)]}
     Path(case["result"]).write_text(json.dumps(report))

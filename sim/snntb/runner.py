@@ -102,14 +102,17 @@ def icarus_source(verilog: Path, build_dir: Path) -> Path:
     return out
 
 
-def build(verilog: Path, top: str, sim: str, work: Path, *, waves: bool = False):
-    """Build ``verilog`` for ``sim`` in a directory keyed by its content; return the runner."""
+def build(verilog: Path, top: str, sim: str, work: Path, *, waves: bool = False,
+          extra_sources: tuple[Path, ...] = ()):
+    """Build ``verilog`` (and ``extra_sources``: cell models) for ``sim`` in a directory
+    keyed by their content; return the runner."""
     from cocotb_tools.runner import get_runner
 
     why = simulator_available(sim)
     if why:
         raise SimulatorMissingError(why)
-    key = hashlib.sha256(verilog.read_bytes() + f"{sim}{waves}".encode()).hexdigest()[:16]
+    content = verilog.read_bytes() + b"".join(p.read_bytes() for p in extra_sources)
+    key = hashlib.sha256(content + f"{sim}{waves}".encode()).hexdigest()[:16]
     build_dir = work / f"build-{sim}-{top}-{key}"
     os.environ.update({k: v for k, v in simulator_env(sim).items()
                        if k in ("PATH", "VERILATOR_ROOT", "MAKEFLAGS")})
@@ -124,7 +127,7 @@ def build(verilog: Path, top: str, sim: str, work: Path, *, waves: bool = False)
              "--x-initial", "fast"] if sim == "verilator" else [])
     build_dir.mkdir(parents=True, exist_ok=True)
     source = icarus_source(verilog, build_dir) if sim == "icarus" else verilog
-    runner.build(sources=[source], hdl_toplevel=top, build_dir=build_dir, build_args=args,
+    runner.build(sources=[source, *extra_sources], hdl_toplevel=top, build_dir=build_dir, build_args=args,
                  timescale=("1ns", "1ps"), waves=waves, always=True,
                  log_file=build_dir / "build.log")
     stamp.write_text("ok\n")
@@ -154,8 +157,9 @@ def run_case(net: ir.Network | str | Path, x, *, rtl_dir: str | Path, sim: str =
     if manifest["ir_hash"] != net.content_hash():
         raise ValueError(f"{manifest_path} was generated from another network "
                          f"(IR hash {manifest['ir_hash'][:16]} != {net.content_hash()[:16]})")
-    runner, build_dir, build_s = build(rtl_dir / manifest["verilog"], manifest["top"], sim, work,
-                                       waves=waves)
+    runner, build_dir, build_s = build(
+        rtl_dir / manifest["verilog"], manifest["top"], sim, work, waves=waves,
+        extra_sources=tuple(rtl_dir / s for s in manifest.get("sources", [])))
     case_dir = build_dir / name
     case_dir.mkdir(parents=True, exist_ok=True)
     ir_path = case_dir / "net.snn"

@@ -26,6 +26,11 @@ def add_parser(sub) -> None:
     p.add_argument("--clock-mhz", type=float, default=None,
                    help="run the design from a PLL at this rate (the nearest the PLL makes); "
                         "default: the board oscillator")
+    p.add_argument("--weights", choices=["auto", "bram", "spram"], default="auto",
+                   help="where the weights live: block RAM (in the bitstream) or SPRAM "
+                        "(iCE40UP5K; the host loads them at run time). auto: SPRAM only for "
+                        "the largest weight memories, and only when block RAM is short "
+                        "(%(default)s)")
     p.add_argument("-o", "--output", default=None, help="build folder (out/build/<board>)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_build)
@@ -40,6 +45,8 @@ def add_parser(sub) -> None:
     e.add_argument("--lanes", default="2", help="lanes, one or per layer (%(default)s)")
     e.add_argument("--clock-mhz", type=float, default=None,
                    help="clock for the latency (default: the board oscillator)")
+    e.add_argument("--weights", choices=["auto", "bram", "spram"], default="auto",
+                   help="weights in block RAM or SPRAM, as for build (%(default)s)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=run_estimate)
 
@@ -53,20 +60,27 @@ def _board(name):
 
 
 def run_estimate(args) -> int:
+    from snnboards.build import BuildError
     from snnboards.estimate import estimate
 
     net = load_network(args.net)
     spec = _board(args.board)
     clk = None if args.clock_mhz is None else args.clock_mhz * 1e6
-    est = estimate(net, spec.name, lanes=parse_lanes(args.lanes, len(net.layers)), clk_hz=clk)
+    try:
+        est = estimate(net, spec.name, lanes=parse_lanes(args.lanes, len(net.layers)),
+                       clk_hz=clk, weights=args.weights)
+    except BuildError as exc:
+        raise CLIError(str(exc)) from None
     if args.json:
         emit_json(est)
         return 0
     from ..info import format_table
 
-    rows = [[m["name"], m["depth"], m["width"], m["blocks"]] for m in est["memories"]]
-    print(format_table(rows, ["memory", "words", "bits", "blocks"]))
-    print(f"{spec.name}: block RAM {est['bram']} of {spec.capacity['bram']}, logic cells "
+    rows = [[m["name"], m["depth"], m["width"], m["blocks"], m.get("spram", "")]
+            for m in est["memories"]]
+    print(format_table(rows, ["memory", "words", "bits", "blocks", "spram"]))
+    spram = f", SPRAM {est['spram']} of {spec.capacity['spram']}" if est["spram"] else ""
+    print(f"{spec.name}: block RAM {est['bram']} of {spec.capacity['bram']}{spram}, logic cells "
           f"~{est['lc']} of {spec.capacity['lc']}, DSP 0; ~{est['cycles_per_inference']} "
           f"cycles = {est['latency_us']} us per inference at {est['clock_mhz']:g} MHz")
     return 0
@@ -81,7 +95,7 @@ def run_build(args) -> int:
     try:
         report = build(net, spec.name, lanes=lanes, baud=args.baud,
                        out_dir=args.output or f"out/build/{spec.name}", progress=not args.json,
-                       clock_mhz=args.clock_mhz)
+                       clock_mhz=args.clock_mhz, weights=args.weights)
     except (BuildError, ValueError) as exc:
         raise CLIError(str(exc)) from None
     if args.json:

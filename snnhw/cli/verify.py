@@ -29,8 +29,12 @@ def add_parser(sub) -> None:
                    help="simulator for --backend sim (%(default)s)")
     p.add_argument("--port", default=None, help="serial port for --backend board, "
                    "e.g. /dev/ttyUSB1 (iCEBreaker's second FTDI port)")
-    p.add_argument("--baud", type=int, default=115200, help="for --backend board "
-                   "(%(default)s, as built)")
+    p.add_argument("--baud", type=int, default=None, help="for --backend board (115200, or "
+                   "the rate in --build's report)")
+    p.add_argument("--build", default=None, metavar="DIR",
+                   help="for --backend board: the build folder of the bitstream on the board "
+                        "(snnhw build -o DIR); checks it was built from this network and "
+                        "loads the weights the design keeps in SPRAM")
     p.add_argument("--n", type=int, default=None,
                    help="test samples to run (default: the whole test split, 360)")
     p.add_argument("--lanes", default="8", help="lanes when generating the RTL (%(default)s)")
@@ -114,7 +118,14 @@ def run(args) -> int:
     lanes = parse_lanes(args.lanes, len(net.layers))
     if args.backend == "board":
         from ..host import BoardBackend
-        backend = BoardBackend(args.port, baud=args.baud)
+        if args.build:
+            try:
+                backend = BoardBackend.from_build(args.port, args.build, net,
+                                                  **({"baud": args.baud} if args.baud else {}))
+            except BoardError as exc:
+                raise CLIError(str(exc)) from None
+        else:
+            backend = BoardBackend(args.port, baud=args.baud or 115200)
         hw_name = f"board ({args.port})"
     else:
         backend = SimBackend(args.sim, lanes=lanes, rtl_dir=args.rtl, work=args.work,

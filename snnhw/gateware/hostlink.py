@@ -2,9 +2,11 @@
 
 Receive: a frame's payload goes into a block-RAM buffer while its CRC is
 computed; only when the whole frame has arrived and checks out is it acted
-on (EVENTS are fed to the network, CLEAR pulses ``clear``) and then ACKed. A
-bad frame gets an ERROR reply and nothing of it reaches the network. A gap
-longer than ``timeout`` cycles inside a frame abandons it (ERROR 4).
+on (EVENTS are fed to the network, CLEAR pulses ``clear``, WEIGHTS pulses
+``clear`` and then writes its words through the ``load_*`` ports) and then
+ACKed. A bad frame gets an ERROR reply and nothing of it reaches the network
+(a WEIGHTS frame's layer and address range are checked before any write). A
+gap longer than ``timeout`` cycles inside a frame abandons it (ERROR 4).
 
 Transmit: ACK and ERROR replies, and one RESULT frame per sample streamed
 from the network's output as its beats arrive (logits as int32 LE, then the
@@ -35,10 +37,12 @@ class HostLink(wiring.Component):
     n_out, logit_bits : the network's output (``logit_bits <= 32``)
     max_events : events per frame (buffer of ``3 * max_events`` bytes)
     timeout : cycles of silence that abandon a frame
+    weight_depths : {layer: words} of the layers loaded by WEIGHTS frames
     """
 
     def __init__(self, *, n_in: int, in_bits: int, n_out: int, logit_bits: int,
-                 max_events: int = link.MAX_EVENTS, timeout: int = 1 << 16):
+                 max_events: int = link.MAX_EVENTS, timeout: int = 1 << 16,
+                 weight_depths: dict | None = None):
         if in_bits > 8:
             reject(self, f"the host link carries 8-bit input values; in_bits={in_bits}")
         if n_in > 1 << 15:
@@ -47,7 +51,10 @@ class HostLink(wiring.Component):
             reject(self, f"RESULT frames carry int32 logits; logits need {logit_bits} bits")
         self.n_in, self.in_bits, self.n_out, self.logit_bits = n_in, in_bits, n_out, logit_bits
         self.max_events, self.timeout = max_events, timeout
+        self.weight_depths = dict(weight_depths or {})
         super().__init__({
+            "load_en": Out(1), "load_layer": Out(8), "load_addr": Out(16),
+            "load_data": Out(8 * link.WEIGHT_WORD_BYTES),
             "rx": In(stream.Signature(8)),
             "tx": Out(stream.Signature(8)),
             "ev": Out(stream.Signature(event_layout(n_in, in_bits))),
@@ -96,6 +103,19 @@ class HostLink(wiring.Component):
         rdata = Signal(8)  # the block RAM's output lands in a register, no logic between
         m.d.comb += r.addr.eq(rd_addr)
         m.d.sync += rdata.eq(r.data)
+        # WEIGHTS: header fields, the end of the range (settles during the CRC bytes)
+        wb = link.WEIGHT_WORD_BYTES
+        hdr = link.WEIGHT_HEADER_BYTES
+        w_layer, w_start = Signal(8), Signal(16)
+        w_end = Signal(17)
+        m.d.sync += w_end.eq(w_start + ((length - hdr) >> (wb.bit_length() - 1)))
+        w_range_ok = Signal()
+        for k, depth in self.weight_depths.items():
+            with m.If((w_layer == k) & (w_end <= depth)):
+                m.d.comb += w_range_ok.eq(1)
+        w_word = Signal(8 * wb)
+        w_next = Signal(16)
+        m.d.sync += self.load_en.eq(0)
         with m.FSM(name="rx_fsm"):
             with m.State("IDLE"):
                 with m.If(take & (byte == link.HOST_HEADER)):
@@ -127,6 +147,13 @@ class HostLink(wiring.Component):
                     m.d.comb += [rx_crc.valid.eq(1), w.addr.eq(count), w.data.eq(byte),
                                  w.en.eq(count < max_bytes)]
                     m.d.sync += [count.eq(count + 1), mod3.eq(Mux(mod3 == 2, 0, mod3 + 1))]
+                    with m.Switch(count):  # a WEIGHTS frame's header: layer, -, address
+                        with m.Case(0):
+                            m.d.sync += w_layer.eq(byte)
+                        with m.Case(2):
+                            m.d.sync += w_start[:8].eq(byte)
+                        with m.Case(3):
+                            m.d.sync += w_start[8:].eq(byte)
                     with m.If(count + 1 == length):
                         m.next = "CRC0"
                 with m.Elif(quiet == self.timeout):
@@ -155,6 +182,16 @@ class HostLink(wiring.Component):
                 with m.Elif(ftype == link.CLEAR):
                     m.d.comb += self.clear.eq(1)
                     m.next = "DONE"
+                with m.Elif(ftype == link.WEIGHTS):
+                    with m.If((length > max_bytes) | (length < hdr + wb)
+                              | (length[:wb.bit_length() - 1] != hdr % wb)):
+                        fail(2)
+                    with m.Elif(~w_range_ok):
+                        fail(5)
+                    with m.Else():
+                        m.d.comb += self.clear.eq(1)
+                        m.d.sync += [rd_addr.eq(hdr), w_next.eq(w_start)]
+                        m.next = "LOAD_A"
                 with m.Else():
                     fail(3)
             with m.State("FEED_READ"):
@@ -183,6 +220,23 @@ class HostLink(wiring.Component):
                              ev.value.eq(value)]
                 with m.If(self.ev.ready):
                     m.next = "FEED_READ"
+            # WEIGHTS: one payload byte per three cycles (address, read port, register);
+            # every WEIGHT_WORD_BYTES bytes (little-endian) are one word, written at once
+            with m.State("LOAD_A"):
+                with m.If(rd_addr == length):
+                    m.next = "DONE"
+                with m.Else():
+                    m.next = "LOAD_B"
+            with m.State("LOAD_B"):
+                m.next = "LOAD_C"
+            with m.State("LOAD_C"):
+                word = Cat(w_word[8:], rdata)
+                m.d.sync += [w_word.eq(word), rd_addr.eq(rd_addr + 1)]
+                with m.If(rd_addr[:wb.bit_length() - 1] == (hdr + wb - 1) % wb):
+                    m.d.sync += [self.load_en.eq(1), self.load_layer.eq(w_layer),
+                                 self.load_addr.eq(w_next), self.load_data.eq(word),
+                                 w_next.eq(w_next + 1)]
+                m.next = "LOAD_A"
             with m.State("DONE"):
                 m.d.sync += ack_req.eq(1)
                 m.d.comb += self.frame_ok.eq(1)

@@ -45,7 +45,8 @@ from ..ir import Network
 from ._checks import reject
 from .layouts import event_layout, result_layout
 from .neuron import NeuronLane
-from .synapse import SynapseArray, pack_lanes
+from ..words import pack_lanes
+from .synapse import SynapseArray
 
 __all__ = ["LIFLayer", "SWEEP_STAGES", "fifo_depth", "select_lane"]
 
@@ -86,6 +87,9 @@ class LIFLayer(wiring.Component):
         ``net.readout``; the others as hidden layers.
     lanes : int
         Neurons per cycle (any positive integer; need not divide ``n_out``).
+    weights : str
+        Where the weights live: ``"rom"`` (bitstream), ``"ram"`` or ``"spram"``
+        (loaded through the synapse array's ``w_wr_*`` ports, ``self.syn``).
 
     Ports
     -----
@@ -94,7 +98,7 @@ class LIFLayer(wiring.Component):
         :func:`result_layout` for the readout.
     """
 
-    def __init__(self, net: Network, index: int, *, lanes: int):
+    def __init__(self, net: Network, index: int, *, lanes: int, weights: str = "rom"):
         if not isinstance(lanes, int) or lanes < 1:
             reject(self, f"lanes must be a positive integer, got {lanes!r}")
         layer = net.layers[index]
@@ -108,7 +112,7 @@ class LIFLayer(wiring.Component):
         self.current_width = self.acc_width + 1
         self.logit_bits = signed_bits(net.logit_bound()) if last else 0
         self.syn = SynapseArray(layer.W, w_bits=layer.w_bits, in_bits=self.in_bits, lanes=lanes,
-                                acc_width=self.acc_width)
+                                acc_width=self.acc_width, weights=weights)
         if self.readout is None:
             out_sig = stream.Signature(event_layout(layer.n_out, layer.spike_bits))
         else:
@@ -323,7 +327,7 @@ class LIFLayer(wiring.Component):
         held = Signal(P * lb)
         lane = Signal(range(max(P, 2)))
         idx = Signal(range(n_out + 1))
-        best = Signal(signed(lb))
+        best = Signal(signed(lb), init=-(1 << (lb - 1)))
         best_idx = Signal(range(max(n_out, 2)))
         o = self.o
         with m.State("OUTPUT"):
@@ -339,8 +343,10 @@ class LIFLayer(wiring.Component):
         seen_valid, emitted = Signal(), Signal()
 
         def argmax():  # the caller adds it outside the FSM
+            # `best` starts at the smallest logit with index 0 (set in CLASS), so a plain
+            # `>` keeps ties at the lowest index and the compare has no other input
             m.d.sync += seen_valid.eq(emitted)
-            with m.If(seen_valid & ((seen_idx == 0) | (seen > best))):
+            with m.If(seen_valid & (seen > best)):
                 m.d.sync += [best.eq(seen), best_idx.eq(seen_idx)]
         with m.State("EMIT"):
             value = select_lane(m, held, lane, lb, P, "out_logit").as_signed()
@@ -359,6 +365,7 @@ class LIFLayer(wiring.Component):
             m.d.comb += [o.valid.eq(1), o.payload.value.eq(best_idx), o.payload.is_class.eq(1),
                          o.payload.last.eq(1)]
             with m.If(o.ready):
-                m.d.sync += [idx.eq(0), addr.eq(0), step.eq(0)]
+                m.d.sync += [idx.eq(0), addr.eq(0), step.eq(0), best.eq(best.init),
+                             best_idx.eq(0)]
                 m.next = "ACCUM"
         return argmax

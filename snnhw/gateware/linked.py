@@ -2,7 +2,8 @@
 
 Ports: ``rx`` (in, idle high), ``tx`` (out), ``led_activity`` (toggles on
 every accepted frame), ``led_error`` (lit for about ``err_hold`` cycles after
-a rejected frame).
+a rejected frame). ``weights`` ({layer: "ram" | "spram"}) names the layers
+whose weights the host loads with WEIGHTS frames instead of the bitstream.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ class LinkedNetwork(wiring.Component):
     PRESCALE = 12
 
     def __init__(self, net: Network, *, lanes, clk_hz: float, baud: int = 115200,
-                 err_hold: int | None = None):
+                 err_hold: int | None = None, weights: dict | None = None):
         self.net, self.lanes = net, lanes
         self.divisor = divisor_for(clk_hz, baud)
-        self.core = SNNCore(net, lanes=lanes)
+        self.core = SNNCore(net, lanes=lanes, weights=weights)
         self.link = HostLink(n_in=net.n_in, in_bits=net.in_bits, n_out=net.n_out,
                              logit_bits=signed_bits(net.logit_bound()),
-                             timeout=40 * self.divisor)
+                             timeout=40 * self.divisor,
+                             weight_depths=self.core.weight_depths())
         self.err_hold = err_hold if err_hold is not None else int(clk_hz // 4)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1),
                           "led_activity": Out(1), "led_error": Out(1)})
@@ -50,6 +52,9 @@ class LinkedNetwork(wiring.Component):
         wiring.connect(m, link.tx, utx.i)
         wiring.connect(m, link.ev, core.i)
         wiring.connect(m, core.o, link.res)
+        if core.loaded:
+            m.d.comb += [core.load_en.eq(link.load_en), core.load_layer.eq(link.load_layer),
+                         core.load_addr.eq(link.load_addr), core.load_data.eq(link.load_data)]
         # error LED: lit for about err_hold cycles, counted in ticks of 2**PRESCALE
         # cycles so that no counter needs a long carry chain
         ticks = max(1, self.err_hold >> self.PRESCALE)
@@ -57,11 +62,13 @@ class LinkedNetwork(wiring.Component):
         tick = Signal()
         m.d.sync += [pre.eq(pre + 1), tick.eq(pre == 0)]
         hold = Signal(range(ticks + 1))
-        with m.If(link.frame_bad):
+        ok, bad = Signal(), Signal()  # registered: no path from the frame checks to the LEDs
+        m.d.sync += [ok.eq(link.frame_ok), bad.eq(link.frame_bad)]
+        with m.If(bad):
             m.d.sync += hold.eq(ticks)
         with m.Elif(tick & (hold != 0)):
             m.d.sync += hold.eq(hold - 1)
-        with m.If(link.frame_ok):
+        with m.If(ok):
             m.d.sync += self.led_activity.eq(~self.led_activity)
         m.d.comb += self.led_error.eq(hold != 0)
         return m

@@ -47,21 +47,11 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..streams import index_width
+from ..words import pack_lanes, weight_words
 from ._checks import reject
+from .weights import WeightStore
 
 __all__ = ["SynapseArray", "pack_lanes"]
-
-
-def pack_lanes(values: np.ndarray, width: int) -> list[int]:
-    """Pack ``values[word, lane]`` (signed ints) into ``lanes * width``-bit words."""
-    mask = (1 << width) - 1
-    words = []
-    for row in np.asarray(values, dtype=np.int64):
-        word = 0
-        for lane, v in enumerate(row.tolist()):
-            word |= (int(v) & mask) << (lane * width)
-        words.append(word)
-    return words
 
 
 def _tree_sum(terms):
@@ -89,11 +79,17 @@ class SynapseArray(wiring.Component):
         Neurons updated per cycle.
     acc_width : int
         Signed accumulator width; must hold every partial sum.
+    weights : str
+        Where the weights live (:class:`~snnhw.gateware.weights.WeightStore`
+        kinds): ``"rom"`` (in the bitstream), ``"ram"`` or ``"spram"`` (loaded
+        at run time through the ``w_wr_*`` ports, word layout
+        :func:`snnhw.words.weight_words`).
     """
 
     LATENCY = 6  # cycles from accepting an event to its last accumulator write
 
-    def __init__(self, W, *, w_bits: int, in_bits: int, lanes: int, acc_width: int):
+    def __init__(self, W, *, w_bits: int, in_bits: int, lanes: int, acc_width: int,
+                 weights: str = "rom"):
         W = np.asarray(W, dtype=np.int64)
         if W.ndim != 2:
             reject(self, f"W must be 2-D, got shape {W.shape}")
@@ -105,11 +101,8 @@ class SynapseArray(wiring.Component):
         self.n_out, self.n_in = W.shape
         self.lanes, self.w_bits, self.in_bits, self.acc_width = lanes, w_bits, in_bits, acc_width
         self.groups = math.ceil(self.n_out / lanes)
-        padded = np.zeros((self.groups * lanes, self.n_in), dtype=np.int64)
-        padded[: self.n_out] = W
-        # word g * n_in + j = lanes of W[g*lanes : (g+1)*lanes, j]
-        rows = padded.reshape(self.groups, lanes, self.n_in).transpose(0, 2, 1)
-        self._weight_init = pack_lanes(rows.reshape(-1, lanes), w_bits)
+        self.store = WeightStore(depth=self.groups * self.n_in, width=lanes * w_bits,
+                                 kind=weights, init=weight_words(W, lanes, w_bits))
         super().__init__({
             "i": In(stream.Signature(data.StructLayout({
                 "index": unsigned(index_width(self.n_in)),
@@ -119,16 +112,19 @@ class SynapseArray(wiring.Component):
             "rd_data": Out(unsigned(lanes * acc_width)),
             "busy": Out(1),
             "active": Out(1),
+            "w_wr_en": In(1),
+            "w_wr_addr": In(len(self.store.wr_addr)),
+            "w_wr_data": In(lanes * w_bits),
         })
 
     def elaborate(self, platform):
         m = Module()
         P, G, n_in = self.lanes, self.groups, self.n_in
         aw_ = self.acc_width
-        m.submodules.weights = wmem = memory.Memory(
-            shape=unsigned(P * self.w_bits), depth=G * n_in, init=self._weight_init)
+        m.submodules.weights = store = self.store
+        m.d.comb += [store.wr_en.eq(self.w_wr_en), store.wr_addr.eq(self.w_wr_addr),
+                     store.wr_data.eq(self.w_wr_data)]
         m.submodules.acc = amem = memory.Memory(shape=unsigned(P * aw_), depth=G, init=[])
-        w_rd = wmem.read_port()
         a_rd = amem.read_port()
         a_wr = amem.write_port()
 
@@ -146,7 +142,7 @@ class SynapseArray(wiring.Component):
         with m.If(self.i.valid & self.i.ready):
             m.d.sync += [a_valid.eq(1), a_group.eq(0), a_addr.eq(self.i.payload.index),
                          a_value.eq(self.i.payload.value)]
-        m.d.comb += [w_rd.addr.eq(a_addr), self.active.eq(a_valid)]
+        m.d.comb += [store.rd_addr.eq(a_addr), self.active.eq(a_valid)]
 
         # stage B: the weights are on the read port; they go into registers
         b_valid, b_value, b_group = Signal(), Signal(self.in_bits), Signal.like(a_group)
@@ -154,7 +150,7 @@ class SynapseArray(wiring.Component):
         c_valid, c_value, c_group = Signal(), Signal(self.in_bits), Signal.like(a_group)
         c_w = Signal(P * self.w_bits)
         m.d.sync += [c_valid.eq(b_valid), c_value.eq(b_value), c_group.eq(b_group),
-                     c_w.eq(w_rd.data)]
+                     c_w.eq(store.rd_data)]
 
         # stage C: sum of the shifted weights per lane; read the group's accumulators
         d_valid, d_group = Signal(), Signal.like(a_group)

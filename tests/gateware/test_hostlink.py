@@ -1,6 +1,8 @@
 """The host link in the Amaranth simulator: frames in, events to the network, results out;
 bad frames are rejected with the right code and never reach the network."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from amaranth.hdl import Module
@@ -14,16 +16,17 @@ from snnhw.gateware.hostlink import HostLink
 from snnhw.gateware.sim import get
 from snnhw.info import signed_bits
 from snnhw.streams import encode_batch, pauses
+from snnhw.words import weight_words
 
 
 class Harness(wiring.Component):
-    def __init__(self, net, lanes, timeout=200):
+    def __init__(self, net, lanes, timeout=200, weights=None):
         from amaranth.lib import stream
         from amaranth.lib.wiring import In, Out
-        self.core = SNNCore(net, lanes=lanes)
+        self.core = SNNCore(net, lanes=lanes, weights=weights)
         self.link = HostLink(n_in=net.n_in, in_bits=net.in_bits, n_out=net.n_out,
                              logit_bits=signed_bits(net.logit_bound()), max_events=16,
-                             timeout=timeout)
+                             timeout=timeout, weight_depths=self.core.weight_depths())
         super().__init__({"rx": In(stream.Signature(8)), "tx": Out(stream.Signature(8))})
 
     def elaborate(self, platform):
@@ -35,6 +38,11 @@ class Harness(wiring.Component):
         wiring.connect(m, self.link.ev, self.core.i)
         wiring.connect(m, self.core.o, self.link.res)
         m.d.comb += self.core.clear.eq(self.link.clear)
+        if self.core.loaded:
+            m.d.comb += [self.core.load_en.eq(self.link.load_en),
+                         self.core.load_layer.eq(self.link.load_layer),
+                         self.core.load_addr.eq(self.link.load_addr),
+                         self.core.load_data.eq(self.link.load_data)]
         return m
 
 
@@ -143,3 +151,83 @@ def test_clear_frame_aborts_a_sample(setup):
     g = golden.run(net, x[1:2])
     assert [f.type for f in out[:2]] == [link.ACK, link.ACK]
     assert results_of(out, net.n_out) == [(g.logits[0].tolist(), int(g.classes[0]))]
+
+
+# -- WEIGHTS frames: layers whose weights are loaded at run time (SPRAM on the UP5K) ----
+MAX_WORDS = (3 * 16 - link.WEIGHT_HEADER_BYTES) // link.WEIGHT_WORD_BYTES  # max_events=16
+
+
+def load_frames(net, lanes, layers):
+    out = []
+    for k in layers:
+        words = weight_words(net.layers[k].W, lanes[k], net.layers[k].w_bits)
+        out += link.weights_frames(k, words, max_words=MAX_WORDS)
+    return out
+
+
+def test_weights_frames_load_the_network(setup):
+    net, x = setup
+    lanes = [3, 2]
+    loads = load_frames(net, lanes, [0, 1])
+    assert len(loads) > 4  # several frames per layer
+    frames = sample_frames(x)
+    chunks = [(f, i + 1) for i, f in enumerate(loads + frames)]
+    out = run(Harness(net, lanes, weights={0: "ram", 1: "ram"}), chunks,
+              len(loads) + len(frames) + len(x))
+    assert all(f.type == link.ACK for f in out if f.type != link.RESULT)
+    g = golden.run(net, x)
+    assert results_of(out, net.n_out) == [(lg, c) for lg, c in
+                                          zip(g.logits.tolist(), g.classes.tolist())]
+
+
+def test_unloaded_weights_are_zero(setup):
+    """Without WEIGHTS frames a loaded layer computes with zero weights: the load matters."""
+    net, x = setup
+    frames = sample_frames(x[:1])
+    out = run(Harness(net, [3, 2], weights={0: "ram"}),
+              [(f, i + 1) for i, f in enumerate(frames)], len(frames) + 1)
+    zeroed = net.replace(layers=[dataclasses.replace(net.layers[0],
+                                                     W=np.zeros_like(net.layers[0].W)),
+                                 net.layers[1]])
+    g = golden.run(zeroed, x[:1])
+    assert results_of(out, net.n_out) == [(g.logits[0].tolist(), int(g.classes[0]))]
+    assert results_of(out, net.n_out) != [(golden.run(net, x[:1]).logits[0].tolist(),
+                                           int(golden.run(net, x[:1]).classes[0]))]
+
+
+@pytest.mark.parametrize("make_bad, code", [
+    # layer 1 keeps its weights in the bitstream: not loadable
+    (lambda depth: link.weights_frames(1, [0xFF] * 2)[0], 5),
+    # the range runs one word past the end of layer 0's memory (the first word is in range)
+    (lambda depth: link.weights_frames(0, [0x7F7F7F] * 2, start=depth - 1)[0], 5),
+    # a word cut short
+    (lambda depth: link.frame(link.WEIGHTS, bytes([0, 0, 0, 0]) + bytes(7)), 2),
+    # header only
+    (lambda depth: link.frame(link.WEIGHTS, bytes([0, 0, 0, 0])), 2),
+    # bad CRC
+    (lambda depth: (lambda f: f[:-1] + bytes([f[-1] ^ 1]))(
+        link.weights_frames(0, [0x7F7F7F] * 3, start=0)[0]), 1),
+])
+def test_bad_weights_frame_writes_nothing(setup, make_bad, code):
+    net, x = setup
+    lanes = [3, 2]
+    harness = Harness(net, lanes, weights={0: "ram"})
+    depth = harness.core.weight_depths()[0]
+    loads = load_frames(net, lanes, [0])
+    frames = sample_frames(x[:1])
+    chunks = [(f, i + 1) for i, f in enumerate(loads)]
+    chunks.append((make_bad(depth), len(loads) + 1))
+    chunks += [(f, len(loads) + 2 + i) for i, f in enumerate(frames)]
+    out = run(harness, chunks, len(loads) + 1 + len(frames) + 1)
+    replies = [f for f in out if f.type != link.RESULT]
+    assert (replies[len(loads)].type, replies[len(loads)].payload) == (link.ERROR, bytes([code]))
+    g = golden.run(net, x[:1])
+    assert results_of(out, net.n_out) == [(g.logits[0].tolist(), int(g.classes[0]))]
+
+
+def test_loaded_layer_limits(setup):
+    net, _ = setup
+    with pytest.raises(ValueError, match="at most 64"):
+        SNNCore(net, lanes=[9, 2], weights={0: "ram"})  # 9 lanes x 8 bits
+    with pytest.raises(ValueError, match="no layer 5"):
+        SNNCore(net, lanes=2, weights={5: "ram"})

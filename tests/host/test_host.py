@@ -1,6 +1,9 @@
 """The host driver against a fake board that speaks the protocol (golden model inside),
 with frames corrupted on the wire: retries, error codes, results, co-verification."""
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 
@@ -14,7 +17,13 @@ from snnhw.streams import encode_sample
 class FakeBoard:
     """A transport: bytes written are parsed as request frames; replies are read back."""
 
-    def __init__(self, net, corrupt_writes=(), drop_results=False):
+    def __init__(self, net, corrupt_writes=(), drop_results=False, loaded=None):
+        """``loaded``: {layer: lanes} whose weights start at zero and come in WEIGHTS frames."""
+        self.loaded = dict(loaded or {})
+        if self.loaded:
+            net = net.replace(layers=[
+                dataclasses.replace(ly, W=np.zeros_like(ly.W)) if k in self.loaded else ly
+                for k, ly in enumerate(net.layers)])
         self.net, self.out = net, bytearray()
         self.dec = link.FrameDecoder(header=link.HOST_HEADER)
         self.writes, self.corrupt = 0, set(corrupt_writes)
@@ -34,6 +43,8 @@ class FakeBoard:
         for f in frames:
             if f.type == link.CLEAR:
                 self.steps, self.cur = [], np.zeros(self.net.n_in, np.int64)
+            elif f.type == link.WEIGHTS:
+                self._weights(f.payload)
             else:
                 for e in link.unpack_events(f.payload):
                     self.fed_events += 1
@@ -52,6 +63,22 @@ class FakeBoard:
             if not self.drop_results:
                 self.out += link.frame(link.RESULT, link.result_payload(
                     g.logits[0].tolist(), int(g.classes[0])), link.BOARD_HEADER)
+
+    def _weights(self, payload):
+        """Word a = g * n_in + j holds W[g * lanes + l, j] in bits l*w_bits.. (LE bytes)."""
+        k, start = payload[0], int.from_bytes(payload[2:4], "little")
+        ly, lanes = self.net.layers[k], self.loaded[k]
+        body = payload[4:]
+        for n in range(len(body) // 8):
+            word = int.from_bytes(body[8 * n:8 * n + 8], "little")
+            g, j = divmod(start + n, ly.n_in)
+            for lane in range(lanes):
+                v = (word >> (lane * ly.w_bits)) & ((1 << ly.w_bits) - 1)
+                if v >= 1 << (ly.w_bits - 1):
+                    v -= 1 << ly.w_bits
+                if g * lanes + lane < ly.n_out:
+                    ly.W[g * lanes + lane, j] = v
+        self.steps = []
 
     def read(self, n):
         data, self.out = bytes(self.out[:n]), self.out[n:]
@@ -123,3 +150,35 @@ def test_missing_results_are_an_error(case):
     backend = BoardBackend("fake", transport=FakeBoard(net, drop_results=True), timeout=0.2)
     with pytest.raises(BoardError, match=r"0 of 6 results within 0\.2 s"):
         backend.run(net, x)
+
+
+def test_board_backend_loads_spram_weights(case):
+    """A design with layer 0's weights in SPRAM: the backend sends them before the
+    samples; without them the fake board computes with zero weights."""
+    net, x = case
+    board = FakeBoard(net, loaded={0: 4})
+    backend = BoardBackend("fake", transport=board, load=([4, 2], [0]))
+    rep = coverify(net, x, np.zeros(len(x), np.int64), backend)
+    assert rep.ok and rep.golden_hw_agree == len(x)
+    # 3 groups x 30 inputs = 90 words, 95 a frame: one frame
+    assert rep.backend_info["weight_frames"] == 1
+    assert np.array_equal(board.net.layers[0].W, net.layers[0].W)
+    unloaded = coverify(net, x, np.zeros(len(x), np.int64),
+                        BoardBackend("fake", transport=FakeBoard(net, loaded={0: 4})))
+    assert not unloaded.ok
+
+
+def test_board_backend_from_build_report(case, tmp_path):
+    net, x = case
+    (tmp_path / "build_report.json").write_text(json.dumps({
+        "ir_hash": net.content_hash(), "network": net.name, "lanes": [5, 1], "baud": 230400,
+        "weights_loaded": [0]}))
+    backend = BoardBackend.from_build("fake", tmp_path, net, transport=FakeBoard(
+        net, loaded={0: 5}))
+    assert backend.load == ([5, 1], [0]) and backend.baud == 230400
+    assert coverify(net, x, np.zeros(len(x), np.int64), backend).ok
+    other = random_network(np.random.default_rng(9), [30, 12, 5], in_bits=4, timesteps=3)
+    with pytest.raises(BoardError, match="was built from another network"):
+        BoardBackend.from_build("fake", tmp_path, other)
+    with pytest.raises(BoardError, match="cannot read the build report"):
+        BoardBackend.from_build("fake", tmp_path / "nothing", net)

@@ -9,6 +9,7 @@ import torch
 from snnhw.data import load_digits_split
 from snnhw.export import export_model
 from snnhw.gateware.generate import write_linked
+from snnhw.gateware.weights import WeightStore
 from snnhw.nn.model import encode
 from snnhw.train import TrainConfig, train
 from snntb.runner import run_case, simulator_available
@@ -41,4 +42,35 @@ def test_uart_board_path(sim, design):
     assert rep.get("problems") == [] and rep.get("decoder_errors") == [], rep
     assert rep["errors_seen"] == [1, 4, 1]       # bad CRC, cut off, bad CRC: all rejected
     assert len(rep["results"]) == len(x)          # one result per sample, none from bad frames
+    assert r.ok and r.failed == 0
+
+
+@pytest.fixture(scope="module")
+def spram_design(design, tmp_path_factory):
+    """Layer 0's weights in SB_SPRAM256KA (Yosys's own simulation model), in banks of 256
+    words so that the 384-word memory spans two banks (the bank select is exercised)."""
+    net, x, _ = design
+    out = tmp_path_factory.mktemp("spram")
+    old = WeightStore.BANK_WORDS
+    WeightStore.BANK_WORDS = 256
+    try:
+        _, _, man = write_linked(net, [4, 2], out / "rtl", clk_hz=1e6, baud=100_000,
+                                 weights={0: "spram"})
+    finally:
+        WeightStore.BANK_WORDS = old
+    text = (out / "rtl" / "snn_linked.v").read_text()
+    assert text.count("SB_SPRAM256KA ") == 4 and man["weights_loaded"] == [0]
+    return net, x[:3], out
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_uart_board_path_with_weights_in_spram(sim, spram_design):
+    net, x, out = spram_design
+    r = run_case(net, x, rtl_dir=out / "rtl", sim=sim, work=out, name=f"spram-{sim}",
+                 test_module="snntb.cocotb_link",
+                 extra={"divisor": 10, "corrupt": [[1, 0]], "load": [[4, 2], [0]]})
+    rep = r.report
+    assert rep.get("problems") == [] and rep.get("decoder_errors") == [], rep
+    assert rep["weight_errors"] == [5] and rep["errors_seen"] == [1]
+    assert len(rep["results"]) == len(x)
     assert r.ok and r.failed == 0
