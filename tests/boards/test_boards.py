@@ -81,3 +81,45 @@ def test_real_icebreaker_build(digits_net, tmp_path):
     assert r["resources"]["lc"]["used"] <= r["resources"]["lc"]["available"]
     assert json.loads((tmp_path / "build_report.json").read_text())["ir_hash"] == \
         digits_net.content_hash()
+
+
+@pytest.fixture(scope="module")
+def mnist_net():
+    import numpy as np
+
+    from snnhw.examples import random_network
+    return random_network(np.random.default_rng(7), [784, 128, 10], in_bits=8, timesteps=4,
+                          spike_bits=2, w_bits=8, u_bits=16, name="784-128-10")
+
+
+def test_weights_go_to_spram_when_block_ram_is_short(mnist_net, digits_net):
+    # 784-128-10 at lanes [4, 1]: 784 x 32 groups = 25088 words of 32 bits -> 2 x 2 SPRAM
+    est = estimate(mnist_net, "icebreaker", lanes=[4, 1])
+    assert est["weights"] == {"0": "spram"} and est["spram"] == 4
+    # measured (snnhw build out/mnist.snn --board icebreaker --lanes 4,1 --clock-mhz 30):
+    # 20 SB_RAM40_4K, 4 SPRAM
+    assert est["bram"] == 20
+    # digits fits block RAM: auto leaves it there; spram moves what fits
+    assert estimate(digits_net, "icebreaker", lanes=[2, 1])["weights"] == {}
+    assert estimate(digits_net, "icebreaker", lanes=[2, 1], weights="spram")["weights"] == {
+        "0": "spram", "1": "spram"}
+
+
+def test_weights_placement_errors(mnist_net, tmp_path):
+    # all in block RAM: 25088 x 32 bits = 196 blocks of 4 Kbit, plus the 20 of the rest
+    with pytest.raises(BuildError, match=r"does not fit icebreaker: bram: needs 216"):
+        build(mnist_net, "icebreaker", lanes=[4, 1], weights="bram", out_dir=tmp_path)
+    with pytest.raises(BuildError, match="ulx3s has no SPRAM"):
+        estimate(mnist_net, "ulx3s", lanes=[4, 1], weights="spram")
+    # lanes 16 x 8 bits = 128-bit words: too wide for the load port, stays in block RAM
+    with pytest.raises(BuildError, match="bram: needs"):
+        build(mnist_net, "icebreaker", lanes=[16, 1], out_dir=tmp_path)
+
+
+def test_estimate_cli_weights(mnist_net, tmp_path, capsys):
+    path = save(mnist_net, tmp_path / "m.snn")
+    assert main(["estimate", str(path), "--board", "icebreaker", "--lanes", "4,1"]) == 0
+    out = capsys.readouterr().out
+    assert "SPRAM 4 of 4" in out and "block RAM 20 of 30" in out
+    assert main(["estimate", str(path), "--board", "ulx3s", "--weights", "spram"]) == 2
+    assert "ulx3s has no SPRAM" in capsys.readouterr().err

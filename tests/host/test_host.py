@@ -182,3 +182,19 @@ def test_board_backend_from_build_report(case, tmp_path):
         BoardBackend.from_build("fake", tmp_path, other)
     with pytest.raises(BoardError, match="cannot read the build report"):
         BoardBackend.from_build("fake", tmp_path / "nothing", net)
+
+
+def test_verify_cli_checks_the_build_report(tmp_path, capsys):
+    from snnhw.cli import main
+    from snnhw.ir import save
+
+    net = random_network(np.random.default_rng(4), [64, 10, 10], in_bits=5, timesteps=2)
+    path = save(net, tmp_path / "n.snn")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "build_report.json").write_text(json.dumps({
+        "ir_hash": "0" * 64, "network": "other", "lanes": [2, 1], "weights_loaded": [0]}))
+    args = ["verify", str(path), "--backend", "board", "--n", "2", "--no-progress"]
+    assert main(args) == 2
+    assert "needs --port" in capsys.readouterr().err
+    assert main([*args, "--port", "/dev/null", "--build", str(tmp_path / "build")]) == 2
+    assert "was built from another network ('other'" in capsys.readouterr().err
