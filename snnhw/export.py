@@ -81,17 +81,25 @@ def compare(model: SpikingMLP, q: IntegerSNN, net: Network, x: np.ndarray, y: np
     xi = encode(model.config, x, seed)
     model.eval()
     float_pred = model(xi.to(torch.float32)).argmax(1).numpy()
-    r = q.run(xi)
-    g = golden.run(net, xi.numpy(), trace=True)
-    t_layers = [{k: v.numpy() for k, v in ly.items()} for ly in r["layers"]]
-    g_layers = [{k: getattr(ly, k) for k in ("I", "v", "s", "u")} for ly in g.layers]
-    t_logits = r["logits"].numpy()
-    agree = per_sample_equal(t_layers, g_layers, t_logits, g.logits)
+    r, g, agree, mismatch = integer_vs_golden(q, net, xi.numpy())
     return Comparison(
         samples=len(y),
         float_acc=float((float_pred == y).mean()),
         int_acc=float((r["classes"].numpy() == y).mean()),
         golden_acc=float((g.classes == y).mean()),
         agree_samples=int(agree.sum()),
-        first_mismatch=first_mismatch(t_layers, g_layers, t_logits, g.logits),
+        first_mismatch=mismatch,
     )
+
+
+def integer_vs_golden(q: IntegerSNN, net: Network, xi: np.ndarray):
+    """Run integer inputs ``xi[batch, T, n_in]`` through the torch integer mode and the
+    golden model; returns both results, the per-sample agreement (every layer's
+    ``I, v, s, u`` and the logits) and the first mismatch (or None)."""
+    r = q.run(xi)
+    g = golden.run(net, xi, trace=True)
+    t_layers = [{k: v.numpy() for k, v in ly.items()} for ly in r["layers"]]
+    g_layers = [{k: getattr(ly, k) for k in ("I", "v", "s", "u")} for ly in g.layers]
+    t_logits = r["logits"].numpy()
+    agree = per_sample_equal(t_layers, g_layers, t_logits, g.logits)
+    return r, g, agree, first_mismatch(t_layers, g_layers, t_logits, g.logits)

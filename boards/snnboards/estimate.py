@@ -1,16 +1,15 @@
 """Resource and speed estimate without synthesis (``snnhw estimate``).
 
 Block RAM: every memory of the design (layers, FIFOs, the host link's frame
-buffer) is mapped the way Yosys 0.70 maps it, as observed in real builds: a
-read-only memory of at most :data:`ROM_LOGIC_MAX_BITS` bits (the biases) and
-any memory of at most :data:`LOGIC_MAX_DEPTH` words become logic; every other
-memory takes the cheapest block shape: iCE40 ``SB_RAM40_4K`` (256x16, 512x8,
-1024x4, 2048x2), ECP5 ``DP16KD`` (512x36, 1024x18, 2048x9, 4096x4, 8192x2,
-16384x1). On ECP5 a memory of at most :data:`ECP5_LUTRAM_MAX_BITS` bits goes
-to distributed RAM instead. Calibration points: the digits board design at
-lanes [2, 1] on iCEBreaker (28 blocks; the CI build checks it) and on ULX3S
-(8 blocks: a 65x13 FIFO went to distributed RAM, a 64x32 memory to block
-RAM), and the digits core at lanes 8 on iCE40 (38 blocks). Logic cells are a
+buffer) is costed the way Yosys 0.70's ``memory_libmap`` does
+(:func:`bram_blocks`): soft logic against block RAM (iCE40 ``SB_RAM40_4K``
+256x16, 512x8, 1024x4, 2048x2; ECP5 ``DP16KD`` 512x36 .. 16384x1) and, on
+ECP5, LUT RAM. Calibration points (real builds, all exact): iCEBreaker digits
+at lanes [2, 1] (28 blocks; the CI build checks it), 784-128-10 at lanes
+[4, 1] with SPRAM weights (20), an snnTorch-imported 20-16-8 network at lanes
+4 (5), and ULX3S digits at lanes [2, 1] (8). Not exact: ECP5 memories deeper
+than one block column (784-128-10 at lanes 8: 53 estimated, 50 used).
+Logic cells are a
 linear model fitted to real builds (see the tests for the tolerance).
 
 Weights in SPRAM (iCE40UP5K, :func:`place_weights`): a layer's weight memory
@@ -42,9 +41,7 @@ __all__ = ["memories", "bram_blocks", "estimate", "check_fit", "place_weights", 
 
 ICE40_SHAPES = ((256, 16), (512, 8), (1024, 4), (2048, 2))
 ECP5_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
-ROM_LOGIC_MAX_BITS = 2048
-LOGIC_MAX_DEPTH = 2
-ECP5_LUTRAM_MAX_BITS = 1024
+LOGIC_COST_RAM, LOGIC_COST_ROM = 1.0, 1.0 / 16
 WEIGHT_MODES = ("auto", "bram", "spram")
 
 
@@ -76,12 +73,22 @@ def memories(net: Network, lanes) -> list[dict]:
 
 
 def bram_blocks(depth: int, width: int, family: str, rom: bool = False) -> int:
+    """Block RAMs Yosys's ``memory_libmap`` spends on one memory (0: logic or LUT RAM).
+
+    Its cost model: soft logic costs :data:`LOGIC_COST_RAM` per bit (a ROM
+    :data:`LOGIC_COST_ROM`), a block its library cost (iCE40 ``SB_RAM40_4K`` 64,
+    ECP5 ``DP16KD`` 128), ECP5 LUT RAM 4 per 16 x 4 bits; the cheapest wins, logic
+    on a tie with blocks, blocks on a tie with LUT RAM (as observed).
+    """
     shapes = ICE40_SHAPES if family == "ice40" else ECP5_SHAPES
-    if depth <= LOGIC_MAX_DEPTH or (rom and depth * width <= ROM_LOGIC_MAX_BITS):
+    blocks = min(math.ceil(depth / d) * math.ceil(width / w) for d, w in shapes)
+    block_cost = blocks * (64 if family == "ice40" else 128)
+    logic_cost = depth * width * (LOGIC_COST_ROM if rom else LOGIC_COST_RAM)
+    if logic_cost <= block_cost:
         return 0
-    if family == "ecp5" and depth * width <= ECP5_LUTRAM_MAX_BITS:
+    if family == "ecp5" and math.ceil(depth / 16) * math.ceil(width / 4) * 4 < block_cost:
         return 0
-    return min(math.ceil(depth / d) * math.ceil(width / w) for d, w in shapes)
+    return blocks
 
 
 def _weights_error(message):

@@ -127,8 +127,8 @@ def build(verilog: Path, top: str, sim: str, work: Path, *, waves: bool = False,
              "--x-initial", "fast"] if sim == "verilator" else [])
     build_dir.mkdir(parents=True, exist_ok=True)
     source = icarus_source(verilog, build_dir) if sim == "icarus" else verilog
-    runner.build(sources=[source, *extra_sources], hdl_toplevel=top, build_dir=build_dir, build_args=args,
-                 timescale=("1ns", "1ps"), waves=waves, always=True,
+    runner.build(sources=[source, *extra_sources], hdl_toplevel=top, build_dir=build_dir,
+                 build_args=args, timescale=("1ns", "1ps"), waves=waves, always=True,
                  log_file=build_dir / "build.log")
     stamp.write_text("ok\n")
     return runner, build_dir, time.perf_counter() - t0

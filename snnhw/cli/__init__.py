@@ -6,12 +6,12 @@ import argparse
 import sys
 
 from .. import __version__
-from . import build, convert, export, generate, info, run, train, verify
+from . import build, convert, export, generate, info, nir_import, run, train, verify
 from .common import CLIError
 
 __all__ = ["build_parser", "main"]
 
-SUBCOMMANDS = (train, convert, export, info, run, generate, verify, build)
+SUBCOMMANDS = (train, convert, nir_import, export, info, run, generate, verify, build)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,6 +26,11 @@ def add_parser(sub) -> None:
     p.add_argument("--u-bits", type=int, default=16, help="membrane width, 8..32 (%(default)s)")
     p.add_argument("--name", default=None, help="network name kept in the file")
     p.add_argument("--seed", type=int, default=0, help="Poisson seed for converted models")
+    p.add_argument("--nir", action="store_true",
+                   help="write the float model as a NIR graph instead (-o MODEL.nir); "
+                        "binary spikes and fire='floor' only")
+    p.add_argument("--dt", type=float, default=None,
+                   help="with --nir: step length in seconds written into tau (1e-4)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -37,6 +42,8 @@ def run(args) -> int:
         raise CLIError(f"no such checkpoint: {args.checkpoint}") from None
     except CheckpointError as exc:
         raise CLIError(str(exc)) from None
+    if args.nir:
+        return _run_nir(args, model)
     name = args.name if args.name is not None else Path(args.checkpoint).stem
     try:
         q, net = export_model(model, w_bits=args.w_bits, u_bits=args.u_bits, name=name)
@@ -62,3 +69,24 @@ def run(args) -> int:
         if c.first_mismatch:
             print(f"first mismatch: {c.first_mismatch}")
     return 0 if c.agree_samples == c.samples else 1
+
+
+def _run_nir(args, model) -> int:
+    from ..nirio import DEFAULT_DT, NIRError, read_graph, to_nir, write_graph
+
+    out = Path(args.output if args.output != "out/net.snn" else "out/model.nir")
+    try:
+        graph = to_nir(model, dt=args.dt or DEFAULT_DT)
+    except NIRError as exc:
+        raise CLIError(f"cannot export to NIR: {exc}") from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_graph(out, graph)
+    back = read_graph(out)  # what nir.read makes of it
+    report = {"nir": str(out), "nodes": {k: type(n).__name__ for k, n in back.nodes.items()},
+              "edges": [list(e) for e in back.edges]}
+    if args.json:
+        emit_json(report)
+    else:
+        chain = " -> ".join(f"{k} ({v})" for k, v in report["nodes"].items())
+        print(f"wrote {out}: {chain}")
+    return 0

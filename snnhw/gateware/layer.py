@@ -42,10 +42,10 @@ from amaranth.lib.wiring import In, Out
 
 from ..info import signed_bits
 from ..ir import Network
+from ..words import pack_lanes
 from ._checks import reject
 from .layouts import event_layout, result_layout
 from .neuron import NeuronLane
-from ..words import pack_lanes
 from .synapse import SynapseArray
 
 __all__ = ["LIFLayer", "SWEEP_STAGES", "fifo_depth", "select_lane"]

@@ -84,7 +84,7 @@ class WeightStore(wiring.Component):
     def _spram(self, m):
         cols = math.ceil(self.width / SPRAM_WIDTH)
         bank_bits = self.BANK_WORDS.bit_length() - 1
-        if not 1 <= bank_bits <= 14 or self.BANK_WORDS != 1 << bank_bits:
+        if not 1 <= bank_bits <= 14 or (1 << bank_bits) != self.BANK_WORDS:
             reject(self, f"BANK_WORDS must be a power of two up to {SPRAM_DEPTH}")
         banks = math.ceil(self.depth / self.BANK_WORDS)
         addr = Signal(len(self.rd_addr))

@@ -75,13 +75,16 @@ class SpikingMLP(nn.Module):
         How raw data becomes the integer input stream (:func:`encode`).
     x_max : float
         Largest raw data value (for Poisson rates ``x / x_max``).
+    leak_shifts : list of (int or None), optional
+        A leak shift per spiking layer, overriding ``leak_shift`` (models
+        imported from NIR may leak differently in every layer).
     **neuron
         :class:`MultiBitLIF` arguments for every spiking layer.
     """
 
     def __init__(self, sizes, *, timesteps: int = 4, in_bits: int = 5, in_scale: float = 1 / 16,
                  readout: str = "membrane", bn: bool = False, encoding: str = "direct",
-                 x_max: float = 16.0, **neuron):
+                 x_max: float = 16.0, leak_shifts: list | None = None, **neuron):
         super().__init__()
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
@@ -93,6 +96,8 @@ class SpikingMLP(nn.Module):
         self.config = dict(sizes=sizes, timesteps=int(timesteps), in_bits=int(in_bits),
                            in_scale=float(in_scale), readout=readout, bn=bool(bn),
                            encoding=encoding, x_max=float(x_max), **neuron)
+        if leak_shifts is not None:
+            self.config["leak_shifts"] = list(leak_shifts)
         self.timesteps, self.in_bits, self.in_scale = int(timesteps), int(in_bits), float(in_scale)
         self.readout = readout
         n_layers = len(sizes) - 1
@@ -100,7 +105,13 @@ class SpikingMLP(nn.Module):
         spiking = n_layers if readout == "spikes" else n_layers - 1
         self.bn = nn.ModuleList(nn.BatchNorm1d(sizes[i + 1]) if bn and i < n_layers - 1
                                 else nn.Identity() for i in range(n_layers))
-        self.lif = nn.ModuleList(MultiBitLIF(**neuron) for _ in range(spiking))
+        if leak_shifts is not None and len(leak_shifts) != spiking:
+            raise ValueError(f"leak_shifts: {spiking} spiking layers, got {len(leak_shifts)} "
+                             "values")
+        per_layer = [dict(neuron) for _ in range(spiking)]
+        for i, shift in enumerate(leak_shifts or []):
+            per_layer[i]["leak_shift"] = shift
+        self.lif = nn.ModuleList(MultiBitLIF(**kw) for kw in per_layer)
 
     @property
     def neurons(self) -> list[MultiBitLIF]:

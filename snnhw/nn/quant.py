@@ -195,7 +195,8 @@ def quantize(model: SpikingMLP, *, w_bits: int = 8, u_bits: int = 16,
         offset = (1 << (k - 1)) - 1 if fire == "half" and k > 0 else 0
         layers.append(IntegerLayer(W=Wq, b=bq, w_bits=w_bits, u_bits=u_bits, k=k,
                                    fire_offset=offset, spike_bits=spike_bits,
-                                   leak_shift=cfg.get("leak_shift"),
+                                   leak_shift=(model.lif[i].leak_shift if i < len(model.lif)
+                                               else cfg.get("leak_shift")),
                                    reset=cfg.get("reset", "soft")))
     return IntegerSNN(layers=layers, in_bits=model.in_bits, timesteps=model.timesteps,
                       readout=model.readout, name=name)

@@ -1,0 +1,94 @@
+"""``snnhw import MODEL.nir -o NET.snn``: a NIR graph (snnTorch, Norse, ...) to the IR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .common import CLIError, emit_json
+
+HELP = "import a NIR graph (from snnTorch, Norse, SpikingJelly, ...) into the integer IR"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "import", help=HELP,
+        description=HELP[0].upper() + HELP[1:] + ". The graph must be a feed-forward chain of "
+        "Affine/Linear and LIF/IF/CubaLIF nodes; each neuron's tau, r, v_leak, v_threshold "
+        "and v_reset become snnhw's leak shift, weights, bias and threshold (see snnhw.nirio). "
+        "Writes the IR (and with --checkpoint the float model), then checks that the torch "
+        "integer mode and the golden model agree bit for bit on random inputs.",
+        epilog="A graph snnhw cannot represent (recurrence, an unsupported node, a leak that "
+               "no shift computes) is refused with the node and parameter named; exit 2.")
+    p.add_argument("model", metavar="MODEL", help="NIR file (nir.write / snnTorch's "
+                   "export_to_nir then nir.write)")
+    p.add_argument("-o", "--output", default="out/imported.snn", help="IR file (%(default)s)")
+    p.add_argument("--checkpoint", default=None, help="also write the float model as an "
+                   "snnhw checkpoint (for snnhw verify / export --nir)")
+    p.add_argument("--timesteps", type=int, default=None,
+                   help="time steps per sample (4, or what an snnhw-written graph records)")
+    p.add_argument("--in-bits", type=int, default=None,
+                   help="bits of an input value (1: spike trains; or as recorded)")
+    p.add_argument("--dt", type=float, default=None,
+                   help="step length in seconds (1e-4, snnTorch's, or as recorded)")
+    p.add_argument("--reset", choices=["soft", "hard"], default=None,
+                   help="soft: subtract the threshold (snnTorch reset_mechanism='subtract'); "
+                        "hard: to zero; NIR does not record which (soft, or as recorded)")
+    p.add_argument("--w-bits", type=int, default=8, help="weight width, 2..16 (%(default)s)")
+    p.add_argument("--u-bits", type=int, default=16, help="membrane width, 8..32 (%(default)s)")
+    p.add_argument("--name", default=None, help="network name (the file's stem)")
+    p.add_argument("--check", type=int, default=64, help="random samples for the "
+                   "integer-mode == golden check (%(default)s)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..export import export_model, integer_vs_golden
+    from ..ir import save
+    from ..nirio import NIRError, from_nir
+    from ..nn.quant import ExportError
+
+    try:
+        model = from_nir(Path(args.model), timesteps=args.timesteps, in_bits=args.in_bits,
+                         dt=args.dt, reset=args.reset)
+    except (NIRError, ValueError) as exc:
+        raise CLIError(f"cannot import {args.model}: {exc}") from None
+    name = args.name if args.name is not None else Path(args.model).stem
+    try:
+        q, net = export_model(model, w_bits=args.w_bits, u_bits=args.u_bits, name=name)
+    except ExportError as exc:
+        raise CLIError(f"cannot export: {exc}") from None
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save(net, out)
+    if args.checkpoint:
+        from ..train import save_checkpoint
+        Path(args.checkpoint).parent.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(args.checkpoint, model)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 1 << net.in_bits, size=(args.check, net.timesteps, net.n_in))
+    _, _, per_sample, mismatch = integer_vs_golden(q, net, x)
+    agree = int(per_sample.sum())
+    report = {"ir": str(out), "content_hash": net.content_hash(), "name": name,
+              "sizes": [net.n_in] + [ly.n_out for ly in net.layers],
+              "leak_shift": [ly.leak_shift for ly in net.layers],
+              "k": [ly.k for ly in net.layers], "readout": net.readout,
+              "timesteps": net.timesteps, "in_bits": net.in_bits,
+              "reset": net.layers[0].reset, "checkpoint": args.checkpoint,
+              "check_samples": len(x), "integer_golden_agree": agree,
+              "first_mismatch": mismatch}
+    if args.json:
+        emit_json(report)
+    else:
+        print(f"wrote {out} (hash {net.content_hash()[:16]}): sizes {report['sizes']}, "
+              f"T={net.timesteps}, in_bits {net.in_bits}, leak shifts {report['leak_shift']}, "
+              f"k {report['k']}, readout {net.readout}, {report['reset']} reset")
+        if args.checkpoint:
+            print(f"wrote {args.checkpoint} (float model)")
+        print(f"torch integer mode == golden model on {agree}/{len(x)} random samples "
+              "(every layer's I, v, s, u and the logits)")
+        if mismatch:
+            print(f"first mismatch: {mismatch}")
+    return 0 if agree == len(x) else 1

@@ -1,0 +1,360 @@
+"""NIR import and export: models from snnTorch, Norse, SpikingJelly, Sinabs, Lava.
+
+NIR (the Neuromorphic Intermediate Representation, PyPI ``nir``) describes
+neurons in continuous time. snnhw computes in discrete steps (SPEC.md), so a
+step length ``dt`` turns one into the other, with the forward-Euler rule the
+NIR producers use (snnTorch: ``beta = 1 - dt / tau``, default ``dt = 1e-4``).
+
+Accepted graphs: one ``Input``, one ``Output``, and between them a
+feed-forward chain ``(Affine | Linear) -> (LIF | IF | CubaLIF)`` repeated,
+optionally ending with a last ``Affine | Linear`` (read out as the membrane
+charge, SPEC.md readout ``membrane``; a chain ending with a neuron is read
+out as spike counts). Per neuron, with ``a = dt / tau``:
+
+====================  ==========================================================
+NIR                   snnhw
+====================  ==========================================================
+``LIF.tau``           leak ``1 - a`` must be ``1 - 2**-L`` (L an integer shift)
+                      within :data:`LEAK_TOLERANCE`, the same in the whole layer;
+                      ``a = 0`` (``tau = inf``) is IF (no leak)
+``LIF.r``             input scale ``r * a``, folded into the layer's weights
+                      (``tau = r = inf``, snnTorch's ``beta = 1``: scale 1, the
+                      limit of its ``r = tau / dt``)
+``LIF.v_leak``        a constant charge ``v_leak * a`` per step, folded into the bias
+``LIF.v_threshold``   each neuron's weights and bias are divided by its threshold,
+                      so that snnhw's threshold is 1 (``theta = 2**k`` after export)
+``LIF.v_reset``       must be 0 (snnhw resets to 0, or subtracts the threshold)
+``IF.r``              input scale ``r * dt``
+``CubaLIF``           only with ``tau_syn == dt`` (no synaptic memory; ``1 - dt /
+                      tau_syn`` within the tolerance of 0): input scale
+                      ``w_in * r * dt / tau_mem``; else refused
+====================  ==========================================================
+
+NIR does not record how a neuron resets: its equations reset to
+``v_reset``, while snnTorch writes the same ``LIF`` node for a ``Leaky``
+with ``reset_mechanism="subtract"``. ``reset="soft"`` (the default,
+subtract the threshold) or ``"hard"`` (to zero) says which is meant. NIR
+fires on ``v > v_threshold``; snnhw on ``v >= threshold``: they differ only
+when a membrane lands exactly on the threshold.
+
+:data:`LEAK_TOLERANCE`: a leak that is ``1 - 2**-L`` up to float32 rounding
+is accepted (snnTorch stores ``tau = dt / (1 - beta)`` in float32, which moves
+``beta`` by about 1e-7); anything further is a different neuron that a shift
+cannot compute, and the import refuses it naming the node, instead of
+changing the network silently.
+
+Export writes a binary-spike snnhw model (``spike_bits=1``, ``fire="floor"``)
+as the same kind of chain: ``Affine`` (the first one with the input scale
+folded in) and ``LIF`` (``IF`` without leak), ``dt`` as above. Multi-bit
+spikes and the ``half`` firing rule have no NIR equivalent and are refused.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .nn.model import SpikingMLP
+from .nn.quant import fold_bn
+
+__all__ = ["from_nir", "to_nir", "read_graph", "write_graph", "NIRError", "DEFAULT_DT",
+           "LEAK_TOLERANCE"]
+
+DEFAULT_DT = 1e-4
+LEAK_TOLERANCE = 1e-5
+NEURONS = ("LIF", "IF", "CubaLIF")
+WEIGHTS = ("Affine", "Linear")
+
+
+class NIRError(ValueError):
+    """A NIR graph snnhw cannot represent; the message names the node and parameter."""
+
+
+def _nir():
+    try:
+        import nir
+    except ImportError:
+        raise NIRError("NIR support needs the 'nir' package (pip install nir)") from None
+    return nir
+
+
+def read_graph(path: str | Path):
+    """``nir.read`` with a clear error for a missing or unreadable file."""
+    nir = _nir()
+    path = Path(path)
+    if not path.exists():
+        raise NIRError(f"no such NIR file: {path}")
+    try:
+        return nir.read(str(path))
+    except Exception as exc:  # h5py and nir raise many kinds
+        raise NIRError(f"{path}: not a readable NIR graph ({type(exc).__name__}: {exc})") \
+            from None
+
+
+def write_graph(path: str | Path, graph) -> Path:
+    """``nir.write`` (HDF5)."""
+    _nir().write(str(path), graph)
+    return Path(path)
+
+
+# ------------------------------------------------------------------------------- import
+def _chain(graph) -> list[tuple[str, object]]:
+    """The nodes from Input to Output in order; refuses anything but one simple path."""
+    nodes, edges = graph.nodes, list(graph.edges)
+    succ: dict[str, list[str]] = {k: [] for k in nodes}
+    pred: dict[str, list[str]] = {k: [] for k in nodes}
+    for a, b in edges:
+        for k in (a, b):
+            if k not in nodes:
+                raise NIRError(f"edge {a!r} -> {b!r} names no node {k!r}")
+        succ[a].append(b)
+        pred[b].append(a)
+    kinds = {k: type(n).__name__ for k, n in nodes.items()}
+    inputs = [k for k, t in kinds.items() if t == "Input"]
+    outputs = [k for k, t in kinds.items() if t == "Output"]
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise NIRError(f"a graph needs exactly one Input and one Output node, got "
+                       f"{len(inputs)} and {len(outputs)}")
+    chain, seen, k = [], set(), inputs[0]
+    while True:
+        if k in seen:
+            raise NIRError(f"node {k!r} ({kinds[k]}) is reached twice: recurrent graphs are "
+                           "not supported (snnhw layers are feed-forward)")
+        seen.add(k)
+        if len(pred[k]) > 1:
+            raise NIRError(f"node {k!r} ({kinds[k]}) has {len(pred[k])} inputs "
+                           f"({', '.join(pred[k])}): recurrence and merging branches are "
+                           "not supported")
+        chain.append((k, nodes[k]))
+        if k == outputs[0]:
+            break
+        if len(succ[k]) != 1:
+            raise NIRError(f"node {k!r} ({kinds[k]}) has {len(succ[k])} outputs: only a "
+                           "single feed-forward chain from Input to Output is supported")
+        k = succ[k][0]
+    if len(seen) != len(nodes):
+        extra = sorted(set(nodes) - seen)
+        raise NIRError(f"nodes {extra} are not on the path from Input to Output")
+    return chain
+
+
+def _per_neuron(name: str, param: str, value, n: int) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full(n, float(arr))
+    arr = arr.reshape(-1)
+    if arr.size == 1 and n != 1:
+        arr = np.full(n, float(arr[0]))
+    if arr.size != n:
+        raise NIRError(f"node {name!r}: {param} has {arr.size} values for {n} neurons")
+    if not np.all(np.isfinite(arr)) and param not in ("tau", "tau_mem", "tau_syn", "r"):
+        raise NIRError(f"node {name!r}: {param} is not finite")
+    return arr
+
+
+def _uniform(name: str, param: str, arr: np.ndarray, tol: float) -> float:
+    if arr.size and np.ptp(arr) > tol:
+        raise NIRError(f"node {name!r}: {param} differs between neurons ({arr.min():.6g} .. "
+                       f"{arr.max():.6g}); snnhw has one leak per layer")
+    return float(arr.mean()) if arr.size else 0.0
+
+
+def _leak_shift(name: str, param: str, a: np.ndarray, dt: float, tol: float) -> int | None:
+    """``a = dt / tau`` (the fraction lost per step) -> ``L`` with ``a = 2**-L``, or None."""
+    if np.any(a < -tol) or np.any(a > 1 + tol):
+        raise NIRError(f"node {name!r}: dt / {param} = {a.min():.6g}..{a.max():.6g} lies "
+                       "outside [0, 1]; the forward-Euler step would not be a leak (check dt)")
+    mean = _uniform(name, f"dt / {param}", a, tol)
+    if abs(mean) <= tol:
+        return None
+    L = round(-math.log2(mean)) if mean > 0 else 0
+    if L < 1 or abs(mean - 2.0 ** -L) > tol:
+        raise NIRError(
+            f"node {name!r}: {param} gives a leak of {1 - mean:.6g} per step (dt={dt:g}); "
+            f"a shift computes 1 - 2**-L (nearest: L={max(L, 1)}, "
+            f"{1 - 2.0 ** -max(L, 1):.6g}); the difference exceeds the tolerance {tol:g}")
+    return L
+
+
+def _neuron(name: str, node, n: int, dt: float, tol: float) -> dict:
+    """Scale of the input, constant charge, threshold and leak shift of a neuron node."""
+    kind = type(node).__name__
+    thr = _per_neuron(name, "v_threshold", node.v_threshold, n)
+    if np.any(thr <= 0):
+        raise NIRError(f"node {name!r}: v_threshold must be positive, got {thr.min():.6g}")
+    v_reset = getattr(node, "v_reset", None)
+    if v_reset is not None and np.any(np.abs(_per_neuron(name, "v_reset", v_reset, n)) > tol):
+        raise NIRError(f"node {name!r}: v_reset must be 0 (snnhw resets to 0 or subtracts "
+                       "the threshold)")
+    r = _per_neuron(name, "r", node.r, n)
+    charge = np.zeros(n)
+    if kind == "IF" and not np.all(np.isfinite(r)):
+        raise NIRError(f"node {name!r}: r is not finite")
+    if kind == "IF":
+        return {"scale": r * dt, "charge": charge, "theta": thr, "leak_shift": None}
+    if kind == "LIF":
+        tau = _per_neuron(name, "tau", node.tau, n)
+        tau_param = "tau"
+    else:  # CubaLIF
+        tau = _per_neuron(name, "tau_mem", node.tau_mem, n)
+        tau_param = "tau_mem"
+        tau_syn = _per_neuron(name, "tau_syn", node.tau_syn, n)
+        alpha = 1 - dt / tau_syn
+        if np.any(np.abs(alpha) > tol):
+            raise NIRError(f"node {name!r}: tau_syn gives a synaptic decay of "
+                           f"{alpha.max():.6g} per step (dt={dt:g}); snnhw neurons have no "
+                           "synaptic current state, so only tau_syn == dt (decay 0) maps")
+        w_in = _per_neuron(name, "w_in", getattr(node, "w_in", 1.0), n)
+        r = r * w_in * dt / tau_syn
+    if np.any(tau <= 0):
+        raise NIRError(f"node {name!r}: {tau_param} must be positive")
+    a = np.where(np.isinf(tau), 0.0, dt / tau)
+    shift = _leak_shift(name, tau_param, a, dt, tol)
+    # an accepted leak is taken as exactly 2**-L, here too (dt / tau carries float32 noise)
+    a = np.full(n, 0.0 if shift is None else 2.0 ** -shift)
+    if shift is None:
+        # tau = inf: no leak. snnTorch writes beta = 1 as tau = r = inf (its r is tau / dt),
+        # whose input scale r * dt / tau is the limit 1; a finite r with tau = inf is r * dt
+        with np.errstate(invalid="ignore"):
+            scale = np.where(np.isinf(tau), np.where(np.isinf(r), 1.0, r * dt), r * dt / tau)
+    else:
+        scale = r * a
+    if np.any(~np.isfinite(scale)):
+        raise NIRError(f"node {name!r}: r * dt / {tau_param} is not finite")
+    v_leak = _per_neuron(name, "v_leak", node.v_leak, n)
+    charge = v_leak * a
+    return {"scale": scale, "charge": charge, "theta": thr, "leak_shift": shift}
+
+
+def _weights(name: str, node) -> tuple[np.ndarray, np.ndarray]:
+    W = np.asarray(node.weight, dtype=np.float64)
+    if W.ndim != 2:
+        raise NIRError(f"node {name!r}: weight has shape {W.shape}; only dense 2-D weights "
+                       "(Affine, Linear) are supported")
+    b = np.asarray(node.bias, dtype=np.float64).reshape(-1) if hasattr(node, "bias") \
+        else np.zeros(W.shape[0])
+    if b.size != W.shape[0]:
+        raise NIRError(f"node {name!r}: bias has {b.size} values for {W.shape[0]} outputs")
+    if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+        raise NIRError(f"node {name!r}: weights or bias are not finite")
+    return W, b
+
+
+def from_nir(graph, *, timesteps: int | None = None, in_bits: int | None = None,
+             dt: float | None = None, reset: str | None = None,
+             tol: float = LEAK_TOLERANCE) -> SpikingMLP:
+    """A float :class:`~snnhw.nn.model.SpikingMLP` computing the NIR ``graph`` (or the
+    path of a ``.nir`` file) in steps of ``dt``; binary spikes, threshold 1.
+
+    ``timesteps`` (4), ``in_bits`` (the width of the integer input values; 1 for
+    spike trains), ``dt`` (:data:`DEFAULT_DT`) and ``reset`` (``"soft"``) default to
+    what a graph written by :func:`to_nir` records, else to the values given. The
+    NIR input is used unscaled (``in_scale = 1``) unless :func:`to_nir` recorded
+    the input scale.
+    """
+    if isinstance(graph, str | Path):
+        graph = read_graph(graph)
+    meta = getattr(graph, "metadata", None) or {}
+    timesteps = int(meta.get("snnhw_timesteps", 4)) if timesteps is None else timesteps
+    in_bits = int(meta.get("snnhw_in_bits", 1)) if in_bits is None else in_bits
+    dt = float(meta.get("snnhw_dt", DEFAULT_DT)) if dt is None else dt
+    reset = str(meta.get("snnhw_reset", "soft")) if reset is None else reset
+    if not dt > 0:
+        raise NIRError(f"dt must be positive, got {dt!r}")
+    if reset not in ("soft", "hard"):
+        raise NIRError(f"reset must be 'soft' or 'hard', got {reset!r}")
+    chain = _chain(graph)
+    body = chain[1:-1]
+    layers: list[dict] = []
+    for name, node in body:
+        kind = type(node).__name__
+        if kind in WEIGHTS:
+            if layers and layers[-1]["neuron"] is None:
+                raise NIRError(f"node {name!r}: two weight layers in a row (after "
+                               f"{layers[-1]['name']!r}) with no neuron between them")
+            W, b = _weights(name, node)
+            if layers and W.shape[1] != layers[-1]["W"].shape[0]:
+                raise NIRError(f"node {name!r}: takes {W.shape[1]} inputs, the layer before "
+                               f"gives {layers[-1]['W'].shape[0]}")
+            layers.append({"name": name, "W": W, "b": b, "neuron": None})
+        elif kind in NEURONS:
+            if not layers or layers[-1]["neuron"] is not None:
+                raise NIRError(f"node {name!r} ({kind}) has no Affine/Linear node before it; "
+                               "snnhw neurons take their charge from a dense layer")
+            layers[-1]["neuron"] = _neuron(name, node, layers[-1]["W"].shape[0], dt, tol)
+            layers[-1]["neuron_name"] = name
+        else:
+            raise NIRError(f"node {name!r}: {kind} nodes are not supported (snnhw takes "
+                           f"{', '.join(WEIGHTS)} and {', '.join(NEURONS)} in a chain)")
+    if not layers:
+        raise NIRError("the graph has no Affine/Linear layer")
+    for ly in layers[:-1]:
+        if ly["neuron"] is None:
+            raise NIRError(f"node {ly['name']!r}: a hidden weight layer needs a neuron after it")
+    readout = "spikes" if layers[-1]["neuron"] is not None else "membrane"
+    in_scale = float(meta.get("snnhw_in_scale", 1.0))
+    sizes = [layers[0]["W"].shape[1]] + [ly["W"].shape[0] for ly in layers]
+    model = SpikingMLP(sizes, timesteps=timesteps, in_bits=in_bits, in_scale=in_scale,
+                       readout=readout, spike_bits=1, fire="floor", reset=reset, mpr=False,
+                       leak_shifts=[ly["neuron"]["leak_shift"] for ly in layers
+                                               if ly["neuron"] is not None])
+    with torch.no_grad():
+        for i, ly in enumerate(layers):
+            W, b = ly["W"], ly["b"]
+            if i == 0:
+                W = W / in_scale
+            nr = ly["neuron"]
+            if nr is not None:
+                W = W * (nr["scale"] / nr["theta"])[:, None]
+                b = (b * nr["scale"] + nr["charge"]) / nr["theta"]
+            model.fc[i].weight.copy_(torch.as_tensor(W, dtype=torch.float32))
+            model.fc[i].bias.copy_(torch.as_tensor(b, dtype=torch.float32))
+    return model.eval()
+
+
+# ------------------------------------------------------------------------------- export
+def to_nir(model: SpikingMLP, *, dt: float = DEFAULT_DT):
+    """The NIR graph of a binary-spike ``model`` (see the module docstring)."""
+    nir = _nir()
+    cfg = model.config
+    if cfg.get("spike_bits", 1) != 1:
+        raise NIRError(f"NIR neurons emit binary spikes; this model has spike_bits="
+                       f"{cfg['spike_bits']}")
+    if cfg.get("fire", "half") != "floor":
+        raise NIRError("NIR neurons fire at the threshold; this model fires at half of it "
+                       "(fire='half'); train with fire='floor' to export to NIR")
+    theta = float(cfg.get("theta", 1.0))
+    nodes = {"input": nir.Input(input_type=np.array([cfg["sizes"][0]]))}
+    edges, prev = [], "input"
+    for i, (W, b) in enumerate(fold_bn(model)):
+        W = W.numpy() * (model.in_scale if i == 0 else 1.0)
+        b = b.numpy()
+        name = f"fc{i}"
+        nodes[name] = nir.Affine(weight=W.astype(np.float32), bias=b.astype(np.float32))
+        edges.append((prev, name))
+        prev = name
+        if i < len(model.lif):
+            lif = model.lif[i]
+            n = W.shape[0]
+            thr = np.full(n, theta, dtype=np.float32)
+            zero = np.zeros(n, dtype=np.float32)
+            name = f"lif{i}"
+            if lif.leak_shift is None:
+                nodes[name] = nir.IF(r=np.full(n, 1 / dt, dtype=np.float32), v_threshold=thr,
+                                     v_reset=zero)
+            else:
+                tau = dt * 2.0 ** lif.leak_shift
+                nodes[name] = nir.LIF(tau=np.full(n, tau, dtype=np.float32),
+                                      r=np.full(n, tau / dt, dtype=np.float32),
+                                      v_leak=zero, v_threshold=thr, v_reset=zero)
+            edges.append((prev, name))
+            prev = name
+    nodes["output"] = nir.Output(output_type=np.array([cfg["sizes"][-1]]))
+    edges.append((prev, "output"))
+    meta = {"snnhw_in_scale": float(model.in_scale), "snnhw_in_bits": int(model.in_bits),
+            "snnhw_reset": cfg.get("reset", "soft"), "snnhw_timesteps": int(model.timesteps),
+            "snnhw_dt": float(dt)}
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
