@@ -87,6 +87,10 @@ def _run_nir(args, model) -> int:
     if args.json:
         emit_json(report)
     else:
-        chain = " -> ".join(f"{k} ({v})" for k, v in report["nodes"].items())
-        print(f"wrote {out}: {chain}")
+        nxt = dict(back.edges)
+        order, k = [], next(k for k, v in report["nodes"].items() if v == "Input")
+        while k is not None and k not in order:
+            order.append(k)
+            k = nxt.get(k)
+        print(f"wrote {out}: " + " -> ".join(f"{k} ({report['nodes'][k]})" for k in order))
     return 0
