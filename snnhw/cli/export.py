@@ -45,13 +45,7 @@ def run(args) -> int:
     if args.nir:
         return _run_nir(args, model)
     name = args.name if args.name is not None else Path(args.checkpoint).stem
-    try:
-        q, net = export_model(model, w_bits=args.w_bits, u_bits=args.u_bits, name=name)
-    except ExportError as exc:
-        raise CLIError(f"cannot export: {exc}") from None
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save(net, out)
+    q, net, out = quantise_to_file(model, args, name)
     data = load_digits_split()
     c = compare(model, q, net, data.x_test, data.y_test, seed=args.seed)
     report = {"ir": str(out), "content_hash": net.content_hash(), **c.as_dict(),
@@ -69,6 +63,19 @@ def run(args) -> int:
         if c.first_mismatch:
             print(f"first mismatch: {c.first_mismatch}")
     return 0 if c.agree_samples == c.samples else 1
+
+
+def quantise_to_file(model, args, name: str):
+    """Quantise ``model`` with ``args.w_bits`` / ``args.u_bits`` and save the IR at
+    ``args.output``; returns the integer mode, the network and the path."""
+    try:
+        q, net = export_model(model, w_bits=args.w_bits, u_bits=args.u_bits, name=name)
+    except ExportError as exc:
+        raise CLIError(f"cannot export: {exc}") from None
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save(net, out)
+    return q, net, out
 
 
 def _run_nir(args, model) -> int:

@@ -45,10 +45,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..export import export_model, integer_vs_golden
-    from ..ir import save
+    from ..export import integer_vs_golden
     from ..nirio import NIRError, from_nir
-    from ..nn.quant import ExportError
+    from .export import quantise_to_file
 
     try:
         model = from_nir(Path(args.model), timesteps=args.timesteps, in_bits=args.in_bits,
@@ -56,13 +55,7 @@ def run(args) -> int:
     except (NIRError, ValueError) as exc:
         raise CLIError(f"cannot import {args.model}: {exc}") from None
     name = args.name if args.name is not None else Path(args.model).stem
-    try:
-        q, net = export_model(model, w_bits=args.w_bits, u_bits=args.u_bits, name=name)
-    except ExportError as exc:
-        raise CLIError(f"cannot export: {exc}") from None
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save(net, out)
+    q, net, out = quantise_to_file(model, args, name)
     if args.checkpoint:
         from ..train import save_checkpoint
         Path(args.checkpoint).parent.mkdir(parents=True, exist_ok=True)
