@@ -10,7 +10,9 @@ Memories (synchronous read ports, so they map to block RAM):
 
 * weights: ``G * n_in`` words of ``lanes * w_bits``; word ``g * n_in + j``
   holds row ``j`` of group ``g`` (the address advances by ``n_in`` per group,
-  an add, not a multiply);
+  an add, not a multiply; :func:`snnhw.words.weight_words`). They live in a
+  :class:`~snnhw.gateware.weights.WeightStore`: block RAM initialised by the
+  bitstream, or a memory (iCE40UP5K SPRAM) the host loads at run time;
 * accumulators: ``G`` words of ``lanes * acc_width``.
 
 Timing (a pipeline of five stages, so that no path has more than one adder
