@@ -21,7 +21,6 @@ import time
 from . import link
 from .coverify import BackendResult
 from .streams import encode_sample
-from .words import weight_words
 
 __all__ = ["LinkSession", "BoardBackend", "BoardError"]
 
@@ -86,8 +85,7 @@ class LinkSession:
         """Send the weights of ``layers`` (WEIGHTS frames); returns the frames sent."""
         sent = 0
         for k in layers:
-            ly = net.layers[k]
-            for f in link.weights_frames(k, weight_words(ly.W, lanes[k], ly.w_bits)):
+            for f in link.layer_weights_frames(net, k, lanes[k]):
                 self.send_frame(f)
                 sent += 1
         return sent
@@ -124,8 +122,8 @@ class BoardBackend:
 
     @classmethod
     def from_build(cls, port: str, build_dir, net, **kw) -> BoardBackend:
-        """A backend for the bitstream built into ``build_dir`` from ``net`` (checked
-        against the report's IR hash, lanes and baud rate)."""
+        """A backend for the bitstream built into ``build_dir``: the report must come
+        from ``net`` (IR hash); its lanes, loaded layers and baud rate are used."""
         import json
         from pathlib import Path
 

@@ -50,8 +50,8 @@ from .streams import Event
 __all__ = ["HOST_HEADER", "BOARD_HEADER", "EVENTS", "CLEAR", "WEIGHTS", "ACK", "RESULT",
            "ERROR", "MAX_EVENTS", "MAX_PAYLOAD", "WEIGHT_HEADER_BYTES", "WEIGHT_WORD_BYTES",
            "MAX_WEIGHT_WORDS", "ERROR_CODES", "crc16", "frame", "events_frames",
-           "weights_frames", "pack_events", "unpack_events", "Frame", "FrameDecoder",
-           "LinkError", "result_payload", "parse_result"]
+           "weights_frames", "layer_weights_frames", "pack_events", "unpack_events", "Frame",
+           "FrameDecoder", "LinkError", "result_payload", "parse_result"]
 
 HOST_HEADER = 0xA5
 BOARD_HEADER = 0x5A
@@ -122,6 +122,14 @@ def weights_frames(layer: int, words: list[int], start: int = 0,
             payload += w.to_bytes(WEIGHT_WORD_BYTES, "little")
         out.append(frame(WEIGHTS, bytes(payload)))
     return out
+
+
+def layer_weights_frames(net, layer: int, lanes: int) -> list[bytes]:
+    """The WEIGHTS frames that load all of ``layer``'s weights, built with ``lanes``."""
+    from .words import weight_words
+
+    ly = net.layers[layer]
+    return weights_frames(layer, weight_words(ly.W, lanes, ly.w_bits))
 
 
 def result_payload(logits: list[int], cls: int) -> bytes:

@@ -190,11 +190,10 @@ def _neuron(name: str, node, n: int, dt: float, tol: float) -> dict:
         raise NIRError(f"node {name!r}: v_reset must be 0 (snnhw resets to 0 or subtracts "
                        "the threshold)")
     r = _per_neuron(name, "r", node.r, n)
-    charge = np.zeros(n)
-    if kind == "IF" and not np.all(np.isfinite(r)):
-        raise NIRError(f"node {name!r}: r is not finite")
     if kind == "IF":
-        return {"scale": r * dt, "charge": charge, "theta": thr, "leak_shift": None}
+        if not np.all(np.isfinite(r)):
+            raise NIRError(f"node {name!r}: r is not finite")
+        return {"scale": r * dt, "charge": np.zeros(n), "theta": thr, "leak_shift": None}
     if kind == "LIF":
         tau = _per_neuron(name, "tau", node.tau, n)
         tau_param = "tau"
@@ -211,7 +210,7 @@ def _neuron(name: str, node, n: int, dt: float, tol: float) -> dict:
         r = r * w_in * dt / tau_syn
     if np.any(tau <= 0):
         raise NIRError(f"node {name!r}: {tau_param} must be positive")
-    a = np.where(np.isinf(tau), 0.0, dt / tau)
+    a = dt / tau  # 0 for tau = inf
     shift = _leak_shift(name, tau_param, a, dt, tol)
     # an accepted leak is taken as exactly 2**-L, here too (dt / tau carries float32 noise)
     a = np.full(n, 0.0 if shift is None else 2.0 ** -shift)
@@ -225,8 +224,7 @@ def _neuron(name: str, node, n: int, dt: float, tol: float) -> dict:
     if np.any(~np.isfinite(scale)):
         raise NIRError(f"node {name!r}: r * dt / {tau_param} is not finite")
     v_leak = _per_neuron(name, "v_leak", node.v_leak, n)
-    charge = v_leak * a
-    return {"scale": scale, "charge": charge, "theta": thr, "leak_shift": shift}
+    return {"scale": scale, "charge": v_leak * a, "theta": thr, "leak_shift": shift}
 
 
 def _weights(name: str, node) -> tuple[np.ndarray, np.ndarray]:

@@ -118,9 +118,9 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
 
     pll = clock_config(spec, clock_mhz)
     clk_hz = pll.f_out if pll is not None else spec.clk_hz
-    ps = [lanes] * len(net.layers) if isinstance(lanes, int) else list(lanes)
-    placed = place_weights(net, ps, spec, weights)
-    est = estimate(net, spec.name, lanes=ps, clk_hz=clk_hz, weights=placed)
+    placed = place_weights(net, lanes, spec, weights)
+    est = estimate(net, spec.name, lanes=lanes, clk_hz=clk_hz, weights=placed)
+    ps = est["lanes"]  # one per layer
     if fit_check:
         check_fit(est, spec)  # raises BuildError naming the resource, before place and route
     try:

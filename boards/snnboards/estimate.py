@@ -91,6 +91,16 @@ def bram_blocks(depth: int, width: int, family: str, rom: bool = False) -> int:
     return blocks
 
 
+def _costed(mems: list[dict], family: str, placed: dict) -> list[dict]:
+    """``mems`` with their block RAMs (and SPRAM blocks for weights ``placed`` there)."""
+    for mem in mems:
+        if placed.get(mem.get("layer")) == "spram":
+            mem.update(blocks=0, spram=spram_units(mem["depth"], mem["width"]))
+        else:
+            mem["blocks"] = bram_blocks(mem["depth"], mem["width"], family, mem.get("rom", False))
+    return mems
+
+
 def _weights_error(message):
     from .build import BuildError
 
@@ -108,9 +118,7 @@ def place_weights(net: Network, lanes, spec, mode: str = "auto") -> dict[int, st
         return {}
     if not have:
         raise _weights_error(f"{spec.name} has no SPRAM for the weights (iCE40UP5K boards do)")
-    mems = memories(net, lanes)
-    for mem in mems:
-        mem["blocks"] = bram_blocks(mem["depth"], mem["width"], spec.family, mem.get("rom", False))
+    mems = _costed(memories(net, lanes), spec.family, {})
     total = sum(mem["blocks"] for mem in mems)
     placed, used = {}, 0
     weights = sorted((mem for mem in mems if "layer" in mem), key=lambda mem: -mem["blocks"])
@@ -118,7 +126,7 @@ def place_weights(net: Network, lanes, spec, mode: str = "auto") -> dict[int, st
         if mode == "auto" and total <= spec.capacity["bram"]:
             break
         units = spram_units(mem["depth"], mem["width"])
-        if (mem["width"] > SNNCore.LOAD_WIDTH or mem["depth"] > 1 << 16
+        if (mem["width"] > SNNCore.LOAD_WIDTH or mem["depth"] > SNNCore.LOAD_DEPTH
                 or used + units > have or mem["blocks"] == 0):
             continue
         placed[mem["layer"]] = "spram"
@@ -139,13 +147,7 @@ def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
     clk_hz = spec.clk_hz if clk_hz is None else clk_hz
     ps = [lanes] * len(net.layers) if isinstance(lanes, int) else list(lanes)
     placed = weights if isinstance(weights, dict) else place_weights(net, ps, spec, weights)
-    mems = memories(net, ps)
-    for mem in mems:
-        if placed.get(mem.get("layer")) == "spram":
-            mem.update(blocks=0, spram=spram_units(mem["depth"], mem["width"]))
-        else:
-            mem["blocks"] = bram_blocks(mem["depth"], mem["width"], spec.family,
-                                        mem.get("rom", False))
+    mems = _costed(memories(net, ps), spec.family, placed)
     # average events: inputs at `density`, hidden layers at the same rate (a rough guess)
     ev = np.array([[round(density * (net.n_in if li == 0 else net.layers[li - 1].n_out))] *
                    net.timesteps for li in range(len(net.layers))])

@@ -63,13 +63,12 @@ async def snn_link_case(dut):
     if case.get("load"):
         lanes, layers = case["load"]
         for k in layers:
-            ly = net.layers[k]
-            words = weight_words(ly.W, lanes[k], ly.w_bits)
             if k == layers[0]:  # one word past the end: refused, nothing written
-                await host.send(link.weights_frames(k, [0x55] * 2, start=len(words) - 1)[0])
+                depth = len(weight_words(net.layers[k].W, lanes[k], net.layers[k].w_bits))
+                await host.send(link.weights_frames(k, [0x55] * 2, start=depth - 1)[0])
                 r = await reply()
                 weight_errors.append(r.payload[0] if r and r.type == link.ERROR else -1)
-            for f_idx, fr in enumerate(link.weights_frames(k, words)):
+            for f_idx, fr in enumerate(link.layer_weights_frames(net, k, lanes[k])):
                 await host.send(fr)
                 r = await reply()
                 if r is None or r.type != link.ACK:

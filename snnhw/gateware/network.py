@@ -51,6 +51,7 @@ class SNNCore(wiring.Component):
     """
 
     LOAD_WIDTH = 64  # bits of a weight word on the load port
+    LOAD_DEPTH = 1 << 16  # words a loaded layer may hold (16-bit load address)
 
     def __init__(self, net: Network, *, lanes, weights: dict | None = None):
         n = len(net.layers)
@@ -63,9 +64,9 @@ class SNNCore(wiring.Component):
                 reject(self, f"weights: no layer {k} (the network has {n})")
             width = lanes_list[k] * net.layers[k].w_bits
             depth = math.ceil(net.layers[k].n_out / lanes_list[k]) * net.layers[k].n_in
-            if kind != "rom" and depth > 1 << 16:
+            if kind != "rom" and depth > self.LOAD_DEPTH:
                 reject(self, f"layer {k}: {depth} weight words; a loaded layer holds at most "
-                       f"{1 << 16} (use more lanes)")
+                       f"{self.LOAD_DEPTH} (use more lanes)")
             if kind != "rom" and width > self.LOAD_WIDTH:
                 reject(self, f"layer {k}: a loaded weight word is {lanes_list[k]} lanes x "
                        f"{net.layers[k].w_bits} bits = {width} bits; at most "
