@@ -26,10 +26,10 @@ import torch
 
 from snnhw import golden
 from snnhw.data import load_digits_split
-from snnhw.export import export_model
 from snnhw.nn.convert import choose_l4_strength, convert, train_ann
+from snnhw.nn.export import export_model
 from snnhw.nn.model import encode
-from snnhw.train import TrainConfig, evaluate, train
+from snnhw.nn.train import TrainConfig, evaluate, train
 
 COMPARISONS = {
     "reset": ("soft reset", "hard reset", {}, {"reset": "hard"}),

@@ -19,8 +19,9 @@ import time
 
 import numpy as np
 
-from snnhw import golden, naive
-from snnhw.examples import random_input, random_network
+from snnhw import golden
+from snnhw.golden import naive
+from snnhw.ir.examples import random_input, random_network
 
 
 def main(argv=None) -> int:

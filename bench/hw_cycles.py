@@ -33,9 +33,9 @@ import numpy as np
 
 from snnhw import golden, ir
 from snnhw.data import load_digits_split
-from snnhw.examples import random_input, random_network
 from snnhw.gateware import SNNCore, cycles
 from snnhw.gateware.sim import run_network
+from snnhw.ir.examples import random_input, random_network
 
 
 def digits_case(path: str | None, samples: int):

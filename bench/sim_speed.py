@@ -23,8 +23,8 @@ import numpy as np
 
 from snnhw import ir
 from snnhw.data import load_digits_split
-from snnhw.examples import random_network
 from snnhw.gateware.generate import write
+from snnhw.ir.examples import random_network
 from snntb.runner import run_case, simulator_available
 
 

@@ -16,16 +16,15 @@ from pathlib import Path
 from snnhw.ir import Network
 from snnhw.toolchain import ToolError, tool
 
+from .clocks import pll_ecp5, pll_ice40
+from .errors import BuildError
+from .estimate import check_fit, estimate, place_weights
 from .platforms import board as get_board
 from .top import BoardTop
 
 __all__ = ["build", "BuildError", "format_report", "parse_reports"]
 
 NAME = "snn_board"
-
-
-class BuildError(RuntimeError):
-    """The build failed or the design does not fit; the message says which and why."""
 
 
 def _tool_env(family: str) -> dict[str, str]:
@@ -93,8 +92,6 @@ def clock_config(spec, clock_mhz: float | None):
     """``None`` for the board clock, else the PLL setting for ``clock_mhz``."""
     if clock_mhz is None or clock_mhz * 1e6 == spec.clk_hz:
         return None
-    from .clocks import pll_ecp5, pll_ice40
-
     make = pll_ice40 if spec.family == "ice40" else pll_ecp5
     return make(spec.clk_hz, clock_mhz * 1e6)
 
@@ -114,7 +111,6 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
     spec = get_board(board_name)
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    from snnboards.estimate import check_fit, estimate, place_weights
 
     pll = clock_config(spec, clock_mhz)
     clk_hz = pll.f_out if pll is not None else spec.clk_hz
@@ -178,7 +174,7 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
 
 
 def format_report(r: dict) -> str:
-    from snnhw.info import format_table
+    from snnhw.util import format_table
 
     rows = [[k, v["used"], v["available"],
              f"{100 * v['used'] / v['available']:.1f} %" if v["available"] else "-"]

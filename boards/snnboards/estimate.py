@@ -30,10 +30,11 @@ from snnhw.gateware import cycles
 from snnhw.gateware.layer import fifo_depth
 from snnhw.gateware.network import SNNCore
 from snnhw.gateware.weights import spram_units
-from snnhw.info import signed_bits
 from snnhw.ir import Network
-from snnhw.link import MAX_EVENTS
+from snnhw.protocol.link import MAX_EVENTS
+from snnhw.util import signed_bits
 
+from .errors import BuildError
 from .platforms import board as get_board
 
 __all__ = ["memories", "bram_blocks", "estimate", "check_fit", "place_weights", "WEIGHT_MODES",
@@ -101,23 +102,17 @@ def _costed(mems: list[dict], family: str, placed: dict) -> list[dict]:
     return mems
 
 
-def _weights_error(message):
-    from .build import BuildError
-
-    return BuildError(message)
-
-
 def place_weights(net: Network, lanes, spec, mode: str = "auto") -> dict[int, str]:
     """``{layer: "spram"}`` for the weight memories that go to SPRAM (see the module
     docstring); ``mode`` ``"bram"`` keeps all in block RAM, ``"spram"`` moves every one
     that fits."""
     if mode not in WEIGHT_MODES:
-        raise _weights_error(f"weights must be one of {WEIGHT_MODES}, got {mode!r}")
+        raise BuildError(f"weights must be one of {WEIGHT_MODES}, got {mode!r}")
     have = spec.capacity.get("spram", 0)
     if mode == "bram" or (mode == "auto" and not have):
         return {}
     if not have:
-        raise _weights_error(f"{spec.name} has no SPRAM for the weights (iCE40UP5K boards do)")
+        raise BuildError(f"{spec.name} has no SPRAM for the weights (iCE40UP5K boards do)")
     mems = _costed(memories(net, lanes), spec.family, {})
     total = sum(mem["blocks"] for mem in mems)
     placed, used = {}, 0
@@ -133,7 +128,7 @@ def place_weights(net: Network, lanes, spec, mode: str = "auto") -> dict[int, st
         used += units
         total -= mem["blocks"]
     if mode == "spram" and not placed:
-        raise _weights_error(f"no layer's weights fit {spec.name}'s SPRAM ({have} blocks of "
+        raise BuildError(f"no layer's weights fit {spec.name}'s SPRAM ({have} blocks of "
                              f"16K x 16 bits, at most {SNNCore.LOAD_WIDTH}-bit words)")
     return placed
 
@@ -181,8 +176,6 @@ def _logic_cells(net: Network, ps: list[int], family: str) -> int:
 
 def check_fit(est: dict, spec) -> None:
     """Raise ``BuildError`` naming every resource the estimate exceeds, and by how much."""
-    from .build import BuildError
-
     over = []
     for key, need in (("bram", est["bram"]), ("spram", est["spram"]), ("lc", est["lc"])):
         have = spec.capacity.get(key)

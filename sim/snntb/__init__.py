@@ -12,5 +12,5 @@ Small typed parts, assembled by :class:`~snntb.testbench.Testbench`:
 
 :mod:`snntb.runner` builds and runs it on Verilator or Icarus through
 ``cocotb_tools.runner``. Pause patterns and the event format come from
-:mod:`snnhw.streams`, shared with the Amaranth-simulator tests.
+:mod:`snnhw.protocol.streams`, shared with the Amaranth-simulator tests.
 """

@@ -1,6 +1,6 @@
 """The simulator backend of co-verification: generated RTL run by cocotb.
 
-Same interface as the board backend (:class:`snnhw.coverify.Backend`):
+Same interface as the board backend (:class:`snnhw.verify.coverify.Backend`):
 ``run(net, x, progress) -> BackendResult``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from snnhw.coverify import BackendResult
+from snnhw.verify.backend import BackendResult
 
 from .runner import run_case
 

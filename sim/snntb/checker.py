@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from snnhw.streams import Result
+from snnhw.protocol.streams import Result
 
 from .model import Model
 

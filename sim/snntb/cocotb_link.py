@@ -21,9 +21,11 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles
 
-from snnhw import golden, ir, link
-from snnhw.streams import encode_sample
-from snnhw.words import weight_words
+from snnhw import golden, ir
+from snnhw.protocol import link
+from snnhw.protocol.link import ErrorCode
+from snnhw.protocol.streams import encode_sample
+from snnhw.protocol.words import weight_words
 
 from .uart import UartHost
 
@@ -112,8 +114,8 @@ async def snn_link_case(dut):
               "errors_seen": errors_seen, "decoder_errors": dec.errors, "problems": problems,
               "weight_errors": weight_errors,
               "ok": results == expected and not problems and not dec.errors
-              and weight_errors == ([5] if case.get("load") else [])
-              and errors_seen == [1 if (s, f) in corrupt else 4
+              and weight_errors == ([ErrorCode.BAD_WEIGHT_ADDRESS] if case.get("load") else [])
+              and errors_seen == [ErrorCode.BAD_CRC if (s, f) in corrupt else ErrorCode.CUT_OFF
                                   for s, f in sorted(corrupt | cut)]}
     Path(case["result"]).write_text(json.dumps(report))
     assert report["ok"], report

@@ -8,7 +8,7 @@ import numpy as np
 
 from snnhw import golden
 from snnhw.ir import Network
-from snnhw.streams import Event
+from snnhw.protocol.streams import Event
 
 __all__ = ["Model"]
 

@@ -9,7 +9,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from snnhw.gateware import cycles
 from snnhw.ir import Network
-from snnhw.streams import Event, Result, encode_batch, encode_sample, pauses
+from snnhw.protocol.streams import Event, Result, encode_batch, encode_sample, pauses
 
 from .bus import ReadyDriver, StreamMonitor, StreamSource
 from .checker import Checker
@@ -53,7 +53,7 @@ class Testbench:
     net : snnhw.ir.Network
     manifest : dict (the RTL manifest written by ``snnhw generate``)
     in_pauses, out_pauses : str
-        :data:`snnhw.streams.PAUSE_PATTERNS` for the input stream (idle
+        :data:`snnhw.protocol.streams.PAUSE_PATTERNS` for the input stream (idle
         cycles) and the output stream (backpressure).
     seed : int
     """

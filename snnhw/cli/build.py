@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from .common import CLIError, emit_json, load_network
-from .generate import parse_lanes
+from .common import CLIError, emit_json, load_network, parse_lanes
 
 BOARD_HELP = "icebreaker (iCE40UP5K), ulx3s (ECP5-85F) or orangecrab (ECP5-25F, r0.2)"
 
@@ -74,7 +73,7 @@ def run_estimate(args) -> int:
     if args.json:
         emit_json(est)
         return 0
-    from ..info import format_table
+    from ..util import format_table
 
     rows = [[m["name"], m["depth"], m["width"], m["blocks"], m.get("spram", "")]
             for m in est["memories"]]

@@ -7,7 +7,7 @@ import sys
 
 from ..ir import IRError, Network, load
 
-__all__ = ["CLIError", "emit_json", "load_network"]
+__all__ = ["CLIError", "emit_json", "load_network", "parse_lanes"]
 
 
 class CLIError(Exception):
@@ -28,3 +28,14 @@ def load_network(path: str) -> Network:
         raise CLIError(f"invalid network file: {exc}") from None
     except OSError as exc:
         raise CLIError(f"cannot read network file {path}: {exc.strerror or exc}") from None
+
+
+def parse_lanes(text: str, n_layers: int):
+    """``--lanes``: one positive integer, or one per layer, comma separated."""
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise CLIError(f"--lanes takes integers, got {text!r}") from None
+    if any(v < 1 for v in values) or len(values) not in (1, n_layers):
+        raise CLIError(f"--lanes takes one positive integer or {n_layers} of them, got {text!r}")
+    return values[0] if len(values) == 1 else values

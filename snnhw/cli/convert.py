@@ -8,7 +8,7 @@ import torch
 
 from ..data import load_digits_split
 from ..nn.convert import choose_l4_strength, convert, snn_accuracy, train_ann
-from ..train import save_checkpoint
+from ..nn.train import save_checkpoint
 from .common import CLIError, emit_json
 
 HELP = "train a ReLU MLP on digits and convert it to a spiking network (Poisson input)"

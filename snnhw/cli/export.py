@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..data import load_digits_split
-from ..export import compare, export_model
 from ..ir import save
+from ..nn.export import compare, export_model
 from ..nn.quant import ExportError
-from ..train import CheckpointError, load_checkpoint
+from ..nn.train import CheckpointError, load_checkpoint
 from .common import CLIError, emit_json
 
 HELP = "quantise a trained checkpoint into the integer IR file (.snn)"
@@ -79,7 +79,7 @@ def quantise_to_file(model, args, name: str):
 
 
 def _run_nir(args, model) -> int:
-    from ..nirio import DEFAULT_DT, NIRError, read_graph, to_nir, write_graph
+    from ..nn.nirio import DEFAULT_DT, NIRError, read_graph, to_nir, write_graph
 
     out = Path(args.output if args.output != "out/net.snn" else "out/model.nir")
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from .common import CLIError, emit_json, load_network
+from .common import CLIError, emit_json, load_network, parse_lanes
 
 HELP = "generate the network's Verilog (Amaranth) and a JSON manifest"
 
@@ -26,15 +26,6 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
-
-def parse_lanes(text: str, n_layers: int):
-    try:
-        values = [int(v) for v in text.split(",")]
-    except ValueError:
-        raise CLIError(f"--lanes takes integers, got {text!r}") from None
-    if any(v < 1 for v in values) or len(values) not in (1, n_layers):
-        raise CLIError(f"--lanes takes one positive integer or {n_layers} of them, got {text!r}")
-    return values[0] if len(values) == 1 else values
 
 
 def run(args) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..info import describe, format_table
+from ..ir.info import describe
+from ..util import format_table
 from .common import emit_json, load_network
 
 HELP = "show a network's layers, bit widths, memory and accumulator widths"

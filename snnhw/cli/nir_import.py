@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
         "import", help=HELP,
         description=HELP[0].upper() + HELP[1:] + ". The graph must be a feed-forward chain of "
         "Affine/Linear and LIF/IF/CubaLIF nodes; each neuron's tau, r, v_leak, v_threshold "
-        "and v_reset become snnhw's leak shift, weights, bias and threshold (see snnhw.nirio). "
+        "and v_reset become snnhw's leak shift, weights, bias and threshold (see snnhw.nn.nirio). "
         "Writes the IR (and with --checkpoint the float model), then checks that the torch "
         "integer mode and the golden model agree bit for bit on random inputs.",
         epilog="A graph snnhw cannot represent (recurrence, an unsupported node, a leak that "
@@ -45,8 +45,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..export import integer_vs_golden
-    from ..nirio import NIRError, from_nir
+    from ..nn.nirio import NIRError, from_nir
+    from ..verify.compare import integer_vs_golden
     from .export import quantise_to_file
 
     try:
@@ -57,7 +57,7 @@ def run(args) -> int:
     name = args.name if args.name is not None else Path(args.model).stem
     q, net, out = quantise_to_file(model, args, name)
     if args.checkpoint:
-        from ..train import save_checkpoint
+        from ..nn.train import save_checkpoint
         Path(args.checkpoint).parent.mkdir(parents=True, exist_ok=True)
         save_checkpoint(args.checkpoint, model)
     rng = np.random.default_rng(0)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..golden import check_input
 from ..golden import run as golden_run
-from ..info import format_table
+from ..util import format_table
 from .common import CLIError, emit_json, load_network
 
 HELP = "run the bit-exact golden model on an input batch"

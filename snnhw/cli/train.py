@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..data import load_digits_split
-from ..train import TrainConfig, evaluate, save_checkpoint, train
+from ..nn.train import TrainConfig, evaluate, save_checkpoint, train
 from .common import CLIError, emit_json
 
 HELP = "train a multi-bit spiking MLP on scikit-learn's bundled digits"

@@ -6,9 +6,8 @@ import time
 from pathlib import Path
 
 from ..data import load_digits_split
-from ..info import format_table
-from .common import CLIError, emit_json, load_network
-from .generate import parse_lanes
+from ..util import format_table
+from .common import CLIError, emit_json, load_network, parse_lanes
 
 HELP = "co-verify torch integer mode, golden model and the generated RTL on digits"
 
@@ -61,7 +60,7 @@ def add_parser(sub) -> None:
 def _load(args):
     """(net, torch integer mode, encoding config, float model or None)."""
     from ..nn.quant import ExportError, IntegerSNN, quantize
-    from ..train import CheckpointError, load_checkpoint
+    from ..nn.train import CheckpointError, load_checkpoint
 
     path = Path(args.model)
     if path.suffix == ".pt":
@@ -91,9 +90,9 @@ def run(args) -> int:
     from snntb.backend import SimBackend
     from snntb.runner import SimulatorMissingError, simulator_available
 
-    from ..coverify import coverify
     from ..host import BoardError
     from ..nn.model import encode
+    from ..verify.coverify import coverify
 
     if args.backend == "sim":
         why = simulator_available(args.sim)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
-from ..info import signed_bits
 from ..ir import Network
-from ..streams import index_width
+from ..protocol.streams import index_width
+from ..util import signed_bits
 from . import cycles
 from .layouts import result_width
 from .network import SNNCore

@@ -1,4 +1,4 @@
-"""The board side of the UART host link (protocol: :mod:`snnhw.link`).
+"""The board side of the UART host link (protocol: :mod:`snnhw.protocol.link`).
 
 Receive: a frame's payload goes into a block-RAM buffer while its CRC is
 computed; only when the whole frame has arrived and checks out is it acted
@@ -6,7 +6,7 @@ on (EVENTS are fed to the network, CLEAR pulses ``clear``, WEIGHTS pulses
 ``clear`` and then writes its words through the ``load_*`` ports) and then
 ACKed. A bad frame gets an ERROR reply and nothing of it reaches the network
 (a WEIGHTS frame's layer and address range are checked before any write). A
-gap longer than ``timeout`` cycles inside a frame abandons it (ERROR 4).
+gap longer than ``timeout`` cycles inside a frame abandons it (``CUT_OFF``).
 
 Transmit: ACK and ERROR replies, and one RESULT frame per sample streamed
 from the network's output as its beats arrive (logits as int32 LE, then the
@@ -20,10 +20,11 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import crc, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .. import link
+from ..protocol import link
+from ..protocol.link import ErrorCode
 from ._checks import reject
-from .layer import select_lane
 from .layouts import event_layout, result_layout
+from .select import select_lane
 
 __all__ = ["HostLink"]
 
@@ -131,7 +132,7 @@ class HostLink(wiring.Component):
                             m.d.sync += length[:8].eq(byte)
                         m.next = nxt
                     with m.Elif(quiet == self.timeout):
-                        fail(4)
+                        fail(ErrorCode.CUT_OFF)
             with m.State("LEN1"):
                 with m.If(take):
                     m.d.comb += rx_crc.valid.eq(1)
@@ -141,7 +142,7 @@ class HostLink(wiring.Component):
                     with m.Else():
                         m.next = "PAYLOAD"
                 with m.Elif(quiet == self.timeout):
-                    fail(4)
+                    fail(ErrorCode.CUT_OFF)
             with m.State("PAYLOAD"):
                 with m.If(take):
                     m.d.comb += [rx_crc.valid.eq(1), w.addr.eq(count), w.data.eq(byte),
@@ -157,25 +158,25 @@ class HostLink(wiring.Component):
                     with m.If(count + 1 == length):
                         m.next = "CRC0"
                 with m.Elif(quiet == self.timeout):
-                    fail(4)
+                    fail(ErrorCode.CUT_OFF)
             with m.State("CRC0"):
                 with m.If(take):
                     m.d.sync += got_crc[:8].eq(byte)
                     m.next = "CRC1"
                 with m.Elif(quiet == self.timeout):
-                    fail(4)
+                    fail(ErrorCode.CUT_OFF)
             with m.State("CRC1"):
                 with m.If(take):
                     m.d.sync += got_crc[8:].eq(byte)
                     m.next = "CHECK"
                 with m.Elif(quiet == self.timeout):
-                    fail(4)
+                    fail(ErrorCode.CUT_OFF)
             with m.State("CHECK"):
                 with m.If(got_crc != rx_crc.crc):
-                    fail(1)
+                    fail(ErrorCode.BAD_CRC)
                 with m.Elif(ftype == link.EVENTS):
                     with m.If((length > max_bytes) | (mod3 != 0)):
-                        fail(2)
+                        fail(ErrorCode.BAD_LENGTH)
                     with m.Else():
                         m.d.sync += rd_addr.eq(0)
                         m.next = "FEED_READ"
@@ -185,15 +186,15 @@ class HostLink(wiring.Component):
                 with m.Elif(ftype == link.WEIGHTS):
                     with m.If((length > max_bytes) | (length < hdr + wb)
                               | (length[:wb.bit_length() - 1] != hdr % wb)):
-                        fail(2)
+                        fail(ErrorCode.BAD_LENGTH)
                     with m.Elif(~w_range_ok):
-                        fail(5)
+                        fail(ErrorCode.BAD_WEIGHT_ADDRESS)
                     with m.Else():
                         m.d.comb += self.clear.eq(1)
                         m.d.sync += [rd_addr.eq(hdr), w_next.eq(w_start)]
                         m.next = "LOAD_A"
                 with m.Else():
-                    fail(3)
+                    fail(ErrorCode.UNKNOWN_TYPE)
             with m.State("FEED_READ"):
                 # present the three byte addresses on three cycles; the data comes back
                 # through the read port and the `rdata` register, two cycles later

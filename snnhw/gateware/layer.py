@@ -40,15 +40,16 @@ from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..info import signed_bits
 from ..ir import Network
-from ..words import pack_lanes
+from ..protocol.words import pack_lanes
+from ..util import signed_bits
 from ._checks import reject
 from .layouts import event_layout, result_layout
 from .neuron import NeuronLane
+from .select import select_lane
 from .synapse import SynapseArray
 
-__all__ = ["LIFLayer", "SWEEP_STAGES", "fifo_depth", "select_lane"]
+__all__ = ["LIFLayer", "SWEEP_STAGES", "fifo_depth"]
 
 #: Pipeline stages of the sweep after a group's reads are issued: the reads land
 #: in registers (1), the charge is added (the first neuron stage) and the
@@ -60,20 +61,6 @@ def fifo_depth(groups: int) -> int:
     """Spike FIFO depth: a whole sweep, the groups in flight, the marker and one word of
     margin (the room check is registered) fit."""
     return groups + 3 + SWEEP_STAGES
-
-
-def select_lane(m, value, index, width: int, count: int, name: str):
-    """``value.word_select(index, width)`` for a signal ``index``, as a plain mux.
-
-    Amaranth lowers a variable ``word_select`` to a shift by ``index * width``:
-    a multiplier in the netlist. A switch over the lanes needs none.
-    """
-    out = Signal(width, name=name)
-    with m.Switch(index):
-        for lane in range(count):
-            with m.Case(lane):
-                m.d.comb += out.eq(value.word_select(lane, width))
-    return out
 
 
 class LIFLayer(wiring.Component):

@@ -1,11 +1,11 @@
-"""Stream payload layouts of the gateware (SPEC.md "Streams"; :mod:`snnhw.streams`)."""
+"""Stream payload layouts of the gateware (SPEC.md "Streams"; :mod:`snnhw.protocol.streams`)."""
 
 from __future__ import annotations
 
 from amaranth.hdl import signed, unsigned
 from amaranth.lib import data
 
-from ..streams import index_width
+from ..protocol.streams import index_width
 
 __all__ = ["event_layout", "result_layout", "result_width"]
 

@@ -12,8 +12,8 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..info import signed_bits
 from ..ir import Network
+from ..util import signed_bits
 from .hostlink import HostLink
 from .network import SNNCore
 from .uart import UARTRx, UARTTx, divisor_for

@@ -4,7 +4,7 @@ Layers are :class:`~snnhw.gateware.layer.LIFLayer` chained by their event
 streams; the last one is the readout. Ports:
 
 * ``i``: input events of each step (non-zero values only, then the
-  end-of-step marker; :func:`snnhw.streams.encode_sample`), ``T`` steps a
+  end-of-step marker; :func:`snnhw.protocol.streams.encode_sample`), ``T`` steps a
   sample;
 * ``o``: per sample, the ``n_out`` logits then the class;
 * ``clear``: a one-cycle pulse aborts the current sample anywhere; every layer
@@ -13,7 +13,7 @@ streams; the last one is the readout. Ports:
   sample leaves every membrane at zero.
 * ``load_en``, ``load_layer``, ``load_addr``, ``load_data`` (only when some
   layer's weights are loaded at run time, ``weights``): write one weight word
-  (:func:`snnhw.words.weight_words`) of layer ``load_layer``; only while the
+  (:func:`snnhw.protocol.words.weight_words`) of layer ``load_layer``; only while the
   network is idle or clearing.
 
 Layers work concurrently: while layer ``l`` accumulates step ``t+1``, layer

@@ -1,7 +1,7 @@
 """Amaranth-simulator stream helpers (``async`` testbenches, Amaranth 0.5).
 
 ``put``/``get`` move payloads over a ``lib.stream`` interface honouring
-valid/ready, with pauses from :func:`snnhw.streams.pauses` (shared with the
+valid/ready, with pauses from :func:`snnhw.protocol.streams.pauses` (shared with the
 cocotb testbenches), and :func:`run_network` drives a whole
 :class:`~snnhw.gateware.network.SNNCore`.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from amaranth.sim import Simulator
 
-from ..streams import Event, Result, decode_results, encode_batch, pauses
+from ..protocol.streams import Event, Result, decode_results, encode_batch, pauses
 
 __all__ = ["put", "get", "run_network", "NetworkRun"]
 

@@ -10,7 +10,7 @@ Memories (synchronous read ports, so they map to block RAM):
 
 * weights: ``G * n_in`` words of ``lanes * w_bits``; word ``g * n_in + j``
   holds row ``j`` of group ``g`` (the address advances by ``n_in`` per group,
-  an add, not a multiply; :func:`snnhw.words.weight_words`). They live in a
+  an add, not a multiply; :func:`snnhw.protocol.words.weight_words`). They live in a
   :class:`~snnhw.gateware.weights.WeightStore`: block RAM initialised by the
   bitstream, or a memory (iCE40UP5K SPRAM) the host loads at run time;
 * accumulators: ``G`` words of ``lanes * acc_width``.
@@ -48,8 +48,8 @@ from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..streams import index_width
-from ..words import pack_lanes, weight_words
+from ..protocol.streams import index_width
+from ..protocol.words import pack_lanes, weight_words
 from ._checks import reject
 from .weights import WeightStore
 
@@ -85,7 +85,7 @@ class SynapseArray(wiring.Component):
         Where the weights live (:class:`~snnhw.gateware.weights.WeightStore`
         kinds): ``"rom"`` (in the bitstream), ``"ram"`` or ``"spram"`` (loaded
         at run time through the ``w_wr_*`` ports, word layout
-        :func:`snnhw.words.weight_words`).
+        :func:`snnhw.protocol.words.weight_words`).
     """
 
     LATENCY = 6  # cycles from accepting an event to its last accumulator write

@@ -9,7 +9,7 @@ Kinds (the ``kind`` argument):
 * ``"spram"``: ``SB_SPRAM256KA`` instances (iCE40UP5K: four of 16K x 16 bit),
   ``ceil(width / 16)`` side by side and ``ceil(depth / 16384)`` deep. SPRAM
   cannot be initialised by the bitstream, so the host loads it (WEIGHTS
-  frames, :mod:`snnhw.link`).
+  frames, :mod:`snnhw.protocol.link`).
 
 All kinds read synchronously: the word at ``rd_addr`` is on ``rd_data`` the
 next cycle. A write (``wr_en``) takes the single SPRAM port, so a read in the

@@ -12,9 +12,9 @@ from snnboards.platforms import BOARDS, board
 from snnboards.top import BoardTop
 from snnhw.cli import main
 from snnhw.data import load_digits_split
-from snnhw.export import export_model
 from snnhw.ir import save
-from snnhw.train import TrainConfig, train
+from snnhw.nn.export import export_model
+from snnhw.nn.train import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def test_real_icebreaker_build(digits_net, tmp_path):
 def mnist_net():
     import numpy as np
 
-    from snnhw.examples import random_network
+    from snnhw.ir.examples import random_network
     return random_network(np.random.default_rng(7), [784, 128, 10], in_bits=8, timesteps=4,
                           spike_bits=2, w_bits=8, u_bits=16, name="784-128-10")
 

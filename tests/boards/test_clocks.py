@@ -7,7 +7,7 @@ from snnboards.build import clock_config
 from snnboards.clocks import ClockError, pll_ecp5, pll_ice40
 from snnboards.platforms import board
 from snnboards.top import BoardTop
-from snnhw.examples import random_network
+from snnhw.ir.examples import random_network
 
 
 @pytest.mark.parametrize("f_out, divr, divf, divq, filt", [

@@ -7,7 +7,7 @@ import pytest
 
 from snnhw import golden, ir
 from snnhw.cli import main
-from snnhw.examples import build_example, example_paths
+from snnhw.ir.examples import build_example, example_paths
 
 
 @pytest.fixture

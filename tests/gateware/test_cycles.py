@@ -4,9 +4,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snnhw.examples import random_input, random_network
 from snnhw.gateware import SNNCore, cycles
 from snnhw.gateware.sim import run_network
+from snnhw.ir.examples import random_input, random_network
 
 
 @settings(max_examples=15)

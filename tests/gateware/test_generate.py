@@ -8,8 +8,8 @@ import pytest
 
 from snnhw import ir
 from snnhw.cli import main
-from snnhw.examples import random_network
 from snnhw.gateware.generate import write
+from snnhw.ir.examples import random_network
 
 
 @pytest.fixture

@@ -9,14 +9,16 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
-from snnhw import golden, link
-from snnhw.examples import random_input, random_network
+from snnhw import golden
 from snnhw.gateware import SNNCore
 from snnhw.gateware.hostlink import HostLink
 from snnhw.gateware.sim import get
-from snnhw.info import signed_bits
-from snnhw.streams import encode_batch, pauses
-from snnhw.words import weight_words
+from snnhw.ir.examples import random_input, random_network
+from snnhw.protocol import link
+from snnhw.protocol.link import ErrorCode
+from snnhw.protocol.streams import encode_batch, pauses
+from snnhw.protocol.words import weight_words
+from snnhw.util import signed_bits
 
 
 class Harness(wiring.Component):
@@ -115,10 +117,10 @@ def test_frames_in_results_out(setup):
 
 
 @pytest.mark.parametrize("damage, code", [
-    (lambda f: f[:5] + bytes([f[5] ^ 0x10]) + f[6:], 1),           # payload bit flipped
-    (lambda f: link.frame(link.EVENTS, b"\x01\x02"), 2),             # not a multiple of 3
-    (lambda f: link.frame(link.EVENTS, bytes(3 * 17)), 2),           # over max_events
-    (lambda f: link.frame(0x33, b""), 3),                            # unknown type
+    (lambda f: f[:5] + bytes([f[5] ^ 0x10]) + f[6:], ErrorCode.BAD_CRC),  # payload bit flipped
+    (lambda f: link.frame(link.EVENTS, b"\x01\x02"), ErrorCode.BAD_LENGTH),  # not a multiple of 3
+    (lambda f: link.frame(link.EVENTS, bytes(3 * 17)), ErrorCode.BAD_LENGTH),  # over max_events
+    (lambda f: link.frame(0x33, b""), ErrorCode.UNKNOWN_TYPE),  # unknown type
 ])
 def test_bad_frame_is_rejected_and_never_fed(setup, damage, code):
     net, x = setup
@@ -136,7 +138,7 @@ def test_cut_off_frame_times_out(setup):
     frames = sample_frames(x[:1])
     chunks = [(frames[0][:7], "gap")] + [(f, i + 2) for i, f in enumerate(frames)]
     out = run(Harness(net, 2, timeout=100), chunks, 1 + len(frames) + 1)
-    assert (out[0].type, out[0].payload) == (link.ERROR, bytes([4]))
+    assert (out[0].type, out[0].payload) == (link.ERROR, bytes([ErrorCode.CUT_OFF]))
     g = golden.run(net, x[:1])
     assert results_of(out, net.n_out) == [(g.logits[0].tolist(), int(g.classes[0]))]
 
@@ -197,16 +199,18 @@ def test_unloaded_weights_are_zero(setup):
 
 @pytest.mark.parametrize("make_bad, code", [
     # layer 1 keeps its weights in the bitstream: not loadable
-    (lambda depth: link.weights_frames(1, [0xFF] * 2)[0], 5),
+    (lambda depth: link.weights_frames(1, [0xFF] * 2)[0], ErrorCode.BAD_WEIGHT_ADDRESS),
     # the range runs one word past the end of layer 0's memory (the first word is in range)
-    (lambda depth: link.weights_frames(0, [0x7F7F7F] * 2, start=depth - 1)[0], 5),
+    (lambda depth: link.weights_frames(0, [0x7F7F7F] * 2, start=depth - 1)[0],
+     ErrorCode.BAD_WEIGHT_ADDRESS),
     # a word cut short
-    (lambda depth: link.frame(link.WEIGHTS, bytes([0, 0, 0, 0]) + bytes(7)), 2),
+    (lambda depth: link.frame(link.WEIGHTS, bytes([0, 0, 0, 0]) + bytes(7)),
+     ErrorCode.BAD_LENGTH),
     # header only
-    (lambda depth: link.frame(link.WEIGHTS, bytes([0, 0, 0, 0])), 2),
+    (lambda depth: link.frame(link.WEIGHTS, bytes([0, 0, 0, 0])), ErrorCode.BAD_LENGTH),
     # bad CRC
     (lambda depth: (lambda f: f[:-1] + bytes([f[-1] ^ 1]))(
-        link.weights_frames(0, [0x7F7F7F] * 3, start=0)[0]), 1),
+        link.weights_frames(0, [0x7F7F7F] * 3, start=0)[0]), ErrorCode.BAD_CRC),
 ])
 def test_bad_weights_frame_writes_nothing(setup, make_bad, code):
     net, x = setup

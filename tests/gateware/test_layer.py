@@ -5,10 +5,10 @@ import pytest
 from amaranth.sim import Simulator
 
 from snnhw import golden
-from snnhw.examples import random_input, random_network
 from snnhw.gateware.layer import LIFLayer
 from snnhw.gateware.sim import get, put
-from snnhw.streams import Event, encode_batch, pauses
+from snnhw.ir.examples import random_input, random_network
+from snnhw.protocol.streams import Event, encode_batch, pauses
 
 
 def layer_io(net, li, x):

@@ -6,10 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snnhw import golden
-from snnhw.examples import random_input, random_network
 from snnhw.gateware import SNNCore, cycles
 from snnhw.gateware.sim import run_network
-from snnhw.streams import PAUSE_PATTERNS, encode_sample
+from snnhw.ir.examples import random_input, random_network
+from snnhw.protocol.streams import PAUSE_PATTERNS, encode_sample
 
 
 def check(net, x, lanes, **kw):

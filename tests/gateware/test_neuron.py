@@ -5,8 +5,8 @@ import pytest
 from amaranth.sim import Simulator
 
 from snnhw.gateware.neuron import NeuronLane
+from snnhw.golden.naive import neuron_step
 from snnhw.ir import DenseLayer
-from snnhw.naive import neuron_step
 
 CASES = [
     dict(u_bits=8, k=2, fire_offset=1, spike_bits=2, leak_shift=None, reset="soft"),

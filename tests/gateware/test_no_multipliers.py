@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from snnhw.examples import random_network
 from snnhw.gateware.generate import write
+from snnhw.ir.examples import random_network
 from snnhw.toolchain import synth_stats
 
 MULTIPLIERS = {"ice40": "SB_MAC16", "ecp5": "MULT18X18D"}

@@ -6,7 +6,7 @@ from amaranth.sim import Simulator
 
 from snnhw.gateware.sim import put
 from snnhw.gateware.synapse import SynapseArray
-from snnhw.streams import pauses
+from snnhw.protocol.streams import pauses
 
 
 def run_array(W, events, *, lanes, w_bits, in_bits, acc_width, pattern="none"):

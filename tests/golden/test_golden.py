@@ -5,9 +5,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from snnhw import golden, naive
-from snnhw.examples import random_input, random_network
+from snnhw import golden
+from snnhw.golden import naive
 from snnhw.ir import DenseLayer, Network
+from snnhw.ir.examples import random_input, random_network
 
 
 def single(w, b=0, *, k=2, fire_offset=0, spike_bits=1, leak_shift=None, reset="soft",

@@ -7,11 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from snnhw import golden, link
-from snnhw.coverify import coverify
-from snnhw.examples import random_input, random_network
+from snnhw import golden
 from snnhw.host import BoardBackend, BoardError, LinkSession
-from snnhw.streams import encode_sample
+from snnhw.ir.examples import random_input, random_network
+from snnhw.protocol import link
+from snnhw.protocol.link import ErrorCode
+from snnhw.protocol.streams import encode_sample
+from snnhw.verify.coverify import coverify
 
 
 class FakeBoard:
@@ -110,7 +112,7 @@ def test_corrupted_frames_are_resent_and_never_fed(case):
     for sample in x[:2]:
         s.run_sample(sample)
     s.wait_results(2)
-    assert s.rejected == [1, 1, 1] and s.resent == 3
+    assert s.rejected == [ErrorCode.BAD_CRC] * 3 and s.resent == 3
     assert [r[1] for r in s.results] == golden.run(net, x[:2]).classes.tolist()
     # every event went in exactly once: the corrupted copies were never fed
     assert board.fed_events == sum(len(encode_sample(smp)) for smp in x[:2])

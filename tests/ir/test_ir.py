@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from snnhw import ir
-from snnhw.examples import random_network
 from snnhw.ir import DenseLayer, Network
+from snnhw.ir.examples import random_network
 
 
 def small_net(**changes) -> Network:

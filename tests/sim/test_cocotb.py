@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from snnhw import golden
-from snnhw.examples import random_input, random_network
 from snnhw.gateware.generate import write
-from snnhw.streams import encode_sample
+from snnhw.ir.examples import random_input, random_network
+from snnhw.protocol.streams import encode_sample
 from snntb.runner import run_case, simulator_available
 
 # Outside CI a missing simulator is a skip with its reason; in CI it is a failure.

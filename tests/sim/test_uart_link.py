@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from snnhw.data import load_digits_split
-from snnhw.export import export_model
 from snnhw.gateware.generate import write_linked
 from snnhw.gateware.weights import WeightStore
+from snnhw.nn.export import export_model
 from snnhw.nn.model import encode
-from snnhw.train import TrainConfig, train
+from snnhw.nn.train import TrainConfig, train
+from snnhw.protocol.link import ErrorCode
 from snntb.runner import run_case, simulator_available
 
 SIMS = [pytest.param(s, marks=pytest.mark.skipif(
@@ -40,7 +41,8 @@ def test_uart_board_path(sim, design):
                  extra={"divisor": 10, "corrupt": [[1, 0], [3, 1]], "cut": [[2, 0]]})
     rep = r.report
     assert rep.get("problems") == [] and rep.get("decoder_errors") == [], rep
-    assert rep["errors_seen"] == [1, 4, 1]       # bad CRC, cut off, bad CRC: all rejected
+    # bad CRC, cut off, bad CRC: all rejected
+    assert rep["errors_seen"] == [ErrorCode.BAD_CRC, ErrorCode.CUT_OFF, ErrorCode.BAD_CRC]
     assert len(rep["results"]) == len(x)          # one result per sample, none from bad frames
     assert r.ok and r.failed == 0
 
@@ -71,6 +73,7 @@ def test_uart_board_path_with_weights_in_spram(sim, spram_design):
                  extra={"divisor": 10, "corrupt": [[1, 0]], "load": [[4, 2], [0]]})
     rep = r.report
     assert rep.get("problems") == [] and rep.get("decoder_errors") == [], rep
-    assert rep["weight_errors"] == [5] and rep["errors_seen"] == [1]
+    assert rep["weight_errors"] == [ErrorCode.BAD_WEIGHT_ADDRESS]
+    assert rep["errors_seen"] == [ErrorCode.BAD_CRC]
     assert len(rep["results"]) == len(x)
     assert r.ok and r.failed == 0

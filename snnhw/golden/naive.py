@@ -8,7 +8,7 @@ It is slow on purpose; use it on small batches only.
 
 from __future__ import annotations
 
-from .ir import Network
+from ..ir import Network
 
 __all__ = ["run_batch", "run_sample"]
 

@@ -1,6 +1,6 @@
 """Host side of the board link: run samples on a real board over UART (pyserial).
 
-:class:`LinkSession` speaks the protocol of :mod:`snnhw.link` over any byte
+:class:`LinkSession` speaks the protocol of :mod:`snnhw.protocol.link` over any byte
 transport with ``write(bytes)`` and ``read(n)`` (``read`` may return fewer
 bytes, or none, after its timeout): a ``serial.Serial`` for a board, or a
 fake in tests. It sends each EVENTS frame, waits for its ACK (the board's
@@ -8,7 +8,7 @@ flow control), resends a frame the board rejected with ERROR (up to
 ``retries`` times), and collects RESULT frames as they come.
 
 :class:`BoardBackend` has the interface of the simulator backend
-(:class:`snnhw.coverify.Backend`), so ``snnhw verify --backend board --port
+(:class:`snnhw.verify.coverify.Backend`), so ``snnhw verify --backend board --port
 /dev/ttyUSB1`` runs the same co-verification on hardware. When the design
 keeps some layers' weights in SPRAM (the build report's ``weights_loaded``),
 the backend loads them from the IR first (WEIGHTS frames).
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import time
 
-from . import link
-from .coverify import BackendResult
-from .streams import encode_sample
+from ..protocol import link
+from ..protocol.streams import encode_sample
+from ..verify.backend import BackendResult
 
 __all__ = ["LinkSession", "BoardBackend", "BoardError"]
 
@@ -76,7 +76,7 @@ class LinkSession:
             if attempt < self.retries:
                 self.resent += 1
         raise BoardError(f"frame rejected {self.retries + 1} times "
-                         f"({link.ERROR_CODES.get(code, code)})")
+                         f"({link.error_text(code)})")
 
     def clear(self) -> None:
         self.send_frame(link.frame(link.CLEAR))

@@ -18,7 +18,7 @@ Host -> board:
 * ``WEIGHTS`` (0x03): load weight words of a layer whose weights are not in
   the bitstream (iCE40UP5K SPRAM): ``layer`` (1 byte), 0 (1 byte), the first
   word's address (2 bytes LE), then whole words of :data:`WEIGHT_WORD_BYTES`
-  bytes each (LE, :func:`snnhw.words.weight_words`, zero-padded); at most
+  bytes each (LE, :func:`snnhw.protocol.words.weight_words`, zero-padded); at most
   :data:`MAX_WEIGHT_WORDS` words a frame. Like CLEAR it aborts the current
   sample first. The board checks the layer and the address range before
   writing anything.
@@ -31,9 +31,10 @@ Board -> host:
   class as uint16 LE.
 * ``ERROR`` (0xE0, 1 byte code): the last request frame was rejected and
   **nothing of it reached the network**; the host may resend it. Codes:
-  1 bad CRC, 2 payload too long or not a multiple of 3, 3 unknown type,
-  4 frame cut off (a gap longer than the inter-byte timeout), 5 WEIGHTS for
-  a layer the design does not load, or past the end of its memory.
+  :class:`ErrorCode` (1 bad CRC, 2 payload too long or not a multiple of 3,
+  3 unknown type, 4 frame cut off (a gap longer than the inter-byte
+  timeout), 5 WEIGHTS for a layer the design does not load, or past the end
+  of its memory).
 
 A frame's payload is buffered on the board and checked before any of it is
 fed, so a damaged frame never disturbs the network.
@@ -42,6 +43,7 @@ fed, so a damaged frame never disturbs the network.
 from __future__ import annotations
 
 import binascii
+import enum
 import struct
 from dataclasses import dataclass
 
@@ -49,7 +51,7 @@ from .streams import Event
 
 __all__ = ["HOST_HEADER", "BOARD_HEADER", "EVENTS", "CLEAR", "WEIGHTS", "ACK", "RESULT",
            "ERROR", "MAX_EVENTS", "MAX_PAYLOAD", "WEIGHT_HEADER_BYTES", "WEIGHT_WORD_BYTES",
-           "MAX_WEIGHT_WORDS", "ERROR_CODES", "crc16", "frame", "events_frames",
+           "MAX_WEIGHT_WORDS", "ErrorCode", "error_text", "crc16", "frame", "events_frames",
            "weights_frames", "layer_weights_frames", "pack_events", "unpack_events", "Frame",
            "FrameDecoder", "LinkError", "result_payload", "parse_result"]
 
@@ -61,8 +63,28 @@ MAX_EVENTS = 256
 MAX_PAYLOAD = 3 * MAX_EVENTS      # the board's frame buffer
 WEIGHT_HEADER_BYTES, WEIGHT_WORD_BYTES = 4, 8
 MAX_WEIGHT_WORDS = (MAX_PAYLOAD - WEIGHT_HEADER_BYTES) // WEIGHT_WORD_BYTES
-ERROR_CODES = {1: "bad CRC", 2: "bad length", 3: "unknown type", 4: "frame cut off",
-               5: "bad weight address"}
+
+
+class ErrorCode(enum.IntEnum):
+    """The byte of an ERROR frame: why the board rejected the last request frame."""
+
+    BAD_CRC = 1         #: the CRC does not match
+    BAD_LENGTH = 2      #: payload too long, or not whole events / weight words
+    UNKNOWN_TYPE = 3    #: a frame type the board does not know
+    CUT_OFF = 4         #: a gap longer than the inter-byte timeout inside a frame
+    BAD_WEIGHT_ADDRESS = 5  #: WEIGHTS for a layer not loaded, or past its memory's end
+
+    @property
+    def text(self) -> str:
+        return self.name.lower().replace("_", " ")
+
+
+def error_text(code: int) -> str:
+    """What an ERROR frame's code means (the number itself if it is not a known code)."""
+    try:
+        return ErrorCode(code).text
+    except ValueError:
+        return f"unknown error code {code}"
 
 
 class LinkError(ValueError):

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data import DIGITS_IN_BITS, DIGITS_MAX, Split
-from .nn.model import SpikingMLP, direct_encode
-from .nn.rmp import RMPLoss
+from ..data import DIGITS_IN_BITS, DIGITS_MAX, Split
+from .model import SpikingMLP, direct_encode
+from .rmp import RMPLoss
 
 __all__ = ["TrainConfig", "train", "evaluate", "save_checkpoint", "load_checkpoint",
            "CheckpointError"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ir import DenseLayer, Network
+from ..ir import DenseLayer, Network
 
 __all__ = ["CHARGE_PATHS", "LayerTrace", "Trace", "charge_path", "check_input", "run"]
 

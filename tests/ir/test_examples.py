@@ -1,7 +1,7 @@
 import numpy as np
 
 from snnhw import ir
-from snnhw.examples import build_example, example_paths
+from snnhw.ir.examples import build_example, example_paths
 
 
 def test_shipped_files_are_what_the_builder_makes():

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from .ir import Network
+from ..util import signed_bits
+from .schema import Network
 
-__all__ = ["describe", "format_table", "signed_bits"]
-
-
-def signed_bits(bound: int) -> int:
-    """Width of a two's-complement register that holds every value in ``[-bound, bound]``."""
-    return int(bound).bit_length() + 1
+__all__ = ["describe"]
 
 
 def describe(net: Network) -> dict:
@@ -56,12 +52,3 @@ def describe(net: Network) -> dict:
         "logit_bound": net.logit_bound(),
         "logit_bits": signed_bits(net.logit_bound()),
     }
-
-
-def format_table(rows: list[list], header: list[str]) -> str:
-    """Left-aligned plain-text table."""
-    cells = [[str(c) for c in header]] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from snnhw.data import load_digits_split
-from snnhw.train import CheckpointError, TrainConfig, load_checkpoint, save_checkpoint, train
+from snnhw.nn.train import CheckpointError, TrainConfig, load_checkpoint, save_checkpoint, train
 
 
 def test_checkpoint_round_trip_weights_only(tmp_path):

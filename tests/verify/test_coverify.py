@@ -8,8 +8,9 @@ import pytest
 
 from snnhw import golden
 from snnhw.cli import main
-from snnhw.coverify import BackendResult, coverify
-from snnhw.examples import random_input, random_network
+from snnhw.ir.examples import random_input, random_network
+from snnhw.verify.backend import BackendResult
+from snnhw.verify.coverify import coverify
 from snntb.runner import simulator_available
 
 

@@ -1,6 +1,6 @@
 """Seeded random networks and inputs, and the example network shipped in the package.
 
-``python -m snnhw.examples`` rewrites the shipped example files; a test checks
+``python -m snnhw.ir.examples`` rewrites the shipped example files; a test checks
 that the committed files are exactly what this module builds.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .ir import DenseLayer, Network, save
+from .schema import DenseLayer, Network, save
 
 __all__ = ["build_example", "example_paths", "random_input", "random_network"]
 

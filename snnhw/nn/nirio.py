@@ -57,8 +57,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .nn.model import SpikingMLP
-from .nn.quant import fold_bn
+from .model import SpikingMLP
+from .quant import fold_bn
 
 __all__ = ["from_nir", "to_nir", "read_graph", "write_graph", "NIRError", "DEFAULT_DT",
            "LEAK_TOLERANCE"]

@@ -6,10 +6,11 @@ import torch
 
 from snnhw import golden, ir
 from snnhw.data import load_digits_split
-from snnhw.export import compare, export_model, first_mismatch
 from snnhw.nn.convert import convert, train_ann
+from snnhw.nn.export import compare, export_model
 from snnhw.nn.model import encode
-from snnhw.train import TrainConfig, train
+from snnhw.nn.train import TrainConfig, train
+from snnhw.verify.compare import first_mismatch
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ import torch
 from torch import nn
 
 from snnhw.cli import main
-from snnhw.export import export_model, integer_vs_golden
 from snnhw.ir import load
-from snnhw.nirio import NIRError, from_nir, to_nir
+from snnhw.nn.export import export_model, integer_vs_golden
 from snnhw.nn.model import SpikingMLP
+from snnhw.nn.nirio import NIRError, from_nir, to_nir
 from snntb.runner import run_case, simulator_available
 
 snn = pytest.importorskip("snntorch")

@@ -1,0 +1,9 @@
+"""The one error of the board flow."""
+
+from __future__ import annotations
+
+__all__ = ["BuildError"]
+
+
+class BuildError(RuntimeError):
+    """The build failed or the design does not fit; the message says which and why."""

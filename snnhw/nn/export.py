@@ -1,0 +1,59 @@
+"""From a trained float model to the IR file, with the three-way check.
+
+:func:`export_model` quantises (:func:`snnhw.nn.quant.quantize`) and builds
+the IR. :func:`compare` runs one dataset split through the float model, the
+torch integer mode and the golden model on the exported IR, and reports the
+accuracies and where (if anywhere) the two integer paths first differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..ir import Network
+from ..verify.compare import integer_vs_golden
+from .model import SpikingMLP, encode
+from .quant import IntegerSNN, quantize
+
+__all__ = ["export_model", "compare", "Comparison"]
+
+
+def export_model(model: SpikingMLP, *, w_bits: int = 8, u_bits: int = 16, name: str = ""
+                 ) -> tuple[IntegerSNN, Network]:
+    """Quantise ``model``; return its integer mode and the validated IR."""
+    q = quantize(model, w_bits=w_bits, u_bits=u_bits, name=name)
+    return q, q.to_ir()
+
+
+@dataclass
+class Comparison:
+    samples: int
+    float_acc: float
+    int_acc: float
+    golden_acc: float
+    agree_samples: int          # samples whose every layer's I, v, s, u and logits are equal
+    first_mismatch: dict | None  # {"sample", "layer", "step", "neuron", "what", ...}
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@torch.no_grad()
+def compare(model: SpikingMLP, q: IntegerSNN, net: Network, x: np.ndarray, y: np.ndarray,
+            *, seed: int = 0) -> Comparison:
+    """Float vs torch-integer vs golden on raw data ``x`` (encoded per the model)."""
+    xi = encode(model.config, x, seed)
+    model.eval()
+    float_pred = model(xi.to(torch.float32)).argmax(1).numpy()
+    r, g, agree, mismatch = integer_vs_golden(q, net, xi.numpy())
+    return Comparison(
+        samples=len(y),
+        float_acc=float((float_pred == y).mean()),
+        int_acc=float((r["classes"].numpy() == y).mean()),
+        golden_acc=float((g.classes == y).mean()),
+        agree_samples=int(agree.sum()),
+        first_mismatch=mismatch,
+    )
