@@ -34,6 +34,7 @@ import numpy as np
 from snnhw import golden, ir
 from snnhw.data import load_digits_split
 from snnhw.gateware import SNNCore, cycles
+from snnhw.gateware.plan import plan_core
 from snnhw.gateware.sim import run_network
 from snnhw.ir.examples import random_input, random_network
 
@@ -66,8 +67,8 @@ def measure(net, x, lanes_list, bar):
         t0 = time.perf_counter()
         r = run_network(SNNCore(net, lanes=lanes), x)
         wall = time.perf_counter() - t0
-        per_layer = [int(ev[:, li].sum()) * cycles.groups(ly.n_out, lanes)
-                     for li, ly in enumerate(net.layers)]
+        per_layer = [int(ev[:, lp.index].sum()) * lp.groups
+                     for lp in plan_core(net, lanes).layers]
         ideal = sum(per_layer)
         rows.append({
             "lanes": lanes,

@@ -27,12 +27,11 @@ import math
 import numpy as np
 
 from snnhw.gateware import cycles
-from snnhw.gateware.layer import fifo_depth
 from snnhw.gateware.network import SNNCore
+from snnhw.gateware.plan import design_memories
 from snnhw.gateware.weights import spram_units
 from snnhw.ir import Network
-from snnhw.protocol.link import MAX_EVENTS
-from snnhw.util import signed_bits
+from snnhw.util import lanes_per_layer, signed_bits
 
 from .errors import BuildError
 from .platforms import board as get_board
@@ -46,31 +45,17 @@ LOGIC_COST_RAM, LOGIC_COST_ROM = 1.0, 1.0 / 16
 WEIGHT_MODES = ("auto", "bram", "spram")
 
 
-def memories(net: Network, lanes) -> list[dict]:
-    """Every memory in the board design: name, depth (words), width (bits)."""
-    ps = [lanes] * len(net.layers) if isinstance(lanes, int) else list(lanes)
-    out = []
-    last = len(net.layers) - 1
-    for i, p in enumerate(ps):
-        ly, g = net.layers[i], cycles.groups(net.layers[i].n_out, p)
-        acc_width = signed_bits(net.current_bound(i))
-        readout = net.readout if i == last else None
-        out.append({"name": f"layer{i}.weights", "depth": g * ly.n_in, "width": p * ly.w_bits,
-                    "rom": True, "layer": i})
-        out.append({"name": f"layer{i}.bias", "depth": g, "width": p * ly.u_bits, "rom": True})
-        out.append({"name": f"layer{i}.acc", "depth": g, "width": p * acc_width})
-        if readout != "membrane":
-            out.append({"name": f"layer{i}.membrane", "depth": g, "width": p * ly.u_bits})
-        if readout is not None:
-            logit_bits = signed_bits(net.logit_bound())
-            out.append({"name": f"layer{i}.logits", "depth": g, "width": p * logit_bits})
-        else:
-            base = (g * p).bit_length()
-            # SyncFIFOBuffered keeps one word in a register
-            out.append({"name": f"layer{i}.spike_fifo", "depth": fifo_depth(g) - 1,
-                        "width": base + p * ly.spike_bits + 1})
-    out.append({"name": "link.buffer", "depth": 3 * MAX_EVENTS, "width": 8})
-    return out
+def memories(net: Network, lanes, weights: dict | None = None) -> list[dict]:
+    """Every memory in the board design, from the gateware's own plan
+    (:func:`snnhw.gateware.plan.design_memories`): name, role, depth (words),
+    width (bits), kind, and the layer of a weight memory."""
+    try:
+        mems = design_memories(net, lanes, weights)
+    except ValueError as exc:
+        raise BuildError(str(exc)) from None
+    return [{"name": m.name, "role": m.role, "depth": m.depth, "width": m.width,
+             "kind": m.kind, **({"layer": m.layer} if m.role == "weights" else {})}
+            for m in mems]
 
 
 def bram_blocks(depth: int, width: int, family: str, rom: bool = False) -> int:
@@ -92,13 +77,13 @@ def bram_blocks(depth: int, width: int, family: str, rom: bool = False) -> int:
     return blocks
 
 
-def _costed(mems: list[dict], family: str, placed: dict) -> list[dict]:
-    """``mems`` with their block RAMs (and SPRAM blocks for weights ``placed`` there)."""
+def _costed(mems: list[dict], family: str) -> list[dict]:
+    """``mems`` with their block RAMs (and SPRAM blocks for memories placed there)."""
     for mem in mems:
-        if placed.get(mem.get("layer")) == "spram":
+        if mem["kind"] == "spram":
             mem.update(blocks=0, spram=spram_units(mem["depth"], mem["width"]))
         else:
-            mem["blocks"] = bram_blocks(mem["depth"], mem["width"], family, mem.get("rom", False))
+            mem["blocks"] = bram_blocks(mem["depth"], mem["width"], family, mem["kind"] == "rom")
     return mems
 
 
@@ -113,10 +98,11 @@ def place_weights(net: Network, lanes, spec, mode: str = "auto") -> dict[int, st
         return {}
     if not have:
         raise BuildError(f"{spec.name} has no SPRAM for the weights (iCE40UP5K boards do)")
-    mems = _costed(memories(net, lanes), spec.family, {})
+    mems = _costed(memories(net, lanes), spec.family)
     total = sum(mem["blocks"] for mem in mems)
     placed, used = {}, 0
-    weights = sorted((mem for mem in mems if "layer" in mem), key=lambda mem: -mem["blocks"])
+    weights = sorted((mem for mem in mems if mem["role"] == "weights"),
+                     key=lambda mem: -mem["blocks"])
     for mem in weights:
         if mode == "auto" and total <= spec.capacity["bram"]:
             break
@@ -140,9 +126,12 @@ def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
     :func:`place_weights`, or its result."""
     spec = get_board(board_name)
     clk_hz = spec.clk_hz if clk_hz is None else clk_hz
-    ps = [lanes] * len(net.layers) if isinstance(lanes, int) else list(lanes)
+    try:
+        ps = lanes_per_layer(lanes, len(net.layers))
+    except ValueError as exc:
+        raise BuildError(str(exc)) from None
     placed = weights if isinstance(weights, dict) else place_weights(net, ps, spec, weights)
-    mems = _costed(memories(net, ps), spec.family, placed)
+    mems = _costed(memories(net, ps, placed), spec.family)
     # average events: inputs at `density`, hidden layers at the same rate (a rough guess)
     ev = np.array([[round(density * (net.n_in if li == 0 else net.layers[li - 1].n_out))] *
                    net.timesteps for li in range(len(net.layers))])

@@ -26,23 +26,18 @@ layer does useful synapse work. Lane utilisation is ideal / measured.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import golden
 from ..ir import Network
+from .plan import plan_core
 
-__all__ = ["STEP_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "groups", "events_per_step",
-           "layer_step_bound", "sample_bound", "ideal_cycles", "formula_text"]
+__all__ = ["STEP_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "events_per_step",
+           "layer_step_bound", "output_cycles", "sample_bound", "ideal_cycles", "formula_text"]
 
 STEP_OVERHEAD = 11
 LINK_LATENCY = 3
 FIXED_LATENCY = 2
-
-
-def groups(n_out: int, lanes: int) -> int:
-    return math.ceil(n_out / lanes)
 
 
 def events_per_step(net: Network, x) -> np.ndarray:
@@ -59,8 +54,9 @@ def layer_step_bound(events: int, g: int) -> int:
     return events * g + g + STEP_OVERHEAD
 
 
-def _lanes(net: Network, lanes) -> list[int]:
-    return [lanes] * len(net.layers) if isinstance(lanes, int) else list(lanes)
+def output_cycles(g_last: int, n_out: int) -> int:
+    """The readout's results after the last step (:class:`~snnhw.gateware.readout.Readout`)."""
+    return 2 * g_last + n_out + 2
 
 
 def sample_bound(net: Network, lanes, events: np.ndarray, *, after_reset: bool = False) -> int:
@@ -69,22 +65,19 @@ def sample_bound(net: Network, lanes, events: np.ndarray, *, after_reset: bool =
     ``after_reset``: the sample is the first after reset or ``clear``, which
     adds the memory clear of the largest layer (``max G`` cycles).
     """
-    ps = _lanes(net, lanes)
-    total = max(groups(ly.n_out, p) for ly, p in zip(net.layers, ps)) if after_reset else 0
-    for li, layer in enumerate(net.layers):
-        g = groups(layer.n_out, ps[li])
+    gs = [lp.groups for lp in plan_core(net, lanes).layers]
+    total = max(gs) if after_reset else 0
+    for li, g in enumerate(gs):
         total += sum(layer_step_bound(int(e), g) + LINK_LATENCY for e in events[li])
-    g_last = groups(net.n_out, ps[-1])
-    return total + 2 * g_last + net.n_out + 2 + FIXED_LATENCY
+    return total + output_cycles(gs[-1], net.n_out) + FIXED_LATENCY
 
 
 def ideal_cycles(net: Network, lanes, events: np.ndarray) -> int:
     """``sum E * G`` over layers and steps (and samples, if ``events`` has them)."""
-    ps = _lanes(net, lanes)
+    gs = [lp.groups for lp in plan_core(net, lanes).layers]
     ev = np.asarray(events)
     per_layer = ev.sum(axis=tuple(i for i in range(ev.ndim) if i != ev.ndim - 2))
-    return int(sum(int(per_layer[li]) * groups(layer.n_out, ps[li])
-                   for li, layer in enumerate(net.layers)))
+    return int(sum(int(per_layer[li]) * g for li, g in enumerate(gs)))
 
 
 def formula_text() -> str:

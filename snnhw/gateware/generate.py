@@ -15,10 +15,10 @@ from amaranth.back import verilog
 
 from ..ir import Network
 from ..protocol.streams import index_width
-from ..util import signed_bits
 from . import cycles
 from .layouts import result_width
 from .network import SNNCore
+from .weights import SPRAM_DEPTH
 
 __all__ = ["RTL_FORMAT", "generate_verilog", "manifest", "write"]
 
@@ -42,26 +42,15 @@ def _fields(*items):
 
 def manifest(net: Network, core: SNNCore, top: str, verilog_file: str) -> dict:
     """Everything a testbench or board top needs to drive the generated module."""
-    last = core.layers[-1]
+    last = core.plan.layers[-1]
     rw = result_width(last.logit_bits, net.n_out)
     layers = []
-    for layer, hw in zip(net.layers, core.layers):
-        mem = {
-            "weights": {"words": hw.groups * layer.n_in, "width": hw.lanes * layer.w_bits},
-            "bias": {"words": hw.groups, "width": hw.lanes * layer.u_bits},
-            "accumulators": {"words": hw.groups, "width": hw.lanes * hw.acc_width},
-        }
-        if hw.fires:
-            mem["membranes"] = {"words": hw.groups, "width": hw.lanes * layer.u_bits}
-        if hw.readout is not None:
-            mem["logits"] = {"words": hw.groups, "width": hw.lanes * hw.logit_bits}
-        else:
-            mem["spike_fifo"] = {"words": hw.groups + 2,
-                                 "width": len(range(hw.groups * hw.lanes + 1)).bit_length()
-                                 + hw.lanes * layer.spike_bits + 1}
-        layers.append({"n_in": layer.n_in, "n_out": layer.n_out, "lanes": hw.lanes,
-                       "groups": hw.groups, "acc_width": hw.acc_width,
-                       "role": hw.readout or "hidden", "memories": mem})
+    for lp in core.plan.layers:
+        mem = {m.role: {"name": f"layer{lp.index}.{m.name}", "words": m.depth,
+                        "width": m.width, "kind": m.kind} for m in lp.memories}
+        layers.append({"n_in": lp.n_in, "n_out": lp.n_out, "lanes": lp.lanes,
+                       "groups": lp.groups, "acc_width": lp.acc_width,
+                       "role": lp.readout or "hidden", "memories": mem})
     return {
         "format": RTL_FORMAT,
         "version": RTL_VERSION,
@@ -76,7 +65,7 @@ def manifest(net: Network, core: SNNCore, top: str, verilog_file: str) -> dict:
         "n_in": net.n_in,
         "n_out": net.n_out,
         "in_bits": net.in_bits,
-        "logit_bits": signed_bits(net.logit_bound()),
+        "logit_bits": last.logit_bits,
         "ports": {
             "clk": {"dir": "in", "width": 1},
             "rst": {"dir": "in", "width": 1, "note": "synchronous, active high"},
@@ -112,19 +101,23 @@ def write(net: Network, lanes, out_dir, *, top: str = "snn_top") -> tuple[Path, 
 
 
 def write_linked(net: Network, lanes, out_dir, *, clk_hz: float, baud: int,
-                 top: str = "snn_linked", weights: dict | None = None) -> tuple[Path, Path, dict]:
+                 top: str = "snn_linked", weights: dict | None = None,
+                 bank_words: int = SPRAM_DEPTH) -> tuple[Path, Path, dict]:
     """Verilog of the board-level design (UART + host link + network) and its manifest.
 
     Ports: ``clk``, ``rst``, ``rx``, ``tx``, ``led_activity``, ``led_error``.
     ``weights``: ``{layer: "ram" | "spram"}`` for weights loaded by the host; with
     ``"spram"`` the simulation model of ``SB_SPRAM256KA`` (from Yosys's iCE40
-    cell library) is written next to the design and listed in ``sources``.
+    cell library) is written next to the design and listed in ``sources``;
+    ``bank_words`` below 16384 spreads a small memory over several SPRAM blocks
+    (to exercise the bank select in simulation).
     """
     from .linked import LinkedNetwork
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    design = LinkedNetwork(net, lanes=lanes, clk_hz=clk_hz, baud=baud, weights=weights)
+    design = LinkedNetwork(net, lanes=lanes, clk_hz=clk_hz, baud=baud, weights=weights,
+                           bank_words=bank_words)
     text = verilog.convert(design, name=top, emit_src=False)
     v_path = out / f"{top}.v"
     v_path.write_text(text)

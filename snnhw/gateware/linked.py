@@ -3,7 +3,9 @@
 Ports: ``rx`` (in, idle high), ``tx`` (out), ``led_activity`` (toggles on
 every accepted frame), ``led_error`` (lit for about ``err_hold`` cycles after
 a rejected frame). ``weights`` ({layer: "ram" | "spram"}) names the layers
-whose weights the host loads with WEIGHTS frames instead of the bitstream.
+whose weights the host loads with WEIGHTS frames instead of the bitstream;
+``bank_words`` the SPRAM words per block
+(:class:`~snnhw.gateware.weights.WeightStore`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import Network
-from ..util import signed_bits
 from .hostlink import HostLink
 from .network import SNNCore
 from .uart import UARTRx, UARTTx, divisor_for
+from .weights import SPRAM_DEPTH
 
 __all__ = ["LinkedNetwork"]
 
@@ -27,17 +29,23 @@ class LinkedNetwork(wiring.Component):
     PRESCALE = 12
 
     def __init__(self, net: Network, *, lanes, clk_hz: float, baud: int = 115200,
-                 err_hold: int | None = None, weights: dict | None = None):
+                 err_hold: int | None = None, weights: dict | None = None,
+                 bank_words: int = SPRAM_DEPTH):
         self.net, self.lanes = net, lanes
         self.divisor = divisor_for(clk_hz, baud)
-        self.core = SNNCore(net, lanes=lanes, weights=weights)
+        self.core = SNNCore(net, lanes=lanes, weights=weights, bank_words=bank_words)
         self.link = HostLink(n_in=net.n_in, in_bits=net.in_bits, n_out=net.n_out,
-                             logit_bits=signed_bits(net.logit_bound()),
+                             logit_bits=self.core.plan.layers[-1].logit_bits,
                              timeout=40 * self.divisor,
                              weight_depths=self.core.weight_depths())
         self.err_hold = err_hold if err_hold is not None else int(clk_hz // 4)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1),
                           "led_activity": Out(1), "led_error": Out(1)})
+
+    def memories(self):
+        """Every memory of the design, named from its top (:mod:`snnhw.gateware.plan`)."""
+        return ([mem.within("core") for mem in self.core.memories()]
+                + [mem.within("link") for mem in self.link.memories()])
 
     def elaborate(self, platform):
         m = Module()
@@ -53,8 +61,7 @@ class LinkedNetwork(wiring.Component):
         wiring.connect(m, link.ev, core.i)
         wiring.connect(m, core.o, link.res)
         if core.loaded:
-            m.d.comb += [core.load_en.eq(link.load_en), core.load_layer.eq(link.load_layer),
-                         core.load_addr.eq(link.load_addr), core.load_data.eq(link.load_data)]
+            wiring.connect(m, link.load, core.load)
         # error LED: lit for about err_hold cycles, counted in ticks of 2**PRESCALE
         # cycles so that no counter needs a long carry chain
         ticks = max(1, self.err_hold >> self.PRESCALE)

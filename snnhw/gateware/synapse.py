@@ -34,9 +34,11 @@ cycles back to back. Latency: :data:`SynapseArray.LATENCY` cycles from
 acceptance to the last write. Backpressure: ``i.ready`` is low while an
 event still has groups to issue.
 
-The sweep port reads one group of accumulators (``rd_en``/``rd_addr``,
-data on ``rd_data`` the next cycle) and clears it in the same cycle; use it
-only while ``busy`` is low.
+The ``sweep`` port (:class:`~snnhw.gateware.ports.AccumulatorPort`) reads
+one group of accumulators (data the next cycle) and clears it in the same
+cycle; use it only while ``busy`` is low. ``load`` writes weight words
+(:class:`~snnhw.gateware.ports.WeightLoadPort`) when they are not in the
+bitstream.
 """
 
 from __future__ import annotations
@@ -49,11 +51,14 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..protocol.streams import index_width
-from ..protocol.words import pack_lanes, weight_words
+from ..protocol.words import weight_words
+from ..util import signed_range
 from ._checks import reject
-from .weights import WeightStore
+from .plan import synapse_memories
+from .ports import AccumulatorPort, WeightLoadPort
+from .weights import SPRAM_DEPTH, WeightStore
 
-__all__ = ["SynapseArray", "pack_lanes"]
+__all__ = ["SynapseArray"]
 
 
 def _tree_sum(terms):
@@ -84,49 +89,54 @@ class SynapseArray(wiring.Component):
     weights : str
         Where the weights live (:class:`~snnhw.gateware.weights.WeightStore`
         kinds): ``"rom"`` (in the bitstream), ``"ram"`` or ``"spram"`` (loaded
-        at run time through the ``w_wr_*`` ports, word layout
+        at run time through ``load``, word layout
         :func:`snnhw.protocol.words.weight_words`).
+    bank_words : int
+        SPRAM words per block (:class:`~snnhw.gateware.weights.WeightStore`).
     """
 
     LATENCY = 6  # cycles from accepting an event to its last accumulator write
 
     def __init__(self, W, *, w_bits: int, in_bits: int, lanes: int, acc_width: int,
-                 weights: str = "rom"):
+                 weights: str = "rom", bank_words: int = SPRAM_DEPTH):
         W = np.asarray(W, dtype=np.int64)
         if W.ndim != 2:
             reject(self, f"W must be 2-D, got shape {W.shape}")
         if not isinstance(lanes, int) or lanes < 1:
             reject(self, f"lanes must be a positive integer, got {lanes!r}")
-        lo, hi = -(1 << (w_bits - 1)), (1 << (w_bits - 1)) - 1
+        lo, hi = signed_range(w_bits)
         if W.size and (W.min() < lo or W.max() > hi):
             reject(self, f"weights exceed w_bits={w_bits}")
         self.n_out, self.n_in = W.shape
         self.lanes, self.w_bits, self.in_bits, self.acc_width = lanes, w_bits, in_bits, acc_width
         self.groups = math.ceil(self.n_out / lanes)
-        self.store = WeightStore(depth=self.groups * self.n_in, width=lanes * w_bits,
-                                 kind=weights, init=weight_words(W, lanes, w_bits))
+        self.weight_memory, self.acc_memory = synapse_memories(
+            n_in=self.n_in, n_out=self.n_out, lanes=lanes, w_bits=w_bits, acc_width=acc_width,
+            weights=weights)
+        self.store = WeightStore(self.weight_memory, bank_words=bank_words,
+                                 init=weight_words(W, lanes, w_bits) if weights == "rom" else None)
         super().__init__({
             "i": In(stream.Signature(data.StructLayout({
                 "index": unsigned(index_width(self.n_in)),
                 "value": unsigned(in_bits)}))),
-            "rd_en": In(1),
-            "rd_addr": In(range(max(self.groups, 2))),
-            "rd_data": Out(unsigned(lanes * acc_width)),
+            "sweep": In(AccumulatorPort(self.groups, self.acc_memory.width)),
+            "load": In(WeightLoadPort(len(self.store.rd_addr), self.weight_memory.width)),
             "busy": Out(1),
             "active": Out(1),
-            "w_wr_en": In(1),
-            "w_wr_addr": In(len(self.store.wr_addr)),
-            "w_wr_data": In(lanes * w_bits),
         })
+
+    def memories(self):
+        """The weight and accumulator memories (:mod:`snnhw.gateware.plan`)."""
+        return [self.weight_memory, self.acc_memory]
 
     def elaborate(self, platform):
         m = Module()
         P, G, n_in = self.lanes, self.groups, self.n_in
         aw_ = self.acc_width
         m.submodules.weights = store = self.store
-        m.d.comb += [store.wr_en.eq(self.w_wr_en), store.wr_addr.eq(self.w_wr_addr),
-                     store.wr_data.eq(self.w_wr_data)]
-        m.submodules.acc = amem = memory.Memory(shape=unsigned(P * aw_), depth=G, init=[])
+        wiring.connect(m, wiring.flipped(self.load), store.load)
+        m.submodules.acc = amem = memory.Memory(shape=unsigned(self.acc_memory.width),
+                                                depth=self.acc_memory.depth, init=[])
         a_rd = amem.read_port()
         a_wr = amem.write_port()
 
@@ -165,7 +175,7 @@ class SynapseArray(wiring.Component):
             m.d.sync += reg.eq(_tree_sum(terms))
             d_sum.append(reg)
         # the sweep port's address unless an update needs the port (never both)
-        m.d.comb += a_rd.addr.eq(Mux(c_valid, c_group, self.rd_addr))
+        m.d.comb += a_rd.addr.eq(Mux(c_valid, c_group, self.sweep.addr))
 
         # stage D: the accumulators read in C land in a register. Writes the read missed
         # (one in the read's own cycle, one in this cycle) are kept for stage E.
@@ -194,8 +204,8 @@ class SynapseArray(wiring.Component):
         m.d.comb += [a_wr.en.eq(e_valid), a_wr.addr.eq(e_group), a_wr.data.eq(Cat(*new))]
 
         # sweep port: read a group and clear it (only while not busy)
-        with m.If(self.rd_en):
-            m.d.comb += [a_wr.en.eq(1), a_wr.addr.eq(self.rd_addr), a_wr.data.eq(0)]
+        with m.If(self.sweep.en):
+            m.d.comb += [a_wr.en.eq(1), a_wr.addr.eq(self.sweep.addr), a_wr.data.eq(0)]
         busy = a_valid | b_valid | c_valid | d_valid | e_valid
-        m.d.comb += [self.rd_data.eq(a_rd.data), self.busy.eq(busy)]
+        m.d.comb += [self.sweep.data.eq(a_rd.data), self.busy.eq(busy)]
         return m

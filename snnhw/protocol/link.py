@@ -76,7 +76,12 @@ class ErrorCode(enum.IntEnum):
 
     @property
     def text(self) -> str:
-        return self.name.lower().replace("_", " ")
+        return _ERROR_TEXT[self]
+
+
+_ERROR_TEXT = {ErrorCode.BAD_CRC: "bad CRC", ErrorCode.BAD_LENGTH: "bad length",
+               ErrorCode.UNKNOWN_TYPE: "unknown type", ErrorCode.CUT_OFF: "frame cut off",
+               ErrorCode.BAD_WEIGHT_ADDRESS: "bad weight address"}
 
 
 def error_text(code: int) -> str:

@@ -46,7 +46,8 @@ def test_manifest_matches_the_verilog(net, tmp_path):
     assert [f["name"] for f in fields] == ["index", "value", "eos"]
     assert fields[-1]["offset"] + 1 == man["ports"]["i__payload"]["width"]
     assert [ly["groups"] for ly in man["layers"]] == [3, 2]
-    assert man["layers"][0]["memories"]["weights"] == {"words": 3 * 9, "width": 3 * 8}
+    assert man["layers"][0]["memories"]["weights"] == {
+        "name": "layer0.syn.weights.mem", "words": 3 * 9, "width": 3 * 8, "kind": "rom"}
 
 
 def test_cli_generate(net, tmp_path, capsys):

@@ -41,10 +41,7 @@ class Harness(wiring.Component):
         wiring.connect(m, self.core.o, self.link.res)
         m.d.comb += self.core.clear.eq(self.link.clear)
         if self.core.loaded:
-            m.d.comb += [self.core.load_en.eq(self.link.load_en),
-                         self.core.load_layer.eq(self.link.load_layer),
-                         self.core.load_addr.eq(self.link.load_addr),
-                         self.core.load_data.eq(self.link.load_data)]
+            wiring.connect(m, self.link.load, self.core.load)
         return m
 
 

@@ -20,11 +20,11 @@ def run_array(W, events, *, lanes, w_bits, in_bits, acc_width, pattern="none"):
         await ctx.tick().until(~dut.busy)
         for clear_pass in range(2):
             for g in range(G):
-                ctx.set(dut.rd_en, 1)
-                ctx.set(dut.rd_addr, g)
+                ctx.set(dut.sweep.en, 1)
+                ctx.set(dut.sweep.addr, g)
                 await ctx.tick()
-                ctx.set(dut.rd_en, 0)
-                word = ctx.get(dut.rd_data)
+                ctx.set(dut.sweep.en, 0)
+                word = ctx.get(dut.sweep.data)
                 mask = (1 << acc_width) - 1
                 out[(clear_pass, g)] = [(word >> (lane * acc_width)) & mask
                                         for lane in range(lanes)]

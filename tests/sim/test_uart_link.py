@@ -8,7 +8,6 @@ import torch
 
 from snnhw.data import load_digits_split
 from snnhw.gateware.generate import write_linked
-from snnhw.gateware.weights import WeightStore
 from snnhw.nn.export import export_model
 from snnhw.nn.model import encode
 from snnhw.nn.train import TrainConfig, train
@@ -53,13 +52,8 @@ def spram_design(design, tmp_path_factory):
     words so that the 384-word memory spans two banks (the bank select is exercised)."""
     net, x, _ = design
     out = tmp_path_factory.mktemp("spram")
-    old = WeightStore.BANK_WORDS
-    WeightStore.BANK_WORDS = 256
-    try:
-        _, _, man = write_linked(net, [4, 2], out / "rtl", clk_hz=1e6, baud=100_000,
-                                 weights={0: "spram"})
-    finally:
-        WeightStore.BANK_WORDS = old
+    _, _, man = write_linked(net, [4, 2], out / "rtl", clk_hz=1e6, baud=100_000,
+                             weights={0: "spram"}, bank_words=256)
     text = (out / "rtl" / "snn_linked.v").read_text()
     assert text.count("SB_SPRAM256KA ") == 4 and man["weights_loaded"] == [0]
     return net, x[:3], out

@@ -1,0 +1,146 @@
+"""Host link, the two consumers of a checked frame held in the frame buffer.
+
+* :class:`EventFeeder`: an EVENTS frame's payload, 3 bytes an event
+  (:func:`snnhw.protocol.link.pack_events`), out as network input events.
+* :class:`WeightLoader`: a WEIGHTS frame's words (little-endian,
+  :data:`~snnhw.protocol.link.WEIGHT_WORD_BYTES` bytes each, after the
+  header) out as writes on the core's load port.
+
+Both take a command from :class:`~snnhw.gateware.receiver.FrameReceiver` on
+``cmd`` and read the buffer through ``buf``; they accept the command (the
+transfer on ``cmd``) when they have finished with it, which is what the
+receiver ACKs. A command of the other type is left alone.
+
+Every buffer byte costs three cycles (address, the block RAM's read, the
+register it lands in, with no logic between). The feeder sends one event
+per six cycles at most, and holds it while ``ev.ready`` is low; the loader
+writes one word per ``3 * WEIGHT_WORD_BYTES`` cycles and has no
+backpressure (the core takes a write every cycle).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..protocol import link
+from .layouts import event_layout
+from .ports import CoreLoadPort
+from .receiver import BufferReadPort, command_layout
+
+__all__ = ["EventFeeder", "WeightLoader"]
+
+
+class EventFeeder(wiring.Component):
+    """EVENTS frames from the buffer to the network input (see the module docstring).
+
+    Ports
+    -----
+    cmd : In(stream of :func:`~snnhw.gateware.receiver.command_layout`)
+    buf : Out(BufferReadPort)
+    ev : Out(stream of :func:`event_layout` (n_in, in_bits))
+    """
+
+    def __init__(self, *, n_in: int, in_bits: int, buffer_depth: int):
+        self.n_in, self.in_bits = n_in, in_bits
+        super().__init__({
+            "cmd": In(stream.Signature(command_layout())),
+            "buf": Out(BufferReadPort(buffer_depth)),
+            "ev": Out(stream.Signature(event_layout(n_in, in_bits))),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        addr = self.buf.addr
+        rdata = Signal(8)
+        m.d.sync += rdata.eq(self.buf.data)
+        held = Signal(16)
+        value = Signal(8)
+        length = self.cmd.payload.length
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.cmd.valid & (self.cmd.payload.type == link.EVENTS)):
+                    m.d.sync += addr.eq(0)
+                    m.next = "READ"
+            # present the three byte addresses on three cycles; the data comes back
+            # through the read port and the `rdata` register, two cycles later
+            with m.State("READ"):
+                with m.If(addr == length):
+                    m.d.comb += self.cmd.ready.eq(1)
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.sync += addr.eq(addr + 1)
+                    m.next = "A1"
+            with m.State("A1"):
+                m.d.sync += addr.eq(addr + 1)
+                m.next = "A2"
+            with m.State("A2"):
+                m.d.sync += [addr.eq(addr + 1), held[:8].eq(rdata)]
+                m.next = "B1"
+            with m.State("B1"):
+                m.d.sync += held[8:].eq(rdata)
+                m.next = "B2"
+            with m.State("B2"):
+                m.d.sync += value.eq(rdata)
+                m.next = "SEND"
+            with m.State("SEND"):
+                ev = self.ev.payload
+                m.d.comb += [self.ev.valid.eq(1), ev.index.eq(held[:15]), ev.eos.eq(held[15]),
+                             ev.value.eq(value)]
+                with m.If(self.ev.ready):
+                    m.next = "READ"
+        return m
+
+
+class WeightLoader(wiring.Component):
+    """WEIGHTS frames from the buffer to the core's load port (see the module docstring).
+
+    Ports
+    -----
+    cmd : In(stream of :func:`~snnhw.gateware.receiver.command_layout`)
+    buf : Out(BufferReadPort)
+    load : Out(CoreLoadPort)
+    """
+
+    def __init__(self, *, buffer_depth: int):
+        super().__init__({
+            "cmd": In(stream.Signature(command_layout())),
+            "buf": Out(BufferReadPort(buffer_depth)),
+            "load": Out(CoreLoadPort()),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        wb, hdr = link.WEIGHT_WORD_BYTES, link.WEIGHT_HEADER_BYTES
+        addr = self.buf.addr
+        rdata = Signal(8)
+        m.d.sync += rdata.eq(self.buf.data)
+        word = Signal(8 * wb)
+        w_next = Signal(16)
+        cmd = self.cmd.payload
+        m.d.sync += self.load.en.eq(0)
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.cmd.valid & (cmd.type == link.WEIGHTS)):
+                    m.d.sync += [addr.eq(hdr), w_next.eq(cmd.w_start)]
+                    m.next = "A"
+            # one payload byte per three cycles (address, read port, register); every
+            # WEIGHT_WORD_BYTES bytes (little-endian) are one word, written at once
+            with m.State("A"):
+                with m.If(addr == cmd.length):
+                    m.d.comb += self.cmd.ready.eq(1)
+                    m.next = "IDLE"
+                with m.Else():
+                    m.next = "B"
+            with m.State("B"):
+                m.next = "C"
+            with m.State("C"):
+                shifted = Cat(word[8:], rdata)
+                m.d.sync += [word.eq(shifted), addr.eq(addr + 1)]
+                with m.If(addr[:wb.bit_length() - 1] == (hdr + wb - 1) % wb):
+                    m.d.sync += [self.load.en.eq(1), self.load.layer.eq(cmd.w_layer),
+                                 self.load.addr.eq(w_next), self.load.data.eq(shifted),
+                                 w_next.eq(w_next + 1)]
+                m.next = "A"
+        return m

@@ -1,0 +1,210 @@
+"""One description of the hardware: every memory and width the gateware builds.
+
+A *plan* is a frozen description computed from the IR and the lanes, before
+any Amaranth object exists. The components take their sizes from it
+(:class:`~snnhw.gateware.layer.LIFLayer` builds exactly the memories of its
+:class:`LayerPlan`), and everything that reports on the hardware reads the
+same plan: the Verilog manifest, ``snnhw estimate``, the cycle model
+(:mod:`snnhw.gateware.cycles`) and ``snnhw info --lanes``. Nothing else
+derives a depth or a width. A test checks the plan against what Yosys finds
+in the generated Verilog.
+
+Memory names are paths in the design hierarchy, relative to the network core
+(``layer0.syn.weights.mem``) or, in the board design, to its top
+(``core.layer0.syn.weights.mem``, ``link.receiver.buf``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from ..ir import Network
+from ..protocol.link import MAX_EVENTS
+from ..util import lanes_per_layer, signed_bits
+from .neuron import NeuronLane
+
+__all__ = ["MemorySpec", "LayerPlan", "CorePlan", "MEMORY_KINDS", "SWEEP_STAGES",
+           "synapse_memories", "link_buffer", "plan_core", "design_memories"]
+
+MEMORY_KINDS = ("rom", "ram", "spram")
+
+#: Pipeline stages of the sweep after a group's reads are issued: the reads land
+#: in registers (1), the charge is added (the first neuron stage) and the
+#: neuron lane finishes (its :data:`NeuronLane.LATENCY` stages), then write-back.
+SWEEP_STAGES = 1 + NeuronLane.LATENCY + 1
+
+
+@dataclass(frozen=True)
+class MemorySpec:
+    """One memory as its component builds it.
+
+    ``kind``: ``"rom"`` (contents in the bitstream, never written), ``"ram"``
+    (written at run time) or ``"spram"`` (iCE40UP5K single-port RAM blocks,
+    loaded by the host). ``layer``: the layer a weight memory belongs to.
+    """
+
+    name: str
+    role: str
+    depth: int
+    width: int
+    kind: str = "ram"
+    layer: int | None = None
+
+    def __post_init__(self):
+        if self.kind not in MEMORY_KINDS:
+            raise ValueError(f"memory kind must be one of {MEMORY_KINDS}, got {self.kind!r}")
+        if self.depth < 1 or self.width < 1:
+            raise ValueError(f"memory {self.name}: {self.depth} x {self.width} is empty")
+
+    @property
+    def bits(self) -> int:
+        return self.depth * self.width
+
+    def within(self, prefix: str, **changes) -> MemorySpec:
+        """The same memory seen from the component that holds this one as ``prefix``."""
+        return dataclasses.replace(self, name=f"{prefix}.{self.name}", **changes)
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "role": self.role, "words": self.depth,
+                "width": self.width, "kind": self.kind}
+
+
+def synapse_memories(*, n_in: int, n_out: int, lanes: int, w_bits: int, acc_width: int,
+                     weights: str = "rom") -> tuple[MemorySpec, MemorySpec]:
+    """The weights and accumulators of a :class:`~snnhw.gateware.synapse.SynapseArray`.
+
+    Weights: ``G * n_in`` words of ``lanes * w_bits`` (word ``g * n_in + j`` is row
+    ``j`` of group ``g``); accumulators: ``G`` words of ``lanes * acc_width``.
+    """
+    g = math.ceil(n_out / lanes)
+    store = "spram" if weights == "spram" else "mem"
+    return (MemorySpec(f"weights.{store}", "weights", g * n_in, lanes * w_bits, kind=weights),
+            MemorySpec("acc", "accumulators", g, lanes * acc_width))
+
+
+def link_buffer(max_events: int = MAX_EVENTS) -> MemorySpec:
+    """The host link's frame buffer: one frame's payload, ``3 * max_events`` bytes."""
+    return MemorySpec("buf", "frame_buffer", 3 * max_events, 8)
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """Layer ``index`` of a network at ``lanes`` neurons per cycle.
+
+    ``readout`` is ``None`` for a hidden layer, else the network's readout
+    (``"membrane"`` or ``"spikes"``). ``memories`` are named relative to the
+    layer (``syn.acc``, ``sweep.bias``...).
+    """
+
+    index: int
+    n_in: int
+    n_out: int
+    lanes: int
+    in_bits: int
+    w_bits: int
+    u_bits: int
+    spike_bits: int
+    acc_width: int
+    logit_bits: int
+    readout: str | None
+    weights: str
+    memories: tuple[MemorySpec, ...]
+
+    @property
+    def groups(self) -> int:
+        return math.ceil(self.n_out / self.lanes)
+
+    @property
+    def fires(self) -> bool:
+        """Whether the layer has membranes and spikes (all but a membrane readout)."""
+        return self.readout != "membrane"
+
+    @property
+    def current_width(self) -> int:
+        """The charge ``I`` plus the bias: one bit more than the accumulator."""
+        return self.acc_width + 1
+
+    @property
+    def fifo_word(self) -> dict[str, int]:
+        """Fields of a spike FIFO word: first neuron of the group, its spikes, marker."""
+        return {"base": (self.groups * self.lanes).bit_length(),
+                "spikes": self.lanes * self.spike_bits, "eos": 1}
+
+    def memory(self, role: str) -> MemorySpec:
+        for mem in self.memories:
+            if mem.role == role:
+                return mem
+        raise KeyError(f"layer {self.index} has no {role} memory")
+
+    @classmethod
+    def of(cls, net: Network, index: int, lanes: int, weights: str = "rom") -> LayerPlan:
+        ly = net.layers[index]
+        last = index == len(net.layers) - 1
+        readout = net.readout if last else None
+        acc_width = signed_bits(net.current_bound(index))
+        logit_bits = signed_bits(net.logit_bound()) if last else 0
+        g = math.ceil(ly.n_out / lanes)
+        mems = [m.within("syn") for m in synapse_memories(
+            n_in=ly.n_in, n_out=ly.n_out, lanes=lanes, w_bits=ly.w_bits, acc_width=acc_width,
+            weights=weights)]
+        mems.append(MemorySpec("sweep.bias", "bias", g, lanes * ly.u_bits, kind="rom"))
+        if readout != "membrane":
+            mems.append(MemorySpec("sweep.membrane", "membranes", g, lanes * ly.u_bits))
+        if readout is None:
+            # the serializer's FIFO holds a whole sweep, the groups in flight, the marker
+            # and one word of margin (its room check is registered); SyncFIFOBuffered keeps
+            # one of them in its output register, the rest in this memory
+            width = (g * lanes).bit_length() + lanes * ly.spike_bits + 1
+            mems.append(MemorySpec("serializer.fifo.storage", "spike_fifo",
+                                   g + 2 + SWEEP_STAGES, width))
+        else:
+            mems.append(MemorySpec("readout.logits", "logits", g, lanes * logit_bits))
+        mems = tuple(dataclasses.replace(m, layer=index) for m in mems)
+        return cls(index=index, n_in=ly.n_in, n_out=ly.n_out, lanes=lanes,
+                   in_bits=net.input_bits(index), w_bits=ly.w_bits, u_bits=ly.u_bits,
+                   spike_bits=ly.spike_bits, acc_width=acc_width, logit_bits=logit_bits,
+                   readout=readout, weights=weights, memories=mems)
+
+
+@dataclass(frozen=True)
+class CorePlan:
+    """Every layer of a network core (:class:`~snnhw.gateware.network.SNNCore`)."""
+
+    layers: tuple[LayerPlan, ...]
+
+    @property
+    def lanes(self) -> list[int]:
+        return [lp.lanes for lp in self.layers]
+
+    @property
+    def loaded(self) -> list[int]:
+        """Layers whose weights the host loads at run time."""
+        return [lp.index for lp in self.layers if lp.weights != "rom"]
+
+    def memories(self) -> list[MemorySpec]:
+        return [m.within(f"layer{lp.index}") for lp in self.layers for m in lp.memories]
+
+
+def plan_core(net: Network, lanes, weights: dict | None = None) -> CorePlan:
+    """The plan of ``net`` at ``lanes`` (one for all layers or one per layer), with
+    ``weights`` ``{layer: "ram" | "spram"}`` for the layers loaded at run time."""
+    ps = lanes_per_layer(lanes, len(net.layers))
+    weights = dict(weights or {})
+    for k, kind in weights.items():
+        if not isinstance(k, int) or not 0 <= k < len(net.layers):
+            raise ValueError(f"weights: no layer {k!r} (the network has {len(net.layers)})")
+        if kind not in MEMORY_KINDS:
+            raise ValueError(f"weights of layer {k} must be one of {MEMORY_KINDS}, "
+                             f"got {kind!r}")
+    return CorePlan(tuple(LayerPlan.of(net, i, p, weights.get(i, "rom"))
+                          for i, p in enumerate(ps)))
+
+
+def design_memories(net: Network, lanes, weights: dict | None = None,
+                    max_events: int = MAX_EVENTS) -> list[MemorySpec]:
+    """Every memory of the board design (:class:`~snnhw.gateware.linked.LinkedNetwork`):
+    the core's and the host link's frame buffer."""
+    core = [m.within("core") for m in plan_core(net, lanes, weights).memories()]
+    return [*core, link_buffer(max_events).within("link.receiver")]

@@ -1,0 +1,147 @@
+"""The readout of the last layer: logits summed over a sample, then logits and class out.
+
+During each step's sweep the readout adds every swept group's values to its
+logits (SPEC "Readout": the charge ``I`` for a ``membrane`` readout, the
+spikes for a ``spikes`` readout): a read-modify-write, read in the cycle a
+group arrives on ``i`` and written the next (the sweep visits each group once
+a step, so no two groups in a row are the same). After the sample's last
+sweep, ``emit`` starts the output: the ``n_out`` logits in order, then the
+class (argmax, ties to the lowest index), each as a beat of ``o``; the
+logits are cleared as they are read, ready for the next sample.
+
+After reset the readout first clears its logits (``G`` cycles).
+
+Latency of the output: per group one read and one load cycle, then one cycle
+per logit beat, one for the last compare of the argmax, then the class beat:
+``2 * G + n_out + 2`` cycles without backpressure. ``busy`` is high from the
+cycle after ``emit`` until the class beat is taken; send no group on ``i``
+and no ``emit`` meanwhile, and ``emit`` only after the last group's beat.
+Backpressure: ``o.ready`` low holds the current beat.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Signal, signed, unsigned
+from amaranth.lib import memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .layouts import result_layout
+from .plan import LayerPlan
+from .select import select_lane
+from .sweep import result_layout as sweep_result_layout
+
+__all__ = ["Readout"]
+
+
+class Readout(wiring.Component):
+    """The readout planned as ``plan`` (see the module docstring).
+
+    Ports
+    -----
+    i : In(stream of the sweep's results, always ready)
+    emit : In(1)
+    busy : Out(1)
+    o : Out(stream of :func:`~snnhw.gateware.layouts.result_layout`)
+    """
+
+    def __init__(self, plan: LayerPlan):
+        if plan.readout is None:
+            raise ValueError(f"layer {plan.index} is not the readout")
+        self.plan = plan
+        self.logits_memory = plan.memory("logits")
+        super().__init__({
+            "i": In(stream.Signature(sweep_result_layout(plan), always_ready=True)),
+            "emit": In(1),
+            "busy": Out(1),
+            "o": Out(stream.Signature(result_layout(plan.logit_bits, plan.n_out))),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        plan = self.plan
+        P, G, n_out, lb = plan.lanes, plan.groups, plan.n_out, plan.logit_bits
+        lmem = self.logits_memory
+        m.submodules.logits = mem = memory.Memory(shape=unsigned(lmem.width), depth=lmem.depth,
+                                                  init=[])
+        rd, wr = mem.read_port(), mem.write_port()
+        if plan.readout == "membrane":
+            adds_word, add_width = self.i.payload.current, plan.current_width
+        else:
+            adds_word, add_width = self.i.payload.spikes, plan.spike_bits
+        is_signed = plan.readout == "membrane"
+
+        # accumulate: read in the beat's cycle, add and write in the next
+        acc_valid = Signal()
+        acc_group = Signal.like(self.i.payload.group)
+        acc_adds = Signal.like(adds_word)
+        m.d.sync += [acc_valid.eq(self.i.valid), acc_group.eq(self.i.payload.group),
+                     acc_adds.eq(adds_word)]
+        addr = Signal(range(G + 1))  # group counter of CLEAR and OUTPUT
+        with m.If(self.i.valid):
+            m.d.comb += rd.addr.eq(self.i.payload.group)
+        with m.Else():
+            m.d.comb += rd.addr.eq(addr)
+        with m.If(acc_valid):
+            sums = []
+            for lane in range(P):
+                old = rd.data.word_select(lane, lb).as_signed()
+                add = acc_adds.word_select(lane, add_width)
+                sums.append((old + (add.as_signed() if is_signed else add))[:lb])
+            m.d.comb += [wr.en.eq(1), wr.addr.eq(acc_group), wr.data.eq(Cat(*sums))]
+
+        held = Signal(P * lb)
+        lane = Signal(range(max(P, 2)))
+        idx = Signal(range(n_out + 1))
+        best = Signal(signed(lb), init=-(1 << (lb - 1)))
+        best_idx = Signal(range(max(n_out, 2)))
+        # the argmax runs one beat behind the logits (no compare on the output path);
+        # `best` starts at the smallest logit with index 0 (set in CLASS), so a plain
+        # `>` keeps ties at the lowest index and the compare has no other input
+        seen, seen_idx = Signal(signed(lb)), Signal(range(max(n_out, 2)))
+        seen_valid, emitted = Signal(), Signal()
+        m.d.sync += seen_valid.eq(emitted)
+        with m.If(seen_valid & (seen > best)):
+            m.d.sync += [best.eq(seen), best_idx.eq(seen_idx)]
+        o = self.o
+        with m.FSM(init="CLEAR"):
+            with m.State("CLEAR"):
+                m.d.comb += [wr.en.eq(1), wr.addr.eq(addr), wr.data.eq(0), self.busy.eq(1)]
+                m.d.sync += addr.eq(addr + 1)
+                with m.If(addr == G - 1):
+                    m.d.sync += addr.eq(0)
+                    m.next = "IDLE"
+            with m.State("IDLE"):
+                with m.If(self.emit):
+                    m.d.sync += addr.eq(0)
+                    m.next = "OUTPUT"
+            with m.State("OUTPUT"):
+                # read group `addr` and clear it; its data arrives next cycle
+                m.d.comb += [wr.en.eq(1), wr.addr.eq(addr), wr.data.eq(0), self.busy.eq(1)]
+                m.d.sync += [lane.eq(0), addr.eq(addr + 1)]
+                m.next = "LOAD"
+            with m.State("LOAD"):
+                m.d.comb += self.busy.eq(1)
+                m.d.sync += held.eq(rd.data)
+                m.next = "EMIT"
+            with m.State("EMIT"):
+                m.d.comb += self.busy.eq(1)
+                value = select_lane(m, held, lane, lb, P, "out_logit").as_signed()
+                m.d.comb += [o.valid.eq(1), o.payload.value.eq(value)]
+                with m.If(o.ready):
+                    m.d.sync += [idx.eq(idx + 1), lane.eq(lane + 1), seen.eq(value),
+                                 seen_idx.eq(idx)]
+                    m.d.comb += emitted.eq(1)
+                    with m.If(idx == n_out - 1):
+                        m.next = "ARGMAX"
+                    with m.Elif(lane == P - 1):
+                        m.next = "OUTPUT"
+            with m.State("ARGMAX"):  # the last logit's compare
+                m.d.comb += self.busy.eq(1)
+                m.next = "CLASS"
+            with m.State("CLASS"):
+                m.d.comb += [self.busy.eq(1), o.valid.eq(1), o.payload.value.eq(best_idx),
+                             o.payload.is_class.eq(1), o.payload.last.eq(1)]
+                with m.If(o.ready):
+                    m.d.sync += [idx.eq(0), addr.eq(0), best.eq(best.init), best_idx.eq(0)]
+                    m.next = "IDLE"
+        return m

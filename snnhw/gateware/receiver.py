@@ -1,0 +1,204 @@
+"""Host link, receive side: bytes in, checked frames out (protocol: :mod:`snnhw.protocol.link`).
+
+A frame's payload goes into the frame buffer (block RAM) while its CRC is
+computed; only when the whole frame has arrived and checks out is it handed
+on: an EVENTS or WEIGHTS frame as a command on ``cmd`` (its payload stays in
+the buffer, read through ``buf``), a CLEAR frame as a ``clear`` pulse alone.
+WEIGHTS also pulses ``clear`` first (it aborts the current sample). A
+WEIGHTS frame's layer and address range are checked against
+``weight_depths`` before it is handed on, so a bad one writes nothing.
+
+Replies: when a command is taken (its consumer has finished with it: the
+transfer on ``cmd`` marks the end of its work), or at once for CLEAR, the
+receiver asks for an ACK on ``reply``; a bad frame gets an ERROR with its
+:class:`~snnhw.protocol.link.ErrorCode` instead and nothing of it is handed
+on. A gap longer than ``timeout`` cycles inside a frame abandons it
+(``CUT_OFF``).
+
+Throughput: one byte per cycle (``rx.ready`` is always high; bytes that
+arrive while a command is being carried out are dropped, which the protocol
+rules out: the host waits for the reply). Latency: the command is valid two
+cycles after the last CRC byte.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from amaranth.lib import crc, data, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..protocol import link
+from ..protocol.link import ErrorCode
+from .plan import MemorySpec, link_buffer
+
+__all__ = ["FrameReceiver", "BufferReadPort", "command_layout", "reply_layout"]
+
+
+class BufferReadPort(wiring.Signature):
+    """Read the frame buffer: the byte at ``addr`` is on ``data`` the next cycle."""
+
+    def __init__(self, depth: int):
+        self.depth = depth
+        super().__init__({"addr": Out(range(depth + 1)), "data": In(8)})
+
+
+def command_layout() -> data.StructLayout:
+    """A checked EVENTS or WEIGHTS frame: its type and payload length, and a WEIGHTS
+    frame's layer and first word address."""
+    return data.StructLayout({"type": unsigned(8), "length": unsigned(16),
+                              "w_layer": unsigned(8), "w_start": unsigned(16)})
+
+
+def reply_layout() -> data.StructLayout:
+    """ACK (``error`` 0) or ERROR with ``code``."""
+    return data.StructLayout({"error": unsigned(1), "code": unsigned(8)})
+
+
+class FrameReceiver(wiring.Component):
+    """See the module docstring.
+
+    Parameters
+    ----------
+    max_events : int
+        Events a frame may carry (frame buffer of ``3 * max_events`` bytes).
+    timeout : int
+        Cycles of silence that abandon a frame.
+    weight_depths : dict of int -> int
+        ``{layer: words}`` of the layers loaded by WEIGHTS frames.
+
+    Ports
+    -----
+    rx : In(stream of bytes)
+    cmd : Out(stream of :func:`command_layout`)
+    buf : In(BufferReadPort)
+    reply : Out(stream of :func:`reply_layout`, always ready): one beat a frame
+    clear : Out(1)
+    """
+
+    def __init__(self, *, max_events: int = link.MAX_EVENTS, timeout: int = 1 << 16,
+                 weight_depths: dict | None = None):
+        self.buffer: MemorySpec = link_buffer(max_events)
+        self.timeout = timeout
+        self.weight_depths = dict(weight_depths or {})
+        super().__init__({
+            "rx": In(stream.Signature(8)),
+            "cmd": Out(stream.Signature(command_layout())),
+            "buf": In(BufferReadPort(self.buffer.depth)),
+            "reply": Out(stream.Signature(reply_layout(), always_ready=True)),
+            "clear": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        max_bytes = self.buffer.depth
+        m.submodules.buf = buf = memory.Memory(shape=self.buffer.width, depth=max_bytes,
+                                               init=[])
+        w = buf.write_port()
+        r = buf.read_port()
+        m.d.comb += [r.addr.eq(self.buf.addr), self.buf.data.eq(r.data)]
+        m.submodules.crc = rx_crc = crc.catalog.CRC16_XMODEM().create()
+
+        cmd = self.cmd.payload
+        count = Signal(16)
+        mod3 = Signal(2)
+        got_crc = Signal(16)
+        quiet = Signal(range(self.timeout + 1))
+        byte = self.rx.payload
+        m.d.comb += [self.rx.ready.eq(1), rx_crc.data.eq(byte)]
+        take = self.rx.valid
+        with m.If(take):
+            m.d.sync += quiet.eq(0)
+        with m.Elif(quiet != self.timeout):
+            m.d.sync += quiet.eq(quiet + 1)
+
+        def reply(code=None):
+            m.d.comb += [self.reply.valid.eq(1), self.reply.payload.error.eq(code is not None)]
+            if code is not None:
+                m.d.comb += self.reply.payload.code.eq(code)
+            m.next = "IDLE"
+
+        # WEIGHTS: the end of the range settles during the CRC bytes
+        wb = link.WEIGHT_WORD_BYTES
+        hdr = link.WEIGHT_HEADER_BYTES
+        w_end = Signal(17)
+        m.d.sync += w_end.eq(cmd.w_start + ((cmd.length - hdr) >> (wb.bit_length() - 1)))
+        w_range_ok = Signal()
+        for k, depth in self.weight_depths.items():
+            with m.If((cmd.w_layer == k) & (w_end <= depth)):
+                m.d.comb += w_range_ok.eq(1)
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(take & (byte == link.HOST_HEADER)):
+                    m.d.comb += rx_crc.start.eq(1)
+                    m.next = "TYPE"
+            for state, nxt, target in (("TYPE", "LEN0", cmd.type),
+                                       ("LEN0", "LEN1", cmd.length[:8])):
+                with m.State(state):
+                    with m.If(take):
+                        m.d.comb += rx_crc.valid.eq(1)
+                        m.d.sync += target.eq(byte)
+                        m.next = nxt
+                    with m.Elif(quiet == self.timeout):
+                        reply(ErrorCode.CUT_OFF)
+            with m.State("LEN1"):
+                with m.If(take):
+                    m.d.comb += rx_crc.valid.eq(1)
+                    m.d.sync += [cmd.length[8:].eq(byte), count.eq(0), mod3.eq(0)]
+                    with m.If(Cat(cmd.length[:8], byte) == 0):
+                        m.next = "CRC0"
+                    with m.Else():
+                        m.next = "PAYLOAD"
+                with m.Elif(quiet == self.timeout):
+                    reply(ErrorCode.CUT_OFF)
+            with m.State("PAYLOAD"):
+                with m.If(take):
+                    m.d.comb += [rx_crc.valid.eq(1), w.addr.eq(count), w.data.eq(byte),
+                                 w.en.eq(count < max_bytes)]
+                    m.d.sync += [count.eq(count + 1), mod3.eq(Mux(mod3 == 2, 0, mod3 + 1))]
+                    with m.Switch(count):  # a WEIGHTS frame's header: layer, -, address
+                        with m.Case(0):
+                            m.d.sync += cmd.w_layer.eq(byte)
+                        with m.Case(2):
+                            m.d.sync += cmd.w_start[:8].eq(byte)
+                        with m.Case(3):
+                            m.d.sync += cmd.w_start[8:].eq(byte)
+                    with m.If(count + 1 == cmd.length):
+                        m.next = "CRC0"
+                with m.Elif(quiet == self.timeout):
+                    reply(ErrorCode.CUT_OFF)
+            for state, nxt, half in (("CRC0", "CRC1", got_crc[:8]),
+                                     ("CRC1", "CHECK", got_crc[8:])):
+                with m.State(state):
+                    with m.If(take):
+                        m.d.sync += half.eq(byte)
+                        m.next = nxt
+                    with m.Elif(quiet == self.timeout):
+                        reply(ErrorCode.CUT_OFF)
+            with m.State("CHECK"):
+                with m.If(got_crc != rx_crc.crc):
+                    reply(ErrorCode.BAD_CRC)
+                with m.Elif(cmd.type == link.EVENTS):
+                    with m.If((cmd.length > max_bytes) | (mod3 != 0)):
+                        reply(ErrorCode.BAD_LENGTH)
+                    with m.Else():
+                        m.next = "HANDED"
+                with m.Elif(cmd.type == link.CLEAR):
+                    m.d.comb += self.clear.eq(1)
+                    reply()
+                with m.Elif(cmd.type == link.WEIGHTS):
+                    with m.If((cmd.length > max_bytes) | (cmd.length < hdr + wb)
+                              | (cmd.length[:wb.bit_length() - 1] != hdr % wb)):
+                        reply(ErrorCode.BAD_LENGTH)
+                    with m.Elif(~w_range_ok):
+                        reply(ErrorCode.BAD_WEIGHT_ADDRESS)
+                    with m.Else():
+                        m.d.comb += self.clear.eq(1)
+                        m.next = "HANDED"
+                with m.Else():
+                    reply(ErrorCode.UNKNOWN_TYPE)
+            with m.State("HANDED"):  # the command's consumer takes it when it is done
+                m.d.comb += self.cmd.valid.eq(1)
+                with m.If(self.cmd.ready):
+                    reply()
+        return m

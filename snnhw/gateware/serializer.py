@@ -1,0 +1,97 @@
+"""Spike FIFO and serializer: swept groups in, one spike event per cycle out.
+
+A hidden layer's sweep pushes every group that has a non-zero spike as one
+word (first neuron ``base``, the ``lanes`` spikes) and, after the last
+group, an end-of-step word. The serializer turns the head word into
+``(index, value)`` events for its non-zero lanes, lowest lane first, one per
+cycle, then the marker, so the next layer works while this one accumulates
+the next step.
+
+Latency: two cycles from a word pushed into an empty FIFO to its first event
+(the buffered FIFO's output register). Throughput: one event per cycle.
+Backpressure: ``o.ready`` low holds the head event; ``i.ready`` is low only
+when the FIFO is full. ``room`` (registered, so one cycle old) says that
+``reserve`` more words and the word pushed in the cycle it is read still fit:
+the sweep issues a group only while it is high, so its results are never
+refused.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Signal, unsigned
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ._checks import reject
+from .layouts import event_layout
+from .plan import LayerPlan
+from .select import select_lane
+
+__all__ = ["SpikeSerializer", "word_layout"]
+
+
+def word_layout(plan: LayerPlan) -> data.StructLayout:
+    return data.StructLayout({name: unsigned(width) for name, width in plan.fifo_word.items()})
+
+
+class SpikeSerializer(wiring.Component):
+    """The FIFO (``plan``'s ``spike_fifo`` memory) and serializer of a hidden layer.
+
+    Parameters
+    ----------
+    plan : LayerPlan
+    reserve : int
+        Words ``room`` keeps free: the groups in flight in the sweep and the marker.
+
+    Ports
+    -----
+    i : In(stream of :func:`word_layout`)
+    o : Out(stream of events (n_out, spike_bits))
+    room : Out(1)
+    """
+
+    def __init__(self, plan: LayerPlan, *, reserve: int):
+        self.plan, self.reserve = plan, reserve
+        self.fifo_memory = plan.memory("spike_fifo")
+        if self.fifo_memory.depth < reserve + 1:
+            reject(self, f"a spike FIFO of {self.fifo_memory.depth} words cannot keep "
+                   f"{reserve} free")
+        super().__init__({
+            "i": In(stream.Signature(word_layout(plan))),
+            "o": Out(stream.Signature(event_layout(plan.n_out, plan.spike_bits))),
+            "room": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        P, sb = self.plan.lanes, self.plan.spike_bits
+        # SyncFIFOBuffered keeps one word in its output register, the rest in memory
+        m.submodules.fifo = fifo_ = fifo.SyncFIFOBuffered(
+            width=self.fifo_memory.width, depth=self.fifo_memory.depth + 1)
+        m.d.comb += [fifo_.w_data.eq(self.i.payload), fifo_.w_en.eq(self.i.valid),
+                     self.i.ready.eq(fifo_.w_rdy)]
+        # registered, so one cycle old: one word of margin for a push in that cycle
+        m.d.sync += self.room.eq(fifo_.level < fifo_.depth - 1 - self.reserve)
+
+        head = data.View(word_layout(self.plan), fifo_.r_data)
+        done = Signal(P)
+        nonzero = Cat(*[head.spikes.word_select(lane, sb) != 0 for lane in range(P)])
+        remaining = nonzero & ~done
+        lane = Signal(range(max(P, 2)))
+        for j in reversed(range(P)):  # the last assignment wins: the lowest set lane
+            with m.If(remaining[j]):
+                m.d.comb += lane.eq(j)
+        bit = Signal(P)
+        m.d.comb += bit.eq(1 << lane)
+        o = self.o
+        m.d.comb += [o.valid.eq(fifo_.r_rdy), o.payload.eos.eq(head.eos)]
+        spike = select_lane(m, head.spikes, lane, sb, P, "head_spike")
+        with m.If(~head.eos):
+            m.d.comb += [o.payload.index.eq(head.base + lane), o.payload.value.eq(spike)]
+        with m.If(o.valid & o.ready):
+            with m.If(head.eos | (remaining == bit)):
+                m.d.comb += fifo_.r_en.eq(1)
+                m.d.sync += done.eq(0)
+            with m.Else():
+                m.d.sync += done.eq(done | bit)
+        return m

@@ -1,0 +1,170 @@
+"""The end-of-step sweep of one layer: leak, charge, fire and reset, a group at a time.
+
+For each command on ``cmd`` (a group ``g`` of ``lanes`` neurons) the sweep
+reads the group's accumulators (through ``acc``, which clears them), its
+bias and its membranes; ``lanes`` :class:`~snnhw.gateware.neuron.NeuronLane`
+compute ``v, s, u'`` (SPEC "One neuron, one time step"), the membranes are
+written back (zero on the last step of a sample) and the group's result goes
+out on ``o``: its spikes (a layer that fires) or its charge ``I`` (a membrane
+readout). A command with ``clear`` set zeroes the group's membranes and
+accumulators instead (after reset).
+
+Pipeline (:data:`~snnhw.gateware.plan.SWEEP_STAGES` stages): the reads are
+issued in the command's cycle; stage 1 holds the read data in registers;
+stage 2 adds the bias to the charge and enters the neuron lanes
+(:data:`NeuronLane.LATENCY` stages); the last stage writes back and presents
+the result. Latency :data:`~snnhw.gateware.plan.SWEEP_STAGES` cycles,
+throughput one group per cycle. No backpressure: ``cmd`` and ``o`` are
+always ready, so whoever issues commands makes room for their results first;
+``busy`` is high while a group is in flight. The read addresses follow
+``cmd.payload.group`` in every cycle, valid or not, so no address depends on
+the issuer's decisions.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from amaranth.hdl import Cat, Module, Signal, signed, unsigned
+from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..ir import DenseLayer
+from ..protocol.words import pack_lanes
+from .neuron import NeuronLane
+from .plan import SWEEP_STAGES, LayerPlan
+from .ports import AccumulatorPort
+
+__all__ = ["NeuronSweep", "command_layout", "result_layout"]
+
+
+def command_layout(plan: LayerPlan) -> data.StructLayout:
+    """Sweep group ``group`` (first neuron ``base``); ``last``: the sample's last step;
+    ``clear``: zero the group instead."""
+    return data.StructLayout({
+        "group": range(max(plan.groups, 2)),
+        "base": range(plan.groups * plan.lanes + 1),
+        "last": unsigned(1),
+        "clear": unsigned(1),
+    })
+
+
+def result_layout(plan: LayerPlan) -> data.StructLayout:
+    """One swept group: its spikes (``lanes * spike_bits``) if the layer fires, else its
+    charge ``I`` (``lanes * current_width``, the membrane readout)."""
+    fields = {"group": range(max(plan.groups, 2)),
+              "base": range(plan.groups * plan.lanes + 1)}
+    if plan.fires:
+        fields["spikes"] = unsigned(plan.lanes * plan.spike_bits)
+    else:
+        fields["current"] = unsigned(plan.lanes * plan.current_width)
+    return data.StructLayout(fields)
+
+
+class NeuronSweep(wiring.Component):
+    """The sweep of the layer ``layer`` planned as ``plan`` (see the module docstring).
+
+    Ports
+    -----
+    cmd : In(stream of :func:`command_layout`, always ready)
+    acc : Out(AccumulatorPort)
+        To the synapse array's ``sweep`` port.
+    o : Out(stream of :func:`result_layout`, always ready)
+    busy : Out(1)
+    """
+
+    def __init__(self, plan: LayerPlan, layer: DenseLayer):
+        self.plan, self.layer = plan, layer
+        self.bias_memory = plan.memory("bias")
+        self.membrane_memory = plan.memory("membranes") if plan.fires else None
+        super().__init__({
+            "cmd": In(stream.Signature(command_layout(plan), always_ready=True)),
+            "acc": Out(AccumulatorPort(plan.groups, plan.memory("accumulators").width)),
+            "o": Out(stream.Signature(result_layout(plan), always_ready=True)),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        plan, ly = self.plan, self.layer
+        P, G, ub = plan.lanes, plan.groups, plan.u_bits
+        cmd = self.cmd.payload
+        padded_b = np.zeros((G * P,), dtype=np.int64)
+        padded_b[: ly.n_out] = ly.b
+        bmem = self.bias_memory
+        m.submodules.bias = bias = memory.Memory(
+            shape=unsigned(bmem.width), depth=bmem.depth,
+            init=pack_lanes(padded_b.reshape(G, P), ub))
+        b_rd = bias.read_port()
+        m.d.comb += [b_rd.addr.eq(cmd.group), self.acc.addr.eq(cmd.group),
+                     self.acc.en.eq(self.cmd.valid)]
+        u_rd = u_wr = None
+        if plan.fires:
+            umem = self.membrane_memory
+            m.submodules.membrane = mem = memory.Memory(shape=unsigned(umem.width),
+                                                        depth=umem.depth, init=[])
+            u_rd, u_wr = mem.read_port(), mem.write_port()
+            m.d.comb += u_rd.addr.eq(cmd.group)
+
+        # stage n holds the group whose reads were issued n cycles ago
+        stages = [{"valid": Signal(name=f"sw{n}_valid"),
+                   "group": Signal.like(cmd.group, name=f"sw{n}_group"),
+                   "base": Signal.like(cmd.base, name=f"sw{n}_base"),
+                   "last": Signal(name=f"sw{n}_last")} for n in range(1, SWEEP_STAGES + 1)]
+        m.d.sync += [stages[0]["valid"].eq(self.cmd.valid & ~cmd.clear),
+                     stages[0]["group"].eq(cmd.group), stages[0]["base"].eq(cmd.base),
+                     stages[0]["last"].eq(cmd.last)]
+        for a, b in itertools.pairwise(stages):
+            m.d.sync += [b[k].eq(a[k]) for k in a]
+        m.d.comb += self.busy.eq(Cat(*[st["valid"] for st in stages]).any())
+        out = stages[-1]
+
+        # stage 1: the reads land in registers
+        r_acc = Signal.like(self.acc.data)
+        r_bias = Signal.like(b_rd.data)
+        m.d.sync += [r_acc.eq(self.acc.data), r_bias.eq(b_rd.data)]
+        r_u = None
+        if u_rd is not None:
+            r_u = Signal.like(u_rd.data)
+            m.d.sync += r_u.eq(u_rd.data)
+        # stage 2: charge = accumulator + bias, into the neuron lanes
+        spikes, new_u, currents = [], [], []
+        for lane in range(P):
+            cur = Signal(signed(plan.current_width), name=f"current{lane}")
+            m.d.comb += cur.eq(r_acc.word_select(lane, plan.acc_width).as_signed()
+                               + r_bias.word_select(lane, ub).as_signed())
+            if plan.fires:
+                nl = NeuronLane(u_bits=ub, current_width=plan.current_width, k=ly.k,
+                                fire_offset=ly.fire_offset, spike_bits=ly.spike_bits,
+                                leak_shift=ly.leak_shift, reset=ly.reset)
+                m.submodules[f"neuron{lane}"] = nl
+                m.d.comb += [nl.u.eq(r_u.word_select(lane, ub).as_signed()),
+                             nl.current.eq(cur), nl.last_step.eq(stages[1]["last"])]
+                spikes.append(nl.s)
+                new_u.append(nl.u_next)
+            else:  # membrane readout: the charge, delayed to the last stage
+                currents.append(_delay(m, cur, NeuronLane.LATENCY, f"current{lane}"))
+
+        # last stage: write back, present the result
+        res = self.o.payload
+        m.d.comb += [self.o.valid.eq(out["valid"]), res.group.eq(out["group"]),
+                     res.base.eq(out["base"])]
+        if plan.fires:
+            m.d.comb += res.spikes.eq(Cat(*spikes))
+            with m.If(out["valid"]):
+                m.d.comb += [u_wr.en.eq(1), u_wr.addr.eq(out["group"]),
+                             u_wr.data.eq(Cat(*new_u))]
+            with m.If(self.cmd.valid & cmd.clear):
+                m.d.comb += [u_wr.en.eq(1), u_wr.addr.eq(cmd.group), u_wr.data.eq(0)]
+        else:
+            m.d.comb += res.current.eq(Cat(*[c.as_unsigned() for c in currents]))
+        return m
+
+
+def _delay(m, value, cycles, name):
+    for n in range(cycles):
+        reg = Signal.like(value, name=f"{name}_d{n + 1}")
+        m.d.sync += reg.eq(value)
+        value = reg
+    return value
