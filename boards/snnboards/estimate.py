@@ -54,8 +54,8 @@ def memories(net: Network, lanes, weights: dict | None = None) -> list[dict]:
     except ValueError as exc:
         raise BuildError(str(exc)) from None
     return [{"name": m.name, "role": m.role, "depth": m.depth, "width": m.width,
-             "kind": m.kind, **({"layer": m.layer} if m.role == "weights" else {})}
-            for m in mems]
+             "kind": m.kind, "register": m.is_register,
+             **({"layer": m.layer} if m.role == "weights" else {})} for m in mems]
 
 
 def bram_blocks(depth: int, width: int, family: str, rom: bool = False) -> int:
@@ -82,6 +82,8 @@ def _costed(mems: list[dict], family: str) -> list[dict]:
     for mem in mems:
         if mem["kind"] == "spram":
             mem.update(blocks=0, spram=spram_units(mem["depth"], mem["width"]))
+        elif mem["register"]:
+            mem["blocks"] = 0
         else:
             mem["blocks"] = bram_blocks(mem["depth"], mem["width"], family, mem["kind"] == "rom")
     return mems

@@ -62,6 +62,13 @@ class MemorySpec:
     def bits(self) -> int:
         return self.depth * self.width
 
+    @property
+    def is_register(self) -> bool:
+        """A one-word memory written at run time: its every address is the constant 0,
+        so Yosys's Verilog front end makes it a register (``mem2reg``), never block RAM.
+        (A one-word ROM stays a memory.)"""
+        return self.depth == 1 and self.kind == "ram"
+
     def within(self, prefix: str, **changes) -> MemorySpec:
         """The same memory seen from the component that holds this one as ``prefix``."""
         return dataclasses.replace(self, name=f"{prefix}.{self.name}", **changes)
