@@ -7,11 +7,17 @@ import sys
 
 from ..ir import IRError, Network, load
 
-__all__ = ["CLIError", "emit_json", "load_network", "parse_lanes"]
+__all__ = ["CLIError", "emit_json", "load_network", "parse_lanes", "sentence"]
 
 
 class CLIError(Exception):
     """A user mistake: reported as one line on stderr, exit status 2."""
+
+
+def sentence(text: str) -> str:
+    """``text`` with its first letter upper-cased and the rest untouched (``str.capitalize``
+    would lower-case every acronym: IR, RTL, JSON, Verilog)."""
+    return text[:1].upper() + text[1:]
 
 
 def emit_json(obj) -> None:

@@ -9,15 +9,15 @@ import torch
 from ..data import load_digits_split
 from ..nn.convert import choose_l4_strength, convert, snn_accuracy, train_ann
 from ..nn.train import save_checkpoint
-from .common import CLIError, emit_json
+from .common import CLIError, emit_json, sentence
 
 HELP = "train a ReLU MLP on digits and convert it to a spiking network (Poisson input)"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "convert", help=HELP, description=HELP.capitalize() + ". Data-based normalisation "
-        "(a percentile of the ReLU activations on calibration data, the first 20%% of the "
+        "convert", help=HELP, description=sentence(HELP) + ". Data-based normalisation "
+        "(a percentile of the ReLU activations on calibration data, the first 20% of the "
         "training split) plus the optional L4-norm weight adjustment.",
         epilog="--l4 auto chooses the strength on the calibration data; a number fixes it; "
                "0 disables the adjustment.")

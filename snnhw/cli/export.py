@@ -9,14 +9,14 @@ from ..ir import save
 from ..nn.export import compare, export_model
 from ..nn.quant import ExportError
 from ..nn.train import CheckpointError, load_checkpoint
-from .common import CLIError, emit_json
+from .common import CLIError, emit_json, sentence
 
 HELP = "quantise a trained checkpoint into the integer IR file (.snn)"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "export", help=HELP, description=HELP.capitalize() + ". Then runs the digits test "
+        "export", help=HELP, description=sentence(HELP) + ". Then runs the digits test "
         "split through the float model, the torch integer mode and the golden model on the "
         "written file, and reports their accuracies and bit-exact agreement.",
         epilog="Exit status 1 if the torch integer mode and the golden model differ anywhere.")

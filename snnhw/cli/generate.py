@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import time
 
-from .common import CLIError, emit_json, load_network, parse_lanes
+from .common import CLIError, emit_json, load_network, parse_lanes, sentence
 
 HELP = "generate the network's Verilog (Amaranth) and a JSON manifest"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "generate", help=HELP, description=HELP.capitalize() + ".",
+        "generate", help=HELP, description=sentence(HELP) + ".",
         epilog="The manifest records the IR hash, lanes, the port list with payload bit "
                "fields, memory sizes and the cycle formula. Generating the same IR with the "
                "same options gives byte-identical files.")

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from ..ir.info import describe
 from ..util import format_table
-from .common import emit_json, load_network
+from .common import emit_json, load_network, parse_lanes, sentence
 
 HELP = "show a network's layers, bit widths, memory and accumulator widths"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "info", help=HELP, description=HELP.capitalize() + ".",
+        "info", help=HELP, description=sentence(HELP) + ".",
         epilog="Memory is counted in bits: weights (n_out*n_in*w_bits), biases and "
                "membranes (n_out*u_bits each). acc_bits is the exact width of one "
                "step's charge I; logit_bits that of the readout sum.")
     p.add_argument("net", metavar="NET", help="network IR file (.snn)")
+    p.add_argument("--lanes", default=None,
+                   help="also show the hardware's memories at these lanes (one number, or "
+                        "one per layer comma separated), as the gateware builds them")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=run)
 
@@ -23,6 +26,12 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     net = load_network(args.net)
     d = describe(net)
+    if args.lanes is not None:
+        from ..gateware.plan import plan_core  # Amaranth only when asked
+
+        plan = plan_core(net, parse_lanes(args.lanes, len(net.layers)))
+        d["lanes"] = plan.lanes
+        d["memories"] = [m.as_dict() for m in plan.memories()]
     if args.json:
         emit_json(d)
         return 0
@@ -38,4 +47,8 @@ def run(args) -> int:
     print(format_table(rows, header))
     print(f"parameter memory {d['param_bits']} bits ({d['param_bits'] / 8192:.1f} KiB), "
           f"membrane state {d['state_bits']} bits, logits {d['logit_bits']} bits")
+    if "memories" in d:
+        print(f"\nmemories at lanes {d['lanes']} (words x bits; rom: contents in the bitstream)")
+        print(format_table([[m["name"], m["role"], m["words"], m["width"], m["kind"]]
+                            for m in d["memories"]], ["memory", "holds", "words", "bits", "kind"]))
     return 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import CLIError, emit_json
+from .common import CLIError, emit_json, sentence
 
 HELP = "import a NIR graph (from snnTorch, Norse, SpikingJelly, ...) into the integer IR"
 
@@ -14,7 +14,7 @@ HELP = "import a NIR graph (from snnTorch, Norse, SpikingJelly, ...) into the in
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "import", help=HELP,
-        description=HELP[0].upper() + HELP[1:] + ". The graph must be a feed-forward chain of "
+        description=sentence(HELP) + ". The graph must be a feed-forward chain of "
         "Affine/Linear and LIF/IF/CubaLIF nodes; each neuron's tau, r, v_leak, v_threshold "
         "and v_reset become snnhw's leak shift, weights, bias and threshold (see snnhw.nn.nirio). "
         "Writes the IR (and with --checkpoint the float model), then checks that the torch "

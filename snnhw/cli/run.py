@@ -7,14 +7,14 @@ import numpy as np
 from ..golden import check_input
 from ..golden import run as golden_run
 from ..util import format_table
-from .common import CLIError, emit_json, load_network
+from .common import CLIError, emit_json, load_network, sentence
 
 HELP = "run the bit-exact golden model on an input batch"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "run", help=HELP, description=HELP.capitalize() + ".",
+        "run", help=HELP, description=sentence(HELP) + ".",
         epilog="FILE.npy holds integers 0..2**in_bits-1 shaped [batch, T, n_in] "
                "(one value per step), [batch, n_in] or [n_in] (the same values "
                "every step, direct encoding).")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..data import load_digits_split
 from ..nn.train import TrainConfig, evaluate, save_checkpoint, train
-from .common import CLIError, emit_json
+from .common import CLIError, emit_json, sentence
 
 HELP = "train a multi-bit spiking MLP on scikit-learn's bundled digits"
 
@@ -21,7 +21,7 @@ def _ints(text: str) -> tuple[int, ...]:
 def add_parser(sub) -> None:
     d = TrainConfig()
     p = sub.add_parser(
-        "train", help=HELP, description=HELP.capitalize() + ". The split is fixed (20%% test, "
+        "train", help=HELP, description=sentence(HELP) + ". The split is fixed (20% test, "
         "stratified, random_state=0): 1437 training and 360 test samples.",
         epilog="The checkpoint loads with torch.load(weights_only=True); pass it to "
                "'snnhw export' to get the IR file.")

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from ..data import load_digits_split
 from ..util import format_table
-from .common import CLIError, emit_json, load_network, parse_lanes
+from .common import CLIError, emit_json, load_network, parse_lanes, sentence
 
 HELP = "co-verify torch integer mode, golden model and the generated RTL on digits"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "verify", help=HELP, description=HELP.capitalize() + ". The same integer inputs go "
+        "verify", help=HELP, description=sentence(HELP) + ". The same integer inputs go "
         "through all three; every layer of torch and golden is compared, and the hardware's "
         "logits and class against golden.",
         epilog="Exit status 1 on any mismatch (the first one is named: sample, layer, step, "

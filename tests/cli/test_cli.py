@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -40,6 +41,34 @@ def test_info_table(net_file, capsys):
     assert main(["info", str(net_file[0])]) == 0
     out = capsys.readouterr().out
     assert "example-64-32-10" in out and "parameter memory 19616 bits" in out
+
+
+def test_info_lanes_lists_the_hardware_memories(net_file, capsys):
+    path, _, net, _ = net_file
+    assert main(["info", str(path), "--lanes", "4,2", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    mems = {m["name"]: (m["words"], m["width"], m["kind"]) for m in d["memories"]}
+    # 64-32-10 at 4 and 2 lanes: 8 and 5 groups; weights are G * n_in words of lanes * w_bits
+    assert mems["layer0.syn.weights.mem"] == (8 * 64, 4 * 8, "rom")
+    assert mems["layer1.syn.weights.mem"] == (5 * 32, 2 * 8, "rom")
+    assert mems["layer0.sweep.membrane"] == (8, 4 * 16, "ram")
+    assert mems["layer1.readout.logits"][0] == 5
+    assert "layer1.sweep.membrane" not in mems  # the membrane readout does not fire
+    assert main(["info", str(path), "--lanes", "0"]) == 2
+
+
+@pytest.mark.parametrize("command", ["train", "convert", "import", "export", "info", "run",
+                                     "generate", "verify", "build", "estimate"])
+def test_help_reads_as_written(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "%%" not in out
+    # the description (between the usage and the arguments) keeps its acronyms
+    description = out.split("\n\n")[1]
+    assert description[0].isupper()
+    assert re.findall(r"\b(verilog|json|ir|rtl|nir|mlp|snntorch|ann)\b", description) == []
 
 
 def test_run_json_equals_golden(net_file, capsys):

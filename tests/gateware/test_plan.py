@@ -3,8 +3,8 @@ Yosys finds in the generated Verilog all agree, on hypothesis-drawn networks and
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
 from amaranth.hdl import Fragment
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snnboards.estimate import estimate
