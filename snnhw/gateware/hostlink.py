@@ -23,7 +23,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..protocol import link
-from ._checks import reject
+from ._checks import CheckedComponent
 from .feeder import EventFeeder, WeightLoader
 from .layouts import event_layout, result_layout
 from .ports import CoreLoadPort
@@ -33,7 +33,7 @@ from .transmitter import FrameTransmitter
 __all__ = ["HostLink"]
 
 
-class HostLink(wiring.Component):
+class HostLink(CheckedComponent):
     """Frames in on ``rx``, events out on ``ev``; results in on ``res``, frames out on ``tx``.
 
     Parameters
@@ -53,15 +53,18 @@ class HostLink(wiring.Component):
     frame_ok, frame_bad : Out(1) (pulse per accepted / rejected frame)
     """
 
+    @classmethod
+    def check(cls, *, n_in: int, in_bits: int, logit_bits: int, **_) -> None:
+        if in_bits > 8:
+            raise ValueError(f"the host link carries 8-bit input values; in_bits={in_bits}")
+        if n_in > 1 << 15:
+            raise ValueError(f"the host link carries 15-bit indices; n_in={n_in}")
+        if logit_bits > 32:
+            raise ValueError(f"RESULT frames carry int32 logits; logits need {logit_bits} bits")
+
     def __init__(self, *, n_in: int, in_bits: int, n_out: int, logit_bits: int,
                  max_events: int = link.MAX_EVENTS, timeout: int = 1 << 16,
                  weight_depths: dict | None = None):
-        if in_bits > 8:
-            reject(self, f"the host link carries 8-bit input values; in_bits={in_bits}")
-        if n_in > 1 << 15:
-            reject(self, f"the host link carries 15-bit indices; n_in={n_in}")
-        if logit_bits > 32:
-            reject(self, f"RESULT frames carry int32 logits; logits need {logit_bits} bits")
         self.n_in, self.in_bits, self.n_out, self.logit_bits = n_in, in_bits, n_out, logit_bits
         self.max_events, self.timeout = max_events, timeout
         self.receiver = FrameReceiver(max_events=max_events, timeout=timeout,

@@ -38,7 +38,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import Network
-from ._checks import reject
+from ._checks import CheckedComponent, check_lanes
 from .layouts import event_layout, result_layout
 from .plan import SWEEP_STAGES, LayerPlan
 from .readout import Readout
@@ -50,7 +50,7 @@ from .weights import SPRAM_DEPTH
 __all__ = ["LIFLayer"]
 
 
-class LIFLayer(wiring.Component):
+class LIFLayer(CheckedComponent):
     """Layer ``index`` of ``net`` in hardware (see the module docstring).
 
     Parameters
@@ -79,10 +79,12 @@ class LIFLayer(wiring.Component):
         :func:`result_layout` for the readout.
     """
 
+    @classmethod
+    def check(cls, net: Network, index: int, *, lanes: int, **_) -> None:
+        check_lanes(lanes)
+
     def __init__(self, net: Network, index: int, *, lanes: int, weights: str = "rom",
                  bank_words: int = SPRAM_DEPTH):
-        if isinstance(lanes, bool) or not isinstance(lanes, int) or lanes < 1:
-            reject(self, f"lanes must be a positive integer, got {lanes!r}")
         self.plan = plan = LayerPlan.of(net, index, lanes, weights)
         self.layer, self.index, self.lanes = net.layers[index], index, lanes
         self.timesteps = net.timesteps

@@ -29,7 +29,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import Network
-from ._checks import reject
+from ._checks import CheckedComponent
 from .layer import LIFLayer
 from .layouts import event_layout, result_layout
 from .plan import plan_core
@@ -39,7 +39,7 @@ from .weights import SPRAM_DEPTH
 __all__ = ["SNNCore"]
 
 
-class SNNCore(wiring.Component):
+class SNNCore(CheckedComponent):
     """The network of ``net`` with ``lanes`` neurons per cycle in every layer.
 
     Parameters
@@ -57,23 +57,23 @@ class SNNCore(wiring.Component):
     LOAD_WIDTH = CoreLoadPort.DATA_WIDTH  # bits of a weight word on the load port
     LOAD_DEPTH = 1 << CoreLoadPort.ADDR_WIDTH  # words a loaded layer may hold
 
-    def __init__(self, net: Network, *, lanes, weights: dict | None = None,
-                 bank_words: int = SPRAM_DEPTH):
-        try:
-            self.plan = plan = plan_core(net, lanes, weights)
-        except ValueError as exc:
-            reject(self, str(exc))
-        for lp in plan.layers:
+    @classmethod
+    def check(cls, net: Network, *, lanes, weights: dict | None = None, **_) -> None:
+        for lp in plan_core(net, lanes, weights).layers:
             if lp.weights == "rom":
                 continue
             mem = lp.memory("weights")
-            if mem.depth > self.LOAD_DEPTH:
-                reject(self, f"layer {lp.index}: {mem.depth} weight words; a loaded layer "
-                       f"holds at most {self.LOAD_DEPTH} (use more lanes)")
-            if mem.width > self.LOAD_WIDTH:
-                reject(self, f"layer {lp.index}: a loaded weight word is {lp.lanes} lanes x "
-                       f"{lp.w_bits} bits = {mem.width} bits; at most "
-                       f"{self.LOAD_WIDTH} (use fewer lanes)")
+            if mem.depth > cls.LOAD_DEPTH:
+                raise ValueError(f"layer {lp.index}: {mem.depth} weight words; a loaded layer "
+                                 f"holds at most {cls.LOAD_DEPTH} (use more lanes)")
+            if mem.width > cls.LOAD_WIDTH:
+                raise ValueError(f"layer {lp.index}: a loaded weight word is {lp.lanes} lanes "
+                                 f"x {lp.w_bits} bits = {mem.width} bits; at most "
+                                 f"{cls.LOAD_WIDTH} (use fewer lanes)")
+
+    def __init__(self, net: Network, *, lanes, weights: dict | None = None,
+                 bank_words: int = SPRAM_DEPTH):
+        self.plan = plan = plan_core(net, lanes, weights)
         self.net, self.lanes = net, plan.lanes
         self.layers = [LIFLayer(net, lp.index, lanes=lp.lanes, weights=lp.weights,
                                 bank_words=bank_words) for lp in plan.layers]

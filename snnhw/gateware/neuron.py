@@ -8,15 +8,14 @@ threshold is ``2**k`` so firing is an arithmetic right shift.
 from __future__ import annotations
 
 from amaranth.hdl import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ._checks import reject
+from ._checks import CheckedComponent
 
 __all__ = ["NeuronLane"]
 
 
-class NeuronLane(wiring.Component):
+class NeuronLane(CheckedComponent):
     """Pipelined LIF update of one neuron for one step.
 
     Parameters
@@ -52,16 +51,19 @@ class NeuronLane(wiring.Component):
 
     LATENCY = 3
 
+    @classmethod
+    def check(cls, *, u_bits: int, k: int, fire_offset: int, reset: str, **_) -> None:
+        if not 8 <= u_bits <= 32:
+            raise ValueError(f"u_bits must be in 8..32, got {u_bits}")
+        if not 0 <= k <= u_bits - 2:
+            raise ValueError(f"k must be in 0..{u_bits - 2}, got {k}")
+        if not 0 <= fire_offset < (1 << k):
+            raise ValueError(f"fire_offset must be in 0..{(1 << k) - 1}, got {fire_offset}")
+        if reset not in ("soft", "hard"):
+            raise ValueError(f"reset must be 'soft' or 'hard', got {reset!r}")
+
     def __init__(self, *, u_bits: int, current_width: int, k: int, fire_offset: int,
                  spike_bits: int, leak_shift: int | None, reset: str):
-        if not 8 <= u_bits <= 32:
-            reject(self, f"u_bits must be in 8..32, got {u_bits}")
-        if not 0 <= k <= u_bits - 2:
-            reject(self, f"k must be in 0..{u_bits - 2}, got {k}")
-        if not 0 <= fire_offset < (1 << k):
-            reject(self, f"fire_offset must be in 0..{(1 << k) - 1}, got {fire_offset}")
-        if reset not in ("soft", "hard"):
-            reject(self, f"reset must be 'soft' or 'hard', got {reset!r}")
         self.u_bits, self.k, self.fire_offset = u_bits, k, fire_offset
         self.spike_bits, self.leak_shift, self.reset = spike_bits, leak_shift, reset
         super().__init__({

@@ -22,9 +22,10 @@ Backpressure: ``o.ready`` low holds the current beat.
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Signal, signed, unsigned
-from amaranth.lib import memory, stream, wiring
+from amaranth.lib import memory, stream
 from amaranth.lib.wiring import In, Out
 
+from ._checks import CheckedComponent
 from .layouts import result_layout
 from .plan import LayerPlan
 from .select import select_lane
@@ -33,7 +34,7 @@ from .sweep import result_layout as sweep_result_layout
 __all__ = ["Readout"]
 
 
-class Readout(wiring.Component):
+class Readout(CheckedComponent):
     """The readout planned as ``plan`` (see the module docstring).
 
     Ports
@@ -44,9 +45,12 @@ class Readout(wiring.Component):
     o : Out(stream of :func:`~snnhw.gateware.layouts.result_layout`)
     """
 
-    def __init__(self, plan: LayerPlan):
+    @classmethod
+    def check(cls, plan: LayerPlan) -> None:
         if plan.readout is None:
             raise ValueError(f"layer {plan.index} is not the readout")
+
+    def __init__(self, plan: LayerPlan):
         self.plan = plan
         self.logits_memory = plan.memory("logits")
         super().__init__({

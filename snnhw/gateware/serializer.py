@@ -1,11 +1,11 @@
 """Spike FIFO and serializer: swept groups in, one spike event per cycle out.
 
 A hidden layer's sweep pushes every group that has a non-zero spike as one
-word (first neuron ``base``, the ``lanes`` spikes) and, after the last
-group, an end-of-step word. The serializer turns the head word into
-``(index, value)`` events for its non-zero lanes, lowest lane first, one per
-cycle, then the marker, so the next layer works while this one accumulates
-the next step.
+word (first neuron ``base``, the ``lanes`` spikes; a word must have a non-
+zero spike) and, after the last group, an end-of-step word. The serializer
+turns the head word into ``(index, value)`` events for its non-zero lanes,
+lowest lane first, one per cycle, then the marker, so the next layer works
+while this one accumulates the next step.
 
 Latency: two cycles from a word pushed into an empty FIFO to its first event
 (the buffered FIFO's output register). Throughput: one event per cycle.
@@ -19,10 +19,10 @@ refused.
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Signal, unsigned
-from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib import data, fifo, stream
 from amaranth.lib.wiring import In, Out
 
-from ._checks import reject
+from ._checks import CheckedComponent
 from .layouts import event_layout
 from .plan import LayerPlan
 from .select import select_lane
@@ -34,7 +34,7 @@ def word_layout(plan: LayerPlan) -> data.StructLayout:
     return data.StructLayout({name: unsigned(width) for name, width in plan.fifo_word.items()})
 
 
-class SpikeSerializer(wiring.Component):
+class SpikeSerializer(CheckedComponent):
     """The FIFO (``plan``'s ``spike_fifo`` memory) and serializer of a hidden layer.
 
     Parameters
@@ -50,12 +50,17 @@ class SpikeSerializer(wiring.Component):
     room : Out(1)
     """
 
+    @classmethod
+    def check(cls, plan: LayerPlan, *, reserve: int) -> None:
+        if plan.readout is not None:
+            raise ValueError(f"layer {plan.index} is the readout; it has no spike FIFO")
+        depth = plan.memory("spike_fifo").depth
+        if depth < reserve + 1:
+            raise ValueError(f"a spike FIFO of {depth} words cannot keep {reserve} free")
+
     def __init__(self, plan: LayerPlan, *, reserve: int):
         self.plan, self.reserve = plan, reserve
         self.fifo_memory = plan.memory("spike_fifo")
-        if self.fifo_memory.depth < reserve + 1:
-            reject(self, f"a spike FIFO of {self.fifo_memory.depth} words cannot keep "
-                   f"{reserve} free")
         super().__init__({
             "i": In(stream.Signature(word_layout(plan))),
             "o": Out(stream.Signature(event_layout(plan.n_out, plan.spike_bits))),

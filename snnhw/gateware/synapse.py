@@ -53,7 +53,7 @@ from amaranth.lib.wiring import In, Out
 from ..protocol.streams import index_width
 from ..protocol.words import weight_words
 from ..util import signed_range
-from ._checks import reject
+from ._checks import CheckedComponent, check_lanes
 from .plan import synapse_memories
 from .ports import AccumulatorPort, WeightLoadPort
 from .weights import SPRAM_DEPTH, WeightStore
@@ -72,7 +72,7 @@ def _tree_sum(terms):
     return terms[0]
 
 
-class SynapseArray(wiring.Component):
+class SynapseArray(CheckedComponent):
     """See the module docstring.
 
     Parameters
@@ -97,16 +97,19 @@ class SynapseArray(wiring.Component):
 
     LATENCY = 6  # cycles from accepting an event to its last accumulator write
 
+    @classmethod
+    def check(cls, W, *, w_bits: int, lanes: int, **_) -> None:
+        W = np.asarray(W)
+        if W.ndim != 2:
+            raise ValueError(f"W must be 2-D, got shape {W.shape}")
+        check_lanes(lanes)
+        lo, hi = signed_range(w_bits)
+        if W.size and (W.min() < lo or W.max() > hi):
+            raise ValueError(f"weights exceed w_bits={w_bits}")
+
     def __init__(self, W, *, w_bits: int, in_bits: int, lanes: int, acc_width: int,
                  weights: str = "rom", bank_words: int = SPRAM_DEPTH):
         W = np.asarray(W, dtype=np.int64)
-        if W.ndim != 2:
-            reject(self, f"W must be 2-D, got shape {W.shape}")
-        if not isinstance(lanes, int) or lanes < 1:
-            reject(self, f"lanes must be a positive integer, got {lanes!r}")
-        lo, hi = signed_range(w_bits)
-        if W.size and (W.min() < lo or W.max() > hi):
-            reject(self, f"weights exceed w_bits={w_bits}")
         self.n_out, self.n_in = W.shape
         self.lanes, self.w_bits, self.in_bits, self.acc_width = lanes, w_bits, in_bits, acc_width
         self.groups = math.ceil(self.n_out / lanes)

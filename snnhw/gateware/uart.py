@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 from amaranth.hdl import Module, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import stream
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
-from ._checks import reject
+from ._checks import CheckedComponent
 
 __all__ = ["UARTRx", "UARTTx", "divisor_for"]
 
@@ -24,7 +24,7 @@ def divisor_for(clk_hz: float, baud: int) -> int:
     return d
 
 
-class UARTRx(wiring.Component):
+class UARTRx(CheckedComponent):
     """Receiver: ``rx`` pin in, bytes out on ``o``.
 
     The pin passes a two-flop synchronizer; each bit is sampled in its middle.
@@ -34,9 +34,12 @@ class UARTRx(wiring.Component):
     it at once). Latency: about 9.5 bit times from the start bit's edge.
     """
 
-    def __init__(self, divisor: int):
+    @classmethod
+    def check(cls, divisor: int) -> None:
         if divisor < 4:
-            reject(self, f"divisor must be >= 4, got {divisor}")
+            raise ValueError(f"divisor must be >= 4, got {divisor}")
+
+    def __init__(self, divisor: int):
         self.divisor = divisor
         super().__init__({"rx": In(1, init=1), "o": Out(stream.Signature(8)),
                           "frame_error": Out(1), "overrun": Out(1)})
@@ -83,15 +86,15 @@ class UARTRx(wiring.Component):
         return m
 
 
-class UARTTx(wiring.Component):
+class UARTTx(CheckedComponent):
     """Transmitter: bytes in on ``i``, ``tx`` pin out (idle high).
 
     Takes one byte every 10 bit times; ``i.ready`` is high only while idle.
     """
 
+    check = UARTRx.check
+
     def __init__(self, divisor: int):
-        if divisor < 4:
-            reject(self, f"divisor must be >= 4, got {divisor}")
         self.divisor = divisor
         super().__init__({"i": In(stream.Signature(8)), "tx": Out(1, init=1)})
 

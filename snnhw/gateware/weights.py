@@ -22,10 +22,10 @@ from __future__ import annotations
 import math
 
 from amaranth.hdl import Cat, ClockSignal, Instance, Module, Mux, Signal, unsigned
-from amaranth.lib import memory, wiring
+from amaranth.lib import memory
 from amaranth.lib.wiring import In, Out
 
-from ._checks import reject
+from ._checks import CheckedComponent
 from .plan import MemorySpec
 from .ports import WeightLoadPort
 
@@ -39,7 +39,7 @@ def spram_units(depth: int, width: int) -> int:
     return math.ceil(width / SPRAM_WIDTH) * math.ceil(depth / SPRAM_DEPTH)
 
 
-class WeightStore(wiring.Component):
+class WeightStore(CheckedComponent):
     """The weight memory described by ``spec`` (see the module docstring).
 
     Parameters
@@ -61,13 +61,16 @@ class WeightStore(wiring.Component):
         Run-time writes (``"ram"``, ``"spram"``).
     """
 
-    def __init__(self, spec: MemorySpec, *, init=None, bank_words: int = SPRAM_DEPTH):
+    @classmethod
+    def check(cls, spec: MemorySpec, *, init=None, bank_words: int = SPRAM_DEPTH) -> None:
         if spec.kind == "rom" and init is None:
-            reject(self, "a 'rom' weight store needs its initial contents")
+            raise ValueError("a 'rom' weight store needs its initial contents")
         bank_bits = bank_words.bit_length() - 1
         if not 1 <= bank_bits <= 14 or (1 << bank_bits) != bank_words:
-            reject(self, f"bank_words must be a power of two from 2 to {SPRAM_DEPTH}, "
-                   f"got {bank_words}")
+            raise ValueError(f"bank_words must be a power of two from 2 to {SPRAM_DEPTH}, "
+                             f"got {bank_words}")
+
+    def __init__(self, spec: MemorySpec, *, init=None, bank_words: int = SPRAM_DEPTH):
         self.spec, self.bank_words = spec, bank_words
         self.init = list(init) if init is not None else []
         aw = max(spec.depth - 1, 1).bit_length()

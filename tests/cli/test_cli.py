@@ -44,7 +44,7 @@ def test_info_table(net_file, capsys):
 
 
 def test_info_lanes_lists_the_hardware_memories(net_file, capsys):
-    path, _, net, _ = net_file
+    path = net_file[0]
     assert main(["info", str(path), "--lanes", "4,2", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     mems = {m["name"]: (m["words"], m["width"], m["kind"]) for m in d["memories"]}

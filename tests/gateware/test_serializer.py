@@ -1,0 +1,97 @@
+"""SpikeSerializer alone: words in, one event per non-zero lane out (lowest lane first),
+markers passed on, under stalls on both sides; ``room`` keeps its promise."""
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from snnhw.gateware.plan import SWEEP_STAGES, LayerPlan
+from snnhw.gateware.serializer import SpikeSerializer
+from snnhw.gateware.sim import get, put
+from snnhw.ir.examples import random_network
+from snnhw.protocol.streams import pauses
+
+
+def expected_events(words, lanes, sb):
+    out = []
+    for w in words:
+        if w["eos"]:
+            out.append((0, 0, 1))
+            continue
+        for lane in range(lanes):
+            s = (w["spikes"] >> (lane * sb)) & ((1 << sb) - 1)
+            if s:
+                out.append((w["base"] + lane, s, 0))
+    return out
+
+
+@pytest.mark.parametrize("seed, lanes, patterns", [
+    (0, 1, ("none", "none")), (1, 3, ("heavy", "light")), (2, 5, ("bursty", "heavy")),
+    (3, 8, ("light", "alternate"))])
+def test_words_become_events_in_order(seed, lanes, patterns):
+    rng = np.random.default_rng(seed)
+    net = random_network(rng, [4, 19, 3], spike_bits=3)
+    plan = LayerPlan.of(net, 0, lanes)
+    dut = SpikeSerializer(plan, reserve=SWEEP_STAGES + 1)
+    sb, G = plan.spike_bits, plan.groups
+    words = []
+    for _step in range(4):
+        for g in rng.choice(G, size=int(rng.integers(0, G + 1)), replace=False):
+            spikes = 0
+            for lane in range(lanes):
+                if g * lanes + lane < plan.n_out and rng.random() < 0.5:
+                    spikes |= int(rng.integers(1, 1 << sb)) << (lane * sb)
+            if spikes == 0:  # the sweep pushes only groups with a spike
+                continue
+            words.append({"base": int(g) * lanes, "spikes": spikes, "eos": 0})
+        words.append({"base": 0, "spikes": 0, "eos": 1})
+    want = expected_events(words, lanes, sb)
+    got = []
+
+    async def send(ctx):
+        await put(ctx, dut.i, words, pauses(patterns[0], seed))
+
+    async def recv(ctx):
+        await get(ctx, dut.o, len(want), pauses(patterns[1], seed + 1), got)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(send)
+    sim.add_testbench(recv)
+    sim.run()
+    assert [(int(e.index), int(e.value), int(e.eos)) if not e.eos else (0, 0, 1)
+            for e in got] == want
+    assert sum(e[2] for e in want) == 4
+
+
+def test_room_leaves_space_for_the_reserve():
+    net = random_network(np.random.default_rng(4), [4, 10, 2], spike_bits=1)
+    plan = LayerPlan.of(net, 0, 2)
+    reserve = SWEEP_STAGES + 1
+    dut = SpikeSerializer(plan, reserve=reserve)
+    refused = []
+
+    async def tb(ctx):  # nobody reads: push whenever room says so, then the reserve
+        pushed = 0
+        while ctx.get(dut.room) or pushed == 0:
+            ctx.set(dut.i.payload, {"base": 0, "spikes": 1, "eos": 0})
+            ctx.set(dut.i.valid, 1)
+            await ctx.tick()
+            pushed += 1
+        for _ in range(reserve):
+            refused.append(not ctx.get(dut.i.ready))
+            await ctx.tick()
+        ctx.set(dut.i.valid, 0)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    assert refused == [False] * reserve
+
+
+def test_a_fifo_too_small_for_the_reserve_is_refused():
+    net = random_network(np.random.default_rng(4), [4, 3, 2], spike_bits=1)
+    plan = LayerPlan.of(net, 0, 1)
+    with pytest.raises(ValueError, match="cannot keep 100 free"):
+        SpikeSerializer(plan, reserve=100)
