@@ -1,8 +1,8 @@
 """Spike FIFO and serializer: swept groups in, one spike event per cycle out.
 
 A hidden layer's sweep pushes every group that has a non-zero spike as one
-word (first neuron ``base``, the ``lanes`` spikes; a word must have a non-
-zero spike) and, after the last group, an end-of-step word. The serializer
+word (first neuron ``base``, the ``lanes`` spikes; every word has a spike)
+and, after the last group, an end-of-step word. The serializer
 turns the head word into ``(index, value)`` events for its non-zero lanes,
 lowest lane first, one per cycle, then the marker, so the next layer works
 while this one accumulates the next step.

@@ -1,0 +1,114 @@
+"""FrameReceiver alone: good frames become commands with their payload in the buffer, and
+every kind of bad frame one ERROR reply with its code and no command."""
+
+import pytest
+from amaranth.sim import Simulator
+
+from snnhw.gateware.receiver import FrameReceiver
+from snnhw.protocol import link
+from snnhw.protocol.link import ErrorCode
+from snnhw.protocol.streams import Event
+
+
+def receive(frames, *, weight_depths=None, gap_after=None, take_after=3):
+    """Send each frame; take every command ``take_after`` cycles after it appears (reading
+    its payload back from the buffer first). Returns (commands, replies, clears)."""
+    dut = FrameReceiver(max_events=8, timeout=50, weight_depths=weight_depths)
+    commands, replies, clears = [], [], []
+
+    async def send(ctx):
+        for n, f in enumerate(frames):
+            data = f[:gap_after] if n == 0 and gap_after else f
+            for b in data:
+                ctx.set(dut.rx.payload, b)
+                ctx.set(dut.rx.valid, 1)
+                await ctx.tick()
+                ctx.set(dut.rx.valid, 0)
+                await ctx.tick()
+            if n == 0 and gap_after:
+                await ctx.tick().repeat(80)  # longer than the timeout
+            while len(replies) <= n:  # each frame gets exactly one reply
+                await ctx.tick()
+
+    async def consume(ctx):
+        while True:
+            await ctx.tick()
+            if not ctx.get(dut.cmd.valid):
+                continue
+            view = ctx.get(dut.cmd.payload)
+            cmd = {k: int(getattr(view, k)) for k in ("type", "length", "w_layer", "w_start")}
+            payload = bytearray()
+            for addr in range(cmd["length"]):
+                ctx.set(dut.buf.addr, addr)
+                await ctx.tick()
+                payload.append(ctx.get(dut.buf.data))
+            cmd["payload"] = bytes(payload)
+            commands.append(cmd)
+            await ctx.tick().repeat(take_after)
+            ctx.set(dut.cmd.ready, 1)
+            await ctx.tick()
+            ctx.set(dut.cmd.ready, 0)
+
+    async def watch(ctx):
+        async for _, _, valid, reply, clear in ctx.tick().sample(
+                dut.reply.valid, dut.reply.payload, dut.clear):
+            if clear:  # the number of the frame it belongs to
+                clears.append(len(replies))
+            if valid:
+                replies.append((int(reply.error), int(reply.code)))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(send)
+    sim.add_testbench(consume, background=True)
+    sim.add_testbench(watch, background=True)
+    sim.run()
+    return commands, replies, clears
+
+
+def test_events_frame_becomes_a_command_and_is_acked_when_taken():
+    events = [Event(5, 3, 0), Event(300, 255, 0), Event(0, 0, 1)]
+    payload = link.pack_events(events)
+    commands, replies, clears = receive([link.frame(link.EVENTS, payload)])
+    assert commands == [{"type": link.EVENTS, "length": 9, "w_layer": payload[0],
+                         "w_start": payload[2] | payload[3] << 8, "payload": payload}]
+    assert replies == [(0, 0)] and clears == []
+
+
+def test_clear_frame_pulses_clear_and_acks():
+    commands, replies, clears = receive([link.frame(link.CLEAR)])
+    assert commands == [] and replies == [(0, 0)] and clears == [0]
+
+
+def test_weights_frame_clears_then_hands_on_its_range():
+    f = link.weights_frames(1, [0x1122334455667788, 7], start=5)[0]
+    commands, replies, clears = receive([f], weight_depths={1: 7})
+    (cmd,) = commands
+    assert (cmd["type"], cmd["w_layer"], cmd["w_start"], cmd["length"]) == (link.WEIGHTS, 1,
+                                                                           5, 4 + 16)
+    assert cmd["payload"][4:12] == (0x1122334455667788).to_bytes(8, "little")
+    assert replies == [(0, 0)] and clears == [0]
+
+
+@pytest.mark.parametrize("frame, code", [
+    (link.frame(link.EVENTS, bytes(9))[:-1] + b"\x00", ErrorCode.BAD_CRC),
+    (link.frame(link.EVENTS, bytes(4)), ErrorCode.BAD_LENGTH),
+    (link.frame(link.EVENTS, bytes(3 * 9)), ErrorCode.BAD_LENGTH),     # over max_events
+    (link.frame(0x7E), ErrorCode.UNKNOWN_TYPE),
+    (link.weights_frames(0, [1])[0], ErrorCode.BAD_WEIGHT_ADDRESS),    # layer not loaded
+    (link.weights_frames(1, [1, 2], start=6)[0], ErrorCode.BAD_WEIGHT_ADDRESS),  # past the end
+    (link.frame(link.WEIGHTS, bytes([1, 0, 0, 0]) + bytes(5)), ErrorCode.BAD_LENGTH),
+])
+def test_bad_frames_get_their_error_and_no_command(frame, code):
+    good = link.frame(link.EVENTS, link.pack_events([Event(0, 0, 1)]))
+    commands, replies, clears = receive([frame, good], weight_depths={1: 7})
+    assert replies == [(1, code), (0, 0)]
+    assert [c["payload"] for c in commands] == [bytes([0, 0x80, 0])]  # only the good one
+    assert clears == []
+
+
+def test_a_frame_cut_off_times_out():
+    good = link.frame(link.EVENTS, link.pack_events([Event(1, 1, 0), Event(0, 0, 1)]))
+    commands, replies, _ = receive([good, good], gap_after=5)
+    assert replies == [(1, ErrorCode.CUT_OFF), (0, 0)]
+    assert len(commands) == 1
