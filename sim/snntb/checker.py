@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from collections import deque
+
 from snnhw.protocol.streams import Result
 
-from .model import Model
+from .model import Expected
 
 __all__ = ["Checker"]
 
 
 class Checker:
     """Groups output beats into results (``n_out`` logits, then the class beat)
-    and compares each with the model's next expected result.
+    and compares each with the next expected result (:meth:`expect`, the
+    model's callback), in order.
 
     ``first_mismatch`` names the sample, the layer (the readout: the RTL's
     observable output), the neuron (logit index) and both values. A result
@@ -19,14 +23,19 @@ class Checker:
     early, ``last`` on a logit) is an error too.
     """
 
-    def __init__(self, model: Model, n_out: int):
-        self.model, self.n_out = model, n_out
+    def __init__(self, n_out: int, layers: int):
+        self.n_out, self.layers = n_out, layers
+        self.expected: deque[Expected] = deque()
+        self.log = logging.getLogger("snntb.checker")
         self.logits: list[list[int]] = []
         self.classes: list[int] = []
         self.matched = 0
         self.errors: list[str] = []
         self.first_mismatch: dict | None = None
         self._cur: list[int] = []
+
+    def expect(self, item: Expected) -> None:
+        self.expected.append(item)
 
     def observe(self, beat: Result) -> None:
         if not beat.is_class:
@@ -41,16 +50,19 @@ class Checker:
                                f"beat (expected {self.n_out}), last={beat.last}")
         self.logits.append(got)
         self.classes.append(beat.value)
-        if not self.model.expected:
+        if not self.expected:
             self.errors.append(f"result {len(self.logits) - 1}: no input sample behind it "
                                "(duplicated or spurious)")
             return
-        number, logits, cls, _trace = self.model.expected.popleft()
+        want = self.expected.popleft()
+        number, logits, cls = want.number, want.logits, want.cls
         if got == logits and beat.value == cls:
             self.matched += 1
             return
+        self.log.warning("sample %d: RTL %s / %d, golden %s / %d", number, got, beat.value,
+                         logits, cls)
         if self.first_mismatch is None:
-            layer = len(self.model.net.layers) - 1
+            layer = self.layers - 1
             diff = next((i for i, (a, b) in enumerate(zip(got, logits)) if a != b), None)
             if diff is not None:
                 self.first_mismatch = dict(sample=number, layer=layer, step=None, neuron=diff,
@@ -61,9 +73,9 @@ class Checker:
 
     def missing(self) -> int:
         """Samples sent whose result has not arrived."""
-        return len(self.model.expected)
+        return len(self.expected)
 
     @property
     def ok(self) -> bool:
-        return (not self.errors and not self.model.errors and self.first_mismatch is None
-                and self.missing() == 0 and not self._cur)
+        return (not self.errors and self.first_mismatch is None and self.missing() == 0
+                and not self._cur)

