@@ -1,4 +1,4 @@
-"""Reproduce the claims of PAPERS.md on the bundled digits data.
+"""Reproduce the claims of docs/training.md on the bundled digits data.
 
 Each comparison changes one thing against the default training recipe
 (soft reset, MPR, RMP-Loss lambda=0.005, 2-bit spikes, 64-128-10), at equal T

@@ -1,4 +1,4 @@
-"""Stream payload layouts of the gateware (SPEC.md "Streams"; :mod:`snnhw.protocol.streams`)."""
+"""Stream payload layouts of the gateware (docs/protocols.md; :mod:`snnhw.protocol.streams`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One neuron lane: leak, saturate, fire, reset (SPEC.md "One neuron, one time step").
+"""One neuron lane: leak, saturate, fire, reset (docs/arithmetic.md "One neuron, one time step").
 
 A three-stage pipeline, one adder per stage: the layer instantiates
 ``lanes`` of them side by side in its sweep. Shifts and adds only; the
@@ -21,7 +21,7 @@ class NeuronLane(CheckedComponent):
     Parameters
     ----------
     u_bits, k, fire_offset, spike_bits, leak_shift, reset
-        The IR layer's fields (SPEC.md).
+        The IR layer's fields (docs/arithmetic.md).
     current_width : int
         Signed width of the step's exact charge ``I`` (including the bias).
 

@@ -1,6 +1,6 @@
 """Bit-exact integer golden model: the definition of what the hardware computes.
 
-Implements SPEC.md ("One neuron, one time step" and "Readout") on a batch of
+Implements docs/arithmetic.md ("One neuron, one time step" and "Readout") on a batch of
 samples at once. Every quantity is an ``int64`` NumPy array and every
 operation is exact; the result is compared with ``==`` by every other stage.
 
@@ -121,7 +121,7 @@ def check_input(net: Network, x) -> np.ndarray:
 
 
 def _neuron_steps(layer: DenseLayer, I: np.ndarray, keep: bool):
-    """Leak, saturate, fire and reset over all steps (SPEC.md).
+    """Leak, saturate, fire and reset over all steps (docs/arithmetic.md).
 
     ``I`` is ``[batch, T, n_out]``. Returns ``(s, v, u)`` where ``v`` and
     ``u`` are ``None`` unless ``keep``.

@@ -1,6 +1,6 @@
-"""A deliberately naive reference of SPEC.md: one Python integer at a time.
+"""A deliberately naive reference of docs/arithmetic.md: one Python integer at a time.
 
-Written from SPEC.md alone, sharing no arithmetic with :mod:`snnhw.golden`,
+Written from docs/arithmetic.md alone, sharing no arithmetic with :mod:`snnhw.golden`,
 so that agreement between the two is evidence and not repetition. Every value
 is a Python ``int`` (unbounded, ``>>`` floors like an arithmetic shift).
 It is slow on purpose; use it on small batches only.

@@ -11,7 +11,7 @@ __all__ = ["describe"]
 def describe(net: Network) -> dict:
     """A JSON-ready summary: per-layer fields, memory in bits, accumulator widths.
 
-    ``acc_bits`` holds one step's exact charge ``I`` (SPEC.md: partial sums
+    ``acc_bits`` holds one step's exact charge ``I`` (docs/arithmetic.md: partial sums
     must not saturate before the sweep); ``logit_bits`` holds the readout sum.
     """
     layers = []

@@ -1,8 +1,8 @@
-"""Typed, versioned integer IR of a spiking network (SPEC.md, "Network").
+"""Typed, versioned integer IR of a spiking network (docs/arithmetic.md, "Network").
 
 The IR is the only thing that later stages (golden model, gateware, boards)
 read. A network is a list of :class:`DenseLayer` plus three network-wide
-fields. Everything is an integer; every range in SPEC.md is checked by
+fields. Everything is an integer; every range in docs/arithmetic.md is checked by
 :meth:`Network.validate`, which :func:`load` and :func:`save` both call.
 
 File format (``.snn``): a zip archive readable by :func:`numpy.load` as an
@@ -56,7 +56,7 @@ LAYER_KINDS = ("dense",)
 READOUTS = ("membrane", "spikes")
 RESETS = ("soft", "hard")
 
-# Limits that are not in SPEC.md but keep every integer path exact in int64
+# Limits that are not in docs/arithmetic.md but keep every integer path exact in int64
 # and keep a corrupted file from asking for absurd allocations.
 MAX_IN_BITS = 16
 MAX_TIMESTEPS = 1 << 16
@@ -87,7 +87,7 @@ class IRDTypeError(IRError):
 
 
 class IRRangeError(IRError):
-    """A value lies outside the range SPEC.md allows."""
+    """A value lies outside the range docs/arithmetic.md allows."""
 
 
 class IRShapeError(IRError):
@@ -145,7 +145,7 @@ def _signed_range(bits: int) -> tuple[int, int]:
 
 @dataclass(eq=False)
 class DenseLayer:
-    """One fully connected layer of integer LIF neurons (SPEC.md, "Per layer").
+    """One fully connected layer of integer LIF neurons (docs/arithmetic.md, "Per layer").
 
     Parameters
     ----------
@@ -198,7 +198,7 @@ class DenseLayer:
         return (1 << self.spike_bits) - 1
 
     def validate(self, index: int | None = None) -> None:
-        """Check every field against SPEC.md; normalise arrays to int64.
+        """Check every field against docs/arithmetic.md; normalise arrays to int64.
 
         Raises
         ------
@@ -273,7 +273,7 @@ def _check_array_range(arr, name, index, lo, hi, why):
 
 @dataclass(eq=False)
 class Network:
-    """An ordered list of layers plus the network-wide fields of SPEC.md.
+    """An ordered list of layers plus the network-wide fields of docs/arithmetic.md.
 
     Parameters
     ----------
@@ -284,7 +284,7 @@ class Network:
     timesteps : int
         Time steps per sample ``T`` (1..65536).
     readout : {"membrane", "spikes"}
-        How the last layer turns into logits (SPEC.md, "Readout").
+        How the last layer turns into logits (docs/arithmetic.md, "Readout").
     name : str
         Free text, kept in the manifest; not part of the arithmetic.
     """
@@ -346,7 +346,7 @@ class Network:
         return int(per_neuron.max())
 
     def logit_bound(self) -> int:
-        """Largest ``|logit|`` over ``timesteps`` steps (SPEC.md, "Readout")."""
+        """Largest ``|logit|`` over ``timesteps`` steps (docs/arithmetic.md, "Readout")."""
         if self.readout == "membrane":
             return self.timesteps * self.current_bound(len(self.layers) - 1)
         return self.timesteps * self.layers[-1].s_max

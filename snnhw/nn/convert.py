@@ -1,4 +1,4 @@
-"""ANN-to-SNN conversion of a ReLU MLP (PAPERS.md section 3).
+"""ANN-to-SNN conversion of a ReLU MLP (docs/training.md).
 
 Baseline, data-based normalisation: for every hidden layer ``l`` take
 ``lam_l``, a high percentile (default 99.9 %) of its ReLU activations on

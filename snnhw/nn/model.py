@@ -1,8 +1,8 @@
 """A small spiking MLP builder and input encoders.
 
 ``SpikingMLP(sizes)``: ``dense -> [BN] -> MultiBitLIF`` for every hidden layer
-and a last dense layer read out as SPEC.md's readout: ``membrane`` (the mean
-over ``T`` of its charge, non-spiking) or ``spikes`` (the mean of its spike
+and a last dense layer read out as in docs/arithmetic.md: ``membrane`` (the
+mean over ``T`` of its charge, non-spiking) or ``spikes`` (the mean of its spike
 counts). Inputs are integer values ``0..2**in_bits - 1`` per step (direct
 encoding) scaled by ``in_scale`` before the first layer, so that the
 quantiser knows the exact input scale.
@@ -33,7 +33,7 @@ def poisson_encode(rates: torch.Tensor, timesteps: int, seed: int) -> torch.Tens
     """Host-side rate coding: Bernoulli spikes with probability ``rates`` in ``[0, 1]``.
 
     Seeded, so the same call gives the same spike trains (the hardware has no
-    random source in v1; SPEC.md). Returns ``[batch, T, n]`` of 0/1 floats.
+    random source in v1; docs/arithmetic.md). Returns ``[batch, T, n]`` of 0/1 floats.
     """
     if rates.min() < 0 or rates.max() > 1:
         raise ValueError("Poisson rates must lie in [0, 1]")
@@ -47,7 +47,7 @@ def encode(config: dict, x, seed: int = 0) -> torch.Tensor:
 
     ``direct``: the values themselves every step (must already lie in
     ``0..2**in_bits - 1``). ``poisson``: seeded Bernoulli spikes with rate
-    ``x / x_max`` (host-side, SPEC.md).
+    ``x / x_max`` (host-side, docs/arithmetic.md).
     """
     x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
     T = config["timesteps"]

@@ -1,6 +1,6 @@
 """Float multi-bit LIF neuron for training: charge -> fire -> reset, per step.
 
-Names follow SPEC.md. The float neuron works in units where the threshold is
+Names follow docs/arithmetic.md. The float neuron works in units where the threshold is
 ``theta`` (default 1.0) and has no saturation; its integer counterpart, with
 the same fields, is :class:`snnhw.nn.quant.IntegerLayer`.
 """

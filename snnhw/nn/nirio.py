@@ -1,14 +1,14 @@
 """NIR import and export: models from snnTorch, Norse, SpikingJelly, Sinabs, Lava.
 
 NIR (the Neuromorphic Intermediate Representation, PyPI ``nir``) describes
-neurons in continuous time. snnhw computes in discrete steps (SPEC.md), so a
+neurons in continuous time. snnhw computes in discrete steps (docs/arithmetic.md), so a
 step length ``dt`` turns one into the other, with the forward-Euler rule the
 NIR producers use (snnTorch: ``beta = 1 - dt / tau``, default ``dt = 1e-4``).
 
 Accepted graphs: one ``Input``, one ``Output``, and between them a
 feed-forward chain ``(Affine | Linear) -> (LIF | IF | CubaLIF)`` repeated,
 optionally ending with a last ``Affine | Linear`` (read out as the membrane
-charge, SPEC.md readout ``membrane``; a chain ending with a neuron is read
+charge, docs/arithmetic.md readout ``membrane``; a chain ending with a neuron is read
 out as spike counts). Per neuron, with ``a = dt / tau``:
 
 ====================  ==========================================================

@@ -3,8 +3,8 @@
 :func:`quantize` turns the float model into an :class:`IntegerSNN`: it folds
 BatchNorm, chooses a threshold exponent ``k`` per layer, rounds weights to
 ``w_bits`` and biases to ``u_bits``, and sets ``fire_offset`` to the float
-firing rule. :meth:`IntegerSNN.run` is the *integer mode*: SPEC.md's
-arithmetic written in torch ``int64`` ops, independently of the NumPy golden
+firing rule. :meth:`IntegerSNN.run` is the *integer mode*: the arithmetic of
+docs/arithmetic.md written in torch ``int64`` ops, independently of the NumPy golden
 model; :meth:`IntegerSNN.to_ir` writes the IR. The two must agree bit for bit.
 
 Scaling. A float layer computes ``I = W s_in + b`` in units of its threshold
@@ -41,7 +41,7 @@ class ExportError(ValueError):
 
 @dataclass
 class IntegerLayer:
-    """One integer layer: SPEC.md fields, weights as torch int64."""
+    """One integer layer: docs/arithmetic.md fields, weights as torch int64."""
 
     W: torch.Tensor
     b: torch.Tensor
@@ -60,7 +60,7 @@ class IntegerLayer:
 
 @dataclass
 class IntegerSNN:
-    """The integer mode of a quantised model (torch, int64, SPEC.md exactly)."""
+    """The integer mode of a quantised model (torch, int64, docs/arithmetic.md exactly)."""
 
     layers: list[IntegerLayer]
     in_bits: int
@@ -69,7 +69,7 @@ class IntegerSNN:
     name: str = ""
 
     def run(self, x) -> dict:
-        """Run ``x[batch, T, n_in]`` (integers) through SPEC.md's arithmetic.
+        """Run ``x[batch, T, n_in]`` (integers) through docs/arithmetic.md.
 
         Returns a dict with ``logits`` ``[batch, n_out]``, ``classes``
         ``[batch]`` and ``layers``: per layer a dict of ``I, v, s, u`` tensors

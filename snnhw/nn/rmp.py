@@ -1,10 +1,10 @@
-"""RMP-Loss (PAPERS.md section 2): pull membranes toward the spike levels.
+"""RMP-Loss (docs/training.md): pull membranes toward the spike levels.
 
 ``L_rmp = mean over layers of mean over steps, neurons, batch of
 (clip(z, 0, s_max) - s) ** 2`` with ``z = v / theta`` the pre-fire membrane and
 ``s`` the spike it produced (treated as a constant target). Training only:
 no inference cost, no parameters. The exact published equation was not
-available; this is the form PAPERS.md gives.
+available; this is the form docs/training.md gives.
 """
 
 from __future__ import annotations

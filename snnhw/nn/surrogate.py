@@ -2,7 +2,7 @@
 
 Everything here works in units of the threshold (``z = v / theta``).
 
-Forward (SPEC.md's fire rule, scaled): the spike is a staircase of ``z``,
+Forward (the fire rule of docs/arithmetic.md, scaled): the spike is a staircase of ``z``,
 
 * ``fire="half"``: ``s = clamp(ceil(z - 1/2), 0, s_max)`` -- fires when
   ``z > 1/2`` (strict), the InfLoR rule ``phi(u) > 0.5``; the integer form is
@@ -19,7 +19,7 @@ staircase) with a hand-written derivative ``g'(z)``; the spike's backward is
 Surrogates (:func:`surrogate` builds them by name):
 
 * ``"ste"``: straight-through on the clipped range, ``g(z) = clamp(z', 0, s_max)``.
-* ``"mpr"``: the Membrane Potential Rectifier of InfLoR-SNN (PAPERS.md 1) on
+* ``"mpr"``: the Membrane Potential Rectifier of InfLoR-SNN (docs/training.md) on
   every level: ``g(z) = n + phi(z' - n)`` for ``z'`` in ``[n, n+1]``, so
   ``g'(z) = phi'(z' - n)`` inside ``(0, s_max)`` and 0 outside. For binary
   spikes this is exactly the paper's ``d o / d u = phi'(u)`` on ``(0, 1)``.
@@ -44,7 +44,7 @@ _TANH_15 = math.tanh(1.5)
 
 
 def mpr(u: torch.Tensor) -> torch.Tensor:
-    """The MPR ``phi(u)`` of PAPERS.md section 1 (slope 3, centre 0.5)."""
+    """The MPR ``phi(u)`` of docs/training.md (slope 3, centre 0.5)."""
     mid = 0.5 * torch.tanh(3.0 * (u - 0.5)) / _TANH_15 + 0.5
     low = 1.0 - (1.0 - u.clamp(max=0.0)).pow(1.0 / 3.0)
     high = u.clamp(min=1.0).pow(1.0 / 3.0)

@@ -12,7 +12,7 @@ Framing (both directions)::
 Host -> board:
 
 * ``EVENTS`` (0x01): up to :data:`MAX_EVENTS` input events of 3 bytes each:
-  ``index[7:0]``, ``index[14:8] | eos << 7``, ``value`` (SPEC.md streams; an
+  ``index[7:0]``, ``index[14:8] | eos << 7``, ``value`` (docs/protocols.md; an
   end-of-step marker is ``00 80 00``). A sample may span several frames.
 * ``CLEAR`` (0x02, empty): abort the current sample, clear every membrane.
 * ``WEIGHTS`` (0x03): load weight words of a layer whose weights are not in

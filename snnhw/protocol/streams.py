@@ -2,7 +2,7 @@
 
 Independent of Amaranth and cocotb, so that the Amaranth-simulator tests, the
 cocotb testbenches and the board link all encode, decode and stall streams
-the same way (SPEC.md, "Streams").
+the same way (docs/protocols.md).
 
 Input stream of a network (and between layers): events ``(index, value,
 eos)``. For each time step, one event per non-zero input value (zero values

@@ -1,4 +1,4 @@
-"""Golden model: each SPEC.md rule computed by hand, then against the naive reference."""
+"""Golden model: each docs/arithmetic.md rule computed by hand, then against the naive reference."""
 
 import numpy as np
 import pytest

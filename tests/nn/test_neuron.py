@@ -57,7 +57,7 @@ def test_bad_arguments(kwargs, text):
 @pytest.mark.parametrize("reset", ["soft", "hard"])
 def test_float_neuron_equals_integer_rule_on_integer_charges(fire, offset, reset):
     # theta = 2**k and integer charges: the float neuron is exact, so it must
-    # give SPEC.md's integer spikes with the mapped fire_offset.
+    # give the integer spikes of docs/arithmetic.md with the mapped fire_offset.
     k, spike_bits, T = 3, 2, 12
     rng = np.random.default_rng(0)
     charges = rng.integers(-20, 40, (T, 50))

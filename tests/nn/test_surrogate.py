@@ -28,7 +28,7 @@ def test_mpr_is_monotonic_and_changes_no_spike():
     u = torch.linspace(-3, 4, 7001, dtype=torch.float64)
     phi = mpr(u)
     assert bool((phi[1:] >= phi[:-1]).all())
-    # phi(u) > 0.5 exactly when u > 0.5: MPR is training-only (PAPERS.md 1)
+    # phi(u) > 0.5 exactly when u > 0.5: MPR is training-only (docs/training.md)
     assert torch.equal(phi > 0.5, u > 0.5)
 
 
