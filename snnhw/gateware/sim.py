@@ -12,7 +12,7 @@ from amaranth.sim import Simulator
 
 from ..protocol.streams import Event, Result, decode_results, encode_batch, pauses
 
-__all__ = ["put", "get", "run_network", "NetworkRun"]
+__all__ = ["put", "get", "simulate", "run_network", "NetworkRun"]
 
 
 async def put(ctx, stream, payloads, pause_iter):
@@ -37,6 +37,18 @@ async def get(ctx, stream, count, pause_iter, out: list):
         (payload,) = await ctx.tick().sample(stream.payload).until(stream.valid)
         out.append(payload)
         ctx.set(stream.ready, 0)
+
+
+def simulate(dut, *testbenches, background=(), period: float = 1e-8) -> None:
+    """Run ``dut`` with one clock until every testbench has returned; ``background``
+    testbenches run alongside and are stopped then."""
+    sim = Simulator(dut)
+    sim.add_clock(period)
+    for tb in testbenches:
+        sim.add_testbench(tb)
+    for tb in background:
+        sim.add_testbench(tb, background=True)
+    sim.run()
 
 
 class NetworkRun:

@@ -5,12 +5,11 @@ import pytest
 from amaranth.hdl import Module
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
-from amaranth.sim import Simulator
 
 from snnhw.gateware.feeder import EventFeeder, WeightLoader
 from snnhw.gateware.ports import CoreLoadPort
 from snnhw.gateware.receiver import command_layout
-from snnhw.gateware.sim import get
+from snnhw.gateware.sim import get, simulate
 from snnhw.protocol import link
 from snnhw.protocol.streams import Event, pauses
 
@@ -59,11 +58,7 @@ def run(bench, cmd, collect):
         await ctx.tick()
         ctx.set(bench.cmd.valid, 0)
 
-    sim = Simulator(bench)
-    sim.add_clock(1e-8)
-    sim.add_testbench(command)
-    sim.add_testbench(collect)
-    sim.run()
+    simulate(bench, command, collect)
     return taken
 
 
@@ -96,11 +91,7 @@ def test_feeder_ignores_a_weights_command():
         ctx.set(bench.cmd.payload, {"type": link.WEIGHTS, "length": 12})
         ctx.set(bench.cmd.valid, 1)
 
-    sim = Simulator(bench)
-    sim.add_clock(1e-8)
-    sim.add_testbench(command)
-    sim.add_testbench(collect)
-    sim.run()
+    simulate(bench, command, collect)
     assert not any(seen)
 
 

@@ -7,12 +7,11 @@ import numpy as np
 import pytest
 from amaranth.hdl import Module
 from amaranth.lib import wiring
-from amaranth.sim import Simulator
 
 from snnhw import golden
 from snnhw.gateware import SNNCore
 from snnhw.gateware.hostlink import HostLink
-from snnhw.gateware.sim import get
+from snnhw.gateware.sim import get, simulate
 from snnhw.ir.examples import random_input, random_network
 from snnhw.protocol import link
 from snnhw.protocol.link import ErrorCode
@@ -77,11 +76,7 @@ def run(dut, chunks, expect_frames, out_pattern="light", max_cycles=200_000):
             frames.extend(dec.feed(bytes([int(raw[-1])])))
         assert dec.errors == []
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(send)
-    sim.add_testbench(recv)
-    sim.run()
+    simulate(dut, send, recv)
     return frames
 
 

@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from snnhw import golden
 from snnhw.gateware.layer import LIFLayer
-from snnhw.gateware.sim import get, put
+from snnhw.gateware.sim import get, put, simulate
 from snnhw.ir.examples import random_input, random_network
 from snnhw.protocol.streams import Event, encode_batch, pauses
 
@@ -29,11 +28,7 @@ def run_layer(dut, events, n_beats, in_p, out_p, seed):
     async def watch(ctx):
         await get(ctx, dut.o, n_beats, pauses(out_p, seed + 7), got)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(drive)
-    sim.add_testbench(watch)
-    sim.run()
+    simulate(dut, drive, watch)
     return got
 
 
@@ -93,12 +88,7 @@ def test_zero_valued_events_are_dropped_without_synapse_cycles():
             await ctx.tick()
             active[0] += ctx.get(dut.syn.active)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(drive)
-    sim.add_testbench(watch)
-    sim.add_testbench(count, background=True)
-    sim.run()
+    simulate(dut, drive, watch, background=[count])
     assert active[0] == 0
     assert [Event(int(b.index), int(b.value), 0) if not b.eos else Event(0, 0, 1)
             for b in got] == expected

@@ -3,11 +3,10 @@ lowest index of the largest, under output stalls; the logits start from zero eac
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from snnhw.gateware.plan import LayerPlan
 from snnhw.gateware.readout import Readout
-from snnhw.gateware.sim import get
+from snnhw.gateware.sim import get, simulate
 from snnhw.ir.examples import random_network
 from snnhw.protocol.streams import pauses
 
@@ -48,11 +47,7 @@ def run_readout(plan, samples, out_pattern, seed):
     async def watch(ctx):
         await get(ctx, dut.o, len(samples) * (plan.n_out + 1), pauses(out_pattern, seed), beats)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(sweep)
-    sim.add_testbench(watch)
-    sim.run()
+    simulate(dut, sweep, watch)
     return beats
 
 

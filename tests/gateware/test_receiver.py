@@ -2,9 +2,9 @@
 every kind of bad frame one ERROR reply with its code and no command."""
 
 import pytest
-from amaranth.sim import Simulator
 
 from snnhw.gateware.receiver import FrameReceiver
+from snnhw.gateware.sim import simulate
 from snnhw.protocol import link
 from snnhw.protocol.link import ErrorCode
 from snnhw.protocol.streams import Event
@@ -57,12 +57,7 @@ def receive(frames, *, weight_depths=None, gap_after=None, take_after=3):
             if valid:
                 replies.append((int(reply.error), int(reply.code)))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(send)
-    sim.add_testbench(consume, background=True)
-    sim.add_testbench(watch, background=True)
-    sim.run()
+    simulate(dut, send, background=[consume, watch])
     return commands, replies, clears
 
 

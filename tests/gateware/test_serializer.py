@@ -3,11 +3,10 @@ markers passed on, under stalls on both sides; ``room`` keeps its promise."""
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from snnhw.gateware.plan import SWEEP_STAGES, LayerPlan
 from snnhw.gateware.serializer import SpikeSerializer
-from snnhw.gateware.sim import get, put
+from snnhw.gateware.sim import get, put, simulate
 from snnhw.ir.examples import random_network
 from snnhw.protocol.streams import pauses
 
@@ -54,11 +53,7 @@ def test_words_become_events_in_order(seed, lanes, patterns):
     async def recv(ctx):
         await get(ctx, dut.o, len(want), pauses(patterns[1], seed + 1), got)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(send)
-    sim.add_testbench(recv)
-    sim.run()
+    simulate(dut, send, recv)
     assert [(int(e.index), int(e.value), int(e.eos)) if not e.eos else (0, 0, 1)
             for e in got] == want
     assert sum(e[2] for e in want) == 4
@@ -83,10 +78,7 @@ def test_room_leaves_space_for_the_reserve():
             await ctx.tick()
         ctx.set(dut.i.valid, 0)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(tb)
-    sim.run()
+    simulate(dut, tb)
     assert refused == [False] * reserve
 
 

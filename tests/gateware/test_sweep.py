@@ -3,9 +3,9 @@ equal the scalar reference (snnhw.golden.naive.neuron_step), step after step."""
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from snnhw.gateware.plan import SWEEP_STAGES, LayerPlan
+from snnhw.gateware.sim import simulate
 from snnhw.gateware.sweep import NeuronSweep
 from snnhw.golden.naive import neuron_step
 from snnhw.ir.examples import random_network
@@ -60,12 +60,7 @@ def run_sweep(net, index, lanes, charges, gaps):
             if valid:
                 results.append({k: int(getattr(res, k)) for k in res.shape().members})
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(issue)
-    sim.add_testbench(accumulators, background=True)
-    sim.add_testbench(watch, background=True)
-    sim.run()
+    simulate(dut, issue, background=[accumulators, watch])
     return plan, results, acc_reads
 
 
@@ -141,8 +136,5 @@ def test_latency_is_sweep_stages():
                 seen.append(cycle)
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(tb)
-    sim.run()
+    simulate(dut, tb)
     assert seen == [SWEEP_STAGES]

@@ -2,9 +2,8 @@
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
-from snnhw.gateware.sim import put
+from snnhw.gateware.sim import put, simulate
 from snnhw.gateware.synapse import SynapseArray
 from snnhw.protocol.streams import pauses
 
@@ -34,11 +33,7 @@ def run_array(W, events, *, lanes, w_bits, in_bits, acc_width, pattern="none"):
             await ctx.tick()
             active[0] += ctx.get(dut.active)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(tb)
-    sim.add_testbench(count, background=True)
-    sim.run()
+    simulate(dut, tb, background=[count])
 
     def signed(v):
         return v - (1 << acc_width) if v >> (acc_width - 1) else v

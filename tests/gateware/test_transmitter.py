@@ -2,9 +2,8 @@
 RESULT frame is never cut by a reply, and an ERROR goes before a pending ACK."""
 
 import pytest
-from amaranth.sim import Simulator
 
-from snnhw.gateware.sim import get, put
+from snnhw.gateware.sim import get, put, simulate
 from snnhw.gateware.transmitter import FrameTransmitter
 from snnhw.protocol import link
 from snnhw.protocol.link import ErrorCode
@@ -35,11 +34,7 @@ def run(dut, script, n_frames, pattern):
             frames.extend(dec.feed(bytes([int(raw[-1])])))
         assert dec.errors == []
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(drive)
-    sim.add_testbench(recv)
-    sim.run()
+    simulate(dut, drive, recv)
     return frames
 
 

@@ -5,9 +5,8 @@ import pytest
 from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
-from amaranth.sim import Simulator
 
-from snnhw.gateware.sim import get, put
+from snnhw.gateware.sim import get, put, simulate
 from snnhw.gateware.uart import UARTRx, UARTTx, divisor_for
 from snnhw.protocol.streams import pauses
 
@@ -39,11 +38,7 @@ def test_bytes_survive_the_loop(divisor):
     async def recv(ctx):
         await get(ctx, dut.o, len(data), pauses("none", 0), got)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(send)
-    sim.add_testbench(recv)
-    sim.run()
+    simulate(dut, send, recv)
     assert [int(b) for b in got] == data
 
 
@@ -68,11 +63,7 @@ def test_low_stop_bit_is_a_frame_error():
                 seen["bytes"].append(int(data))
             seen["errors"] += int(err)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(drive)
-    sim.add_testbench(watch, background=True)
-    sim.run()
+    simulate(dut, drive, background=[watch])
     assert seen == {"bytes": [0x42, 0x17], "errors": 1}
 
 

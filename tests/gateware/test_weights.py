@@ -3,9 +3,9 @@ was loaded; bad arguments are refused. (SPRAM runs in the cocotb tests, with Yos
 SB_SPRAM256KA model.)"""
 
 import pytest
-from amaranth.sim import Simulator
 
 from snnhw.gateware.plan import MemorySpec
+from snnhw.gateware.sim import simulate
 from snnhw.gateware.weights import WeightStore, spram_units
 
 
@@ -24,10 +24,7 @@ def read_all(dut, depth, writes=()):
             await ctx.tick()
             out.append(ctx.get(dut.rd_data))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(tb)
-    sim.run()
+    simulate(dut, tb)
     return out
 
 
