@@ -1,0 +1,63 @@
+"""LinkedNetwork alone, on its pins: a good frame toggles the activity LED, a bad one lights
+the error LED for about ``err_hold`` cycles and is answered with ERROR over ``tx``. (The
+whole sample path through these pins is tested with the real host driver in
+tests/host/test_session_gateware.py and on Verilator / Icarus in tests/sim.)"""
+
+import numpy as np
+
+from snnhw.gateware.linked import LinkedNetwork
+from snnhw.gateware.sim import simulate
+from snnhw.ir.examples import random_network
+from snnhw.protocol import link
+from snnhw.protocol.link import ErrorCode
+
+D = 4  # cycles per bit
+
+
+def test_leds_and_error_reply():
+    net = random_network(np.random.default_rng(0), [6, 4, 3], in_bits=2, timesteps=1)
+    dut = LinkedNetwork(net, lanes=2, clk_hz=D * 100_000, baud=100_000, err_hold=1 << 13)
+    good = link.frame(link.CLEAR)
+    bad = bytearray(link.frame(link.CLEAR))
+    bad[-1] ^= 1
+    seen = {"activity": [], "error_cycles": 0, "bytes": []}
+
+    async def host(ctx):
+        for data in (good, bytes(bad)):
+            for byte in data:
+                for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
+                    ctx.set(dut.rx, bit)
+                    await ctx.tick().repeat(D)
+            await ctx.tick().repeat(60 * D)
+        await ctx.tick().repeat(3 << 13)
+
+    async def pins(ctx):
+        last = 0
+        async for _, _, act, err, tx in ctx.tick().sample(dut.led_activity, dut.led_error,
+                                                          dut.tx):
+            if act != last:
+                seen["activity"].append(act)
+                last = act
+            seen["error_cycles"] += err
+
+    async def uart(ctx):  # board -> host bytes, sampled mid-bit
+        while True:
+            await ctx.tick()
+            if ctx.get(dut.tx):
+                continue
+            await ctx.tick().repeat(D + D // 2)
+            byte = 0
+            for i in range(8):
+                byte |= ctx.get(dut.tx) << i
+                await ctx.tick().repeat(D)
+            seen["bytes"].append(byte)
+
+    simulate(dut, host, background=[pins, uart])
+    frames = link.FrameDecoder().feed(bytes(seen["bytes"]))
+    assert [(f.type, f.payload) for f in frames] == [
+        (link.ACK, b""), (link.ERROR, bytes([ErrorCode.BAD_CRC]))]
+    assert seen["activity"] == [1]  # one accepted frame, one toggle
+    # lit for err_hold cycles, counted in ticks of 2**PRESCALE cycles
+    hold = (1 << 13) >> LinkedNetwork.PRESCALE << LinkedNetwork.PRESCALE
+    assert hold - (1 << LinkedNetwork.PRESCALE) <= seen["error_cycles"] <= hold + \
+        (1 << LinkedNetwork.PRESCALE)
