@@ -33,8 +33,7 @@ def test_leds_and_error_reply():
 
     async def pins(ctx):
         last = 0
-        async for _, _, act, err, tx in ctx.tick().sample(dut.led_activity, dut.led_error,
-                                                          dut.tx):
+        async for _, _, act, err in ctx.tick().sample(dut.led_activity, dut.led_error):
             if act != last:
                 seen["activity"].append(act)
                 last = act
