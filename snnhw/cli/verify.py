@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..data import load_digits_split
+from ..data import DataError, load_data
 from ..util import format_table
 from .common import CLIError, emit_json, load_network, parse_lanes, sentence
 
-HELP = "co-verify torch integer mode, golden model and the generated RTL on digits"
+HELP = "co-verify torch integer mode, golden model and the generated RTL (or a board)"
+RANDOM_DENSITY = 0.25   # share of non-zero values in the seeded random inputs
+RANDOM_SAMPLES = 64
 
 
 def add_parser(sub) -> None:
@@ -19,7 +21,10 @@ def add_parser(sub) -> None:
         "logits and class against golden.",
         epilog="Exit status 1 on any mismatch (the first one is named: sample, layer, step, "
                "neuron). A .pt checkpoint is quantised first (--w-bits/--u-bits) and its float "
-               "accuracy is shown too; a .snn file is used as it is.")
+               "accuracy is shown too; a .snn file is used as it is. Inputs: --input, else the "
+               "test split of --data, else (when the default data does not fit the network) "
+               f"{RANDOM_SAMPLES} seeded random inputs of the network's in_bits, "
+               f"{int(RANDOM_DENSITY * 100)} %% non-zero; the output says which.")
     p.add_argument("model", metavar="CHECKPOINT_OR_NET", help=".pt checkpoint or .snn IR file")
     p.add_argument("--backend", choices=["sim", "board"], default="sim",
                    help="hardware to check: the generated RTL in a simulator, or a board "
@@ -34,8 +39,16 @@ def add_parser(sub) -> None:
                    help="for --backend board: the build folder of the bitstream on the board "
                         "(snnhw build -o DIR); checks it was built from this network and "
                         "loads the weights the design keeps in SPRAM")
+    p.add_argument("--data", default=None, metavar="NAME|FILE",
+                   help="data set whose test split is run: digits, or an .npz with x_train, "
+                        "y_train, x_test, y_test (default: digits when it fits the network)")
+    p.add_argument("--input", default=None, metavar="X.npy",
+                   help="run these integer inputs instead: [n, n_in] (repeated every step) "
+                        "or [n, T, n_in]")
+    p.add_argument("--labels", default=None, metavar="Y.npy",
+                   help="labels of --input, for the accuracies")
     p.add_argument("--n", type=int, default=None,
-                   help="test samples to run (default: the whole test split, 360)")
+                   help="samples to run (default: all of them)")
     p.add_argument("--lanes", default="8", help="lanes when generating the RTL (%(default)s)")
     p.add_argument("--rtl", default=None, help="use this generated RTL folder instead")
     p.add_argument("--w-bits", type=int, default=8, help="for a checkpoint (%(default)s)")
@@ -77,11 +90,97 @@ def _load(args):
             raise CLIError(f"cannot export: {exc}") from None
         return q.to_ir(), q, model.config, model
     net = load_network(str(path))
-    enc = args.encoding
-    if enc == "auto":
-        enc = "direct" if (1 << net.in_bits) > 16 else "poisson"
-    config = {"timesteps": net.timesteps, "encoding": enc, "x_max": 16.0}
+    # --encoding auto is settled by the data (_inputs): direct when its values fit in_bits
+    config = {"timesteps": net.timesteps, "encoding": args.encoding, "x_max": 16.0}
     return net, IntegerSNN.from_ir(net), config, None
+
+
+def _take(args, x, y):
+    n = len(x) if args.n is None else args.n
+    if not 1 <= n <= len(x):
+        raise CLIError(f"--n must be in 1..{len(x)}, got {n}")
+    return x[:n], None if y is None else y[:n]
+
+
+def _check_range(net, x, where: str) -> None:
+    if x.min() < 0 or x.max() >= 1 << net.in_bits:
+        raise CLIError(f"{where}: values {int(x.min())}..{int(x.max())} do not fit the "
+                       f"network's in_bits={net.in_bits} (0..{(1 << net.in_bits) - 1})")
+
+
+def _steps(net, x, where: str):
+    """``x`` as ``[n, T, n_in]``: static rows repeated every step."""
+    import numpy as np
+
+    if x.ndim == 2:
+        x = np.repeat(x[:, None, :], net.timesteps, axis=1)
+    if x.ndim != 3 or x.shape[2] != net.n_in or x.shape[1] != net.timesteps:
+        raise CLIError(f"{where}: shape {list(x.shape)} does not fit the network: expected "
+                       f"[n, {net.n_in}] or [n, {net.timesteps}, {net.n_in}]")
+    return x
+
+
+def _inputs(args, net, config):
+    """(x[n, T, n_in] int64, labels or None, what they are)."""
+    import numpy as np
+
+    from ..nn.model import encode
+
+    if args.input is not None:
+        try:
+            x = np.load(args.input, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise CLIError(f"--input {args.input}: not a readable .npy array ({exc})") from None
+        if x.dtype.kind not in "iub" or x.size == 0:
+            raise CLIError(f"--input {args.input}: expected a non-empty integer array, got "
+                           f"dtype {x.dtype}, shape {list(x.shape)}")
+        x = _steps(net, x.astype(np.int64), f"--input {args.input}")
+        _check_range(net, x, f"--input {args.input}")
+        y = None
+        if args.labels is not None:
+            try:
+                y = np.load(args.labels, allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                raise CLIError(f"--labels {args.labels}: not a readable .npy array "
+                               f"({exc})") from None
+            if y.ndim != 1 or len(y) != len(x) or y.dtype.kind not in "iu":
+                raise CLIError(f"--labels {args.labels}: expected {len(x)} integer labels, got "
+                               f"dtype {y.dtype}, shape {list(y.shape)}")
+        x, y = _take(args, x, y)
+        return x, y, f"samples from {args.input}"
+    if args.labels is not None:
+        raise CLIError("--labels goes with --input")
+    try:
+        data = load_data(args.data or "digits")
+    except DataError as exc:
+        raise CLIError(str(exc)) from None
+    if data.n_in != net.n_in or (data.temporal and data.steps != net.timesteps):
+        if args.data is not None:
+            shape = (f"[{data.steps}, {data.n_in}]" if data.temporal else f"[{data.n_in}]")
+            raise CLIError(f"data {data.name!r} has inputs of {shape} per sample; the network "
+                           f"takes {net.n_in} inputs over T={net.timesteps} steps")
+        rng = np.random.default_rng(args.seed)
+        n = RANDOM_SAMPLES if args.n is None else args.n
+        if not 1 <= n <= 1 << 16:
+            raise CLIError(f"--n must be in 1..{1 << 16}, got {n}")
+        shape = (n, net.timesteps, net.n_in)
+        x = rng.integers(1, 1 << net.in_bits, shape) * (rng.random(shape) < RANDOM_DENSITY)
+        return x.astype(np.int64), None, (
+            f"seeded random inputs (seed {args.seed}, in_bits {net.in_bits}, "
+            f"{int(RANDOM_DENSITY * 100)} % non-zero; the default data does not fit "
+            f"n_in={net.n_in})")
+    xs, ys = _take(args, data.x_test, data.y_test)
+    if config["encoding"] == "auto":
+        top = int(max(data.x_train.max(), data.x_test.max()))
+        config = {**config, "x_max": float(max(top, 1)),
+                  "encoding": "direct" if top < 1 << net.in_bits else "poisson"}
+    if data.temporal:
+        x = xs
+    else:
+        x = encode(config, xs, args.seed).numpy()
+    _check_range(net, x, f"data {data.name!r}" + (
+        "; use --encoding poisson" if config["encoding"] == "direct" else ""))
+    return x, ys, f"{data.name} test samples"
 
 
 def run(args) -> int:
@@ -91,7 +190,6 @@ def run(args) -> int:
     from snntb.runner import SimulatorMissingError, simulator_available
 
     from ..host import BoardError
-    from ..nn.model import encode
     from ..verify.coverify import coverify
 
     if args.backend == "sim":
@@ -101,15 +199,8 @@ def run(args) -> int:
     elif not args.port:
         raise CLIError("--backend board needs --port (the board's serial port)")
     net, tmode, config, model = _load(args)
-    data = load_digits_split()
-    n = len(data.x_test) if args.n is None else args.n
-    if not 1 <= n <= len(data.x_test):
-        raise CLIError(f"--n must be in 1..{len(data.x_test)}, got {n}")
-    xs, ys = data.x_test[:n], data.y_test[:n]
-    x = encode(config, xs, args.seed).numpy()
-    if config["encoding"] == "direct" and x.max() >= (1 << net.in_bits):
-        raise CLIError(f"digits pixels (0..16) do not fit in_bits={net.in_bits}; "
-                       "use --encoding poisson")
+    x, ys, what = _inputs(args, net, config)
+    n = len(x)
     float_pred = None
     if model is not None:
         with torch.no_grad():
@@ -152,19 +243,21 @@ def run(args) -> int:
         if bar is not None:
             bar.close()
     total = round(time.perf_counter() - t0, 1)
-    d = {**rep.as_dict(), "total_seconds": total, "model": str(args.model)}
+    d = {**rep.as_dict(), "total_seconds": total, "model": str(args.model), "inputs": what}
     if args.json:
         emit_json(d)
         return 0 if rep.ok else 1
+    def acc(value):
+        return "-" if value is None else f"{value:.4f}"
+
     rows = []
     if rep.acc_float is not None:
-        rows.append(["float model", "-", f"{rep.acc_float:.4f}"])
+        rows.append(["float model", "-", acc(rep.acc_float)])
     rows.append(["torch integer mode", f"{rep.torch_golden_agree}/{n} (== golden)",
-                 f"{rep.acc_torch:.4f}"])
-    rows.append(["golden model", "-", f"{rep.acc_golden:.4f}"])
-    rows.append([hw_name, f"{rep.golden_hw_agree}/{n} (== golden)",
-                 f"{rep.acc_hw:.4f}"])
-    print(f"{n} digits test samples, {net.name or args.model}, T={net.timesteps}")
+                 acc(rep.acc_torch)])
+    rows.append(["golden model", "-", acc(rep.acc_golden)])
+    rows.append([hw_name, f"{rep.golden_hw_agree}/{n} (== golden)", acc(rep.acc_hw)])
+    print(f"{n} {what}, {net.name or args.model}, T={net.timesteps}")
     print(format_table(rows, ["implementation", "bit-exact agreement", "accuracy"]))
     info = rep.backend_info
     if args.backend == "sim":

@@ -28,9 +28,9 @@ class CoverifyReport:
     samples: int
     torch_golden_agree: int
     golden_hw_agree: int
-    acc_torch: float
-    acc_golden: float
-    acc_hw: float
+    acc_torch: float | None     # None when the inputs have no labels
+    acc_golden: float | None
+    acc_hw: float | None
     acc_float: float | None
     first_mismatch_torch_golden: dict | None
     first_mismatch_golden_hw: dict | None
@@ -49,9 +49,13 @@ class CoverifyReport:
 def coverify(net: Network, x: np.ndarray, y: np.ndarray, backend: Backend, *,
              torch_mode=None, float_pred: np.ndarray | None = None,
              progress=None) -> CoverifyReport:
-    """Run ``x[batch, T, n_in]`` through all three and compare (labels ``y``)."""
+    """Run ``x[batch, T, n_in]`` through all three and compare (labels ``y``, or ``None``:
+    no accuracies)."""
     x = np.asarray(x, dtype=np.int64)
-    y = np.asarray(y)
+    y = None if y is None else np.asarray(y)
+
+    def acc(pred):
+        return None if y is None or pred is None else float((np.asarray(pred) == y).mean())
     n = len(x)
     t0 = time.perf_counter()
     if torch_mode is None:
@@ -91,10 +95,10 @@ def coverify(net: Network, x: np.ndarray, y: np.ndarray, backend: Backend, *,
         samples=n,
         torch_golden_agree=int(same.sum()),
         golden_hw_agree=int(agree_hw.sum()),
-        acc_torch=float((r["classes"].numpy() == y).mean()),
-        acc_golden=float((g.classes == y).mean()),
-        acc_hw=float((hw_classes == y).mean()),
-        acc_float=None if float_pred is None else float((np.asarray(float_pred) == y).mean()),
+        acc_torch=acc(r["classes"].numpy()),
+        acc_golden=acc(g.classes),
+        acc_hw=acc(hw_classes),
+        acc_float=acc(float_pred),
         first_mismatch_torch_golden=mm_tg,
         first_mismatch_golden_hw=mm_gh,
         backend=backend.name,

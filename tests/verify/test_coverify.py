@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from snnhw import golden
+from snnhw import golden, ir
 from snnhw.cli import main
 from snnhw.ir.examples import random_input, random_network
 from snnhw.verify.backend import BackendResult
@@ -91,3 +91,52 @@ def test_verify_checkpoint_against_rtl_generated_from_its_export(tmp_path, capsy
                  "--work", str(tmp_path / "w"), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["ok"] and d["torch_golden_agree"] == d["golden_hw_agree"] == 24
+
+
+@pytest.mark.skipif(simulator_available("verilator") is not None, reason="no verilator")
+def test_verify_any_network_on_random_inputs(tmp_path, capsys):
+    # 256 inputs: the default data (digits, 64 inputs) does not fit, so seeded random
+    # inputs of the network's in_bits run, and the report says so
+    net = random_network(np.random.default_rng(3), [256, 12, 4], in_bits=1, timesteps=2,
+                         spike_bits=1)
+    path = ir.save(net, tmp_path / "wide.snn")
+    assert main(["verify", str(path), "--n", "10", "--lanes", "4", "--work",
+                 str(tmp_path / "w"), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["ok"] and d["samples"] == 10 and d["golden_hw_agree"] == 10
+    assert d["inputs"].startswith("seeded random inputs") and d["acc_golden"] is None
+    # data that is named but does not fit: one line, exit 2
+    assert main(["verify", str(path), "--data", "digits", "--work", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the network takes 256 inputs" in err[0]
+
+
+@pytest.mark.skipif(simulator_available("verilator") is not None, reason="no verilator")
+def test_verify_on_a_user_file_and_explicit_inputs(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    net = random_network(rng, [10, 8, 3], in_bits=3, timesteps=3, spike_bits=2)
+    path = ir.save(net, tmp_path / "n.snn")
+    x = rng.integers(0, 8, (20, 10))
+    np.savez(tmp_path / "d.npz", x_train=x, y_train=rng.integers(0, 3, 20), x_test=x[:12],
+             y_test=rng.integers(0, 3, 12))
+    work = str(tmp_path / "w")
+    assert main(["verify", str(path), "--data", str(tmp_path / "d.npz"), "--lanes", "3",
+                 "--work", work, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    g = golden.run(net, np.repeat(x[:12, None], 3, axis=1))
+    assert d["ok"] and d["samples"] == 12 and d["inputs"] == "d test samples"
+    assert d["acc_golden"] == float((g.classes == np.load(tmp_path / "d.npz")["y_test"]).mean())
+    # temporal inputs given directly, with labels
+    xt = rng.integers(0, 8, (5, 3, 10))
+    np.save(tmp_path / "x.npy", xt)
+    np.save(tmp_path / "y.npy", golden.run(net, xt).classes)
+    assert main(["verify", str(path), "--input", str(tmp_path / "x.npy"), "--labels",
+                 str(tmp_path / "y.npy"), "--lanes", "3", "--work", work, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["ok"] and d["samples"] == 5 and d["acc_hw"] == 1.0
+    # wrong shape: one line, exit 2
+    np.save(tmp_path / "bad.npy", xt[:, :2])
+    assert main(["verify", str(path), "--input", str(tmp_path / "bad.npy"), "--work",
+                 work]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "expected [n, 10] or [n, 3, 10]" in err[0]
