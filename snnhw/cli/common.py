@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
+
 from ..ir import IRError, Network, load
 
-__all__ = ["CLIError", "emit_json", "load_network", "parse_lanes", "sentence"]
+__all__ = ["CLIError", "emit_json", "load_network", "parse_lanes", "sentence",
+           "as_steps", "load_input"]
 
 
 class CLIError(Exception):
@@ -45,3 +48,33 @@ def parse_lanes(text: str, n_layers: int):
     if any(v < 1 for v in values) or len(values) not in (1, n_layers):
         raise CLIError(f"--lanes takes one positive integer or {n_layers} of them, got {text!r}")
     return values[0] if len(values) == 1 else values
+
+
+def as_steps(net: Network, x, where: str) -> np.ndarray:
+    """``x`` as the network's input ``[batch, T, n_in]`` (int64): ``[n_in]`` and
+    ``[batch, n_in]`` repeat every step; checked against the shape and ``in_bits``."""
+    from ..golden import check_input
+
+    x = np.asarray(x)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim == 2:
+        if x.shape[1] != net.n_in:
+            raise CLIError(f"{where}: shape {list(x.shape)}, expected [batch, {net.n_in}] or "
+                           f"[batch, {net.timesteps}, {net.n_in}]")
+        x = np.repeat(x[:, None, :], net.timesteps, axis=1)
+    if x.size == 0:
+        raise CLIError(f"{where}: no samples (shape {list(x.shape)})")
+    try:
+        return check_input(net, x)
+    except (TypeError, ValueError) as exc:
+        raise CLIError(f"{where}: {exc}") from None
+
+
+def load_input(path: str, net: Network) -> np.ndarray:
+    """Read an input batch (``.npy``, no pickle) and bring it to ``[batch, T, n_in]``."""
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise CLIError(f"cannot read input {path}: {exc}") from None
+    return as_steps(net, x, f"input {path}")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..golden import check_input
+from ..data import DataError, load_data
 from ..golden import run as golden_run
 from ..util import format_table
-from .common import CLIError, emit_json, load_network, sentence
+from .common import CLIError, as_steps, emit_json, load_input, load_network, sentence
 
 HELP = "run the bit-exact golden model on an input batch"
 
@@ -19,35 +19,31 @@ def add_parser(sub) -> None:
                "(one value per step), [batch, n_in] or [n_in] (the same values "
                "every step, direct encoding).")
     p.add_argument("net", metavar="NET", help="network IR file (.snn)")
-    p.add_argument("--input", required=True, metavar="FILE.npy", help="input batch (.npy)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--input", metavar="FILE.npy", help="input batch (.npy)")
+    src.add_argument("--data", metavar="NAME|FILE",
+                     help="run the test split of a data set (digits, or an .npz with x_train, "
+                          "y_train, x_test, y_test) and report the accuracy")
     p.add_argument("--trace", metavar="OUT.npz",
                    help="also write every layer's I, v, s, u per step, logits and classes")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=run)
 
 
-def load_input(path: str, net) -> np.ndarray:
-    """Read an input batch and bring it to ``[batch, T, n_in]``."""
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise CLIError(f"cannot read input {path}: {exc}") from None
-    if x.ndim == 1:
-        x = x[None, :]
-    if x.ndim == 2:
-        if x.shape[1] != net.n_in:
-            raise CLIError(f"input {path}: shape {x.shape}, expected [batch, {net.n_in}]")
-        x = np.repeat(x[:, None, :], net.timesteps, axis=1)
-    try:
-        return check_input(net, x)
-    except (TypeError, ValueError) as exc:
-        raise CLIError(f"input {path}: {exc}") from None
-
-
 def run(args) -> int:
     net = load_network(args.net)
-    x = load_input(args.input, net)
+    labels = None
+    if args.input is not None:
+        x = load_input(args.input, net)
+    else:
+        try:
+            data = load_data(args.data)
+        except DataError as exc:
+            raise CLIError(str(exc)) from None
+        x = as_steps(net, data.x_test, f"data {data.name!r}")
+        labels = data.y_test
     result = golden_run(net, x, trace=bool(args.trace))
+    accuracy = None if labels is None else float((result.classes == labels).mean())
     if args.trace:
         arrays = {"logits": result.logits, "classes": result.classes}
         for i, lt in enumerate(result.layers):
@@ -56,11 +52,13 @@ def run(args) -> int:
         np.savez_compressed(args.trace, **arrays)
     if args.json:
         emit_json({"classes": result.classes.tolist(), "logits": result.logits.tolist(),
-                   "charge_paths": result.paths, "trace": args.trace})
+                   "charge_paths": result.paths, "trace": args.trace, "accuracy": accuracy})
         return 0
     rows = [[n, int(c), " ".join(str(v) for v in lg)]
             for n, (c, lg) in enumerate(zip(result.classes, result.logits.tolist()))]
     print(format_table(rows, ["sample", "class", "logits"]))
+    if accuracy is not None:
+        print(f"accuracy {accuracy:.4f} on {len(labels)} {data.name} test samples")
     if args.trace:
         print(f"trace written to {args.trace}")
     return 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..data import DataError, load_data
 from ..util import format_table
-from .common import CLIError, emit_json, load_network, parse_lanes, sentence
+from .common import CLIError, as_steps, emit_json, load_input, load_network, parse_lanes, sentence
 
 HELP = "co-verify torch integer mode, golden model and the generated RTL (or a board)"
 RANDOM_DENSITY = 0.25   # share of non-zero values in the seeded random inputs
@@ -24,7 +24,7 @@ def add_parser(sub) -> None:
                "accuracy is shown too; a .snn file is used as it is. Inputs: --input, else the "
                "test split of --data, else (when the default data does not fit the network) "
                f"{RANDOM_SAMPLES} seeded random inputs of the network's in_bits, "
-               f"{int(RANDOM_DENSITY * 100)} %% non-zero; the output says which.")
+               f"{int(RANDOM_DENSITY * 100)} % non-zero; the output says which.")
     p.add_argument("model", metavar="CHECKPOINT_OR_NET", help=".pt checkpoint or .snn IR file")
     p.add_argument("--backend", choices=["sim", "board"], default="sim",
                    help="hardware to check: the generated RTL in a simulator, or a board "
@@ -102,24 +102,6 @@ def _take(args, x, y):
     return x[:n], None if y is None else y[:n]
 
 
-def _check_range(net, x, where: str) -> None:
-    if x.min() < 0 or x.max() >= 1 << net.in_bits:
-        raise CLIError(f"{where}: values {int(x.min())}..{int(x.max())} do not fit the "
-                       f"network's in_bits={net.in_bits} (0..{(1 << net.in_bits) - 1})")
-
-
-def _steps(net, x, where: str):
-    """``x`` as ``[n, T, n_in]``: static rows repeated every step."""
-    import numpy as np
-
-    if x.ndim == 2:
-        x = np.repeat(x[:, None, :], net.timesteps, axis=1)
-    if x.ndim != 3 or x.shape[2] != net.n_in or x.shape[1] != net.timesteps:
-        raise CLIError(f"{where}: shape {list(x.shape)} does not fit the network: expected "
-                       f"[n, {net.n_in}] or [n, {net.timesteps}, {net.n_in}]")
-    return x
-
-
 def _inputs(args, net, config):
     """(x[n, T, n_in] int64, labels or None, what they are)."""
     import numpy as np
@@ -127,15 +109,7 @@ def _inputs(args, net, config):
     from ..nn.model import encode
 
     if args.input is not None:
-        try:
-            x = np.load(args.input, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise CLIError(f"--input {args.input}: not a readable .npy array ({exc})") from None
-        if x.dtype.kind not in "iub" or x.size == 0:
-            raise CLIError(f"--input {args.input}: expected a non-empty integer array, got "
-                           f"dtype {x.dtype}, shape {list(x.shape)}")
-        x = _steps(net, x.astype(np.int64), f"--input {args.input}")
-        _check_range(net, x, f"--input {args.input}")
+        x = load_input(args.input, net)
         y = None
         if args.labels is not None:
             try:
@@ -174,12 +148,9 @@ def _inputs(args, net, config):
         top = int(max(data.x_train.max(), data.x_test.max()))
         config = {**config, "x_max": float(max(top, 1)),
                   "encoding": "direct" if top < 1 << net.in_bits else "poisson"}
-    if data.temporal:
-        x = xs
-    else:
-        x = encode(config, xs, args.seed).numpy()
-    _check_range(net, x, f"data {data.name!r}" + (
-        "; use --encoding poisson" if config["encoding"] == "direct" else ""))
+    x = xs if data.temporal else encode(config, xs, args.seed).numpy()
+    x = as_steps(net, x, f"data {data.name!r}" + (
+        " (try --encoding poisson)" if config["encoding"] == "direct" else ""))
     return x, ys, f"{data.name} test samples"
 
 

@@ -80,6 +80,28 @@ def test_run_json_equals_golden(net_file, capsys):
     assert d["logits"] == t.logits.tolist()
 
 
+def test_run_on_a_data_set_reports_accuracy(net_file, tmp_path, capsys):
+    path, _, net, _ = net_file
+    rng = np.random.default_rng(1)
+    xs = rng.integers(0, 32, (30, 64))
+    ys = rng.integers(0, 10, 30)
+    np.savez(tmp_path / "d.npz", x_train=xs, y_train=ys, x_test=xs[:9], y_test=ys[:9])
+    assert main(["run", str(path), "--data", str(tmp_path / "d.npz"), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    g = golden.run(net, np.repeat(xs[:9, None], net.timesteps, axis=1))
+    assert d["classes"] == g.classes.tolist()
+    assert d["accuracy"] == float((g.classes == ys[:9]).mean())
+    # digits pixels fit in_bits=5: the same through the registry
+    assert main(["run", str(path), "--data", "digits"]) == 0
+    assert "on 360 digits test samples" in capsys.readouterr().out
+    # a file that does not fit the network: one line
+    np.savez(tmp_path / "w.npz", x_train=xs[:, :5], y_train=ys, x_test=xs[:2, :5],
+             y_test=ys[:2])
+    assert main(["run", str(path), "--data", str(tmp_path / "w.npz")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "expected [batch, 64]" in err[0]
+
+
 def test_run_static_input_is_repeated_every_step(net_file, tmp_path, capsys):
     path, _, net, x = net_file
     static = x[:, 0, :]

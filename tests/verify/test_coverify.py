@@ -139,4 +139,4 @@ def test_verify_on_a_user_file_and_explicit_inputs(tmp_path, capsys):
     assert main(["verify", str(path), "--input", str(tmp_path / "bad.npy"), "--work",
                  work]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "expected [n, 10] or [n, 3, 10]" in err[0]
+    assert len(err) == 1 and "input must have shape ('batch', 3, 10), got (5, 2, 10)" in err[0]
