@@ -12,7 +12,7 @@ from amaranth.sim import Simulator
 
 from ..protocol.streams import Event, Result, decode_results, encode_batch, pauses
 
-__all__ = ["put", "get", "simulate", "run_network", "NetworkRun"]
+__all__ = ["put", "get", "simulate", "uart_send", "uart_receive", "run_network", "NetworkRun"]
 
 
 async def put(ctx, stream, payloads, pause_iter):
@@ -37,6 +37,29 @@ async def get(ctx, stream, count, pause_iter, out: list):
         (payload,) = await ctx.tick().sample(stream.payload).until(stream.valid)
         out.append(payload)
         ctx.set(stream.ready, 0)
+
+
+async def uart_send(ctx, pin, data: bytes, divisor: int) -> None:
+    """Drive ``pin`` with ``data`` as 8N1 UART bytes, least significant bit first,
+    ``divisor`` cycles a bit."""
+    for byte in data:
+        for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
+            ctx.set(pin, bit)
+            await ctx.tick().repeat(divisor)
+
+
+async def uart_receive(ctx, pin, divisor: int) -> int:
+    """The next 8N1 byte on ``pin``: wait for a start bit, sample each bit in its middle."""
+    while True:
+        await ctx.tick()
+        if not ctx.get(pin):
+            break
+    await ctx.tick().repeat(divisor + divisor // 2)
+    byte = 0
+    for i in range(8):
+        byte |= ctx.get(pin) << i
+        await ctx.tick().repeat(divisor)
+    return byte
 
 
 def simulate(dut, *testbenches, background=(), period: float = 1e-8) -> None:

@@ -6,7 +6,7 @@ tests/host/test_session_gateware.py and on Verilator / Icarus in tests/sim.)"""
 import numpy as np
 
 from snnhw.gateware.linked import LinkedNetwork
-from snnhw.gateware.sim import simulate
+from snnhw.gateware.sim import simulate, uart_receive, uart_send
 from snnhw.ir.examples import random_network
 from snnhw.protocol import link
 from snnhw.protocol.link import ErrorCode
@@ -24,10 +24,7 @@ def test_leds_and_error_reply():
 
     async def host(ctx):
         for data in (good, bytes(bad)):
-            for byte in data:
-                for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
-                    ctx.set(dut.rx, bit)
-                    await ctx.tick().repeat(D)
+            await uart_send(ctx, dut.rx, data, D)
             await ctx.tick().repeat(60 * D)
         await ctx.tick().repeat(3 << 13)
 
@@ -39,17 +36,9 @@ def test_leds_and_error_reply():
                 last = act
             seen["error_cycles"] += err
 
-    async def uart(ctx):  # board -> host bytes, sampled mid-bit
+    async def uart(ctx):  # board -> host
         while True:
-            await ctx.tick()
-            if ctx.get(dut.tx):
-                continue
-            await ctx.tick().repeat(D + D // 2)
-            byte = 0
-            for i in range(8):
-                byte |= ctx.get(dut.tx) << i
-                await ctx.tick().repeat(D)
-            seen["bytes"].append(byte)
+            seen["bytes"].append(await uart_receive(ctx, dut.tx, D))
 
     simulate(dut, host, background=[pins, uart])
     frames = link.FrameDecoder().feed(bytes(seen["bytes"]))

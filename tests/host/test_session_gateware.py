@@ -8,10 +8,10 @@ import queue
 import threading
 
 import numpy as np
-from amaranth.sim import Simulator
 
 from snnhw import golden
 from snnhw.gateware.linked import LinkedNetwork
+from snnhw.gateware.sim import simulate, uart_receive, uart_send
 from snnhw.host import BoardBackend
 from snnhw.ir.examples import random_input, random_network
 from snnhw.protocol.link import ErrorCode
@@ -67,7 +67,7 @@ def test_board_backend_against_the_gateware():
 
     thread = threading.Thread(target=host, daemon=True)
 
-    async def rx_pin(ctx):  # host -> board, 8N1, least significant bit first
+    async def rx_pin(ctx):  # host -> board
         thread.start()
         while thread.is_alive():
             try:
@@ -75,27 +75,13 @@ def test_board_backend_against_the_gateware():
             except queue.Empty:
                 await ctx.tick().repeat(DIVISOR)
                 continue
-            for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
-                ctx.set(dut.rx, bit)
-                await ctx.tick().repeat(DIVISOR)
+            await uart_send(ctx, dut.rx, bytes([byte]), DIVISOR)
 
-    async def tx_pin(ctx):  # board -> host: sample each bit in its middle
+    async def tx_pin(ctx):  # board -> host
         while True:
-            await ctx.tick()
-            if ctx.get(dut.tx):
-                continue
-            await ctx.tick().repeat(DIVISOR + DIVISOR // 2)
-            byte = 0
-            for i in range(8):
-                byte |= ctx.get(dut.tx) << i
-                await ctx.tick().repeat(DIVISOR)
-            wire.to_host.put(byte)
+            wire.to_host.put(await uart_receive(ctx, dut.tx, DIVISOR))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(rx_pin)
-    sim.add_testbench(tx_pin, background=True)
-    sim.run()
+    simulate(dut, rx_pin, background=[tx_pin])
     thread.join(timeout=5)
     assert "error" not in outcome, outcome.get("error")
     res = outcome["result"]
