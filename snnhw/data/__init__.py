@@ -8,6 +8,13 @@ split). Registered names:
   stratified by class, ``random_state=0`` -- 1437 training and 360 test
   samples, static inputs ``[n, 64]``.
 
+* ``mnist1d``: MNIST-1D, generated offline by the ``mnist1d`` package
+  (``make_dataset(get_dataset_args())``, its fixed seed: 4000 training and
+  1000 test samples of 40 positions, 10 classes; nothing is downloaded). The
+  float signal is quantised to ``in_bits = 5`` by the user-file rule
+  (linear over the training range, :func:`snnhw.data.files.quantise_floats`)
+  and fed as static inputs ``[n, 40]``.
+
 Anything else is read as a user ``.npz`` file (:mod:`snnhw.data.files`).
 """
 
@@ -85,7 +92,24 @@ def _digits() -> Dataset:
                    source="scikit-learn load_digits, 20 % stratified test split, seed 0")
 
 
-DATASETS = {"digits": _digits}
+MNIST1D_IN_BITS = 5
+
+
+def _mnist1d() -> Dataset:
+    from mnist1d.data import get_dataset_args, make_dataset  # never get_dataset: it downloads
+
+    from .files import quantise_floats
+
+    d = make_dataset(get_dataset_args())
+    xtr, xte, q = quantise_floats(np.asarray(d["x"]), np.asarray(d["x_test"]),
+                                  MNIST1D_IN_BITS)
+    return Dataset("mnist1d", xtr, np.asarray(d["y"], np.int64), xte,
+                   np.asarray(d["y_test"], np.int64), MNIST1D_IN_BITS,
+                   source="mnist1d make_dataset(get_dataset_args()), generated offline",
+                   info={"quantised": q})
+
+
+DATASETS = {"digits": _digits, "mnist1d": _mnist1d}
 
 
 def load_data(spec: str, *, in_bits: int | None = None) -> Dataset:

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import DataError, Dataset
 
-__all__ = ["load_npz", "MAX_IN_BITS", "MAX_FILE_BYTES"]
+__all__ = ["load_npz", "quantise_floats", "MAX_IN_BITS", "MAX_FILE_BYTES"]
 
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 MAX_IN_BITS = 16
@@ -71,6 +71,20 @@ def _labels(path, name, y, n) -> np.ndarray:
     return y.astype(np.int64)
 
 
+def quantise_floats(xtr, xte, bits: int):
+    """The float rule of the module docstring: ``(x_train, x_test, details)`` as integers
+    ``0 .. 2**bits - 1`` over the training range, test values clipped to it."""
+    lo, hi = float(xtr.min()), float(xtr.max())
+    scale = ((1 << bits) - 1) / (hi - lo) if hi > lo else 0.0
+
+    def quantise(x):
+        return np.rint((np.clip(x, lo, hi) - lo) * scale).astype(np.int64)
+
+    details = {"lo": lo, "hi": hi, "in_bits": bits,
+               "test_clipped": int(((xte < lo) | (xte > hi)).sum())}
+    return quantise(xtr), quantise(xte), details
+
+
 def load_npz(path, in_bits: int | None = None, *, name: str | None = None) -> Dataset:
     """Read and check a user data file (see the module docstring)."""
     path = Path(path)
@@ -98,16 +112,8 @@ def load_npz(path, in_bits: int | None = None, *, name: str | None = None) -> Da
             if not np.isfinite(x).all():
                 raise DataError(f"{path}: array {key} has NaN or infinite values")
         bits = 8 if in_bits is None else in_bits
-        lo, hi = float(xtr.min()), float(xtr.max())
-        top = (1 << bits) - 1
-        scale = top / (hi - lo) if hi > lo else 0.0
-
-        def quantise(x):
-            return np.rint((np.clip(x, lo, hi) - lo) * scale).astype(np.int64)
-
-        info = {"quantised": {"lo": lo, "hi": hi, "in_bits": bits,
-                              "test_clipped": int(((xte < lo) | (xte > hi)).sum())}}
-        xtr_i, xte_i = quantise(xtr), quantise(xte)
+        xtr_i, xte_i, q = quantise_floats(xtr, xte, bits)
+        info = {"quantised": q}
     else:
         xtr_i, xte_i = xtr.astype(np.int64), xte.astype(np.int64)
         for key, x in (("x_train", xtr_i), ("x_test", xte_i)):

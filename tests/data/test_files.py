@@ -80,3 +80,13 @@ def test_values_past_in_bits_and_unreadable_files(tmp_path):
 def test_digits_is_registered():
     d = load_data("digits")
     assert (d.n_in, len(d.x_test), len(d.x_train), d.in_bits) == (64, 360, 1437, 5)
+
+
+def test_mnist1d_is_generated_offline_and_quantised():
+    d = load_data("mnist1d")
+    assert (d.n_in, len(d.x_train), len(d.x_test), d.in_bits) == (40, 4000, 1000, 5)
+    assert d.x_train.dtype == np.int64 and d.x_train.min() == 0 and d.x_train.max() == 31
+    assert sorted(set(d.y_test.tolist())) == list(range(10))
+    # the fixed seed: the same data every time
+    again = load_data("mnist1d")
+    assert np.array_equal(again.x_test, d.x_test) and np.array_equal(again.y_train, d.y_train)
