@@ -28,10 +28,10 @@ import numpy as np
 
 from snnhw.gateware import cycles
 from snnhw.gateware.network import SNNCore
-from snnhw.gateware.plan import design_memories
+from snnhw.gateware.plan import design_memories, plan_core
 from snnhw.gateware.weights import spram_units
 from snnhw.ir import Network
-from snnhw.util import lanes_per_layer, signed_bits
+from snnhw.util import lanes_per_layer
 
 from .errors import BuildError
 from .platforms import board as get_board
@@ -138,7 +138,8 @@ def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
     ev = np.array([[round(density * (net.n_in if li == 0 else net.layers[li - 1].n_out))] *
                    net.timesteps for li in range(len(net.layers))])
     bound = cycles.sample_bound(net, ps, ev)
-    lc = _logic_cells(net, ps, spec.family)
+    plan = plan_core(net, ps, placed)
+    lc = _logic_cells(plan)
     return {
         "board": spec.name, "family": spec.family, "lanes": ps,
         "memories": mems, "bram": sum(m["blocks"] for m in mems),
@@ -148,19 +149,18 @@ def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
         "lc": lc, "dsp": 0,
         "cycles_per_inference": int(bound), "input_density": density,
         "latency_us": round(bound / clk_hz * 1e6, 1), "clock_mhz": clk_hz / 1e6,
-        "logit_bits": signed_bits(net.logit_bound()),
+        "logit_bits": plan.layers[-1].logit_bits,
     }
 
 
-def _logic_cells(net: Network, ps: list[int], family: str) -> int:
+def _logic_cells(plan) -> int:
     """A linear model in the datapath widths (adders, neuron lanes), scaled to the builds
     measured so far (digits on iCEBreaker, lanes [2, 1]: 2311 cells); rough, +-50 %."""
     total = 1100  # UART, host link, FSMs
-    for i, (ly, p) in enumerate(zip(net.layers, ps)):
-        acc = signed_bits(net.current_bound(i))
-        in_bits = net.input_bits(i)
-        total += 2 * p * (acc * in_bits)          # shift-and-add adder chain per lane
-        total += 2 * p * (3 * ly.u_bits + ly.spike_bits * 4)  # neuron lane
+    for lp in plan.layers:
+        p = lp.lanes
+        total += 2 * p * (lp.acc_width * lp.in_bits)  # shift-and-add adder chain per lane
+        total += 2 * p * (3 * lp.u_bits + lp.spike_bits * 4)  # neuron lane
         total += 250
     return int(total)
 

@@ -104,10 +104,6 @@ class LIFLayer(CheckedComponent):
             "o": Out(out_sig),
         })
 
-    def memories(self):
-        """This layer's memories, named from the layer (:mod:`snnhw.gateware.plan`)."""
-        return list(self.plan.memories)
-
     def elaborate(self, platform):
         m = Module()
         plan, T = self.plan, self.timesteps

@@ -10,6 +10,7 @@ from __future__ import annotations
 from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib.wiring import In, Out
 
+from ..util import signed_range
 from ._checks import CheckedComponent
 
 __all__ = ["NeuronLane"]
@@ -77,7 +78,7 @@ class NeuronLane(CheckedComponent):
 
     def elaborate(self, platform):
         m = Module()
-        lo, hi = -(1 << (self.u_bits - 1)), (1 << (self.u_bits - 1)) - 1
+        lo, hi = signed_range(self.u_bits)
         s_max = (1 << self.spike_bits) - 1
         ub = self.u_bits
         # stage 1: leak

@@ -128,10 +128,6 @@ class SynapseArray(CheckedComponent):
             "active": Out(1),
         })
 
-    def memories(self):
-        """The weight and accumulator memories (:mod:`snnhw.gateware.plan`)."""
-        return [self.weight_memory, self.acc_memory]
-
     def elaborate(self, platform):
         m = Module()
         P, G, n_in = self.lanes, self.groups, self.n_in

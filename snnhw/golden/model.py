@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ir import DenseLayer, Network
+from ..util import signed_range
 
 __all__ = ["CHARGE_PATHS", "LayerTrace", "Trace", "charge_path", "check_input", "run"]
 
@@ -127,7 +128,7 @@ def _neuron_steps(layer: DenseLayer, I: np.ndarray, keep: bool):
     ``u`` are ``None`` unless ``keep``.
     """
     batch, T, n_out = I.shape
-    lo, hi = -(1 << (layer.u_bits - 1)), (1 << (layer.u_bits - 1)) - 1
+    lo, hi = signed_range(layer.u_bits)
     k, off, s_max, L = layer.k, layer.fire_offset, layer.s_max, layer.leak_shift
     s_all = np.empty_like(I)
     v_all = np.empty_like(I) if keep else None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..util import signed_range
 from .schema import DenseLayer, Network, save
 
 __all__ = ["build_example", "example_paths", "random_input", "random_network"]
@@ -42,7 +43,7 @@ def random_network(
     ``in_bits``. ``fire_offset="half"`` means ``2**(k-1)`` rounding (or 0 when
     ``k == 0``); an int is used as is.
     """
-    w_lo, w_hi = -(1 << (w_bits - 1)), (1 << (w_bits - 1)) - 1
+    w_lo, w_hi = signed_range(w_bits)
     layers = []
     for i, (n_in, n_out) in enumerate(pairwise(sizes)):
         s_bits_in = in_bits if i == 0 else spike_bits

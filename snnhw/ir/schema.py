@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..util import signed_range
+
 __all__ = [
     "FORMAT_NAME",
     "LAYER_KINDS",
@@ -139,10 +141,6 @@ def _as_int_array(arr, name: str, layer: int | None) -> np.ndarray:
     return arr
 
 
-def _signed_range(bits: int) -> tuple[int, int]:
-    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-
-
 @dataclass(eq=False)
 class DenseLayer:
     """One fully connected layer of integer LIF neurons (docs/arithmetic.md, "Per layer").
@@ -236,8 +234,8 @@ class DenseLayer:
                 f"{_where(index)}: array 'b' must have shape ({W.shape[0]},) "
                 f"to match W, got {b.shape}"
             )
-        _check_array_range(W, "W", index, *_signed_range(self.w_bits), f"w_bits={self.w_bits}")
-        _check_array_range(b, "b", index, *_signed_range(self.u_bits), f"u_bits={self.u_bits}")
+        _check_array_range(W, "W", index, *signed_range(self.w_bits), f"w_bits={self.w_bits}")
+        _check_array_range(b, "b", index, *signed_range(self.u_bits), f"u_bits={self.u_bits}")
         self.W = W.astype(np.int64, copy=False)
         self.b = b.astype(np.int64, copy=False)
 

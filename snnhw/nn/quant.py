@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from ..ir import DenseLayer, Network
+from ..util import signed_range
 from .model import SpikingMLP
 
 __all__ = ["ExportError", "IntegerLayer", "IntegerSNN", "quantize", "fold_bn"]
@@ -88,7 +89,7 @@ class IntegerSNN:
                 traces.append(dict(I=I, v=acc, s=torch.zeros_like(I), u=acc))
                 logits = acc[:, -1]
                 break
-            lo, hi = -(1 << (ly.u_bits - 1)), (1 << (ly.u_bits - 1)) - 1
+            lo, hi = signed_range(ly.u_bits)
             u = torch.zeros((batch, ly.W.shape[0]), dtype=torch.int64)
             vs, ss, us = [], [], []
             for t in range(T):
