@@ -10,7 +10,10 @@ import numpy as np
 from ..ir import IRError, Network, load
 
 __all__ = ["CLIError", "emit_json", "load_network", "parse_lanes", "sentence",
-           "as_steps", "load_input"]
+           "as_steps", "load_input", "load_dataset", "DATA_HELP"]
+
+DATA_HELP = ("data set: digits, mnist1d, mnist1d-temporal, or an .npz file with x_train, "
+             "y_train, x_test, y_test (docs/data.md)")
 
 
 class CLIError(Exception):
@@ -78,3 +81,13 @@ def load_input(path: str, net: Network) -> np.ndarray:
     except (OSError, ValueError, EOFError) as exc:
         raise CLIError(f"cannot read input {path}: {exc}") from None
     return as_steps(net, x, f"input {path}")
+
+
+def load_dataset(spec: str, in_bits: int | None = None):
+    """``--data NAME|FILE`` as a :class:`snnhw.data.Dataset`, or a one-line :class:`CLIError`."""
+    from ..data import DataError, load_data
+
+    try:
+        return load_data(spec, in_bits=in_bits)
+    except DataError as exc:
+        raise CLIError(str(exc)) from None

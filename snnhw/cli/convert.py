@@ -1,4 +1,4 @@
-"""``snnhw convert``: train a ReLU MLP on digits and convert it to a rate-coded SNN."""
+"""``snnhw convert``: train a ReLU MLP on a data set and convert it to a rate-coded SNN."""
 
 from __future__ import annotations
 
@@ -6,22 +6,25 @@ from pathlib import Path
 
 import torch
 
-from ..data import load_digits_split
 from ..nn.convert import choose_l4_strength, convert, snn_accuracy, train_ann
 from ..nn.train import save_checkpoint
-from .common import CLIError, emit_json, sentence
+from .common import DATA_HELP, CLIError, emit_json, load_dataset, sentence
 
-HELP = "train a ReLU MLP on digits and convert it to a spiking network (Poisson input)"
+HELP = "train a ReLU MLP on a data set and convert it to a spiking network (Poisson input)"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "convert", help=HELP, description=sentence(HELP) + ". Data-based normalisation "
         "(a percentile of the ReLU activations on calibration data, the first 20% of the "
-        "training split) plus the optional L4-norm weight adjustment.",
+        "training split) plus the optional L4-norm weight adjustment. Rates are the inputs "
+        "divided by the largest training value; static data only.",
         epilog="--l4 auto chooses the strength on the calibration data; a number fixes it; "
                "0 disables the adjustment.")
     p.add_argument("-o", "--output", default="out/converted.pt", help="checkpoint (%(default)s)")
+    p.add_argument("--data", default="digits", metavar="NAME|FILE",
+                   help=DATA_HELP + " (%(default)s)")
+    p.add_argument("--in-bits", type=int, default=None, help="for an .npz (see 'snnhw train')")
     p.add_argument("--hidden", default="128", help="hidden sizes, comma separated (%(default)s)")
     p.add_argument("--timesteps", "-T", type=int, default=32, help="(%(default)s)")
     p.add_argument("--spike-bits", type=int, default=1, help="(%(default)s)")
@@ -34,37 +37,45 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    data = load_digits_split()
     try:
-        sizes = [64, *(int(v) for v in args.hidden.split(",") if v), 10]
+        sizes = [int(v) for v in args.hidden.split(",") if v]
     except ValueError:
         raise CLIError(f"--hidden takes comma-separated integers, got {args.hidden!r}") from None
+    if args.timesteps < 1 or args.spike_bits < 1 or args.epochs < 1 or min(sizes, default=1) < 1:
+        raise CLIError("--timesteps, --spike-bits, --epochs and --hidden sizes must be positive")
+    data = load_dataset(args.data, args.in_bits)
+    if data.temporal:
+        raise CLIError(f"data {data.name!r} is temporal; conversion rate-codes static inputs "
+                       "(train it with 'snnhw train' instead)")
+    sizes = [data.n_in, *sizes, data.n_classes]
+    x_max = float(data.x_max)
     n_cal = len(data.x_train) // 5
     xc, yc = data.x_train[:n_cal], data.y_train[:n_cal]
     ann = train_ann(sizes, data.x_train[n_cal:], data.y_train[n_cal:], epochs=args.epochs,
-                    seed=args.seed)
+                    seed=args.seed, x_max=x_max)
     scores = {}
     if args.l4 == "auto":
         alpha, scores = choose_l4_strength(ann, xc, yc, timesteps=args.timesteps,
-                                           spike_bits=args.spike_bits, seed=args.seed)
+                                           spike_bits=args.spike_bits, seed=args.seed,
+                                           x_max=x_max)
     else:
         try:
             alpha = float(args.l4)
         except ValueError:
             raise CLIError(f"--l4 takes 'auto' or a number, got {args.l4!r}") from None
-    calib = torch.as_tensor(xc, dtype=torch.float32) / 16.0
+    calib = torch.as_tensor(xc, dtype=torch.float32) / x_max
     snn = convert(ann, calib, timesteps=args.timesteps, spike_bits=args.spike_bits,
-                  percentile=args.percentile, l4_strength=alpha)
+                  percentile=args.percentile, l4_strength=alpha, x_max=x_max)
     with torch.no_grad():
-        ann_acc = float((ann(torch.as_tensor(data.x_test, dtype=torch.float32) / 16)
+        ann_acc = float((ann(torch.as_tensor(data.x_test, dtype=torch.float32) / x_max)
                          .argmax(1).numpy() == data.y_test).mean())
-    acc = snn_accuracy(snn, data.x_test, data.y_test, seed=args.seed)
+    acc = snn_accuracy(snn, data.x_test, data.y_test, seed=args.seed, x_max=x_max)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(out, snn)
+    save_checkpoint(out, snn, train_config=None, data=args.data)
     report = {"checkpoint": str(out), "ann_test_acc": ann_acc, "snn_test_acc": acc,
               "l4_strength": alpha, "l4_calibration_scores": {str(k): v for k, v in scores.items()},
-              "timesteps": args.timesteps}
+              "timesteps": args.timesteps, "data": data.name}
     if args.json:
         emit_json(report)
     else:

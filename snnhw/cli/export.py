@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..data import load_digits_split
 from ..ir import save
 from ..nn.export import compare, export_model
 from ..nn.quant import ExportError
-from ..nn.train import CheckpointError, load_checkpoint
-from .common import CLIError, emit_json, sentence
+from ..nn.train import CheckpointError, checkpoint_data, load_checkpoint
+from .common import DATA_HELP, CLIError, emit_json, load_dataset, sentence
 
 HELP = "quantise a trained checkpoint into the integer IR file (.snn)"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "export", help=HELP, description=sentence(HELP) + ". Then runs the digits test "
-        "split through the float model, the torch integer mode and the golden model on the "
-        "written file, and reports their accuracies and bit-exact agreement.",
+        "export", help=HELP, description=sentence(HELP) + ". Then runs the test "
+        "split of its data set through the float model, the torch integer mode and the "
+        "golden model on the written file, and reports their accuracies and bit-exact agreement.",
         epilog="Exit status 1 if the torch integer mode and the golden model differ anywhere.")
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="from 'snnhw train' or 'snnhw convert'")
     p.add_argument("-o", "--output", default="out/net.snn", help="IR file (%(default)s)")
     p.add_argument("--w-bits", type=int, default=8, help="weight width, 2..16 (%(default)s)")
     p.add_argument("--u-bits", type=int, default=16, help="membrane width, 8..32 (%(default)s)")
     p.add_argument("--name", default=None, help="network name kept in the file")
+    p.add_argument("--data", default=None, metavar="NAME|FILE",
+                   help=DATA_HELP + " (default: the data set the checkpoint was trained on)")
+    p.add_argument("--in-bits", type=int, default=None, help="for an .npz (see 'snnhw train')")
     p.add_argument("--seed", type=int, default=0, help="Poisson seed for converted models")
     p.add_argument("--nir", action="store_true",
                    help="write the float model as a NIR graph instead (-o MODEL.nir); "
@@ -37,7 +39,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     try:
-        model, _ = load_checkpoint(args.checkpoint)
+        model, ck = load_checkpoint(args.checkpoint)
     except FileNotFoundError:
         raise CLIError(f"no such checkpoint: {args.checkpoint}") from None
     except CheckpointError as exc:
@@ -45,17 +47,19 @@ def run(args) -> int:
     if args.nir:
         return _run_nir(args, model)
     name = args.name if args.name is not None else Path(args.checkpoint).stem
+    data = load_dataset(args.data or checkpoint_data(ck), args.in_bits)
+    check_data(model.config, data)
     q, net, out = quantise_to_file(model, args, name)
-    data = load_digits_split()
     c = compare(model, q, net, data.x_test, data.y_test, seed=args.seed)
     report = {"ir": str(out), "content_hash": net.content_hash(), **c.as_dict(),
+              "data": data.name,
               "k": [ly.k for ly in net.layers],
               "fire_offset": [ly.fire_offset for ly in net.layers]}
     if args.json:
         emit_json(report)
     else:
         print(f"wrote {out} (hash {net.content_hash()[:16]}), k per layer {report['k']}")
-        print(f"test split ({c.samples} samples): float {c.float_acc:.4f}, "
+        print(f"{data.name} test split ({c.samples} samples): float {c.float_acc:.4f}, "
               f"integer {c.int_acc:.4f} ({100 * (c.int_acc - c.float_acc):+.2f} points), "
               f"golden {c.golden_acc:.4f}")
         print(f"torch integer mode == golden model: {c.agree_samples}/{c.samples} samples "
@@ -63,6 +67,17 @@ def run(args) -> int:
         if c.first_mismatch:
             print(f"first mismatch: {c.first_mismatch}")
     return 0 if c.agree_samples == c.samples else 1
+
+
+def check_data(config: dict, data) -> None:
+    """A one-line :class:`CLIError` when ``data`` does not fit the model's inputs."""
+    n_in, T = config["sizes"][0], config["timesteps"]
+    if data.n_in != n_in or (data.temporal and data.steps != T):
+        raise CLIError(f"data {data.name!r} has inputs of {data.shape_text()} per sample; the "
+                       f"model takes {n_in} inputs over T={T} steps (choose its data with "
+                       "--data)")
+    if data.temporal and config.get("encoding") == "poisson":
+        raise CLIError(f"data {data.name!r} is temporal; this model rate-codes static inputs")
 
 
 def quantise_to_file(model, args, name: str):

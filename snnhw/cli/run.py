@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data import DataError, load_data
 from ..golden import run as golden_run
 from ..util import format_table
-from .common import CLIError, as_steps, emit_json, load_input, load_network, sentence
+from .common import DATA_HELP, as_steps, emit_json, load_dataset, load_input, load_network, sentence
 
 HELP = "run the bit-exact golden model on an input batch"
 
@@ -22,8 +21,7 @@ def add_parser(sub) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", metavar="FILE.npy", help="input batch (.npy)")
     src.add_argument("--data", metavar="NAME|FILE",
-                     help="run the test split of a data set (digits, or an .npz with x_train, "
-                          "y_train, x_test, y_test) and report the accuracy")
+                     help=DATA_HELP + "; runs its test split and reports the accuracy")
     p.add_argument("--trace", metavar="OUT.npz",
                    help="also write every layer's I, v, s, u per step, logits and classes")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -36,10 +34,7 @@ def run(args) -> int:
     if args.input is not None:
         x = load_input(args.input, net)
     else:
-        try:
-            data = load_data(args.data)
-        except DataError as exc:
-            raise CLIError(str(exc)) from None
+        data = load_dataset(args.data)
         x = as_steps(net, data.x_test, f"data {data.name!r}")
         labels = data.y_test
     result = golden_run(net, x, trace=bool(args.trace))

@@ -1,14 +1,17 @@
-"""``snnhw train``: train the spiking MLP on the bundled digits data."""
+"""``snnhw train``: train the spiking MLP on a data set (digits by default)."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
-from ..data import load_digits_split
 from ..nn.train import TrainConfig, evaluate, save_checkpoint, train
-from .common import CLIError, emit_json, sentence
+from .common import DATA_HELP, CLIError, emit_json, load_dataset, sentence
 
-HELP = "train a multi-bit spiking MLP on scikit-learn's bundled digits"
+HELP = "train a multi-bit spiking MLP on a data set (scikit-learn's bundled digits by default)"
+# what a data set's own defaults (snnhw.data) may set when the option is not given
+DATA_DEFAULTS = ("hidden", "optimizer", "lr", "epochs", "batch_size", "weight_decay",
+                 "normalize", "leak_shift")
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -21,19 +24,29 @@ def _ints(text: str) -> tuple[int, ...]:
 def add_parser(sub) -> None:
     d = TrainConfig()
     p = sub.add_parser(
-        "train", help=HELP, description=sentence(HELP) + ". The split is fixed (20% test, "
-        "stratified, random_state=0): 1437 training and 360 test samples.",
-        epilog="The checkpoint loads with torch.load(weights_only=True); pass it to "
-               "'snnhw export' to get the IR file.")
+        "train", help=HELP, description=sentence(HELP) + ". Every data set has a fixed "
+        "split (digits: 20% test, stratified, random_state=0, 1437 training and 360 test "
+        "samples; mnist1d: 4000 and 1000). Options not given take the data set's defaults: "
+        "digits 64-128-10 with SGD, lr 0.05, 40 epochs, batch 32; mnist1d 40-256-128-10 with "
+        "Adam, lr 0.002, 60 epochs, batch 64, normalised inputs; mnist1d-temporal the same "
+        "with leak shift 3 and T=40 (one position per step).",
+        epilog="The checkpoint loads with torch.load(weights_only=True) and remembers its "
+               "data set; pass it to 'snnhw export' to get the IR file.")
     p.add_argument("-o", "--output", default="out/model.pt", help="checkpoint path (%(default)s)")
-    p.add_argument("--hidden", default="128", help="hidden layer sizes, comma separated "
-                   "(%(default)s)")
-    p.add_argument("--timesteps", "-T", type=int, default=d.timesteps,
-                   help="time steps (%(default)s)")
+    p.add_argument("--data", default="digits", metavar="NAME|FILE",
+                   help=DATA_HELP + " (%(default)s)")
+    p.add_argument("--in-bits", type=int, default=None,
+                   help="for an .npz: input width (integers are checked against it; floats "
+                        "are quantised to it, default 8)")
+    p.add_argument("--hidden", default=None, help="hidden layer sizes, comma separated "
+                   "(digits: 128)")
+    p.add_argument("--timesteps", "-T", type=int, default=None,
+                   help=f"time steps ({d.timesteps}; a temporal data set's own length)")
     p.add_argument("--spike-bits", type=int, default=d.spike_bits, help="1 = binary (%(default)s)")
     p.add_argument("--reset", choices=["soft", "hard"], default=d.reset)
     p.add_argument("--leak-shift", type=int, default=None,
-                   help="leak by shift L (decay 1-2**-L); default none (IF)")
+                   help="leak by shift L (decay 1-2**-L); default none (IF), "
+                        "mnist1d-temporal 3")
     p.add_argument("--fire", choices=["half", "floor"], default=d.fire,
                    help="half: fire when v > theta/2 (InfLoR); floor: v >= theta (%(default)s)")
     p.add_argument("--no-mpr", action="store_true", help="straight-through surrogate, no MPR")
@@ -43,24 +56,45 @@ def add_parser(sub) -> None:
     p.add_argument("--readout", choices=["membrane", "spikes"], default=d.readout)
     p.add_argument("--bn", action="store_true",
                    help="BatchNorm on hidden layers (folded at export)")
-    p.add_argument("--epochs", type=int, default=d.epochs, help="(%(default)s)")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="(%(default)s)")
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default=d.optimizer)
-    p.add_argument("--lr", type=float, default=d.lr, help="(%(default)s)")
+    p.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
+                   help="normalise every input to mean 0, deviation 1 on the training data "
+                        "(folded exactly into the first layer at export; digits: off)")
+    p.add_argument("--epochs", type=int, default=None, help=f"(digits: {d.epochs})")
+    p.add_argument("--batch-size", type=int, default=None, help=f"(digits: {d.batch_size})")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default=None,
+                   help=f"(digits: {d.optimizer})")
+    p.add_argument("--lr", type=float, default=None, help=f"(digits: {d.lr})")
+    p.add_argument("--weight-decay", type=float, default=None,
+                   help=f"(digits: {d.weight_decay})")
     p.add_argument("--seed", type=int, default=d.seed, help="(%(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
-    data = load_digits_split()
-    cfg = TrainConfig(
-        sizes=(64, *_ints(args.hidden), 10), timesteps=args.timesteps,
-        spike_bits=args.spike_bits, reset=args.reset, leak_shift=args.leak_shift, fire=args.fire,
+def config_for(args, data) -> TrainConfig:
+    """The training config: options given, else the data set's defaults, else TrainConfig's."""
+    base = TrainConfig()
+    chosen = {**{"hidden": "128"}, **data.defaults}
+    for key in DATA_DEFAULTS:
+        if getattr(args, key) is not None:
+            chosen[key] = getattr(args, key)
+    hidden = chosen.pop("hidden")
+    hidden = _ints(hidden) if isinstance(hidden, str) else tuple(hidden)
+    if data.temporal and args.timesteps not in (None, data.steps):
+        raise CLIError(f"data {data.name!r} is temporal with {data.steps} steps; -T must be "
+                       f"{data.steps} (or left out), got {args.timesteps}")
+    T = data.steps if data.temporal else (args.timesteps or base.timesteps)
+    return TrainConfig(
+        sizes=(data.n_in, *hidden, data.n_classes), timesteps=T,
+        spike_bits=args.spike_bits, reset=args.reset, fire=args.fire,
         mpr=not args.no_mpr, rmp_lambda=args.rmp_lambda, rmp_schedule=args.rmp_schedule,
-        readout=args.readout, bn=args.bn, epochs=args.epochs, batch_size=args.batch_size,
-        optimizer=args.optimizer, lr=args.lr, seed=args.seed)
+        readout=args.readout, bn=args.bn, seed=args.seed, data=args.data, **chosen)
+
+
+def run(args) -> int:
+    data = load_dataset(args.data, args.in_bits)
+    cfg = config_for(args, data)
     try:
         model, history = train(cfg, data, progress=not (args.no_progress or args.json))
     except ValueError as exc:
@@ -71,11 +105,12 @@ def run(args) -> int:
     report = {"checkpoint": str(out), "seconds": round(history["seconds"], 2),
               "train_acc": history["train_acc"][-1],
               "test_acc": evaluate(model, data.x_test, data.y_test),
-              "sizes": list(cfg.sizes), "timesteps": cfg.timesteps, "spike_bits": cfg.spike_bits}
+              "sizes": list(cfg.sizes), "timesteps": cfg.timesteps, "spike_bits": cfg.spike_bits,
+              "data": data.name, "normalize": cfg.normalize}
     if args.json:
         emit_json(report)
     else:
-        print(f"trained {'-'.join(map(str, cfg.sizes))}, T={cfg.timesteps}, "
+        print(f"trained {'-'.join(map(str, cfg.sizes))} on {data.name}, T={cfg.timesteps}, "
               f"{cfg.spike_bits}-bit spikes in {report['seconds']} s")
         print(f"float accuracy: train {report['train_acc']:.4f}, test {report['test_acc']:.4f}")
         print(f"checkpoint: {out}")

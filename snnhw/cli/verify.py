@@ -5,9 +5,18 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..data import DataError, load_data
 from ..util import format_table
-from .common import CLIError, as_steps, emit_json, load_input, load_network, parse_lanes, sentence
+from .common import (
+    DATA_HELP,
+    CLIError,
+    as_steps,
+    emit_json,
+    load_dataset,
+    load_input,
+    load_network,
+    parse_lanes,
+    sentence,
+)
 
 HELP = "co-verify torch integer mode, golden model and the generated RTL (or a board)"
 RANDOM_DENSITY = 0.25   # share of non-zero values in the seeded random inputs
@@ -40,8 +49,9 @@ def add_parser(sub) -> None:
                         "(snnhw build -o DIR); checks it was built from this network and "
                         "loads the weights the design keeps in SPRAM")
     p.add_argument("--data", default=None, metavar="NAME|FILE",
-                   help="data set whose test split is run: digits, or an .npz with x_train, "
-                        "y_train, x_test, y_test (default: digits when it fits the network)")
+                   help=DATA_HELP + "; its test split is run (default: a checkpoint's own "
+                        "data set, else digits when it fits the network)")
+    p.add_argument("--in-bits", type=int, default=None, help="for an .npz (see 'snnhw train')")
     p.add_argument("--input", default=None, metavar="X.npy",
                    help="run these integer inputs instead: [n, n_in] (repeated every step) "
                         "or [n, T, n_in]")
@@ -71,14 +81,14 @@ def add_parser(sub) -> None:
 
 
 def _load(args):
-    """(net, torch integer mode, encoding config, float model or None)."""
+    """(net, torch integer mode, encoding config, float model or None, default data)."""
     from ..nn.quant import ExportError, IntegerSNN, quantize
-    from ..nn.train import CheckpointError, load_checkpoint
+    from ..nn.train import CheckpointError, checkpoint_data, load_checkpoint
 
     path = Path(args.model)
     if path.suffix == ".pt":
         try:
-            model, _ = load_checkpoint(path)
+            model, ck = load_checkpoint(path)
         except FileNotFoundError:
             raise CLIError(f"no such checkpoint: {path}") from None
         except CheckpointError as exc:
@@ -88,11 +98,11 @@ def _load(args):
             q = quantize(model, w_bits=args.w_bits, u_bits=args.u_bits, name=name)
         except ExportError as exc:
             raise CLIError(f"cannot export: {exc}") from None
-        return q.to_ir(), q, model.config, model
+        return q.to_ir(), q, model.config, model, checkpoint_data(ck)
     net = load_network(str(path))
     # --encoding auto is settled by the data (_inputs): direct when its values fit in_bits
     config = {"timesteps": net.timesteps, "encoding": args.encoding, "x_max": 16.0}
-    return net, IntegerSNN.from_ir(net), config, None
+    return net, IntegerSNN.from_ir(net), config, None, None
 
 
 def _take(args, x, y):
@@ -102,7 +112,7 @@ def _take(args, x, y):
     return x[:n], None if y is None else y[:n]
 
 
-def _inputs(args, net, config):
+def _inputs(args, net, config, default_data=None):
     """(x[n, T, n_in] int64, labels or None, what they are)."""
     import numpy as np
 
@@ -124,15 +134,12 @@ def _inputs(args, net, config):
         return x, y, f"samples from {args.input}"
     if args.labels is not None:
         raise CLIError("--labels goes with --input")
-    try:
-        data = load_data(args.data or "digits")
-    except DataError as exc:
-        raise CLIError(str(exc)) from None
+    given = args.data or default_data
+    data = load_dataset(given or "digits", args.in_bits)
     if data.n_in != net.n_in or (data.temporal and data.steps != net.timesteps):
-        if args.data is not None:
-            shape = (f"[{data.steps}, {data.n_in}]" if data.temporal else f"[{data.n_in}]")
-            raise CLIError(f"data {data.name!r} has inputs of {shape} per sample; the network "
-                           f"takes {net.n_in} inputs over T={net.timesteps} steps")
+        if given is not None:
+            raise CLIError(f"data {data.name!r} has inputs of {data.shape_text()} per sample; "
+                           f"the network takes {net.n_in} inputs over T={net.timesteps} steps")
         rng = np.random.default_rng(args.seed)
         n = RANDOM_SAMPLES if args.n is None else args.n
         if not 1 <= n <= 1 << 16:
@@ -169,8 +176,8 @@ def run(args) -> int:
             raise CLIError(f"simulator {args.sim} is not available: {why}")
     elif not args.port:
         raise CLIError("--backend board needs --port (the board's serial port)")
-    net, tmode, config, model = _load(args)
-    x, ys, what = _inputs(args, net, config)
+    net, tmode, config, model, default_data = _load(args)
+    x, ys, what = _inputs(args, net, config, default_data)
     n = len(x)
     float_pred = None
     if model is not None:

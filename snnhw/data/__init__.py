@@ -20,12 +20,13 @@ Anything else is read as a user ``.npz`` file (:mod:`snnhw.data.files`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 __all__ = ["Split", "Dataset", "DataError", "DATASETS", "load_data", "load_digits_split",
-           "DIGITS_IN_BITS", "DIGITS_MAX"]
+           "DIGITS_IN_BITS", "DIGITS_MAX", "thermometer"]
 
 DIGITS_IN_BITS = 5
 DIGITS_MAX = 16
@@ -71,6 +72,7 @@ class Dataset:
     in_bits: int
     source: str = ""
     info: dict = field(default_factory=dict)
+    defaults: dict = field(default_factory=dict)
 
     @property
     def temporal(self) -> bool:
@@ -85,6 +87,19 @@ class Dataset:
         """Steps of a temporal data set (``None`` for static inputs)."""
         return int(self.x_test.shape[1]) if self.temporal else None
 
+    @property
+    def n_classes(self) -> int:
+        return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+    @property
+    def x_max(self) -> int:
+        """The largest training input value (at least 1): the float model sees
+        ``x / x_max`` when the inputs are not normalised."""
+        return max(int(self.x_train.max()), 1)
+
+    def shape_text(self) -> str:
+        return f"[{self.steps}, {self.n_in}]" if self.temporal else f"[{self.n_in}]"
+
 
 def _digits() -> Dataset:
     d = load_digits_split()
@@ -93,23 +108,51 @@ def _digits() -> Dataset:
 
 
 MNIST1D_IN_BITS = 5
+MNIST1D_LEVELS = 8
+MNIST1D_DEFAULTS = {"hidden": (256, 128), "optimizer": "adam", "lr": 2e-3, "epochs": 60,
+                    "weight_decay": 1e-4, "batch_size": 64, "normalize": True}
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist1d_floats():
+    from mnist1d.data import get_dataset_args, make_dataset  # never get_dataset: it downloads
+
+    d = make_dataset(get_dataset_args())
+    return (np.asarray(d["x"]), np.asarray(d["y"], np.int64), np.asarray(d["x_test"]),
+            np.asarray(d["y_test"], np.int64))
 
 
 def _mnist1d() -> Dataset:
-    from mnist1d.data import get_dataset_args, make_dataset  # never get_dataset: it downloads
-
     from .files import quantise_floats
 
-    d = make_dataset(get_dataset_args())
-    xtr, xte, q = quantise_floats(np.asarray(d["x"]), np.asarray(d["x_test"]),
-                                  MNIST1D_IN_BITS)
-    return Dataset("mnist1d", xtr, np.asarray(d["y"], np.int64), xte,
-                   np.asarray(d["y_test"], np.int64), MNIST1D_IN_BITS,
+    xtr, ytr, xte, yte = _mnist1d_floats()
+    xtr, xte, q = quantise_floats(xtr, xte, MNIST1D_IN_BITS)
+    return Dataset("mnist1d", xtr, ytr, xte, yte, MNIST1D_IN_BITS,
                    source="mnist1d make_dataset(get_dataset_args()), generated offline",
-                   info={"quantised": q})
+                   info={"quantised": q}, defaults=dict(MNIST1D_DEFAULTS))
 
 
-DATASETS = {"digits": _digits, "mnist1d": _mnist1d}
+def thermometer(levels: np.ndarray, n_levels: int) -> np.ndarray:
+    """Integer levels ``0..n_levels-1`` -> ``n_levels - 1`` binary channels (last axis):
+    channel ``c`` is 1 when the level exceeds ``c``."""
+    return (levels[..., None] > np.arange(n_levels - 1)).astype(np.int64)
+
+
+def _mnist1d_temporal() -> Dataset:
+    from .files import quantise_floats
+
+    xtr, ytr, xte, yte = _mnist1d_floats()
+    bits = (MNIST1D_LEVELS - 1).bit_length()
+    ltr, lte, q = quantise_floats(xtr, xte, bits)
+    return Dataset("mnist1d-temporal", thermometer(ltr, MNIST1D_LEVELS), ytr,
+                   thermometer(lte, MNIST1D_LEVELS), yte, 1,
+                   source="mnist1d make_dataset(get_dataset_args()), generated offline; "
+                          "one position per step, thermometer code of 8 levels",
+                   info={"quantised": q, "levels": MNIST1D_LEVELS},
+                   defaults={**MNIST1D_DEFAULTS, "normalize": False, "leak_shift": 3})
+
+
+DATASETS = {"digits": _digits, "mnist1d": _mnist1d, "mnist1d-temporal": _mnist1d_temporal}
 
 
 def load_data(spec: str, *, in_bits: int | None = None) -> Dataset:

@@ -91,14 +91,14 @@ def l4_ratio(W: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def convert(ann: ReLUMLP, calib_rates: torch.Tensor, *, timesteps: int, spike_bits: int = 1,
-            percentile: float = 99.9, l4_strength: float = 0.0, reset: str = "soft"
-            ) -> SpikingMLP:
+            percentile: float = 99.9, l4_strength: float = 0.0, reset: str = "soft",
+            x_max: float = 16.0) -> SpikingMLP:
     """A rate-coded :class:`SpikingMLP` (IF neurons, Poisson inputs) from ``ann``."""
     lams = activation_scales(ann, calib_rates, percentile)
     s_max = (1 << spike_bits) - 1
     snn = SpikingMLP(ann.sizes, timesteps=timesteps, in_bits=1, in_scale=1.0,
                      readout="membrane", spike_bits=spike_bits, reset=reset, leak_shift=None,
-                     fire="floor", mpr=False, encoding="poisson", x_max=16.0)
+                     fire="floor", mpr=False, encoding="poisson", x_max=float(x_max))
     prev_lam, prev_smax = 1.0, 1
     last = len(ann.fc) - 1
     for i, (fc, dst) in enumerate(zip(ann.fc, snn.fc)):
@@ -136,7 +136,8 @@ def choose_l4_strength(ann: ReLUMLP, calib_x: np.ndarray, calib_y: np.ndarray, *
     rates = torch.as_tensor(calib_x, dtype=torch.float32) / x_max
     scores = {}
     for alpha in grid:
-        snn = convert(ann, rates, timesteps=timesteps, spike_bits=spike_bits, l4_strength=alpha)
+        snn = convert(ann, rates, timesteps=timesteps, spike_bits=spike_bits, l4_strength=alpha,
+                      x_max=x_max)
         scores[alpha] = snn_accuracy(snn, calib_x, calib_y, seed=seed, x_max=x_max)
     best = max(scores, key=lambda a: (scores[a], -abs(a)))
     return best, scores

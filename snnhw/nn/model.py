@@ -6,6 +6,14 @@ mean over ``T`` of its charge, non-spiking) or ``spikes`` (the mean of its spike
 counts). Inputs are integer values ``0..2**in_bits - 1`` per step (direct
 encoding) scaled by ``in_scale`` before the first layer, so that the
 quantiser knows the exact input scale.
+
+Input normalisation. With ``in_mean`` and ``in_std`` (one value per input, in
+raw integer units) the first layer sees ``(x - in_mean) / in_std`` instead of
+``x * in_scale``. It is an affine map of the input, so export folds it exactly
+into the first layer (:func:`snnhw.nn.quant.fold_input`): ``W' = W / std`` per
+input column and ``b' = b - W' mean``. The hardware still receives the
+unsigned ``in_bits`` integers; only the float weights it was quantised from
+change. :func:`input_stats` computes the two vectors from training data.
 """
 
 from __future__ import annotations
@@ -19,14 +27,29 @@ from torch import nn
 from ..ir import READOUTS
 from .neuron import MultiBitLIF
 
-__all__ = ["SpikingMLP", "direct_encode", "poisson_encode", "encode", "ENCODINGS"]
+__all__ = ["SpikingMLP", "direct_encode", "poisson_encode", "encode", "ENCODINGS",
+           "input_stats"]
 
 ENCODINGS = ("direct", "poisson")
 
 
 def direct_encode(x: torch.Tensor, timesteps: int) -> torch.Tensor:
-    """``x[batch, n]`` -> ``[batch, T, n]``: the same values every step."""
+    """``x[batch, n]`` -> ``[batch, T, n]``: the same values every step. Temporal
+    inputs ``[batch, T, n]`` are returned as they are."""
+    if x.dim() == 3:
+        if x.shape[1] != timesteps:
+            raise ValueError(f"temporal input has {x.shape[1]} steps, the model {timesteps}")
+        return x
     return x.unsqueeze(1).expand(-1, timesteps, -1)
+
+
+def input_stats(x: np.ndarray, min_std: float = 1.0) -> tuple[list[float], list[float]]:
+    """Per-input mean and standard deviation of integer inputs ``[n, n_in]`` or
+    ``[n, T, n_in]`` (over samples and steps), in raw units. A deviation below
+    ``min_std`` (one input step: a near-constant input) is raised to it, so that
+    no input's weights are blown up by the fold."""
+    x = np.asarray(x, dtype=np.float64).reshape(-1, np.shape(x)[-1])
+    return x.mean(axis=0).tolist(), np.maximum(x.std(axis=0), min_std).tolist()
 
 
 def poisson_encode(rates: torch.Tensor, timesteps: int, seed: int) -> torch.Tensor:
@@ -52,6 +75,8 @@ def encode(config: dict, x, seed: int = 0) -> torch.Tensor:
     x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
     T = config["timesteps"]
     if config.get("encoding", "direct") == "poisson":
+        if x.dim() != 2:
+            raise ValueError("Poisson encoding takes static inputs [batch, n]")
         return poisson_encode(x / config.get("x_max", 16.0), T, seed).to(torch.int64)
     return direct_encode(x, T).to(torch.int64)
 
@@ -75,6 +100,9 @@ class SpikingMLP(nn.Module):
         How raw data becomes the integer input stream (:func:`encode`).
     x_max : float
         Largest raw data value (for Poisson rates ``x / x_max``).
+    in_mean, in_std : list of float, optional
+        Input normalisation (module docstring): the first layer sees
+        ``(x - in_mean) / in_std``; ``in_scale`` is then unused.
     leak_shifts : list of (int or None), optional
         A leak shift per spiking layer, overriding ``leak_shift`` (models
         imported from NIR may leak differently in every layer).
@@ -84,7 +112,8 @@ class SpikingMLP(nn.Module):
 
     def __init__(self, sizes, *, timesteps: int = 4, in_bits: int = 5, in_scale: float = 1 / 16,
                  readout: str = "membrane", bn: bool = False, encoding: str = "direct",
-                 x_max: float = 16.0, leak_shifts: list | None = None, **neuron):
+                 x_max: float = 16.0, leak_shifts: list | None = None,
+                 in_mean: list | None = None, in_std: list | None = None, **neuron):
         super().__init__()
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
@@ -98,6 +127,21 @@ class SpikingMLP(nn.Module):
                            encoding=encoding, x_max=float(x_max), **neuron)
         if leak_shifts is not None:
             self.config["leak_shifts"] = list(leak_shifts)
+        if (in_mean is None) != (in_std is None):
+            raise ValueError("in_mean and in_std go together")
+        self.normalised = in_mean is not None
+        if self.normalised:
+            mean = torch.as_tensor(in_mean, dtype=torch.float32).reshape(-1)
+            std = torch.as_tensor(in_std, dtype=torch.float32).reshape(-1)
+            if mean.numel() != sizes[0] or std.numel() != sizes[0]:
+                raise ValueError(f"in_mean/in_std need {sizes[0]} values each, got "
+                                 f"{mean.numel()} and {std.numel()}")
+            if not bool((std > 0).all()) or not bool(torch.isfinite(mean).all()):
+                raise ValueError("in_std must be positive and in_mean finite")
+            self.config["in_mean"] = [float(v) for v in mean]
+            self.config["in_std"] = [float(v) for v in std]
+            self.register_buffer("in_shift", mean, persistent=False)
+            self.register_buffer("in_gain", 1.0 / std, persistent=False)
         self.timesteps, self.in_bits, self.in_scale = int(timesteps), int(in_bits), float(in_scale)
         self.readout = readout
         n_layers = len(sizes) - 1
@@ -126,7 +170,8 @@ class SpikingMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x[batch, T, n_in]`` integer-valued inputs -> logits ``[batch, n_out]``."""
         batch, T, _ = x.shape
-        s = x.transpose(0, 1).reshape(T * batch, -1) * self.in_scale
+        s = x.transpose(0, 1).reshape(T * batch, -1)
+        s = (s - self.in_shift) * self.in_gain if self.normalised else s * self.in_scale
         out = None
         for i, fc in enumerate(self.fc):
             I = self.bn[i](fc(s))

@@ -58,7 +58,7 @@ import numpy as np
 import torch
 
 from .model import SpikingMLP
-from .quant import fold_bn
+from .quant import fold_input
 
 __all__ = ["from_nir", "to_nir", "read_graph", "write_graph", "NIRError", "DEFAULT_DT",
            "LEAK_TOLERANCE"]
@@ -327,9 +327,8 @@ def to_nir(model: SpikingMLP, *, dt: float = DEFAULT_DT):
     theta = float(cfg.get("theta", 1.0))
     nodes = {"input": nir.Input(input_type=np.array([cfg["sizes"][0]]))}
     edges, prev = [], "input"
-    for i, (W, b) in enumerate(fold_bn(model)):
-        W = W.numpy() * (model.in_scale if i == 0 else 1.0)
-        b = b.numpy()
+    for i, (W, b) in enumerate(fold_input(model)):  # layer 0 per raw input unit
+        W, b = W.numpy(), b.numpy()
         name = f"fc{i}"
         nodes[name] = nir.Affine(weight=W.astype(np.float32), bias=b.astype(np.float32))
         edges.append((prev, name))
@@ -352,7 +351,9 @@ def to_nir(model: SpikingMLP, *, dt: float = DEFAULT_DT):
             prev = name
     nodes["output"] = nir.Output(output_type=np.array([cfg["sizes"][-1]]))
     edges.append((prev, "output"))
-    meta = {"snnhw_in_scale": float(model.in_scale), "snnhw_in_bits": int(model.in_bits),
+    # the reader divides layer 0 by this scale again; a normalised input is folded for good
+    in_scale = 1.0 if model.normalised else float(model.in_scale)
+    meta = {"snnhw_in_scale": in_scale, "snnhw_in_bits": int(model.in_bits),
             "snnhw_reset": cfg.get("reset", "soft"), "snnhw_timesteps": int(model.timesteps),
             "snnhw_dt": float(dt)}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)

@@ -8,8 +8,9 @@ docs/arithmetic.md written in torch ``int64`` ops, independently of the NumPy go
 model; :meth:`IntegerSNN.to_ir` writes the IR. The two must agree bit for bit.
 
 Scaling. A float layer computes ``I = W s_in + b`` in units of its threshold
-``theta``; its input ``s_in`` is ``x * in_scale`` for the first layer and the
-integer spike counts of the previous layer otherwise. With ``theta_int = 2**k``
+``theta``; its input ``s_in`` is ``x * in_scale`` (or the normalised input) for
+the first layer and the integer spike counts of the previous layer otherwise;
+:func:`fold_input` writes the first layer per raw input unit. With ``theta_int = 2**k``
 the integer layer uses ``W_q = round(W * in_scale / theta * 2**k)`` and
 ``b_q = round(b / theta * 2**k)``, so ``v_int / 2**k`` tracks ``v / theta``.
 
@@ -33,7 +34,7 @@ from ..ir import DenseLayer, Network
 from ..util import signed_range
 from .model import SpikingMLP
 
-__all__ = ["ExportError", "IntegerLayer", "IntegerSNN", "quantize", "fold_bn"]
+__all__ = ["ExportError", "IntegerLayer", "IntegerSNN", "quantize", "fold_bn", "fold_input"]
 
 
 class ExportError(ValueError):
@@ -142,6 +143,22 @@ def fold_bn(model: SpikingMLP) -> list[tuple[torch.Tensor, torch.Tensor]]:
     return out
 
 
+def fold_input(model: SpikingMLP) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """:func:`fold_bn`, with the first layer's weights per raw input unit: its input
+    scale, or its input normalisation (``W' = W / std``, ``b' = b - W' mean``), folded
+    in. The float model computes exactly ``W' x + b'`` on raw integer inputs ``x``."""
+    out = fold_bn(model)
+    W, b = out[0]
+    if model.normalised:
+        gain = model.in_gain.double()
+        W = W * gain[None, :]
+        b = b - W @ model.in_shift.double()
+    else:
+        W = W * model.in_scale
+    out[0] = (W, b)
+    return out
+
+
 def _choose_k(i: int, m: float, w_bits: int, k_max: int, k_min: int) -> int:
     w_max = (1 << (w_bits - 1)) - 1
     k = k_max if m == 0 else min(k_max, math.floor(math.log2(w_max / m)))
@@ -171,14 +188,13 @@ def quantize(model: SpikingMLP, *, w_bits: int = 8, u_bits: int = 16,
     fire = cfg.get("fire", "half")
     theta = cfg.get("theta", 1.0)
     headroom = spike_bits + 2 if headroom is None else headroom
-    folded = fold_bn(model)
+    folded = fold_input(model)
     layers = []
     last = len(folded) - 1
     b_lim = (1 << (u_bits - 1)) - 1
     for i, (W, b) in enumerate(folded):
-        in_scale = model.in_scale if i == 0 else 1.0
         readout_only = i == last and model.readout == "membrane"
-        Wt, bt = W * in_scale / theta, b / theta
+        Wt, bt = W / theta, b / theta
         k_max = u_bits - 2 if readout_only else u_bits - 2 - headroom
         if k_max < 1:
             raise ExportError(f"layer {i}: u_bits={u_bits} leaves no room for "

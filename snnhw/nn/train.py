@@ -1,4 +1,4 @@
-"""Training a :class:`SpikingMLP` on the digits split, and checkpoints.
+"""Training a :class:`SpikingMLP` on a data set's training split, and checkpoints.
 
 A checkpoint is a ``torch.save`` dict of primitives and tensors only
 (``kind``, ``config``, ``state_dict``, ``history``), so it loads with
@@ -17,12 +17,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data import DIGITS_IN_BITS, DIGITS_MAX, Split
-from .model import SpikingMLP, direct_encode
+from ..data import DIGITS_IN_BITS, DIGITS_MAX, Dataset, Split
+from .model import SpikingMLP, direct_encode, input_stats
 from .rmp import RMPLoss
 
 __all__ = ["TrainConfig", "train", "evaluate", "save_checkpoint", "load_checkpoint",
-           "CheckpointError"]
+           "CheckpointError", "check_fit", "checkpoint_data"]
 
 CHECKPOINT_KIND = "snnhw-spiking-mlp"
 
@@ -53,22 +53,48 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 1e-4
     seed: int = 0
+    normalize: bool = False
+    data: str = "digits"
     extra: dict = field(default_factory=dict)
 
-    def model(self) -> SpikingMLP:
-        return SpikingMLP(list(self.sizes), timesteps=self.timesteps, in_bits=DIGITS_IN_BITS,
-                          in_scale=1.0 / DIGITS_MAX, readout=self.readout, bn=self.bn,
+    def model(self, data: Dataset | Split | None = None) -> SpikingMLP:
+        """The untrained model for ``data`` (its ``in_bits`` and input range; its input
+        statistics when ``normalize``); without data, for the digits."""
+        in_bits = getattr(data, "in_bits", DIGITS_IN_BITS)
+        x_max = getattr(data, "x_max", DIGITS_MAX)
+        norm = {}
+        if self.normalize:
+            if data is None:
+                raise ValueError("normalize needs the training data")
+            mean, std = input_stats(data.x_train)
+            norm = {"in_mean": mean, "in_std": std}
+        return SpikingMLP(list(self.sizes), timesteps=self.timesteps, in_bits=in_bits,
+                          in_scale=1.0 / x_max, readout=self.readout, bn=self.bn,
                           spike_bits=self.spike_bits, reset=self.reset,
-                          leak_shift=self.leak_shift, fire=self.fire, mpr=self.mpr)
+                          leak_shift=self.leak_shift, fire=self.fire, mpr=self.mpr, **norm)
 
 
 def _inputs(x: np.ndarray, T: int) -> torch.Tensor:
     return direct_encode(torch.as_tensor(x, dtype=torch.float32), T)
 
 
+def check_fit(cfg: TrainConfig, data: Dataset | Split) -> None:
+    """A one-line ``ValueError`` when ``cfg`` cannot train on ``data`` (sizes, steps)."""
+    n_in = int(data.x_train.shape[-1])
+    if cfg.sizes[0] != n_in:
+        raise ValueError(f"the network takes {cfg.sizes[0]} inputs, the data has {n_in}")
+    n_classes = int(max(data.y_train.max(), data.y_test.max())) + 1
+    if cfg.sizes[-1] < n_classes:
+        raise ValueError(f"the network has {cfg.sizes[-1]} outputs, the data {n_classes} "
+                         "classes")
+    if data.x_train.ndim == 3 and data.x_train.shape[1] != cfg.timesteps:
+        raise ValueError(f"the data is temporal with {data.x_train.shape[1]} steps; train "
+                         f"with T={data.x_train.shape[1]}, not {cfg.timesteps}")
+
 @torch.no_grad()
 def evaluate(model: SpikingMLP, x: np.ndarray, y: np.ndarray) -> float:
-    """Float-model accuracy on integer inputs ``x[n, n_in]`` (direct encoding)."""
+    """Float-model accuracy on integer inputs ``x[n, n_in]`` (direct encoding) or
+    ``x[n, T, n_in]``."""
     model.eval()
     model.record(False)
     pred = model(_inputs(x, model.timesteps)).argmax(dim=1).numpy()
@@ -78,8 +104,9 @@ def evaluate(model: SpikingMLP, x: np.ndarray, y: np.ndarray) -> float:
 def train(cfg: TrainConfig, data: Split, *, progress: bool = True, model: SpikingMLP | None = None
           ) -> tuple[SpikingMLP, dict]:
     """Train on ``data.x_train``; returns the model and a history dict."""
+    check_fit(cfg, data)
     torch.manual_seed(cfg.seed)
-    model = model if model is not None else cfg.model()
+    model = model if model is not None else cfg.model(data)
     if cfg.optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                               weight_decay=cfg.weight_decay)
@@ -136,10 +163,15 @@ def _progress(it, enabled: bool, desc: str):
 
 
 def save_checkpoint(path: str | Path, model: SpikingMLP, history: dict | None = None,
-                    train_config: TrainConfig | None = None) -> Path:
-    """Write a checkpoint that loads with ``weights_only=True``."""
+                    train_config: TrainConfig | None = None, *, data: str | None = None
+                    ) -> Path:
+    """Write a checkpoint that loads with ``weights_only=True``; ``data`` (default: the
+    training config's) names the data set it was made for (:func:`checkpoint_data`)."""
     path = Path(path)
+    if data is None:
+        data = train_config.data if train_config else "digits"
     torch.save({
+        "data": str(data),
         "kind": CHECKPOINT_KIND,
         "config": dict(model.config),
         "state_dict": model.state_dict(),
@@ -147,6 +179,11 @@ def save_checkpoint(path: str | Path, model: SpikingMLP, history: dict | None = 
         "train_config": dataclasses.asdict(train_config) if train_config else {},
     }, path)
     return path
+
+
+def checkpoint_data(ck: dict) -> str:
+    """The data set a checkpoint was made for (``digits`` for older checkpoints)."""
+    return str(ck.get("data") or "digits")
 
 
 def load_checkpoint(path: str | Path) -> tuple[SpikingMLP, dict]:

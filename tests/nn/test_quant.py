@@ -1,10 +1,12 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
 
 from snnhw import golden
-from snnhw.nn.model import SpikingMLP, encode
-from snnhw.nn.quant import ExportError, fold_bn, quantize
+from snnhw.nn.model import SpikingMLP, encode, input_stats
+from snnhw.nn.quant import ExportError, fold_bn, fold_input, quantize
 
 
 def model(**kw):
@@ -83,3 +85,48 @@ def test_integer_mode_equals_golden_with_leak_hard_reset_and_spike_readout():
     for lt, lg in zip(r["layers"], g.layers):
         for key in "Ivsu":
             assert np.array_equal(lt[key].numpy(), getattr(lg, key))
+
+
+def test_input_normalisation_folds_exactly_into_the_first_layer():
+    # per-input mean/std (one input nearly constant: its std is floored at one step)
+    x = np.random.default_rng(1).integers(0, 16, (50, 6))
+    x[:, 3] = 7
+    mean, std = input_stats(x)
+    assert std[3] == 1.0 and mean[3] == 7.0
+    m = model(in_mean=mean, in_std=std)
+    assert m.normalised and m.config["in_mean"] == pytest.approx(mean)
+    xt = torch.as_tensor(x, dtype=torch.float64)
+    with torch.no_grad():
+        fc = copy.deepcopy(m.fc[0]).double()
+        # what the forward computes ((x - shift) * gain, float32 vectors), in float64
+        want = fc((xt - m.in_shift.double()) * m.in_gain.double())
+    assert torch.allclose(m.in_gain.double(), 1 / torch.tensor(std, dtype=torch.float64))
+    W, b = fold_input(m)[0]
+    assert torch.allclose(xt @ W.T + b, want, atol=1e-12)
+    # the float model's forward equals a plain model holding the folded weights
+    xs = encode(m.config, x)
+    plain = SpikingMLP([6, 5, 3], timesteps=3, in_bits=4, in_scale=1.0, spike_bits=2)
+    plain.load_state_dict(m.state_dict())
+    with torch.no_grad():
+        plain.fc[0].weight.copy_(W)
+        plain.fc[0].bias.copy_(b)
+        assert torch.allclose(plain(xs.float()), m(xs.float()), atol=1e-5)
+    # the quantised normalised model: torch integer mode == golden, bit for bit
+    q = quantize(m)
+    g = golden.run(q.to_ir(), xs.numpy(), trace=True)
+    r = q.run(xs)
+    assert np.array_equal(r["logits"].numpy(), g.logits)
+    for lt, lg in zip(r["layers"], g.layers):
+        for key in "Ivsu":
+            assert np.array_equal(lt[key].numpy(), getattr(lg, key))
+    # the bias carries the shift: a layer without normalisation has a different bias
+    assert not torch.equal(q.layers[0].b, quantize(model()).layers[0].b)
+
+
+def test_normalisation_needs_both_vectors_of_the_input_size():
+    with pytest.raises(ValueError, match="go together"):
+        model(in_mean=[0.0] * 6)
+    with pytest.raises(ValueError, match="need 6 values"):
+        model(in_mean=[0.0] * 5, in_std=[1.0] * 5)
+    with pytest.raises(ValueError, match="positive"):
+        model(in_mean=[0.0] * 6, in_std=[0.0] * 6)
