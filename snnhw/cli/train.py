@@ -11,7 +11,7 @@ from .common import DATA_HELP, CLIError, emit_json, load_dataset, sentence
 HELP = "train a multi-bit spiking MLP on a data set (scikit-learn's bundled digits by default)"
 # what a data set's own defaults (snnhw.data) may set when the option is not given
 DATA_DEFAULTS = ("hidden", "optimizer", "lr", "epochs", "batch_size", "weight_decay",
-                 "normalize", "leak_shift")
+                 "normalize", "leak_shift", "bn")
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -28,8 +28,8 @@ def add_parser(sub) -> None:
         "split (digits: 20% test, stratified, random_state=0, 1437 training and 360 test "
         "samples; mnist1d: 4000 and 1000). Options not given take the data set's defaults: "
         "digits 64-128-10 with SGD, lr 0.05, 40 epochs, batch 32; mnist1d 40-256-128-10 with "
-        "Adam, lr 0.002, 60 epochs, batch 64, normalised inputs; mnist1d-temporal the same "
-        "with leak shift 3 and T=40 (one position per step).",
+        "Adam, lr 0.002, 60 epochs, batch 64, normalised inputs, BatchNorm; mnist1d-temporal the same "
+        "with leak shift 3, 20 epochs and T=40 (one position per step).",
         epilog="The checkpoint loads with torch.load(weights_only=True) and remembers its "
                "data set; pass it to 'snnhw export' to get the IR file.")
     p.add_argument("-o", "--output", default="out/model.pt", help="checkpoint path (%(default)s)")
@@ -54,8 +54,8 @@ def add_parser(sub) -> None:
                    help="RMP-Loss weight, 0 disables (%(default)s)")
     p.add_argument("--rmp-schedule", choices=["constant", "cosine"], default=d.rmp_schedule)
     p.add_argument("--readout", choices=["membrane", "spikes"], default=d.readout)
-    p.add_argument("--bn", action="store_true",
-                   help="BatchNorm on hidden layers (folded at export)")
+    p.add_argument("--bn", action=argparse.BooleanOptionalAction, default=None,
+                   help="BatchNorm on hidden layers (folded at export; digits: off)")
     p.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
                    help="normalise every input to mean 0, deviation 1 on the training data "
                         "(folded exactly into the first layer at export; digits: off)")
@@ -74,22 +74,20 @@ def add_parser(sub) -> None:
 
 def config_for(args, data) -> TrainConfig:
     """The training config: options given, else the data set's defaults, else TrainConfig's."""
-    base = TrainConfig()
-    chosen = {**{"hidden": "128"}, **data.defaults}
-    for key in DATA_DEFAULTS:
-        if getattr(args, key) is not None:
-            chosen[key] = getattr(args, key)
-    hidden = chosen.pop("hidden")
-    hidden = _ints(hidden) if isinstance(hidden, str) else tuple(hidden)
+    given = {key: getattr(args, key) for key in DATA_DEFAULTS if getattr(args, key) is not None}
+    if "hidden" in given:
+        given["hidden"] = _ints(given["hidden"])
+    if args.timesteps is not None:
+        given["timesteps"] = args.timesteps
     if data.temporal and args.timesteps not in (None, data.steps):
         raise CLIError(f"data {data.name!r} is temporal with {data.steps} steps; -T must be "
                        f"{data.steps} (or left out), got {args.timesteps}")
-    T = data.steps if data.temporal else (args.timesteps or base.timesteps)
-    return TrainConfig(
-        sizes=(data.n_in, *hidden, data.n_classes), timesteps=T,
-        spike_bits=args.spike_bits, reset=args.reset, fire=args.fire,
+    cfg = TrainConfig.for_data(
+        data, spike_bits=args.spike_bits, reset=args.reset, fire=args.fire,
         mpr=not args.no_mpr, rmp_lambda=args.rmp_lambda, rmp_schedule=args.rmp_schedule,
-        readout=args.readout, bn=args.bn, seed=args.seed, data=args.data, **chosen)
+        readout=args.readout, seed=args.seed, **given)
+    cfg.data = args.data   # a file is found again by its path
+    return cfg
 
 
 def run(args) -> int:

@@ -110,7 +110,7 @@ def _digits() -> Dataset:
 MNIST1D_IN_BITS = 5
 MNIST1D_LEVELS = 8
 MNIST1D_DEFAULTS = {"hidden": (256, 128), "optimizer": "adam", "lr": 2e-3, "epochs": 60,
-                    "weight_decay": 1e-4, "batch_size": 64, "normalize": True}
+                    "weight_decay": 1e-4, "batch_size": 64, "normalize": True, "bn": True}
 
 
 @functools.lru_cache(maxsize=1)
@@ -149,7 +149,8 @@ def _mnist1d_temporal() -> Dataset:
                    source="mnist1d make_dataset(get_dataset_args()), generated offline; "
                           "one position per step, thermometer code of 8 levels",
                    info={"quantised": q, "levels": MNIST1D_LEVELS},
-                   defaults={**MNIST1D_DEFAULTS, "normalize": False, "leak_shift": 3})
+                   defaults={**MNIST1D_DEFAULTS, "normalize": False, "leak_shift": 3,
+                             "epochs": 20})
 
 
 DATASETS = {"digits": _digits, "mnist1d": _mnist1d, "mnist1d-temporal": _mnist1d_temporal}

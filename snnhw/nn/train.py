@@ -57,6 +57,21 @@ class TrainConfig:
     data: str = "digits"
     extra: dict = field(default_factory=dict)
 
+    @classmethod
+    def for_data(cls, data: Dataset, **changes) -> TrainConfig:
+        """The config for ``data``: its own training defaults (``Dataset.defaults``;
+        ``hidden`` sizes among them), then ``changes``. Sizes follow the data's inputs
+        and classes; a temporal data set fixes ``timesteps`` to its length."""
+        chosen = {"hidden": (128,), **data.defaults, **changes}
+        hidden = tuple(int(h) for h in chosen.pop("hidden"))
+        if data.temporal:
+            T = chosen.pop("timesteps", data.steps)
+            if T != data.steps:
+                raise ValueError(f"data {data.name!r} is temporal with {data.steps} steps; "
+                                 f"T must be {data.steps}, got {T}")
+            chosen["timesteps"] = data.steps
+        return cls(sizes=(data.n_in, *hidden, data.n_classes), data=data.name, **chosen)
+
     def model(self, data: Dataset | Split | None = None) -> SpikingMLP:
         """The untrained model for ``data`` (its ``in_bits`` and input range; its input
         statistics when ``normalize``); without data, for the digits."""
