@@ -66,7 +66,7 @@ class TrainConfig:
         hidden = tuple(int(h) for h in chosen.pop("hidden"))
         if data.temporal:
             T = chosen.pop("timesteps", data.steps)
-            if T != data.steps:
+            if data.steps != T:
                 raise ValueError(f"data {data.name!r} is temporal with {data.steps} steps; "
                                  f"T must be {data.steps}, got {T}")
             chosen["timesteps"] = data.steps

@@ -100,7 +100,7 @@ def test_bad_file_is_one_line_for_every_command(tmp_path, cmd, capsys):
 
 
 def test_export_refuses_data_of_another_shape(files, tmp_path, capsys):
-    d, static, _ = files
+    _, static, _ = files
     ck = tmp_path / "digits.pt"
     assert main(["train", "--hidden", "8", "--epochs", "1", "-o", str(ck), "--json"]) == 0
     capsys.readouterr()
