@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
         "samples; mnist1d: 4000 and 1000). Options not given take the data set's defaults: "
         "digits 64-128-10 with SGD, lr 0.05, 40 epochs, batch 32; mnist1d 40-256-128-10 with "
         "Adam, lr 0.002, 60 epochs, batch 64, normalised inputs, BatchNorm; mnist1d-temporal "
-        "the same with leak shift 3, 20 epochs and T=40 (one position per step).",
+        "the same with leak shift 3, 10 epochs and T=40 (one position per step).",
         epilog="The checkpoint loads with torch.load(weights_only=True) and remembers its "
                "data set; pass it to 'snnhw export' to get the IR file.")
     p.add_argument("-o", "--output", default="out/model.pt", help="checkpoint path (%(default)s)")

@@ -127,7 +127,7 @@ def _mnist1d() -> Dataset:
 
     xtr, ytr, xte, yte = _mnist1d_floats()
     xtr, xte, q = quantise_floats(xtr, xte, MNIST1D_IN_BITS)
-    return Dataset("mnist1d", xtr, ytr, xte, yte, MNIST1D_IN_BITS,
+    return Dataset("mnist1d", xtr, ytr.copy(), xte, yte.copy(), MNIST1D_IN_BITS,
                    source="mnist1d make_dataset(get_dataset_args()), generated offline",
                    info={"quantised": q}, defaults=dict(MNIST1D_DEFAULTS))
 
@@ -144,13 +144,13 @@ def _mnist1d_temporal() -> Dataset:
     xtr, ytr, xte, yte = _mnist1d_floats()
     bits = (MNIST1D_LEVELS - 1).bit_length()
     ltr, lte, q = quantise_floats(xtr, xte, bits)
-    return Dataset("mnist1d-temporal", thermometer(ltr, MNIST1D_LEVELS), ytr,
-                   thermometer(lte, MNIST1D_LEVELS), yte, 1,
+    return Dataset("mnist1d-temporal", thermometer(ltr, MNIST1D_LEVELS), ytr.copy(),
+                   thermometer(lte, MNIST1D_LEVELS), yte.copy(), 1,
                    source="mnist1d make_dataset(get_dataset_args()), generated offline; "
                           "one position per step, thermometer code of 8 levels",
                    info={"quantised": q, "levels": MNIST1D_LEVELS},
                    defaults={**MNIST1D_DEFAULTS, "normalize": False, "leak_shift": 3,
-                             "epochs": 20})
+                             "epochs": 10})
 
 
 DATASETS = {"digits": _digits, "mnist1d": _mnist1d, "mnist1d-temporal": _mnist1d_temporal}

@@ -23,18 +23,36 @@ def test_golden_speed_reports_exact_json():
 
 
 def test_ablation_quick_run_reports_every_comparison(tmp_path):
-    png = tmp_path / "a.png"
-    r = subprocess.run([sys.executable, str(BENCH / "ablation.py"), "--json", "--seeds", "1",
+    png, md = tmp_path / "a.png", tmp_path / "a.md"
+    r = subprocess.run([sys.executable, str(BENCH / "ablation.py"), "--json", "--seeds", "2",
                         "--epochs", "1", "--timesteps", "1", "--convert-timesteps", "2",
-                        "--plot", str(png)], capture_output=True, text=True, check=True)
+                        "--convert-epochs", "1", "--jobs", "1", "--cache", str(tmp_path / "c"),
+                        "--plot", str(png), "--markdown", str(md)],
+                       capture_output=True, text=True, check=True)
     d = json.loads(r.stdout)
     names = [row["name"] for row in d["rows"]]
-    assert names == ["reset", "mpr", "rmp", "spike_bits", "l4 (conversion)"]
+    assert names == ["reset", "mpr", "rmp", "spike_bits", "L4 conversion"]
+    assert d["runs"] == 2 * 5 + 2 + 2 and 0 < d["float_mlp"]["mean"] <= 1
     for row in d["rows"]:
         for c in row["cells"]:
-            assert 0 <= c["a"]["mean"] <= 1 and len(c["a"]["runs"]) == 1
-            assert c["claim_holds"] == (c["a"]["mean"] > c["b"]["mean"])
+            assert 0 <= c["a"]["mean"] <= 1 and len(c["a"]["runs"]) == 2
+            diff = 100 * (c["a"]["mean"] - c["b"]["mean"])
+            assert c["delta_points"] == pytest.approx(diff)
+            want = ("holds" if diff > 2 * c["se_points"] else "does not hold"
+                    if diff < -2 * c["se_points"] else "within noise")
+            assert c["verdict"] == want
+    # at T=1 a neuron never carries a membrane to a next step: the reset cannot matter
+    reset = d["rows"][0]["cells"][0]
+    assert reset["T"] == 1 and reset["a"]["runs"] == reset["b"]["runs"]
     assert png.stat().st_size > 10_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert md.read_text().count("\n| static |") == 4
+    # a second run reads every result from the cache: same numbers
+    again = subprocess.run([sys.executable, str(BENCH / "ablation.py"), "--json", "--seeds",
+                            "2", "--epochs", "1", "--timesteps", "1", "--convert-timesteps",
+                            "2", "--convert-epochs", "1", "--cache", str(tmp_path / "c"),
+                            "--plot", str(png), "--markdown", str(md)],
+                           capture_output=True, text=True, check=True)
+    assert json.loads(again.stdout)["rows"] == d["rows"]
 
 
 def test_hw_cycles_quick_run(tmp_path):

@@ -4,7 +4,7 @@ the documented rule; every bad file is refused in one line that names the array.
 import numpy as np
 import pytest
 
-from snnhw.data import DataError, load_data
+from snnhw.data import DataError, load_data, thermometer
 from snnhw.data.files import load_npz
 
 
@@ -90,3 +90,46 @@ def test_mnist1d_is_generated_offline_and_quantised():
     # the fixed seed: the same data every time
     again = load_data("mnist1d")
     assert np.array_equal(again.x_test, d.x_test) and np.array_equal(again.y_train, d.y_train)
+    # cached floats, but every load hands out its own arrays
+    again.x_test[0, 0], again.y_test[0] = -1, -1
+    fresh = load_data("mnist1d")
+    assert fresh.x_test[0, 0] == d.x_test[0, 0] and fresh.y_test[0] == d.y_test[0]
+
+
+def test_mnist1d_temporal_is_a_thermometer_code_of_the_same_samples():
+    s, t = load_data("mnist1d"), load_data("mnist1d-temporal")
+    assert t.temporal and t.steps == 40 and t.n_in == 7 and t.in_bits == 1
+    assert t.x_test.shape == (1000, 40, 7) and set(np.unique(t.x_train)) == {0, 1}
+    assert np.array_equal(t.y_test, s.y_test)
+    # a thermometer: channels are non-increasing, so the level is their sum
+    assert (np.diff(t.x_train, axis=2) <= 0).all()
+    level = t.x_train.sum(axis=2)
+    assert level.min() == 0 and level.max() == 7
+    # 8 levels of the same signal over the same range the static set quantises to 32
+    # levels: each static value v pins the signal within half a 1/31 step, so the level
+    # is within half a level (plus that) of v * 7 / 31
+    qs, qt = s.info["quantised"], t.info["quantised"]
+    assert (qs["lo"], qs["hi"]) == (qt["lo"], qt["hi"]) and qt["in_bits"] == 3
+    assert np.abs(level - s.x_train * 7 / 31).max() <= 0.5 + 7 / 62 + 1e-9
+
+
+def test_thermometer_by_hand():
+    assert thermometer(np.array([0, 3, 1]), 4).tolist() == [[0, 0, 0], [1, 1, 1], [1, 0, 0]]
+
+
+def test_training_defaults_follow_the_data():
+    from snnhw.nn.train import TrainConfig
+
+    d = load_data("mnist1d")
+    cfg = TrainConfig.for_data(d, seed=3)
+    assert cfg.sizes == (40, 256, 128, 10) and cfg.normalize and cfg.bn and cfg.seed == 3
+    assert cfg.optimizer == "adam" and cfg.data == "mnist1d" and cfg.timesteps == 4
+    assert TrainConfig.for_data(d, hidden=(16,), timesteps=2).sizes == (40, 16, 10)
+    t = TrainConfig.for_data(load_data("mnist1d-temporal"))
+    assert t.timesteps == 40 and t.leak_shift == 3 and not t.normalize
+    with pytest.raises(ValueError, match="T must be 40"):
+        TrainConfig.for_data(load_data("mnist1d-temporal"), timesteps=4)
+    # digits: the recipe the main job has always used
+    g = TrainConfig.for_data(load_data("digits"))
+    assert g.sizes == (64, 128, 10) and g.optimizer == "sgd" and not g.normalize
+    assert (g.epochs, g.lr, g.timesteps) == (TrainConfig().epochs, TrainConfig().lr, 4)

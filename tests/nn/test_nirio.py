@@ -279,6 +279,17 @@ def test_imported_snntorch_network_on_rtl(sim, imported, capsys):
     assert r.ok and r.tests == 1 and r.failed == 0
 
 
+@pytest.mark.skipif(simulator_available("verilator") is not None, reason="no verilator")
+def test_verify_imported_snntorch_network_out_of_the_box(imported, capsys):
+    # no data fits its 20 inputs: verify says so and runs seeded random inputs
+    capsys.readouterr()
+    assert main(["verify", str(imported / "net.snn"), "--n", "6", "--lanes", "4", "--rtl",
+                 str(imported / "rtl"), "--work", str(imported / "v"), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["ok"] and d["samples"] == 6 and d["golden_hw_agree"] == 6
+    assert d["torch_golden_agree"] == 6 and d["inputs"].startswith("seeded random inputs")
+
+
 @pytest.mark.slow
 def test_imported_snntorch_network_builds_for_icebreaker(imported, capsys):
     capsys.readouterr()
