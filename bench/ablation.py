@@ -390,7 +390,7 @@ def _ints(text: str, what: str) -> list[int]:
     try:
         values = [int(t) for t in text.split(",") if t]
     except ValueError:
-        raise SystemExit(f"ablation: {what} takes comma-separated integers, got {text!r}")
+        raise SystemExit(f"ablation: {what} takes comma-separated integers, got {text!r}") from None
     if any(v < 1 for v in values):
         raise SystemExit(f"ablation: {what} values must be positive, got {text!r}")
     return values
@@ -431,7 +431,7 @@ def main(argv=None) -> int:
     try:
         data = load_data(args.data)
     except DataError as exc:
-        raise SystemExit(f"ablation: {exc}")
+        raise SystemExit(f"ablation: {exc}") from None
     temporal_name = f"{args.data}-temporal"
     names = {}
     wanted = (args.encodings.split(",") if args.encodings else ["static", "temporal"])
