@@ -11,7 +11,19 @@ from .common import DATA_HELP, CLIError, emit_json, load_dataset, sentence
 HELP = "train a multi-bit spiking MLP on a data set (scikit-learn's bundled digits by default)"
 # what a data set's own defaults (snnhw.data) may set when the option is not given
 DATA_DEFAULTS = ("hidden", "optimizer", "lr", "epochs", "batch_size", "weight_decay",
-                 "normalize", "leak_shift", "bn")
+                 "normalize", "bn")
+
+
+UNSET = "unset"
+
+
+def _leak(text: str):
+    if text == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes an integer or 'none', got {text!r}") from None
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -44,8 +56,8 @@ def add_parser(sub) -> None:
                    help=f"time steps ({d.timesteps}; a temporal data set's own length)")
     p.add_argument("--spike-bits", type=int, default=d.spike_bits, help="1 = binary (%(default)s)")
     p.add_argument("--reset", choices=["soft", "hard"], default=d.reset)
-    p.add_argument("--leak-shift", type=int, default=None,
-                   help="leak by shift L (decay 1-2**-L); default none (IF), "
+    p.add_argument("--leak-shift", type=_leak, default=UNSET, metavar="L|none",
+                   help="leak by shift L (decay 1-2**-L), or none (IF); default none, "
                         "mnist1d-temporal 3")
     p.add_argument("--fire", choices=["half", "floor"], default=d.fire,
                    help="half: fire when v > theta/2 (InfLoR); floor: v >= theta (%(default)s)")
@@ -75,6 +87,8 @@ def add_parser(sub) -> None:
 def config_for(args, data) -> TrainConfig:
     """The training config: options given, else the data set's defaults, else TrainConfig's."""
     given = {key: getattr(args, key) for key in DATA_DEFAULTS if getattr(args, key) is not None}
+    if args.leak_shift != UNSET:
+        given["leak_shift"] = args.leak_shift
     if "hidden" in given:
         given["hidden"] = _ints(given["hidden"])
     if args.timesteps is not None:

@@ -121,3 +121,19 @@ def test_convert_on_a_user_file(files, tmp_path, capsys):
     assert e["agree_samples"] == e["samples"] == 30
     assert main(["convert", "--data", temporal, "-o", str(tmp_path / "t.pt")]) == 2
     assert "is temporal" in capsys.readouterr().err
+
+
+def test_options_given_win_over_the_data_defaults():
+    from snnhw.cli import build_parser
+    from snnhw.cli.train import config_for
+    from snnhw.data import load_data
+
+    data = load_data("mnist1d-temporal")
+    parse = build_parser().parse_args
+    cfg = config_for(parse(["train", "--data", "mnist1d-temporal"]), data)
+    assert cfg.leak_shift == 3 and cfg.bn and cfg.sizes == (7, 256, 128, 10)
+    cfg = config_for(parse(["train", "--data", "mnist1d-temporal", "--leak-shift", "none",
+                            "--no-bn", "--hidden", "32", "--epochs", "2"]), data)
+    assert cfg.leak_shift is None and not cfg.bn and cfg.sizes == (7, 32, 10)
+    assert cfg.epochs == 2 and cfg.timesteps == 40
+    assert config_for(parse(["train", "--leak-shift", "2"]), load_data("digits")).leak_shift == 2
