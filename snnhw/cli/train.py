@@ -14,7 +14,7 @@ DATA_DEFAULTS = ("hidden", "optimizer", "lr", "epochs", "batch_size", "weight_de
                  "normalize", "bn")
 
 
-UNSET = "unset"
+UNSET = object()   # not a string: argparse would run a string default through type=
 
 
 def _leak(text: str):
@@ -87,7 +87,7 @@ def add_parser(sub) -> None:
 def config_for(args, data) -> TrainConfig:
     """The training config: options given, else the data set's defaults, else TrainConfig's."""
     given = {key: getattr(args, key) for key in DATA_DEFAULTS if getattr(args, key) is not None}
-    if args.leak_shift != UNSET:
+    if args.leak_shift is not UNSET:
         given["leak_shift"] = args.leak_shift
     if "hidden" in given:
         given["hidden"] = _ints(given["hidden"])
