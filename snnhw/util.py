@@ -1,9 +1,15 @@
 """Small helpers every stage shares: widths of two's-complement values, lanes per
-layer, and the plain-text table of the command-line reports."""
+layer, the plain-text table of the command-line reports, and safe output files."""
 
 from __future__ import annotations
 
-__all__ = ["signed_bits", "signed_range", "lanes_per_layer", "format_table"]
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["signed_bits", "signed_range", "lanes_per_layer", "format_table", "OutputError",
+           "prepare_output", "atomic_write", "atomic_path", "write_text_atomic", "printable"]
 
 
 def signed_bits(bound: int) -> int:
@@ -36,3 +42,79 @@ def format_table(rows: list[list], header: list[str]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+class OutputError(ValueError):
+    """An output path that cannot be written; the one-line message says why."""
+
+
+def prepare_output(path, what: str = "output") -> Path:
+    """Check, before any work, that a file can be written at ``path``: not a folder, its
+    folder creatable (made here) and writable. Raises :class:`OutputError`."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{what} {path} is a folder; give a file name")
+    parent = path.parent
+    for up in (parent, *parent.parents):
+        if up.exists():
+            if not up.is_dir():
+                raise OutputError(f"{what} {path}: {up} is a file, not a folder")
+            break
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{what} {path}: cannot create folder {parent} "
+                          f"({exc.strerror or exc})") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{what} {path}: folder {parent} is not writable")
+    return path
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path next to ``path``; when the block succeeds, the file written
+    there replaces ``path`` in one step (``fsync``, then ``os.replace``). On any error the
+    temporary file is removed and ``path`` is left as it was."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.chmod(tmp, _mode_for(path))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode: str = "wb"):
+    """Open a file object whose contents replace ``path`` only when the block succeeds
+    (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, mode) as f:
+        yield f
+        f.flush()
+
+
+def write_text_atomic(path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically (:func:`atomic_write`)."""
+    with atomic_write(path, "w") as f:
+        f.write(text)
+    return Path(path)
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from snnhw.ir import Network
 from snnhw.toolchain import ToolError, tool
+from snnhw.util import write_text_atomic
 
 from .clocks import pll_ecp5, pll_ice40
 from .errors import BuildError
@@ -169,7 +170,8 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
         "bitstream": str(bitstream) if bitstream.exists() else None,
         "estimate": est, "fits": True,
     })
-    (out / "build_report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    write_text_atomic(out / "build_report.json",
+                      json.dumps(report, indent=1, sort_keys=True) + "\n")
     return report
 
 

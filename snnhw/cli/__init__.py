@@ -6,7 +6,9 @@ import argparse
 import sys
 
 from .. import __version__
+from ..util import OutputError
 from . import build, convert, export, generate, info, nir_import, run, train, verify
+from .args import Parser
 from .common import CLIError
 
 __all__ = ["build_parser", "main"]
@@ -15,7 +17,7 @@ SUBCOMMANDS = (train, convert, nir_import, export, info, run, generate, verify, 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="snnhw",
         description="Turn spiking neural networks into bit-exact FPGA hardware. "
                     "Every stage reads the integer IR file (.snn); "
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except CLIError as exc:
+    except (CLIError, OutputError) as exc:
         print(f"snnhw: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:

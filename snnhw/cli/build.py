@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .args import float_range, int_range
 from .common import CLIError, emit_json, load_network, parse_lanes
 
 BOARD_HELP = "icebreaker (iCE40UP5K), ulx3s (ECP5-85F) or orangecrab (ECP5-25F, r0.2)"
@@ -21,8 +22,9 @@ def add_parser(sub) -> None:
     p.add_argument("net", metavar="NET", help="network IR file (.snn)")
     p.add_argument("--board", required=True, help=BOARD_HELP)
     p.add_argument("--lanes", default="2", help="lanes, one or per layer (%(default)s)")
-    p.add_argument("--baud", type=int, default=115200, help="UART rate (%(default)s)")
-    p.add_argument("--clock-mhz", type=float, default=None,
+    p.add_argument("--baud", type=int_range(300, 12_000_000), default=115200,
+                   help="UART rate (%(default)s)")
+    p.add_argument("--clock-mhz", type=float_range(0, 1000, lo_open=True), default=None,
                    help="run the design from a PLL at this rate (the nearest the PLL makes); "
                         "default: the board oscillator")
     p.add_argument("--weights", choices=["auto", "bram", "spram"], default="auto",
@@ -42,7 +44,7 @@ def add_parser(sub) -> None:
     e.add_argument("net", metavar="NET", help="network IR file (.snn)")
     e.add_argument("--board", required=True, help=BOARD_HELP)
     e.add_argument("--lanes", default="2", help="lanes, one or per layer (%(default)s)")
-    e.add_argument("--clock-mhz", type=float, default=None,
+    e.add_argument("--clock-mhz", type=float_range(0, 1000, lo_open=True), default=None,
                    help="clock for the latency (default: the board oscillator)")
     e.add_argument("--weights", choices=["auto", "bram", "spram"], default="auto",
                    help="weights in block RAM or SPRAM, as for build (%(default)s)")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from ..nn.convert import choose_l4_strength, convert, snn_accuracy, train_ann
 from ..nn.train import save_checkpoint
+from ..util import prepare_output
+from .args import MAX_EPOCHS, MAX_SEED, MAX_TIMESTEPS, float_range, int_range, parse_sizes
 from .common import DATA_HELP, CLIError, emit_json, load_dataset, sentence
 
 HELP = "train a ReLU MLP on a data set and convert it to a spiking network (Poisson input)"
+
+
+def _l4(text: str):
+    return text if text == "auto" else float_range(-10, 10)(text)
 
 
 def add_parser(sub) -> None:
@@ -24,25 +28,26 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", default="out/converted.pt", help="checkpoint (%(default)s)")
     p.add_argument("--data", default="digits", metavar="NAME|FILE",
                    help=DATA_HELP + " (%(default)s)")
-    p.add_argument("--in-bits", type=int, default=None, help="for an .npz (see 'snnhw train')")
+    p.add_argument("--in-bits", type=int_range(1, 16), default=None,
+                   help="for an .npz (see 'snnhw train')")
     p.add_argument("--hidden", default="128", help="hidden sizes, comma separated (%(default)s)")
-    p.add_argument("--timesteps", "-T", type=int, default=32, help="(%(default)s)")
-    p.add_argument("--spike-bits", type=int, default=1, help="(%(default)s)")
-    p.add_argument("--percentile", type=float, default=99.9, help="(%(default)s)")
-    p.add_argument("--l4", default="auto", help="'auto' or a strength (%(default)s)")
-    p.add_argument("--epochs", type=int, default=60, help="ANN training epochs (%(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="(%(default)s)")
+    p.add_argument("--timesteps", "-T", type=int_range(1, MAX_TIMESTEPS), default=32,
+                   help="(%(default)s)")
+    p.add_argument("--spike-bits", type=int_range(1, 8), default=1, help="(%(default)s)")
+    p.add_argument("--percentile", type=float_range(0, 100, lo_open=True), default=99.9,
+                   help="(%(default)s)")
+    p.add_argument("--l4", type=_l4, default="auto",
+                   help="'auto' or a strength in [-10, 10] (%(default)s)")
+    p.add_argument("--epochs", type=int_range(1, MAX_EPOCHS), default=60,
+                   help="ANN training epochs (%(default)s)")
+    p.add_argument("--seed", type=int_range(0, MAX_SEED), default=0, help="(%(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    try:
-        sizes = [int(v) for v in args.hidden.split(",") if v]
-    except ValueError:
-        raise CLIError(f"--hidden takes comma-separated integers, got {args.hidden!r}") from None
-    if args.timesteps < 1 or args.spike_bits < 1 or args.epochs < 1 or min(sizes, default=1) < 1:
-        raise CLIError("--timesteps, --spike-bits, --epochs and --hidden sizes must be positive")
+    sizes = list(parse_sizes(args.hidden))
+    out = prepare_output(args.output, "checkpoint")
     data = load_dataset(args.data, args.in_bits)
     if data.temporal:
         raise CLIError(f"data {data.name!r} is temporal; conversion rate-codes static inputs "
@@ -59,10 +64,7 @@ def run(args) -> int:
                                            spike_bits=args.spike_bits, seed=args.seed,
                                            x_max=x_max)
     else:
-        try:
-            alpha = float(args.l4)
-        except ValueError:
-            raise CLIError(f"--l4 takes 'auto' or a number, got {args.l4!r}") from None
+        alpha = args.l4
     calib = torch.as_tensor(xc, dtype=torch.float32) / x_max
     snn = convert(ann, calib, timesteps=args.timesteps, spike_bits=args.spike_bits,
                   percentile=args.percentile, l4_strength=alpha, x_max=x_max)
@@ -70,8 +72,6 @@ def run(args) -> int:
         ann_acc = float((ann(torch.as_tensor(data.x_test, dtype=torch.float32) / x_max)
                          .argmax(1).numpy() == data.y_test).mean())
     acc = snn_accuracy(snn, data.x_test, data.y_test, seed=args.seed, x_max=x_max)
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out, snn, train_config=None, data=args.data)
     report = {"checkpoint": str(out), "ann_test_acc": ann_acc, "snn_test_acc": acc,
               "l4_strength": alpha, "l4_calibration_scores": {str(k): v for k, v in scores.items()},

@@ -8,6 +8,8 @@ from ..ir import save
 from ..nn.export import compare, export_model
 from ..nn.quant import ExportError
 from ..nn.train import CheckpointError, checkpoint_data, load_checkpoint
+from ..util import prepare_output
+from .args import MAX_SEED, float_range, int_range
 from .common import DATA_HELP, CLIError, emit_json, load_dataset, sentence
 
 HELP = "quantise a trained checkpoint into the integer IR file (.snn)"
@@ -21,17 +23,21 @@ def add_parser(sub) -> None:
         epilog="Exit status 1 if the torch integer mode and the golden model differ anywhere.")
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="from 'snnhw train' or 'snnhw convert'")
     p.add_argument("-o", "--output", default="out/net.snn", help="IR file (%(default)s)")
-    p.add_argument("--w-bits", type=int, default=8, help="weight width, 2..16 (%(default)s)")
-    p.add_argument("--u-bits", type=int, default=16, help="membrane width, 8..32 (%(default)s)")
+    p.add_argument("--w-bits", type=int_range(2, 16), default=8,
+                   help="weight width, 2..16 (%(default)s)")
+    p.add_argument("--u-bits", type=int_range(8, 32), default=16,
+                   help="membrane width, 8..32 (%(default)s)")
     p.add_argument("--name", default=None, help="network name kept in the file")
     p.add_argument("--data", default=None, metavar="NAME|FILE",
                    help=DATA_HELP + " (default: the data set the checkpoint was trained on)")
-    p.add_argument("--in-bits", type=int, default=None, help="for an .npz (see 'snnhw train')")
-    p.add_argument("--seed", type=int, default=0, help="Poisson seed for converted models")
+    p.add_argument("--in-bits", type=int_range(1, 16), default=None,
+                   help="for an .npz (see 'snnhw train')")
+    p.add_argument("--seed", type=int_range(0, MAX_SEED), default=0,
+                   help="Poisson seed for converted models")
     p.add_argument("--nir", action="store_true",
                    help="write the float model as a NIR graph instead (-o MODEL.nir); "
                         "binary spikes and fire='floor' only")
-    p.add_argument("--dt", type=float, default=None,
+    p.add_argument("--dt", type=float_range(0, 1, lo_open=True), default=None,
                    help="with --nir: step length in seconds written into tau (1e-4)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -47,18 +53,22 @@ def run(args) -> int:
     if args.nir:
         return _run_nir(args, model)
     name = args.name if args.name is not None else Path(args.checkpoint).stem
+    out = prepare_output(args.output, "IR file")
     data = load_dataset(args.data or checkpoint_data(ck), args.in_bits)
     check_data(model.config, data)
-    q, net, out = quantise_to_file(model, args, name)
+    q, net = quantise(model, args, name)
     c = compare(model, q, net, data.x_test, data.y_test, seed=args.seed)
+    if c.agree_samples == c.samples:   # a file is written (or replaced) only when it checks
+        save(net, out)
     report = {"ir": str(out), "content_hash": net.content_hash(), **c.as_dict(),
-              "data": data.name,
+              "data": data.name, "written": c.agree_samples == c.samples,
               "k": [ly.k for ly in net.layers],
               "fire_offset": [ly.fire_offset for ly in net.layers]}
     if args.json:
         emit_json(report)
     else:
-        print(f"wrote {out} (hash {net.content_hash()[:16]}), k per layer {report['k']}")
+        written = f"wrote {out}" if report["written"] else f"NOT written: {out}"
+        print(f"{written} (hash {net.content_hash()[:16]}), k per layer {report['k']}")
         print(f"{data.name} test split ({c.samples} samples): float {c.float_acc:.4f}, "
               f"integer {c.int_acc:.4f} ({100 * (c.int_acc - c.float_acc):+.2f} points), "
               f"golden {c.golden_acc:.4f}")
@@ -80,28 +90,24 @@ def check_data(config: dict, data) -> None:
         raise CLIError(f"data {data.name!r} is temporal; this model rate-codes static inputs")
 
 
-def quantise_to_file(model, args, name: str):
-    """Quantise ``model`` with ``args.w_bits`` / ``args.u_bits`` and save the IR at
-    ``args.output``; returns the integer mode, the network and the path."""
+def quantise(model, args, name: str):
+    """Quantise ``model`` with ``args.w_bits`` / ``args.u_bits``; returns the integer mode
+    and the network, or a one-line :class:`CLIError`."""
     try:
-        q, net = export_model(model, w_bits=args.w_bits, u_bits=args.u_bits, name=name)
+        return export_model(model, w_bits=args.w_bits, u_bits=args.u_bits, name=name)
     except ExportError as exc:
         raise CLIError(f"cannot export: {exc}") from None
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save(net, out)
-    return q, net, out
 
 
 def _run_nir(args, model) -> int:
     from ..nn.nirio import DEFAULT_DT, NIRError, read_graph, to_nir, write_graph
 
-    out = Path(args.output if args.output != "out/net.snn" else "out/model.nir")
+    out = prepare_output(args.output if args.output != "out/net.snn" else "out/model.nir",
+                         "NIR file")
     try:
         graph = to_nir(model, dt=args.dt or DEFAULT_DT)
     except NIRError as exc:
         raise CLIError(f"cannot export to NIR: {exc}") from None
-    out.parent.mkdir(parents=True, exist_ok=True)
     write_graph(out, graph)
     back = read_graph(out)  # what nir.read makes of it
     report = {"nir": str(out), "nodes": {k: type(n).__name__ for k, n in back.nodes.items()},

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..util import prepare_output
+from .args import MAX_TIMESTEPS, float_range, int_range
 from .common import CLIError, emit_json, sentence
 
 HELP = "import a NIR graph (from snnTorch, Norse, SpikingJelly, ...) into the integer IR"
@@ -26,20 +28,23 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", default="out/imported.snn", help="IR file (%(default)s)")
     p.add_argument("--checkpoint", default=None, help="also write the float model as an "
                    "snnhw checkpoint (for snnhw verify / export --nir)")
-    p.add_argument("--timesteps", type=int, default=None,
+    p.add_argument("--timesteps", type=int_range(1, MAX_TIMESTEPS), default=None,
                    help="time steps per sample (4, or what an snnhw-written graph records)")
-    p.add_argument("--in-bits", type=int, default=None,
+    p.add_argument("--in-bits", type=int_range(1, 16), default=None,
                    help="bits of an input value (1: spike trains; or as recorded)")
-    p.add_argument("--dt", type=float, default=None,
+    p.add_argument("--dt", type=float_range(0, 1, lo_open=True), default=None,
                    help="step length in seconds (1e-4, snnTorch's, or as recorded)")
     p.add_argument("--reset", choices=["soft", "hard"], default=None,
                    help="soft: subtract the threshold (snnTorch reset_mechanism='subtract'); "
                         "hard: to zero; NIR does not record which (soft, or as recorded)")
-    p.add_argument("--w-bits", type=int, default=8, help="weight width, 2..16 (%(default)s)")
-    p.add_argument("--u-bits", type=int, default=16, help="membrane width, 8..32 (%(default)s)")
+    p.add_argument("--w-bits", type=int_range(2, 16), default=8,
+                   help="weight width, 2..16 (%(default)s)")
+    p.add_argument("--u-bits", type=int_range(8, 32), default=16,
+                   help="membrane width, 8..32 (%(default)s)")
     p.add_argument("--name", default=None, help="network name (the file's stem)")
-    p.add_argument("--check", type=int, default=64, help="random samples for the "
-                   "integer-mode == golden check (%(default)s)")
+    p.add_argument("--check", type=int_range(1, 1 << 16), default=64,
+                   help="random samples for the integer-mode == golden check, 1..65536 "
+                        "(%(default)s); the files are written only when all agree")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -47,23 +52,28 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..nn.nirio import NIRError, from_nir
     from ..verify.compare import integer_vs_golden
-    from .export import quantise_to_file
+    from .export import quantise
 
+    out = prepare_output(args.output, "IR file")
+    if args.checkpoint:
+        prepare_output(args.checkpoint, "checkpoint")
     try:
         model = from_nir(Path(args.model), timesteps=args.timesteps, in_bits=args.in_bits,
                          dt=args.dt, reset=args.reset)
     except (NIRError, ValueError) as exc:
         raise CLIError(f"cannot import {args.model}: {exc}") from None
     name = args.name if args.name is not None else Path(args.model).stem
-    q, net, out = quantise_to_file(model, args, name)
-    if args.checkpoint:
-        from ..nn.train import save_checkpoint
-        Path(args.checkpoint).parent.mkdir(parents=True, exist_ok=True)
-        save_checkpoint(args.checkpoint, model)
+    q, net = quantise(model, args, name)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 1 << net.in_bits, size=(args.check, net.timesteps, net.n_in))
     _, _, per_sample, mismatch = integer_vs_golden(q, net, x)
     agree = int(per_sample.sum())
+    if agree == args.check:   # files are written (or replaced) only when the check passes
+        from ..ir import save
+        from ..nn.train import save_checkpoint
+        save(net, out)
+        if args.checkpoint:
+            save_checkpoint(args.checkpoint, model)
     report = {"ir": str(out), "content_hash": net.content_hash(), "name": name,
               "sizes": [net.n_in] + [ly.n_out for ly in net.layers],
               "leak_shift": [ly.leak_shift for ly in net.layers],
@@ -71,15 +81,17 @@ def run(args) -> int:
               "timesteps": net.timesteps, "in_bits": net.in_bits,
               "reset": net.layers[0].reset, "checkpoint": args.checkpoint,
               "check_samples": len(x), "integer_golden_agree": agree,
+              "written": agree == len(x),
               "first_mismatch": mismatch}
     if args.json:
         emit_json(report)
     else:
-        print(f"wrote {out} (hash {net.content_hash()[:16]}): sizes {report['sizes']}, "
+        written = "wrote" if report["written"] else "NOT written:"
+        print(f"{written} {out} (hash {net.content_hash()[:16]}): sizes {report['sizes']}, "
               f"T={net.timesteps}, in_bits {net.in_bits}, leak shifts {report['leak_shift']}, "
               f"k {report['k']}, readout {net.readout}, {report['reset']} reset")
         if args.checkpoint:
-            print(f"wrote {args.checkpoint} (float model)")
+            print(f"{written} {args.checkpoint} (float model)")
         print(f"torch integer mode == golden model on {agree}/{len(x)} random samples "
               "(every layer's I, v, s, u and the logits)")
         if mismatch:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..nn.train import TrainConfig, evaluate, save_checkpoint, train
+from ..util import prepare_output
+from .args import MAX_EPOCHS, MAX_SEED, MAX_TIMESTEPS, float_range, int_range, parse_sizes
 from .common import DATA_HELP, CLIError, emit_json, load_dataset, sentence
 
 HELP = "train a multi-bit spiking MLP on a data set (scikit-learn's bundled digits by default)"
@@ -21,16 +22,12 @@ def _leak(text: str):
     if text == "none":
         return None
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"takes an integer or 'none', got {text!r}") from None
-
-
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(",") if v)
-    except ValueError:
-        raise CLIError(f"--hidden takes comma-separated integers, got {text!r}") from None
+        value = 0
+    if not 1 <= value <= 31:
+        raise argparse.ArgumentTypeError(f"must be 'none' or an integer in 1..31, got {text!r}")
+    return value
 
 
 def add_parser(sub) -> None:
@@ -47,14 +44,15 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", default="out/model.pt", help="checkpoint path (%(default)s)")
     p.add_argument("--data", default="digits", metavar="NAME|FILE",
                    help=DATA_HELP + " (%(default)s)")
-    p.add_argument("--in-bits", type=int, default=None,
+    p.add_argument("--in-bits", type=int_range(1, 16), default=None,
                    help="for an .npz: input width (integers are checked against it; floats "
                         "are quantised to it, default 8)")
     p.add_argument("--hidden", default=None, help="hidden layer sizes, comma separated "
                    "(digits: 128)")
-    p.add_argument("--timesteps", "-T", type=int, default=None,
+    p.add_argument("--timesteps", "-T", type=int_range(1, MAX_TIMESTEPS), default=None,
                    help=f"time steps ({d.timesteps}; a temporal data set's own length)")
-    p.add_argument("--spike-bits", type=int, default=d.spike_bits, help="1 = binary (%(default)s)")
+    p.add_argument("--spike-bits", type=int_range(1, 8), default=d.spike_bits,
+                   help="1 = binary (%(default)s)")
     p.add_argument("--reset", choices=["soft", "hard"], default=d.reset)
     p.add_argument("--leak-shift", type=_leak, default=UNSET, metavar="L|none",
                    help="leak by shift L (decay 1-2**-L), or none (IF); default none, "
@@ -62,7 +60,7 @@ def add_parser(sub) -> None:
     p.add_argument("--fire", choices=["half", "floor"], default=d.fire,
                    help="half: fire when v > theta/2 (InfLoR); floor: v >= theta (%(default)s)")
     p.add_argument("--no-mpr", action="store_true", help="straight-through surrogate, no MPR")
-    p.add_argument("--rmp-lambda", type=float, default=d.rmp_lambda,
+    p.add_argument("--rmp-lambda", type=float_range(0, 1000), default=d.rmp_lambda,
                    help="RMP-Loss weight, 0 disables (%(default)s)")
     p.add_argument("--rmp-schedule", choices=["constant", "cosine"], default=d.rmp_schedule)
     p.add_argument("--readout", choices=["membrane", "spikes"], default=d.readout)
@@ -71,14 +69,17 @@ def add_parser(sub) -> None:
     p.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
                    help="normalise every input to mean 0, deviation 1 on the training data "
                         "(folded exactly into the first layer at export; digits: off)")
-    p.add_argument("--epochs", type=int, default=None, help=f"(digits: {d.epochs})")
-    p.add_argument("--batch-size", type=int, default=None, help=f"(digits: {d.batch_size})")
+    p.add_argument("--epochs", type=int_range(1, MAX_EPOCHS), default=None,
+                   help=f"(digits: {d.epochs})")
+    p.add_argument("--batch-size", type=int_range(1, 1 << 20), default=None,
+                   help=f"(digits: {d.batch_size})")
     p.add_argument("--optimizer", choices=["sgd", "adam"], default=None,
                    help=f"(digits: {d.optimizer})")
-    p.add_argument("--lr", type=float, default=None, help=f"(digits: {d.lr})")
-    p.add_argument("--weight-decay", type=float, default=None,
+    p.add_argument("--lr", type=float_range(0, 100, lo_open=True), default=None,
+                   help=f"(digits: {d.lr})")
+    p.add_argument("--weight-decay", type=float_range(0, 10), default=None,
                    help=f"(digits: {d.weight_decay})")
-    p.add_argument("--seed", type=int, default=d.seed, help="(%(default)s)")
+    p.add_argument("--seed", type=int_range(0, MAX_SEED), default=d.seed, help="(%(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -90,7 +91,7 @@ def config_for(args, data) -> TrainConfig:
     if args.leak_shift is not UNSET:
         given["leak_shift"] = args.leak_shift
     if "hidden" in given:
-        given["hidden"] = _ints(given["hidden"])
+        given["hidden"] = parse_sizes(given["hidden"])
     if args.timesteps is not None:
         given["timesteps"] = args.timesteps
     if data.temporal and args.timesteps not in (None, data.steps):
@@ -105,14 +106,13 @@ def config_for(args, data) -> TrainConfig:
 
 
 def run(args) -> int:
+    out = prepare_output(args.output, "checkpoint")
     data = load_dataset(args.data, args.in_bits)
     cfg = config_for(args, data)
     try:
         model, history = train(cfg, data, progress=not (args.no_progress or args.json))
     except ValueError as exc:
         raise CLIError(str(exc)) from None
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out, model, history, cfg)
     report = {"checkpoint": str(out), "seconds": round(history["seconds"], 2),
               "train_acc": history["train_acc"][-1],

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..protocol.streams import PAUSE_PATTERNS
 from ..util import format_table
+from .args import MAX_SEED, int_range
 from .common import (
     DATA_HELP,
     CLIError,
@@ -42,7 +44,8 @@ def add_parser(sub) -> None:
                    help="simulator for --backend sim (%(default)s)")
     p.add_argument("--port", default=None, help="serial port for --backend board, "
                    "e.g. /dev/ttyUSB1 (iCEBreaker's second FTDI port)")
-    p.add_argument("--baud", type=int, default=None, help="for --backend board (115200, or "
+    p.add_argument("--baud", type=int_range(300, 12_000_000), default=None,
+                   help="for --backend board (115200, or "
                    "the rate in --build's report)")
     p.add_argument("--build", default=None, metavar="DIR",
                    help="for --backend board: the build folder of the bitstream on the board "
@@ -51,18 +54,21 @@ def add_parser(sub) -> None:
     p.add_argument("--data", default=None, metavar="NAME|FILE",
                    help=DATA_HELP + "; its test split is run (default: a checkpoint's own "
                         "data set, else digits when it fits the network)")
-    p.add_argument("--in-bits", type=int, default=None, help="for an .npz (see 'snnhw train')")
+    p.add_argument("--in-bits", type=int_range(1, 16), default=None,
+                   help="for an .npz (see 'snnhw train')")
     p.add_argument("--input", default=None, metavar="X.npy",
                    help="run these integer inputs instead: [n, n_in] (repeated every step) "
                         "or [n, T, n_in]")
     p.add_argument("--labels", default=None, metavar="Y.npy",
                    help="labels of --input, for the accuracies")
-    p.add_argument("--n", type=int, default=None,
+    p.add_argument("--n", type=int_range(1, 1 << 20), default=None,
                    help="samples to run (default: all of them)")
     p.add_argument("--lanes", default="8", help="lanes when generating the RTL (%(default)s)")
     p.add_argument("--rtl", default=None, help="use this generated RTL folder instead")
-    p.add_argument("--w-bits", type=int, default=8, help="for a checkpoint (%(default)s)")
-    p.add_argument("--u-bits", type=int, default=16, help="for a checkpoint (%(default)s)")
+    p.add_argument("--w-bits", type=int_range(2, 16), default=8,
+                   help="for a checkpoint (%(default)s)")
+    p.add_argument("--u-bits", type=int_range(8, 32), default=16,
+                   help="for a checkpoint (%(default)s)")
     p.add_argument("--name", default=None,
                    help="for a checkpoint: the network name, as given to 'snnhw export' "
                         "(default: the checkpoint's file name); it is part of the IR hash "
@@ -70,9 +76,12 @@ def add_parser(sub) -> None:
     p.add_argument("--encoding", choices=["auto", "direct", "poisson"], default="auto",
                    help="input encoding for an IR file: auto = direct when the pixel range "
                         "fits in_bits, else Poisson (%(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="Poisson and pause seed (%(default)s)")
-    p.add_argument("--in-pauses", default="none", help="idle pattern on the input stream")
-    p.add_argument("--out-pauses", default="none", help="backpressure on the output stream")
+    p.add_argument("--seed", type=int_range(0, MAX_SEED), default=0,
+                   help="Poisson and pause seed (%(default)s)")
+    p.add_argument("--in-pauses", choices=PAUSE_PATTERNS, default="none",
+                   help="idle pattern on the input stream (%(default)s)")
+    p.add_argument("--out-pauses", choices=PAUSE_PATTERNS, default="none",
+                   help="backpressure on the output stream (%(default)s)")
     p.add_argument("--waves", action="store_true", help="record waveforms (slow)")
     p.add_argument("--work", default="out/sim", help="build folder (%(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

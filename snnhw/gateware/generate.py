@@ -15,6 +15,7 @@ from amaranth.back import verilog
 
 from ..ir import Network
 from ..protocol.streams import index_width
+from ..util import write_text_atomic
 from . import cycles
 from .layouts import result_width
 from .network import SNNCore
@@ -93,10 +94,10 @@ def write(net: Network, lanes, out_dir, *, top: str = "snn_top") -> tuple[Path, 
     out.mkdir(parents=True, exist_ok=True)
     text, core = generate_verilog(net, lanes, top)
     v_path = out / f"{top}.v"
-    v_path.write_text(text)
+    write_text_atomic(v_path, text)
     man = manifest(net, core, top, v_path.name)
     m_path = out / f"{top}.json"
-    m_path.write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
+    write_text_atomic(m_path, json.dumps(man, indent=1, sort_keys=True) + "\n")
     return v_path, m_path, man
 
 
@@ -120,11 +121,11 @@ def write_linked(net: Network, lanes, out_dir, *, clk_hz: float, baud: int,
                            bank_words=bank_words)
     text = verilog.convert(design, name=top, emit_src=False)
     v_path = out / f"{top}.v"
-    v_path.write_text(text)
+    write_text_atomic(v_path, text)
     sources = []
     if "spram" in (weights or {}).values():
         cell = out / "SB_SPRAM256KA.v"
-        cell.write_text(cell_model("SB_SPRAM256KA"))
+        write_text_atomic(cell, cell_model("SB_SPRAM256KA"))
         sources.append(cell.name)
     man = {"format": RTL_FORMAT + "-linked", "version": RTL_VERSION, "top": top,
            "verilog": v_path.name, "ir_hash": net.content_hash(), "clk_hz": clk_hz,
@@ -132,7 +133,7 @@ def write_linked(net: Network, lanes, out_dir, *, clk_hz: float, baud: int,
            "lanes": lanes, "sources": sources,
            "weights_loaded": sorted(design.core.loaded)}
     m_path = out / f"{top}.json"
-    m_path.write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
+    write_text_atomic(m_path, json.dumps(man, indent=1, sort_keys=True) + "\n")
     return v_path, m_path, man
 
 

@@ -426,9 +426,14 @@ def dumps(net: Network) -> bytes:
 
 
 def save(net: Network, path: str | Path) -> Path:
-    """Validate ``net`` and write it to ``path`` (conventionally ``.snn``)."""
+    """Validate ``net`` and write it to ``path`` (conventionally ``.snn``), atomically: an
+    existing file is replaced only by a complete new one."""
+    from ..util import atomic_write
+
     path = Path(path)
-    path.write_bytes(dumps(net))
+    data = dumps(net)
+    with atomic_write(path) as f:
+        f.write(data)
     return path
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .model import SpikingMLP, poisson_encode
+from .model import SpikingMLP, check_sizes, poisson_encode
 
 __all__ = ["ReLUMLP", "train_ann", "activation_scales", "l4_ratio", "convert",
            "choose_l4_strength", "snn_accuracy"]
@@ -35,7 +35,7 @@ class ReLUMLP(nn.Module):
 
     def __init__(self, sizes):
         super().__init__()
-        self.sizes = [int(s) for s in sizes]
+        self.sizes = check_sizes(sizes)
         self.fc = nn.ModuleList(nn.Linear(a, b) for a, b in zip(self.sizes[:-1], self.sizes[1:]))
 
     def forward(self, x, *, return_hidden: bool = False):

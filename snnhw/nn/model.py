@@ -27,8 +27,8 @@ from torch import nn
 from ..ir import READOUTS
 from .neuron import MultiBitLIF
 
-__all__ = ["SpikingMLP", "direct_encode", "poisson_encode", "encode", "ENCODINGS",
-           "input_stats"]
+__all__ = ["SpikingMLP", "check_sizes", "MAX_PARAMETERS", "direct_encode", "poisson_encode",
+           "encode", "ENCODINGS", "input_stats"]
 
 ENCODINGS = ("direct", "poisson")
 
@@ -81,6 +81,25 @@ def encode(config: dict, x, seed: int = 0) -> torch.Tensor:
     return direct_encode(x, T).to(torch.int64)
 
 
+MAX_PARAMETERS = 1 << 26   # 64 Mi weights: 256 MB of float32, far past any board
+
+
+def check_sizes(sizes) -> list[int]:
+    """``sizes`` as a list of ints, or a ``ValueError``: at least two positive sizes and
+    at most :data:`MAX_PARAMETERS` weights (checked before anything is allocated)."""
+    try:
+        out = [int(s) for s in sizes]
+    except (TypeError, ValueError):
+        raise ValueError(f"sizes must be a list of integers, got {sizes!r}") from None
+    if len(out) < 2 or min(out) < 1:
+        raise ValueError(f"sizes must list at least two positive sizes, got {out}")
+    weights = sum(a * b for a, b in pairwise(out))
+    if weights > MAX_PARAMETERS:
+        raise ValueError(f"sizes {out} need {weights:,} weights, more than the "
+                         f"{MAX_PARAMETERS:,} snnhw accepts")
+    return out
+
+
 class SpikingMLP(nn.Module):
     """Dense spiking network; ``config`` holds only primitives (for checkpoints).
 
@@ -115,9 +134,7 @@ class SpikingMLP(nn.Module):
                  x_max: float = 16.0, leak_shifts: list | None = None,
                  in_mean: list | None = None, in_std: list | None = None, **neuron):
         super().__init__()
-        sizes = [int(s) for s in sizes]
-        if len(sizes) < 2 or min(sizes) < 1:
-            raise ValueError(f"sizes must list at least two positive sizes, got {sizes}")
+        sizes = check_sizes(sizes)
         if readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
         if encoding not in ENCODINGS:

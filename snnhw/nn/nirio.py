@@ -95,8 +95,12 @@ def read_graph(path: str | Path):
 
 
 def write_graph(path: str | Path, graph) -> Path:
-    """``nir.write`` (HDF5)."""
-    _nir().write(str(path), graph)
+    """``nir.write`` (HDF5), atomically: an existing file is replaced only by a complete
+    new one."""
+    from ..util import atomic_path
+
+    with atomic_path(path) as tmp:
+        _nir().write(str(tmp), graph)
     return Path(path)
 
 

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..data import DIGITS_IN_BITS, DIGITS_MAX, Dataset, Split
+from ..util import atomic_write
 from .model import SpikingMLP, direct_encode, input_stats
 from .rmp import RMPLoss
 
@@ -185,14 +186,15 @@ def save_checkpoint(path: str | Path, model: SpikingMLP, history: dict | None = 
     path = Path(path)
     if data is None:
         data = train_config.data if train_config else "digits"
-    torch.save({
-        "data": str(data),
-        "kind": CHECKPOINT_KIND,
-        "config": dict(model.config),
-        "state_dict": model.state_dict(),
-        "history": history or {},
-        "train_config": dataclasses.asdict(train_config) if train_config else {},
-    }, path)
+    with atomic_write(path) as f:
+        torch.save({
+            "data": str(data),
+            "kind": CHECKPOINT_KIND,
+            "config": dict(model.config),
+            "state_dict": model.state_dict(),
+            "history": history or {},
+            "train_config": dataclasses.asdict(train_config) if train_config else {},
+        }, f)
     return path
 
 

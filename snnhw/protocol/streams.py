@@ -88,6 +88,9 @@ def decode_results(beats: list[Result], n_out: int) -> tuple[list[list[int]], li
 PAUSE_PATTERNS = ("none", "light", "heavy", "bursty", "alternate")
 
 
+PAUSE_PATTERNS = ("none", "light", "alternate", "bursty", "heavy")
+
+
 def pauses(pattern: str = "none", seed: int = 0) -> Iterator[bool]:
     """Infinite iterator of ``True`` (pause this cycle) / ``False`` (go).
 
