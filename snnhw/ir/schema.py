@@ -64,6 +64,8 @@ MAX_IN_BITS = 16
 MAX_TIMESTEPS = 1 << 16
 MAX_NEURONS = 1 << 20
 MAX_MEMBER_BYTES = 1 << 30
+MAX_FILE_BYTES = 1 << 30        # an .snn larger than this is refused before it is read
+MAX_WEIGHTS = 1 << 26           # weights in one layer (the largest a front end makes)
 EXACT_INT_LIMIT = 1 << 62
 _FIXED_ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
@@ -447,7 +449,15 @@ def load(path: str | Path) -> Network:
         file whose contents are bad. ``OSError`` is passed through for files
         that cannot be opened.
     """
-    data = Path(path).read_bytes()
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        raise IRFormatError(f"{path}: not a regular file")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise IRFormatError(f"{path}: {size} bytes, larger than the {MAX_FILE_BYTES >> 20} MiB "
+                            "an IR file may have")
+    with open(path, "rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
     try:
         return loads(data)
     except IRError as exc:
@@ -473,20 +483,25 @@ _READ_ERRORS = (
 )
 
 
-def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
+def _read_member(zf: zipfile.ZipFile, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
     try:
         info = zf.getinfo(name)
     except KeyError:
         raise IRMissingError(f"member '{name}' is missing from the archive") from None
-    if info.file_size > MAX_MEMBER_BYTES:
-        raise IRFormatError(f"member '{name}' claims {info.file_size} bytes, too large")
+    if info.file_size > limit:
+        raise IRFormatError(f"member '{name}' claims {info.file_size} bytes, more than the "
+                            f"{limit} allowed")
     try:
-        return zf.read(name)
+        with zf.open(name) as f:
+            raw = f.read(limit + 1)   # never more than the limit, whatever the header says
     except _READ_ERRORS as exc:
         raise IRFormatError(f"member '{name}' cannot be read: {exc}") from None
+    if len(raw) > limit:
+        raise IRFormatError(f"member '{name}' holds more than {limit} bytes")
+    return raw
 
 
-def _parse_npy(raw: bytes, name: str) -> np.ndarray:
+def _parse_npy(raw: bytes, name: str, max_count: int = MAX_WEIGHTS) -> np.ndarray:
     fp = io.BytesIO(raw)
     try:
         version = np.lib.format.read_magic(fp)
@@ -502,9 +517,14 @@ def _parse_npy(raw: bytes, name: str) -> np.ndarray:
         raise IRFormatError(f"array '{name}': bad npy header: {exc}") from None
     if dtype.kind not in "iu" or dtype.hasobject:
         raise IRDTypeError(f"array '{name}' has dtype {dtype}, an integer dtype is required")
+    if any(int(dim) < 0 for dim in shape) or len(shape) > 2:
+        raise IRShapeError(f"array '{name}': bad shape {shape} in the npy header")
     count = 1
     for dim in shape:
         count *= int(dim)
+    if count > max_count:
+        raise IRShapeError(f"array '{name}': {shape} holds {count} values, more than the "
+                           f"{max_count} allowed")
     payload = raw[fp.tell():]
     if count * dtype.itemsize != len(payload):
         raise IRFormatError(
@@ -529,7 +549,7 @@ def loads(data: bytes) -> Network:
     except _READ_ERRORS as exc:
         raise IRFormatError(f"not an snnhw IR archive (zip): {exc}") from None
     with zf:
-        raw = _read_member(zf, "manifest.json")
+        raw = _read_member(zf, "manifest.json", 1 << 20)
         try:
             manifest = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -559,8 +579,16 @@ def loads(data: bytes) -> Network:
                 raise IRFormatError(f"{where}: manifest entry must be a JSON object")
             kind = _field(ld, "kind", where)
             _check_choice(kind, "kind", i, LAYER_KINDS)
-            W = _parse_npy(_read_member(zf, f"layer{i}.W.npy"), f"layer{i}.W")
-            b = _parse_npy(_read_member(zf, f"layer{i}.b.npy"), f"layer{i}.b")
+            n_in, n_out = _field(ld, "n_in", where), _field(ld, "n_out", where)
+            if not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_NEURONS
+                       for v in (n_in, n_out)) or n_in * n_out > MAX_WEIGHTS:
+                raise IRShapeError(f"{where}: n_in = {n_in!r}, n_out = {n_out!r}: each must be "
+                                   f"1..{MAX_NEURONS} and n_in * n_out at most {MAX_WEIGHTS}")
+            # 8 bytes per value plus the npy header: nothing larger is read
+            W = _parse_npy(_read_member(zf, f"layer{i}.W.npy", 8 * n_in * n_out + 4096),
+                           f"layer{i}.W", n_in * n_out)
+            b = _parse_npy(_read_member(zf, f"layer{i}.b.npy", 8 * n_out + 4096),
+                           f"layer{i}.b", n_out)
             for key, n in (("n_in", 1), ("n_out", 0)):
                 stated = _field(ld, key, where)
                 if W.ndim == 2 and stated != W.shape[n]:

@@ -18,6 +18,7 @@ change. :func:`input_stats` computes the two vectors from training data.
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 
 import numpy as np
@@ -135,6 +136,14 @@ class SpikingMLP(nn.Module):
                  in_mean: list | None = None, in_std: list | None = None, **neuron):
         super().__init__()
         sizes = check_sizes(sizes)
+        for key, value, lo, hi in (("timesteps", timesteps, 1, 1 << 16),
+                                   ("in_bits", in_bits, 1, 16)):
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise ValueError(f"{key} must be an integer in {lo}..{hi}, got {value!r}")
+        for key, value in (("in_scale", in_scale), ("x_max", x_max)):
+            if (isinstance(value, bool) or not isinstance(value, (int, float))
+                    or not math.isfinite(value) or value <= 0):
+                raise ValueError(f"{key} must be a positive finite number, got {value!r}")
         if readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
         if encoding not in ENCODINGS:

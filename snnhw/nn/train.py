@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,18 +204,70 @@ def checkpoint_data(ck: dict) -> str:
     return str(ck.get("data") or "digits")
 
 
+MAX_CHECKPOINT_BYTES = 1 << 30
+# every keyword SpikingMLP takes (and the MultiBitLIF ones it passes on)
+CONFIG_KEYS = {"sizes", "timesteps", "in_bits", "in_scale", "readout", "bn", "encoding", "x_max",
+               "leak_shifts", "in_mean", "in_std", "spike_bits", "reset", "leak_shift", "fire",
+               "mpr", "theta", "detach_reset"}
+
+
 def load_checkpoint(path: str | Path) -> tuple[SpikingMLP, dict]:
-    """Rebuild the model from a checkpoint; returns ``(model, checkpoint_dict)``."""
+    """Rebuild the model from a checkpoint; returns ``(model, checkpoint_dict)``.
+
+    The file is read with ``weights_only=True`` (no code runs) and checked whole: its
+    kind, every config key and value, the state dict's names and shapes against the
+    config, and finite values. Anything else is a one-line :class:`CheckpointError`
+    naming the key; ``FileNotFoundError`` passes through.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        raise CheckpointError(f"{path}: not a regular file")
+    if path.exists() and path.stat().st_size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"{path}: larger than {MAX_CHECKPOINT_BYTES >> 20} MiB")
     try:
-        ck = torch.load(Path(path), map_location="cpu", weights_only=True)
+        ck = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise
     except Exception as exc:  # torch raises many types for a damaged file
-        raise CheckpointError(f"{path}: not a readable checkpoint: {exc}") from None
+        text = str(exc)
+        if "Unsupported global" in text or "can still be loaded" in text:
+            raise CheckpointError(f"{path}: not a safe checkpoint (it holds objects other "
+                                  "than tensors and plain values); it is not loaded") from None
+        # torch's own text may advise unsafe loading: it is not passed on
+        why = (text.strip().splitlines() or [""])[0]
+        if isinstance(exc, pickle.UnpicklingError) or "weights_only" in why or not why:
+            why = "damaged, or not a torch file"
+        raise CheckpointError(f"{path}: not a readable checkpoint ({why})") from None
     if not isinstance(ck, dict) or ck.get("kind") != CHECKPOINT_KIND:
         raise CheckpointError(f"{path}: not an snnhw checkpoint")
-    cfg = dict(ck["config"])
-    model = SpikingMLP(cfg.pop("sizes"), **cfg)
-    model.load_state_dict(ck["state_dict"])
+    cfg = ck.get("config")
+    if not isinstance(cfg, dict) or "sizes" not in cfg:
+        raise CheckpointError(f"{path}: key 'config' must be a dict with 'sizes'")
+    unknown = sorted(str(k) for k in cfg if k not in CONFIG_KEYS)
+    if unknown:
+        raise CheckpointError(f"{path}: unknown config key(s) {', '.join(unknown)}")
+    cfg = dict(cfg)
+    try:
+        model = SpikingMLP(cfg.pop("sizes"), **cfg)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: bad config: {exc}") from None
+    state = ck.get("state_dict")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
+                                              for v in state.values()):
+        raise CheckpointError(f"{path}: key 'state_dict' must map names to tensors")
+    want = model.state_dict()
+    missing = sorted(set(want) - set(state))
+    extra = sorted(set(state) - set(want))
+    if missing or extra:
+        raise CheckpointError(f"{path}: state_dict does not match its config (missing: "
+                              f"{', '.join(missing) or '-'}; unexpected: "
+                              f"{', '.join(extra) or '-'})")
+    for key, value in state.items():
+        if tuple(value.shape) != tuple(want[key].shape):
+            raise CheckpointError(f"{path}: state_dict['{key}'] has shape {list(value.shape)}, "
+                                  f"its config needs {list(want[key].shape)}")
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise CheckpointError(f"{path}: state_dict['{key}'] has NaN or infinite values")
+    model.load_state_dict(state)
     model.eval()
     return model, ck
