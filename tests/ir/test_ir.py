@@ -388,3 +388,45 @@ def test_consistent_but_wrong_manifest_never_crashes(data):
             return
         net.validate()
     assert getattr(net.layers[int(m["layers"].index(layer))], key) == layer[key]
+
+
+# --- bounded reads: nothing is allocated past what the manifest allows ------------------
+
+
+def test_declared_sizes_are_checked_before_reading():
+    m = ORIGINAL.manifest()
+    m["layers"][0]["n_in"] = m["layers"][0]["n_out"] = 30000
+    parts = members(GOOD)
+    parts["manifest.json"] = json.dumps(m).encode()
+    with pytest.raises(ir.IRShapeError, match="n_in \\* n_out at most 67108864"):
+        ir.loads(rezip(parts))
+
+
+def test_a_weight_member_larger_than_its_manifest_is_refused_unread():
+    # 4 MB of zeros compress to a few KB: the header's 2000 x 2000 would be widened
+    # to 32 MB; the member is cut off at what the manifest's 6 x 5 could need
+    big = io.BytesIO()
+    np.save(big, np.zeros((2000, 2000), np.int8))
+    parts = members(GOOD)
+    parts["layer0.W.npy"] = big.getvalue()
+    with pytest.raises(ir.IRFormatError, match=r"layer0\.W\.npy' (claims|holds) .* bytes"):
+        ir.loads(rezip(parts))
+
+
+def test_negative_dimensions_in_an_npy_header():
+    parts = members(GOOD)
+    n = ORIGINAL.layers[0].n_out
+    # a header with shape (-1, -n) over n values: the product matches the payload
+    hdr = {"descr": "<i8", "fortran_order": False, "shape": (-1, -n)}
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, hdr)
+    parts["layer0.b.npy"] = buf.getvalue() + np.zeros(n, np.int64).tobytes()
+    with pytest.raises(ir.IRError, match="bad shape"):
+        ir.loads(rezip(parts))
+
+
+def test_special_and_huge_files_are_refused(tmp_path):
+    with pytest.raises(ir.IRFormatError, match="not a regular file"):
+        ir.load("/dev/zero")
+    with pytest.raises(ir.IRFormatError, match="not a regular file"):
+        ir.load(tmp_path)
