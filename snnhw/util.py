@@ -9,7 +9,8 @@ import tempfile
 from pathlib import Path
 
 __all__ = ["signed_bits", "signed_range", "lanes_per_layer", "format_table", "OutputError",
-           "prepare_output", "atomic_write", "atomic_path", "write_text_atomic", "printable"]
+           "prepare_output", "atomic_write", "atomic_path", "write_text_atomic", "printable",
+           "safe_name"]
 
 
 def signed_bits(bound: int) -> int:
@@ -113,6 +114,15 @@ def write_text_atomic(path, text: str) -> Path:
     with atomic_write(path, "w") as f:
         f.write(text)
     return Path(path)
+
+
+def safe_name(text: str, default: str = "net") -> str:
+    """``text`` as one safe path component: letters, digits, ``_``, ``-`` and ``.``
+    (anything else becomes ``_``), no leading dot, at most 64 characters."""
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(text))[:64].lstrip(".")
+    return name or default
 
 
 def printable(text: str) -> str:

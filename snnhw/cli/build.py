@@ -68,7 +68,7 @@ def run_estimate(args) -> int:
     spec = _board(args.board)
     clk = None if args.clock_mhz is None else args.clock_mhz * 1e6
     try:
-        est = estimate(net, spec.name, lanes=parse_lanes(args.lanes, len(net.layers)),
+        est = estimate(net, spec.name, lanes=parse_lanes(args.lanes, net),
                        clk_hz=clk, weights=args.weights)
     except BuildError as exc:
         raise CLIError(str(exc)) from None
@@ -92,7 +92,7 @@ def run_build(args) -> int:
 
     net = load_network(args.net)
     spec = _board(args.board)
-    lanes = parse_lanes(args.lanes, len(net.layers))
+    lanes = parse_lanes(args.lanes, net)
     try:
         report = build(net, spec.name, lanes=lanes, baud=args.baud,
                        out_dir=args.output or f"out/build/{spec.name}", progress=not args.json,

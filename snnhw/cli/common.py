@@ -10,7 +10,7 @@ import numpy as np
 from ..ir import IRError, Network, load
 
 __all__ = ["CLIError", "emit_json", "load_network", "parse_lanes", "sentence",
-           "as_steps", "load_input", "load_dataset", "DATA_HELP"]
+           "as_steps", "load_input", "load_dataset", "read_npy", "DATA_HELP"]
 
 DATA_HELP = ("data set: digits, mnist1d, mnist1d-temporal, or an .npz file with x_train, "
              "y_train, x_test, y_test (docs/data.md)")
@@ -42,14 +42,25 @@ def load_network(path: str) -> Network:
         raise CLIError(f"cannot read network file {path}: {exc.strerror or exc}") from None
 
 
-def parse_lanes(text: str, n_layers: int):
-    """``--lanes``: one positive integer, or one per layer, comma separated."""
+def parse_lanes(text: str, net: Network):
+    """``--lanes``: one positive integer, or one per layer, comma separated; a layer never
+    gets more lanes than it has neurons (one number may exceed a small layer: that
+    layer uses all its neurons), and one number may not exceed the largest layer."""
+    n_layers = len(net.layers)
+    sizes = [ly.n_out for ly in net.layers]
     try:
-        values = [int(v) for v in text.split(",")]
+        values = [int(v) for v in str(text).split(",")]
     except ValueError:
         raise CLIError(f"--lanes takes integers, got {text!r}") from None
     if any(v < 1 for v in values) or len(values) not in (1, n_layers):
         raise CLIError(f"--lanes takes one positive integer or {n_layers} of them, got {text!r}")
+    if len(values) == 1 and values[0] > max(sizes):
+        raise CLIError(f"--lanes {values[0]}: more than the largest layer's {max(sizes)} "
+                       "neurons")
+    if len(values) > 1:
+        for i, (v, n) in enumerate(zip(values, sizes)):
+            if v > n:
+                raise CLIError(f"--lanes: layer {i} has {n} neurons, {v} lanes asked")
     return values[0] if len(values) == 1 else values
 
 
@@ -74,13 +85,40 @@ def as_steps(net: Network, x, where: str) -> np.ndarray:
         raise CLIError(f"{where}: {exc}") from None
 
 
+MAX_INPUT_BYTES = 1 << 31
+
+
+def read_npy(path: str, what: str) -> np.ndarray:
+    """One ``.npy`` array (no pickle, bounded size), or a one-line :class:`CLIError` that
+    says what was expected and what was found."""
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.exists():
+        raise CLIError(f"{what} {path}: no such file")
+    if not p.is_file():
+        raise CLIError(f"{what} {path}: not a regular file (expected an .npy array)")
+    if p.stat().st_size > MAX_INPUT_BYTES:
+        raise CLIError(f"{what} {path}: larger than {MAX_INPUT_BYTES >> 20} MiB")
+    with open(p, "rb") as f:
+        head = f.read(6)
+    if head != b"\x93NUMPY":
+        kind = ("an .npz archive (give one array: .npy)" if head[:2] == b"PK" else
+                "not an .npy file")
+        raise CLIError(f"{what} {path}: {kind}; expected an .npy array (numpy.save)")
+    try:
+        x = np.load(p, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CLIError(f"{what} {path}: cannot read the .npy array ({why})") from None
+    if x.dtype.hasobject or x.dtype.kind not in "iub":
+        raise CLIError(f"{what} {path}: expected integers, found dtype {x.dtype}")
+    return x
+
+
 def load_input(path: str, net: Network) -> np.ndarray:
     """Read an input batch (``.npy``, no pickle) and bring it to ``[batch, T, n_in]``."""
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise CLIError(f"cannot read input {path}: {exc}") from None
-    return as_steps(net, x, f"input {path}")
+    return as_steps(net, read_npy(path, "input"), f"input {path}")
 
 
 def load_dataset(spec: str, in_bits: int | None = None):

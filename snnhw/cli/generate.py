@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
+from ..util import prepare_output, safe_name
 from .common import CLIError, emit_json, load_network, parse_lanes, sentence
 
 HELP = "generate the network's Verilog (Amaranth) and a JSON manifest"
@@ -34,8 +36,12 @@ def run(args) -> int:
     net = load_network(args.net)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.top):
         raise CLIError(f"--top must be a Verilog identifier, got {args.top!r}")
-    lanes = parse_lanes(args.lanes, len(net.layers))
-    out = args.output or f"rtl_out/{net.name or 'net'}"
+    lanes = parse_lanes(args.lanes, net)
+    # the network's name comes from the file: it names one folder under rtl_out/, no more
+    out = Path(args.output or f"rtl_out/{safe_name(net.name)}")
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"output {out} is a file, not a folder")
+    prepare_output(out / f"{args.top}.v", "Verilog")
     t0 = time.perf_counter()
     v_path, m_path, man = write(net, lanes, out, top=args.top)
     report = {"verilog": str(v_path), "manifest": str(m_path), "ir_hash": man["ir_hash"],

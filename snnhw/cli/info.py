@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..ir.info import describe
-from ..util import format_table
+from ..util import format_table, printable
 from .common import emit_json, load_network, parse_lanes, sentence
 
 HELP = "show a network's layers, bit widths, memory and accumulator widths"
@@ -29,13 +29,13 @@ def run(args) -> int:
     if args.lanes is not None:
         from ..gateware.plan import plan_core  # Amaranth only when asked
 
-        plan = plan_core(net, parse_lanes(args.lanes, len(net.layers)))
+        plan = plan_core(net, parse_lanes(args.lanes, net))
         d["lanes"] = plan.lanes
         d["memories"] = [m.as_dict() for m in plan.memories()]
     if args.json:
         emit_json(d)
         return 0
-    print(f"network {d['name'] or '(unnamed)'}  hash {d['content_hash'][:16]}")
+    print(f"network {printable(d['name']) or '(unnamed)'}  hash {d['content_hash'][:16]}")
     print(f"inputs {d['n_in']} x {d['in_bits']} bits, T = {d['timesteps']}, "
           f"readout = {d['readout']}")
     header = ["layer", "kind", "n_in", "n_out", "w_bits", "u_bits", "k", "offset",

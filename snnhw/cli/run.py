@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..golden import run as golden_run
-from ..util import format_table
+from ..util import atomic_write, format_table, prepare_output
 from .common import DATA_HELP, as_steps, emit_json, load_dataset, load_input, load_network, sentence
 
 HELP = "run the bit-exact golden model on an input batch"
@@ -29,6 +29,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    trace = prepare_output(args.trace, "trace") if args.trace else None
     net = load_network(args.net)
     labels = None
     if args.input is not None:
@@ -44,10 +45,12 @@ def run(args) -> int:
         for i, lt in enumerate(result.layers):
             for key in ("I", "v", "s", "u"):
                 arrays[f"layer{i}.{key}"] = getattr(lt, key)
-        np.savez_compressed(args.trace, **arrays)
+        with atomic_write(trace) as f:   # exactly the path given (numpy would add .npz)
+            np.savez_compressed(f, **arrays)
     if args.json:
         emit_json({"classes": result.classes.tolist(), "logits": result.logits.tolist(),
-                   "charge_paths": result.paths, "trace": args.trace, "accuracy": accuracy})
+                   "charge_paths": result.paths, "trace": str(trace) if trace else None,
+                   "accuracy": accuracy})
         return 0
     rows = [[n, int(c), " ".join(str(v) for v in lg)]
             for n, (c, lg) in enumerate(zip(result.classes, result.logits.tolist()))]
@@ -55,5 +58,5 @@ def run(args) -> int:
     if accuracy is not None:
         print(f"accuracy {accuracy:.4f} on {len(labels)} {data.name} test samples")
     if args.trace:
-        print(f"trace written to {args.trace}")
+        print(f"trace written to {trace}")
     return 0

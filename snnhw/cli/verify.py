@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from ..protocol.streams import PAUSE_PATTERNS
-from ..util import format_table
+from ..util import format_table, printable
 from .args import MAX_SEED, int_range
 from .common import (
     DATA_HELP,
@@ -17,6 +17,7 @@ from .common import (
     load_input,
     load_network,
     parse_lanes,
+    read_npy,
     sentence,
 )
 
@@ -131,11 +132,7 @@ def _inputs(args, net, config, default_data=None):
         x = load_input(args.input, net)
         y = None
         if args.labels is not None:
-            try:
-                y = np.load(args.labels, allow_pickle=False)
-            except (OSError, ValueError) as exc:
-                raise CLIError(f"--labels {args.labels}: not a readable .npy array "
-                               f"({exc})") from None
+            y = read_npy(args.labels, "--labels")
             if y.ndim != 1 or len(y) != len(x) or y.dtype.kind not in "iu":
                 raise CLIError(f"--labels {args.labels}: expected {len(x)} integer labels, got "
                                f"dtype {y.dtype}, shape {list(y.shape)}")
@@ -192,7 +189,7 @@ def run(args) -> int:
     if model is not None:
         with torch.no_grad():
             float_pred = model(torch.as_tensor(x, dtype=torch.float32)).argmax(1).numpy()
-    lanes = parse_lanes(args.lanes, len(net.layers))
+    lanes = parse_lanes(args.lanes, net)
     if args.backend == "board":
         from ..host import BoardBackend
         if args.build:
@@ -244,7 +241,7 @@ def run(args) -> int:
                  acc(rep.acc_torch)])
     rows.append(["golden model", "-", acc(rep.acc_golden)])
     rows.append([hw_name, f"{rep.golden_hw_agree}/{n} (== golden)", acc(rep.acc_hw)])
-    print(f"{n} {what}, {net.name or args.model}, T={net.timesteps}")
+    print(f"{n} {what}, {printable(net.name or args.model)}, T={net.timesteps}")
     print(format_table(rows, ["implementation", "bit-exact agreement", "accuracy"]))
     info = rep.backend_info
     if args.backend == "sim":

@@ -145,7 +145,7 @@ def test_bad_network_file_is_one_line(tmp_path, make, message):
 @pytest.mark.parametrize("array, message", [
     (np.zeros((2, 4, 63), np.int64), "shape"),
     (np.full((2, 4, 64), 32), "input value 32 is outside 0..31"),
-    (np.zeros((2, 64), np.float32), "integer dtype"),
+    (np.zeros((2, 64), np.float32), "expected integers, found dtype float32"),
 ])
 def test_bad_input_is_one_line(net_file, tmp_path, array, message):
     np.save(tmp_path / "in.npy", array)
@@ -156,8 +156,17 @@ def test_bad_input_is_one_line(net_file, tmp_path, array, message):
 
 def test_input_not_npy(net_file, tmp_path):
     (tmp_path / "in.npy").write_text("1,2,3")
-    r = run_cli("run", str(net_file[0]), "--input", str(tmp_path / "in.npy"))
-    assert r.returncode == 2 and "cannot read input" in r.stderr
+    np.savez(tmp_path / "in.npz", x=np.zeros((2, 64), np.int64))
+    np.save(tmp_path / "empty.npy", np.zeros((0, 64), np.int64))
+    for path, message in ((tmp_path / "in.npy", "not an .npy file; expected an .npy array"),
+                          (tmp_path / "in.npz", "an .npz archive (give one array: .npy)"),
+                          (net_file[0], "an .npz archive"),   # the .snn itself (a zip)
+                          (tmp_path, "not a regular file"),
+                          (tmp_path / "none.npy", "no such file"),
+                          (tmp_path / "empty.npy", "no samples (shape [0, 4, 64])")):
+        r = run_cli("run", str(net_file[0]), "--input", str(path))
+        assert r.returncode == 2 and message in r.stderr, (path, r.stderr)
+        assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
 
 
 @pytest.mark.parametrize("cmd", [[], ["info"], ["run"]])
