@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -131,7 +132,7 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
     os.environ.update(env)
     stop = threading.Event()
     bar = None
-    if progress:
+    if progress and sys.stderr.isatty():   # no bar redrawn into pipes and logs
         from tqdm.auto import tqdm
         bar = tqdm(desc=f"build {spec.name} (yosys, nextpnr, pack)", bar_format="{desc}: {elapsed}")
 

@@ -37,9 +37,24 @@ def load_network(path: str) -> Network:
     try:
         return load(path)
     except IRError as exc:
-        raise CLIError(f"invalid network file: {exc}") from None
+        hint = ""
+        if path.endswith((".pt", ".pth")) or "data.pkl" in str(exc) or _is_torch_zip(path):
+            hint = " (this looks like a torch checkpoint: 'snnhw export' makes the IR file)"
+        elif path.endswith(".nir"):
+            hint = " (a NIR graph: 'snnhw import' makes the IR file)"
+        raise CLIError(f"invalid network file: {exc}{hint}") from None
     except OSError as exc:
         raise CLIError(f"cannot read network file {path}: {exc.strerror or exc}") from None
+
+
+def _is_torch_zip(path: str) -> bool:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(n.endswith("/data.pkl") or n == "data.pkl" for n in zf.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
 
 
 def parse_lanes(text: str, net: Network):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ..ir import save
@@ -12,6 +13,7 @@ from ..util import prepare_output
 from .args import MAX_SEED, float_range, int_range
 from .common import DATA_HELP, CLIError, emit_json, load_dataset, sentence
 
+WARN_DROP_POINTS = 5.0   # a quantisation loss worth a warning (test accuracy points)
 HELP = "quantise a trained checkpoint into the integer IR file (.snn)"
 
 
@@ -64,6 +66,11 @@ def run(args) -> int:
               "data": data.name, "written": c.agree_samples == c.samples,
               "k": [ly.k for ly in net.layers],
               "fire_offset": [ly.fire_offset for ly in net.layers]}
+    drop = 100 * (c.float_acc - c.int_acc)
+    report["warnings"] = ([f"the integer model is {drop:.1f} points below the float one; "
+                           "try wider --w-bits / --u-bits"] if drop > WARN_DROP_POINTS else [])
+    for w in report["warnings"]:
+        print(f"snnhw: warning: {w}", file=sys.stderr)
     if args.json:
         emit_json(report)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -207,7 +208,7 @@ def run(args) -> int:
                              seed=args.seed, waves=args.waves)
         hw_name = f"RTL ({args.sim})"
     bar = None
-    if not (args.no_progress or args.json):
+    if not (args.no_progress or args.json) and sys.stderr.isatty():
         from tqdm.auto import tqdm
         bar = tqdm(total=n, desc=hw_name, unit="sample", leave=False)
 
@@ -245,8 +246,10 @@ def run(args) -> int:
     print(format_table(rows, ["implementation", "bit-exact agreement", "accuracy"]))
     info = rep.backend_info
     if args.backend == "sim":
+        cycles = info.get("cycles")
+        cycles = f"{cycles} cycles" if cycles is not None else "cycles unknown (no result)"
         print(f"time: build {info.get('build_seconds')} s, simulation "
-              f"{info.get('run_seconds')} s, total {total} s; {info.get('cycles')} cycles")
+              f"{info.get('run_seconds')} s, total {total} s; {cycles}")
     else:
         print(f"time: {info.get('run_seconds')} s on the board, total {total} s; "
               f"frames resent after errors: {info.get('resent')}")

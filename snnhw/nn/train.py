@@ -173,7 +173,9 @@ def train(cfg: TrainConfig, data: Split, *, progress: bool = True, model: Spikin
 
 
 def _progress(it, enabled: bool, desc: str):
-    if not enabled:
+    import sys
+
+    if not enabled or not sys.stderr.isatty():   # no bars redrawn into pipes and logs
         return it
     from tqdm.auto import tqdm
     return tqdm(it, desc=desc, unit="epoch", leave=False)

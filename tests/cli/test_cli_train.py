@@ -72,3 +72,40 @@ def test_help(cmd):
     r = subprocess.run([sys.executable, "-m", "snnhw", cmd, "--help"], capture_output=True,
                        text=True)
     assert r.returncode == 0 and "usage: snnhw " + cmd in r.stdout
+
+
+def test_export_warns_of_a_large_quantisation_loss(checkpoint, tmp_path, capsys):
+    out = tmp_path / "narrow.snn"
+    assert main(["export", str(checkpoint), "-o", str(out), "--w-bits", "2", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    drop = 100 * (d["float_acc"] - d["int_acc"])
+    assert (len(d["warnings"]) == 1) == (drop > 5.0)
+    r = subprocess.run([sys.executable, "-m", "snnhw", "export", str(checkpoint), "-o",
+                        str(out), "--w-bits", "2"], capture_output=True, text=True)
+    assert r.returncode == 0
+    assert ("snnhw: warning: the integer model is" in r.stderr) == (drop > 5.0)
+
+
+def test_a_checkpoint_where_a_network_belongs_gets_a_hint(checkpoint, capsys):
+    assert main(["info", str(checkpoint)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'snnhw export' makes the IR file" in err[0]
+
+
+def test_outputs_are_kept_when_the_work_fails(checkpoint, tmp_path, capsys):
+    keep = tmp_path / "keep.snn"
+    keep.write_bytes(b"precious")
+    # refused by its options before any work
+    for bad in (["--w-bits", "1"], ["--u-bits", "nan"], ["--seed", "-1"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(["export", str(checkpoint), "-o", str(keep), *bad])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("snnhw export: error: argument")
+    assert keep.read_bytes() == b"precious"
+    # an output that is a folder, or under a file
+    assert main(["train", "--epochs", "1", "-o", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert main(["train", "--epochs", "1", "-o", str(keep / "x.pt")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert keep.read_bytes() == b"precious"
