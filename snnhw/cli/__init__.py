@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (CLIError, OutputError) as exc:
-        print(f"snnhw: error: {exc}", file=sys.stderr)
+        # one line, whatever a library put in the message
+        print(f"snnhw: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); not an error of ours.

@@ -57,6 +57,10 @@ def run(args) -> int:
     out = prepare_output(args.output, "IR file")
     if args.checkpoint:
         prepare_output(args.checkpoint, "checkpoint")
+    src = Path(args.model)
+    if not src.is_file():
+        raise CLIError(f"cannot import {args.model}: "
+                       f"{'not a regular file' if src.exists() else 'no such file'}")
     try:
         model = from_nir(Path(args.model), timesteps=args.timesteps, in_bits=args.in_bits,
                          dt=args.dt, reset=args.reset)
