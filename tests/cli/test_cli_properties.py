@@ -6,7 +6,7 @@ location changed unless the command exited 0.
 
 The default example count is small for CI. Run it long with, e.g.::
 
-    SNNHW_CLI_EXAMPLES=2000 .venv/bin/python -m pytest tests/cli/test_cli_properties.py -p no:randomly
+    SNNHW_CLI_EXAMPLES=2000 .venv/bin/python -m pytest tests/cli/test_cli_properties.py
 
 (a few seconds per training example: ``train`` and ``convert`` draw valid runs too).
 """
