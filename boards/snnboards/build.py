@@ -112,8 +112,8 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
     """
     spec = get_board(board_name)
     out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"build folder {out} is a file")
     pll = clock_config(spec, clock_mhz)
     clk_hz = pll.f_out if pll is not None else spec.clk_hz
     placed = place_weights(net, lanes, spec, weights)
@@ -125,6 +125,10 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
         env = _tool_env(spec.family)
     except ToolError as exc:
         raise BuildError(str(exc)) from None
+    try:   # made only once the design is known to fit and the tools are there
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BuildError(f"cannot create the build folder {out}: {exc.strerror or exc}") from None
     plat = spec.make_platform()
     top = BoardTop(net, spec, lanes=ps, baud=baud, pll=pll, weights=placed)
     t0 = time.perf_counter()

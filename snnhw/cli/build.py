@@ -62,7 +62,7 @@ def _board(name):
 
 def run_estimate(args) -> int:
     from snnboards.build import BuildError
-    from snnboards.estimate import estimate
+    from snnboards.estimate import check_fit, estimate
 
     net = load_network(args.net)
     spec = _board(args.board)
@@ -72,9 +72,14 @@ def run_estimate(args) -> int:
                        clk_hz=clk, weights=args.weights)
     except BuildError as exc:
         raise CLIError(str(exc)) from None
+    try:
+        check_fit(est, spec)
+        est["fits"], est["does_not_fit"] = True, None
+    except BuildError as exc:
+        est["fits"], est["does_not_fit"] = False, str(exc)
     if args.json:
         emit_json(est)
-        return 0
+        return 0 if est["fits"] else 1
     from ..util import format_table
 
     rows = [[m["name"], m["depth"], m["width"], m["blocks"], m.get("spram", "")]
@@ -84,7 +89,8 @@ def run_estimate(args) -> int:
     print(f"{spec.name}: block RAM {est['bram']} of {spec.capacity['bram']}{spram}, logic cells "
           f"~{est['lc']} of {spec.capacity['lc']}, DSP 0; ~{est['cycles_per_inference']} "
           f"cycles = {est['latency_us']} us per inference at {est['clock_mhz']:g} MHz")
-    return 0
+    print("fits" if est["fits"] else f"does not fit: {est['does_not_fit']}")
+    return 0 if est["fits"] else 1
 
 
 def run_build(args) -> int:

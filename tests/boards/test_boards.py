@@ -123,3 +123,18 @@ def test_estimate_cli_weights(mnist_net, tmp_path, capsys):
     assert "SPRAM 4 of 4" in out and "block RAM 20 of 30" in out
     assert main(["estimate", str(path), "--board", "ulx3s", "--weights", "spram"]) == 2
     assert "ulx3s has no SPRAM" in capsys.readouterr().err
+
+
+def test_a_design_that_does_not_fit_says_so_and_leaves_no_folder(mnist_net, tmp_path, capsys):
+    path = save(mnist_net, tmp_path / "m.snn")
+    assert main(["estimate", str(path), "--board", "icebreaker", "--lanes", "16,1",
+                 "--weights", "bram", "--json"]) == 1
+    d = json.loads(capsys.readouterr().out)
+    assert d["fits"] is False and "bram: needs" in d["does_not_fit"]
+    assert main(["estimate", str(path), "--board", "icebreaker", "--lanes", "16,1",
+                 "--weights", "bram"]) == 1
+    assert "does not fit: the network does not fit icebreaker" in capsys.readouterr().out
+    out = tmp_path / "never"
+    assert main(["build", str(path), "--board", "icebreaker", "--lanes", "16,1", "--weights",
+                 "bram", "-o", str(out)]) == 2
+    assert "bram: needs" in capsys.readouterr().err and not out.exists()
