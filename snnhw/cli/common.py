@@ -48,8 +48,11 @@ def load_network(path: str) -> Network:
 
 
 def _is_torch_zip(path: str) -> bool:
+    import os
     import zipfile
 
+    if not os.path.isfile(path):   # never open a device or a pipe as a zip
+        return False
     try:
         with zipfile.ZipFile(path) as zf:
             return any(n.endswith("/data.pkl") or n == "data.pkl" for n in zf.namelist())

@@ -122,6 +122,13 @@ def test_run_trace_file(net_file, tmp_path, capsys):
         assert np.array_equal(z["layer0.s"], t.layers[0].s)
         assert np.array_equal(z["layer1.I"], t.layers[1].I)
         assert np.array_equal(z["classes"], t.classes)
+    # exactly the path given (numpy alone would write X.npz), and never a folder
+    plain = tmp_path / "trace"
+    assert main(["run", str(path), "--input", str(xp), "--trace", str(plain), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["trace"] == str(plain)
+    assert plain.is_file() and not (tmp_path / "trace.npz.npz").exists()
+    assert main(["run", str(path), "--input", str(xp), "--trace", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
 
 
 def run_cli(*args):
@@ -180,3 +187,11 @@ def test_shipped_example_runs(capsys):
     net_path, x_path = example_paths()
     assert main(["run", str(net_path), "--input", str(x_path), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["classes"]) == 16
+
+
+def test_special_files_are_refused_at_once(tmp_path):
+    for path in ("/dev/zero", str(tmp_path)):
+        r = subprocess.run([sys.executable, "-m", "snnhw", "info", path], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 2 and "not a regular file" in r.stderr
+        assert r.stderr.count("\n") == 1

@@ -109,3 +109,9 @@ def test_outputs_are_kept_when_the_work_fails(checkpoint, tmp_path, capsys):
     assert main(["train", "--epochs", "1", "-o", str(keep / "x.pt")]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
     assert keep.read_bytes() == b"precious"
+
+
+def test_no_progress_bar_into_a_pipe(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "snnhw", "train", "--epochs", "2", "--hidden", "8",
+                        "-o", str(tmp_path / "p.pt")], capture_output=True, text=True)
+    assert r.returncode == 0 and "\r" not in r.stderr and "\r" not in r.stdout
