@@ -164,7 +164,7 @@ def train(cfg: TrainConfig, data: Split, *, progress: bool = True, model: Spikin
         history["loss"].append(tot / n)
         history["rmp"].append(tot_rmp / n)
         history["train_acc"].append(correct / n)
-        if progress:
+        if hasattr(bar, "set_postfix"):   # a bar only on a terminal
             bar.set_postfix(loss=f"{tot / n:.3f}", acc=f"{correct / n:.3f}")
     model.record(False)
     history["seconds"] = time.perf_counter() - t0
