@@ -71,7 +71,11 @@ def outputs(ws, name):
 
 
 def number():
-    return st.sampled_from(NUMBERS)
+    """Numbers at and past the limits, non-numbers, and arbitrary integers, floats and
+    short texts (so that a long run keeps finding new values)."""
+    return st.one_of(st.sampled_from(NUMBERS), st.integers(-2**70, 2**70).map(str),
+                     st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                     st.text(max_size=6))
 
 
 def opt(flag, values):
@@ -94,8 +98,10 @@ def data_values(ws):
 
 def strategies(ws):
     good_or_bad = inputs(ws).map(lambda p: [p])
-    lanes = st.sampled_from(["1", "2", "8", "0", "-1", "11", "1,1", "1,2,3", "abc", "",
-                             "99999999999999999999", "nan"])
+    lanes = st.one_of(st.sampled_from(["1", "2", "8", "0", "-1", "11", "1,1", "1,2,3", "abc",
+                                       "", "99999999999999999999", "nan"]),
+                      st.lists(st.integers(-3, 40), min_size=1, max_size=4).map(
+                          lambda v: ",".join(map(str, v))))
     boards = st.sampled_from(["icebreaker", "ulx3s", "orangecrab", "nope", ""])
     return {
         "info": command(st.just(["info"]), good_or_bad, opt("--lanes", lanes), flag("--json")),
@@ -116,7 +122,10 @@ def strategies(ws):
                          st.sampled_from([["--epochs", "1"], ["--epochs", "0"],
                                           ["--epochs", "nan"], ["--epochs", "-3"]]),
                          opt("-T", st.sampled_from(["1", "2", "0", "100000", "abc"])),
-                         opt("--data", data_values(ws)), opt("--lr", number()),
+                         st.sampled_from(["digits", str(ws / "data.npz"), "nope",
+                                          str(ws / "bad.npz"), str(ws / "folder")]).map(
+                             lambda v: ["--data", v]),
+                         opt("--lr", number()),
                          opt("--batch-size", number()), opt("--spike-bits", number()),
                          opt("--leak-shift", st.sampled_from(["none", "2", "0", "40", "x"])),
                          opt("-o", outputs(ws, "m.pt")), flag("--json")),
