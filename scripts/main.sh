@@ -1,12 +1,7 @@
 #!/usr/bin/env bash
 # Set up (idempotent) and run the main job on the default data (digits);
 # everything it writes goes to out/.
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh
-VENV="${SNNHW_VENV:-.venv}"
-SNNHW="$VENV/bin/snnhw"
-mkdir -p out
+source "$(dirname "${BASH_SOURCE[0]}")/prologue.sh"
 echo "== train: spiking MLP 64-128-10, T=4, 2-bit spikes, on the bundled digits"
 "$SNNHW" train -o out/model.pt
 echo "== export: quantise to the integer IR, check torch integer mode == golden model"

@@ -3,12 +3,7 @@
 # normalised inputs folded into the first layer), export it, co-verify torch
 # integer mode, golden model and the RTL (Verilator) on all 1000 test samples,
 # and estimate it for the iCEBreaker. Everything goes to out/.
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh
-VENV="${SNNHW_VENV:-.venv}"
-SNNHW="$VENV/bin/snnhw"
-mkdir -p out
+source "$(dirname "${BASH_SOURCE[0]}")/prologue.sh"
 echo "== train on mnist1d (its defaults: Adam, 60 epochs, normalised inputs, BatchNorm)"
 "$SNNHW" train --data mnist1d -o out/mnist1d.pt
 echo "== export: integer IR; torch integer mode == golden model on the 1000 test samples"
