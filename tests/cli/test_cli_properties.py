@@ -202,9 +202,16 @@ def check(ws, argv):
 @pytest.mark.parametrize("sub", ["info", "run", "generate", "export", "train", "convert",
                                  "import", "estimate", "build", "verify"])
 def test_no_input_ends_in_a_traceback(ws, sub):
+    seen = []
+
     @SETTINGS
     @given(strategies(ws)[sub])
     def prop(argv):
+        seen.append(argv)
         check(ws, argv)
 
     prop()
+    distinct = len({tuple(a) for a in seen})
+    # every run reports its size (pytest -s shows it): the long run's count is quoted
+    print(f"\n{sub}: {len(seen)} examples, {distinct} distinct")
+    assert distinct >= min(EXAMPLES, 10)
