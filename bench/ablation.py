@@ -33,7 +33,7 @@ import json
 import math
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -208,14 +208,9 @@ def run_all(tasks: list[dict], jobs: int, cache: Path | None, quiet: bool) -> li
                 # the longest runs (large T) first, so the pool ends together
                 order = sorted(todo, key=lambda i: -tasks[i].get("T", 0))
                 futures = {pool.submit(_run, tasks[i]): i for i in order}
-                for fut in _as_completed(futures):
+                for fut in as_completed(futures):
                     done(futures[fut], fut.result())
     return [results[i] for i in range(len(tasks))]
-
-
-def _as_completed(futures):
-    from concurrent.futures import as_completed
-    return as_completed(futures)
 
 
 # ---------------------------------------------------------------- statistics and report

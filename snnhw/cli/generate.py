@@ -39,9 +39,7 @@ def run(args) -> int:
     lanes = parse_lanes(args.lanes, net)
     # the network's name comes from the file: it names one folder under rtl_out/, no more
     out = Path(args.output or f"rtl_out/{safe_name(net.name)}")
-    if out.exists() and not out.is_dir():
-        raise CLIError(f"output {out} is a file, not a folder")
-    prepare_output(out / f"{args.top}.v", "Verilog")
+    prepare_output(out / f"{args.top}.v", "Verilog")   # refuses an -o that is a file
     t0 = time.perf_counter()
     v_path, m_path, man = write(net, lanes, out, top=args.top)
     report = {"verilog": str(v_path), "manifest": str(m_path), "ir_hash": man["ir_hash"],

@@ -143,7 +143,7 @@ def _inputs(args, net, config, default_data=None):
         raise CLIError("--labels goes with --input")
     given = args.data or default_data
     data = load_dataset(given or "digits", args.in_bits)
-    if data.n_in != net.n_in or (data.temporal and data.steps != net.timesteps):
+    if not data.fits(net.n_in, net.timesteps):
         if given is not None:
             raise CLIError(f"data {data.name!r} has inputs of {data.shape_text()} per sample; "
                            f"the network takes {net.n_in} inputs over T={net.timesteps} steps")

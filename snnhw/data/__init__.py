@@ -97,6 +97,11 @@ class Dataset:
         ``x / x_max`` when the inputs are not normalised."""
         return max(int(self.x_train.max()), 1)
 
+    def fits(self, n_in: int, timesteps: int) -> bool:
+        """Whether a network of ``n_in`` inputs over ``timesteps`` steps takes these inputs
+        (static data repeats over any number of steps)."""
+        return self.n_in == n_in and (not self.temporal or self.steps == timesteps)
+
     def shape_text(self) -> str:
         return f"[{self.steps}, {self.n_in}]" if self.temporal else f"[{self.n_in}]"
 
