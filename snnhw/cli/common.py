@@ -64,6 +64,11 @@ def parse_lanes(text: str, net: Network):
     """``--lanes``: one positive integer, or one per layer, comma separated; a layer never
     gets more lanes than it has neurons (one number may exceed a small layer: that
     layer uses all its neurons), and one number may not exceed the largest layer."""
+    from ..gateware.plan import unsupported
+
+    why = unsupported(net)
+    if why:
+        raise CLIError(why)
     n_layers = len(net.layers)
     sizes = [ly.n_out for ly in net.layers]
     try:

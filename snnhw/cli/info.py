@@ -12,9 +12,11 @@ HELP = "show a network's layers, bit widths, memory and accumulator widths"
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "info", help=HELP, description=sentence(HELP) + ".",
-        epilog="Memory is counted in bits: weights (n_out*n_in*w_bits), biases and "
-               "membranes (n_out*u_bits each). acc_bits is the exact width of one "
-               "step's charge I; logit_bits that of the readout sum.")
+        epilog="Memory is counted in bits: weights (a dense layer n_out*n_in, a conv layer "
+               "C_out*C_in*KH*KW, times w_bits), biases (one per neuron, or per output "
+               "channel) and membranes (n_out*u_bits). bound is the exact largest |I| of "
+               "one step (from the weights), acc_bits its width; logit_bits that of the "
+               "readout sum. synops/event: the additions one input event causes (at most).")
     p.add_argument("net", metavar="NET", help="network IR file (.snn)")
     p.add_argument("--lanes", default=None,
                    help="also show the hardware's memories at these lanes (one number, or "
@@ -39,12 +41,24 @@ def run(args) -> int:
     print(f"inputs {d['n_in']} x {d['in_bits']} bits, T = {d['timesteps']}, "
           f"readout = {d['readout']}")
     header = ["layer", "kind", "n_in", "n_out", "w_bits", "u_bits", "k", "offset",
-              "spike_bits", "leak", "reset", "acc_bits", "weight_bits"]
+              "spike_bits", "leak", "reset", "bound", "acc_bits", "weight_bits",
+              "synops/event"]
     rows = [[ly["index"], ly["kind"], ly["n_in"], ly["n_out"], ly["w_bits"], ly["u_bits"],
              ly["k"], ly["fire_offset"], ly["spike_bits"] if ly["fires"] else "-",
              ly["leak_shift"] if ly["leak_shift"] is not None else "none", ly["reset"],
-             ly["acc_bits"], ly["weight_bits"]] for ly in d["layers"]]
+             ly["current_bound"], ly["acc_bits"], ly["weight_bits"],
+             ly["synops_per_event"]["max"]] for ly in d["layers"]]
     print(format_table(rows, header))
+    convs = [ly for ly in d["layers"] if ly["kind"] == "conv"]
+    if convs:
+        def x(v):
+            return "x".join(map(str, v))
+        print("\nconv layers (maps C x H x W, flattened channel-major)")
+        print(format_table([[ly["index"], x(ly["in_shape"]), x(ly["kernel"]), x(ly["stride"]),
+                             x(ly["padding"]), x(ly["out_shape"]), ly["current_bound_formula"]]
+                            for ly in convs],
+                           ["layer", "input map", "kernel", "stride", "padding", "output map",
+                            "bound by widths"]))
     print(f"parameter memory {d['param_bits']} bits ({d['param_bits'] / 8192:.1f} KiB), "
           f"membrane state {d['state_bits']} bits, logits {d['logit_bits']} bits")
     if "memories" in d:

@@ -26,7 +26,7 @@ from ..util import lanes_per_layer, signed_bits
 from .neuron import NeuronLane
 
 __all__ = ["MemorySpec", "LayerPlan", "CorePlan", "MEMORY_KINDS", "SWEEP_STAGES",
-           "synapse_memories", "link_buffer", "plan_core", "design_memories"]
+           "synapse_memories", "link_buffer", "plan_core", "design_memories", "unsupported"]
 
 MEMORY_KINDS = ("rom", "ram", "spram")
 
@@ -194,9 +194,22 @@ class CorePlan:
         return [m.within(f"layer{lp.index}") for lp in self.layers for m in lp.memories]
 
 
+def unsupported(net: Network) -> str | None:
+    """Why the gateware cannot build ``net`` (one line), or ``None`` when it can."""
+    for i, ly in enumerate(net.layers):
+        if ly.kind != "dense":
+            return (f"layer {i} is a {ly.kind} layer: the gateware builds dense layers only so "
+                    "far; the golden model ('snnhw run') and the torch integer mode run it")
+    return None
+
+
 def plan_core(net: Network, lanes, weights: dict | None = None) -> CorePlan:
     """The plan of ``net`` at ``lanes`` (one for all layers or one per layer), with
-    ``weights`` ``{layer: "ram" | "spram"}`` for the layers loaded at run time."""
+    ``weights`` ``{layer: "ram" | "spram"}`` for the layers loaded at run time.
+    A network the gateware cannot build (:func:`unsupported`) is a ``ValueError``."""
+    why = unsupported(net)
+    if why:
+        raise ValueError(why)
     ps = lanes_per_layer(lanes, len(net.layers))
     weights = dict(weights or {})
     for k, kind in weights.items():

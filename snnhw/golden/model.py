@@ -10,6 +10,10 @@ Speed comes from two observations that change nothing in the arithmetic:
   the charges of all ``T`` steps are one matrix product once the previous
   layer's spikes are known. Layers are run one after another, each over all
   steps; only the elementwise leak/fire/reset runs step by step.
+* A conv layer's charge is the same product over the im2col matrix (every
+  output position's window as a row, zero padding included), so it is one
+  matrix product too; :meth:`snnhw.ir.ConvLayer.dense_matrix` gives the
+  equivalent dense layer, and a test shows both agree.
 * Integer matmul in NumPy does not use BLAS. A floating-point product is
   exact when every partial sum is an integer below the format's exact range
   (``2**24`` for float32, ``2**53`` for float64): every term ``W * s`` and
@@ -25,10 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..ir import DenseLayer, Network
+from ..ir import ConvLayer, DenseLayer, Network
 from ..util import signed_range
 
-__all__ = ["CHARGE_PATHS", "LayerTrace", "Trace", "charge_path", "check_input", "run"]
+__all__ = ["CHARGE_PATHS", "LayerTrace", "Trace", "charge_path", "check_input", "im2col",
+           "run"]
 
 #: Charge computation paths, fastest first, with the bound below which each
 #: is exact (a partial sum must be strictly below it).
@@ -90,14 +95,50 @@ def charge_path(bound: int, requested: str = "auto") -> str:
     return requested
 
 
-def _charge(layer: DenseLayer, s_in: np.ndarray, path: str) -> np.ndarray:
-    """``I = b + s_in @ W.T`` exactly; ``s_in`` is ``[rows, n_in]``."""
+def _product(a: np.ndarray, b: np.ndarray, path: str) -> np.ndarray:
+    """``a @ b`` exactly (int64 result) on the given path."""
     if path == "int64":
-        acc = s_in.astype(np.int64) @ layer.W.T
-    else:
-        dt = np.float32 if path == "float32" else np.float64
-        acc = (s_in.astype(dt) @ layer.W.T.astype(dt)).astype(np.int64)
-    return acc + layer.b
+        return a.astype(np.int64) @ b
+    dt = np.float32 if path == "float32" else np.float64
+    return (a.astype(dt) @ b.astype(dt)).astype(np.int64)
+
+
+#: im2col rows are built in chunks of at most this many values
+IM2COL_CHUNK = 1 << 23
+
+
+def im2col(layer: ConvLayer, s_in: np.ndarray) -> np.ndarray:
+    """``s_in[rows, n_in]`` -> ``[rows, OH, OW, C_in*KH*KW]``: each output position's
+    window (``ci, ky, kx`` order, padding as zeros), the input of the charge product."""
+    (C, H, W), (KH, KW) = layer.in_shape, layer.kernel
+    (SH, SW), (PH, PW) = layer.stride, layer.padding
+    _, OH, OW = layer.out_shape
+    maps = s_in.reshape(-1, C, H, W)
+    if PH or PW:
+        maps = np.pad(maps, ((0, 0), (0, 0), (PH, PH), (PW, PW)))
+    win = np.lib.stride_tricks.sliding_window_view(maps, (KH, KW), axis=(2, 3))
+    win = win[:, :, : (OH - 1) * SH + 1 : SH, : (OW - 1) * SW + 1 : SW]  # [r, C, OH, OW, KH, KW]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(len(maps), OH, OW, C * KH * KW)
+
+
+def _conv_charge(layer: ConvLayer, s_in: np.ndarray, path: str) -> np.ndarray:
+    C_out, OH, OW = layer.out_shape
+    Wm = layer.W.reshape(C_out, -1).T                       # [C_in*KH*KW, C_out]
+    out = np.empty((len(s_in), C_out, OH, OW), dtype=np.int64)
+    per_row = OH * OW * Wm.shape[0]
+    step = max(1, IM2COL_CHUNK // max(per_row, 1))
+    for start in range(0, len(s_in), step):
+        cols = im2col(layer, s_in[start:start + step])     # [r, OH, OW, K]
+        acc = _product(cols.reshape(-1, Wm.shape[0]), Wm, path)
+        out[start:start + step] = acc.reshape(-1, OH, OW, C_out).transpose(0, 3, 1, 2)
+    return out.reshape(len(s_in), -1) + layer.bias_per_neuron
+
+
+def _charge(layer: DenseLayer | ConvLayer, s_in: np.ndarray, path: str) -> np.ndarray:
+    """``I = b + s_in @ W.T`` (or the convolution) exactly; ``s_in`` is ``[rows, n_in]``."""
+    if layer.kind == "conv":
+        return _conv_charge(layer, s_in, path)
+    return _product(s_in, layer.W.T, path) + layer.b
 
 
 def check_input(net: Network, x) -> np.ndarray:
@@ -121,7 +162,7 @@ def check_input(net: Network, x) -> np.ndarray:
     return x.astype(np.int64, copy=False)
 
 
-def _neuron_steps(layer: DenseLayer, I: np.ndarray, keep: bool):
+def _neuron_steps(layer: DenseLayer | ConvLayer, I: np.ndarray, keep: bool):
     """Leak, saturate, fire and reset over all steps (docs/arithmetic.md).
 
     ``I`` is ``[batch, T, n_out]``. Returns ``(s, v, u)`` where ``v`` and

@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from ..util import signed_range
+from .layers import ConvLayer, conv_out_size
 from .schema import DenseLayer, Network, save
 
-__all__ = ["build_example", "example_paths", "random_input", "random_network"]
+__all__ = ["build_example", "example_paths", "random_conv_network", "random_input",
+           "random_network"]
 
 
 def random_network(
@@ -64,6 +66,66 @@ def random_network(
         ))
     return Network(layers=layers, in_bits=in_bits, timesteps=timesteps,
                    readout=readout, name=name)
+
+
+def _layer_k(typical: float, u_bits: int, fire_offset) -> tuple[int, int]:
+    k = int(np.clip(np.floor(np.log2(max(typical, 1.0))), 0, u_bits - 2))
+    off = (1 << (k - 1)) - 1 if fire_offset == "half" and k > 0 else (
+        0 if fire_offset == "half" else int(fire_offset))
+    return k, off
+
+
+def random_conv_network(
+    rng: np.random.Generator,
+    in_shape: tuple[int, int, int],
+    convs: list[tuple],
+    dense: list[int],
+    *,
+    in_bits: int = 3,
+    timesteps: int = 3,
+    readout: str = "membrane",
+    w_bits: int = 6,
+    u_bits: int = 16,
+    spike_bits: int = 2,
+    leak_shift: int | None = None,
+    reset: str = "soft",
+    weight_scale: float = 0.3,
+    name: str = "",
+) -> Network:
+    """A valid network of conv layers, then dense layers of the given sizes.
+
+    ``convs``: one ``(C_out, (KH, KW), (SH, SW), (PH, PW))`` per conv layer, each
+    seeing the previous layer's output map (``in_shape`` for the first).
+    """
+    w_lo, w_hi = signed_range(w_bits)
+    layers = []
+    shape = tuple(in_shape)
+    for i, (c_out, kernel, stride, padding) in enumerate(convs):
+        s_bits_in = in_bits if i == 0 else spike_bits
+        W = np.clip(np.rint(rng.normal(0, weight_scale * w_hi, (c_out, shape[0], *kernel))),
+                    w_lo, w_hi).astype(np.int64)
+        fan_in = shape[0] * kernel[0] * kernel[1]
+        k, off = _layer_k(weight_scale * w_hi * np.sqrt(fan_in) * ((1 << s_bits_in) - 1) / 2,
+                          u_bits, "half")
+        b = rng.integers(-(1 << (k + 1)), 1 << (k + 1), c_out)
+        layers.append(ConvLayer(W=W, b=b, in_shape=shape, w_bits=w_bits, u_bits=u_bits, k=k,
+                                fire_offset=off, spike_bits=spike_bits, leak_shift=leak_shift,
+                                reset=reset, stride=tuple(stride), padding=tuple(padding)))
+        shape = (c_out, conv_out_size(shape[1], kernel[0], stride[0], padding[0]),
+                 conv_out_size(shape[2], kernel[1], stride[1], padding[1]))
+    n_in = shape[0] * shape[1] * shape[2]
+    for n_out in dense:
+        s_bits_in = in_bits if not layers else spike_bits
+        W = np.clip(np.rint(rng.normal(0, weight_scale * w_hi, (n_out, n_in))), w_lo, w_hi)
+        k, off = _layer_k(weight_scale * w_hi * np.sqrt(n_in) * ((1 << s_bits_in) - 1) / 2,
+                          u_bits, "half")
+        b = rng.integers(-(1 << (k + 1)), 1 << (k + 1), n_out)
+        layers.append(DenseLayer(W=W.astype(np.int64), b=b, w_bits=w_bits, u_bits=u_bits, k=k,
+                                 fire_offset=off, spike_bits=spike_bits, leak_shift=leak_shift,
+                                 reset=reset))
+        n_in = n_out
+    return Network(layers=layers, in_bits=in_bits, timesteps=timesteps, readout=readout,
+                   name=name)
 
 
 def random_input(rng: np.random.Generator, net: Network, batch: int,

@@ -22,12 +22,25 @@ import json
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..util import signed_range
+from .errors import (
+    IRDTypeError,
+    IRError,
+    IRFormatError,
+    IRHashError,
+    IRKindError,
+    IRMissingError,
+    IRRangeError,
+    IRShapeError,
+    IRVersionError,
+    _check_choice,
+    _check_int,
+)
+from .layers import LAYER_KINDS, MAX_NEURONS, MAX_WEIGHTS, RESETS, ConvLayer, DenseLayer
 
 __all__ = [
     "FORMAT_NAME",
@@ -35,6 +48,8 @@ __all__ = [
     "READOUTS",
     "RESETS",
     "SCHEMA_VERSION",
+    "SUPPORTED_VERSIONS",
+    "ConvLayer",
     "DenseLayer",
     "IRDTypeError",
     "IRError",
@@ -53,222 +68,18 @@ __all__ = [
 ]
 
 FORMAT_NAME = "snnhw-ir"
-SCHEMA_VERSION = 1
-LAYER_KINDS = ("dense",)
+SCHEMA_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)     # v1 files (dense layers only) load unchanged
 READOUTS = ("membrane", "spikes")
-RESETS = ("soft", "hard")
 
 # Limits that are not in docs/arithmetic.md but keep every integer path exact in int64
 # and keep a corrupted file from asking for absurd allocations.
 MAX_IN_BITS = 16
 MAX_TIMESTEPS = 1 << 16
-MAX_NEURONS = 1 << 20
 MAX_MEMBER_BYTES = 1 << 30
 MAX_FILE_BYTES = 1 << 30        # an .snn larger than this is refused before it is read
-MAX_WEIGHTS = 1 << 26           # weights in one layer (the largest a front end makes)
 EXACT_INT_LIMIT = 1 << 62
 _FIXED_ZIP_DATE = (2020, 1, 1, 0, 0, 0)
-
-
-class IRError(Exception):
-    """Base class of every error raised while validating or loading an IR."""
-
-
-class IRFormatError(IRError):
-    """The file is not a readable IR archive (not a zip, truncated, bad JSON)."""
-
-
-class IRVersionError(IRError):
-    """The manifest names no schema version, or one this code cannot read."""
-
-
-class IRMissingError(IRError):
-    """A required array or manifest field is absent."""
-
-
-class IRDTypeError(IRError):
-    """An array has a non-integer dtype, or a field has the wrong type."""
-
-
-class IRRangeError(IRError):
-    """A value lies outside the range docs/arithmetic.md allows."""
-
-
-class IRShapeError(IRError):
-    """An array has the wrong shape, or the layers do not chain."""
-
-
-class IRKindError(IRError):
-    """A layer kind, reset mode or readout is not one this version knows."""
-
-
-class IRHashError(IRError):
-    """The stored content hash does not match the content."""
-
-
-def _where(layer: int | None) -> str:
-    return "network" if layer is None else f"layer {layer}"
-
-
-def _check_int(value, name: str, layer: int | None, lo: int, hi: int | None) -> int:
-    """Return ``value`` as an int if it is an integer in ``[lo, hi]``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise IRDTypeError(
-            f"{_where(layer)}: field '{name}' must be an integer, got {value!r}"
-        )
-    value = int(value)
-    if value < lo or (hi is not None and value > hi):
-        bound = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-        raise IRRangeError(
-            f"{_where(layer)}: field '{name}' = {value} is out of range {bound}"
-        )
-    return value
-
-
-def _check_choice(value, name: str, layer: int | None, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise IRKindError(
-            f"{_where(layer)}: field '{name}' = {value!r} is not one of {list(choices)}"
-        )
-    return value
-
-
-def _as_int_array(arr, name: str, layer: int | None) -> np.ndarray:
-    arr = np.asarray(arr)
-    if arr.dtype.kind not in "iu":
-        raise IRDTypeError(
-            f"{_where(layer)}: array '{name}' has dtype {arr.dtype}, "
-            "an integer dtype is required"
-        )
-    return arr
-
-
-@dataclass(eq=False)
-class DenseLayer:
-    """One fully connected layer of integer LIF neurons (docs/arithmetic.md, "Per layer").
-
-    Parameters
-    ----------
-    W : ndarray of int, shape (n_out, n_in)
-        Signed weights, ``w_bits`` two's complement.
-    b : ndarray of int, shape (n_out,)
-        Signed bias added every time step; must fit ``u_bits``.
-    w_bits : int
-        Weight width, 2..16.
-    u_bits : int
-        Membrane register width (saturating), 8..32.
-    k : int
-        Threshold exponent, ``theta = 2**k``, 0..u_bits-2.
-    fire_offset : int
-        Constant added before the spike quantiser, 0..2**k-1.
-    spike_bits : int
-        Output spike width, 1..8.
-    leak_shift : int or None
-        ``None`` for IF (no leak), else ``L >= 1`` (decay ``1 - 2**-L``),
-        at most ``u_bits``.
-    reset : {"soft", "hard"}
-        Soft reset subtracts the emitted amount, hard reset sets to zero.
-    """
-
-    W: np.ndarray
-    b: np.ndarray
-    w_bits: int
-    u_bits: int
-    k: int
-    fire_offset: int
-    spike_bits: int
-    leak_shift: int | None = None
-    reset: str = "soft"
-    kind: str = field(default="dense")
-
-    @property
-    def n_in(self) -> int:
-        return int(self.W.shape[1])
-
-    @property
-    def n_out(self) -> int:
-        return int(self.W.shape[0])
-
-    @property
-    def theta(self) -> int:
-        return 1 << self.k
-
-    @property
-    def s_max(self) -> int:
-        return (1 << self.spike_bits) - 1
-
-    def validate(self, index: int | None = None) -> None:
-        """Check every field against docs/arithmetic.md; normalise arrays to int64.
-
-        Raises
-        ------
-        IRError
-            A subclass naming the layer, the field and the bad value.
-        """
-        _check_choice(self.kind, "kind", index, LAYER_KINDS)
-        self.w_bits = _check_int(self.w_bits, "w_bits", index, 2, 16)
-        self.u_bits = _check_int(self.u_bits, "u_bits", index, 8, 32)
-        self.k = _check_int(self.k, "k", index, 0, self.u_bits - 2)
-        self.fire_offset = _check_int(
-            self.fire_offset, "fire_offset", index, 0, (1 << self.k) - 1
-        )
-        self.spike_bits = _check_int(self.spike_bits, "spike_bits", index, 1, 8)
-        if self.leak_shift is not None:
-            self.leak_shift = _check_int(
-                self.leak_shift, "leak_shift", index, 1, self.u_bits
-            )
-        _check_choice(self.reset, "reset", index, RESETS)
-
-        W = _as_int_array(self.W, "W", index)
-        b = _as_int_array(self.b, "b", index)
-        if W.ndim != 2 or W.shape[0] < 1 or W.shape[1] < 1:
-            raise IRShapeError(
-                f"{_where(index)}: array 'W' must have shape (n_out, n_in) with "
-                f"both >= 1, got {W.shape}"
-            )
-        if W.shape[0] > MAX_NEURONS or W.shape[1] > MAX_NEURONS:
-            raise IRRangeError(
-                f"{_where(index)}: array 'W' shape {W.shape} exceeds "
-                f"{MAX_NEURONS} neurons per side"
-            )
-        if b.shape != (W.shape[0],):
-            raise IRShapeError(
-                f"{_where(index)}: array 'b' must have shape ({W.shape[0]},) "
-                f"to match W, got {b.shape}"
-            )
-        _check_array_range(W, "W", index, *signed_range(self.w_bits), f"w_bits={self.w_bits}")
-        _check_array_range(b, "b", index, *signed_range(self.u_bits), f"u_bits={self.u_bits}")
-        self.W = W.astype(np.int64, copy=False)
-        self.b = b.astype(np.int64, copy=False)
-
-    def scalars(self) -> dict:
-        """The layer's non-array fields, as stored in the manifest."""
-        return {
-            "kind": self.kind,
-            "n_in": self.n_in,
-            "n_out": self.n_out,
-            "w_bits": self.w_bits,
-            "u_bits": self.u_bits,
-            "k": self.k,
-            "fire_offset": self.fire_offset,
-            "spike_bits": self.spike_bits,
-            "leak_shift": self.leak_shift,
-            "reset": self.reset,
-        }
-
-
-def _check_array_range(arr, name, index, lo, hi, why):
-    if arr.size == 0:
-        return
-    amin, amax = int(arr.min()), int(arr.max())
-    if amin < lo or amax > hi:
-        bad = amin if amin < lo else amax
-        pos = np.argwhere(arr == bad)[0]
-        at = ", ".join(str(int(p)) for p in pos)
-        raise IRRangeError(
-            f"{_where(index)}: array '{name}'[{at}] = {bad} is outside "
-            f"{lo}..{hi} ({why})"
-        )
 
 
 @dataclass(eq=False)
@@ -277,8 +88,9 @@ class Network:
 
     Parameters
     ----------
-    layers : list of DenseLayer
-        At least one; ``layers[i].n_in == layers[i-1].n_out``.
+    layers : list of DenseLayer or ConvLayer
+        At least one; ``layers[i].n_in == layers[i-1].n_out`` (flat, channel-major
+        order: a conv layer after any layer sees its ``n_out`` values as its map).
     in_bits : int
         Input values are ``0..2**in_bits - 1`` (1..16).
     timesteps : int
@@ -289,7 +101,7 @@ class Network:
         Free text, kept in the manifest; not part of the arithmetic.
     """
 
-    layers: list[DenseLayer]
+    layers: list[DenseLayer | ConvLayer]
     in_bits: int
     timesteps: int
     readout: str = "membrane"
@@ -320,8 +132,9 @@ class Network:
         if not isinstance(self.layers, list) or not self.layers:
             raise IRShapeError("network: 'layers' must be a non-empty list")
         for i, layer in enumerate(self.layers):
-            if not isinstance(layer, DenseLayer):
-                raise IRKindError(f"layer {i}: {type(layer).__name__} is not a DenseLayer")
+            if not isinstance(layer, (DenseLayer, ConvLayer)):
+                raise IRKindError(f"layer {i}: {type(layer).__name__} is not a DenseLayer "
+                                  "or a ConvLayer")
             layer.validate(i)
             if i > 0 and layer.n_in != self.layers[i - 1].n_out:
                 raise IRShapeError(
@@ -338,12 +151,16 @@ class Network:
         """Largest ``|I|`` layer ``index`` can produce in one step.
 
         ``max_i (|b[i]| + sum_j |W[i, j]| * s_max_in)`` from the actual
-        weights: every partial sum of the charge sum lies within it.
+        weights (for a conv layer, over the taps each neuron's window really
+        has): every partial sum of the charge sum lies within it.
         """
         layer = self.layers[index]
         s_max_in = (1 << self.input_bits(index)) - 1
-        per_neuron = np.abs(layer.W).sum(axis=1) * s_max_in + np.abs(layer.b)
+        per_neuron = layer.abs_row_sums() * s_max_in + np.abs(layer.bias_per_neuron)
         return int(per_neuron.max())
+
+    def uses_conv(self) -> bool:
+        return any(layer.kind == "conv" for layer in self.layers)
 
     def logit_bound(self) -> int:
         """Largest ``|logit|`` over ``timesteps`` steps (docs/arithmetic.md, "Readout")."""
@@ -517,7 +334,7 @@ def _parse_npy(raw: bytes, name: str, max_count: int = MAX_WEIGHTS) -> np.ndarra
         raise IRFormatError(f"array '{name}': bad npy header: {exc}") from None
     if dtype.kind not in "iu" or dtype.hasobject:
         raise IRDTypeError(f"array '{name}' has dtype {dtype}, an integer dtype is required")
-    if any(int(dim) < 0 for dim in shape) or len(shape) > 2:
+    if any(int(dim) < 0 for dim in shape) or len(shape) > 4:
         raise IRShapeError(f"array '{name}': bad shape {shape} in the npy header")
     count = 1
     for dim in shape:
@@ -542,6 +359,65 @@ def _field(d: dict, key: str, where: str):
     return d[key]
 
 
+def _neuron_fields(ld: dict, where: str) -> dict:
+    return {key: _field(ld, key, where) for key in
+            ("w_bits", "u_bits", "k", "fire_offset", "spike_bits", "leak_shift", "reset")}
+
+
+def _read_dense(zf: zipfile.ZipFile, ld: dict, i: int) -> DenseLayer:
+    where = f"layer {i}"
+    n_in, n_out = _field(ld, "n_in", where), _field(ld, "n_out", where)
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_NEURONS
+               for v in (n_in, n_out)) or n_in * n_out > MAX_WEIGHTS:
+        raise IRShapeError(f"{where}: n_in = {n_in!r}, n_out = {n_out!r}: each must be "
+                           f"1..{MAX_NEURONS} and n_in * n_out at most {MAX_WEIGHTS}")
+    # 8 bytes per value plus the npy header: nothing larger is read
+    W = _parse_npy(_read_member(zf, f"layer{i}.W.npy", 8 * n_in * n_out + 4096),
+                   f"layer{i}.W", n_in * n_out)
+    b = _parse_npy(_read_member(zf, f"layer{i}.b.npy", 8 * n_out + 4096), f"layer{i}.b", n_out)
+    for key, n in (("n_in", 1), ("n_out", 0)):
+        stated = _field(ld, key, where)
+        if W.ndim == 2 and stated != W.shape[n]:
+            raise IRShapeError(f"{where}: manifest says {key} = {stated!r} but W has shape "
+                               f"{W.shape}")
+    return DenseLayer(W=W, b=b, kind="dense", **_neuron_fields(ld, where))
+
+
+def _int_list(ld: dict, key: str, where: str, n: int) -> list[int]:
+    value = _field(ld, key, where)
+    if (not isinstance(value, list) or len(value) != n
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_NEURONS
+                       for v in value)):
+        raise IRShapeError(f"{where}: field '{key}' must be a list of {n} integers in "
+                           f"0..{MAX_NEURONS}, got {value!r}")
+    return value
+
+
+def _read_conv(zf: zipfile.ZipFile, ld: dict, i: int) -> ConvLayer:
+    where = f"layer {i}"
+    in_shape = _int_list(ld, "in_shape", where, 3)
+    out_shape = _int_list(ld, "out_shape", where, 3)
+    kernel = _int_list(ld, "kernel", where, 2)
+    count = out_shape[0] * in_shape[0] * kernel[0] * kernel[1]
+    if count > MAX_WEIGHTS:
+        raise IRShapeError(f"{where}: {out_shape[0]} x {in_shape[0]} x {kernel} weights, more "
+                           f"than the {MAX_WEIGHTS} allowed")
+    W = _parse_npy(_read_member(zf, f"layer{i}.W.npy", 8 * count + 4096), f"layer{i}.W", count)
+    b = _parse_npy(_read_member(zf, f"layer{i}.b.npy", 8 * out_shape[0] + 4096),
+                   f"layer{i}.b", out_shape[0])
+    layer = ConvLayer(W=W, b=b, in_shape=tuple(in_shape), kind="conv",
+                      stride=tuple(_int_list(ld, "stride", where, 2)),
+                      padding=tuple(_int_list(ld, "padding", where, 2)),
+                      **_neuron_fields(ld, where))
+    layer.validate(i)
+    derived = layer.scalars()
+    for key in ("n_in", "n_out", "out_shape", "kernel"):
+        if _field(ld, key, where) != derived[key]:
+            raise IRShapeError(f"{where}: manifest says {key} = {ld[key]!r}, the arrays and "
+                               f"shapes give {derived[key]!r}")
+    return layer
+
+
 def loads(data: bytes) -> Network:
     """Parse the bytes of an ``.snn`` file; see :func:`load`."""
     try:
@@ -564,51 +440,24 @@ def loads(data: bytes) -> Network:
         if "version" not in manifest:
             raise IRVersionError("manifest has no schema 'version'")
         version = manifest["version"]
-        if version != SCHEMA_VERSION or isinstance(version, bool):
+        if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
             raise IRVersionError(
                 f"schema version {version!r} is not supported "
-                f"(this snnhw reads version {SCHEMA_VERSION})"
+                f"(this snnhw reads versions {', '.join(map(str, SUPPORTED_VERSIONS))})"
             )
         layer_dicts = _field(manifest, "layers", "network")
         if not isinstance(layer_dicts, list) or not layer_dicts:
             raise IRShapeError("network: manifest 'layers' must be a non-empty list")
         layers = []
         for i, ld in enumerate(layer_dicts):
-            where = f"layer {i}"
             if not isinstance(ld, dict):
-                raise IRFormatError(f"{where}: manifest entry must be a JSON object")
-            kind = _field(ld, "kind", where)
+                raise IRFormatError(f"layer {i}: manifest entry must be a JSON object")
+            kind = _field(ld, "kind", f"layer {i}")
             _check_choice(kind, "kind", i, LAYER_KINDS)
-            n_in, n_out = _field(ld, "n_in", where), _field(ld, "n_out", where)
-            if not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_NEURONS
-                       for v in (n_in, n_out)) or n_in * n_out > MAX_WEIGHTS:
-                raise IRShapeError(f"{where}: n_in = {n_in!r}, n_out = {n_out!r}: each must be "
-                                   f"1..{MAX_NEURONS} and n_in * n_out at most {MAX_WEIGHTS}")
-            # 8 bytes per value plus the npy header: nothing larger is read
-            W = _parse_npy(_read_member(zf, f"layer{i}.W.npy", 8 * n_in * n_out + 4096),
-                           f"layer{i}.W", n_in * n_out)
-            b = _parse_npy(_read_member(zf, f"layer{i}.b.npy", 8 * n_out + 4096),
-                           f"layer{i}.b", n_out)
-            for key, n in (("n_in", 1), ("n_out", 0)):
-                stated = _field(ld, key, where)
-                if W.ndim == 2 and stated != W.shape[n]:
-                    raise IRShapeError(
-                        f"{where}: manifest says {key} = {stated!r} but W has shape {W.shape}"
-                    )
-            layers.append(
-                DenseLayer(
-                    W=W,
-                    b=b,
-                    w_bits=_field(ld, "w_bits", where),
-                    u_bits=_field(ld, "u_bits", where),
-                    k=_field(ld, "k", where),
-                    fire_offset=_field(ld, "fire_offset", where),
-                    spike_bits=_field(ld, "spike_bits", where),
-                    leak_shift=_field(ld, "leak_shift", where),
-                    reset=_field(ld, "reset", where),
-                    kind=kind,
-                )
-            )
+            if kind == "conv" and version < 2:
+                raise IRVersionError(f"layer {i}: conv layers need schema version 2, the "
+                                     f"file says {version}")
+            layers.append((_read_conv if kind == "conv" else _read_dense)(zf, ld, i))
         net = Network(
             layers=layers,
             in_bits=_field(manifest, "in_bits", "network"),

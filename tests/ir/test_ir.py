@@ -1,6 +1,7 @@
 import io
 import json
 import zipfile
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -10,13 +11,20 @@ from hypothesis import strategies as st
 
 from snnhw import ir
 from snnhw.ir import DenseLayer, Network
-from snnhw.ir.examples import random_network
+from snnhw.ir.examples import random_conv_network, random_network
 
 
 def small_net(**changes) -> Network:
     rng = np.random.default_rng(7)
     return random_network(rng, [12, 9, 5, 3], in_bits=3, timesteps=3, leak_shift=3,
                           name="small", **changes)
+
+
+def conv_net(**changes) -> Network:
+    rng = np.random.default_rng(8)
+    return random_conv_network(rng, (2, 6, 5), [(3, (3, 2), (1, 2), (1, 0)),
+                                                (4, (2, 2), (2, 1), (0, 1))], [3],
+                               leak_shift=2, name="conv", **changes)
 
 
 def members(data: bytes) -> dict[str, bytes]:
@@ -105,7 +113,7 @@ def good() -> bytes:
 
 
 @pytest.mark.parametrize("version, exc, text", [
-    (2, ir.IRVersionError, "schema version 2 is not supported"),
+    (3, ir.IRVersionError, "schema version 3 is not supported"),
     ("1", ir.IRVersionError, "schema version '1' is not supported"),
     (True, ir.IRVersionError, "schema version True is not supported"),
 ])
@@ -305,13 +313,16 @@ def check_load(data: bytes, original: Network) -> None:
     assert back.equals(original)
 
 
-ORIGINAL = small_net()
-GOOD = ir.dumps(ORIGINAL)
+ORIGINALS = {"dense": small_net(), "conv": conv_net()}
+GOODS = {kind: ir.dumps(net) for kind, net in ORIGINALS.items()}
+ORIGINAL, GOOD = ORIGINALS["dense"], GOODS["dense"]
+kinds = st.sampled_from(sorted(ORIGINALS))
 
 
 @given(st.data())
 def test_random_byte_corruption(data):
-    buf = bytearray(GOOD)
+    kind = data.draw(kinds)
+    buf = bytearray(GOODS[kind])
     for _ in range(data.draw(st.integers(1, 8))):
         op = data.draw(st.sampled_from(["flip", "set", "cut", "insert", "delete"]))
         pos = data.draw(st.integers(0, max(len(buf) - 1, 0)))
@@ -325,7 +336,7 @@ def test_random_byte_corruption(data):
             buf[pos:pos] = data.draw(st.binary(min_size=1, max_size=16))
         elif op == "delete":
             del buf[pos:pos + data.draw(st.integers(1, 16))]
-    check_load(bytes(buf), ORIGINAL)
+    check_load(bytes(buf), ORIGINALS[kind])
 
 
 json_values = st.recursive(
@@ -338,7 +349,8 @@ json_values = st.recursive(
 
 @given(st.data())
 def test_random_field_corruption(data):
-    m = ORIGINAL.manifest()
+    kind = data.draw(kinds)
+    m = ORIGINALS[kind].manifest()
     if data.draw(st.booleans()):
         target = m
     else:
@@ -348,17 +360,19 @@ def test_random_field_corruption(data):
         target.pop(key, None)
     else:
         target[key] = data.draw(json_values)
-    parts = members(GOOD)
+    parts = members(GOODS[kind])
     parts["manifest.json"] = json.dumps(m).encode()
-    check_load(rezip(parts), ORIGINAL)
+    check_load(rezip(parts), ORIGINALS[kind])
 
 
 arrays = st.sampled_from(["<i1", "<i2", "<i4", "<i8", "<u1", "<u8", ">i4", "<f4", "?"]).flatmap(
-    lambda dt: st.tuples(st.just(dt), st.lists(st.integers(0, 12), min_size=0, max_size=3)))
+    lambda dt: st.tuples(st.just(dt), st.lists(st.integers(0, 12), min_size=0, max_size=5)))
 
 
 @given(st.data())
 def test_random_array_corruption(data):
+    kind = data.draw(kinds)
+    GOOD, ORIGINAL = GOODS[kind], ORIGINALS[kind]
     name = data.draw(st.sampled_from(sorted(n for n in members(GOOD) if n.endswith(".npy"))))
     dt, shape = data.draw(arrays)
     count = int(np.prod(shape)) if shape else 1
@@ -374,12 +388,21 @@ def test_consistent_but_wrong_manifest_never_crashes(data):
     # A manifest edited as if its writer were wrong, hash check switched off:
     # validation alone must catch every bad value (IRError) or the network
     # that loads must pass validation.
-    m = ORIGINAL.manifest()
+    kind = data.draw(kinds)
+    m = ORIGINALS[kind].manifest()
     layer = m["layers"][data.draw(st.integers(0, 2))]
-    key = data.draw(st.sampled_from(["k", "fire_offset", "spike_bits", "w_bits", "u_bits",
-                                     "leak_shift", "n_in", "n_out", "reset", "kind"]))
-    layer[key] = data.draw(st.integers(-4, 40) | st.none() | st.sampled_from(["soft", "hard"]))
-    parts = members(GOOD)
+    keys = ["k", "fire_offset", "spike_bits", "w_bits", "u_bits", "leak_shift", "n_in",
+            "n_out", "reset", "kind"]
+    if layer["kind"] == "conv":
+        keys += ["in_shape", "out_shape", "kernel", "stride", "padding"]
+    key = data.draw(st.sampled_from(keys))
+    if key in ("in_shape", "out_shape", "kernel", "stride", "padding"):
+        layer[key] = data.draw(st.lists(st.integers(-2, 9), min_size=len(layer[key]) - 1,
+                                        max_size=len(layer[key]) + 1))
+    else:
+        layer[key] = data.draw(st.integers(-4, 40) | st.none()
+                               | st.sampled_from(["soft", "hard", "conv", "dense"]))
+    parts = members(GOODS[kind])
     parts["manifest.json"] = json.dumps(m).encode()
     with mock.patch.object(ir.Network, "content_hash", lambda self: m["content_hash"]):
         try:
@@ -387,7 +410,8 @@ def test_consistent_but_wrong_manifest_never_crashes(data):
         except ir.IRError:
             return
         net.validate()
-    assert getattr(net.layers[int(m["layers"].index(layer))], key) == layer[key]
+    loaded = net.layers[int(m["layers"].index(layer))].scalars()[key]
+    assert loaded == layer[key]
 
 
 # --- bounded reads: nothing is allocated past what the manifest allows ------------------
@@ -430,3 +454,96 @@ def test_special_and_huge_files_are_refused(tmp_path):
         ir.load("/dev/zero")
     with pytest.raises(ir.IRFormatError, match="not a regular file"):
         ir.load(tmp_path)
+
+
+# --- schema v2: conv layers, and v1 files ---------------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_a_v1_file_loads_unchanged_and_resaves_as_v2():
+    # committed before v2 existed: dense layers only, "version": 1
+    path = FIXTURES / "v1_dense.snn"
+    with zipfile.ZipFile(path) as zf:
+        stored = json.loads(zf.read("manifest.json"))
+    assert stored["version"] == 1
+    net = ir.load(path)
+    assert net.content_hash() == stored["content_hash"]
+    assert [ly.kind for ly in net.layers] == ["dense"] * len(stored["layers"])
+    for ly, ld in zip(net.layers, stored["layers"]):
+        assert ly.scalars() == ld
+    again = ir.loads(ir.dumps(net))
+    assert again.equals(net) and again.manifest()["version"] == ir.SCHEMA_VERSION == 2
+
+
+def test_conv_roundtrip_keeps_every_field(tmp_path):
+    net = conv_net()
+    back = ir.load(ir.save(net, tmp_path / "c.snn"))
+    assert back.equals(net)
+    first = back.layers[0]
+    assert isinstance(first, ir.ConvLayer) and first.W.shape == (3, 2, 3, 2)
+    assert (first.in_shape, first.stride, first.padding) == ((2, 6, 5), (1, 2), (1, 0))
+    # OH = (6 + 2 - 3) // 1 + 1 = 6, OW = (5 + 0 - 2) // 2 + 1 = 2
+    assert first.out_shape == (3, 6, 2) and first.n_out == 36 and first.n_in == 60
+    assert back.layers[1].in_shape == (3, 6, 2)
+    assert back.layers[1].out_shape == (4, 3, 3)   # (6-2)//2+1 = 3, (2+2-2)//1+1 = 3
+
+
+def test_conv_in_a_v1_file_is_refused():
+    data = with_manifest(ir.dumps(conv_net()), lambda m: m.update(version=1))
+    with pytest.raises(ir.IRVersionError, match="layer 0: conv layers need schema version 2"):
+        ir.loads(data)
+
+
+def _conv(**changes):
+    fields = dict(W=np.ones((2, 1, 3, 3), np.int64), b=np.zeros(2, np.int64),
+                  in_shape=(1, 4, 4), w_bits=4, u_bits=12, k=2, fire_offset=1, spike_bits=1)
+    fields.update(changes)
+    return ir.ConvLayer(**fields)
+
+
+@pytest.mark.parametrize("changes, exc, text", [
+    (dict(W=np.ones((2, 1, 3), np.int64)), ir.IRShapeError, r"shape \(C_out, C_in, KH, KW\)"),
+    (dict(W=np.ones((2, 1, 3, 3)) * 0.5), ir.IRDTypeError, "integer dtype"),
+    (dict(W=np.full((2, 1, 3, 3), 8, np.int64)), ir.IRRangeError, "outside -8..7"),
+    (dict(in_shape=(2, 4, 4)), ir.IRShapeError, "W has 1 input channels, in_shape"),
+    (dict(in_shape=(1, 4)), ir.IRDTypeError, "'in_shape' must be a list of 3"),
+    (dict(in_shape=(1, 0, 4)), ir.IRRangeError, "'in_shape' = 0"),
+    (dict(stride=(0, 1)), ir.IRRangeError, "'stride' = 0"),
+    (dict(stride=(1, True)), ir.IRDTypeError, "'stride' must be an integer"),
+    (dict(padding=(-1, 0)), ir.IRRangeError, "'padding' = -1"),
+    (dict(in_shape=(1, 2, 4)), ir.IRShapeError, "kernel \\(3, 3\\) is larger than"),
+    (dict(b=np.zeros(3, np.int64)), ir.IRShapeError, "one bias per output channel"),
+    (dict(b=np.array([0, 1 << 12])), ir.IRRangeError, "u_bits=12"),
+    (dict(kind="dense"), ir.IRKindError, "'kind' = 'dense'"),
+])
+def test_conv_field_errors_are_named(changes, exc, text):
+    layer = _conv(**changes)
+    with pytest.raises(exc, match=text):
+        Network(layers=[layer], in_bits=1, timesteps=1)
+
+
+def test_conv_manifest_shapes_must_agree_with_the_arrays():
+    for key, value in (("out_shape", [3, 6, 3]), ("kernel", [3, 3]), ("n_out", 35)):
+        def edit(m, key=key, value=value):
+            m["layers"][0][key] = value
+        with mock.patch.object(ir.Network, "content_hash", lambda self: "x"):
+            data = with_manifest(ir.dumps(conv_net()), edit)
+            with pytest.raises(ir.IRError, match=f"{key}|more than the"):
+                ir.loads(data)
+
+
+def test_conv_declared_sizes_are_checked_before_reading():
+    def edit(m):
+        m["layers"][0]["kernel"] = [4096, 4096]
+    with pytest.raises(ir.IRShapeError, match="more than the 67108864 allowed"):
+        ir.loads(with_manifest(ir.dumps(conv_net()), edit))
+
+
+def test_conv_chains_by_flat_size():
+    net = conv_net()
+    bad = ir.ConvLayer(W=np.ones((1, 4, 1, 1), np.int64), b=np.zeros(1, np.int64),
+                       in_shape=(4, 3, 4), w_bits=4, u_bits=12, k=2, fire_offset=0,
+                       spike_bits=1)
+    with pytest.raises(ir.IRShapeError, match="n_in = 48 does not chain to layer 1's n_out = 36"):
+        Network(layers=[*net.layers[:2], bad], in_bits=3, timesteps=3)
