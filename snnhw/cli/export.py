@@ -88,7 +88,10 @@ def run(args) -> int:
 
 def check_data(config: dict, data) -> None:
     """A one-line :class:`CLIError` when ``data`` does not fit the model's inputs."""
-    n_in, T = config["sizes"][0], config["timesteps"]
+    from math import prod
+
+    n_in = config["sizes"][0] if "sizes" in config else prod(config["in_shape"])
+    T = config["timesteps"]
     if not data.fits(n_in, T):
         raise CLIError(f"data {data.name!r} has inputs of {data.shape_text()} per sample; the "
                        f"model takes {n_in} inputs over T={T} steps (choose its data with "

@@ -13,6 +13,11 @@ linearly from the training split's range ``[lo, hi]`` onto
 test values outside ``[lo, hi]`` are clipped to it. ``lo``, ``hi`` and the
 number of clipped test values are kept on the :class:`Dataset`.
 
+An optional array ``in_shape`` (three positive integers ``C, H, W`` whose product
+is ``n_in``) says how a convolutional network sees one step's inputs: a map of
+``C`` channels, flattened channel-major. Without it the inputs are a 1-D
+signal of one channel, ``(1, 1, n_in)``.
+
 Every problem is a :class:`DataError` whose one-line message names the
 array (and the file).
 """
@@ -45,7 +50,7 @@ def _read(path: Path) -> dict[str, np.ndarray]:
                 raise DataError(f"{path}: missing array(s) {', '.join(missing)} (an .npz "
                                 f"needs {', '.join(ARRAYS)})")
             out = {}
-            for name in ARRAYS:
+            for name in ARRAYS + (("in_shape",) if "in_shape" in z.files else ()):
                 try:
                     out[name] = z[name]
                 except ValueError as exc:  # object arrays: pickle refused
@@ -129,5 +134,14 @@ def load_npz(path, in_bits: int | None = None, *, name: str | None = None) -> Da
             if x.max() >= 1 << bits:
                 raise DataError(f"{path}: array {key} reaches {int(x.max())}, which does not "
                                 f"fit in_bits={bits} (0..{(1 << bits) - 1})")
+    shape = None
+    if "in_shape" in a:
+        raw = a["in_shape"]
+        n_in = int(xtr.shape[-1])
+        if (raw.shape != (3,) or raw.dtype.kind not in "iu" or int(raw.min()) < 1
+                or int(np.prod(raw.astype(object))) != n_in):
+            raise DataError(f"{path}: array in_shape must be three positive integers C, H, W "
+                            f"with C*H*W = {n_in} inputs, got {raw.tolist()!r}")
+        shape = tuple(int(v) for v in raw)
     return Dataset(name=name or path.stem, x_train=xtr_i, y_train=ytr, x_test=xte_i,
-                   y_test=yte, in_bits=bits, source=str(path), info=info)
+                   y_test=yte, in_bits=bits, source=str(path), info=info, shape=shape)

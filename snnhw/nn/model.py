@@ -187,6 +187,14 @@ class SpikingMLP(nn.Module):
     def neurons(self) -> list[MultiBitLIF]:
         return list(self.lif)
 
+    def float_layers(self) -> list:
+        """The layers with BatchNorm and the input scale or normalisation folded
+        (:func:`snnhw.nn.quant.fold_input`), as :class:`~snnhw.nn.folded.FloatLayer`."""
+        from .folded import FloatLayer
+        from .quant import fold_input
+
+        return [FloatLayer("dense", W, b) for W, b in fold_input(self)]
+
     def record(self, on: bool = True) -> None:
         """Keep pre-fire membranes and spikes of every neuron (for RMP-Loss)."""
         for n in self.lif:

@@ -1,4 +1,4 @@
-"""Quantisation of a trained :class:`SpikingMLP` and its integer mode in torch.
+"""Quantisation of a trained spiking model and its integer mode in torch.
 
 :func:`quantize` turns the float model into an :class:`IntegerSNN`: it folds
 BatchNorm, chooses a threshold exponent ``k`` per layer, rounds weights to
@@ -13,6 +13,13 @@ the first layer and the integer spike counts of the previous layer otherwise;
 :func:`fold_input` writes the first layer per raw input unit. With ``theta_int = 2**k``
 the integer layer uses ``W_q = round(W * in_scale / theta * 2**k)`` and
 ``b_q = round(b / theta * 2**k)``, so ``v_int / 2**k`` tracks ``v / theta``.
+
+Convolution and pooling. A conv layer quantises like a dense one (one ``k`` per
+layer). A layer after a sum/average pool reads the *sum*-pooled spikes (an
+average pool's ``1/(PH*PW)`` is in its float weights, :mod:`snnhw.nn.folded`):
+the integer mode pools explicitly, and :meth:`IntegerSNN.to_ir` folds the pool
+into the layer's weights (:func:`fold_pool`), so the golden model on the IR is
+checked bit for bit against the torch model that pools.
 
 Choice of ``k``: the largest value with ``max |W_q| <= 2**(w_bits-1) - 1``
 (most weight precision), at most ``u_bits - 2 - headroom`` so that the
@@ -30,11 +37,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..ir import DenseLayer, Network
+from ..ir import ConvLayer, DenseLayer, Network
 from ..util import signed_range
 from .model import SpikingMLP
 
-__all__ = ["ExportError", "IntegerLayer", "IntegerSNN", "quantize", "fold_bn", "fold_input"]
+__all__ = ["ExportError", "IntegerLayer", "IntegerSNN", "quantize", "fold_bn", "fold_input",
+           "fold_pool"]
 
 
 class ExportError(ValueError):
@@ -54,10 +62,70 @@ class IntegerLayer:
     spike_bits: int
     leak_shift: int | None
     reset: str
+    kind: str = "dense"
+    in_shape: tuple[int, int, int] | None = None     # conv: the map it convolves
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    pool: tuple[int, int] = (1, 1)                   # sum-pools its input by this first
+    pool_in_shape: tuple[int, int, int] | None = None
 
     @property
     def s_max(self) -> int:
         return (1 << self.spike_bits) - 1
+
+    def charge(self, s_in: torch.Tensor) -> torch.Tensor:
+        """``I`` for ``s_in[batch, T, n_in]`` (int64), pooling first when ``pool`` says so."""
+        batch, T, _ = s_in.shape
+        if self.pool != (1, 1):
+            C, H, W = self.pool_in_shape
+            ph, pw = self.pool
+            s_in = s_in.reshape(batch * T, C, H // ph, ph, W // pw, pw).sum(dim=(3, 5))
+            s_in = s_in.reshape(batch, T, -1)
+        if self.kind == "dense":
+            return torch.matmul(s_in, self.W.T) + self.b
+        # conv: every window as a row (torch's unfold on int64, zero padding), one product
+        C, H, W = self.in_shape
+        (KH, KW), (SH, SW), (PH, PW) = self.W.shape[2:], self.stride, self.padding
+        maps = torch.nn.functional.pad(s_in.reshape(batch * T, C, H, W), (PW, PW, PH, PH))
+        win = maps.unfold(2, KH, SH).unfold(3, KW, SW)            # [r, C, OH, OW, KH, KW]
+        OH, OW = win.shape[2], win.shape[3]
+        cols = win.permute(0, 2, 3, 1, 4, 5).reshape(batch * T, OH * OW, -1)
+        I = torch.matmul(cols, self.W.reshape(self.W.shape[0], -1).T)     # [r, OH*OW, C_out]
+        I = I.transpose(1, 2) + self.b[None, :, None]
+        return I.reshape(batch, T, -1)
+
+    def to_ir_layer(self) -> DenseLayer | ConvLayer:
+        """The IR layer with exactly these integers, a pool folded into the weights."""
+        W, geo = fold_pool(self)
+        fields = dict(b=self.b.numpy().astype(np.int64), w_bits=self.w_bits, u_bits=self.u_bits,
+                      k=self.k, fire_offset=self.fire_offset, spike_bits=self.spike_bits,
+                      leak_shift=self.leak_shift, reset=self.reset)
+        if self.kind == "conv":
+            return ConvLayer(W=W, **geo, **fields)
+        return DenseLayer(W=W, **fields)
+
+
+def fold_pool(ly: IntegerLayer) -> tuple[np.ndarray, dict]:
+    """Weights (and a conv's geometry) of ``ly`` over its *unpooled* input
+    (docs/arithmetic.md, "Convolution"): a sum pool ``P`` then a conv ``K``/stride
+    ``S``/padding ``Pd`` is the conv ``K*P``/``S*P``/``Pd*P`` with
+    ``W'[.., ky*P+dy, kx*P+dx] = W[.., ky, kx]``; a dense layer over the pooled map
+    reads every input of a window with that window's weight."""
+    W = ly.W.numpy().astype(np.int64)
+    geo = {"in_shape": ly.in_shape, "stride": ly.stride, "padding": ly.padding}
+    if ly.pool == (1, 1):
+        return W, geo if ly.kind == "conv" else {}
+    ph, pw = ly.pool
+    C, H, Wd = ly.pool_in_shape
+    if H % ph or Wd % pw:
+        raise ExportError(f"a {ph}x{pw} pool does not divide the {C}x{H}x{Wd} map evenly")
+    if ly.kind == "conv":
+        W = np.repeat(np.repeat(W, ph, axis=2), pw, axis=3)
+        return W, {"in_shape": tuple(ly.pool_in_shape),
+                   "stride": (ly.stride[0] * ph, ly.stride[1] * pw),
+                   "padding": (ly.padding[0] * ph, ly.padding[1] * pw)}
+    Wm = W.reshape(W.shape[0], C, H // ph, Wd // pw)
+    return np.repeat(np.repeat(Wm, ph, axis=2), pw, axis=3).reshape(W.shape[0], -1), {}
 
 
 @dataclass
@@ -84,14 +152,14 @@ class IntegerSNN:
         logits = None
         last = len(self.layers) - 1
         for i, ly in enumerate(self.layers):
-            I = torch.matmul(s_in, ly.W.T) + ly.b
+            I = ly.charge(s_in)
             if i == last and self.readout == "membrane":
                 acc = torch.cumsum(I, dim=1)
                 traces.append(dict(I=I, v=acc, s=torch.zeros_like(I), u=acc))
                 logits = acc[:, -1]
                 break
             lo, hi = signed_range(ly.u_bits)
-            u = torch.zeros((batch, ly.W.shape[0]), dtype=torch.int64)
+            u = torch.zeros((batch, I.shape[2]), dtype=torch.int64)
             vs, ss, us = [], [], []
             for t in range(T):
                 u_l = u if ly.leak_shift is None else u - (u >> ly.leak_shift)
@@ -114,18 +182,16 @@ class IntegerSNN:
         layers = [IntegerLayer(W=torch.as_tensor(ly.W, dtype=torch.int64),
                                b=torch.as_tensor(ly.b, dtype=torch.int64), w_bits=ly.w_bits,
                                u_bits=ly.u_bits, k=ly.k, fire_offset=ly.fire_offset,
-                               spike_bits=ly.spike_bits, leak_shift=ly.leak_shift, reset=ly.reset)
+                               spike_bits=ly.spike_bits, leak_shift=ly.leak_shift, reset=ly.reset,
+                               **({"kind": "conv", "in_shape": ly.in_shape, "stride": ly.stride,
+                                   "padding": ly.padding} if ly.kind == "conv" else {}))
                   for ly in net.layers]
         return cls(layers=layers, in_bits=net.in_bits, timesteps=net.timesteps,
                    readout=net.readout, name=net.name)
 
     def to_ir(self) -> Network:
         """The IR network (validated) with exactly these integers."""
-        layers = [DenseLayer(W=ly.W.numpy().astype(np.int64), b=ly.b.numpy().astype(np.int64),
-                             w_bits=ly.w_bits, u_bits=ly.u_bits, k=ly.k,
-                             fire_offset=ly.fire_offset, spike_bits=ly.spike_bits,
-                             leak_shift=ly.leak_shift, reset=ly.reset)
-                  for ly in self.layers]
+        layers = [ly.to_ir_layer() for ly in self.layers]
         return Network(layers=layers, in_bits=self.in_bits, timesteps=self.timesteps,
                        readout=self.readout, name=self.name)
 
@@ -170,9 +236,10 @@ def _choose_k(i: int, m: float, w_bits: int, k_max: int, k_min: int) -> int:
     return k
 
 
-def quantize(model: SpikingMLP, *, w_bits: int = 8, u_bits: int = 16,
+def quantize(model, *, w_bits: int = 8, u_bits: int = 16,
              headroom: int | None = None, name: str = "") -> IntegerSNN:
-    """Quantise a float :class:`SpikingMLP` into its integer mode (see module doc).
+    """Quantise a float model (:class:`SpikingMLP`, :class:`~snnhw.nn.conv.SpikingConvNet`)
+    into its integer mode (see module doc).
 
     Raises
     ------
@@ -188,11 +255,12 @@ def quantize(model: SpikingMLP, *, w_bits: int = 8, u_bits: int = 16,
     fire = cfg.get("fire", "half")
     theta = cfg.get("theta", 1.0)
     headroom = spike_bits + 2 if headroom is None else headroom
-    folded = fold_input(model)
+    folded = model.float_layers()
     layers = []
     last = len(folded) - 1
     b_lim = (1 << (u_bits - 1)) - 1
-    for i, (W, b) in enumerate(folded):
+    for i, fl in enumerate(folded):
+        W, b = fl.W, fl.b
         readout_only = i == last and model.readout == "membrane"
         Wt, bt = W / theta, b / theta
         k_max = u_bits - 2 if readout_only else u_bits - 2 - headroom
@@ -214,6 +282,6 @@ def quantize(model: SpikingMLP, *, w_bits: int = 8, u_bits: int = 16,
                                    fire_offset=offset, spike_bits=spike_bits,
                                    leak_shift=(model.lif[i].leak_shift if i < len(model.lif)
                                                else cfg.get("leak_shift")),
-                                   reset=cfg.get("reset", "soft")))
+                                   reset=cfg.get("reset", "soft"), **fl.geometry()))
     return IntegerSNN(layers=layers, in_bits=model.in_bits, timesteps=model.timesteps,
                       readout=model.readout, name=name)

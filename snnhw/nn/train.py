@@ -1,4 +1,5 @@
-"""Training a :class:`SpikingMLP` on a data set's training split, and checkpoints.
+"""Training a :class:`SpikingMLP` or a :class:`SpikingConvNet` on a data set's training
+split, and checkpoints.
 
 A checkpoint is a ``torch.save`` dict of primitives and tensors only
 (``kind``, ``config``, ``state_dict``, ``history``), so it loads with
@@ -20,6 +21,7 @@ from torch import nn
 
 from ..data import DIGITS_IN_BITS, DIGITS_MAX, Dataset, Split
 from ..util import atomic_write
+from .conv import SpikingConvNet
 from .model import SpikingMLP, direct_encode, input_stats
 from .rmp import RMPLoss
 
@@ -27,6 +29,7 @@ __all__ = ["TrainConfig", "train", "evaluate", "save_checkpoint", "load_checkpoi
            "CheckpointError", "check_fit", "checkpoint_data"]
 
 CHECKPOINT_KIND = "snnhw-spiking-mlp"
+CNN_CHECKPOINT_KIND = "snnhw-spiking-cnn"
 
 
 class CheckpointError(ValueError):
@@ -57,15 +60,36 @@ class TrainConfig:
     seed: int = 0
     normalize: bool = False
     data: str = "digits"
+    arch: str | None = None       # a CNN (snnhw.nn.conv); None: the MLP of ``sizes``
     extra: dict = field(default_factory=dict)
 
     @classmethod
     def for_data(cls, data: Dataset, **changes) -> TrainConfig:
         """The config for ``data``: its own training defaults (``Dataset.defaults``;
         ``hidden`` sizes among them), then ``changes``. Sizes follow the data's inputs
-        and classes; a temporal data set fixes ``timesteps`` to its length."""
-        chosen = {"hidden": (128,), **data.defaults, **changes}
+        and classes; a temporal data set fixes ``timesteps`` to its length.
+
+        ``arch="cnn"`` takes the data set's default CNN (``defaults["conv"]``: its
+        architecture and the training choices it was measured with); any ``arch``
+        takes those training choices, and never input normalisation (a conv
+        network's BatchNorm does that job, and folds exactly)."""
+        chosen = {"hidden": (128,), **data.defaults}
+        conv = chosen.pop("conv", None)
+        if changes.get("arch") is not None:
+            if changes["arch"] == "cnn":
+                if not conv:
+                    raise ValueError(f"data {data.name!r} has no default CNN: give the layers, "
+                                     "e.g. --arch c16k3p1,sp2,d64")
+                changes = {**changes, "arch": conv["arch"]}
+            chosen.update({k: v for k, v in (conv or {}).items() if k != "arch"})
+            chosen["normalize"] = False
+            if changes.get("normalize"):
+                raise ValueError("a CNN takes no input normalisation (its first BatchNorm "
+                                 "does that job); leave out --normalize")
+        chosen.update(changes)
         hidden = tuple(int(h) for h in chosen.pop("hidden"))
+        if chosen.get("arch") is not None:
+            hidden = ()        # a CNN's layers are its arch; sizes say inputs and classes
         if data.temporal:
             T = chosen.pop("timesteps", data.steps)
             if data.steps != T:
@@ -74,11 +98,20 @@ class TrainConfig:
             chosen["timesteps"] = data.steps
         return cls(sizes=(data.n_in, *hidden, data.n_classes), data=data.name, **chosen)
 
-    def model(self, data: Dataset | Split | None = None) -> SpikingMLP:
+    def model(self, data: Dataset | Split | None = None) -> SpikingMLP | SpikingConvNet:
         """The untrained model for ``data`` (its ``in_bits`` and input range; its input
-        statistics when ``normalize``); without data, for the digits."""
+        statistics when ``normalize``; its map shape for a CNN); without data, for the
+        digits."""
         in_bits = getattr(data, "in_bits", DIGITS_IN_BITS)
         x_max = getattr(data, "x_max", DIGITS_MAX)
+        if self.arch is not None:
+            if self.normalize:
+                raise ValueError("a CNN takes no input normalisation")
+            return SpikingConvNet(self.arch, in_shape=getattr(data, "in_shape", (1, 8, 8)),
+                                  n_classes=self.sizes[-1], timesteps=self.timesteps,
+                                  in_bits=in_bits, in_scale=1.0 / x_max, readout=self.readout,
+                                  bn=self.bn, spike_bits=self.spike_bits, reset=self.reset,
+                                  leak_shift=self.leak_shift, fire=self.fire, mpr=self.mpr)
         norm = {}
         if self.normalize:
             if data is None:
@@ -192,7 +225,7 @@ def save_checkpoint(path: str | Path, model: SpikingMLP, history: dict | None = 
     with atomic_write(path) as f:
         torch.save({
             "data": str(data),
-            "kind": CHECKPOINT_KIND,
+            "kind": CNN_CHECKPOINT_KIND if isinstance(model, SpikingConvNet) else CHECKPOINT_KIND,
             "config": dict(model.config),
             "state_dict": model.state_dict(),
             "history": history or {},
@@ -211,9 +244,11 @@ MAX_CHECKPOINT_BYTES = 1 << 30
 CONFIG_KEYS = {"sizes", "timesteps", "in_bits", "in_scale", "readout", "bn", "encoding", "x_max",
                "leak_shifts", "in_mean", "in_std", "spike_bits", "reset", "leak_shift", "fire",
                "mpr", "theta", "detach_reset"}
+CNN_CONFIG_KEYS = (CONFIG_KEYS - {"sizes", "in_mean", "in_std"}) | {"arch", "in_shape",
+                                                                    "n_classes"}
 
 
-def load_checkpoint(path: str | Path) -> tuple[SpikingMLP, dict]:
+def load_checkpoint(path: str | Path) -> tuple[SpikingMLP | SpikingConvNet, dict]:
     """Rebuild the model from a checkpoint; returns ``(model, checkpoint_dict)``.
 
     The file is read with ``weights_only=True`` (no code runs) and checked whole: its
@@ -240,17 +275,19 @@ def load_checkpoint(path: str | Path) -> tuple[SpikingMLP, dict]:
         if isinstance(exc, pickle.UnpicklingError) or "weights_only" in why or not why:
             why = "damaged, or not a torch file"
         raise CheckpointError(f"{path}: not a readable checkpoint ({why})") from None
-    if not isinstance(ck, dict) or ck.get("kind") != CHECKPOINT_KIND:
+    if not isinstance(ck, dict) or ck.get("kind") not in (CHECKPOINT_KIND, CNN_CHECKPOINT_KIND):
         raise CheckpointError(f"{path}: not an snnhw checkpoint")
+    cnn = ck["kind"] == CNN_CHECKPOINT_KIND
+    first, keys = ("arch", CNN_CONFIG_KEYS) if cnn else ("sizes", CONFIG_KEYS)
     cfg = ck.get("config")
-    if not isinstance(cfg, dict) or "sizes" not in cfg:
-        raise CheckpointError(f"{path}: key 'config' must be a dict with 'sizes'")
-    unknown = sorted(str(k) for k in cfg if k not in CONFIG_KEYS)
+    if not isinstance(cfg, dict) or first not in cfg:
+        raise CheckpointError(f"{path}: key 'config' must be a dict with '{first}'")
+    unknown = sorted(str(k) for k in cfg if k not in keys)
     if unknown:
         raise CheckpointError(f"{path}: unknown config key(s) {', '.join(unknown)}")
     cfg = dict(cfg)
     try:
-        model = SpikingMLP(cfg.pop("sizes"), **cfg)
+        model = (SpikingConvNet if cnn else SpikingMLP)(cfg.pop(first), **cfg)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: bad config: {exc}") from None
     state = ck.get("state_dict")

@@ -1,0 +1,43 @@
+"""A trained layer as the quantiser sees it: float weights with everything linear folded in.
+
+Every float model (:class:`~snnhw.nn.model.SpikingMLP`,
+:class:`~snnhw.nn.conv.SpikingConvNet`) describes itself as a list of
+:class:`FloatLayer`: BatchNorm folded per output neuron (or channel), the input
+scale folded into the first layer, and an average pool's ``1 / (PH * PW)`` folded
+into the weights of the layer after it, so that the layer always reads the
+*sum*-pooled spikes of its input (docs/arithmetic.md, "Convolution": pooling has
+no layer kind).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["FloatLayer"]
+
+
+@dataclass
+class FloatLayer:
+    """One layer in float, in units of its input (raw integer units for the first).
+
+    ``kind`` ``"dense"``: ``W[n_out, n_in]``; ``"conv"``: ``W[C_out, C_in, KH, KW]``
+    over the map ``in_shape`` with ``stride`` and ``padding``. ``pool``: the layer
+    reads its input sum-pooled by ``pool = (PH, PW)`` windows (window = stride), the
+    unpooled map being ``pool_in_shape``; ``(1, 1)`` is no pooling.
+    """
+
+    kind: str
+    W: torch.Tensor
+    b: torch.Tensor
+    in_shape: tuple[int, int, int] | None = None
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    pool: tuple[int, int] = (1, 1)
+    pool_in_shape: tuple[int, int, int] | None = None
+
+    def geometry(self) -> dict:
+        """The non-weight fields, to carry into the integer layer."""
+        return {"kind": self.kind, "in_shape": self.in_shape, "stride": self.stride,
+                "padding": self.padding, "pool": self.pool, "pool_in_shape": self.pool_in_shape}
