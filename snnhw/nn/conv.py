@@ -6,9 +6,10 @@ right on the input map ``in_shape = (C, H, W)`` of the data (a 1-D signal is
 
 * ``c<C>k<K>[s<S>][p<P>]``: a conv layer of ``C`` output channels, kernel ``K``,
   stride ``S`` (1), zero padding ``P`` (0). On a 2-D map the kernel is ``K x K``;
-  on a 1-D map (``H = 1``) it is ``1 x K`` (stride and padding likewise).
+  on a 1-D map (``H = 1``) it is ``1 x K`` (stride and padding likewise). Any of
+  the three may be written ``AxB`` for a rectangle (height ``A``, width ``B``).
 * ``sp<P>`` / ``ap<P>``: sum / average pooling of the spikes by ``P`` (window =
-  stride; on a 1-D map ``1 x P``). It must follow a conv layer and divide its
+  stride; on a 1-D map ``1 x P``; ``AxB`` for a rectangle). It must follow a conv layer and divide its
   map evenly; export folds it into the next layer (docs/arithmetic.md,
   "Convolution"). There is no max pooling (it is not linear).
 * ``d<N>``: a dense layer of ``N`` neurons over the flattened map.
@@ -34,8 +35,9 @@ from .neuron import MultiBitLIF
 
 __all__ = ["SpikingConvNet", "parse_arch", "plan_arch", "ArchError"]
 
-_CONV = re.compile(r"c(\d+)k(\d+)(?:s(\d+))?(?:p(\d+))?")
-_POOL = re.compile(r"(sp|ap)(\d+)")
+_PAIR = r"\d+(?:x\d+)?"
+_CONV = re.compile(rf"c(\d+)k({_PAIR})(?:s({_PAIR}))?(?:p({_PAIR}))?")
+_POOL = re.compile(rf"(sp|ap)({_PAIR})")
 _DENSE = re.compile(r"d(\d+)")
 MAX_SIDE = 1 << 12
 
@@ -69,14 +71,13 @@ def plan_arch(tokens, in_shape, n_classes: int) -> list[dict]:
         if m := _CONV.fullmatch(t):
             if shape is None:
                 raise ArchError(f"--arch: conv layer {t!r} after a dense layer (it has no map)")
-            c, k, s, p = (int(v) if v is not None else d
-                          for v, d in zip(m.groups(), (None, None, 1, 0)))
-            if not (1 <= c <= MAX_SIDE and 1 <= k <= MAX_SIDE and 1 <= s <= MAX_SIDE
-                    and 0 <= p <= MAX_SIDE):
+            c = int(m.group(1))
+            kernel, stride, padding = (_pair(v, d, one_d) for v, d in
+                                       zip(m.groups()[1:], ("", "1", "0")))
+            if not (1 <= c <= MAX_SIDE and 1 <= min(kernel + stride)
+                    and max(kernel + stride + padding) <= MAX_SIDE):
                 raise ArchError(f"--arch: {t!r}: channels, kernel and stride must be "
                                 f"1..{MAX_SIDE}, padding 0..{MAX_SIDE}")
-            kernel, stride, padding = ((1, k), (1, s), (0, p)) if one_d else ((k, k), (s, s),
-                                                                            (p, p))
             out = (c, conv_out_size(shape[1], kernel[0], stride[0], padding[0]),
                    conv_out_size(shape[2], kernel[1], stride[1], padding[1]))
             if min(out[1:]) < 1:
@@ -89,9 +90,8 @@ def plan_arch(tokens, in_shape, n_classes: int) -> list[dict]:
         elif m := _POOL.fullmatch(t):
             if not plan or plan[-1]["kind"] != "conv" or pool is not None:
                 raise ArchError(f"--arch: pool {t!r} must follow a conv layer")
-            p = int(m.group(2))
-            win = (1, p) if one_d else (p, p)
-            if p < 1 or shape[1] % win[0] or shape[2] % win[1]:
+            win = _pair(m.group(2), "", one_d)
+            if min(win) < 1 or shape[1] % win[0] or shape[2] % win[1]:
                 raise ArchError(f"--arch: pool {t!r} does not divide the {_text(shape)} map "
                                 "evenly (the fold into the next layer needs it to)")
             pooled_from = shape
@@ -112,6 +112,16 @@ def plan_arch(tokens, in_shape, n_classes: int) -> list[dict]:
             raise ArchError(f"--arch {','.join(tokens)} needs more than {MAX_PARAMETERS:,} "
                             "weights")
     return plan
+
+
+def _pair(text: str | None, default: str, one_d: bool) -> tuple[int, int]:
+    """``"K"`` -> ``(K, K)`` (``(1, K)`` on a 1-D map; padding ``(0, P)``), ``"AxB"`` -> ``(A, B)``."""
+    text = default if text is None else text
+    if "x" in text:
+        a, b = text.split("x")
+        return int(a), int(b)
+    v = int(text)
+    return ((0 if default == "0" else 1), v) if one_d else (v, v)
 
 
 def _text(shape) -> str:

@@ -15,7 +15,7 @@ from snnhw.verify.compare import integer_vs_golden
 
 @pytest.mark.parametrize("arch, shape, text", [
     ("c8k3,mp2", (1, 8, 8), "'mp2' is not a layer"),
-    ("c8k3x3", (1, 8, 8), "'c8k3x3' is not a layer"),
+    ("c8k3y3", (1, 8, 8), "'c8k3y3' is not a layer"),
     ("", (1, 8, 8), "comma-separated layers"),
     ("c8k3,,d4", (1, 8, 8), "comma-separated layers"),
     ("ap2,c8k3", (1, 8, 8), "pool 'ap2' must follow a conv layer"),
@@ -45,6 +45,11 @@ def test_architecture_geometry():
     assert two_d[0]["kernel"] == (3, 3) and two_d[1]["pool"] == (2, 2)
     assert two_d[1]["n_in"] == 4 * 3 * 2 and two_d[1]["pool_in_shape"] == (4, 6, 4)
     assert parse_arch(" c4k3 , d8 ") == ["c4k3", "d8"]
+    rect = plan_arch("c4k3x1s2x1p1x0,sp2x4", (1, 8, 8), 3)
+    assert (rect[0]["kernel"], rect[0]["stride"], rect[0]["padding"]) == ((3, 1), (2, 1),
+                                                                          (1, 0))
+    assert rect[0]["out_shape"] == (4, 4, 8) and rect[1]["pool"] == (2, 4)
+    assert rect[1]["n_in"] == 4 * 2 * 2
 
 
 def _active_model(arch, shape, seed, **kw):
