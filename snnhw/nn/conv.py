@@ -9,8 +9,8 @@ right on the input map ``in_shape = (C, H, W)`` of the data (a 1-D signal is
   on a 1-D map (``H = 1``) it is ``1 x K`` (stride and padding likewise). Any of
   the three may be written ``AxB`` for a rectangle (height ``A``, width ``B``).
 * ``sp<P>`` / ``ap<P>``: sum / average pooling of the spikes by ``P`` (window =
-  stride; on a 1-D map ``1 x P``; ``AxB`` for a rectangle). It must follow a conv layer and divide its
-  map evenly; export folds it into the next layer (docs/arithmetic.md,
+  stride; on a 1-D map ``1 x P``; ``AxB`` for a rectangle). It must follow a conv
+  layer and divide its map evenly; export folds it into the next layer (docs/arithmetic.md,
   "Convolution"). There is no max pooling (it is not linear).
 * ``d<N>``: a dense layer of ``N`` neurons over the flattened map.
 
@@ -74,7 +74,7 @@ def plan_arch(tokens, in_shape, n_classes: int) -> list[dict]:
             c = int(m.group(1))
             kernel, stride, padding = (_pair(v, d, one_d) for v, d in
                                        zip(m.groups()[1:], ("", "1", "0")))
-            if not (1 <= c <= MAX_SIDE and 1 <= min(kernel + stride)
+            if not (1 <= c <= MAX_SIDE and min(kernel + stride) >= 1
                     and max(kernel + stride + padding) <= MAX_SIDE):
                 raise ArchError(f"--arch: {t!r}: channels, kernel and stride must be "
                                 f"1..{MAX_SIDE}, padding 0..{MAX_SIDE}")
@@ -115,7 +115,8 @@ def plan_arch(tokens, in_shape, n_classes: int) -> list[dict]:
 
 
 def _pair(text: str | None, default: str, one_d: bool) -> tuple[int, int]:
-    """``"K"`` -> ``(K, K)`` (``(1, K)`` on a 1-D map; padding ``(0, P)``), ``"AxB"`` -> ``(A, B)``."""
+    """``"K"`` -> ``(K, K)`` (``(1, K)`` on a 1-D map; padding ``(0, P)``);
+    ``"AxB"`` -> ``(A, B)``."""
     text = default if text is None else text
     if "x" in text:
         a, b = text.split("x")

@@ -190,7 +190,7 @@ AFF = nir.Affine(weight=np.ones((2, 3)), bias=np.zeros(2))
      r"node 'n1': tau gives a leak of 0\.8 per step .*nearest: L=2, 0\.75"),
     (lambda: graph(*chain(AFF, lif(2, v_reset=0.5))), r"node 'n1': v_reset must be 0"),
     (lambda: graph(*chain(AFF, nir.Flatten(input_type={"input": np.array([2])}))),
-     r"node 'n1': Flatten nodes are not supported"),
+     r"node 'n1': Flatten with no Conv1d/Conv2d in the graph"),
     (lambda: graph(*chain(AFF, AFF)), r"node 'n1': two weight layers in a row"),
     (lambda: graph(*chain(lif(3))), r"node 'n0' \(LIF\) has no Affine/Linear node before it"),
     (lambda: graph(*chain(AFF, nir.CubaLIF(
