@@ -1,16 +1,18 @@
-"""``snnhw convert``: train a ReLU MLP on a data set and convert it to a rate-coded SNN."""
+"""``snnhw convert``: train a ReLU MLP or CNN on a data set and convert it to a rate-coded
+SNN."""
 
 from __future__ import annotations
 
 import torch
 
-from ..nn.convert import choose_l4_strength, convert, snn_accuracy, train_ann
+from ..nn.convert import ReLUCNN, choose_l4_strength, convert, snn_accuracy, train_ann
 from ..nn.train import save_checkpoint
 from ..util import prepare_output
 from .args import MAX_EPOCHS, MAX_SEED, MAX_TIMESTEPS, float_range, int_range, parse_sizes
 from .common import DATA_HELP, CLIError, emit_json, load_dataset, sentence
 
-HELP = "train a ReLU MLP on a data set and convert it to a spiking network (Poisson input)"
+HELP = ("train a ReLU MLP or CNN on a data set and convert it to a spiking network (Poisson "
+        "input)")
 
 
 def _l4(text: str):
@@ -31,6 +33,9 @@ def add_parser(sub) -> None:
     p.add_argument("--in-bits", type=int_range(1, 16), default=None,
                    help="for an .npz (see 'snnhw train')")
     p.add_argument("--hidden", default="128", help="hidden sizes, comma separated (%(default)s)")
+    p.add_argument("--arch", default=None, metavar="LAYERS|cnn",
+                   help="convert a ReLU CNN of these layers instead (the syntax of 'snnhw "
+                        "train --arch'; 'cnn': the data set's default CNN)")
     p.add_argument("--timesteps", "-T", type=int_range(1, MAX_TIMESTEPS), default=32,
                    help="(%(default)s)")
     p.add_argument("--spike-bits", type=int_range(1, 8), default=1, help="(%(default)s)")
@@ -53,11 +58,26 @@ def run(args) -> int:
         raise CLIError(f"data {data.name!r} is temporal; conversion rate-codes static inputs "
                        "(train it with 'snnhw train' instead)")
     sizes = [data.n_in, *sizes, data.n_classes]
+    net = None
+    if args.arch is not None:
+        from ..nn.conv import ArchError
+
+        arch = args.arch
+        if arch == "cnn":
+            if "conv" not in data.defaults:
+                raise CLIError(f"data {data.name!r} has no default CNN: give the layers, e.g. "
+                               "--arch c16k3p1,sp2,d64")
+            arch = data.defaults["conv"]["arch"]
+        try:
+            torch.manual_seed(args.seed)
+            net = ReLUCNN(arch, data.in_shape, data.n_classes)
+        except ArchError as exc:
+            raise CLIError(str(exc)) from None
     x_max = float(data.x_max)
     n_cal = len(data.x_train) // 5
     xc, yc = data.x_train[:n_cal], data.y_train[:n_cal]
     ann = train_ann(sizes, data.x_train[n_cal:], data.y_train[n_cal:], epochs=args.epochs,
-                    seed=args.seed, x_max=x_max)
+                    seed=args.seed, x_max=x_max, net=net)
     scores = {}
     if args.l4 == "auto":
         alpha, scores = choose_l4_strength(ann, xc, yc, timesteps=args.timesteps,
@@ -75,7 +95,8 @@ def run(args) -> int:
     save_checkpoint(out, snn, train_config=None, data=args.data)
     report = {"checkpoint": str(out), "ann_test_acc": ann_acc, "snn_test_acc": acc,
               "l4_strength": alpha, "l4_calibration_scores": {str(k): v for k, v in scores.items()},
-              "timesteps": args.timesteps, "data": data.name}
+              "timesteps": args.timesteps, "data": data.name,
+              "arch": ",".join(net.arch) if net is not None else None}
     if args.json:
         emit_json(report)
     else:

@@ -1,4 +1,4 @@
-"""ANN-to-SNN conversion of a ReLU MLP (docs/training.md).
+"""ANN-to-SNN conversion of a ReLU MLP or CNN (docs/training.md).
 
 Baseline, data-based normalisation: for every hidden layer ``l`` take
 ``lam_l``, a high percentile (default 99.9 %) of its ReLU activations on
@@ -7,13 +7,18 @@ for the activation ``s * lam / s_max`` per step, so the converted weights are
 ``W'_l = W_l * (lam_{l-1} / s_max_{l-1}) * (s_max_l / lam_l)`` and
 ``b'_l = b_l * s_max_l / lam_l`` (input: Poisson spikes, ``lam_0 = 1``,
 ``s_max_0 = 1``). The last layer is a membrane readout, whose positive scale
-does not change the argmax, so only its input scale is applied.
+does not change the argmax, so only its input scale is applied. A ReLU CNN
+(:class:`ReLUCNN`, the layers of :mod:`snnhw.nn.conv`) converts the same way: one
+``lam`` per layer over all its channels and positions, the weights of a conv
+layer scaled as a whole; a pool acts on the activations in the ANN and on the
+spike counts in the SNN, both linear, so it needs no scale of its own.
 
 L4 adjustment: the spread over time of a neuron's pre-firing membrane grows
 with the L4 norm of its weight row, which mean-only conversion ignores. The
 exact published rule was not available; snnhw scales each hidden neuron's
 row (weights and bias) by ``c_i = (rho_i / mean(rho))**(-alpha)`` with
-``rho_i = ||w_i||_4 / ||w_i||_2`` (scale-free: near ``n**-1/4`` for spread
+``rho_i = ||w_i||_4 / ||w_i||_2`` (for a conv layer, per output channel over its
+whole kernel ``W[c]``: the channel's neurons share it) (scale-free: near ``n**-1/4`` for spread
 weights, 1 for one dominant weight). ``alpha = 0`` is no adjustment; the
 strength is chosen on calibration data by :func:`choose_l4_strength`.
 """
@@ -24,9 +29,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .conv import SpikingConvNet, parse_arch, plan_arch
 from .model import SpikingMLP, check_sizes, poisson_encode
 
-__all__ = ["ReLUMLP", "train_ann", "activation_scales", "l4_ratio", "convert",
+__all__ = ["ReLUMLP", "ReLUCNN", "train_ann", "activation_scales", "l4_ratio", "convert",
            "choose_l4_strength", "snn_accuracy"]
 
 
@@ -47,12 +53,49 @@ class ReLUMLP(nn.Module):
                 hidden.append(x)
         return (x, hidden) if return_hidden else x
 
+    def spiking(self, **kw) -> SpikingMLP:
+        return SpikingMLP(self.sizes, **kw)
+
+
+class ReLUCNN(nn.Module):
+    """Non-spiking CNN of an ``--arch`` text (:mod:`snnhw.nn.conv`): ``conv -> ReLU ->
+    [pool]`` blocks, dense ``-> ReLU`` layers, a last dense layer; inputs are rates."""
+
+    def __init__(self, arch, in_shape, n_classes: int):
+        super().__init__()
+        self.arch, self.in_shape, self.n_classes = parse_arch(arch), tuple(in_shape), n_classes
+        self.plan = plan_arch(self.arch, self.in_shape, n_classes)
+        self.fc = nn.ModuleList(
+            nn.Conv2d(p["in_shape"][0], p["out_shape"][0], p["kernel"], p["stride"],
+                      p["padding"]) if p["kind"] == "conv" else nn.Linear(p["n_in"], p["n_out"])
+            for p in self.plan)
+
+    def forward(self, x, *, return_hidden: bool = False):
+        x = x.reshape(len(x), *self.in_shape)
+        hidden = []
+        for i, (p, op) in enumerate(zip(self.plan, self.fc)):
+            if p["kind"] == "dense":
+                x = x.reshape(len(x), -1)
+            x = op(x)
+            if i < len(self.fc) - 1:
+                x = torch.relu(x)
+                hidden.append(x)
+                if "pool_after" in p:
+                    average, win = p["pool_after"]
+                    x = nn.functional.avg_pool2d(x, win) * (1 if average else win[0] * win[1])
+        return (x, hidden) if return_hidden else x
+
+    def spiking(self, **kw) -> SpikingConvNet:
+        return SpikingConvNet(self.arch, in_shape=self.in_shape, n_classes=self.n_classes, **kw)
+
 
 def train_ann(sizes, x: np.ndarray, y: np.ndarray, *, epochs: int = 60, lr: float = 0.05,
-              seed: int = 0, x_max: float = 16.0) -> ReLUMLP:
-    """Train a ReLU MLP on integer inputs scaled to ``[0, 1]`` by ``x_max``."""
+              seed: int = 0, x_max: float = 16.0, net: nn.Module | None = None
+              ) -> ReLUMLP | ReLUCNN:
+    """Train a ReLU MLP of ``sizes`` (or the given ``net``, e.g. a :class:`ReLUCNN`) on
+    integer inputs scaled to ``[0, 1]`` by ``x_max``."""
     torch.manual_seed(seed)
-    net = ReLUMLP(sizes)
+    net = ReLUMLP(sizes) if net is None else net
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     xt = torch.as_tensor(x, dtype=torch.float32) / x_max
@@ -72,7 +115,8 @@ def train_ann(sizes, x: np.ndarray, y: np.ndarray, *, epochs: int = 60, lr: floa
 
 
 @torch.no_grad()
-def activation_scales(ann: ReLUMLP, rates: torch.Tensor, percentile: float = 99.9) -> list[float]:
+def activation_scales(ann: ReLUMLP | ReLUCNN, rates: torch.Tensor,
+                      percentile: float = 99.9) -> list[float]:
     """``lam_l`` of every hidden layer: a percentile of its ReLU activations."""
     _, hidden = ann(rates, return_hidden=True)
     out = []
@@ -83,25 +127,27 @@ def activation_scales(ann: ReLUMLP, rates: torch.Tensor, percentile: float = 99.
 
 
 def l4_ratio(W: torch.Tensor) -> torch.Tensor:
-    """``||w_i||_4 / ||w_i||_2`` per row (1.0 for an all-zero row)."""
+    """``||w_i||_4 / ||w_i||_2`` per row (a conv: per output channel; 1.0 for zeros)."""
+    W = W.reshape(W.shape[0], -1)
     l2 = W.norm(p=2, dim=1)
     l4 = W.norm(p=4, dim=1)
     return torch.where(l2 > 0, l4 / l2.clamp(min=1e-30), torch.ones_like(l2))
 
 
 @torch.no_grad()
-def convert(ann: ReLUMLP, calib_rates: torch.Tensor, *, timesteps: int, spike_bits: int = 1,
-            percentile: float = 99.9, l4_strength: float = 0.0, reset: str = "soft",
-            x_max: float = 16.0) -> SpikingMLP:
-    """A rate-coded :class:`SpikingMLP` (IF neurons, Poisson inputs) from ``ann``."""
+def convert(ann: ReLUMLP | ReLUCNN, calib_rates: torch.Tensor, *, timesteps: int,
+            spike_bits: int = 1, percentile: float = 99.9, l4_strength: float = 0.0,
+            reset: str = "soft", x_max: float = 16.0) -> SpikingMLP | SpikingConvNet:
+    """A rate-coded :class:`SpikingMLP` or :class:`SpikingConvNet` (IF neurons, Poisson
+    inputs) from ``ann``."""
     lams = activation_scales(ann, calib_rates, percentile)
     s_max = (1 << spike_bits) - 1
-    snn = SpikingMLP(ann.sizes, timesteps=timesteps, in_bits=1, in_scale=1.0,
-                     readout="membrane", spike_bits=spike_bits, reset=reset, leak_shift=None,
-                     fire="floor", mpr=False, encoding="poisson", x_max=float(x_max))
+    snn = ann.spiking(timesteps=timesteps, in_bits=1, in_scale=1.0, readout="membrane",
+                      spike_bits=spike_bits, reset=reset, leak_shift=None, fire="floor",
+                      mpr=False, encoding="poisson", x_max=float(x_max))
     prev_lam, prev_smax = 1.0, 1
     last = len(ann.fc) - 1
-    for i, (fc, dst) in enumerate(zip(ann.fc, snn.fc)):
+    for i, (fc, dst) in enumerate(zip(ann.fc, snn.fc if hasattr(snn, "fc") else snn.ops)):
         W = fc.weight.detach().clone()
         b = fc.bias.detach().clone()
         W = W * (prev_lam / prev_smax)
@@ -110,7 +156,7 @@ def convert(ann: ReLUMLP, calib_rates: torch.Tensor, *, timesteps: int, spike_bi
             if l4_strength:
                 rho = l4_ratio(W)
                 c = (rho / rho.mean()) ** (-l4_strength)
-                W, b = W * c[:, None], b * c
+                W, b = W * c.reshape(-1, *([1] * (W.dim() - 1))), b * c
             prev_lam, prev_smax = lams[i], s_max
         dst.weight.copy_(W)
         dst.bias.copy_(b)
@@ -119,7 +165,7 @@ def convert(ann: ReLUMLP, calib_rates: torch.Tensor, *, timesteps: int, spike_bi
 
 
 @torch.no_grad()
-def snn_accuracy(snn: SpikingMLP, x: np.ndarray, y: np.ndarray, *, seed: int,
+def snn_accuracy(snn: SpikingMLP | SpikingConvNet, x: np.ndarray, y: np.ndarray, *, seed: int,
                  x_max: float = 16.0) -> float:
     """Accuracy of a converted SNN under seeded Poisson input."""
     rates = torch.as_tensor(x, dtype=torch.float32) / x_max
@@ -128,7 +174,7 @@ def snn_accuracy(snn: SpikingMLP, x: np.ndarray, y: np.ndarray, *, seed: int,
     return float((pred == y).mean())
 
 
-def choose_l4_strength(ann: ReLUMLP, calib_x: np.ndarray, calib_y: np.ndarray, *,
+def choose_l4_strength(ann: ReLUMLP | ReLUCNN, calib_x: np.ndarray, calib_y: np.ndarray, *,
                        timesteps: int, spike_bits: int = 1,
                        grid=(-1.0, -0.5, 0.0, 0.5, 1.0, 2.0), seed: int = 0,
                        x_max: float = 16.0) -> tuple[float, dict]:

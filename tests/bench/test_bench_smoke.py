@@ -17,9 +17,11 @@ def test_golden_speed_reports_exact_json():
                         "--sizes", "40,20,5", "--batch", "16", "--naive-samples", "2",
                         "--repeat", "1"], capture_output=True, text=True, check=True)
     d = json.loads(r.stdout)
-    assert d["exact"] is True
+    assert d["exact"] is True and d["conv"]["exact"] is True
     assert d["network"] == [40, 20, 5] and d["naive_samples"] == 2
     assert d["golden_inferences_per_s"] > 0 and d["naive_inferences_per_s"] > 0
+    assert [ly["kind"] for ly in d["conv"]["network"]] == ["conv"] * 3 + ["dense"] * 2
+    assert d["conv"]["golden_inferences_per_s"] > 0
 
 
 def test_ablation_quick_run_reports_every_comparison(tmp_path):

@@ -72,3 +72,43 @@ def test_poisson_encoding_is_seeded_and_bounded():
     assert m[0] == 0 and m[2] == 1 and abs(m[1] - 0.25) < 0.03
     with pytest.raises(ValueError, match="rates must lie in"):
         poisson_encode(torch.tensor([[1.5]]), 3, seed=0)
+
+
+def test_cnn_conversion_scales_per_layer_and_l4_per_output_channel():
+    from snnhw.nn.conv import SpikingConvNet
+    from snnhw.nn.convert import ReLUCNN
+
+    torch.manual_seed(0)
+    ann = ReLUCNN("c3k3p1,sp2,d5", (1, 4, 4), 2).eval()
+    rates = torch.rand(300, 16, generator=torch.Generator().manual_seed(3))
+    lam = activation_scales(ann, rates)
+    _, hidden = ann(rates, return_hidden=True)
+    assert lam[0] == pytest.approx(float(np.percentile(hidden[0].detach().numpy(), 99.9)))
+    snn = convert(ann, rates, timesteps=8, spike_bits=2)
+    assert isinstance(snn, SpikingConvNet) and snn.config["encoding"] == "poisson"
+    W0 = ann.fc[0].weight * 3 / lam[0]
+    assert torch.allclose(snn.ops[0].weight, W0)
+    assert torch.allclose(snn.ops[1].weight, ann.fc[1].weight * lam[0] / 3 * 3 / lam[1])
+    adj = convert(ann, rates, timesteps=8, spike_bits=2, l4_strength=1.0)
+    rows = W0.reshape(3, -1)
+    rho = rows.norm(p=4, dim=1) / rows.norm(p=2, dim=1)      # one ratio per output channel
+    c = (rho / rho.mean()) ** -1.0
+    assert torch.allclose(adj.ops[0].weight, W0 * c[:, None, None, None])
+    assert torch.allclose(adj.ops[0].bias, snn.ops[0].bias * c)
+
+
+def test_cnn_conversion_tracks_the_ann_on_digits():
+    from snnhw.data import load_data
+    from snnhw.nn.convert import ReLUCNN, snn_accuracy, train_ann
+
+    d = load_data("digits")
+    torch.manual_seed(0)
+    ann = train_ann(None, d.x_train, d.y_train, epochs=8, x_max=16.0,
+                    net=ReLUCNN("c8k3p1,sp2,d32", (1, 8, 8), 10))
+    with torch.no_grad():
+        ann_acc = float((ann(torch.as_tensor(d.x_test, dtype=torch.float32) / 16).argmax(1)
+                         .numpy() == d.y_test).mean())
+    calib = torch.as_tensor(d.x_train[:300], dtype=torch.float32) / 16
+    snn = convert(ann, calib, timesteps=32)
+    acc = snn_accuracy(snn, d.x_test, d.y_test, seed=0)
+    assert ann_acc > 0.9 and acc > ann_acc - 0.08, (ann_acc, acc)
