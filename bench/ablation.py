@@ -20,6 +20,12 @@ noise". Nothing is tuned to make a claim hold.
     python bench/ablation.py --data mnist1d              # table, out/ablation-mnist1d.{png,md}
     python bench/ablation.py --data mnist1d --json       # one JSON object
     python bench/ablation.py --seeds 1 --epochs 2 --timesteps 1,2   # quick look (digits)
+    python bench/ablation.py --data mnist1d --encodings cnn,deep-cnn --cnn-epochs 20
+
+CNNs (encodings ``cnn`` and ``deep-cnn``, on a static data set with a default
+CNN): the same four claims on the data set's default CNN (``snnhw train --arch
+cnn``) and on a deeper one of four conv layers (:data:`DEEP_CNN`), at
+``--cnn-timesteps`` (1, 2, 4).
 
 Runs are independent, spread over --jobs processes, and cached one JSON file
 each under --cache, so an interrupted run continues where it stopped.
@@ -45,6 +51,10 @@ CLAIMS = {
     "spike_bits": ("2-bit spikes", "1-bit spikes", {"spike_bits": 1}),
 }
 TEMPORAL_CLAIMS = {**CLAIMS, "leak": ("leak shift 3", "no leak (IF)", {"leak_shift": None})}
+#: the deeper CNN per data set: four conv layers (the default CNNs have two or three)
+DEEP_CNN = {"mnist1d": "c32k5p2,c32k3p1,sp2,c32k3p1,c32k3p1,sp2,d128",
+            "digits": "c16k3p1,c16k3p1,sp2,c32k3p1,c32k3p1,sp2,d128"}
+CNN_ENCODINGS = ("cnn", "deep-cnn")
 
 
 # ---------------------------------------------------------------- one run each (in a worker)
@@ -72,6 +82,8 @@ def run_snn(task: dict) -> dict:
         change["timesteps"] = task["T"]
     if task.get("epochs"):
         change["epochs"] = task["epochs"]
+    if task.get("arch"):
+        change["arch"] = task["arch"]
     cfg = TrainConfig.for_data(data, **change)
     t0 = time.perf_counter()
     model, _ = train(cfg, data, progress=False)
@@ -235,19 +247,27 @@ def verdict(a: dict, b: dict) -> tuple[float, float, str]:
     return diff, se, "within noise"
 
 
+def _setting(args, enc: str, name: str) -> tuple[dict, list, int | None, dict]:
+    """Claims, T values, epochs and extra task fields of one encoding."""
+    if enc == "temporal":
+        return TEMPORAL_CLAIMS, [0], args.temporal_epochs, {}
+    if enc in CNN_ENCODINGS:
+        arch = "cnn" if enc == "cnn" else DEEP_CNN[name]
+        return CLAIMS, args.cnn_Ts, args.cnn_epochs, {"arch": arch}
+    return CLAIMS, args.Ts, args.epochs, {}
+
+
 def build_tasks(args, data_names: dict) -> list[dict]:
     tasks = []
     seeds = list(range(args.seeds))
     for enc, name in data_names.items():
-        claims = TEMPORAL_CLAIMS if enc == "temporal" else CLAIMS
-        Ts = [None] if enc == "temporal" else args.Ts
-        epochs = args.temporal_epochs if enc == "temporal" else args.epochs
+        claims, Ts, epochs, extra = _setting(args, enc, name)
         variants = [{}] + [c for _, _, c in claims.values()]
         for T in Ts:
             for change in variants:
                 for seed in seeds:
-                    tasks.append({"kind": "snn", "data": name, "enc": enc, "T": T or 0,
-                                  "change": change, "seed": seed, "epochs": epochs})
+                    tasks.append({"kind": "snn", "data": name, "enc": enc, "T": T,
+                                  "change": change, "seed": seed, "epochs": epochs, **extra})
     static = data_names.get("static")
     if static:
         for seed in seeds:
@@ -270,13 +290,11 @@ def report(args, data_names, tasks, results) -> dict:
 
     rows = []
     for enc, name in data_names.items():
-        claims = TEMPORAL_CLAIMS if enc == "temporal" else CLAIMS
-        Ts = [0] if enc == "temporal" else args.Ts
-        epochs = args.temporal_epochs if enc == "temporal" else args.epochs
+        claims, Ts, epochs, extra = _setting(args, enc, name)
         for claim, (a_label, b_label, change) in claims.items():
             cells = []
             for T in Ts:
-                base = dict(kind="snn", data=name, enc=enc, T=T, epochs=epochs)
+                base = dict(kind="snn", data=name, enc=enc, T=T, epochs=epochs, **extra)
                 ra, rb = runs(**base, change={}), runs(**base, change=change)
                 cell = {"T": T or _data_steps(name),
                         "a": stats([r["int"] for r in ra]), "b": stats([r["int"] for r in rb]),
@@ -287,7 +305,9 @@ def report(args, data_names, tasks, results) -> dict:
                                                                                    cell["b"])
                 cells.append(cell)
             rows.append({"encoding": enc, "name": claim, "a_label": a_label,
-                         "b_label": b_label, "cells": cells})
+                         "b_label": b_label, "cells": cells,
+                         **({"arch": extra["arch"] if extra["arch"] != "cnn" else
+                             _data(name).defaults["conv"]["arch"]} if extra else {})})
     baseline = None
     static = data_names.get("static")
     if static:
@@ -308,6 +328,7 @@ def report(args, data_names, tasks, results) -> dict:
                          "cells": cells})
     return {"data": args.data, "encodings": data_names, "seeds": args.seeds,
             "epochs": args.epochs, "temporal_epochs": args.temporal_epochs,
+            "cnn_epochs": args.cnn_epochs,
             "float_mlp": baseline, "rows": rows}
 
 
@@ -335,6 +356,11 @@ def markdown(rep: dict) -> str:
     if rep["float_mlp"]:
         lines += ["", f"Float ReLU MLP baseline (same sizes and recipe, no spikes): "
                       f"{fmt(rep['float_mlp'])} %."]
+    archs = {row["encoding"]: row["arch"] for row in rep["rows"] if "arch" in row}
+    if archs:
+        lines += ["", "CNNs: " + "; ".join(f"{enc} `{a}`" for enc, a in archs.items())
+                  + (f", {rep['cnn_epochs']} epochs" if rep.get("cnn_epochs") else "")
+                  + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -359,7 +385,7 @@ def plot(rep: dict, path: Path) -> None:
             mark = {"holds": "✓", "does not hold": "✗"}.get(c["verdict"], "≈")
             top = 100 * max(c["a"]["mean"] + c["a"]["std"], c["b"]["mean"] + c["b"]["std"])
             ax.text(x, top + 0.5, mark, ha="center", va="bottom", fontsize=10)
-        if rep["float_mlp"] and row["encoding"] != "temporal":
+        if rep["float_mlp"] and row["encoding"] == "static":
             ax.axhline(100 * rep["float_mlp"]["mean"], color="gray", ls="--", lw=1,
                        label="float ReLU MLP")
         ax.set_xticks(xs, [f"T={c['T']}" for c in row["cells"]])
@@ -398,10 +424,13 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default="digits", help="data set (%(default)s; mnist1d also "
                     "runs its temporal encoding)")
     ap.add_argument("--encodings", default=None,
-                    help="static,temporal (default: both where the data set has a temporal "
-                         "form)")
+                    help="static,temporal,cnn,deep-cnn (default: static and temporal where "
+                         "the data set has a temporal form)")
     ap.add_argument("--seeds", type=int, default=3, help="seeds per configuration (%(default)s)")
     ap.add_argument("--timesteps", default="1,2,4,8", help="T values, static (%(default)s)")
+    ap.add_argument("--cnn-timesteps", default="1,2,4", help="T values, CNNs (%(default)s)")
+    ap.add_argument("--cnn-epochs", type=int, default=None,
+                    help="epochs per CNN run (default: the data set's CNN's)")
     ap.add_argument("--convert-timesteps", default="8,16,32",
                     help="T values for the conversion comparison, '' to skip (%(default)s)")
     ap.add_argument("--epochs", type=int, default=None,
@@ -421,6 +450,7 @@ def main(argv=None) -> int:
 
     args.Ts = _ints(args.timesteps, "--timesteps")
     args.cTs = _ints(args.convert_timesteps, "--convert-timesteps")
+    args.cnn_Ts = _ints(args.cnn_timesteps, "--cnn-timesteps")
     if args.seeds < 1 or args.jobs < 1:
         raise SystemExit("ablation: --seeds and --jobs must be positive")
     try:
@@ -435,6 +465,8 @@ def main(argv=None) -> int:
             names["static"] = args.data
         elif enc == "temporal" and (data.temporal or temporal_name in DATASETS):
             names["temporal"] = args.data if data.temporal else temporal_name
+        elif enc in CNN_ENCODINGS and "conv" in data.defaults and args.data in DEEP_CNN:
+            names[enc] = args.data
         elif args.encodings:
             raise SystemExit(f"ablation: data {args.data!r} has no {enc} encoding")
     stem = Path(args.data).stem
