@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["FloatLayer"]
+__all__ = ["FloatLayer", "fold_bn", "fold_input"]
 
 
 @dataclass
@@ -41,3 +41,32 @@ class FloatLayer:
         """The non-weight fields, to carry into the integer layer."""
         return {"kind": self.kind, "in_shape": self.in_shape, "stride": self.stride,
                 "padding": self.padding, "pool": self.pool, "pool_in_shape": self.pool_in_shape}
+
+
+def fold_bn(model) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Float ``(W, b)`` of every layer with eval-mode BatchNorm folded in."""
+    out = []
+    for fc, bn in zip(model.fc, model.bn):
+        W, b = fc.weight.detach().double(), fc.bias.detach().double()
+        if isinstance(bn, torch.nn.BatchNorm1d):
+            scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
+            W = W * scale[:, None]
+            b = (b - bn.running_mean.double()) * scale + bn.bias.detach().double()
+        out.append((W, b))
+    return out
+
+
+def fold_input(model) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """:func:`fold_bn`, with the first layer's weights per raw input unit: its input
+    scale, or its input normalisation (``W' = W / std``, ``b' = b - W' mean``), folded
+    in. The float model computes exactly ``W' x + b'`` on raw integer inputs ``x``."""
+    out = fold_bn(model)
+    W, b = out[0]
+    if model.normalised:
+        gain = model.in_gain.double()
+        W = W * gain[None, :]
+        b = b - W @ model.in_shift.double()
+    else:
+        W = W * model.in_scale
+    out[0] = (W, b)
+    return out

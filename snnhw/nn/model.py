@@ -189,9 +189,8 @@ class SpikingMLP(nn.Module):
 
     def float_layers(self) -> list:
         """The layers with BatchNorm and the input scale or normalisation folded
-        (:func:`snnhw.nn.quant.fold_input`), as :class:`~snnhw.nn.folded.FloatLayer`."""
-        from .folded import FloatLayer
-        from .quant import fold_input
+        (:func:`snnhw.nn.folded.fold_input`), as :class:`~snnhw.nn.folded.FloatLayer`."""
+        from .folded import FloatLayer, fold_input
 
         return [FloatLayer("dense", W, b) for W, b in fold_input(self)]
 

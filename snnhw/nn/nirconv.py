@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from .conv import ArchError, SpikingConvNet, plan_arch
+from .nirnodes import NEURONS, WEIGHTS, NIRError, _neuron, _weights
 
 __all__ = ["CONV_NODES", "from_conv_chain", "conv_to_nir"]
 
@@ -46,9 +47,7 @@ def _pair(name: str, param: str, value, lo: int) -> tuple[int, int]:
     return int(arr[0]), int(arr[1])
 
 
-def _err(text: str):
-    from .nirio import NIRError
-
+def _err(text: str) -> NIRError:
     return NIRError(text)
 
 
@@ -86,8 +85,6 @@ def _per_channel(name: str, param: str, arr: np.ndarray, channels: int, tol: flo
 def from_conv_chain(chain, *, timesteps: int, in_bits: int, in_scale: float, dt: float,
                     reset: str, tol: float) -> SpikingConvNet:
     """The float CNN of a convolutional NIR chain (``chain`` from ``nirio._chain``)."""
-    from .nirio import NEURONS, WEIGHTS, _neuron, _weights
-
     body = chain[1:-1]
     first_conv = next((n for n in body if type(n[1]).__name__ in ("Conv1d", "Conv2d")), None)
     if first_conv is None:

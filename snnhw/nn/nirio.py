@@ -53,27 +53,27 @@ spikes and the ``half`` firing rule have no NIR equivalent and are refused.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .conv import SpikingConvNet
+from .folded import fold_input
 from .model import SpikingMLP
-from .quant import fold_input
+from .nirconv import CONV_NODES, conv_to_nir, from_conv_chain
+from .nirnodes import (
+    DEFAULT_DT,
+    LEAK_TOLERANCE,
+    NEURONS,
+    WEIGHTS,
+    NIRError,
+    _neuron,
+    _weights,
+)
 
 __all__ = ["from_nir", "to_nir", "read_graph", "write_graph", "NIRError", "DEFAULT_DT",
            "LEAK_TOLERANCE"]
-
-DEFAULT_DT = 1e-4
-LEAK_TOLERANCE = 1e-5
-NEURONS = ("LIF", "IF", "CubaLIF")
-WEIGHTS = ("Affine", "Linear")
-
-
-class NIRError(ValueError):
-    """A NIR graph snnhw cannot represent; the message names the node and parameter."""
-
 
 def _nir():
     try:
@@ -154,106 +154,6 @@ def _chain(graph) -> list[tuple[str, object]]:
     return chain
 
 
-def _per_neuron(name: str, param: str, value, n: int) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.ndim == 0:
-        arr = np.full(n, float(arr))
-    arr = arr.reshape(-1)
-    if arr.size == 1 and n != 1:
-        arr = np.full(n, float(arr[0]))
-    if arr.size != n:
-        raise NIRError(f"node {name!r}: {param} has {arr.size} values for {n} neurons")
-    if not np.all(np.isfinite(arr)) and param not in ("tau", "tau_mem", "tau_syn", "r"):
-        raise NIRError(f"node {name!r}: {param} is not finite")
-    return arr
-
-
-def _uniform(name: str, param: str, arr: np.ndarray, tol: float) -> float:
-    if arr.size and np.ptp(arr) > tol:
-        raise NIRError(f"node {name!r}: {param} differs between neurons ({arr.min():.6g} .. "
-                       f"{arr.max():.6g}); snnhw has one leak per layer")
-    return float(arr.mean()) if arr.size else 0.0
-
-
-def _leak_shift(name: str, param: str, a: np.ndarray, dt: float, tol: float) -> int | None:
-    """``a = dt / tau`` (the fraction lost per step) -> ``L`` with ``a = 2**-L``, or None."""
-    if np.any(a < -tol) or np.any(a > 1 + tol):
-        raise NIRError(f"node {name!r}: dt / {param} = {a.min():.6g}..{a.max():.6g} lies "
-                       "outside [0, 1]; the forward-Euler step would not be a leak (check dt)")
-    mean = _uniform(name, f"dt / {param}", a, tol)
-    if abs(mean) <= tol:
-        return None
-    L = round(-math.log2(mean)) if mean > 0 else 0
-    if L < 1 or abs(mean - 2.0 ** -L) > tol:
-        raise NIRError(
-            f"node {name!r}: {param} gives a leak of {1 - mean:.6g} per step (dt={dt:g}); "
-            f"a shift computes 1 - 2**-L (nearest: L={max(L, 1)}, "
-            f"{1 - 2.0 ** -max(L, 1):.6g}); the difference exceeds the tolerance {tol:g}")
-    return L
-
-
-def _neuron(name: str, node, n: int, dt: float, tol: float) -> dict:
-    """Scale of the input, constant charge, threshold and leak shift of a neuron node."""
-    kind = type(node).__name__
-    thr = _per_neuron(name, "v_threshold", node.v_threshold, n)
-    if np.any(thr <= 0):
-        raise NIRError(f"node {name!r}: v_threshold must be positive, got {thr.min():.6g}")
-    v_reset = getattr(node, "v_reset", None)
-    if v_reset is not None and np.any(np.abs(_per_neuron(name, "v_reset", v_reset, n)) > tol):
-        raise NIRError(f"node {name!r}: v_reset must be 0 (snnhw resets to 0 or subtracts "
-                       "the threshold)")
-    r = _per_neuron(name, "r", node.r, n)
-    if kind == "IF":
-        if not np.all(np.isfinite(r)):
-            raise NIRError(f"node {name!r}: r is not finite")
-        return {"scale": r * dt, "charge": np.zeros(n), "theta": thr, "leak_shift": None}
-    if kind == "LIF":
-        tau = _per_neuron(name, "tau", node.tau, n)
-        tau_param = "tau"
-    else:  # CubaLIF
-        tau = _per_neuron(name, "tau_mem", node.tau_mem, n)
-        tau_param = "tau_mem"
-        tau_syn = _per_neuron(name, "tau_syn", node.tau_syn, n)
-        alpha = 1 - dt / tau_syn
-        if np.any(np.abs(alpha) > tol):
-            raise NIRError(f"node {name!r}: tau_syn gives a synaptic decay of "
-                           f"{alpha.max():.6g} per step (dt={dt:g}); snnhw neurons have no "
-                           "synaptic current state, so only tau_syn == dt (decay 0) maps")
-        w_in = _per_neuron(name, "w_in", getattr(node, "w_in", 1.0), n)
-        r = r * w_in * dt / tau_syn
-    if np.any(tau <= 0):
-        raise NIRError(f"node {name!r}: {tau_param} must be positive")
-    a = dt / tau  # 0 for tau = inf
-    shift = _leak_shift(name, tau_param, a, dt, tol)
-    # an accepted leak is taken as exactly 2**-L, here too (dt / tau carries float32 noise)
-    a = np.full(n, 0.0 if shift is None else 2.0 ** -shift)
-    if shift is None:
-        # tau = inf: no leak. snnTorch writes beta = 1 as tau = r = inf (its r is tau / dt),
-        # whose input scale r * dt / tau is the limit 1; a finite r with tau = inf is r * dt
-        with np.errstate(invalid="ignore"):
-            scale = np.where(np.isinf(tau), np.where(np.isinf(r), 1.0, r * dt), r * dt / tau)
-    else:
-        scale = r * a
-    if np.any(~np.isfinite(scale)):
-        raise NIRError(f"node {name!r}: r * dt / {tau_param} is not finite")
-    v_leak = _per_neuron(name, "v_leak", node.v_leak, n)
-    return {"scale": scale, "charge": v_leak * a, "theta": thr, "leak_shift": shift}
-
-
-def _weights(name: str, node) -> tuple[np.ndarray, np.ndarray]:
-    W = np.asarray(node.weight, dtype=np.float64)
-    if W.ndim != 2:
-        raise NIRError(f"node {name!r}: weight has shape {W.shape}; only dense 2-D weights "
-                       "(Affine, Linear) are supported")
-    b = np.asarray(node.bias, dtype=np.float64).reshape(-1) if hasattr(node, "bias") \
-        else np.zeros(W.shape[0])
-    if b.size != W.shape[0]:
-        raise NIRError(f"node {name!r}: bias has {b.size} values for {W.shape[0]} outputs")
-    if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
-        raise NIRError(f"node {name!r}: weights or bias are not finite")
-    return W, b
-
-
 def from_nir(graph, *, timesteps: int | None = None, in_bits: int | None = None,
              dt: float | None = None, reset: str | None = None,
              tol: float = LEAK_TOLERANCE) -> SpikingMLP:
@@ -278,8 +178,6 @@ def from_nir(graph, *, timesteps: int | None = None, in_bits: int | None = None,
     if reset not in ("soft", "hard"):
         raise NIRError(f"reset must be 'soft' or 'hard', got {reset!r}")
     chain = _chain(graph)
-    from .nirconv import CONV_NODES, from_conv_chain
-
     if any(type(node).__name__ in CONV_NODES for _, node in chain):
         return from_conv_chain(chain, timesteps=timesteps, in_bits=in_bits,
                                in_scale=float(meta.get("snnhw_in_scale", 1.0)), dt=dt,
@@ -344,14 +242,10 @@ def to_nir(model, *, dt: float = DEFAULT_DT):
     if cfg.get("fire", "half") != "floor":
         raise NIRError("NIR neurons fire at the threshold; this model fires at half of it "
                        "(fire='half'); train with fire='floor' to export to NIR")
-    from .conv import SpikingConvNet
-
     meta = {"snnhw_in_scale": 1.0 if model.normalised else float(model.in_scale),
             "snnhw_in_bits": int(model.in_bits), "snnhw_reset": cfg.get("reset", "soft"),
             "snnhw_timesteps": int(model.timesteps), "snnhw_dt": float(dt)}
     if isinstance(model, SpikingConvNet):
-        from .nirconv import conv_to_nir
-
         nodes, edges = conv_to_nir(model, nir, dt)
         square = all(n.weight.shape[2] == n.weight.shape[3] for n in nodes.values()
                      if type(n).__name__ == "Conv2d")

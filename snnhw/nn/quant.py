@@ -39,7 +39,7 @@ import torch
 
 from ..ir import ConvLayer, DenseLayer, Network
 from ..util import signed_range
-from .model import SpikingMLP
+from .folded import fold_bn, fold_input
 
 __all__ = ["ExportError", "IntegerLayer", "IntegerSNN", "quantize", "fold_bn", "fold_input",
            "fold_pool"]
@@ -194,35 +194,6 @@ class IntegerSNN:
         layers = [ly.to_ir_layer() for ly in self.layers]
         return Network(layers=layers, in_bits=self.in_bits, timesteps=self.timesteps,
                        readout=self.readout, name=self.name)
-
-
-def fold_bn(model: SpikingMLP) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Float ``(W, b)`` of every layer with eval-mode BatchNorm folded in."""
-    out = []
-    for fc, bn in zip(model.fc, model.bn):
-        W, b = fc.weight.detach().double(), fc.bias.detach().double()
-        if isinstance(bn, torch.nn.BatchNorm1d):
-            scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
-            W = W * scale[:, None]
-            b = (b - bn.running_mean.double()) * scale + bn.bias.detach().double()
-        out.append((W, b))
-    return out
-
-
-def fold_input(model: SpikingMLP) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """:func:`fold_bn`, with the first layer's weights per raw input unit: its input
-    scale, or its input normalisation (``W' = W / std``, ``b' = b - W' mean``), folded
-    in. The float model computes exactly ``W' x + b'`` on raw integer inputs ``x``."""
-    out = fold_bn(model)
-    W, b = out[0]
-    if model.normalised:
-        gain = model.in_gain.double()
-        W = W * gain[None, :]
-        b = b - W @ model.in_shift.double()
-    else:
-        W = W * model.in_scale
-    out[0] = (W, b)
-    return out
 
 
 def _choose_k(i: int, m: float, w_bits: int, k_max: int, k_min: int) -> int:
