@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from snnhw import ir
 from snnhw.cli import main
-from snnhw.ir.examples import random_network
+from snnhw.ir.examples import random_conv_network, random_network
 from snnhw.nn.train import TrainConfig, save_checkpoint
 
 EXAMPLES = int(os.environ.get("SNNHW_CLI_EXAMPLES", "12"))
@@ -43,6 +43,11 @@ def ws(tmp_path_factory):
     net = random_network(rng, [64, 6, 10], in_bits=5, timesteps=2)
     ir.save(net, d / "good.snn")
     save_checkpoint(d / "good.pt", TrainConfig(sizes=(64, 6, 10), timesteps=2).model())
+    conv = random_conv_network(rng, (1, 8, 8), [(3, (3, 3), (1, 1), (1, 1))], [10], in_bits=5,
+                               timesteps=2)
+    ir.save(conv, d / "conv.snn")
+    save_checkpoint(d / "conv.pt", TrainConfig(sizes=(64, 10), arch="c2k3,sp2",
+                                               timesteps=2).model())
     np.save(d / "x.npy", rng.integers(0, 32, (3, 64)))
     np.save(d / "xf.npy", rng.random((3, 64)))
     np.save(d / "labels.npy", np.array([1, 2, 3]))
@@ -60,7 +65,8 @@ def ws(tmp_path_factory):
 def inputs(ws):
     return st.sampled_from([str(ws / n) for n in ("good.snn", "good.pt", "x.npy", "xf.npy",
                                                   "data.npz", "bad.npz", "text.txt",
-                                                  "empty.bin", "folder", "missing.snn")]
+                                                  "empty.bin", "folder", "missing.snn",
+                                                  "conv.snn", "conv.pt")]
                            + ["/dev/null", ""])
 
 
@@ -96,6 +102,14 @@ def data_values(ws):
                             str(ws / "text.txt"), str(ws / "folder")])
 
 
+def archs():
+    """CNN layer texts: valid, impossible on the data, malformed, and arbitrary."""
+    return st.one_of(st.sampled_from(["c2k3", "c2k3p1,sp2", "cnn", "c2k3,ap2x3", "c2k3,sp4",
+                                      "mp2", "d4,c2k3", "c0k3", "", "c2k99", "c2k3x", "ap2",
+                                      "c2k3,sp2,sp2", "c99999k3", "c2k3s0"]),
+                     st.text(alphabet="cdkspax0123,", max_size=12))
+
+
 def strategies(ws):
     good_or_bad = inputs(ws).map(lambda p: [p])
     lanes = st.one_of(st.sampled_from(["1", "2", "8", "0", "-1", "11", "1,1", "1,2,3", "abc",
@@ -118,7 +132,7 @@ def strategies(ws):
                           flag("--nir"), opt("--dt", number()), flag("--json")),
         "train": command(st.just(["train", "--no-progress"]),
                          st.just(["--hidden", "4"]) | opt("--hidden", st.sampled_from(
-                             ["0", "abc", "4,4", "70000", "", "-2"])),
+                             ["0", "abc", "4,4", "70000", "", "-2"])) | opt("--arch", archs()),
                          st.sampled_from([["--epochs", "1"], ["--epochs", "0"],
                                           ["--epochs", "nan"], ["--epochs", "-3"]]),
                          opt("-T", st.sampled_from(["1", "2", "0", "100000", "abc"])),
@@ -131,7 +145,7 @@ def strategies(ws):
                          opt("-o", outputs(ws, "m.pt")), flag("--json")),
         "convert": command(st.just(["convert"]),
                            st.just(["--hidden", "4"]) | opt("--hidden", st.sampled_from(
-                               ["0", "abc", ""])),
+                               ["0", "abc", ""])) | opt("--arch", archs()),
                            st.sampled_from([["--epochs", "1"], ["--epochs", "0"],
                                             ["--epochs", "inf"]]),
                            st.sampled_from([["-T", "2"], ["-T", "0"], ["-T", "-1"]]),

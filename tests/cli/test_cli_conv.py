@@ -1,0 +1,88 @@
+"""CNNs through the command line: train --arch -> export -> info -> run, conversion, NIR
+both ways, and the one-line refusals (bad layers, the gateware commands)."""
+
+import json
+
+import pytest
+
+from snnhw.cli import main
+
+
+def cli(capsys, *argv):
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cnn")
+    rc = main(["train", "--arch", "c4k3p1,ap2,d16", "--epochs", "2", "--spike-bits", "1",
+               "--fire", "floor", "-o", str(d / "c.pt"), "--no-progress", "--json"])
+    assert rc == 0
+    return d
+
+
+def test_train_export_info_run(trained, capsys):
+    rc, out, _ = cli(capsys, "export", trained / "c.pt", "-o", trained / "c.snn", "--json")
+    report = json.loads(out)
+    assert rc == 0 and report["agree_samples"] == report["samples"] == 360
+    assert report["int_acc"] > 0.3            # chance is 0.1; two epochs of binary spikes
+    rc, out, _ = cli(capsys, "info", trained / "c.snn", "--json")
+    info = json.loads(out)
+    conv = info["layers"][0]
+    assert conv["kind"] == "conv" and conv["in_shape"] == [1, 8, 8]
+    assert conv["out_shape"] == [4, 8, 8] and conv["kernel"] == [3, 3]
+    assert conv["synops_per_event"]["max"] == 4 * 9
+    assert info["layers"][1]["n_in"] == 4 * 8 * 8          # the average pool, folded
+    rc, out, _ = cli(capsys, "info", trained / "c.snn")
+    assert rc == 0 and "conv layers" in out and "1x8x8" in out
+    rc, out, _ = cli(capsys, "run", trained / "c.snn", "--data", "digits", "--json")
+    assert rc == 0 and json.loads(out)["accuracy"] == report["golden_acc"]
+
+
+@pytest.mark.parametrize("command", [["generate"], ["estimate", "--board", "icebreaker"],
+                                     ["build", "--board", "icebreaker"], ["verify"]])
+def test_gateware_commands_refuse_conv_in_one_line(trained, command, capsys, tmp_path):
+    cli(capsys, "export", trained / "c.pt", "-o", trained / "c.snn")
+    rc, _, err = cli(capsys, command[0], trained / "c.snn", *command[1:], "-o" if command[0]
+                     in ("generate", "build") else "--json", *(
+                         [tmp_path / "o"] if command[0] in ("generate", "build") else []))
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+    assert "layer 0 is a conv layer: the gateware builds dense layers only" in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("argv, text", [
+    (["--arch", "c4k3,mp2"], "'mp2' is not a layer"),
+    (["--arch", "c4k3,sp4"], "does not divide the 4x6x6 map evenly"),
+    (["--arch", "c4k3", "--hidden", "8"], "--hidden is for the MLP"),
+    (["--arch", "c4k3", "--normalize"], "a CNN takes no input normalisation"),
+    (["--arch", "cnn", "--data", "mnist1d-temporal"], "has no default CNN"),
+])
+def test_bad_architectures_are_one_line(argv, text, capsys, tmp_path):
+    rc, _, err = cli(capsys, "train", *argv, "--epochs", "1", "-o", tmp_path / "m.pt")
+    assert rc == 2 and text in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_nir_out_and_back_in(trained, capsys):
+    rc, out, _ = cli(capsys, "export", trained / "c.pt", "--nir", "-o", trained / "c.nir",
+                     "--json")
+    kinds = json.loads(out)["nodes"]
+    assert rc == 0 and {"Conv2d", "SumPool2d", "Flatten", "Affine"} <= set(kinds.values())
+    rc, out, _ = cli(capsys, "import", trained / "c.nir", "-o", trained / "back.snn",
+                     "--json")
+    assert rc == 0
+    rc, out, _ = cli(capsys, "info", trained / "back.snn", "--json")
+    assert [ly["kind"] for ly in json.loads(out)["layers"]] == ["conv", "dense", "dense"]
+
+
+def test_convert_a_cnn(capsys, tmp_path):
+    rc, out, _ = cli(capsys, "convert", "--arch", "c4k3p1,sp2", "--epochs", "2", "-T", "8",
+                     "--l4", "0", "-o", tmp_path / "cv.pt", "--json")
+    report = json.loads(out)
+    assert rc == 0 and report["arch"] == "c4k3p1,sp2" and report["ann_test_acc"] > 0.5
+    rc, out, _ = cli(capsys, "export", tmp_path / "cv.pt", "-o", tmp_path / "cv.snn",
+                     "--json")
+    assert rc == 0 and json.loads(out)["agree_samples"] == 360
