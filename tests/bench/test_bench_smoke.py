@@ -81,3 +81,14 @@ def test_sim_speed_quick_run(tmp_path):
     row = d["rows"][0]
     assert row["simulator"] == "icarus" and row["ok"] is True and row["samples"] == 2
     assert row["cycles"] > 0 and row["cycles_per_second"] > 0
+
+
+def test_cnn_targets_quick_run_reports_json():
+    r = subprocess.run([sys.executable, str(BENCH / "cnn_targets.py"), "--json", "--data",
+                        "digits", "--epochs", "1"], capture_output=True, text=True)
+    assert r.returncode in (0, 1), r.stderr   # one epoch need not meet the target
+    d = json.loads(r.stdout)
+    run = d["data"]["digits"]["runs"][0]
+    assert run["epochs"] == 1 and run["samples"] == 360
+    assert run["torch_equals_golden"] == 360 and d["data"]["digits"]["checks"]["bit_exact"]
+    assert d["met"] == d["data"]["digits"]["met"]

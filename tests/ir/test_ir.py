@@ -474,6 +474,13 @@ def test_a_v1_file_loads_unchanged_and_resaves_as_v2():
         assert ly.scalars() == ld
     again = ir.loads(ir.dumps(net))
     assert again.equals(net) and again.manifest()["version"] == ir.SCHEMA_VERSION == 2
+    # and it computes what the contract says: golden == the naive loop on its input
+    from snnhw import golden
+    from snnhw.golden import naive
+    from snnhw.ir.examples import example_paths
+
+    x = np.load(example_paths()[1])[:4]
+    assert golden.run(net, x).logits.tolist() == naive.run_batch(net, x)[0]
 
 
 def test_conv_roundtrip_keeps_every_field(tmp_path):
