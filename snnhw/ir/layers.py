@@ -72,6 +72,13 @@ class NeuronFields:
             "reset": self.reset,
         }
 
+    def _store_arrays(self, W: np.ndarray, b: np.ndarray, index: int | None) -> None:
+        """Check ``W`` against ``w_bits`` and ``b`` against ``u_bits``; keep both as int64."""
+        _check_array_range(W, "W", index, *signed_range(self.w_bits), f"w_bits={self.w_bits}")
+        _check_array_range(b, "b", index, *signed_range(self.u_bits), f"u_bits={self.u_bits}")
+        self.W = W.astype(np.int64, copy=False)
+        self.b = b.astype(np.int64, copy=False)
+
     def abs_row_sums(self) -> np.ndarray:
         """``sum_j |W[i, j]|`` for every output neuron ``i`` (flat order), exact int64."""
         raise NotImplementedError
@@ -165,10 +172,7 @@ class DenseLayer(NeuronFields):
                 f"{_where(index)}: array 'b' must have shape ({W.shape[0]},) "
                 f"to match W, got {b.shape}"
             )
-        _check_array_range(W, "W", index, *signed_range(self.w_bits), f"w_bits={self.w_bits}")
-        _check_array_range(b, "b", index, *signed_range(self.u_bits), f"u_bits={self.u_bits}")
-        self.W = W.astype(np.int64, copy=False)
-        self.b = b.astype(np.int64, copy=False)
+        self._store_arrays(W, b, index)
 
     def scalars(self) -> dict:
         """The layer's non-array fields, as stored in the manifest."""
@@ -333,10 +337,7 @@ class ConvLayer(NeuronFields):
         if self.n_out > MAX_NEURONS:
             raise IRRangeError(f"{_where(index)}: output map {self.out_shape} exceeds "
                                f"{MAX_NEURONS} neurons")
-        _check_array_range(W, "W", index, *signed_range(self.w_bits), f"w_bits={self.w_bits}")
-        _check_array_range(b, "b", index, *signed_range(self.u_bits), f"u_bits={self.u_bits}")
-        self.W = W.astype(np.int64, copy=False)
-        self.b = b.astype(np.int64, copy=False)
+        self._store_arrays(W, b, index)
 
     def scalars(self) -> dict:
         """The layer's non-array fields, as stored in the manifest."""

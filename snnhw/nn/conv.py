@@ -31,7 +31,7 @@ from torch.nn import functional
 from ..ir import READOUTS, conv_out_size
 from .folded import FloatLayer
 from .model import ENCODINGS, MAX_PARAMETERS
-from .neuron import MultiBitLIF
+from .neuron import SpikingLayers, neuron_list
 
 __all__ = ["SpikingConvNet", "parse_arch", "plan_arch", "ArchError"]
 
@@ -129,7 +129,7 @@ def _text(shape) -> str:
     return "x".join(map(str, shape))
 
 
-class SpikingConvNet(nn.Module):
+class SpikingConvNet(SpikingLayers, nn.Module):
     """Convolutional spiking network; ``config`` holds only primitives (for checkpoints).
 
     Parameters
@@ -190,23 +190,7 @@ class SpikingConvNet(nn.Module):
             else:
                 self.ops.append(nn.Linear(ly["n_in"], ly["n_out"]))
                 self.bn.append(nn.BatchNorm1d(ly["n_out"]) if hidden else nn.Identity())
-        if leak_shifts is not None and len(leak_shifts) != spiking:
-            raise ValueError(f"leak_shifts: {spiking} spiking layers, got {len(leak_shifts)} "
-                             "values")
-        per_layer = [dict(neuron) for _ in range(spiking)]
-        for i, shift in enumerate(leak_shifts or []):
-            per_layer[i]["leak_shift"] = shift
-        self.lif = nn.ModuleList(MultiBitLIF(**kw) for kw in per_layer)
-
-    @property
-    def neurons(self) -> list[MultiBitLIF]:
-        return list(self.lif)
-
-    def record(self, on: bool = True) -> None:
-        """Keep pre-fire membranes and spikes of every neuron (for RMP-Loss)."""
-        for n in self.lif:
-            n.record = on
-            n.recorded = []
+        self.lif = neuron_list(spiking, neuron, leak_shifts)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x[batch, T, n_in]`` integer-valued inputs -> logits ``[batch, n_out]``."""

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ..ir import READOUTS
-from .neuron import MultiBitLIF
+from .neuron import SpikingLayers, neuron_list
 
 __all__ = ["SpikingMLP", "check_sizes", "MAX_PARAMETERS", "direct_encode", "poisson_encode",
            "encode", "ENCODINGS", "input_stats"]
@@ -101,7 +101,7 @@ def check_sizes(sizes) -> list[int]:
     return out
 
 
-class SpikingMLP(nn.Module):
+class SpikingMLP(SpikingLayers, nn.Module):
     """Dense spiking network; ``config`` holds only primitives (for checkpoints).
 
     Parameters
@@ -175,17 +175,7 @@ class SpikingMLP(nn.Module):
         spiking = n_layers if readout == "spikes" else n_layers - 1
         self.bn = nn.ModuleList(nn.BatchNorm1d(sizes[i + 1]) if bn and i < n_layers - 1
                                 else nn.Identity() for i in range(n_layers))
-        if leak_shifts is not None and len(leak_shifts) != spiking:
-            raise ValueError(f"leak_shifts: {spiking} spiking layers, got {len(leak_shifts)} "
-                             "values")
-        per_layer = [dict(neuron) for _ in range(spiking)]
-        for i, shift in enumerate(leak_shifts or []):
-            per_layer[i]["leak_shift"] = shift
-        self.lif = nn.ModuleList(MultiBitLIF(**kw) for kw in per_layer)
-
-    @property
-    def neurons(self) -> list[MultiBitLIF]:
-        return list(self.lif)
+        self.lif = neuron_list(spiking, neuron, leak_shifts)
 
     def float_layers(self) -> list:
         """The layers with BatchNorm and the input scale or normalisation folded
@@ -193,12 +183,6 @@ class SpikingMLP(nn.Module):
         from .folded import FloatLayer, fold_input
 
         return [FloatLayer("dense", W, b) for W, b in fold_input(self)]
-
-    def record(self, on: bool = True) -> None:
-        """Keep pre-fire membranes and spikes of every neuron (for RMP-Loss)."""
-        for n in self.lif:
-            n.record = on
-            n.recorded = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x[batch, T, n_in]`` integer-valued inputs -> logits ``[batch, n_out]``."""

@@ -13,7 +13,7 @@ from torch import nn
 from ..ir import RESETS
 from .surrogate import FIRE_MODES, Surrogate, spike, surrogate
 
-__all__ = ["MultiBitLIF"]
+__all__ = ["MultiBitLIF", "SpikingLayers", "neuron_list"]
 
 
 class MultiBitLIF(nn.Module):
@@ -109,3 +109,31 @@ class MultiBitLIF(nn.Module):
                 self.recorded.append((v / self.theta, s))
             out.append(s)
         return torch.stack(out)
+
+
+def neuron_list(spiking: int, neuron: dict, leak_shifts: list | None = None) -> nn.ModuleList:
+    """``spiking`` neurons of the same ``neuron`` arguments; ``leak_shifts`` (one per
+    neuron) overrides each one's leak (models imported from NIR leak per layer)."""
+    if leak_shifts is not None and len(leak_shifts) != spiking:
+        raise ValueError(f"leak_shifts: {spiking} spiking layers, got {len(leak_shifts)} "
+                         "values")
+    per_layer = [dict(neuron) for _ in range(spiking)]
+    for i, shift in enumerate(leak_shifts or []):
+        per_layer[i]["leak_shift"] = shift
+    return nn.ModuleList(MultiBitLIF(**kw) for kw in per_layer)
+
+
+class SpikingLayers:
+    """What the trainer needs of a model whose neurons are ``self.lif``."""
+
+    lif: nn.ModuleList
+
+    @property
+    def neurons(self) -> list[MultiBitLIF]:
+        return list(self.lif)
+
+    def record(self, on: bool = True) -> None:
+        """Keep pre-fire membranes and spikes of every neuron (for RMP-Loss)."""
+        for n in self.lif:
+            n.record = on
+            n.recorded = []
