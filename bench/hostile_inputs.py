@@ -102,7 +102,43 @@ def workspace(d: Path) -> dict[str, str]:
               "neg.npz", "nanx.npz", "shape.npz"):
         f[n] = d / n
     f["missing"] = d / "missing.snn"
+    _conv_files(d, f, rng)
     return {k: str(v) for k, v in f.items()}
+
+
+def _conv_files(d: Path, f: dict, rng) -> None:
+    """A valid CNN (IR and checkpoint), IR files with impossible conv geometry, a CNN
+    checkpoint with a bad architecture, and a NIR graph with a max-pool-like node."""
+    import torch
+
+    from snnhw import ir
+    from snnhw.ir.examples import random_conv_network
+    from snnhw.nn.train import TrainConfig, save_checkpoint
+
+    conv = random_conv_network(rng, (1, 8, 8), [(3, (3, 3), (1, 1), (1, 1))], [10], in_bits=5,
+                               timesteps=2)
+    ir.save(conv, d / "conv.snn")
+    save_checkpoint(d / "conv.pt", TrainConfig(sizes=(64, 10), arch="c2k3,sp2",
+                                               timesteps=2).model())
+    f["conv.snn"], f["conv.pt"] = d / "conv.snn", d / "conv.pt"
+    with zipfile.ZipFile(d / "conv.snn") as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    man = json.loads(parts["manifest.json"])
+    for name, change in (("convkernel", {"kernel": [40000, 40000]}),
+                         ("convstride", {"stride": [0, 1]}),
+                         ("convshape", {"in_shape": [1, 2, 2]}),
+                         ("convpad", {"padding": [-1, 99999999999]}),
+                         ("convlist", {"in_shape": "1x8x8"})):
+        m = {**man, "layers": [{**man["layers"][0], **change}, *man["layers"][1:]]}
+        with zipfile.ZipFile(d / f"{name}.snn", "w") as zf:
+            for n, data in parts.items():
+                zf.writestr(n, json.dumps(m) if n == "manifest.json" else data)
+        f[f"{name}.snn"] = d / f"{name}.snn"
+    ck = torch.load(d / "conv.pt", weights_only=True)
+    for name, arch in (("cnnmax", ["c2k3", "mp2"]), ("cnnbig", ["c4096k1", "c4096k1"]),
+                       ("cnnint", 42)):
+        torch.save({**ck, "config": {**ck["config"], "arch": arch}}, d / f"{name}.pt")
+        f[f"{name}.pt"] = d / f"{name}.pt"
 
 
 def cases(f: dict[str, str], keep: str) -> list[list[str]]:
@@ -165,6 +201,21 @@ def cases(f: dict[str, str], keep: str) -> list[list[str]]:
           ["verify", f["good.snn"], "--labels", f["x.npy"]],
           ["verify", f["good.snn"], "--backend", "board"],
           ["verify", f["good.snn"], "--data", f["shape.npz"]]]
+    # convolution: damaged geometry, bad architectures, the gateware's refusal
+    for bad in ("convkernel.snn", "convstride.snn", "convshape.snn", "convpad.snn",
+                "convlist.snn"):
+        c += [["info", f[bad]], ["run", f[bad], "--input", f["x.npy"]]]
+    for bad in ("cnnmax.pt", "cnnbig.pt", "cnnint.pt"):
+        c += [["export", f[bad], "-o", keep]]
+    c += [["generate", f["conv.snn"], "-o", keep + ".d"],
+          ["estimate", f["conv.snn"], "--board", "icebreaker"],
+          ["build", f["conv.snn"], "--board", "icebreaker", "-o", keep + ".b"],
+          ["verify", f["conv.snn"]], ["verify", f["conv.pt"]],
+          ["export", f["conv.pt"], "--nir", "-o", keep]]   # 2-bit spikes: no NIR form
+    for arch in ("mp2", "c2k3,sp4", "d4,c2k3", "c0k3", "", "c99999k3", "c2k3s0", "c2k99",
+                 "ap2", "c9000k1,c9000k1", "cnn --data mnist1d-temporal"):
+        c.append(["train", "-o", keep, "--epochs", "1", "--arch", *arch.split(" ")])
+    c += [["convert", "-o", keep, "--epochs", "1", "--arch", a] for a in ("mp2", "c2k3,sp4")]
     return c
 
 

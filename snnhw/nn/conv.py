@@ -48,6 +48,9 @@ class ArchError(ValueError):
 
 def parse_arch(text) -> list[str]:
     """The tokens of an architecture text (a list passes through), each checked alone."""
+    if not isinstance(text, (str, list, tuple)):
+        raise ArchError(f"an architecture is a text of layers like c16k5p2,ap2,d64, got "
+                        f"{text!r}")
     tokens = [t.strip() for t in (text.split(",") if isinstance(text, str) else list(text))]
     if not tokens or not all(tokens):
         raise ArchError(f"--arch needs comma-separated layers like c16k5p2,ap2,d64; got "
