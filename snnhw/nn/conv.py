@@ -29,7 +29,7 @@ from torch import nn
 from torch.nn import functional
 
 from ..ir import READOUTS, conv_out_size
-from .folded import FloatLayer
+from .folded import FloatLayer, fold_batchnorm
 from .model import ENCODINGS, MAX_PARAMETERS
 from .neuron import SpikingLayers, neuron_list
 
@@ -219,11 +219,7 @@ class SpikingConvNet(SpikingLayers, nn.Module):
         """The layers with BN, the input scale and average pools folded (:mod:`.folded`)."""
         out = []
         for i, (ly, op, bn) in enumerate(zip(self.plan, self.ops, self.bn)):
-            W, b = op.weight.detach().double(), op.bias.detach().double()
-            if isinstance(bn, (nn.BatchNorm1d, nn.BatchNorm2d)):
-                scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
-                W = W * scale.reshape(-1, *([1] * (W.dim() - 1)))
-                b = (b - bn.running_mean.double()) * scale + bn.bias.detach().double()
+            W, b = fold_batchnorm(op, bn)
             if i == 0:
                 W = W * self.in_scale
             if i > 0 and self.plan[i - 1].get("pool_after", (False, None))[0]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["FloatLayer", "fold_bn", "fold_input"]
+__all__ = ["FloatLayer", "fold_batchnorm", "fold_bn", "fold_input"]
 
 
 @dataclass
@@ -43,17 +43,21 @@ class FloatLayer:
                 "padding": self.padding, "pool": self.pool, "pool_in_shape": self.pool_in_shape}
 
 
+def fold_batchnorm(op, bn) -> tuple[torch.Tensor, torch.Tensor]:
+    """Float64 ``(W, b)`` of a ``Linear`` or ``Conv2d`` with the eval-mode BatchNorm after
+    it (``BatchNorm1d``/``2d``, per output neuron or channel) folded in; ``Identity``:
+    the layer as it is."""
+    W, b = op.weight.detach().double(), op.bias.detach().double()
+    if isinstance(bn, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+        scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
+        W = W * scale.reshape(-1, *([1] * (W.dim() - 1)))
+        b = (b - bn.running_mean.double()) * scale + bn.bias.detach().double()
+    return W, b
+
+
 def fold_bn(model) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Float ``(W, b)`` of every layer with eval-mode BatchNorm folded in."""
-    out = []
-    for fc, bn in zip(model.fc, model.bn):
-        W, b = fc.weight.detach().double(), fc.bias.detach().double()
-        if isinstance(bn, torch.nn.BatchNorm1d):
-            scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
-            W = W * scale[:, None]
-            b = (b - bn.running_mean.double()) * scale + bn.bias.detach().double()
-        out.append((W, b))
-    return out
+    return [fold_batchnorm(fc, bn) for fc, bn in zip(model.fc, model.bn)]
 
 
 def fold_input(model) -> list[tuple[torch.Tensor, torch.Tensor]]:

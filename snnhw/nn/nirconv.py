@@ -37,18 +37,14 @@ CONV_NODES = ("Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten")
 
 def _pair(name: str, param: str, value, lo: int) -> tuple[int, int]:
     if isinstance(value, str):
-        raise _err(f"node {name!r}: {param} = {value!r}; only integer values are supported")
+        raise NIRError(f"node {name!r}: {param} = {value!r}; only integer values are supported")
     arr = np.asarray(value).reshape(-1)
     if arr.size == 1:
         arr = np.repeat(arr, 2)
     if arr.size != 2 or not np.all(np.equal(np.mod(arr, 1), 0)) or arr.min() < lo:
-        raise _err(f"node {name!r}: {param} = {np.asarray(value).tolist()} is not one or two "
+        raise NIRError(f"node {name!r}: {param} = {np.asarray(value).tolist()} is not one or two "
                    f"integers >= {lo}")
     return int(arr[0]), int(arr[1])
-
-
-def _err(text: str) -> NIRError:
-    return NIRError(text)
 
 
 def _input_map(graph_input, first_conv) -> tuple[int, int, int] | None:
@@ -66,7 +62,7 @@ def _input_map(graph_input, first_conv) -> tuple[int, int, int] | None:
     mp = (c_in, 1, int(hw[0])) if type(node).__name__ == "Conv1d" else (c_in, int(hw[0]),
                                                                        int(hw[1]))
     if shape.size == 1 and int(shape[0]) != mp[0] * mp[1] * mp[2]:
-        raise _err(f"node {name!r}: input_shape {hw.tolist()} with {c_in} channels does not "
+        raise NIRError(f"node {name!r}: input_shape {hw.tolist()} with {c_in} channels does not "
                    f"match the Input's {int(shape[0])} values")
     return mp
 
@@ -76,7 +72,7 @@ def _per_channel(name: str, param: str, arr: np.ndarray, channels: int, tol: flo
     spread = np.ptp(rows, axis=1)
     if np.any(spread > tol * np.maximum(1.0, np.abs(rows).max(axis=1))):
         c = int(np.argmax(spread))
-        raise _err(f"node {name!r}: {param} differs between positions of channel {c} "
+        raise NIRError(f"node {name!r}: {param} differs between positions of channel {c} "
                    f"({rows[c].min():.6g} .. {rows[c].max():.6g}); a conv layer shares its "
                    "weights over the map, so it must be one value per channel")
     return rows[:, 0].copy()
@@ -89,26 +85,26 @@ def from_conv_chain(chain, *, timesteps: int, in_bits: int, in_scale: float, dt:
     first_conv = next((n for n in body if type(n[1]).__name__ in ("Conv1d", "Conv2d")), None)
     if first_conv is None:
         name, node = next(n for n in body if type(n[1]).__name__ in CONV_NODES)
-        raise _err(f"node {name!r}: {type(node).__name__} with no Conv1d/Conv2d in the graph: "
+        raise NIRError(f"node {name!r}: {type(node).__name__} with no Conv1d/Conv2d in the graph: "
                    "pools and Flatten belong to convolutional graphs")
     shape = _input_map(chain[0][1], first_conv)
     if shape is None:
-        raise _err("the Input node gives no map shape (C, H, W) and the first conv no "
+        raise NIRError("the Input node gives no map shape (C, H, W) and the first conv no "
                    "input_shape: a conv needs to know its map")
     in_shape, tokens, layers, flat = shape, [], [], False
     for name, node in body:
         kind = type(node).__name__
         if kind in ("Conv1d", "Conv2d", *WEIGHTS) and layers and layers[-1]["neuron"] is None:
-            raise _err(f"node {name!r}: two weight layers in a row (after "
+            raise NIRError(f"node {name!r}: two weight layers in a row (after "
                        f"{layers[-1]['name']!r}) with no neuron between them")
         if kind in ("Conv1d", "Conv2d"):
             if flat or shape is None:
-                raise _err(f"node {name!r}: a conv after a flattened map")
+                raise NIRError(f"node {name!r}: a conv after a flattened map")
             if int(getattr(node, "groups", 1)) != 1:
-                raise _err(f"node {name!r}: groups = {node.groups}; only groups = 1")
+                raise NIRError(f"node {name!r}: groups = {node.groups}; only groups = 1")
             W = np.asarray(node.weight, dtype=np.float64)
             if W.ndim != (3 if kind == "Conv1d" else 4):
-                raise _err(f"node {name!r}: weight has shape {W.shape}")
+                raise NIRError(f"node {name!r}: weight has shape {W.shape}")
             if kind == "Conv1d":
                 W = W[:, :, None, :]
                 stride = (1, _pair(name, "stride", node.stride, 1)[1])
@@ -119,49 +115,49 @@ def from_conv_chain(chain, *, timesteps: int, in_bits: int, in_scale: float, dt:
                     name, "padding", node.padding, 0)
                 dilation = _pair(name, "dilation", node.dilation, 1)
             if dilation != (1, 1):
-                raise _err(f"node {name!r}: dilation {dilation}; only 1 is supported")
+                raise NIRError(f"node {name!r}: dilation {dilation}; only 1 is supported")
             if W.shape[1] != shape[0]:
-                raise _err(f"node {name!r}: takes {W.shape[1]} channels, its map has "
+                raise NIRError(f"node {name!r}: takes {W.shape[1]} channels, its map has "
                            f"{shape[0]}")
             b = np.asarray(node.bias, dtype=np.float64).reshape(-1) if getattr(
                 node, "bias", None) is not None else np.zeros(W.shape[0])
             if b.size != W.shape[0] or not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
-                raise _err(f"node {name!r}: bias must have {W.shape[0]} finite values, and the "
+                raise NIRError(f"node {name!r}: bias must have {W.shape[0]} finite values, and the "
                            "weights be finite")
             (KH, KW), (SH, SW), (PH, PW) = W.shape[2:], stride, padding
             tokens.append(f"c{W.shape[0]}k{KH}x{KW}s{SH}x{SW}p{PH}x{PW}")
             try:
                 shape = plan_arch(tokens, in_shape, 1)[-2]["out_shape"]
             except ArchError as exc:
-                raise _err(f"node {name!r}: {str(exc).removeprefix('--arch: ')}") from None
+                raise NIRError(f"node {name!r}: {str(exc).removeprefix('--arch: ')}") from None
             layers.append({"name": name, "kind": "conv", "W": W, "b": b, "neuron": None,
                            "n": int(np.prod(shape)), "channels": int(W.shape[0])})
         elif kind in ("SumPool2d", "AvgPool2d"):
             if not layers or layers[-1]["kind"] != "conv" or layers[-1]["neuron"] is None \
                     or flat or tokens[-1][0] != "c":
-                raise _err(f"node {name!r} ({kind}) must follow a conv layer's neuron")
+                raise NIRError(f"node {name!r} ({kind}) must follow a conv layer's neuron")
             kernel = _pair(name, "kernel_size", node.kernel_size, 1)
             stride = kernel if node.stride is None else _pair(name, "stride", node.stride, 1)
             if stride != kernel or _pair(name, "padding", node.padding, 0) != (0, 0):
-                raise _err(f"node {name!r}: only pools whose stride equals the window and "
+                raise NIRError(f"node {name!r}: only pools whose stride equals the window and "
                            "without padding fold into the next layer")
             tokens.append(f"{'ap' if kind == 'AvgPool2d' else 'sp'}{kernel[0]}x{kernel[1]}")
             try:
                 plan_arch(tokens, in_shape, 1)
             except ArchError as exc:
-                raise _err(f"node {name!r}: {str(exc).removeprefix('--arch: ')}") from None
+                raise NIRError(f"node {name!r}: {str(exc).removeprefix('--arch: ')}") from None
             shape = (shape[0], shape[1] // kernel[0], shape[2] // kernel[1])
         elif kind == "Flatten":
             start, end = int(node.start_dim), int(node.end_dim)
             if shape is None or start != 0 or end not in (-1, 2):
-                raise _err(f"node {name!r}: Flatten({start}, {end}); only the whole map "
+                raise NIRError(f"node {name!r}: Flatten({start}, {end}); only the whole map "
                            "(start_dim 0, end_dim -1, unbatched) flattens, channel-major")
             flat = True
         elif kind in WEIGHTS:
             W, b = _weights(name, node)
             n_in = int(np.prod(shape)) if shape is not None else layers[-1]["n"]
             if W.shape[1] != n_in:
-                raise _err(f"node {name!r}: takes {W.shape[1]} inputs, the layer before gives "
+                raise NIRError(f"node {name!r}: takes {W.shape[1]} inputs, the layer before gives "
                            f"{n_in}")
             tokens.append(f"d{W.shape[0]}")
             layers.append({"name": name, "kind": "dense", "W": W, "b": b, "neuron": None,
@@ -169,18 +165,18 @@ def from_conv_chain(chain, *, timesteps: int, in_bits: int, in_scale: float, dt:
             shape, flat = None, False
         elif kind in NEURONS:
             if not layers or layers[-1]["neuron"] is not None:
-                raise _err(f"node {name!r} ({kind}) has no weight node before it")
+                raise NIRError(f"node {name!r} ({kind}) has no weight node before it")
             layers[-1]["neuron"] = _neuron(name, node, layers[-1]["n"], dt, tol)
             layers[-1]["neuron_name"] = name
         else:
-            raise _err(f"node {name!r}: {kind} nodes are not supported (snnhw takes Conv1d, "
+            raise NIRError(f"node {name!r}: {kind} nodes are not supported (snnhw takes Conv1d, "
                        "Conv2d, SumPool2d, AvgPool2d, Flatten, Affine, Linear, LIF, IF, CubaLIF "
                        "in a chain)")
     if not layers or layers[-1]["kind"] != "dense":
-        raise _err("the last weight layer of a convolutional graph must be Affine/Linear")
+        raise NIRError("the last weight layer of a convolutional graph must be Affine/Linear")
     for ly in layers[:-1]:
         if ly["neuron"] is None:
-            raise _err(f"node {ly['name']!r}: a hidden weight layer needs a neuron after it")
+            raise NIRError(f"node {ly['name']!r}: a hidden weight layer needs a neuron after it")
     readout = "spikes" if layers[-1]["neuron"] is not None else "membrane"
     model = SpikingConvNet(tokens[:-1], in_shape=in_shape, n_classes=layers[-1]["n"],
                            timesteps=timesteps, in_bits=in_bits, in_scale=in_scale,
