@@ -101,7 +101,7 @@ def clock_config(spec, clock_mhz: float | None):
 def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
           out_dir: str | Path = "out/build", progress: bool = False,
           fit_check: bool = True, clock_mhz: float | None = None,
-          weights: str = "auto") -> dict:
+          weights: str = "auto", seed: int = 1) -> dict:
     """Build ``net`` for ``board_name``; return the report (also written as JSON).
 
     ``clock_mhz``: run the design from a PLL at this rate (the nearest the PLL
@@ -109,6 +109,7 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
     ``weights``: ``"auto"``, ``"bram"`` or ``"spram"``
     (:func:`snnboards.estimate.place_weights`); layers whose weights end up in
     SPRAM are listed in the report's ``weights_loaded``: the host loads them.
+    ``seed``: nextpnr's placement seed.
     """
     spec = get_board(board_name)
     out = Path(out_dir).resolve()
@@ -147,7 +148,7 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
     try:
         plat.build(top, name=NAME, build_dir=str(out), do_program=False,
                    # a timing failure still gives a report (and a non-zero exit)
-                   nextpnr_opts="--report report.json --timing-allow-fail",
+                   nextpnr_opts=f"--report report.json --timing-allow-fail --seed {int(seed)}",
                    script_after_synth="tee -q -o synth_stat.json stat -json")
     except Exception as exc:  # amaranth raises CalledProcessError and others
         logs = ", ".join(p.name for p in sorted(out.glob("*.rpt")) + sorted(out.glob("*.log")))
@@ -167,7 +168,7 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
     bitstream = out / (NAME + (".bin" if spec.family == "ice40" else ".bit"))
     report.update({
         "board": spec.name, "description": spec.description, "network": net.name,
-        "ir_hash": net.content_hash(), "lanes": ps, "baud": baud,
+        "ir_hash": net.content_hash(), "lanes": ps, "baud": baud, "seed": int(seed),
         "weights_loaded": sorted(placed),
         "clock_mhz": round(clk_hz / 1e6, 4), "board_clock_mhz": spec.clk_hz / 1e6,
         "pll": None if pll is None else {"f_vco_mhz": round(pll.f_vco / 1e6, 3), **pll.params},

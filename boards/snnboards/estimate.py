@@ -9,7 +9,10 @@ at lanes [2, 1] (28 blocks; the CI build checks it), 784-128-10 at lanes
 [4, 1] with SPRAM weights (20), an snnTorch-imported 20-16-8 network at lanes
 4 (5), and ULX3S digits at lanes [2, 1] (8). Not exact: ECP5 memories deeper
 than one block column (784-128-10 at lanes 8: 53 estimated, 50 used).
-Logic cells are a
+On ECP5 the gateware
+builds a weight ROM that would go to block RAM from DP16KD blocks itself (1024 x
+18, output register on: :mod:`snnhw.gateware.weights`), counted exactly as
+:func:`~snnhw.gateware.weights.dp16kd_units`. Logic cells are a
 linear model fitted to real builds (see the tests for the tolerance).
 
 Weights in SPRAM (iCE40UP5K, :func:`place_weights`): a layer's weight memory
@@ -28,8 +31,8 @@ import numpy as np
 
 from snnhw.gateware import cycles
 from snnhw.gateware.network import SNNCore
-from snnhw.gateware.plan import design_memories, plan_core
-from snnhw.gateware.weights import spram_units
+from snnhw.gateware.plan import MemorySpec, design_memories, plan_core
+from snnhw.gateware.weights import dp16kd_units, spram_units, uses_dp16kd
 from snnhw.ir import Network
 from snnhw.util import lanes_per_layer
 
@@ -84,6 +87,9 @@ def _costed(mems: list[dict], family: str) -> list[dict]:
             mem.update(blocks=0, spram=spram_units(mem["depth"], mem["width"]))
         elif mem["register"]:
             mem["blocks"] = 0
+        elif family == "ecp5" and mem["role"] == "weights" and uses_dp16kd(
+                MemorySpec(mem["name"], mem["role"], mem["depth"], mem["width"], mem["kind"])):
+            mem["blocks"] = dp16kd_units(mem["depth"], mem["width"])  # built as DP16KD
         else:
             mem["blocks"] = bram_blocks(mem["depth"], mem["width"], family, mem["kind"] == "rom")
     return mems

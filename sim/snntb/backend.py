@@ -1,4 +1,5 @@
-"""The simulator backend of co-verification: generated RTL run by cocotb.
+"""The simulator backend of co-verification: generated RTL run by cocotb or by the
+bulk testbench (:mod:`snntb.bulk`).
 
 Same interface as the board backend (:class:`snnhw.verify.coverify.Backend`):
 ``run(net, x, progress) -> BackendResult``.
@@ -11,9 +12,12 @@ from pathlib import Path
 
 from snnhw.verify.backend import BackendResult
 
+from .bulk import cycle_budget, run_bulk
 from .runner import run_case
 
-__all__ = ["SimBackend"]
+__all__ = ["SimBackend", "ENGINES"]
+
+ENGINES = ("bulk", "cocotb")
 
 
 class SimBackend:
@@ -29,10 +33,18 @@ class SimBackend:
         ``None`` generates into ``work/rtl-<hash>-<lanes>``.
     work : path
         Build and case directories.
+    engine : "bulk" or "cocotb"
+        The bulk testbench (the simulator's own speed; results compared afterwards)
+        or the cocotb testbench (every beat checked as it happens; waveforms).
     """
 
     def __init__(self, sim: str = "verilator", *, lanes=8, rtl_dir=None, work="out/sim",
-                 in_pauses="none", out_pauses="none", seed=0, waves=False):
+                 in_pauses="none", out_pauses="none", seed=0, waves=False, engine="bulk"):
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        if waves and engine != "cocotb":
+            raise ValueError("waveforms come from the cocotb engine (--engine cocotb)")
+        self.engine = engine
         self.sim, self.lanes, self.rtl_dir, self.work = sim, lanes, rtl_dir, Path(work)
         self.in_pauses, self.out_pauses, self.seed, self.waves = in_pauses, out_pauses, seed, waves
         self.name = sim
@@ -51,6 +63,8 @@ class SimBackend:
         return out
 
     def run(self, net, x, progress=None) -> BackendResult:
+        if self.engine == "bulk":
+            return self._run_bulk(net, x, progress)
         r = run_case(net, x, rtl_dir=self._rtl(net), sim=self.sim, work=self.work,
                      in_pauses=self.in_pauses, out_pauses=self.out_pauses, seed=self.seed,
                      waves=self.waves, name="verify", progress=progress)
@@ -60,4 +74,23 @@ class SimBackend:
             info={"simulator": self.sim, "build_seconds": round(r.build_seconds, 2),
                   "run_seconds": round(r.run_seconds, 2), "cycles": rep.get("cycles"),
                   "testbench_ok": r.ok, "errors": rep.get("errors", [])[:5],
-                  "missing": rep.get("missing")})
+                  "missing": rep.get("missing"), "engine": "cocotb"})
+
+    def _run_bulk(self, net, x, progress) -> BackendResult:
+        rtl = self._rtl(net)
+        manifest = json.loads(next(rtl.glob("*.json")).read_text())
+        if manifest["ir_hash"] != net.content_hash():
+            raise ValueError(f"{rtl} was generated from another network (IR hash "
+                             f"{manifest['ir_hash'][:16]} != {net.content_hash()[:16]})")
+        budget = cycle_budget(net, manifest["lanes"], x, self.in_pauses, self.out_pauses)
+        r = run_bulk(rtl, x, sim=self.sim, work=self.work, in_pauses=self.in_pauses,
+                     out_pauses=self.out_pauses, seed=self.seed, max_cycles=budget,
+                     progress=progress)
+        missing = len(x) - len(r.classes)
+        return BackendResult(
+            logits=r.logits, classes=r.classes,
+            info={"simulator": self.sim, "build_seconds": round(r.build_seconds, 2),
+                  "run_seconds": round(r.run_seconds, 2), "cycles": r.cycles,
+                  "simulated_cycles": r.simulated_cycles,
+                  "testbench_ok": r.ok, "errors": r.errors[:5],
+                  "missing": max(missing, 0), "engine": "bulk"})

@@ -204,23 +204,41 @@ def run_case(net: ir.Network | str | Path, x, *, rtl_dir: str | Path, sim: str =
     env = {"SNNHW_CASE": str(case_dir / "case.json"), "PYTHONPATH": os.pathsep.join(sys.path)}
     (case_dir / "progress").unlink(missing_ok=True)
 
-    def simulate():
-        return runner.test(test_module=test_module, hdl_toplevel=manifest["top"],
-                           hdl_toplevel_lang="verilog",
-                           build_dir=build_dir, test_dir=case_dir, extra_env=env, waves=waves,
-                           results_xml=str(case_dir / "results.xml"),
-                           log_file=case_dir / "sim.log", timescale=("1ns", "1ps"))
+    xml = case_dir / "results.xml"
 
-    with ThreadPoolExecutor(1) as pool:
-        job = pool.submit(simulate)
-        while progress is not None and not job.done():
-            time.sleep(0.25)
-            with contextlib.suppress(OSError, ValueError):  # not written yet, or mid-write
-                progress(int((case_dir / "progress").read_text() or 0))
-        xml = job.result()
+    def simulate():
+        try:
+            runner.test(test_module=test_module, hdl_toplevel=manifest["top"],
+                        hdl_toplevel_lang="verilog",
+                        build_dir=build_dir, test_dir=case_dir, extra_env=env, waves=waves,
+                        results_xml=str(xml), log_file=case_dir / "sim.log",
+                        timescale=("1ns", "1ps"))
+        except SystemExit as exc:  # a crashed simulator: the report below says so
+            return exc.code
+        return 0
+
+    # cocotb_tools' runner exits the process on a failed test when it believes it runs
+    # under pytest (PYTEST_CURRENT_TEST set, also inherited by a command pytest starts);
+    # the results are read here either way
+    saved = os.environ.pop("PYTEST_CURRENT_TEST", None)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            job = pool.submit(simulate)
+            while progress is not None and not job.done():
+                time.sleep(0.25)
+                with contextlib.suppress(OSError, ValueError):  # not written yet, or mid-write
+                    progress(int((case_dir / "progress").read_text() or 0))
+            exit_code = job.result()
+    finally:
+        if saved is not None:
+            os.environ["PYTEST_CURRENT_TEST"] = saved
     run_s = time.perf_counter() - t0
-    tests, failed = get_results(Path(xml))
+    try:
+        tests, failed = get_results(xml)
+    except (RuntimeError, OSError):
+        tests, failed = 0, 0
     report = json.loads(result_path.read_text()) if result_path.exists() else {
-        "ok": False, "errors": [f"no report written; see {case_dir / 'sim.log'}"]}
+        "ok": False, "errors": [f"no report written (simulator exit {exit_code}); "
+                                f"see {case_dir / 'sim.log'}"]}
     return CaseResult(ok=bool(report.get("ok")) and tests >= 1 and failed == 0, report=report,
                       build_seconds=build_s, run_seconds=run_s, tests=tests, failed=failed)

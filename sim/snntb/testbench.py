@@ -7,10 +7,10 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from snnhw.gateware import cycles
 from snnhw.ir import Network
 from snnhw.protocol.streams import Event, Result, encode_batch, encode_sample, pauses
 
+from .bulk import cycle_budget
 from .bus import ReadyDriver, StreamMonitor, StreamSource
 from .checker import Checker
 from .model import Model
@@ -120,11 +120,8 @@ class Testbench:
         self.model.discard_partial()
 
     def budget(self, x) -> int:
-        """Cycles allowed for ``x``: the cycle model's bound, times a margin for pauses."""
-        ev = cycles.events_per_step(self.net, x)
-        bound = sum(cycles.sample_bound(self.net, self.lanes, e, after_reset=True) for e in ev)
-        slow = {"none": 1, "light": 2, "alternate": 3, "bursty": 4, "heavy": 6}
-        return bound * slow[self.in_pauses] * slow[self.out_pauses] + 2000
+        """Cycles allowed for ``x`` (:func:`snntb.bulk.cycle_budget`)."""
+        return cycle_budget(self.net, self.lanes, x, self.in_pauses, self.out_pauses)
 
     async def run(self, x, *, clear_after: int | None = None, tail: int = 200) -> dict:
         """Send ``x[batch, T, n_in]`` (optionally first ``clear_after`` events, then a clear,

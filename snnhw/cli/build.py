@@ -32,6 +32,8 @@ def add_parser(sub) -> None:
                         "(iCE40UP5K; the host loads them at run time). auto: SPRAM only for "
                         "the largest weight memories, and only when block RAM is short "
                         "(%(default)s)")
+    p.add_argument("--seed", type=int_range(1, 1 << 30), default=1,
+                   help="nextpnr's placement seed; Fmax varies a few %% with it (%(default)s)")
     p.add_argument("-o", "--output", default=None, help="build folder (out/build/<board>)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_build)
@@ -100,7 +102,7 @@ def run_build(args) -> int:
     spec = _board(args.board)
     lanes = parse_lanes(args.lanes, net)
     try:
-        report = build(net, spec.name, lanes=lanes, baud=args.baud,
+        report = build(net, spec.name, lanes=lanes, baud=args.baud, seed=args.seed,
                        out_dir=args.output or f"out/build/{spec.name}", progress=not args.json,
                        clock_mhz=args.clock_mhz, weights=args.weights)
     except (BuildError, ValueError) as exc:

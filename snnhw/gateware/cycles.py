@@ -6,7 +6,7 @@ Per layer and time step, with ``E`` non-zero input events and
     layer_step = E * G          # ACCUM: one group of lanes per cycle per event
                + G              # SWEEP: one group per cycle
                + STEP_OVERHEAD  # marker accepted once the array is idle (its
-                                # 5-stage pipeline), the sweep pipeline drained
+                                # 7-stage pipeline), the sweep pipeline drained
                                 # (5 stages), marker pushed (1)
 
 Between layers each step's events pass a FIFO and the serializer
@@ -35,7 +35,7 @@ from .plan import plan_core
 __all__ = ["STEP_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "events_per_step",
            "layer_step_bound", "output_cycles", "sample_bound", "ideal_cycles", "formula_text"]
 
-STEP_OVERHEAD = 11
+STEP_OVERHEAD = 13
 LINK_LATENCY = 3
 FIXED_LATENCY = 2
 

@@ -12,7 +12,8 @@ transfer on ``cmd``) when they have finished with it, which is what the
 receiver ACKs. A command of the other type is left alone.
 
 Every buffer byte costs three cycles (address, the block RAM's read, the
-register it lands in, with no logic between). The feeder sends one event
+register it lands in, with no logic between: the buffer's own output
+register, :class:`~snnhw.gateware.receiver.BufferReadPort`). The feeder sends one event
 per six cycles at most, and holds it while ``ev.ready`` is low; the loader
 writes one word per ``3 * WEIGHT_WORD_BYTES`` cycles and has no
 backpressure (the core takes a write every cycle).
@@ -54,7 +55,7 @@ class EventFeeder(wiring.Component):
         m = Module()
         addr = self.buf.addr
         rdata = Signal(8)
-        m.d.sync += rdata.eq(self.buf.data)
+        m.d.comb += rdata.eq(self.buf.data)  # the buffer's registered output
         held = Signal(16)
         value = Signal(8)
         length = self.cmd.payload.length
@@ -115,7 +116,7 @@ class WeightLoader(wiring.Component):
         wb, hdr = link.WEIGHT_WORD_BYTES, link.WEIGHT_HEADER_BYTES
         addr = self.buf.addr
         rdata = Signal(8)
-        m.d.sync += rdata.eq(self.buf.data)
+        m.d.comb += rdata.eq(self.buf.data)  # the buffer's registered output
         word = Signal(8 * wb)
         w_next = Signal(16)
         cmd = self.cmd.payload

@@ -19,7 +19,6 @@ from ..util import write_text_atomic
 from . import cycles
 from .layouts import result_width
 from .network import SNNCore
-from .weights import SPRAM_DEPTH
 
 __all__ = ["RTL_FORMAT", "generate_verilog", "manifest", "write"]
 
@@ -103,15 +102,15 @@ def write(net: Network, lanes, out_dir, *, top: str = "snn_top") -> tuple[Path, 
 
 def write_linked(net: Network, lanes, out_dir, *, clk_hz: float, baud: int,
                  top: str = "snn_linked", weights: dict | None = None,
-                 bank_words: int = SPRAM_DEPTH) -> tuple[Path, Path, dict]:
+                 bank_words: int | None = None) -> tuple[Path, Path, dict]:
     """Verilog of the board-level design (UART + host link + network) and its manifest.
 
     Ports: ``clk``, ``rst``, ``rx``, ``tx``, ``led_activity``, ``led_error``.
     ``weights``: ``{layer: "ram" | "spram"}`` for weights loaded by the host; with
     ``"spram"`` the simulation model of ``SB_SPRAM256KA`` (from Yosys's iCE40
     cell library) is written next to the design and listed in ``sources``;
-    ``bank_words`` below 16384 spreads a small memory over several SPRAM blocks
-    (to exercise the bank select in simulation).
+    a small ``bank_words`` spreads a small memory over several banks (SPRAM
+    blocks, block RAMs) to exercise the bank select in simulation.
     """
     from .linked import LinkedNetwork
 

@@ -18,7 +18,7 @@ words written, or the network cleared), which is the host's flow control.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -100,8 +100,11 @@ class HostLink(CheckedComponent):
         wiring.connect(m, wiring.flipped(self.res), tx.res)
         wiring.connect(m, feeder.ev, wiring.flipped(self.ev))
         wiring.connect(m, loader.load, wiring.flipped(self.load))
-        # one command, two consumers: each acts on its own frame type and takes it
-        loading = rx.cmd.payload.type == link.WEIGHTS
+        # one command, two consumers: each acts on its own frame type and takes it. Which
+        # one reads the buffer is registered (the type is set long before the command is
+        # handed on), so that no compare sits in front of the buffer's address
+        loading = Signal()
+        m.d.sync += loading.eq(rx.cmd.payload.type == link.WEIGHTS)
         for unit in (feeder, loader):
             m.d.comb += [unit.cmd.valid.eq(rx.cmd.valid), unit.cmd.payload.eq(rx.cmd.payload),
                          unit.buf.data.eq(rx.buf.data)]

@@ -45,7 +45,6 @@ from .readout import Readout
 from .serializer import SpikeSerializer
 from .sweep import NeuronSweep
 from .synapse import SynapseArray
-from .weights import SPRAM_DEPTH
 
 __all__ = ["LIFLayer"]
 
@@ -64,8 +63,9 @@ class LIFLayer(CheckedComponent):
     weights : str
         Where the weights live: ``"rom"`` (bitstream), ``"ram"`` or ``"spram"``
         (loaded through the synapse array's ``load`` port, ``self.syn``).
-    bank_words : int
-        SPRAM words per block (:class:`~snnhw.gateware.weights.WeightStore`).
+    bank_words : int or None
+        Words per weight memory bank (default: an SPRAM block, or 1024 words of
+        block RAM; :class:`~snnhw.gateware.weights.WeightStore`).
 
     Attributes
     ----------
@@ -84,7 +84,7 @@ class LIFLayer(CheckedComponent):
         check_lanes(lanes)
 
     def __init__(self, net: Network, index: int, *, lanes: int, weights: str = "rom",
-                 bank_words: int = SPRAM_DEPTH):
+                 bank_words: int | None = None):
         self.plan = plan = LayerPlan.of(net, index, lanes, weights)
         self.layer, self.index, self.lanes = net.layers[index], index, lanes
         self.timesteps = net.timesteps

@@ -2,9 +2,10 @@
 
 Ports: ``rx`` (in, idle high), ``tx`` (out), ``led_activity`` (toggles on
 every accepted frame), ``led_error`` (lit for about ``err_hold`` cycles after
-a rejected frame). ``weights`` ({layer: "ram" | "spram"}) names the layers
-whose weights the host loads with WEIGHTS frames instead of the bitstream;
-``bank_words`` the SPRAM words per block
+a rejected frame: from the largest power of two not above it to twice that).
+``weights`` ({layer: "ram" | "spram"}) names the layers whose weights the
+host loads with WEIGHTS frames instead of the bitstream; ``bank_words`` the
+words per weight memory bank
 (:class:`~snnhw.gateware.weights.WeightStore`).
 """
 
@@ -18,7 +19,6 @@ from ..ir import Network
 from .hostlink import HostLink
 from .network import SNNCore
 from .uart import UARTRx, UARTTx, divisor_for
-from .weights import SPRAM_DEPTH
 
 __all__ = ["LinkedNetwork"]
 
@@ -26,11 +26,9 @@ __all__ = ["LinkedNetwork"]
 class LinkedNetwork(wiring.Component):
     """See the module docstring. ``clk_hz`` and ``baud`` set the UART divisor."""
 
-    PRESCALE = 12
-
     def __init__(self, net: Network, *, lanes, clk_hz: float, baud: int = 115200,
                  err_hold: int | None = None, weights: dict | None = None,
-                 bank_words: int = SPRAM_DEPTH):
+                 bank_words: int | None = None):
         self.net, self.lanes = net, lanes
         self.divisor = divisor_for(clk_hz, baud)
         self.core = SNNCore(net, lanes=lanes, weights=weights, bank_words=bank_words)
@@ -62,20 +60,21 @@ class LinkedNetwork(wiring.Component):
         wiring.connect(m, core.o, link.res)
         if core.loaded:
             wiring.connect(m, link.load, core.load)
-        # error LED: lit for about err_hold cycles, counted in ticks of 2**PRESCALE
-        # cycles so that no counter needs a long carry chain
-        ticks = max(1, self.err_hold >> self.PRESCALE)
-        pre = Signal(self.PRESCALE)
-        tick = Signal()
-        m.d.sync += [pre.eq(pre + 1), tick.eq(pre == 0)]
-        hold = Signal(range(ticks + 1))
+        # error LED: lit from the largest power of two 2**P <= err_hold cycles to twice
+        # that, timed by a free-running counter alone (no loadable counter: a carry chain
+        # with enables that iCE40 placement splits, the slowest path of the design)
+        p = max(1, self.err_hold.bit_length() - 1)
+        pre = Signal(p)
+        wrap = Signal()
+        m.d.sync += [pre.eq(pre + 1), wrap.eq(pre == (1 << p) - 1)]
+        phase = Signal(2)   # wraps of `pre` left while lit
         ok, bad = Signal(), Signal()  # registered: no path from the frame checks to the LEDs
         m.d.sync += [ok.eq(link.frame_ok), bad.eq(link.frame_bad)]
         with m.If(bad):
-            m.d.sync += hold.eq(ticks)
-        with m.Elif(tick & (hold != 0)):
-            m.d.sync += hold.eq(hold - 1)
+            m.d.sync += phase.eq(2)
+        with m.Elif(wrap & (phase != 0)):
+            m.d.sync += phase.eq(phase - 1)
         with m.If(ok):
             m.d.sync += self.led_activity.eq(~self.led_activity)
-        m.d.comb += self.led_error.eq(hold != 0)
+        m.d.comb += self.led_error.eq(phase != 0)
         return m

@@ -34,7 +34,6 @@ from .layer import LIFLayer
 from .layouts import event_layout, result_layout
 from .plan import plan_core
 from .ports import CoreLoadPort
-from .weights import SPRAM_DEPTH
 
 __all__ = ["SNNCore"]
 
@@ -50,8 +49,9 @@ class SNNCore(CheckedComponent):
     weights : dict of layer index -> kind, optional
         Layers whose weights are not in the bitstream (``"ram"`` or
         ``"spram"``, :mod:`snnhw.gateware.weights`); the others are ``"rom"``.
-    bank_words : int
-        SPRAM words per block (:class:`~snnhw.gateware.weights.WeightStore`).
+    bank_words : int or None
+        Words per weight memory bank (default: an SPRAM block, or 1024 words of
+        block RAM; :class:`~snnhw.gateware.weights.WeightStore`).
     """
 
     LOAD_WIDTH = CoreLoadPort.DATA_WIDTH  # bits of a weight word on the load port
@@ -72,7 +72,7 @@ class SNNCore(CheckedComponent):
                                  f"{cls.LOAD_WIDTH} (use fewer lanes)")
 
     def __init__(self, net: Network, *, lanes, weights: dict | None = None,
-                 bank_words: int = SPRAM_DEPTH):
+                 bank_words: int | None = None):
         self.plan = plan = plan_core(net, lanes, weights)
         self.net, self.lanes = net, plan.lanes
         self.layers = [LIFLayer(net, lp.index, lanes=lp.lanes, weights=lp.weights,

@@ -89,17 +89,24 @@ class NeuronLane(CheckedComponent):
         m.d.sync += [u_l.eq(u if self.leak_shift is None else u - (u >> self.leak_shift)),
                      cur.eq(self.current), last1.eq(self.last_step)]
         # stage 2: charge and saturate
-        total = u_l + cur
+        # (the range checks test the bits above the membrane's width: a compare against a
+        # constant would be a second carry chain behind the adder's)
+        total = Signal(signed(max(len(u_l), len(cur)) + 1))
+        m.d.comb += total.eq(u_l + cur)
+        top = total[ub - 1:]           # all equal (all 0 or all 1) iff total fits u_bits
         last2 = Signal()
         v2 = Signal(signed(ub))
-        m.d.sync += [v2.eq(Mux(total > hi, hi, Mux(total < lo, lo, total))),
+        m.d.sync += [v2.eq(Mux(~total[-1] & top.any(), hi,
+                               Mux(total[-1] & ~top.all(), lo, total[:ub]))),
                      last2.eq(last1)]
         # stage 3: fire
-        fired = (v2 + self.fire_offset) >> self.k
+        fired = Signal(signed(ub + 1 - self.k))
+        m.d.comb += fired.eq((v2 + self.fire_offset) >> self.k)
         v3 = Signal(signed(ub))
         last3 = Signal()
         s3 = Signal(unsigned(self.spike_bits))
-        m.d.sync += [s3.eq(Mux(fired < 0, 0, Mux(fired > s_max, s_max, fired))),
+        above = fired[self.spike_bits:].any() if len(fired) > self.spike_bits else 0
+        m.d.sync += [s3.eq(Mux(fired[-1], 0, Mux(above, s_max, fired[:self.spike_bits]))),
                      v3.eq(v2), last3.eq(last2)]
         m.d.comb += [self.s.eq(s3), self.v.eq(v3)]
         if self.reset == "soft":

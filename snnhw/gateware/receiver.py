@@ -17,8 +17,8 @@ on. A gap longer than ``timeout`` cycles inside a frame abandons it
 
 Throughput: one byte per cycle (``rx.ready`` is always high; bytes that
 arrive while a command is being carried out are dropped, which the protocol
-rules out: the host waits for the reply). Latency: the command is valid two
-cycles after the last CRC byte.
+rules out: the host waits for the reply). Latency: the command is valid three
+cycles after the last CRC byte (the frame's checks are registered first).
 """
 
 from __future__ import annotations
@@ -30,12 +30,14 @@ from amaranth.lib.wiring import In, Out
 from ..protocol import link
 from ..protocol.link import ErrorCode
 from .plan import MemorySpec, link_buffer
+from .weights import dp16kd
 
 __all__ = ["FrameReceiver", "BufferReadPort", "command_layout", "reply_layout"]
 
 
 class BufferReadPort(wiring.Signature):
-    """Read the frame buffer: the byte at ``addr`` is on ``data`` the next cycle."""
+    """Read the frame buffer: the byte at ``addr`` is on ``data`` two cycles later, from
+    a register."""
 
     def __init__(self, depth: int):
         self.depth = depth
@@ -52,6 +54,13 @@ def command_layout() -> data.StructLayout:
 def reply_layout() -> data.StructLayout:
     """ACK (``error`` 0) or ERROR with ``code``."""
     return data.StructLayout({"error": unsigned(1), "code": unsigned(8)})
+
+
+class _BufferWrite:
+    """The frame buffer's write side (enable, address, byte), whatever memory holds it."""
+
+    def __init__(self, depth: int):
+        self.en, self.addr, self.data = Signal(), Signal(range(depth)), Signal(8)
 
 
 class FrameReceiver(wiring.Component):
@@ -91,11 +100,20 @@ class FrameReceiver(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         max_bytes = self.buffer.depth
-        m.submodules.buf = buf = memory.Memory(shape=self.buffer.width, depth=max_bytes,
-                                               init=[])
-        w = buf.write_port()
-        r = buf.read_port()
-        m.d.comb += [r.addr.eq(self.buf.addr), self.buf.data.eq(r.data)]
+        # the buffer reads into a register (on ECP5 the block RAM's own output register),
+        # so that the block RAM's slow clock-to-out ends in a flip-flop
+        w = _BufferWrite(max_bytes)
+        if getattr(platform, "family", None) == "ecp5" and max_bytes <= 2048:
+            q = dp16kd(m, "buf", self.buf.addr, width=9, write=(w.en, w.addr, w.data))
+            m.d.comb += self.buf.data.eq(q[:8])
+        else:
+            m.submodules.buf = buf = memory.Memory(shape=self.buffer.width, depth=max_bytes,
+                                                   init=[])
+            wp = buf.write_port()
+            r = buf.read_port()
+            m.d.comb += [r.addr.eq(self.buf.addr), wp.en.eq(w.en), wp.addr.eq(w.addr),
+                         wp.data.eq(w.data)]
+            m.d.sync += self.buf.data.eq(r.data)
         m.submodules.crc = rx_crc = crc.catalog.CRC16_XMODEM().create()
 
         cmd = self.cmd.payload
@@ -123,9 +141,21 @@ class FrameReceiver(wiring.Component):
         w_end = Signal(17)
         m.d.sync += w_end.eq(cmd.w_start + ((cmd.length - hdr) >> (wb.bit_length() - 1)))
         w_range_ok = Signal()
-        for k, depth in self.weight_depths.items():
-            with m.If((cmd.w_layer == k) & (w_end <= depth)):
-                m.d.comb += w_range_ok.eq(1)
+        m.d.sync += w_range_ok.eq(Cat(*[(cmd.w_layer == k) & (w_end <= depth)
+                                        for k, depth in self.weight_depths.items()]).any())
+        # the checks of CHECK, registered (in SETTLE, when every operand is final), so
+        # that no compare sits in front of the state register
+        crc_ok, ev_len_bad, w_len_bad = Signal(), Signal(), Signal()
+        is_events, is_clear, is_weights = Signal(), Signal(), Signal()
+        m.d.sync += [
+            is_events.eq(cmd.type == link.EVENTS), is_clear.eq(cmd.type == link.CLEAR),
+            is_weights.eq(cmd.type == link.WEIGHTS),
+            crc_ok.eq(got_crc == rx_crc.crc),
+            ev_len_bad.eq((cmd.length > max_bytes) | (mod3 != 0)),
+            w_len_bad.eq((cmd.length > max_bytes) | (cmd.length < hdr + wb)
+                         | (cmd.length[:wb.bit_length() - 1] != hdr % wb)),
+        ]
+        last = Signal(16)   # length - 1: the payload's last byte, kept from LEN1
 
         with m.FSM():
             with m.State("IDLE"):
@@ -144,7 +174,8 @@ class FrameReceiver(wiring.Component):
             with m.State("LEN1"):
                 with m.If(take):
                     m.d.comb += rx_crc.valid.eq(1)
-                    m.d.sync += [cmd.length[8:].eq(byte), count.eq(0), mod3.eq(0)]
+                    m.d.sync += [cmd.length[8:].eq(byte), count.eq(0), mod3.eq(0),
+                                 last.eq(Cat(cmd.length[:8], byte) - 1)]
                     with m.If(Cat(cmd.length[:8], byte) == 0):
                         m.next = "CRC0"
                     with m.Else():
@@ -163,32 +194,33 @@ class FrameReceiver(wiring.Component):
                             m.d.sync += cmd.w_start[:8].eq(byte)
                         with m.Case(3):
                             m.d.sync += cmd.w_start[8:].eq(byte)
-                    with m.If(count + 1 == cmd.length):
+                    with m.If(count == last):
                         m.next = "CRC0"
                 with m.Elif(quiet == self.timeout):
                     reply(ErrorCode.CUT_OFF)
             for state, nxt, half in (("CRC0", "CRC1", got_crc[:8]),
-                                     ("CRC1", "CHECK", got_crc[8:])):
+                                     ("CRC1", "SETTLE", got_crc[8:])):
                 with m.State(state):
                     with m.If(take):
                         m.d.sync += half.eq(byte)
                         m.next = nxt
                     with m.Elif(quiet == self.timeout):
                         reply(ErrorCode.CUT_OFF)
+            with m.State("SETTLE"):   # the registered checks take their final values
+                m.next = "CHECK"
             with m.State("CHECK"):
-                with m.If(got_crc != rx_crc.crc):
+                with m.If(~crc_ok):
                     reply(ErrorCode.BAD_CRC)
-                with m.Elif(cmd.type == link.EVENTS):
-                    with m.If((cmd.length > max_bytes) | (mod3 != 0)):
+                with m.Elif(is_events):
+                    with m.If(ev_len_bad):
                         reply(ErrorCode.BAD_LENGTH)
                     with m.Else():
                         m.next = "HANDED"
-                with m.Elif(cmd.type == link.CLEAR):
+                with m.Elif(is_clear):
                     m.d.comb += self.clear.eq(1)
                     reply()
-                with m.Elif(cmd.type == link.WEIGHTS):
-                    with m.If((cmd.length > max_bytes) | (cmd.length < hdr + wb)
-                              | (cmd.length[:wb.bit_length() - 1] != hdr % wb)):
+                with m.Elif(is_weights):
+                    with m.If(w_len_bad):
                         reply(ErrorCode.BAD_LENGTH)
                     with m.Elif(~w_range_ok):
                         reply(ErrorCode.BAD_WEIGHT_ADDRESS)

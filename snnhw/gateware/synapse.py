@@ -15,18 +15,22 @@ Memories (synchronous read ports, so they map to block RAM):
   bitstream, or a memory (iCE40UP5K SPRAM) the host loads at run time;
 * accumulators: ``G`` words of ``lanes * acc_width``.
 
-Timing (a pipeline of five stages, so that no path has more than one adder
+Timing (a pipeline of six stages, so that no path has more than one adder
 and every block RAM output lands directly in a register):
 
 * A issues the weight read of one group per cycle;
-* B takes the weights from the read port into registers;
+* B (:data:`WeightStore.LATENCY` cycles: a register per memory bank, then the
+  bank select) takes the weights into registers;
 * C sums the shifted weights (a balanced adder tree over the spike bits) into
   a register and issues the accumulator read of the group;
 * D takes the accumulators from the read port into a register;
-* E adds the sum to the accumulators and writes them back. When the same
-  group was written after its read was issued (updates of one group less
-  than three cycles apart: ``G <= 2``), the newest written value is used
-  instead (bypass registers).
+* E adds the sum to the accumulators into a register;
+* F writes that register back. An update of the same group still in F, or
+  written after this group's read was issued (updates of one group less
+  than four cycles apart, which needs ``G <= 3``), is newer than what was
+  read: the newest is used instead (bypass registers, built only for the
+  ``G`` that needs them; the choice settled a cycle ahead, so that E is at
+  most one multiplexer and one adder).
 
 Throughput: one group per cycle; a new event is accepted in the cycle that
 issues the last group of the previous one, so ``E`` events take ``E * G``
@@ -56,7 +60,7 @@ from ..util import signed_range
 from ._checks import CheckedComponent, check_lanes
 from .plan import synapse_memories
 from .ports import AccumulatorPort, WeightLoadPort
-from .weights import SPRAM_DEPTH, WeightStore
+from .weights import WeightStore
 
 __all__ = ["SynapseArray"]
 
@@ -95,7 +99,8 @@ class SynapseArray(CheckedComponent):
         SPRAM words per block (:class:`~snnhw.gateware.weights.WeightStore`).
     """
 
-    LATENCY = 6  # cycles from accepting an event to its last accumulator write
+    #: cycles from accepting an event to its last accumulator write
+    LATENCY = 6 + WeightStore.LATENCY
 
     @classmethod
     def check(cls, W, *, w_bits: int, lanes: int, **_) -> None:
@@ -108,7 +113,7 @@ class SynapseArray(CheckedComponent):
             raise ValueError(f"weights exceed w_bits={w_bits}")
 
     def __init__(self, W, *, w_bits: int, in_bits: int, lanes: int, acc_width: int,
-                 weights: str = "rom", bank_words: int = SPRAM_DEPTH):
+                 weights: str = "rom", bank_words: int | None = None):
         W = np.asarray(W, dtype=np.int64)
         self.n_out, self.n_in = W.shape
         self.lanes, self.w_bits, self.in_bits, self.acc_width = lanes, w_bits, in_bits, acc_width
@@ -155,12 +160,18 @@ class SynapseArray(CheckedComponent):
                          a_value.eq(self.i.payload.value)]
         m.d.comb += [store.rd_addr.eq(a_addr), self.active.eq(a_valid)]
 
-        # stage B: the weights are on the read port; they go into registers
-        b_valid, b_value, b_group = Signal(), Signal(self.in_bits), Signal.like(a_group)
-        m.d.sync += [b_valid.eq(a_valid), b_value.eq(a_value), b_group.eq(a_group)]
+        # stage B (WeightStore.LATENCY cycles): the weights are read; they go into registers
+        valid, value, group = a_valid, a_value, a_group
+        b_valid = []
+        for n in range(store.LATENCY):
+            nxt = (Signal(name=f"b{n}_valid"), Signal(self.in_bits, name=f"b{n}_value"),
+                   Signal.like(a_group, name=f"b{n}_group"))
+            m.d.sync += [nxt[0].eq(valid), nxt[1].eq(value), nxt[2].eq(group)]
+            valid, value, group = nxt
+            b_valid.append(valid)
         c_valid, c_value, c_group = Signal(), Signal(self.in_bits), Signal.like(a_group)
         c_w = Signal(P * self.w_bits)
-        m.d.sync += [c_valid.eq(b_valid), c_value.eq(b_value), c_group.eq(b_group),
+        m.d.sync += [c_valid.eq(valid), c_value.eq(value), c_group.eq(group),
                      c_w.eq(store.rd_data)]
 
         # stage C: sum of the shifted weights per lane; read the group's accumulators
@@ -176,35 +187,50 @@ class SynapseArray(CheckedComponent):
         # the sweep port's address unless an update needs the port (never both)
         m.d.comb += a_rd.addr.eq(Mux(c_valid, c_group, self.sweep.addr))
 
-        # stage D: the accumulators read in C land in a register. Writes the read missed
-        # (one in the read's own cycle, one in this cycle) are kept for stage E.
+        # stage D: the accumulators read in C land in a register. Updates of one group
+        # come at least G cycles apart (an event walks all G groups), so a write the read
+        # missed exists only for G <= 3: one in the read's own cycle (k = 3 cycles apart),
+        # one in this cycle (k = 2), or the update now in E (k = 1, it will be in F). Only
+        # the bypasses a layer's G allows are built. Only updates write while updates
+        # are in flight (the sweep port waits for ``busy`` to fall), so the compares look
+        # at stage F alone.
         e_valid, e_group = Signal(), Signal.like(a_group)
         e_sum = [Signal(signed(aw_), name=f"e_sum{lane}") for lane in range(P)]
         e_raw = Signal(P * aw_)
         m.d.sync += [e_valid.eq(d_valid), e_group.eq(d_group), e_raw.eq(a_rd.data)]
         m.d.sync += [e.eq(d) for e, d in zip(e_sum, d_sum)]
-        fwd_a_valid, fwd_a = Signal(), Signal(P * aw_)      # write in the read's cycle
-        m.d.sync += [fwd_a_valid.eq(c_valid & a_wr.en & (a_wr.addr == c_group)),
-                     fwd_a.eq(a_wr.data)]
-        e_old_valid, e_old = Signal(), Signal(P * aw_)
-        with m.If(a_wr.en & (a_wr.addr == d_group)):        # write in this cycle: newer
-            m.d.sync += [e_old_valid.eq(d_valid), e_old.eq(a_wr.data)]
-        with m.Else():
-            m.d.sync += [e_old_valid.eq(d_valid & fwd_a_valid), e_old.eq(fwd_a)]
+        f_valid, f_group = Signal(), Signal.like(a_group)
+        f_new = [Signal(signed(aw_), name=f"f_acc{lane}") for lane in range(P)]
+        f_word = Cat(*[v.as_unsigned() for v in f_new])
+        acc_in = e_raw
+        if G <= 3:
+            fwd_a_valid, fwd_a = Signal(), Signal(P * aw_)  # write in the read's cycle
+            m.d.sync += [fwd_a_valid.eq(c_valid & f_valid & (f_group == c_group)),
+                         fwd_a.eq(f_word)]
+            e_old_valid, e_old = Signal(), Signal(P * aw_)
+            with m.If(f_valid & (f_group == d_group)):      # write in this cycle: newer
+                m.d.sync += [e_old_valid.eq(d_valid), e_old.eq(f_word)]
+            with m.Else():
+                m.d.sync += [e_old_valid.eq(d_valid & fwd_a_valid), e_old.eq(fwd_a)]
+            acc_in = Mux(e_old_valid, e_old, e_raw)
 
-        # stage E: add to the accumulator and write back
-        acc_in = Mux(e_old_valid, e_old, e_raw)
-        new = []
+        # stage E: add to the newest accumulator value, into a register
+        m.d.sync += [f_valid.eq(e_valid), f_group.eq(e_group)]
+        e_from_f = Signal()                                 # newest of all: the one in F
+        if G == 1:
+            m.d.sync += e_from_f.eq(d_valid & e_valid)
         for lane in range(P):
             acc = acc_in.word_select(lane, aw_).as_signed()
-            lane_sig = Signal(signed(aw_), name=f"acc_new{lane}")
-            m.d.comb += lane_sig.eq(acc + e_sum[lane])
-            new.append(lane_sig)
-        m.d.comb += [a_wr.en.eq(e_valid), a_wr.addr.eq(e_group), a_wr.data.eq(Cat(*new))]
+            if G == 1:
+                acc = Mux(e_from_f, f_new[lane], acc)
+            m.d.sync += f_new[lane].eq(acc + e_sum[lane])
+
+        # stage F: write back
+        m.d.comb += [a_wr.en.eq(f_valid), a_wr.addr.eq(f_group), a_wr.data.eq(f_word)]
 
         # sweep port: read a group and clear it (only while not busy)
         with m.If(self.sweep.en):
             m.d.comb += [a_wr.en.eq(1), a_wr.addr.eq(self.sweep.addr), a_wr.data.eq(0)]
-        busy = a_valid | b_valid | c_valid | d_valid | e_valid
+        busy = a_valid | Cat(*b_valid).any() | c_valid | d_valid | e_valid | f_valid
         m.d.comb += [self.sweep.data.eq(a_rd.data), self.busy.eq(busy)]
         return m

@@ -11,9 +11,21 @@ Kinds (the :class:`~snnhw.gateware.plan.MemorySpec`'s ``kind``):
   cannot be initialised by the bitstream, so the host loads it (WEIGHTS
   frames, :mod:`snnhw.protocol.link`).
 
-All kinds read synchronously: the word at ``rd_addr`` is on ``rd_data`` the
-next cycle. A write (``load.en``) takes the single SPRAM port, so a read in the
-same cycle returns garbage: load only while the array is idle (the host link
+Reads are pipelined two deep: the word at ``rd_addr`` is on ``rd_data`` two
+cycles later (:data:`WeightStore.LATENCY`). A deep memory is split into
+banks of ``bank_words`` words; every bank's read data lands in a register of
+its own, with no logic in between, and only then does a multiplexer pick the
+bank. So no path runs from a block RAM's output through the bank select:
+the block RAM's clock-to-out (5.6 ns on ECP5 without its output register)
+ends in a register. On ECP5 a ``"rom"`` is built from ``DP16KD`` blocks
+directly (1024 x 18 or 2048 x 9 each, ``REGMODE_A = "OUTREG"``): the register is the
+block's own output register, which Yosys's memory mapping never uses, so the
+whole read costs the block's fast registered clock-to-out. Elsewhere (iCE40,
+simulation, the exported Verilog) the banks are Amaranth memories and the
+registers are flip-flops beside them; the cycle timing is the same.
+
+A write (``load.en``) takes the single SPRAM port, so a read in the same
+cycle returns garbage: load only while the array is idle (the host link
 clears the network before it loads).
 """
 
@@ -21,7 +33,7 @@ from __future__ import annotations
 
 import math
 
-from amaranth.hdl import Cat, ClockSignal, Instance, Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Mux, Signal, unsigned
 from amaranth.lib import memory
 from amaranth.lib.wiring import In, Out
 
@@ -29,14 +41,106 @@ from ._checks import CheckedComponent
 from .plan import MemorySpec
 from .ports import WeightLoadPort
 
-__all__ = ["WeightStore", "SPRAM_DEPTH", "SPRAM_WIDTH", "spram_units"]
+__all__ = ["WeightStore", "SPRAM_DEPTH", "SPRAM_WIDTH", "spram_units", "BANK_WORDS",
+           "DP16KD_SHAPES", "dp16kd_shape", "dp16kd_units", "dp16kd_initvals", "uses_dp16kd",
+           "dp16kd"]
 
 SPRAM_DEPTH, SPRAM_WIDTH = 16384, 16
+#: block RAM words per bank (one DP16KD column in its 1024 x 18 shape)
+BANK_WORDS = 1024
+#: the DP16KD shapes the gateware builds from (words, bits)
+DP16KD_SHAPES = ((1024, 18), (2048, 9))
 
 
 def spram_units(depth: int, width: int) -> int:
     """SB_SPRAM256KA blocks a ``depth`` x ``width`` memory takes."""
     return math.ceil(width / SPRAM_WIDTH) * math.ceil(depth / SPRAM_DEPTH)
+
+
+def dp16kd_shape(depth: int, width: int) -> tuple[int, int]:
+    """The DP16KD shape (words, bits) an ECP5 weight ROM is built from: 1024 x 18 or
+    2048 x 9, whichever takes fewer blocks (on a tie the one with fewer banks)."""
+    return min(DP16KD_SHAPES, key=lambda dw: (math.ceil(width / dw[1]) * math.ceil(depth / dw[0]),
+                                              math.ceil(depth / dw[0])))
+
+
+def dp16kd_units(depth: int, width: int) -> int:
+    """DP16KD blocks an ECP5 weight ROM takes (:func:`dp16kd_shape`)."""
+    d, w = dp16kd_shape(depth, width)
+    return math.ceil(width / w) * math.ceil(depth / d)
+
+
+def uses_dp16kd(spec: MemorySpec) -> bool:
+    """Whether ``spec`` is built from DP16KD blocks on ECP5: a ROM large enough that
+    Yosys would put it in block RAM anyway (its cost model takes soft logic for a ROM
+    of at most 2048 bits per block it would need)."""
+    return spec.kind == "rom" and spec.bits > 2048 * dp16kd_units(spec.depth, spec.width)
+
+
+def dp16kd_initvals(words, width: int = 18) -> dict[str, int]:
+    """``INITVAL_00`` .. ``INITVAL_3F`` of a DP16KD holding ``words`` (at most 1024 of
+    18 bits, or 2048 of 9). The block is 1024 rows of 18 bits (a 9-bit word ``a`` is
+    half ``a % 2`` of row ``a // 2``); each parameter holds 16 rows in slots of 20
+    bits (the layout of Yosys's ``brams_map_16kd.v``)."""
+    depth = {18: 1024, 9: 2048}[width]
+    words = list(words)
+    if len(words) > depth:
+        raise ValueError(f"a DP16KD holds {depth} words of {width} bits, got {len(words)}")
+    for k, w in enumerate(words):
+        if not 0 <= w < 1 << width:
+            raise ValueError(f"word {k} = {w} does not fit {width} bits")
+    words += [0] * (depth - len(words))
+    if width == 9:
+        words = [words[2 * r] | words[2 * r + 1] << 9 for r in range(1024)]
+    out = {}
+    for row in range(64):
+        v = 0
+        for i in range(16):
+            v |= words[row * 16 + i] << (20 * i)
+        out[f"INITVAL_{row:02X}"] = v
+    return out
+
+
+def dp16kd(m, name: str, rd_addr, *, width: int = 18, init=None, write=None) -> Signal:
+    """One ECP5 DP16KD block, 1024 x 18 or 2048 x 9 (``width``), added to ``m`` as
+    ``name``: port A reads ``rd_addr`` into the block's output register (``REGMODE_A =
+    "OUTREG"``: the word is on the returned signal two cycles later); ``init``: the
+    words; ``write``: ``(en, addr, data)`` for port B, or ``None`` (a ROM). Yosys's
+    memory mapping never turns the output register on, hence the instance."""
+    abits, low = (10, 4) if width == 18 else (11, 3)   # word address on AD[13:low]
+    dout = Signal(width, name=f"{name}_q")
+    addr = Signal(abits, name=f"{name}_raddr")
+    m.d.comb += addr.eq(rd_addr)
+    ports = {f"o_DOA{k}": dout[k] for k in range(width)}
+    # below the word address: AD[1:0] are the write byte enables at 18 bits, zero else
+    ports.update({f"i_ADA{k}": (addr[k - low] if k >= low else 0) for k in range(14)})
+    ports.update({f"i_DIA{k}": 0 for k in range(18)})
+    if write is None:
+        en, wr_addr, data = 0, Signal(abits, name=f"{name}_waddr"), 0
+    else:
+        en, wr_addr, data = write
+        a = Signal(abits, name=f"{name}_waddr")
+        m.d.comb += a.eq(wr_addr)
+        wr_addr = a
+    data_bits = Signal(18, name=f"{name}_wdata")
+    m.d.comb += data_bits.eq(data)
+    ports.update({f"i_ADB{k}": (wr_addr[k - low] if k >= low else
+                                (1 if width == 18 and k < 2 else 0)) for k in range(14)})
+    ports.update({f"i_DIB{k}": data_bits[k] for k in range(18)})
+    params = {f"p_{k}": Const(v, 320) for k, v in dp16kd_initvals(init or [], width).items()}
+    m.submodules[name] = Instance(
+        "DP16KD",
+        p_DATA_WIDTH_A=width, p_DATA_WIDTH_B=width,
+        p_REGMODE_A="OUTREG", p_REGMODE_B="NOREG",
+        p_RESETMODE="SYNC", p_ASYNC_RESET_RELEASE="SYNC",
+        p_CSDECODE_A="0b000", p_CSDECODE_B="0b000",
+        p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL", p_GSR="DISABLED",
+        i_CLKA=ClockSignal(), i_CEA=1, i_OCEA=1, i_WEA=0, i_RSTA=0,
+        i_CSA0=0, i_CSA1=0, i_CSA2=0,
+        i_CLKB=ClockSignal() if write is not None else 0, i_CEB=1 if write is not None else 0,
+        i_OCEB=0, i_WEB=en, i_RSTB=0, i_CSB0=0, i_CSB1=0, i_CSB2=0,
+        **params, **ports)
+    return dout
 
 
 class WeightStore(CheckedComponent):
@@ -49,29 +153,38 @@ class WeightStore(CheckedComponent):
     init : list of int
         The words (:func:`snnhw.protocol.words.weight_words`); required for
         ``"rom"``, ignored otherwise.
-    bank_words : int
-        Words used of each SPRAM block: all 16384 of them, or fewer (a power of
-        two) to exercise the bank select on a small memory in simulation.
+    bank_words : int or None
+        Words per bank (a power of two): by default all 16384 words of an SPRAM
+        block, or :data:`BANK_WORDS` of block RAM; fewer exercise the bank select
+        on a small memory in simulation. (A DP16KD bank is 1024 or 2048 words,
+        :func:`dp16kd_shape`.)
 
     Ports
     -----
     rd_addr : In, rd_data : Out
-        Synchronous read (one cycle).
+        Pipelined read: the word is on ``rd_data`` :data:`LATENCY` cycles later.
     load : In(WeightLoadPort)
         Run-time writes (``"ram"``, ``"spram"``).
     """
 
+    LATENCY = 2
+
     @classmethod
-    def check(cls, spec: MemorySpec, *, init=None, bank_words: int = SPRAM_DEPTH) -> None:
+    def check(cls, spec: MemorySpec, *, init=None, bank_words: int | None = None) -> None:
         if spec.kind == "rom" and init is None:
             raise ValueError("a 'rom' weight store needs its initial contents")
+        if bank_words is None:
+            return
         bank_bits = bank_words.bit_length() - 1
         if not 1 <= bank_bits <= 14 or (1 << bank_bits) != bank_words:
             raise ValueError(f"bank_words must be a power of two from 2 to {SPRAM_DEPTH}, "
                              f"got {bank_words}")
 
-    def __init__(self, spec: MemorySpec, *, init=None, bank_words: int = SPRAM_DEPTH):
-        self.spec, self.bank_words = spec, bank_words
+    def __init__(self, spec: MemorySpec, *, init=None, bank_words: int | None = None):
+        self.spec = spec
+        if bank_words is None:
+            bank_words = SPRAM_DEPTH if spec.kind == "spram" else BANK_WORDS
+        self.bank_words = bank_words
         self.init = list(init) if init is not None else []
         aw = max(spec.depth - 1, 1).bit_length()
         super().__init__({
@@ -83,26 +196,80 @@ class WeightStore(CheckedComponent):
     def loadable(self) -> bool:
         return self.spec.kind != "rom"
 
+    def banks(self, bank_words: int | None = None) -> int:
+        return math.ceil(self.spec.depth / (bank_words or self.bank_words))
+
     def elaborate(self, platform):
         m = Module()
         if self.spec.kind == "spram":
-            self._spram(m)
-            return m
-        m.submodules.mem = mem = memory.Memory(
-            shape=unsigned(self.spec.width), depth=self.spec.depth,
-            init=self.init if self.spec.kind == "rom" else [])
-        rd = mem.read_port()
-        m.d.comb += [rd.addr.eq(self.rd_addr), self.rd_data.eq(rd.data)]
-        if self.spec.kind == "ram":
-            wr = mem.write_port()
-            m.d.comb += [wr.en.eq(self.load.en), wr.addr.eq(self.load.addr),
-                         wr.data.eq(self.load.data)]
+            outs, bank_words = self._spram(m), self.bank_words
+        elif uses_dp16kd(self.spec) and getattr(platform, "family", None) == "ecp5":
+            outs = self._dp16kd(m)
+            bank_words = dp16kd_shape(self.spec.depth, self.spec.width)[0]
+        else:
+            outs, bank_words = self._banks(m), self.bank_words
+        self._select(m, outs, bank_words)
         return m
+
+    def _select(self, m, outs, bank_words):
+        """``rd_data``: the registered output of the bank addressed two cycles ago."""
+        if len(outs) == 1:
+            m.d.comb += self.rd_data.eq(outs[0])
+            return
+        bank_bits = bank_words.bit_length() - 1
+        sel1, sel2 = Signal(range(len(outs)), name="bank1"), Signal(range(len(outs)),
+                                                                      name="bank2")
+        m.d.sync += [sel1.eq(self.rd_addr[bank_bits:]), sel2.eq(sel1)]
+        with m.Switch(sel2):
+            for b, word in enumerate(outs):
+                with m.Case(b):
+                    m.d.comb += self.rd_data.eq(word)
+
+    def _banks(self, m):
+        """Amaranth memories of ``bank_words`` words, each read into a register."""
+        bw = self.bank_words
+        bank_bits = bw.bit_length() - 1
+        outs = []
+        for b in range(self.banks()):
+            depth = min(bw, self.spec.depth - b * bw)
+            init = self.init[b * bw:(b + 1) * bw] if self.spec.kind == "rom" else []
+            mem = memory.Memory(shape=unsigned(self.spec.width), depth=depth, init=init)
+            m.submodules["mem" if self.banks() == 1 else f"mem{b}"] = mem
+            rd = mem.read_port()
+            m.d.comb += rd.addr.eq(self.rd_addr[:bank_bits] if self.banks() > 1
+                                   else self.rd_addr)
+            reg = Signal(self.spec.width, name=f"bank{b}_q")
+            m.d.sync += reg.eq(rd.data)
+            outs.append(reg)
+            if self.spec.kind == "ram":
+                wr = mem.write_port()
+                hit = (self.load.addr[bank_bits:] == b) if self.banks() > 1 else 1
+                m.d.comb += [wr.en.eq(self.load.en & hit),
+                             wr.addr.eq(self.load.addr[:bank_bits] if self.banks() > 1
+                                        else self.load.addr),
+                             wr.data.eq(self.load.data)]
+        return outs
+
+    def _dp16kd(self, m):
+        """ECP5: DP16KD blocks (read-only on port A, output register on)."""
+        depth, width = dp16kd_shape(self.spec.depth, self.spec.width)
+        cols = math.ceil(self.spec.width / width)
+        outs = []
+        for b in range(self.banks(depth)):
+            words = self.init[b * depth:(b + 1) * depth]
+            parts = []
+            for c in range(cols):
+                col = [(w >> (c * width)) & ((1 << width) - 1) for w in words]
+                parts.append(dp16kd(m, f"bram{b}_{c}", self.rd_addr, width=width, init=col))
+            word = Signal(self.spec.width, name=f"bank{b}_q")
+            m.d.comb += word.eq(Cat(*parts))
+            outs.append(word)
+        return outs
 
     def _spram(self, m):
         cols = math.ceil(self.spec.width / SPRAM_WIDTH)
         bank_bits = self.bank_words.bit_length() - 1
-        banks = math.ceil(self.spec.depth / self.bank_words)
+        banks = self.banks()
         addr = Signal(len(self.rd_addr))
         m.d.comb += addr.eq(Mux(self.load.en, self.load.addr, self.rd_addr))
         data_in = Signal(cols * SPRAM_WIDTH)
@@ -122,13 +289,7 @@ class WeightStore(CheckedComponent):
                     i_CLOCK=ClockSignal(), i_STANDBY=0, i_SLEEP=0, i_POWEROFF=1,
                     o_DATAOUT=dout)
                 words.append(dout)
-            outs.append(Cat(*words))
-        if banks == 1:
-            m.d.comb += self.rd_data.eq(outs[0])
-            return
-        sel = Signal(range(banks))  # the bank read last cycle: its output is the data
-        m.d.sync += sel.eq(bank)
-        with m.Switch(sel):
-            for b, word in enumerate(outs):
-                with m.Case(b):
-                    m.d.comb += self.rd_data.eq(word)
+            reg = Signal(self.spec.width, name=f"bank{b}_q")
+            m.d.sync += reg.eq(Cat(*words))
+            outs.append(reg)
+        return outs

@@ -78,9 +78,14 @@ def test_sim_speed_quick_run(tmp_path):
                         str(tmp_path / "absent.snn"), "--n", "2", "--sims", "icarus"],
                        capture_output=True, text=True, check=True)
     d = json.loads(r.stdout)
-    row = d["rows"][0]
-    assert row["simulator"] == "icarus" and row["ok"] is True and row["samples"] == 2
-    assert row["cycles"] > 0 and row["cycles_per_second"] > 0
+    assert [(row["simulator"], row["engine"]) for row in d["rows"]] == [
+        ("icarus", "bulk"), ("icarus", "cocotb")]
+    for row in d["rows"]:
+        assert row["ok"] is True and row["samples"] == 2
+        assert row["cycles"] > 0 and row["cycles_per_second"] > 0
+    # same design, same samples, no stalls: both testbenches count the same cycles
+    assert d["rows"][0]["cycles"] == d["rows"][1]["cycles"]
+    assert d["bulk_over_cocotb"]["icarus"] > 0
 
 
 def test_cnn_targets_quick_run_reports_json():

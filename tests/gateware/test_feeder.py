@@ -34,8 +34,9 @@ class Bench(wiring.Component):
         m.submodules.buf = buf = memory.Memory(shape=8, depth=DEPTH,
                                                init=list(self.payload) + [0] * (DEPTH - len(
                                                    self.payload)))
-        rd = buf.read_port()
-        m.d.comb += [rd.addr.eq(unit.buf.addr), unit.buf.data.eq(rd.data)]
+        rd = buf.read_port()   # into a register, as the receiver's buffer reads
+        m.d.comb += rd.addr.eq(unit.buf.addr)
+        m.d.sync += unit.buf.data.eq(rd.data)
         wiring.connect(m, wiring.flipped(self.cmd), unit.cmd)
         if hasattr(self, "ev"):
             wiring.connect(m, unit.ev, wiring.flipped(self.ev))

@@ -46,8 +46,9 @@ def run_array(W, events, *, lanes, w_bits, in_bits, acc_width, pattern="none"):
 @pytest.mark.parametrize("n_out, n_in, lanes, in_bits, pattern", [
     (5, 7, 1, 1, "none"), (5, 7, 5, 3, "heavy"), (5, 7, 8, 3, "alternate"),
     (13, 4, 4, 5, "bursty"), (16, 9, 4, 8, "light"), (3, 3, 2, 2, "none"),
-    # back-to-back updates of one group (G=1) and of two (G=2): the bypass paths
-    (4, 5, 4, 3, "none"), (6, 5, 3, 2, "none"),
+    # back-to-back updates of one group (G=1), of two, three and four: every bypass path
+    # (the update in F, a write the read missed by one cycle, by two) and none
+    (4, 5, 4, 3, "none"), (6, 5, 3, 2, "none"), (9, 5, 3, 2, "none"), (8, 5, 2, 2, "none"),
 ])
 def test_accumulates_shift_and_add(n_out, n_in, lanes, in_bits, pattern):
     rng = np.random.default_rng(n_out * 100 + lanes)
