@@ -9,8 +9,8 @@ Per layer and time step, with ``E`` non-zero input events and
                                 # 7-stage pipeline), the sweep pipeline drained
                                 # (5 stages), marker pushed (1)
 
-Between layers each step's events pass a FIFO and the serializer
-(``LINK_LATENCY`` cycles). The readout emits its logits after the last step:
+Between layers each step's events pass a FIFO, the serializer and a
+register slice (``LINK_LATENCY`` cycles). The readout emits its logits after the last step:
 per group one read and one load cycle, then one cycle per logit, one for
 the last compare of the argmax, then the class: ``2 * G + n_out + 2``.
 
@@ -36,7 +36,7 @@ __all__ = ["STEP_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "events_per_step",
            "layer_step_bound", "output_cycles", "sample_bound", "ideal_cycles", "formula_text"]
 
 STEP_OVERHEAD = 13
-LINK_LATENCY = 3
+LINK_LATENCY = 4
 FIXED_LATENCY = 2
 
 

@@ -34,6 +34,7 @@ from .layer import LIFLayer
 from .layouts import event_layout, result_layout
 from .plan import plan_core
 from .ports import CoreLoadPort
+from .skid import StreamRegister
 
 __all__ = ["SNNCore"]
 
@@ -105,7 +106,11 @@ class SNNCore(CheckedComponent):
             m.d.comb += [load.en.eq(self.load.en & (self.load.layer == k)),
                          load.addr.eq(self.load.addr), load.data.eq(self.load.data)]
         wiring.connect(m, wiring.flipped(self.i), self.layers[0].i)
-        for a, b in zip(self.layers[:-1], self.layers[1:]):
-            wiring.connect(m, a.o, b.i)
+        for k, (a, b) in enumerate(zip(self.layers[:-1], self.layers[1:])):
+            # a register slice between layers: no combinational handshake across them
+            link = ResetInserter(self.clear)(StreamRegister(a.o.payload.shape()))
+            m.submodules[f"link{k}"] = link
+            wiring.connect(m, a.o, link.i)
+            wiring.connect(m, link.o, b.i)
         wiring.connect(m, self.layers[-1].o, wiring.flipped(self.o))
         return m

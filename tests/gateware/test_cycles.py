@@ -32,4 +32,5 @@ def test_bound_is_close_for_a_single_layer():
     r = run_network(SNNCore(net, lanes=4), x)
     ev = cycles.events_per_step(net, x)
     bound = cycles.sample_bound(net, 4, ev[0], after_reset=True)
-    assert bound - 12 <= r.cycles <= bound
+    # within the per-step link allowance, which the first layer's input barely uses
+    assert bound - net.timesteps * cycles.LINK_LATENCY <= r.cycles <= bound
