@@ -57,7 +57,7 @@ def memories(net: Network, lanes, weights: dict | None = None) -> list[dict]:
     except ValueError as exc:
         raise BuildError(str(exc)) from None
     return [{"name": m.name, "role": m.role, "depth": m.depth, "width": m.width,
-             "kind": m.kind, "register": m.is_register,
+             "kind": m.kind, "register": m.is_register, "distributed": m.distributed,
              **({"layer": m.layer} if m.role == "weights" else {})} for m in mems]
 
 
@@ -85,7 +85,7 @@ def _costed(mems: list[dict], family: str) -> list[dict]:
     for mem in mems:
         if mem["kind"] == "spram":
             mem.update(blocks=0, spram=spram_units(mem["depth"], mem["width"]))
-        elif mem["register"]:
+        elif mem["register"] or (family == "ecp5" and mem["distributed"]):
             mem["blocks"] = 0
         elif family == "ecp5" and mem["role"] == "weights" and uses_dp16kd(
                 MemorySpec(mem["name"], mem["role"], mem["depth"], mem["width"], mem["kind"])):

@@ -8,10 +8,11 @@ Per layer and time step, with ``E`` non-zero input events and
                + STEP_OVERHEAD  # marker accepted once the array is idle (its
                                 # 7-stage pipeline), the sweep pipeline drained
                                 # (5 stages), marker pushed (1)
+               + tree_stages(in_bits)  # inputs wider than 2 bits: a longer array
 
 Between layers each step's events pass a FIFO, the serializer and a
-register slice (``LINK_LATENCY`` cycles). The readout emits its logits after the last step:
-per group one read and one load cycle, then one cycle per logit, one for
+register slice (``LINK_LATENCY`` cycles). The readout emits its logits
+after the last step: per group one read and one load cycle, then one cycle per logit, one for
 the last compare of the argmax, then the class: ``2 * G + n_out + 2``.
 
 A sample takes at most the sum of every layer's steps plus the links and the
@@ -30,7 +31,7 @@ import numpy as np
 
 from .. import golden
 from ..ir import Network
-from .plan import plan_core
+from .plan import plan_core, tree_stages
 
 __all__ = ["STEP_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "events_per_step",
            "layer_step_bound", "output_cycles", "sample_bound", "ideal_cycles", "formula_text"]
@@ -50,8 +51,11 @@ def events_per_step(net: Network, x) -> np.ndarray:
     return np.stack(counts, axis=1)
 
 
-def layer_step_bound(events: int, g: int) -> int:
-    return events * g + g + STEP_OVERHEAD
+def layer_step_bound(events: int, g: int, in_bits: int = 1) -> int:
+    """Cycles of one layer's step: ``E * G + G + STEP_OVERHEAD``, plus the extra adder
+    tree stages of inputs wider than 2 bits (:func:`~snnhw.gateware.plan.tree_stages`:
+    the marker waits for a longer synapse pipeline)."""
+    return events * g + g + STEP_OVERHEAD + tree_stages(in_bits)
 
 
 def output_cycles(g_last: int, n_out: int) -> int:
@@ -65,10 +69,12 @@ def sample_bound(net: Network, lanes, events: np.ndarray, *, after_reset: bool =
     ``after_reset``: the sample is the first after reset or ``clear``, which
     adds the memory clear of the largest layer (``max G`` cycles).
     """
-    gs = [lp.groups for lp in plan_core(net, lanes).layers]
+    plans = plan_core(net, lanes).layers
+    gs = [lp.groups for lp in plans]
     total = max(gs) if after_reset else 0
-    for li, g in enumerate(gs):
-        total += sum(layer_step_bound(int(e), g) + LINK_LATENCY for e in events[li])
+    for li, lp in enumerate(plans):
+        total += sum(layer_step_bound(int(e), lp.groups, lp.in_bits) + LINK_LATENCY
+                     for e in events[li])
     return total + output_cycles(gs[-1], net.n_out) + FIXED_LATENCY
 
 
@@ -82,6 +88,7 @@ def ideal_cycles(net: Network, lanes, events: np.ndarray) -> int:
 
 def formula_text() -> str:
     return ("cycles/sample <= [max G after reset] + sum_layers sum_steps "
-            f"(E*G + G + {STEP_OVERHEAD} + {LINK_LATENCY})"
+            f"(E*G + G + {STEP_OVERHEAD} + X + {LINK_LATENCY})"
             f" + 2*G_last + n_out + 2 + {FIXED_LATENCY}; G = ceil(n_out/lanes); "
-            "E = non-zero input events of the layer in the step")
+            "E = non-zero input events of the layer in the step; "
+            "X = ceil(log2(input bits)) - 1, at least 0")

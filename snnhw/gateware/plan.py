@@ -25,7 +25,7 @@ from ..protocol.link import MAX_EVENTS
 from ..util import lanes_per_layer, signed_bits
 from .neuron import NeuronLane
 
-__all__ = ["MemorySpec", "LayerPlan", "CorePlan", "MEMORY_KINDS", "SWEEP_STAGES",
+__all__ = ["MemorySpec", "DISTRIBUTED_DEPTH", "distributed", "tree_stages", "LayerPlan", "CorePlan", "MEMORY_KINDS", "SWEEP_STAGES",
            "synapse_memories", "link_buffer", "plan_core", "design_memories", "unsupported"]
 
 MEMORY_KINDS = ("rom", "ram", "spram")
@@ -43,6 +43,7 @@ class MemorySpec:
     ``kind``: ``"rom"`` (contents in the bitstream, never written), ``"ram"``
     (written at run time) or ``"spram"`` (iCE40UP5K single-port RAM blocks,
     loaded by the host). ``layer``: the layer a weight memory belongs to.
+    ``distributed``: on ECP5, LUT RAM rather than block RAM (:func:`distributed`).
     """
 
     name: str
@@ -51,6 +52,7 @@ class MemorySpec:
     width: int
     kind: str = "ram"
     layer: int | None = None
+    distributed: bool = False
 
     def __post_init__(self):
         if self.kind not in MEMORY_KINDS:
@@ -75,7 +77,34 @@ class MemorySpec:
 
     def as_dict(self) -> dict:
         return {"name": self.name, "role": self.role, "words": self.depth,
-                "width": self.width, "kind": self.kind}
+                "width": self.width, "kind": self.kind, "distributed": self.distributed}
+
+    def attrs(self, platform) -> dict:
+        """Yosys attributes of this memory on ``platform`` (LUT RAM on ECP5 when
+        ``distributed``)."""
+        if self.distributed and getattr(platform, "family", None) == "ecp5":
+            return {"ram_style": "distributed"}
+        return {}
+
+
+def tree_stages(in_bits: int) -> int:
+    """Extra pipeline stages of a synapse array's adder tree over ``in_bits`` shifted
+    weights (one adder level per cycle, the last in the accumulator read's cycle):
+    ``ceil(log2(in_bits)) - 1``, at least 0."""
+    return max(0, (in_bits - 1).bit_length() - 1)
+
+
+#: Deepest neuron-state memory kept in LUT RAM on ECP5 (:func:`distributed`)
+DISTRIBUTED_DEPTH = 256
+
+
+def distributed(depth: int) -> bool:
+    """Whether a memory of the per-neuron state (accumulators, bias, membranes, logit
+    sums: one word per group) is LUT RAM on ECP5. Their reads feed an adder in the
+    next cycle and their writes close a loop, so block RAM (5.8 ns clock-to-out without
+    its output register) would set Fmax; up to this depth LUT RAM costs less than
+    another pipeline stage in every loop. (iCE40 has no LUT RAM.)"""
+    return depth <= DISTRIBUTED_DEPTH
 
 
 def synapse_memories(*, n_in: int, n_out: int, lanes: int, w_bits: int, acc_width: int,
@@ -88,7 +117,8 @@ def synapse_memories(*, n_in: int, n_out: int, lanes: int, w_bits: int, acc_widt
     g = math.ceil(n_out / lanes)
     store = "spram" if weights == "spram" else "mem"
     return (MemorySpec(f"weights.{store}", "weights", g * n_in, lanes * w_bits, kind=weights),
-            MemorySpec("acc", "accumulators", g, lanes * acc_width))
+            MemorySpec("acc", "accumulators", g, lanes * acc_width,
+                       distributed=distributed(g)))
 
 
 def link_buffer(max_events: int = MAX_EVENTS) -> MemorySpec:
@@ -156,9 +186,11 @@ class LayerPlan:
         mems = [m.within("syn") for m in synapse_memories(
             n_in=ly.n_in, n_out=ly.n_out, lanes=lanes, w_bits=ly.w_bits, acc_width=acc_width,
             weights=weights)]
-        mems.append(MemorySpec("sweep.bias", "bias", g, lanes * ly.u_bits, kind="rom"))
+        mems.append(MemorySpec("sweep.bias", "bias", g, lanes * ly.u_bits, kind="rom",
+                               distributed=distributed(g)))
         if readout != "membrane":
-            mems.append(MemorySpec("sweep.membrane", "membranes", g, lanes * ly.u_bits))
+            mems.append(MemorySpec("sweep.membrane", "membranes", g, lanes * ly.u_bits,
+                                   distributed=distributed(g)))
         if readout is None:
             # the serializer's FIFO holds a whole sweep, the groups in flight, the marker
             # and one word of margin (its room check is registered); SyncFIFOBuffered keeps
@@ -167,7 +199,8 @@ class LayerPlan:
             mems.append(MemorySpec("serializer.fifo.storage", "spike_fifo",
                                    g + 2 + SWEEP_STAGES, width))
         else:
-            mems.append(MemorySpec("readout.logits", "logits", g, lanes * logit_bits))
+            mems.append(MemorySpec("readout.logits", "logits", g, lanes * logit_bits,
+                                   distributed=distributed(g)))
         mems = tuple(dataclasses.replace(m, layer=index) for m in mems)
         return cls(index=index, n_in=ly.n_in, n_out=ly.n_out, lanes=lanes,
                    in_bits=net.input_bits(index), w_bits=ly.w_bits, u_bits=ly.u_bits,

@@ -66,7 +66,7 @@ class Readout(CheckedComponent):
         P, G, n_out, lb = plan.lanes, plan.groups, plan.n_out, plan.logit_bits
         lmem = self.logits_memory
         m.submodules.logits = mem = memory.Memory(shape=unsigned(lmem.width), depth=lmem.depth,
-                                                  init=[])
+                                                  init=[], attrs=lmem.attrs(platform))
         rd, wr = mem.read_port(), mem.write_port()
         if plan.readout == "membrane":
             adds_word, add_width = self.i.payload.current, plan.current_width

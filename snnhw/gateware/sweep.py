@@ -95,7 +95,7 @@ class NeuronSweep(wiring.Component):
         bmem = self.bias_memory
         m.submodules.bias = bias = memory.Memory(
             shape=unsigned(bmem.width), depth=bmem.depth,
-            init=pack_lanes(padded_b.reshape(G, P), ub))
+            init=pack_lanes(padded_b.reshape(G, P), ub), attrs=bmem.attrs(platform))
         b_rd = bias.read_port()
         m.d.comb += [b_rd.addr.eq(cmd.group), self.acc.addr.eq(cmd.group),
                      self.acc.en.eq(self.cmd.valid)]
@@ -103,7 +103,8 @@ class NeuronSweep(wiring.Component):
         if plan.fires:
             umem = self.membrane_memory
             m.submodules.membrane = mem = memory.Memory(shape=unsigned(umem.width),
-                                                        depth=umem.depth, init=[])
+                                                        depth=umem.depth, init=[],
+                                                        attrs=umem.attrs(platform))
             u_rd, u_wr = mem.read_port(), mem.write_port()
             m.d.comb += u_rd.addr.eq(cmd.group)
 

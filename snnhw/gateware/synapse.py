@@ -21,8 +21,10 @@ and every block RAM output lands directly in a register):
 * A issues the weight read of one group per cycle;
 * B (:data:`WeightStore.LATENCY` cycles: a register per memory bank, then the
   bank select) takes the weights into registers;
-* C sums the shifted weights (a balanced adder tree over the spike bits) into
-  a register and issues the accumulator read of the group;
+* C sums the shifted weights (a balanced adder tree over the spike bits, one
+  adder level per cycle: :meth:`SynapseArray.tree_stages` more cycles for
+  inputs wider than 2 bits) into a register and, in its last cycle, issues
+  the accumulator read of the group;
 * D takes the accumulators from the read port into a register;
 * E adds the sum to the accumulators into a register;
 * F writes that register back. An update of the same group still in F, or
@@ -58,11 +60,18 @@ from ..protocol.streams import index_width
 from ..protocol.words import weight_words
 from ..util import signed_range
 from ._checks import CheckedComponent, check_lanes
-from .plan import synapse_memories
+from .plan import synapse_memories, tree_stages
 from .ports import AccumulatorPort, WeightLoadPort
 from .weights import WeightStore
 
 __all__ = ["SynapseArray"]
+
+
+def _pair_level(terms):
+    """One level of a balanced adder tree: neighbours added in pairs (an odd one passes)."""
+    terms = list(terms)
+    pairs = [terms[i] + terms[i + 1] for i in range(0, len(terms) - 1, 2)]
+    return pairs + ([terms[-1]] if len(terms) % 2 else [])
 
 
 def _tree_sum(terms):
@@ -99,8 +108,11 @@ class SynapseArray(CheckedComponent):
         SPRAM words per block (:class:`~snnhw.gateware.weights.WeightStore`).
     """
 
-    #: cycles from accepting an event to its last accumulator write
+    #: cycles from accepting an event to its last accumulator write (``in_bits`` <= 2;
+    #: add :meth:`tree_stages` for wider inputs)
     LATENCY = 6 + WeightStore.LATENCY
+
+    tree_stages = staticmethod(tree_stages)
 
     @classmethod
     def check(cls, W, *, w_bits: int, lanes: int, **_) -> None:
@@ -140,7 +152,8 @@ class SynapseArray(CheckedComponent):
         m.submodules.weights = store = self.store
         wiring.connect(m, wiring.flipped(self.load), store.load)
         m.submodules.acc = amem = memory.Memory(shape=unsigned(self.acc_memory.width),
-                                                depth=self.acc_memory.depth, init=[])
+                                                depth=self.acc_memory.depth, init=[],
+                                                attrs=self.acc_memory.attrs(platform))
         a_rd = amem.read_port()
         a_wr = amem.write_port()
 
@@ -174,18 +187,38 @@ class SynapseArray(CheckedComponent):
         m.d.sync += [c_valid.eq(valid), c_value.eq(value), c_group.eq(group),
                      c_w.eq(store.rd_data)]
 
-        # stage C: sum of the shifted weights per lane; read the group's accumulators
-        d_valid, d_group = Signal(), Signal.like(a_group)
-        m.d.sync += [d_valid.eq(c_valid), d_group.eq(c_group)]
-        d_sum = []
+        # stage C: the shifted weights per lane, summed one adder level a cycle (more
+        # than one cycle when in_bits > 2: SynapseArray.tree_stages); the last of these
+        # cycles, the read stage R, issues the accumulator read of the group
+        level = []
         for lane in range(P):
             w = c_w.word_select(lane, self.w_bits).as_signed()
-            terms = [Mux(c_value[bit], w << bit, 0) for bit in range(self.in_bits)]
+            level.append([Mux(c_value[bit], w << bit, 0) for bit in range(self.in_bits)])
+        r_valid, r_group = c_valid, c_group
+        tree_valid = []
+        for n in range(self.tree_stages(self.in_bits)):
+            nxt = []
+            for lane, terms in enumerate(level):
+                regs = []
+                for k, t in enumerate(_pair_level(terms)):
+                    reg = Signal(signed(aw_), name=f"t{n}_{lane}_{k}")
+                    m.d.sync += reg.eq(t)
+                    regs.append(reg)
+                nxt.append(regs)
+            level = nxt
+            v, g = Signal(name=f"t{n}_valid"), Signal.like(a_group, name=f"t{n}_group")
+            m.d.sync += [v.eq(r_valid), g.eq(r_group)]
+            r_valid, r_group = v, g
+            tree_valid.append(v)
+        d_valid, d_group = Signal(), Signal.like(a_group)
+        m.d.sync += [d_valid.eq(r_valid), d_group.eq(r_group)]
+        d_sum = []
+        for lane, terms in enumerate(level):
             reg = Signal(signed(aw_), name=f"d_sum{lane}")
-            m.d.sync += reg.eq(_tree_sum(terms))
+            m.d.sync += reg.eq(_tree_sum(terms))     # one adder at most (two terms left)
             d_sum.append(reg)
         # the sweep port's address unless an update needs the port (never both)
-        m.d.comb += a_rd.addr.eq(Mux(c_valid, c_group, self.sweep.addr))
+        m.d.comb += a_rd.addr.eq(Mux(r_valid, r_group, self.sweep.addr))
 
         # stage D: the accumulators read in C land in a register. Updates of one group
         # come at least G cycles apart (an event walks all G groups), so a write the read
@@ -205,7 +238,7 @@ class SynapseArray(CheckedComponent):
         acc_in = e_raw
         if G <= 3:
             fwd_a_valid, fwd_a = Signal(), Signal(P * aw_)  # write in the read's cycle
-            m.d.sync += [fwd_a_valid.eq(c_valid & f_valid & (f_group == c_group)),
+            m.d.sync += [fwd_a_valid.eq(r_valid & f_valid & (f_group == r_group)),
                          fwd_a.eq(f_word)]
             e_old_valid, e_old = Signal(), Signal(P * aw_)
             with m.If(f_valid & (f_group == d_group)):      # write in this cycle: newer
@@ -231,6 +264,7 @@ class SynapseArray(CheckedComponent):
         # sweep port: read a group and clear it (only while not busy)
         with m.If(self.sweep.en):
             m.d.comb += [a_wr.en.eq(1), a_wr.addr.eq(self.sweep.addr), a_wr.data.eq(0)]
-        busy = a_valid | Cat(*b_valid).any() | c_valid | d_valid | e_valid | f_valid
+        busy = (a_valid | Cat(*b_valid).any() | c_valid | Cat(*tree_valid).any() | d_valid
+                | e_valid | f_valid)
         m.d.comb += [self.sweep.data.eq(a_rd.data), self.busy.eq(busy)]
         return m

@@ -49,6 +49,8 @@ def run_array(W, events, *, lanes, w_bits, in_bits, acc_width, pattern="none"):
     # back-to-back updates of one group (G=1), of two, three and four: every bypass path
     # (the update in F, a write the read missed by one cycle, by two) and none
     (4, 5, 4, 3, "none"), (6, 5, 3, 2, "none"), (9, 5, 3, 2, "none"), (8, 5, 2, 2, "none"),
+    # the same behind a pipelined adder tree (inputs of 5 and 8 bits)
+    (4, 6, 2, 8, "none"), (9, 6, 3, 5, "none"), (3, 6, 4, 8, "none"),
 ])
 def test_accumulates_shift_and_add(n_out, n_in, lanes, in_bits, pattern):
     rng = np.random.default_rng(n_out * 100 + lanes)
