@@ -26,7 +26,8 @@ from ..util import lanes_per_layer, signed_bits
 from .neuron import NeuronLane
 
 __all__ = ["MemorySpec", "DISTRIBUTED_DEPTH", "distributed", "tree_stages", "LayerPlan",
-           "CorePlan", "MEMORY_KINDS", "SWEEP_STAGES", "synapse_memories", "link_buffer", "plan_core", "design_memories", "unsupported"]
+           "CorePlan", "MEMORY_KINDS", "SWEEP_STAGES", "synapse_memories", "link_buffer",
+           "plan_core", "design_memories", "unsupported"]
 
 MEMORY_KINDS = ("rom", "ram", "spram")
 
