@@ -81,10 +81,10 @@ class MemorySpec:
                 "width": self.width, "kind": self.kind, "distributed": self.distributed}
 
     def attrs(self, platform) -> dict:
-        """Yosys attributes of this memory on ``platform`` (LUT RAM on ECP5 when
-        ``distributed``)."""
+        """Yosys attributes of this memory on ``platform``: on ECP5 when ``distributed``,
+        LUT RAM, or for a ROM (which LUT RAM cannot hold) logic."""
         if self.distributed and getattr(platform, "family", None) == "ecp5":
-            return {"ram_style": "distributed"}
+            return {"ram_style": "logic" if self.kind == "rom" else "distributed"}
         return {}
 
 
