@@ -200,7 +200,10 @@ def cases(f: dict[str, str], keep: str) -> list[list[str]]:
           ["verify", f["good.snn"], "--input", f["x.npz"]],
           ["verify", f["good.snn"], "--labels", f["x.npy"]],
           ["verify", f["good.snn"], "--backend", "board"],
-          ["verify", f["good.snn"], "--data", f["shape.npz"]]]
+          ["verify", f["good.snn"], "--data", f["shape.npz"]],
+          ["verify", f["good.snn"], "--waves"],
+          ["verify", f["good.snn"], "--engine", "bogus"],
+          ["build", f["good.snn"], "--board", "ulx3s", "--seed", "0"]]
     # convolution: damaged geometry, bad architectures, the gateware's refusal
     for bad in ("convkernel.snn", "convstride.snn", "convshape.snn", "convpad.snn",
                 "convlist.snn"):

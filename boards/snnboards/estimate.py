@@ -4,15 +4,17 @@ Block RAM: every memory of the design (layers, FIFOs, the host link's frame
 buffer) is costed the way Yosys 0.70's ``memory_libmap`` does
 (:func:`bram_blocks`): soft logic against block RAM (iCE40 ``SB_RAM40_4K``
 256x16, 512x8, 1024x4, 2048x2; ECP5 ``DP16KD`` 512x36 .. 16384x1) and, on
-ECP5, LUT RAM. Calibration points (real builds, all exact): iCEBreaker digits
-at lanes [2, 1] (28 blocks; the CI build checks it), 784-128-10 at lanes
-[4, 1] with SPRAM weights (20), an snnTorch-imported 20-16-8 network at lanes
-4 (5), and ULX3S digits at lanes [2, 1] (8). Not exact: ECP5 memories deeper
-than one block column (784-128-10 at lanes 8: 53 estimated, 50 used).
-On ECP5 the gateware
-builds a weight ROM that would go to block RAM from DP16KD blocks itself (1024 x
-18, output register on: :mod:`snnhw.gateware.weights`), counted exactly as
-:func:`~snnhw.gateware.weights.dp16kd_units`. Logic cells are a
+ECP5, LUT RAM. On ECP5 the gateware builds a weight ROM that would go to block
+RAM from DP16KD blocks itself (1024 x 18 or 2048 x 9, output register on:
+:mod:`snnhw.gateware.weights`), counted exactly as
+:func:`~snnhw.gateware.weights.dp16kd_units`, and keeps the per-neuron state
+memories of up to 256 words in LUT RAM (``MemorySpec.distributed``): 0 blocks.
+Calibration points (real builds, all exact): iCEBreaker digits at lanes
+[2, 1] (28 blocks; the CI build checks it), 784-128-10 at lanes [4, 1] with
+SPRAM weights (20), an snnTorch-imported 20-16-8 network at lanes 4 (5),
+ULX3S digits at lanes [2, 1] (6), the 256 x 256 layer at lanes 8 (17) and
+784-128-10 at lanes 8 (57) on the ULX3S.
+Logic cells are a
 linear model fitted to real builds (see the tests for the tolerance).
 
 Weights in SPRAM (iCE40UP5K, :func:`place_weights`): a layer's weight memory

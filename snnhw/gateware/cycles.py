@@ -37,7 +37,7 @@ __all__ = ["STEP_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "events_per_step",
            "layer_step_bound", "output_cycles", "sample_bound", "ideal_cycles", "formula_text"]
 
 STEP_OVERHEAD = 13
-LINK_LATENCY = 4
+LINK_LATENCY = 5
 FIXED_LATENCY = 2
 
 

@@ -7,8 +7,8 @@ turns the head word into ``(index, value)`` events for its non-zero lanes,
 lowest lane first, one per cycle, then the marker, so the next layer works
 while this one accumulates the next step.
 
-Latency: two cycles from a word pushed into an empty FIFO to its first event
-(the buffered FIFO's output register). Throughput: one event per cycle.
+Latency: three cycles from a word pushed into an empty FIFO to its first
+event (the buffered FIFO's output register, then the word's own registers). Throughput: one event per cycle.
 Backpressure: ``o.ready`` low holds the head event; ``i.ready`` is low only
 when the FIFO is full. ``room`` (registered, so one cycle old) says that
 ``reserve`` more words and the word pushed in the cycle it is read still fit:
@@ -78,25 +78,33 @@ class SpikeSerializer(CheckedComponent):
         # registered, so one cycle old: one word of margin for a push in that cycle
         m.d.sync += self.room.eq(fifo_.level < fifo_.depth - 1 - self.reserve)
 
+        # the word being sent sits in registers of its own, with the mask of its lanes
+        # still to send and whether one is left: the FIFO's read enable then depends on
+        # registers alone, not on the FIFO's data through a priority encoder
         head = data.View(word_layout(self.plan), fifo_.r_data)
-        done = Signal(P)
-        nonzero = Cat(*[head.spikes.word_select(lane, sb) != 0 for lane in range(P)])
-        remaining = nonzero & ~done
+        cur_valid, cur_eos, single = Signal(), Signal(), Signal()
+        cur_base = Signal.like(head.base)
+        cur_spikes = Signal.like(head.spikes)
+        mask = Signal(P)          # lanes with a spike not yet sent
         lane = Signal(range(max(P, 2)))
         for j in reversed(range(P)):  # the last assignment wins: the lowest set lane
-            with m.If(remaining[j]):
+            with m.If(mask[j]):
                 m.d.comb += lane.eq(j)
         bit = Signal(P)
         m.d.comb += bit.eq(1 << lane)
         o = self.o
-        m.d.comb += [o.valid.eq(fifo_.r_rdy), o.payload.eos.eq(head.eos)]
-        spike = select_lane(m, head.spikes, lane, sb, P, "head_spike")
-        with m.If(~head.eos):
-            m.d.comb += [o.payload.index.eq(head.base + lane), o.payload.value.eq(spike)]
-        with m.If(o.valid & o.ready):
-            with m.If(head.eos | (remaining == bit)):
-                m.d.comb += fifo_.r_en.eq(1)
-                m.d.sync += done.eq(0)
-            with m.Else():
-                m.d.sync += done.eq(done | bit)
+        m.d.comb += [o.valid.eq(cur_valid), o.payload.eos.eq(cur_eos)]
+        spike = select_lane(m, cur_spikes, lane, sb, P, "head_spike")
+        with m.If(~cur_eos):
+            m.d.comb += [o.payload.index.eq(cur_base + lane), o.payload.value.eq(spike)]
+        finish = o.valid & o.ready & (cur_eos | single)
+        with m.If(o.valid & o.ready & ~finish):    # the next lane of the same word
+            rest = mask & ~bit
+            m.d.sync += [mask.eq(rest), single.eq((rest & (rest - 1)) == 0)]
+        with m.If(~cur_valid | finish):
+            m.d.comb += fifo_.r_en.eq(1)            # take the next word, if there is one
+            nonzero = Cat(*[head.spikes.word_select(j, sb) != 0 for j in range(P)])
+            m.d.sync += [cur_valid.eq(fifo_.r_rdy), cur_eos.eq(head.eos),
+                         cur_base.eq(head.base), cur_spikes.eq(head.spikes),
+                         mask.eq(nonzero), single.eq((nonzero & (nonzero - 1)) == 0)]
         return m

@@ -47,8 +47,14 @@ def test_bram_shapes():
 
 
 def test_ecp5_estimate_matches_the_measured_ulx3s_build(digits_net):
-    # measured: the same design on ULX3S-85F used 8 DP16KD (see the estimate's docstring)
-    assert estimate(digits_net, "ulx3s", lanes=[2, 1])["bram"] == 8
+    # measured: the same design on ULX3S-85F used 6 DP16KD (see the estimate's docstring):
+    # the weights (4 + 1, built as DP16KD) and the frame buffer; accumulators and
+    # membranes are LUT RAM
+    est = estimate(digits_net, "ulx3s", lanes=[2, 1])
+    assert est["bram"] == 6
+    assert {m["name"]: m["blocks"] for m in est["memories"] if m["blocks"]} == {
+        "core.layer0.syn.weights.mem": 4, "core.layer1.syn.weights.mem": 1,
+        "link.receiver.buf": 1}
 
 
 def test_does_not_fit_names_the_resource(digits_net, tmp_path):
