@@ -10,10 +10,10 @@ while this one accumulates the next step.
 Latency: three cycles from a word pushed into an empty FIFO to its first
 event (the buffered FIFO's output register, then the word's own registers).
 Throughput: one event per cycle. Backpressure: ``o.ready`` low holds the
-head event; ``i.ready`` is low only when the FIFO is full. ``room`` (registered, so one cycle old) says that
-``reserve`` more words and the word pushed in the cycle it is read still fit:
-the sweep issues a group only while it is high, so its results are never
-refused.
+head event; ``i.ready`` is low only when the FIFO is full. ``room``
+(registered, so one cycle old) says that ``reserve`` more words and the word
+pushed in the cycle it is read still fit: the sweep issues a group only while
+it is high, so its results are never refused.
 """
 
 from __future__ import annotations
