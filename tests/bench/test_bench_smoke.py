@@ -97,3 +97,20 @@ def test_cnn_targets_quick_run_reports_json():
     assert run["epochs"] == 1 and run["samples"] == 360
     assert run["torch_equals_golden"] == 360 and d["data"]["digits"]["checks"]["bit_exact"]
     assert d["met"] == d["data"]["digits"]["met"]
+
+
+@pytest.mark.slow
+def test_fmax_one_configuration():
+    """bench/fmax.py on one configuration (the 256x256 layer at lanes 8 on the UP5K, one
+    seed): a real build, its Fmax and resources, and the measured throughput."""
+    r = subprocess.run([sys.executable, str(BENCH / "fmax.py"), "--json", "--only", "256x256",
+                        "--lanes", "8", "--boards", "icebreaker", "--seeds", "1"],
+                       capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stderr[-2000:]
+    d = json.loads(r.stdout)
+    (row,) = d["rows"]
+    assert row["network"] == "256x256" and row["board"] == "icebreaker"
+    assert row["fmax_median_mhz"] > 0 and row["dsp"] == 0 and row["luts"] > 0
+    tp = row["throughput"]
+    assert tp["bit_exact"] and 0 < tp["lane_utilisation"] <= 1
+    assert row["synops_per_second"] == round(tp["adds_per_cycle"] * row["fmax_median_mhz"] * 1e6)
