@@ -33,7 +33,7 @@ import numpy as np
 
 from snnhw.gateware import cycles
 from snnhw.gateware.network import SNNCore
-from snnhw.gateware.plan import MemorySpec, design_memories, plan_core
+from snnhw.gateware.plan import design_memories, plan_core
 from snnhw.gateware.weights import dp16kd_units, spram_units, uses_dp16kd
 from snnhw.ir import Network
 from snnhw.util import lanes_per_layer
@@ -60,6 +60,7 @@ def memories(net: Network, lanes, weights: dict | None = None) -> list[dict]:
         raise BuildError(str(exc)) from None
     return [{"name": m.name, "role": m.role, "depth": m.depth, "width": m.width,
              "kind": m.kind, "register": m.is_register, "distributed": m.distributed,
+             "dp16kd": m.role == "weights" and uses_dp16kd(m),
              **({"layer": m.layer} if m.role == "weights" else {})} for m in mems]
 
 
@@ -89,8 +90,7 @@ def _costed(mems: list[dict], family: str) -> list[dict]:
             mem.update(blocks=0, spram=spram_units(mem["depth"], mem["width"]))
         elif mem["register"] or (family == "ecp5" and mem["distributed"]):
             mem["blocks"] = 0
-        elif family == "ecp5" and mem["role"] == "weights" and uses_dp16kd(
-                MemorySpec(mem["name"], mem["role"], mem["depth"], mem["width"], mem["kind"])):
+        elif family == "ecp5" and mem["dp16kd"]:
             mem["blocks"] = dp16kd_units(mem["depth"], mem["width"])  # built as DP16KD
         else:
             mem["blocks"] = bram_blocks(mem["depth"], mem["width"], family, mem["kind"] == "rom")

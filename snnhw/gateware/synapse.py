@@ -80,8 +80,7 @@ def _tree_sum(terms):
     if not terms:
         return 0
     while len(terms) > 1:
-        pairs = [terms[i] + terms[i + 1] for i in range(0, len(terms) - 1, 2)]
-        terms = pairs + ([terms[-1]] if len(terms) % 2 else [])
+        terms = _pair_level(terms)
     return terms[0]
 
 
@@ -249,8 +248,8 @@ class SynapseArray(CheckedComponent):
 
         # stage E: add to the newest accumulator value, into a register
         m.d.sync += [f_valid.eq(e_valid), f_group.eq(e_group)]
-        e_from_f = Signal()                                 # newest of all: the one in F
         if G == 1:
+            e_from_f = Signal()                             # newest of all: the one in F
             m.d.sync += e_from_f.eq(d_valid & e_valid)
         for lane in range(P):
             acc = acc_in.word_select(lane, aw_).as_signed()
