@@ -13,7 +13,7 @@ from pathlib import Path
 from snnhw.verify.backend import BackendResult
 
 from .bulk import cycle_budget, run_bulk
-from .runner import run_case
+from .runner import rtl_manifest, run_case
 
 __all__ = ["SimBackend", "ENGINES"]
 
@@ -78,10 +78,7 @@ class SimBackend:
 
     def _run_bulk(self, net, x, progress) -> BackendResult:
         rtl = self._rtl(net)
-        manifest = json.loads(next(rtl.glob("*.json")).read_text())
-        if manifest["ir_hash"] != net.content_hash():
-            raise ValueError(f"{rtl} was generated from another network (IR hash "
-                             f"{manifest['ir_hash'][:16]} != {net.content_hash()[:16]})")
+        _, manifest = rtl_manifest(rtl, net)
         budget = cycle_budget(net, manifest["lanes"], x, self.in_pauses, self.out_pauses)
         r = run_bulk(rtl, x, sim=self.sim, work=self.work, in_pauses=self.in_pauses,
                      out_pauses=self.out_pauses, seed=self.seed, max_cycles=budget,

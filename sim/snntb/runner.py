@@ -25,7 +25,7 @@ import numpy as np
 from snnhw import ir
 
 __all__ = ["SIMULATORS", "SimulatorMissingError", "CaseResult", "simulator_available", "run_case",
-           "build"]
+           "build", "rtl_manifest"]
 
 SIMULATORS = ("verilator", "icarus")
 
@@ -161,6 +161,17 @@ def build(verilog: Path, top: str, sim: str, work: Path, *, waves: bool = False,
     return runner, build_dir, time.perf_counter() - t0
 
 
+def rtl_manifest(rtl_dir: Path, net: ir.Network) -> tuple[Path, dict]:
+    """The manifest of the generated RTL in ``rtl_dir`` (path and contents); a
+    ``ValueError`` when it was generated from another network than ``net``."""
+    manifest_path = next(Path(rtl_dir).glob("*.json"))
+    manifest = json.loads(manifest_path.read_text())
+    if manifest["ir_hash"] != net.content_hash():
+        raise ValueError(f"{manifest_path} was generated from another network "
+                         f"(IR hash {manifest['ir_hash'][:16]} != {net.content_hash()[:16]})")
+    return manifest_path, manifest
+
+
 def run_case(net: ir.Network | str | Path, x, *, rtl_dir: str | Path, sim: str = "verilator",
              work: str | Path = "out/sim", in_pauses: str = "none", out_pauses: str = "none",
              seed: int = 0, clear_after: int | None = None, waves: bool = False,
@@ -175,15 +186,11 @@ def run_case(net: ir.Network | str | Path, x, *, rtl_dir: str | Path, sim: str =
     from cocotb_tools.check_results import get_results
 
     rtl_dir = Path(rtl_dir).resolve()
-    manifest_path = next(rtl_dir.glob("*.json"))
-    manifest = json.loads(manifest_path.read_text())
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     if not isinstance(net, ir.Network):
         net = ir.load(net)
-    if manifest["ir_hash"] != net.content_hash():
-        raise ValueError(f"{manifest_path} was generated from another network "
-                         f"(IR hash {manifest['ir_hash'][:16]} != {net.content_hash()[:16]})")
+    manifest_path, manifest = rtl_manifest(rtl_dir, net)
     runner, build_dir, build_s = build(
         rtl_dir / manifest["verilog"], manifest["top"], sim, work, waves=waves,
         extra_sources=tuple(rtl_dir / s for s in manifest.get("sources", [])))
