@@ -7,19 +7,21 @@ Per layer and time step, with ``E`` non-zero input events and
                + G              # SWEEP: one group per cycle
                + STEP_OVERHEAD  # marker accepted once the array is idle (its
                                 # 7-stage pipeline), the sweep pipeline drained
-                                # (5 stages), marker pushed (1)
-               + tree_stages(in_bits)  # inputs wider than 2 bits: a longer array
+                                # (6 stages), marker pushed (1)
+               + X              # a longer synapse pipeline: the adder tree of
+                                # inputs wider than 2 bits, a weight read of
+                                # 3 cycles (LayerPlan.extra_stages)
 
 Between layers each step's events pass a FIFO, the serializer and a
 register slice (``LINK_LATENCY`` cycles). The readout emits its logits
-after the last step: per group one read and one load cycle, then one cycle per logit, one for
-the last compare of the argmax, then the class: ``2 * G + n_out + 2``.
+after the last step: one settling cycle, per group one read and one load cycle, then one cycle
+per logit, one for the last compare of the argmax, then the class: ``2 * G + n_out + 3``.
 
 A sample takes at most the sum of every layer's steps plus the links and the
 output (layers overlap in time, so the real count is usually lower)::
 
     sample <= sum_l sum_t (layer_step(E[l][t], G_l) + LINK_LATENCY)
-              + 2 * G_last + n_out + 2 + FIXED_LATENCY
+              + 2 * G_last + n_out + 3 + FIXED_LATENCY
 
 The *ideal* count is ``sum_l sum_t E[l][t] * G_l``: every cycle of every
 layer does useful synapse work. Lane utilisation is ideal / measured.
@@ -31,12 +33,12 @@ import numpy as np
 
 from .. import golden
 from ..ir import Network
-from .plan import plan_core, tree_stages
+from .plan import plan_core
 
 __all__ = ["STEP_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "events_per_step",
            "layer_step_bound", "output_cycles", "sample_bound", "ideal_cycles", "formula_text"]
 
-STEP_OVERHEAD = 13
+STEP_OVERHEAD = 14
 LINK_LATENCY = 5
 FIXED_LATENCY = 2
 
@@ -51,16 +53,16 @@ def events_per_step(net: Network, x) -> np.ndarray:
     return np.stack(counts, axis=1)
 
 
-def layer_step_bound(events: int, g: int, in_bits: int = 1) -> int:
-    """Cycles of one layer's step: ``E * G + G + STEP_OVERHEAD``, plus the extra adder
-    tree stages of inputs wider than 2 bits (:func:`~snnhw.gateware.plan.tree_stages`:
-    the marker waits for a longer synapse pipeline)."""
-    return events * g + g + STEP_OVERHEAD + tree_stages(in_bits)
+def layer_step_bound(events: int, g: int, extra: int = 0) -> int:
+    """Cycles of one layer's step: ``E * G + G + STEP_OVERHEAD``, plus ``extra``: the
+    synapse pipeline's extra stages (:attr:`~snnhw.gateware.plan.LayerPlan.extra_stages`;
+    the marker waits for a longer pipeline)."""
+    return events * g + g + STEP_OVERHEAD + extra
 
 
 def output_cycles(g_last: int, n_out: int) -> int:
     """The readout's results after the last step (:class:`~snnhw.gateware.readout.Readout`)."""
-    return 2 * g_last + n_out + 2
+    return 2 * g_last + n_out + 3
 
 
 def sample_bound(net: Network, lanes, events: np.ndarray, *, after_reset: bool = False) -> int:
@@ -73,7 +75,7 @@ def sample_bound(net: Network, lanes, events: np.ndarray, *, after_reset: bool =
     gs = [lp.groups for lp in plans]
     total = max(gs) if after_reset else 0
     for li, lp in enumerate(plans):
-        total += sum(layer_step_bound(int(e), lp.groups, lp.in_bits) + LINK_LATENCY
+        total += sum(layer_step_bound(int(e), lp.groups, lp.extra_stages) + LINK_LATENCY
                      for e in events[li])
     return total + output_cycles(gs[-1], net.n_out) + FIXED_LATENCY
 
@@ -89,6 +91,7 @@ def ideal_cycles(net: Network, lanes, events: np.ndarray) -> int:
 def formula_text() -> str:
     return ("cycles/sample <= [max G after reset] + sum_layers sum_steps "
             f"(E*G + G + {STEP_OVERHEAD} + X + {LINK_LATENCY})"
-            f" + 2*G_last + n_out + 2 + {FIXED_LATENCY}; G = ceil(n_out/lanes); "
+            f" + 2*G_last + n_out + 3 + {FIXED_LATENCY}; G = ceil(n_out/lanes); "
             "E = non-zero input events of the layer in the step; "
-            "X = ceil(log2(input bits)) - 1, at least 0")
+            "X = ceil(log2(input bits)) - 1, at least 0, plus 1 for a weight memory of "
+            "more than 4 banks")

@@ -24,17 +24,21 @@ from ..ir import Network
 from ..protocol.link import MAX_EVENTS
 from ..util import lanes_per_layer, signed_bits
 from .neuron import NeuronLane
+from .ports import AccumulatorPort
 
 __all__ = ["MemorySpec", "DISTRIBUTED_DEPTH", "distributed", "tree_stages", "LayerPlan",
+           "BANK_WORDS", "SPRAM_DEPTH", "SELECT_FANIN", "weight_banks", "weight_latency",
            "CorePlan", "MEMORY_KINDS", "SWEEP_STAGES", "synapse_memories", "link_buffer",
            "plan_core", "design_memories", "unsupported"]
 
 MEMORY_KINDS = ("rom", "ram", "spram")
 
-#: Pipeline stages of the sweep after a group's reads are issued: the reads land
-#: in registers (1), the charge is added (the first neuron stage) and the
-#: neuron lane finishes (its :data:`NeuronLane.LATENCY` stages), then write-back.
-SWEEP_STAGES = 1 + NeuronLane.LATENCY + 1
+#: Pipeline stages of the sweep after a group's command: the command is registered
+#: and the reads are issued from it, the reads land in registers (the accumulator
+#: port's :data:`~snnhw.gateware.ports.AccumulatorPort.LATENCY`, 2), the charge is
+#: added (the first neuron stage) and the neuron lane finishes (its
+#: :data:`NeuronLane.LATENCY` stages), then write-back.
+SWEEP_STAGES = AccumulatorPort.LATENCY + NeuronLane.LATENCY + 1
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,28 @@ def tree_stages(in_bits: int) -> int:
     weights (one adder level per cycle, the last in the accumulator read's cycle):
     ``ceil(log2(in_bits)) - 1``, at least 0."""
     return max(0, (in_bits - 1).bit_length() - 1)
+
+
+#: Words per weight memory bank: block RAM (one DP16KD column in its 1024 x 18
+#: shape) and iCE40UP5K SPRAM (one 16K x 16 block)
+BANK_WORDS, SPRAM_DEPTH = 1024, 16384
+#: Banks the last multiplexer of a weight read picks among in one cycle; a memory
+#: of more banks selects in two registered steps (:func:`weight_latency`)
+SELECT_FANIN = 4
+
+
+def weight_banks(spec: MemorySpec) -> int:
+    """Banks of a weight memory at the default bank size."""
+    return math.ceil(spec.depth / (SPRAM_DEPTH if spec.kind == "spram" else BANK_WORDS))
+
+
+def weight_latency(spec: MemorySpec) -> int:
+    """Cycles from a weight read's address to its word: 2 (the bank's registered
+    output, then the bank select), or 3 when the memory has more than
+    :data:`SELECT_FANIN` banks (the select itself takes a registered stage: banks
+    spread over the chip are picked near each other first, then among the few
+    picks)."""
+    return 2 if weight_banks(spec) <= SELECT_FANIN else 3
 
 
 #: Deepest neuron-state memory kept in LUT RAM on ECP5 (:func:`distributed`)
@@ -169,6 +195,13 @@ class LayerPlan:
         """Fields of a spike FIFO word: first neuron of the group, its spikes, marker."""
         return {"base": (self.groups * self.lanes).bit_length(),
                 "spikes": self.lanes * self.spike_bits, "eos": 1}
+
+    @property
+    def extra_stages(self) -> int:
+        """Synapse pipeline stages beyond the shortest (2-bit inputs, a 2-cycle weight
+        read): the adder tree's (:func:`tree_stages`) and a 3-cycle weight read's
+        (:func:`weight_latency`). A step's marker waits for them."""
+        return tree_stages(self.in_bits) + weight_latency(self.memory("weights")) - 2
 
     def memory(self, role: str) -> MemorySpec:
         for mem in self.memories:

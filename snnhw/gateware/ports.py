@@ -18,10 +18,15 @@ __all__ = ["AccumulatorPort", "WeightLoadPort", "CoreLoadPort"]
 class AccumulatorPort(wiring.Signature):
     """Read one group of a synapse array's accumulators and clear it.
 
-    ``en`` with ``addr``: the group's accumulators are on ``data`` the next
-    cycle, and the group is zero from then on. Use only while the array is
-    idle (its ``busy`` low).
+    ``en`` with ``addr`` in one cycle: the array registers the request, reads the
+    group the next cycle (from a registered address, nothing in front of the
+    memory) and clears it; the group's accumulators are on ``data`` two cycles
+    after the request (:data:`LATENCY`), and the group is zero from then on.
+    Use only while the array is idle (its ``busy`` low).
     """
+
+    #: cycles from a request to its data
+    LATENCY = 2
 
     def __init__(self, groups: int, width: int):
         self.groups, self.width = groups, width

@@ -2,18 +2,20 @@
 
 During each step's sweep the readout adds every swept group's values to its
 logits (SPEC "Readout": the charge ``I`` for a ``membrane`` readout, the
-spikes for a ``spikes`` readout): a read-modify-write, read in the cycle a
-group arrives on ``i`` and written the next (the sweep visits each group once
-a step, so no two groups in a row are the same). After the sample's last
-sweep, ``emit`` starts the output: the ``n_out`` logits in order, then the
+spikes for a ``spikes`` readout): a read-modify-write, read the cycle after
+a group arrives on ``i`` (the memory's read address is always a register:
+the group counter ``addr``, loaded with the arriving group) and written the
+cycle after that (the sweep visits each group once a step, so no two groups
+in a row are the same). After the sample's last sweep, ``emit`` starts the
+output, a cycle later (the last group's write): the ``n_out`` logits in order, then the
 class (argmax, ties to the lowest index), each as a beat of ``o``; the
 logits are cleared as they are read, ready for the next sample.
 
 After reset the readout first clears its logits (``G`` cycles).
 
-Latency of the output: per group one read and one load cycle, then one cycle
-per logit beat, one for the last compare of the argmax, then the class beat:
-``2 * G + n_out + 2`` cycles without backpressure. ``busy`` is high from the
+Latency of the output: one settling cycle, per group one read and one load
+cycle, then one cycle per logit beat, one for the last compare of the argmax,
+then the class beat: ``2 * G + n_out + 3`` cycles without backpressure. ``busy`` is high from the
 cycle after ``emit`` until the class beat is taken; send no group on ``i``
 and no ``emit`` meanwhile, and ``emit`` only after the last group's beat.
 Backpressure: ``o.ready`` low holds the current beat.
@@ -21,7 +23,7 @@ Backpressure: ``o.ready`` low holds the current beat.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Signal, unsigned
 from amaranth.lib import memory, stream
 from amaranth.lib.wiring import In, Out
 
@@ -74,17 +76,18 @@ class Readout(CheckedComponent):
             adds_word, add_width = self.i.payload.spikes, plan.spike_bits
         is_signed = plan.readout == "membrane"
 
-        # accumulate: read in the beat's cycle, add and write in the next
-        acc_valid = Signal()
-        acc_group = Signal.like(self.i.payload.group)
-        acc_adds = Signal.like(adds_word)
-        m.d.sync += [acc_valid.eq(self.i.valid), acc_group.eq(self.i.payload.group),
-                     acc_adds.eq(adds_word)]
-        addr = Signal(range(G + 1))  # group counter of CLEAR and OUTPUT
+        # accumulate: the beat's group into the read address, read the next cycle, add
+        # and write the cycle after
+        addr = Signal(range(G + 1))  # the read address: the arriving group, or the
+        m.d.comb += rd.addr.eq(addr)  # group counter of CLEAR and OUTPUT
+        q_valid, acc_valid = Signal(), Signal()
+        q_group, acc_group = Signal.like(self.i.payload.group), Signal.like(self.i.payload.group)
+        q_adds, acc_adds = Signal.like(adds_word), Signal.like(adds_word)
+        m.d.sync += [q_valid.eq(self.i.valid), q_group.eq(self.i.payload.group),
+                     q_adds.eq(adds_word), acc_valid.eq(q_valid), acc_group.eq(q_group),
+                     acc_adds.eq(q_adds)]
         with m.If(self.i.valid):
-            m.d.comb += rd.addr.eq(self.i.payload.group)
-        with m.Else():
-            m.d.comb += rd.addr.eq(addr)
+            m.d.sync += addr.eq(self.i.payload.group)
         with m.If(acc_valid):
             sums = []
             for lane in range(P):
@@ -96,12 +99,13 @@ class Readout(CheckedComponent):
         held = Signal(P * lb)
         lane = Signal(range(max(P, 2)))
         idx = Signal(range(n_out + 1))
-        best = Signal(signed(lb), init=-(1 << (lb - 1)))
+        # the argmax runs one beat behind the logits (no compare on the output path) on
+        # order-preserving unsigned keys (the sign bit flipped: one carry chain, no sign
+        # logic in the loop); `best` starts at the smallest key with index 0 (set in
+        # CLASS), so a plain `>` keeps ties at the lowest index
+        best = Signal(lb)
         best_idx = Signal(range(max(n_out, 2)))
-        # the argmax runs one beat behind the logits (no compare on the output path);
-        # `best` starts at the smallest logit with index 0 (set in CLASS), so a plain
-        # `>` keeps ties at the lowest index and the compare has no other input
-        seen, seen_idx = Signal(signed(lb)), Signal(range(max(n_out, 2)))
+        seen, seen_idx = Signal(lb), Signal(range(max(n_out, 2)))
         seen_valid, emitted = Signal(), Signal()
         m.d.sync += seen_valid.eq(emitted)
         with m.If(seen_valid & (seen > best)):
@@ -117,7 +121,10 @@ class Readout(CheckedComponent):
             with m.State("IDLE"):
                 with m.If(self.emit):
                     m.d.sync += addr.eq(0)
-                    m.next = "OUTPUT"
+                    m.next = "SETTLE"
+            with m.State("SETTLE"):  # the last group's sum is written
+                m.d.comb += self.busy.eq(1)
+                m.next = "OUTPUT"
             with m.State("OUTPUT"):
                 # read group `addr` and clear it; its data arrives next cycle
                 m.d.comb += [wr.en.eq(1), wr.addr.eq(addr), wr.data.eq(0), self.busy.eq(1)]
@@ -132,7 +139,8 @@ class Readout(CheckedComponent):
                 value = select_lane(m, held, lane, lb, P, "out_logit").as_signed()
                 m.d.comb += [o.valid.eq(1), o.payload.value.eq(value)]
                 with m.If(o.ready):
-                    m.d.sync += [idx.eq(idx + 1), lane.eq(lane + 1), seen.eq(value),
+                    m.d.sync += [idx.eq(idx + 1), lane.eq(lane + 1),
+                                 seen.eq(value.as_unsigned() ^ (1 << (lb - 1))),
                                  seen_idx.eq(idx)]
                     m.d.comb += emitted.eq(1)
                     with m.If(idx == n_out - 1):
@@ -146,6 +154,6 @@ class Readout(CheckedComponent):
                 m.d.comb += [self.busy.eq(1), o.valid.eq(1), o.payload.value.eq(best_idx),
                              o.payload.is_class.eq(1), o.payload.last.eq(1)]
                 with m.If(o.ready):
-                    m.d.sync += [idx.eq(0), addr.eq(0), best.eq(best.init), best_idx.eq(0)]
+                    m.d.sync += [idx.eq(0), addr.eq(0), best.eq(0), best_idx.eq(0)]
                     m.next = "IDLE"
         return m

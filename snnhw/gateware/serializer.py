@@ -79,19 +79,16 @@ class SpikeSerializer(CheckedComponent):
         m.d.sync += self.room.eq(fifo_.level < fifo_.depth - 1 - self.reserve)
 
         # the word being sent sits in registers of its own, with the mask of its lanes
-        # still to send and whether one is left: the FIFO's read enable then depends on
-        # registers alone, not on the FIFO's data through a priority encoder
+        # still to send, the lowest of them (`lane`) and whether it is the last: the
+        # FIFO's read enable then depends on registers alone, and the next lane comes
+        # from the registered one (a one-hot clear, then the priority encoder), not from
+        # a priority encoder in series with another
         head = data.View(word_layout(self.plan), fifo_.r_data)
         cur_valid, cur_eos, single = Signal(), Signal(), Signal()
         cur_base = Signal.like(head.base)
         cur_spikes = Signal.like(head.spikes)
         mask = Signal(P)          # lanes with a spike not yet sent
         lane = Signal(range(max(P, 2)))
-        for j in reversed(range(P)):  # the last assignment wins: the lowest set lane
-            with m.If(mask[j]):
-                m.d.comb += lane.eq(j)
-        bit = Signal(P)
-        m.d.comb += bit.eq(1 << lane)
         o = self.o
         m.d.comb += [o.valid.eq(cur_valid), o.payload.eos.eq(cur_eos)]
         spike = select_lane(m, cur_spikes, lane, sb, P, "head_spike")
@@ -99,12 +96,26 @@ class SpikeSerializer(CheckedComponent):
             m.d.comb += [o.payload.index.eq(cur_base + lane), o.payload.value.eq(spike)]
         finish = o.valid & o.ready & (cur_eos | single)
         with m.If(o.valid & o.ready & ~finish):    # the next lane of the same word
-            rest = mask & ~bit
-            m.d.sync += [mask.eq(rest), single.eq((rest & (rest - 1)) == 0)]
+            rest = Signal(P)
+            m.d.comb += rest.eq(Cat(*[mask[j] & (lane != j) for j in range(P)]))
+            m.d.sync += [mask.eq(rest), lane.eq(_lowest(m, rest, "rest_lane")),
+                         single.eq((rest & (rest - 1)) == 0)]
         with m.If(~cur_valid | finish):
             m.d.comb += fifo_.r_en.eq(1)            # take the next word, if there is one
-            nonzero = Cat(*[head.spikes.word_select(j, sb) != 0 for j in range(P)])
+            nonzero = Signal(P)
+            m.d.comb += nonzero.eq(Cat(*[head.spikes.word_select(j, sb) != 0
+                                         for j in range(P)]))
             m.d.sync += [cur_valid.eq(fifo_.r_rdy), cur_eos.eq(head.eos),
                          cur_base.eq(head.base), cur_spikes.eq(head.spikes),
-                         mask.eq(nonzero), single.eq((nonzero & (nonzero - 1)) == 0)]
+                         mask.eq(nonzero), lane.eq(_lowest(m, nonzero, "head_lane")),
+                         single.eq((nonzero & (nonzero - 1)) == 0)]
         return m
+
+
+def _lowest(m, bits, name):
+    """The index of the lowest set bit of ``bits`` (0 when none), as a signal."""
+    out = Signal(range(max(len(bits), 2)), name=name)
+    for j in reversed(range(len(bits))):  # the last assignment wins: the lowest set bit
+        with m.If(bits[j]):
+            m.d.comb += out.eq(j)
+    return out

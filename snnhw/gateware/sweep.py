@@ -9,16 +9,18 @@ out on ``o``: its spikes (a layer that fires) or its charge ``I`` (a membrane
 readout). A command with ``clear`` set zeroes the group's membranes and
 accumulators instead (after reset).
 
-Pipeline (:data:`~snnhw.gateware.plan.SWEEP_STAGES` stages): the reads are
-issued in the command's cycle; stage 1 holds the read data in registers;
-stage 2 adds the bias to the charge and enters the neuron lanes
-(:data:`NeuronLane.LATENCY` stages); the last stage writes back and presents
-the result. Latency :data:`~snnhw.gateware.plan.SWEEP_STAGES` cycles,
-throughput one group per cycle. No backpressure: ``cmd`` and ``o`` are
-always ready, so whoever issues commands makes room for their results first;
-``busy`` is high while a group is in flight. The read addresses follow
-``cmd.payload.group`` in every cycle, valid or not, so no address depends on
-the issuer's decisions.
+Pipeline (:data:`~snnhw.gateware.plan.SWEEP_STAGES` stages): stage 1 holds
+the command in registers and issues the bias and membrane reads from them
+(the accumulator request goes to the synapse array in the command's cycle,
+which registers it: :class:`~snnhw.gateware.ports.AccumulatorPort`); stage 2
+holds the read data in registers; stage 3 adds the bias to the charge and
+enters the neuron lanes (:data:`NeuronLane.LATENCY` stages); the last stage
+writes back and presents the result. Latency
+:data:`~snnhw.gateware.plan.SWEEP_STAGES` cycles, throughput one group per
+cycle. No backpressure: ``cmd`` and ``o`` are always ready, so whoever issues
+commands makes room for their results first; ``busy`` is high while a
+command is in flight. Every memory address is a register: nothing the
+issuer decides in a cycle reaches a memory in that cycle.
 """
 
 from __future__ import annotations
@@ -97,8 +99,23 @@ class NeuronSweep(wiring.Component):
             shape=unsigned(bmem.width), depth=bmem.depth,
             init=pack_lanes(padded_b.reshape(G, P), ub), attrs=bmem.attrs(platform))
         b_rd = bias.read_port()
-        m.d.comb += [b_rd.addr.eq(cmd.group), self.acc.addr.eq(cmd.group),
-                     self.acc.en.eq(self.cmd.valid)]
+        m.d.comb += [self.acc.addr.eq(cmd.group), self.acc.en.eq(self.cmd.valid)]
+
+        # stage n holds the group whose command came n cycles ago (stage 1 also clears)
+        stages = [{"valid": Signal(name=f"sw{n}_valid"),
+                   "group": Signal.like(cmd.group, name=f"sw{n}_group"),
+                   "base": Signal.like(cmd.base, name=f"sw{n}_base"),
+                   "last": Signal(name=f"sw{n}_last")} for n in range(1, SWEEP_STAGES + 1)]
+        c_clear = Signal()
+        m.d.sync += [stages[0]["valid"].eq(self.cmd.valid & ~cmd.clear),
+                     stages[0]["group"].eq(cmd.group), stages[0]["base"].eq(cmd.base),
+                     stages[0]["last"].eq(cmd.last), c_clear.eq(self.cmd.valid & cmd.clear)]
+        for a, b in itertools.pairwise(stages):
+            m.d.sync += [b[k].eq(a[k]) for k in a]
+        m.d.comb += self.busy.eq(Cat(c_clear, *[st["valid"] for st in stages]).any())
+        out = stages[-1]
+        issued = stages[0]["group"]
+        m.d.comb += b_rd.addr.eq(issued)
         u_rd = u_wr = None
         if plan.fires:
             umem = self.membrane_memory
@@ -106,22 +123,9 @@ class NeuronSweep(wiring.Component):
                                                         depth=umem.depth, init=[],
                                                         attrs=umem.attrs(platform))
             u_rd, u_wr = mem.read_port(), mem.write_port()
-            m.d.comb += u_rd.addr.eq(cmd.group)
+            m.d.comb += u_rd.addr.eq(issued)
 
-        # stage n holds the group whose reads were issued n cycles ago
-        stages = [{"valid": Signal(name=f"sw{n}_valid"),
-                   "group": Signal.like(cmd.group, name=f"sw{n}_group"),
-                   "base": Signal.like(cmd.base, name=f"sw{n}_base"),
-                   "last": Signal(name=f"sw{n}_last")} for n in range(1, SWEEP_STAGES + 1)]
-        m.d.sync += [stages[0]["valid"].eq(self.cmd.valid & ~cmd.clear),
-                     stages[0]["group"].eq(cmd.group), stages[0]["base"].eq(cmd.base),
-                     stages[0]["last"].eq(cmd.last)]
-        for a, b in itertools.pairwise(stages):
-            m.d.sync += [b[k].eq(a[k]) for k in a]
-        m.d.comb += self.busy.eq(Cat(*[st["valid"] for st in stages]).any())
-        out = stages[-1]
-
-        # stage 1: the reads land in registers
+        # stage 2: the reads land in registers
         r_acc = Signal.like(self.acc.data)
         r_bias = Signal.like(b_rd.data)
         m.d.sync += [r_acc.eq(self.acc.data), r_bias.eq(b_rd.data)]
@@ -129,7 +133,7 @@ class NeuronSweep(wiring.Component):
         if u_rd is not None:
             r_u = Signal.like(u_rd.data)
             m.d.sync += r_u.eq(u_rd.data)
-        # stage 2: charge = accumulator + bias, into the neuron lanes
+        # stage 3: charge = accumulator + bias, into the neuron lanes
         spikes, new_u, currents = [], [], []
         for lane in range(P):
             cur = Signal(signed(plan.current_width), name=f"current{lane}")
@@ -141,7 +145,7 @@ class NeuronSweep(wiring.Component):
                                 leak_shift=ly.leak_shift, reset=ly.reset)
                 m.submodules[f"neuron{lane}"] = nl
                 m.d.comb += [nl.u.eq(r_u.word_select(lane, ub).as_signed()),
-                             nl.current.eq(cur), nl.last_step.eq(stages[1]["last"])]
+                             nl.current.eq(cur), nl.last_step.eq(stages[2]["last"])]
                 spikes.append(nl.s)
                 new_u.append(nl.u_next)
             else:  # membrane readout: the charge, delayed to the last stage
@@ -156,8 +160,8 @@ class NeuronSweep(wiring.Component):
             with m.If(out["valid"]):
                 m.d.comb += [u_wr.en.eq(1), u_wr.addr.eq(out["group"]),
                              u_wr.data.eq(Cat(*new_u))]
-            with m.If(self.cmd.valid & cmd.clear):
-                m.d.comb += [u_wr.en.eq(1), u_wr.addr.eq(cmd.group), u_wr.data.eq(0)]
+            with m.If(c_clear):
+                m.d.comb += [u_wr.en.eq(1), u_wr.addr.eq(issued), u_wr.data.eq(0)]
         else:
             m.d.comb += res.current.eq(Cat(*[c.as_unsigned() for c in currents]))
         return m

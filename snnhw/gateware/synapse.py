@@ -19,7 +19,7 @@ Timing (a pipeline of six stages, so that no path has more than one adder
 and every block RAM output lands directly in a register):
 
 * A issues the weight read of one group per cycle;
-* B (:data:`WeightStore.LATENCY` cycles: a register per memory bank, then the
+* B (:attr:`WeightStore.latency` cycles: a register per memory bank, then the
   bank select) takes the weights into registers;
 * C sums the shifted weights (a balanced adder tree over the spike bits, one
   adder level per cycle: :meth:`SynapseArray.tree_stages` more cycles for
@@ -36,15 +36,17 @@ and every block RAM output lands directly in a register):
 
 Throughput: one group per cycle; a new event is accepted in the cycle that
 issues the last group of the previous one, so ``E`` events take ``E * G``
-cycles back to back. Latency: :data:`SynapseArray.LATENCY` cycles from
+cycles back to back. Latency: :attr:`SynapseArray.latency` cycles from
 acceptance to the last write. Backpressure: ``i.ready`` is low while an
 event still has groups to issue.
 
-The ``sweep`` port (:class:`~snnhw.gateware.ports.AccumulatorPort`) reads
-one group of accumulators (data the next cycle) and clears it in the same
-cycle; use it only while ``busy`` is low. ``load`` writes weight words
-(:class:`~snnhw.gateware.ports.WeightLoadPort`) when they are not in the
-bitstream.
+The ``sweep`` port (:class:`~snnhw.gateware.ports.AccumulatorPort`) reads one
+group of accumulators and clears it: the request is registered, the read and
+the clear happen the next cycle, the data the cycle after; use it only while
+``busy`` is low. The accumulator memory's read address is always a register
+(set a cycle ahead), so on ECP5 a LUT RAM read starts at a flip-flop. ``load``
+writes weight words (:class:`~snnhw.gateware.ports.WeightLoadPort`) when they
+are not in the bitstream.
 """
 
 from __future__ import annotations
@@ -107,11 +109,12 @@ class SynapseArray(CheckedComponent):
         SPRAM words per block (:class:`~snnhw.gateware.weights.WeightStore`).
     """
 
-    #: cycles from accepting an event to its last accumulator write (``in_bits`` <= 2;
-    #: add :meth:`tree_stages` for wider inputs)
-    LATENCY = 6 + WeightStore.LATENCY
-
     tree_stages = staticmethod(tree_stages)
+
+    @property
+    def latency(self) -> int:
+        """Cycles from accepting an event to its last accumulator write."""
+        return 6 + self.store.latency + self.tree_stages(self.in_bits)
 
     @classmethod
     def check(cls, W, *, w_bits: int, lanes: int, **_) -> None:
@@ -172,10 +175,10 @@ class SynapseArray(CheckedComponent):
                          a_value.eq(self.i.payload.value)]
         m.d.comb += [store.rd_addr.eq(a_addr), self.active.eq(a_valid)]
 
-        # stage B (WeightStore.LATENCY cycles): the weights are read; they go into registers
+        # stage B (WeightStore.latency cycles): the weights are read; they go into registers
         valid, value, group = a_valid, a_value, a_group
         b_valid = []
-        for n in range(store.LATENCY):
+        for n in range(store.latency):
             nxt = (Signal(name=f"b{n}_valid"), Signal(self.in_bits, name=f"b{n}_value"),
                    Signal.like(a_group, name=f"b{n}_group"))
             m.d.sync += [nxt[0].eq(valid), nxt[1].eq(value), nxt[2].eq(group)]
@@ -194,6 +197,7 @@ class SynapseArray(CheckedComponent):
             w = c_w.word_select(lane, self.w_bits).as_signed()
             level.append([Mux(c_value[bit], w << bit, 0) for bit in range(self.in_bits)])
         r_valid, r_group = c_valid, c_group
+        r_next = (valid, group)                     # what r_valid, r_group take next
         tree_valid = []
         for n in range(self.tree_stages(self.in_bits)):
             nxt = []
@@ -207,6 +211,7 @@ class SynapseArray(CheckedComponent):
             level = nxt
             v, g = Signal(name=f"t{n}_valid"), Signal.like(a_group, name=f"t{n}_group")
             m.d.sync += [v.eq(r_valid), g.eq(r_group)]
+            r_next = (r_valid, r_group)
             r_valid, r_group = v, g
             tree_valid.append(v)
         d_valid, d_group = Signal(), Signal.like(a_group)
@@ -216,8 +221,12 @@ class SynapseArray(CheckedComponent):
             reg = Signal(signed(aw_), name=f"d_sum{lane}")
             m.d.sync += reg.eq(_tree_sum(terms))     # one adder at most (two terms left)
             d_sum.append(reg)
-        # the sweep port's address unless an update needs the port (never both)
-        m.d.comb += a_rd.addr.eq(Mux(r_valid, r_group, self.sweep.addr))
+        # the read address is a register, set a cycle ahead: the group of the update
+        # that will be in R, else the sweep port's request (never both: the port is
+        # used only while the array is idle)
+        raddr = Signal.like(a_group, name="acc_raddr")
+        m.d.sync += raddr.eq(Mux(r_next[0], r_next[1], self.sweep.addr))
+        m.d.comb += a_rd.addr.eq(raddr)
 
         # stage D: the accumulators read in C land in a register. Updates of one group
         # come at least G cycles apart (an event walks all G groups), so a write the read
@@ -260,10 +269,17 @@ class SynapseArray(CheckedComponent):
         # stage F: write back
         m.d.comb += [a_wr.en.eq(f_valid), a_wr.addr.eq(f_group), a_wr.data.eq(f_word)]
 
-        # sweep port: read a group and clear it (only while not busy)
-        with m.If(self.sweep.en):
-            m.d.comb += [a_wr.en.eq(1), a_wr.addr.eq(self.sweep.addr), a_wr.data.eq(0)]
-        busy = (a_valid | Cat(*b_valid).any() | c_valid | Cat(*tree_valid).any() | d_valid
-                | e_valid | f_valid)
-        m.d.comb += [self.sweep.data.eq(a_rd.data), self.busy.eq(busy)]
+        # sweep port: the request registered, then read the group and clear it (only
+        # while not busy)
+        sweep_en = Signal()
+        m.d.sync += sweep_en.eq(self.sweep.en)
+        with m.If(sweep_en):
+            m.d.comb += [a_wr.en.eq(1), a_wr.addr.eq(raddr), a_wr.data.eq(0)]
+        # busy: a register holding whether any stage will be full next cycle (the stages
+        # fill only from the one before, an accepted event or a sweep request), so the
+        # layer's control logic starts at a flip-flop, not at an OR of every stage
+        m.d.sync += self.busy.eq((self.i.valid & self.i.ready) | a_valid | Cat(*b_valid).any()
+                                 | c_valid | Cat(*tree_valid).any() | d_valid | e_valid
+                                 | self.sweep.en)
+        m.d.comb += self.sweep.data.eq(a_rd.data)
         return m

@@ -11,18 +11,22 @@ Kinds (the :class:`~snnhw.gateware.plan.MemorySpec`'s ``kind``):
   cannot be initialised by the bitstream, so the host loads it (WEIGHTS
   frames, :mod:`snnhw.protocol.link`).
 
-Reads are pipelined two deep: the word at ``rd_addr`` is on ``rd_data`` two
-cycles later (:data:`WeightStore.LATENCY`). A deep memory is split into
+Reads are pipelined two or three deep: the word at ``rd_addr`` is on
+``rd_data`` :attr:`WeightStore.latency` cycles later
+(:func:`~snnhw.gateware.plan.weight_latency`). A deep memory is split into
 banks of ``bank_words`` words; every bank's read data lands in a register of
 its own, with no logic in between, and only then does a multiplexer pick the
-bank. So no path runs from a block RAM's output through the bank select:
-the block RAM's clock-to-out (5.6 ns on ECP5 without its output register)
-ends in a register. On ECP5 a ``"rom"`` is built from ``DP16KD`` blocks
-directly (1024 x 18 or 2048 x 9 each, ``REGMODE_A = "OUTREG"``): the register is the
-block's own output register, which Yosys's memory mapping never uses, so the
-whole read costs the block's fast registered clock-to-out. Elsewhere (iCE40,
-simulation, the exported Verilog) the banks are Amaranth memories and the
-registers are flip-flops beside them; the cycle timing is the same.
+bank. A memory of more than :data:`~snnhw.gateware.plan.SELECT_FANIN` banks
+(block RAM spread over the chip) picks in two steps with a register between:
+within runs of ``SELECT_FANIN`` banks, then among the runs. So no path runs
+from a block RAM's output through the bank select: the block RAM's
+clock-to-out (5.6 ns on ECP5 without its output register) ends in a register.
+On ECP5 a ``"rom"`` is built from ``DP16KD`` blocks directly (1024 x 18 or
+2048 x 9 each, ``REGMODE_A = "OUTREG"``): the register is the block's own
+output register, which Yosys's memory mapping never uses, so the whole read
+costs the block's fast registered clock-to-out. Elsewhere (iCE40, simulation,
+the exported Verilog) the banks are Amaranth memories and the registers are
+flip-flops beside them; the cycle timing is the same.
 
 A write (``load.en``) takes the single SPRAM port, so a read in the same
 cycle returns garbage: load only while the array is idle (the host link
@@ -38,16 +42,14 @@ from amaranth.lib import memory
 from amaranth.lib.wiring import In, Out
 
 from ._checks import CheckedComponent
-from .plan import MemorySpec
+from .plan import BANK_WORDS, SELECT_FANIN, SPRAM_DEPTH, MemorySpec, weight_latency
 from .ports import WeightLoadPort
 
 __all__ = ["WeightStore", "SPRAM_DEPTH", "SPRAM_WIDTH", "spram_units", "BANK_WORDS",
            "DP16KD_SHAPES", "dp16kd_shape", "dp16kd_units", "dp16kd_initvals", "uses_dp16kd",
            "dp16kd"]
 
-SPRAM_DEPTH, SPRAM_WIDTH = 16384, 16
-#: block RAM words per bank (one DP16KD column in its 1024 x 18 shape)
-BANK_WORDS = 1024
+SPRAM_WIDTH = 16
 #: the DP16KD shapes the gateware builds from (words, bits)
 DP16KD_SHAPES = ((1024, 18), (2048, 9))
 
@@ -162,12 +164,10 @@ class WeightStore(CheckedComponent):
     Ports
     -----
     rd_addr : In, rd_data : Out
-        Pipelined read: the word is on ``rd_data`` :data:`LATENCY` cycles later.
+        Pipelined read: the word is on ``rd_data`` :attr:`latency` cycles later.
     load : In(WeightLoadPort)
         Run-time writes (``"ram"``, ``"spram"``).
     """
-
-    LATENCY = 2
 
     @classmethod
     def check(cls, spec: MemorySpec, *, init=None, bank_words: int | None = None) -> None:
@@ -193,6 +193,13 @@ class WeightStore(CheckedComponent):
         })
 
     @property
+    def latency(self) -> int:
+        """Read latency (:func:`~snnhw.gateware.plan.weight_latency`: from the spec at
+        the default bank size, whatever ``bank_words``, so a design's cycles do not
+        depend on how its banks are cut)."""
+        return weight_latency(self.spec)
+
+    @property
     def loadable(self) -> bool:
         return self.spec.kind != "rom"
 
@@ -212,18 +219,27 @@ class WeightStore(CheckedComponent):
         return m
 
     def _select(self, m, outs, bank_words):
-        """``rd_data``: the registered output of the bank addressed two cycles ago."""
-        if len(outs) == 1:
-            m.d.comb += self.rd_data.eq(outs[0])
-            return
+        """``rd_data``: the registered output of the bank addressed ``latency`` cycles
+        ago; at latency 3, picked within runs of SELECT_FANIN banks into registers,
+        then among the runs."""
         bank_bits = bank_words.bit_length() - 1
-        sel1, sel2 = Signal(range(len(outs)), name="bank1"), Signal(range(len(outs)),
-                                                                      name="bank2")
-        m.d.sync += [sel1.eq(self.rd_addr[bank_bits:]), sel2.eq(sel1)]
-        with m.Switch(sel2):
-            for b, word in enumerate(outs):
-                with m.Case(b):
-                    m.d.comb += self.rd_data.eq(word)
+        bank = self.rd_addr[bank_bits:]
+        sels = []
+        for n in range(self.latency):
+            sel = Signal(max(len(bank), 1), name=f"bank{n + 1}")
+            m.d.sync += sel.eq(bank if n == 0 else sels[-1])
+            sels.append(sel)
+        if self.latency == 3:
+            runs = []
+            for r in range(0, len(outs), SELECT_FANIN):
+                reg = Signal(self.spec.width, name=f"run{r // SELECT_FANIN}_q")
+                m.d.sync += reg.eq(_pick(m, outs[r:r + SELECT_FANIN], sels[1] % SELECT_FANIN,
+                                         f"run{r // SELECT_FANIN}_pick"))
+                runs.append(reg)
+            outs, sel = runs, sels[2] // SELECT_FANIN
+        else:
+            sel = sels[-1]
+        m.d.comb += self.rd_data.eq(_pick(m, outs, sel, "bank_pick"))
 
     def _banks(self, m):
         """Amaranth memories of ``bank_words`` words, each read into a register."""
@@ -293,3 +309,17 @@ class WeightStore(CheckedComponent):
             m.d.sync += reg.eq(Cat(*words))
             outs.append(reg)
         return outs
+
+
+
+def _pick(m, words, sel, name):
+    """A signal holding ``words[sel]`` (a switch; the first word when there is one)."""
+    out = Signal(len(words[0]), name=name)
+    if len(words) == 1:
+        m.d.comb += out.eq(words[0])
+        return out
+    with m.Switch(sel):
+        for k, word in enumerate(words):
+            with m.Case(k):
+                m.d.comb += out.eq(word)
+    return out

@@ -39,10 +39,14 @@ def run_sweep(net, index, lanes, charges, gaps):
             ctx.set(dut.cmd.valid, 0)
             await ctx.tick().until(~dut.busy)
 
-    async def accumulators(ctx):  # the synapse array's side of the acc port
-        t = -1
+    async def accumulators(ctx):  # the synapse array's side of the acc port: the data
+        t = -1                      # AccumulatorPort.LATENCY (2) cycles after the request
+        pending = None
         async for _, _, en, addr, clear in ctx.tick().sample(dut.acc.en, dut.acc.addr,
                                                                dut.cmd.payload.clear):
+            if pending is not None:
+                ctx.set(dut.acc.data, pending)
+                pending = None
             if en and not clear:
                 g = int(addr)
                 if g == 0:
@@ -53,7 +57,7 @@ def run_sweep(net, index, lanes, charges, gaps):
                     i = g * P + lane
                     value = charges[t][i] if i < net.layers[index].n_out else 0
                     word |= (value & ((1 << aw) - 1)) << (lane * aw)
-                ctx.set(dut.acc.data, word)
+                pending = word
 
     async def watch(ctx):
         async for _, _, valid, res in ctx.tick().sample(dut.o.valid, dut.o.payload):

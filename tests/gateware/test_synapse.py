@@ -23,6 +23,7 @@ def run_array(W, events, *, lanes, w_bits, in_bits, acc_width, pattern="none"):
                 ctx.set(dut.sweep.addr, g)
                 await ctx.tick()
                 ctx.set(dut.sweep.en, 0)
+                await ctx.tick()                # the data: two cycles after the request
                 word = ctx.get(dut.sweep.data)
                 mask = (1 << acc_width) - 1
                 out[(clear_pass, g)] = [(word >> (lane * acc_width)) & mask

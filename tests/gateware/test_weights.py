@@ -1,4 +1,5 @@
-"""WeightStore alone: a ROM reads back its contents LATENCY cycles later, banked or not; a
+"""WeightStore alone: a ROM reads back its contents `latency` cycles later, banked or not
+(and through the two-step bank select of a memory of more than SELECT_FANIN banks); a
 RAM reads back what was loaded; the ECP5 DP16KD form has the contents Yosys itself would
 give the block; bad arguments are refused. (SPRAM runs in the cocotb tests, with Yosys's
 SB_SPRAM256KA model.)"""
@@ -11,7 +12,13 @@ import pytest
 from amaranth.back import rtlil
 from amaranth.hdl import Signal
 
-from snnhw.gateware.plan import MemorySpec
+from snnhw.gateware.plan import (
+    BANK_WORDS,
+    SELECT_FANIN,
+    MemorySpec,
+    weight_banks,
+    weight_latency,
+)
 from snnhw.gateware.sim import simulate
 from snnhw.gateware.weights import (
     WeightStore,
@@ -24,7 +31,7 @@ from snnhw.toolchain import ToolError, tool
 
 
 def read_all(dut, addrs, writes=()):
-    """Issue one read a cycle (addresses in any order); collect the data LATENCY later."""
+    """Issue one read a cycle (addresses in any order); collect the data `latency` later."""
     out = []
 
     async def tb(ctx):
@@ -35,11 +42,11 @@ def read_all(dut, addrs, writes=()):
             await ctx.tick()
         ctx.set(dut.load.en, 0)
         seen = []
-        for addr in list(addrs) + [0] * dut.LATENCY:
+        for addr in list(addrs) + [0] * dut.latency:
             ctx.set(dut.rd_addr, addr)
             seen.append(ctx.get(dut.rd_data))
             await ctx.tick()
-        out.extend(seen[dut.LATENCY:])
+        out.extend(seen[dut.latency:])
 
     simulate(dut, tb)
     return out
@@ -52,6 +59,21 @@ def test_rom_reads_its_contents(bank_words):
                       bank_words=bank_words)
     addrs = list(range(37)) + random.Random(1).choices(range(37), k=60)  # bank hops
     assert read_all(dut, addrs) == [init[a] for a in addrs]
+
+
+@pytest.mark.parametrize("bank_words", [None, 512])
+def test_many_banks_select_in_two_registered_steps(bank_words):
+    # 9 banks of 1024 words (18 of 512): more than SELECT_FANIN, so the read takes 3 cycles
+    depth = 8 * BANK_WORDS + 5
+    init = [(k * 2654435761 >> 7) & 0x3FF for k in range(depth)]
+    spec = MemorySpec("mem", "weights", depth, 10, kind="rom")
+    dut = WeightStore(spec, init=init, bank_words=bank_words)
+    assert weight_banks(spec) == 9 > SELECT_FANIN and dut.latency == 3
+    addrs = [*random.Random(2).choices(range(depth), k=80), depth - 1, 0, 4 * BANK_WORDS]
+    assert read_all(dut, addrs) == [init[a] for a in addrs]
+    small = MemorySpec("mem", "weights", SELECT_FANIN * BANK_WORDS, 10, kind="rom")
+    assert weight_latency(small) == 2
+    assert weight_latency(MemorySpec("mem", "weights", 12544, 64, kind="spram")) == 2
 
 
 @pytest.mark.parametrize("bank_words", [None, 4])
