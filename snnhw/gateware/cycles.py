@@ -12,7 +12,7 @@ Per layer and time step, with ``E`` non-zero input events and
                                 # inputs wider than 2 bits, a weight read of
                                 # 3 cycles (LayerPlan.extra_stages)
 
-Between layers each step's events pass a FIFO, the serializer and a
+Between layers each step's events pass a push register, a FIFO, the serializer and a
 register slice (``LINK_LATENCY`` cycles). The readout emits its logits
 after the last step: one settling cycle, per group one read and one load cycle, then one cycle
 per logit, one for the last compare of the argmax, then the class: ``2 * G + n_out + 3``.
@@ -39,7 +39,7 @@ __all__ = ["STEP_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "events_per_step",
            "layer_step_bound", "output_cycles", "sample_bound", "ideal_cycles", "formula_text"]
 
 STEP_OVERHEAD = 14
-LINK_LATENCY = 5
+LINK_LATENCY = 6
 FIXED_LATENCY = 2
 
 

@@ -226,12 +226,13 @@ class LayerPlan:
             mems.append(MemorySpec("sweep.membrane", "membranes", g, lanes * ly.u_bits,
                                    distributed=distributed(g)))
         if readout is None:
-            # the serializer's FIFO holds a whole sweep, the groups in flight, the marker
-            # and one word of margin (its room check is registered); SyncFIFOBuffered keeps
-            # one of them in its output register, the rest in this memory
+            # the serializer's FIFO holds a whole sweep, the groups in flight, the marker,
+            # the word in its push register and one word of margin (its room check is
+            # registered); SyncFIFOBuffered keeps one of them in its output register, the
+            # rest in this memory
             width = (g * lanes).bit_length() + lanes * ly.spike_bits + 1
             mems.append(MemorySpec("serializer.fifo.storage", "spike_fifo",
-                                   g + 2 + SWEEP_STAGES, width))
+                                   g + 3 + SWEEP_STAGES, width))
         else:
             mems.append(MemorySpec("readout.logits", "logits", g, lanes * logit_bits,
                                    distributed=distributed(g)))

@@ -7,8 +7,9 @@ turns the head word into ``(index, value)`` events for its non-zero lanes,
 lowest lane first, one per cycle, then the marker, so the next layer works
 while this one accumulates the next step.
 
-Latency: three cycles from a word pushed into an empty FIFO to its first
-event (the buffered FIFO's output register, then the word's own registers).
+Latency: four cycles from a word pushed into an empty serializer to its first
+event (a push register, the buffered FIFO's output register, then the word's
+own registers).
 Throughput: one event per cycle. Backpressure: ``o.ready`` low holds the
 head event; ``i.ready`` is low only when the FIFO is full. ``room``
 (registered, so one cycle old) says that ``reserve`` more words and the word
@@ -55,7 +56,7 @@ class SpikeSerializer(CheckedComponent):
         if plan.readout is not None:
             raise ValueError(f"layer {plan.index} is the readout; it has no spike FIFO")
         depth = plan.memory("spike_fifo").depth
-        if depth < reserve + 1:
+        if depth < reserve + 2:
             raise ValueError(f"a spike FIFO of {depth} words cannot keep {reserve} free")
 
     def __init__(self, plan: LayerPlan, *, reserve: int):
@@ -73,10 +74,15 @@ class SpikeSerializer(CheckedComponent):
         # SyncFIFOBuffered keeps one word in its output register, the rest in memory
         m.submodules.fifo = fifo_ = fifo.SyncFIFOBuffered(
             width=self.fifo_memory.width, depth=self.fifo_memory.depth + 1)
-        m.d.comb += [fifo_.w_data.eq(self.i.payload), fifo_.w_en.eq(self.i.valid),
-                     self.i.ready.eq(fifo_.w_rdy)]
-        # registered, so one cycle old: one word of margin for a push in that cycle
-        m.d.sync += self.room.eq(fifo_.level < fifo_.depth - 1 - self.reserve)
+        # a pushed word waits a cycle in a register before the FIFO (the FIFO's write
+        # enable and level then start at flip-flops); `i.ready` counts that word
+        p_valid, p_data = Signal(), Signal.like(fifo_.w_data)
+        m.d.comb += [fifo_.w_data.eq(p_data), fifo_.w_en.eq(p_valid),
+                     self.i.ready.eq(fifo_.level < fifo_.depth - p_valid)]
+        m.d.sync += [p_valid.eq(self.i.valid & self.i.ready), p_data.eq(self.i.payload)]
+        # registered, so one cycle old: one word of margin for a push in that cycle, one
+        # for the word in the push register
+        m.d.sync += self.room.eq(fifo_.level < fifo_.depth - 2 - self.reserve)
 
         # the word being sent sits in registers of its own, with the mask of its lanes
         # still to send, the lowest of them (`lane`) and whether it is the last: the

@@ -112,7 +112,9 @@ class NeuronSweep(wiring.Component):
                      stages[0]["last"].eq(cmd.last), c_clear.eq(self.cmd.valid & cmd.clear)]
         for a, b in itertools.pairwise(stages):
             m.d.sync += [b[k].eq(a[k]) for k in a]
-        m.d.comb += self.busy.eq(Cat(c_clear, *[st["valid"] for st in stages]).any())
+        # busy: whether a command will be in flight next cycle, registered (a command
+        # now, or one in a stage before the last)
+        m.d.sync += self.busy.eq(self.cmd.valid | Cat(*[st["valid"] for st in stages[:-1]]).any())
         out = stages[-1]
         issued = stages[0]["group"]
         m.d.comb += b_rd.addr.eq(issued)
