@@ -18,7 +18,9 @@ on. A gap longer than ``timeout`` cycles inside a frame abandons it
 Throughput: one byte per cycle (``rx.ready`` is always high; bytes that
 arrive while a command is being carried out are dropped, which the protocol
 rules out: the host waits for the reply). Latency: the command is valid three
-cycles after the last CRC byte (the frame's checks are registered first).
+cycles after the last CRC byte (the frame's checks are registered first);
+the reply and the ``clear`` pulse come from registers, a cycle after the
+decision.
 """
 
 from __future__ import annotations
@@ -124,15 +126,20 @@ class FrameReceiver(wiring.Component):
         byte = self.rx.payload
         m.d.comb += [self.rx.ready.eq(1), rx_crc.data.eq(byte)]
         take = self.rx.valid
+        expired = Signal()  # quiet == timeout, as a register of its own
         with m.If(take):
             m.d.sync += quiet.eq(0)
         with m.Elif(quiet != self.timeout):
             m.d.sync += quiet.eq(quiet + 1)
+        m.d.sync += expired.eq(~take & (quiet >= self.timeout - 1))
+
+        # the reply and the clear pulse leave from registers (the clear fans out to every
+        # register of the core; the reply ends in the transmitter and the LEDs)
+        m.d.sync += [self.reply.valid.eq(0), self.clear.eq(0)]
 
         def reply(code=None):
-            m.d.comb += [self.reply.valid.eq(1), self.reply.payload.error.eq(code is not None)]
-            if code is not None:
-                m.d.comb += self.reply.payload.code.eq(code)
+            m.d.sync += [self.reply.valid.eq(1), self.reply.payload.error.eq(code is not None),
+                         self.reply.payload.code.eq(0 if code is None else code)]
             m.next = "IDLE"
 
         # WEIGHTS: the end of the range settles during the CRC bytes
@@ -169,7 +176,7 @@ class FrameReceiver(wiring.Component):
                         m.d.comb += rx_crc.valid.eq(1)
                         m.d.sync += target.eq(byte)
                         m.next = nxt
-                    with m.Elif(quiet == self.timeout):
+                    with m.Elif(expired):
                         reply(ErrorCode.CUT_OFF)
             with m.State("LEN1"):
                 with m.If(take):
@@ -180,7 +187,7 @@ class FrameReceiver(wiring.Component):
                         m.next = "CRC0"
                     with m.Else():
                         m.next = "PAYLOAD"
-                with m.Elif(quiet == self.timeout):
+                with m.Elif(expired):
                     reply(ErrorCode.CUT_OFF)
             with m.State("PAYLOAD"):
                 with m.If(take):
@@ -196,7 +203,7 @@ class FrameReceiver(wiring.Component):
                             m.d.sync += cmd.w_start[8:].eq(byte)
                     with m.If(count == last):
                         m.next = "CRC0"
-                with m.Elif(quiet == self.timeout):
+                with m.Elif(expired):
                     reply(ErrorCode.CUT_OFF)
             for state, nxt, half in (("CRC0", "CRC1", got_crc[:8]),
                                      ("CRC1", "SETTLE", got_crc[8:])):
@@ -204,7 +211,7 @@ class FrameReceiver(wiring.Component):
                     with m.If(take):
                         m.d.sync += half.eq(byte)
                         m.next = nxt
-                    with m.Elif(quiet == self.timeout):
+                    with m.Elif(expired):
                         reply(ErrorCode.CUT_OFF)
             with m.State("SETTLE"):   # the registered checks take their final values
                 m.next = "CHECK"
@@ -217,7 +224,7 @@ class FrameReceiver(wiring.Component):
                     with m.Else():
                         m.next = "HANDED"
                 with m.Elif(is_clear):
-                    m.d.comb += self.clear.eq(1)
+                    m.d.sync += self.clear.eq(1)
                     reply()
                 with m.Elif(is_weights):
                     with m.If(w_len_bad):
@@ -225,7 +232,7 @@ class FrameReceiver(wiring.Component):
                     with m.Elif(~w_range_ok):
                         reply(ErrorCode.BAD_WEIGHT_ADDRESS)
                     with m.Else():
-                        m.d.comb += self.clear.eq(1)
+                        m.d.sync += self.clear.eq(1)
                         m.next = "HANDED"
                 with m.Else():
                     reply(ErrorCode.UNKNOWN_TYPE)
