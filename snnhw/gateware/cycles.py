@@ -40,7 +40,7 @@ __all__ = ["STEP_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "events_per_step",
 
 STEP_OVERHEAD = 14
 LINK_LATENCY = 6
-FIXED_LATENCY = 2
+FIXED_LATENCY = 4  # the register slices at the core's input and output, two more
 
 
 def events_per_step(net: Network, x) -> np.ndarray:

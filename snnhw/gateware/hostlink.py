@@ -105,10 +105,14 @@ class HostLink(CheckedComponent):
         # handed on), so that no compare sits in front of the buffer's address
         loading = Signal()
         m.d.sync += loading.eq(rx.cmd.payload.type == link.WEIGHTS)
+        # The consumers' "done" (their cmd.ready) reaches the receiver through a register,
+        # and the command is hidden from them in that cycle so that neither starts it again
+        done = Signal()
+        m.d.sync += done.eq(feeder.cmd.ready | loader.cmd.ready)
         for unit in (feeder, loader):
-            m.d.comb += [unit.cmd.valid.eq(rx.cmd.valid), unit.cmd.payload.eq(rx.cmd.payload),
-                         unit.buf.data.eq(rx.buf.data)]
-        m.d.comb += [rx.cmd.ready.eq(feeder.cmd.ready | loader.cmd.ready),
+            m.d.comb += [unit.cmd.valid.eq(rx.cmd.valid & ~done),
+                         unit.cmd.payload.eq(rx.cmd.payload), unit.buf.data.eq(rx.buf.data)]
+        m.d.comb += [rx.cmd.ready.eq(done),
                      rx.buf.addr.eq(Mux(loading, loader.buf.addr, feeder.buf.addr)),
                      self.clear.eq(rx.clear),
                      self.frame_ok.eq(rx.reply.valid & ~rx.reply.payload.error),

@@ -105,12 +105,20 @@ class SNNCore(CheckedComponent):
             load = self.layers[k].syn.load
             m.d.comb += [load.en.eq(self.load.en & (self.load.layer == k)),
                          load.addr.eq(self.load.addr), load.data.eq(self.load.data)]
-        wiring.connect(m, wiring.flipped(self.i), self.layers[0].i)
+        # register slices at the core's edges too: the input handshake and the results
+        # leave and enter through flip-flops
+        m.submodules.link_in = link_in = ResetInserter(self.clear)(
+            StreamRegister(self.layers[0].i.payload.shape()))
+        m.submodules.link_out = link_out = ResetInserter(self.clear)(
+            StreamRegister(self.layers[-1].o.payload.shape()))
+        wiring.connect(m, wiring.flipped(self.i), link_in.i)
+        wiring.connect(m, link_in.o, self.layers[0].i)
         for k, (a, b) in enumerate(zip(self.layers[:-1], self.layers[1:])):
             # a register slice between layers: no combinational handshake across them
             link = ResetInserter(self.clear)(StreamRegister(a.o.payload.shape()))
             m.submodules[f"link{k}"] = link
             wiring.connect(m, a.o, link.i)
             wiring.connect(m, link.o, b.i)
-        wiring.connect(m, self.layers[-1].o, wiring.flipped(self.o))
+        wiring.connect(m, self.layers[-1].o, link_out.i)
+        wiring.connect(m, link_out.o, wiring.flipped(self.o))
         return m

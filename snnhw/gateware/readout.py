@@ -2,22 +2,24 @@
 
 During each step's sweep the readout adds every swept group's values to its
 logits (SPEC "Readout": the charge ``I`` for a ``membrane`` readout, the
-spikes for a ``spikes`` readout): a read-modify-write, read the cycle after
-a group arrives on ``i`` (the memory's read address is always a register:
-the group counter ``addr``, loaded with the arriving group) and written the
-cycle after that (the sweep visits each group once a step, so no two groups
-in a row are the same). After the sample's last sweep, ``emit`` starts the
-output, a cycle later (the last group's write): the ``n_out`` logits in order, then the
-class (argmax, ties to the lowest index), each as a beat of ``o``; the
-logits are cleared as they are read, ready for the next sample.
+spikes for a ``spikes`` readout): a read-modify-write, read the cycle after a
+group arrives on ``i`` (the memory's read address is always a register: the
+group counter ``addr``, loaded with the arriving group) and written the cycle
+after that (the sweep visits each group once a step, so no two groups in a row
+are the same). After the sample's last sweep, ``emit`` starts the output, a
+cycle later (``emit`` is registered; the last group's write): the ``n_out``
+logits in order, then the class (argmax, ties to the lowest index), each as a
+beat of ``o``; the logits are cleared as they are read, ready for the next
+sample.
 
 After reset the readout first clears its logits (``G`` cycles).
 
-Latency of the output: one settling cycle, per group one read and one load
-cycle, then one cycle per logit beat, one for the last compare of the argmax,
-then the class beat: ``2 * G + n_out + 3`` cycles without backpressure. ``busy`` is high from the
-cycle after ``emit`` until the class beat is taken; send no group on ``i``
-and no ``emit`` meanwhile, and ``emit`` only after the last group's beat.
+Latency of the output: one cycle for ``emit``'s register, per group one read
+and one load cycle, then one cycle per logit beat, one for the last compare of
+the argmax, then the class beat: ``2 * G + n_out + 3`` cycles without
+backpressure. ``busy`` is high from the cycle after ``emit`` until the class
+beat is taken; send no group on ``i`` and no ``emit`` meanwhile, and
+``emit`` only after the last group's beat.
 Backpressure: ``o.ready`` low holds the current beat.
 """
 
@@ -107,6 +109,8 @@ class Readout(CheckedComponent):
         best_idx = Signal(range(max(n_out, 2)))
         seen, seen_idx = Signal(lb), Signal(range(max(n_out, 2)))
         seen_valid, emitted = Signal(), Signal()
+        emit_q = Signal()
+        m.d.sync += emit_q.eq(self.emit)
         m.d.sync += seen_valid.eq(emitted)
         with m.If(seen_valid & (seen > best)):
             m.d.sync += [best.eq(seen), best_idx.eq(seen_idx)]
@@ -119,12 +123,12 @@ class Readout(CheckedComponent):
                     m.d.sync += addr.eq(0)
                     m.next = "IDLE"
             with m.State("IDLE"):
-                with m.If(self.emit):
+                # `emit` registered first (a cycle in which the last group's sum is
+                # written); busy from the cycle after `emit`
+                m.d.comb += self.busy.eq(emit_q)
+                with m.If(emit_q):
                     m.d.sync += addr.eq(0)
-                    m.next = "SETTLE"
-            with m.State("SETTLE"):  # the last group's sum is written
-                m.d.comb += self.busy.eq(1)
-                m.next = "OUTPUT"
+                    m.next = "OUTPUT"
             with m.State("OUTPUT"):
                 # read group `addr` and clear it; its data arrives next cycle
                 m.d.comb += [wr.en.eq(1), wr.addr.eq(addr), wr.data.eq(0), self.busy.eq(1)]
