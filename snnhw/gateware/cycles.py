@@ -7,7 +7,7 @@ Per layer and time step, with ``E`` non-zero input events and
                + G              # SWEEP: one group per cycle
                + STEP_OVERHEAD  # marker accepted once the array is idle (its
                                 # 7-stage pipeline), the sweep pipeline drained
-                                # (6 stages), marker pushed (1)
+                                # (7 stages), marker pushed (1)
                + X              # a longer synapse pipeline: the adder tree of
                                 # inputs wider than 2 bits, a weight read of
                                 # 3 cycles (LayerPlan.extra_stages)
@@ -38,7 +38,7 @@ from .plan import plan_core
 __all__ = ["STEP_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "events_per_step",
            "layer_step_bound", "output_cycles", "sample_bound", "ideal_cycles", "formula_text"]
 
-STEP_OVERHEAD = 14
+STEP_OVERHEAD = 15
 LINK_LATENCY = 6
 FIXED_LATENCY = 4  # the register slices at the core's input and output, two more
 

@@ -1,6 +1,6 @@
 """One neuron lane: leak, saturate, fire, reset (docs/arithmetic.md "One neuron, one time step").
 
-A three-stage pipeline, one adder per stage: the layer instantiates
+A four-stage pipeline, at most one adder per stage: the layer instantiates
 ``lanes`` of them side by side in its sweep. Shifts and adds only; the
 threshold is ``2**k`` so firing is an arithmetic right shift.
 """
@@ -45,12 +45,13 @@ class NeuronLane(CheckedComponent):
     many cycles earlier), one neuron per cycle per lane, no stalls:
 
     1. leak ``u - (u >> L)``; the charge is registered alongside;
-    2. ``v``: add the charge and saturate;
-    3. ``s``: add the fire offset, shift by ``k`` and clamp; ``u_next``
+    2. add the charge (one carry chain into a register);
+    3. ``v``: saturate;
+    4. ``s``: add the fire offset, shift by ``k`` and clamp; ``u_next``
        (the reset) is computed from these registers.
     """
 
-    LATENCY = 3
+    LATENCY = 4
 
     @classmethod
     def check(cls, *, u_bits: int, k: int, fire_offset: int, reset: str, **_) -> None:
@@ -88,18 +89,19 @@ class NeuronLane(CheckedComponent):
         last1 = Signal()
         m.d.sync += [u_l.eq(u if self.leak_shift is None else u - (u >> self.leak_shift)),
                      cur.eq(self.current), last1.eq(self.last_step)]
-        # stage 2: charge and saturate
+        # stages 2 and 3: add the charge, then saturate
         # (the range checks test the bits above the membrane's width: a compare against a
         # constant would be a second carry chain behind the adder's)
         total = Signal(signed(max(len(u_l), len(cur)) + 1))
-        m.d.comb += total.eq(u_l + cur)
+        last_t = Signal()
+        m.d.sync += [total.eq(u_l + cur), last_t.eq(last1)]
         top = total[ub - 1:]           # all equal (all 0 or all 1) iff total fits u_bits
         last2 = Signal()
         v2 = Signal(signed(ub))
         m.d.sync += [v2.eq(Mux(~total[-1] & top.any(), hi,
                                Mux(total[-1] & ~top.all(), lo, total[:ub]))),
-                     last2.eq(last1)]
-        # stage 3: fire
+                     last2.eq(last_t)]
+        # stage 4: fire
         fired = Signal(signed(ub + 1 - self.k))
         m.d.comb += fired.eq((v2 + self.fire_offset) >> self.k)
         v3 = Signal(signed(ub))

@@ -230,7 +230,8 @@ class LayerPlan:
             # the word in its push register and one word of margin (its room check is
             # registered); SyncFIFOBuffered keeps one of them in its output register, the
             # rest in this memory
-            width = (g * lanes).bit_length() + lanes * ly.spike_bits + 1
+            # (a word: first neuron, spikes, marker, and the count of its spiking lanes)
+            width = (g * lanes).bit_length() + lanes * ly.spike_bits + 1 + lanes.bit_length()
             mems.append(MemorySpec("serializer.fifo.storage", "spike_fifo",
                                    g + 3 + SWEEP_STAGES, width))
         else:

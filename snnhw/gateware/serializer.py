@@ -76,8 +76,10 @@ class SpikeSerializer(CheckedComponent):
             width=self.fifo_memory.width, depth=self.fifo_memory.depth + 1)
         # a pushed word waits a cycle in a register before the FIFO (the FIFO's write
         # enable and level then start at flip-flops); `i.ready` counts that word
-        p_valid, p_data = Signal(), Signal.like(fifo_.w_data)
-        m.d.comb += [fifo_.w_data.eq(p_data), fifo_.w_en.eq(p_valid),
+        p_valid, p_data = Signal(), Signal.like(self.i.payload.as_value())
+        pushed = data.View(word_layout(self.plan), p_data)
+        count = sum(pushed.spikes.word_select(j, sb) != 0 for j in range(P))  # lanes to send
+        m.d.comb += [fifo_.w_data.eq(Cat(p_data, count)), fifo_.w_en.eq(p_valid),
                      self.i.ready.eq(fifo_.level < fifo_.depth - p_valid)]
         m.d.sync += [p_valid.eq(self.i.valid & self.i.ready), p_data.eq(self.i.payload)]
         # registered, so one cycle old: one word of margin for a push in that cycle, one
@@ -85,27 +87,29 @@ class SpikeSerializer(CheckedComponent):
         m.d.sync += self.room.eq(fifo_.level < fifo_.depth - 2 - self.reserve)
 
         # the word being sent sits in registers of its own, with the mask of its lanes
-        # still to send, the lowest of them (`lane`) and whether it is the last: the
-        # FIFO's read enable then depends on registers alone, and the next lane comes
-        # from the registered one (a one-hot clear, then the priority encoder), not from
-        # a priority encoder in series with another
-        head = data.View(word_layout(self.plan), fifo_.r_data)
-        cur_valid, cur_eos, single = Signal(), Signal(), Signal()
+        # still to send, the lowest of them (`lane`) and how many are left (counted
+        # before the FIFO): the FIFO's read enable then depends on registers alone, and
+        # the next lane comes from the registered one (a one-hot clear, then the priority
+        # encoder), not from a priority encoder in series with another
+        head = data.View(word_layout(self.plan), fifo_.r_data[:len(p_data)])
+        head_count = fifo_.r_data[len(p_data):]
+        cur_valid, cur_eos = Signal(), Signal()
         cur_base = Signal.like(head.base)
         cur_spikes = Signal.like(head.spikes)
         mask = Signal(P)          # lanes with a spike not yet sent
         lane = Signal(range(max(P, 2)))
+        left = Signal.like(head_count)
         o = self.o
         m.d.comb += [o.valid.eq(cur_valid), o.payload.eos.eq(cur_eos)]
         spike = select_lane(m, cur_spikes, lane, sb, P, "head_spike")
         with m.If(~cur_eos):
             m.d.comb += [o.payload.index.eq(cur_base + lane), o.payload.value.eq(spike)]
-        finish = o.valid & o.ready & (cur_eos | single)
+        finish = o.valid & o.ready & (cur_eos | (left == 1))
         with m.If(o.valid & o.ready & ~finish):    # the next lane of the same word
             rest = Signal(P)
             m.d.comb += rest.eq(Cat(*[mask[j] & (lane != j) for j in range(P)]))
             m.d.sync += [mask.eq(rest), lane.eq(_lowest(m, rest, "rest_lane")),
-                         single.eq((rest & (rest - 1)) == 0)]
+                         left.eq(left - 1)]
         with m.If(~cur_valid | finish):
             m.d.comb += fifo_.r_en.eq(1)            # take the next word, if there is one
             nonzero = Signal(P)
@@ -114,7 +118,7 @@ class SpikeSerializer(CheckedComponent):
             m.d.sync += [cur_valid.eq(fifo_.r_rdy), cur_eos.eq(head.eos),
                          cur_base.eq(head.base), cur_spikes.eq(head.spikes),
                          mask.eq(nonzero), lane.eq(_lowest(m, nonzero, "head_lane")),
-                         single.eq((nonzero & (nonzero - 1)) == 0)]
+                         left.eq(head_count)]
         return m
 
 
