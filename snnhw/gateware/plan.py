@@ -227,13 +227,13 @@ class LayerPlan:
                                    distributed=distributed(g)))
         if readout is None:
             # the serializer's FIFO holds a whole sweep, the groups in flight, the marker,
-            # the word in its push register and one word of margin (its room check is
-            # registered); SyncFIFOBuffered keeps one of them in its output register, the
-            # rest in this memory
+            # the word in its push register and two words of margin (its room and ready
+            # checks are registered); SyncFIFOBuffered keeps one of them in its output
+            # register, the rest in this memory
             # (a word: first neuron, spikes, marker, and the count of its spiking lanes)
             width = (g * lanes).bit_length() + lanes * ly.spike_bits + 1 + lanes.bit_length()
             mems.append(MemorySpec("serializer.fifo.storage", "spike_fifo",
-                                   g + 3 + SWEEP_STAGES, width))
+                                   g + 4 + SWEEP_STAGES, width))
         else:
             mems.append(MemorySpec("readout.logits", "logits", g, lanes * logit_bits,
                                    distributed=distributed(g)))

@@ -11,7 +11,7 @@ Latency: four cycles from a word pushed into an empty serializer to its first
 event (a push register, the buffered FIFO's output register, then the word's
 own registers).
 Throughput: one event per cycle. Backpressure: ``o.ready`` low holds the
-head event; ``i.ready`` is low only when the FIFO is full. ``room``
+head event; ``i.ready`` (registered) is low only when the FIFO is nearly full. ``room``
 (registered, so one cycle old) says that ``reserve`` more words and the word
 pushed in the cycle it is read still fit: the sweep issues a group only while
 it is high, so its results are never refused.
@@ -56,7 +56,7 @@ class SpikeSerializer(CheckedComponent):
         if plan.readout is not None:
             raise ValueError(f"layer {plan.index} is the readout; it has no spike FIFO")
         depth = plan.memory("spike_fifo").depth
-        if depth < reserve + 2:
+        if depth < reserve + 3:
             raise ValueError(f"a spike FIFO of {depth} words cannot keep {reserve} free")
 
     def __init__(self, plan: LayerPlan, *, reserve: int):
@@ -75,16 +75,17 @@ class SpikeSerializer(CheckedComponent):
         m.submodules.fifo = fifo_ = fifo.SyncFIFOBuffered(
             width=self.fifo_memory.width, depth=self.fifo_memory.depth + 1)
         # a pushed word waits a cycle in a register before the FIFO (the FIFO's write
-        # enable and level then start at flip-flops); `i.ready` counts that word
+        # enable and level then start at flip-flops). `i.ready` is a register too, one
+        # cycle old: the level then, plus the word in the push register and one pushed
+        # in that cycle, leave a place
         p_valid, p_data = Signal(), Signal.like(self.i.payload.as_value())
         pushed = data.View(word_layout(self.plan), p_data)
         count = sum(pushed.spikes.word_select(j, sb) != 0 for j in range(P))  # lanes to send
-        m.d.comb += [fifo_.w_data.eq(Cat(p_data, count)), fifo_.w_en.eq(p_valid),
-                     self.i.ready.eq(fifo_.level < fifo_.depth - p_valid)]
-        m.d.sync += [p_valid.eq(self.i.valid & self.i.ready), p_data.eq(self.i.payload)]
-        # registered, so one cycle old: one word of margin for a push in that cycle, one
-        # for the word in the push register
-        m.d.sync += self.room.eq(fifo_.level < fifo_.depth - 2 - self.reserve)
+        m.d.comb += [fifo_.w_data.eq(Cat(p_data, count)), fifo_.w_en.eq(p_valid)]
+        m.d.sync += [p_valid.eq(self.i.valid & self.i.ready), p_data.eq(self.i.payload),
+                     self.i.ready.eq(fifo_.level < fifo_.depth - 2)]
+        # registered too: `reserve` more words fit after `room` falls
+        m.d.sync += self.room.eq(fifo_.level < fifo_.depth - 3 - self.reserve)
 
         # the word being sent sits in registers of its own, with the mask of its lanes
         # still to send, the lowest of them (`lane`) and how many are left (counted

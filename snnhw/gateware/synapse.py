@@ -164,15 +164,19 @@ class SynapseArray(CheckedComponent):
         a_value = Signal(self.in_bits)
         a_group = Signal(range(max(G, 2)))
         a_addr = Signal(range(max(G * n_in, 2)))
-        last_group = a_group == G - 1
+        # whether a_group is the last group, kept in a register (from the compare with
+        # G - 2 a cycle ahead), so that `i.ready` comes from flip-flops
+        last_group = Signal()
         m.d.comb += self.i.ready.eq(~a_valid | last_group)
         with m.If(a_valid):
             m.d.sync += [a_group.eq(a_group + 1), a_addr.eq(a_addr + n_in)]
             with m.If(last_group):
                 m.d.sync += a_valid.eq(0)
+        with m.If(a_valid):
+            m.d.sync += last_group.eq(a_group == G - 2)
         with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [a_valid.eq(1), a_group.eq(0), a_addr.eq(self.i.payload.index),
-                         a_value.eq(self.i.payload.value)]
+            m.d.sync += [a_valid.eq(1), a_group.eq(0), last_group.eq(G == 1),
+                         a_addr.eq(self.i.payload.index), a_value.eq(self.i.payload.value)]
         m.d.comb += [store.rd_addr.eq(a_addr), self.active.eq(a_valid)]
 
         # stage B (WeightStore.latency cycles): the weights are read; they go into registers
@@ -185,10 +189,11 @@ class SynapseArray(CheckedComponent):
             valid, value, group = nxt
             b_valid.append(valid)
         c_valid, c_value, c_group = Signal(), Signal(self.in_bits), Signal.like(a_group)
-        c_w = Signal(P * self.w_bits)
+        c_w = Signal(P * self.w_bits, reset_less=True)
         m.d.sync += [c_valid.eq(valid), c_value.eq(value), c_group.eq(group),
                      c_w.eq(store.rd_data)]
 
+        # (the data registers from here on have no reset: their valid bits qualify them)
         # stage C: the shifted weights per lane, summed one adder level a cycle (more
         # than one cycle when in_bits > 2: SynapseArray.tree_stages); the last of these
         # cycles, the read stage R, issues the accumulator read of the group
@@ -204,7 +209,7 @@ class SynapseArray(CheckedComponent):
             for lane, terms in enumerate(level):
                 regs = []
                 for k, t in enumerate(_pair_level(terms)):
-                    reg = Signal(signed(aw_), name=f"t{n}_{lane}_{k}")
+                    reg = Signal(signed(aw_), name=f"t{n}_{lane}_{k}", reset_less=True)
                     m.d.sync += reg.eq(t)
                     regs.append(reg)
                 nxt.append(regs)
@@ -218,7 +223,7 @@ class SynapseArray(CheckedComponent):
         m.d.sync += [d_valid.eq(r_valid), d_group.eq(r_group)]
         d_sum = []
         for lane, terms in enumerate(level):
-            reg = Signal(signed(aw_), name=f"d_sum{lane}")
+            reg = Signal(signed(aw_), name=f"d_sum{lane}", reset_less=True)
             m.d.sync += reg.eq(_tree_sum(terms))     # one adder at most (two terms left)
             d_sum.append(reg)
         # the read address is a register, set a cycle ahead: the group of the update
@@ -236,12 +241,12 @@ class SynapseArray(CheckedComponent):
         # are in flight (the sweep port waits for ``busy`` to fall), so the compares look
         # at stage F alone.
         e_valid, e_group = Signal(), Signal.like(a_group)
-        e_sum = [Signal(signed(aw_), name=f"e_sum{lane}") for lane in range(P)]
-        e_raw = Signal(P * aw_)
+        e_sum = [Signal(signed(aw_), name=f"e_sum{lane}", reset_less=True) for lane in range(P)]
+        e_raw = Signal(P * aw_, reset_less=True)
         m.d.sync += [e_valid.eq(d_valid), e_group.eq(d_group), e_raw.eq(a_rd.data)]
         m.d.sync += [e.eq(d) for e, d in zip(e_sum, d_sum)]
         f_valid, f_group = Signal(), Signal.like(a_group)
-        f_new = [Signal(signed(aw_), name=f"f_acc{lane}") for lane in range(P)]
+        f_new = [Signal(signed(aw_), name=f"f_acc{lane}", reset_less=True) for lane in range(P)]
         f_word = Cat(*[v.as_unsigned() for v in f_new])
         acc_in = e_raw
         if G <= 3:

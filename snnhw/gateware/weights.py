@@ -218,6 +218,10 @@ class WeightStore(CheckedComponent):
         self._select(m, outs, bank_words)
         return m
 
+    # The read pipeline's registers have no reset (`reset_less`): they hold data that
+    # only counts `latency` cycles after an address, and a reset net into each of them
+    # (the core's `clear` fans out to every resettable flip-flop) costs routing.
+
     def _select(self, m, outs, bank_words):
         """``rd_data``: the registered output of the bank addressed ``latency`` cycles
         ago; at latency 3, picked within runs of SELECT_FANIN banks into registers,
@@ -226,13 +230,13 @@ class WeightStore(CheckedComponent):
         bank = self.rd_addr[bank_bits:]
         sels = []
         for n in range(self.latency):
-            sel = Signal(max(len(bank), 1), name=f"bank{n + 1}")
+            sel = Signal(max(len(bank), 1), name=f"bank{n + 1}", reset_less=True)
             m.d.sync += sel.eq(bank if n == 0 else sels[-1])
             sels.append(sel)
         if self.latency == 3:
             runs = []
             for r in range(0, len(outs), SELECT_FANIN):
-                reg = Signal(self.spec.width, name=f"run{r // SELECT_FANIN}_q")
+                reg = Signal(self.spec.width, name=f"run{r // SELECT_FANIN}_q", reset_less=True)
                 m.d.sync += reg.eq(_pick(m, outs[r:r + SELECT_FANIN], sels[1] % SELECT_FANIN,
                                          f"run{r // SELECT_FANIN}_pick"))
                 runs.append(reg)
@@ -254,7 +258,7 @@ class WeightStore(CheckedComponent):
             rd = mem.read_port()
             m.d.comb += rd.addr.eq(self.rd_addr[:bank_bits] if self.banks() > 1
                                    else self.rd_addr)
-            reg = Signal(self.spec.width, name=f"bank{b}_q")
+            reg = Signal(self.spec.width, name=f"bank{b}_q", reset_less=True)
             m.d.sync += reg.eq(rd.data)
             outs.append(reg)
             if self.spec.kind == "ram":
@@ -305,7 +309,7 @@ class WeightStore(CheckedComponent):
                     i_CLOCK=ClockSignal(), i_STANDBY=0, i_SLEEP=0, i_POWEROFF=1,
                     o_DATAOUT=dout)
                 words.append(dout)
-            reg = Signal(self.spec.width, name=f"bank{b}_q")
+            reg = Signal(self.spec.width, name=f"bank{b}_q", reset_less=True)
             m.d.sync += reg.eq(Cat(*words))
             outs.append(reg)
         return outs
