@@ -111,13 +111,19 @@ class Readout(CheckedComponent):
         seen_valid, emitted = Signal(), Signal()
         emit_q = Signal()
         m.d.sync += emit_q.eq(self.emit)
+        # `busy` is a register (set from where the state machine goes next), so the
+        # layer's control logic starts at a flip-flop; high from reset (CLEAR)
+        busy, busy_next = Signal(init=1), Signal()
+        m.d.sync += busy.eq(busy_next | self.emit)
+        m.d.comb += self.busy.eq(busy)
         m.d.sync += seen_valid.eq(emitted)
         with m.If(seen_valid & (seen > best)):
             m.d.sync += [best.eq(seen), best_idx.eq(seen_idx)]
         o = self.o
         with m.FSM(init="CLEAR"):
             with m.State("CLEAR"):
-                m.d.comb += [wr.en.eq(1), wr.addr.eq(addr), wr.data.eq(0), self.busy.eq(1)]
+                m.d.comb += [wr.en.eq(1), wr.addr.eq(addr), wr.data.eq(0),
+                             busy_next.eq(addr != G - 1)]
                 m.d.sync += addr.eq(addr + 1)
                 with m.If(addr == G - 1):
                     m.d.sync += addr.eq(0)
@@ -125,21 +131,21 @@ class Readout(CheckedComponent):
             with m.State("IDLE"):
                 # `emit` registered first (a cycle in which the last group's sum is
                 # written); busy from the cycle after `emit`
-                m.d.comb += self.busy.eq(emit_q)
+                m.d.comb += busy_next.eq(emit_q)
                 with m.If(emit_q):
                     m.d.sync += addr.eq(0)
                     m.next = "OUTPUT"
             with m.State("OUTPUT"):
                 # read group `addr` and clear it; its data arrives next cycle
-                m.d.comb += [wr.en.eq(1), wr.addr.eq(addr), wr.data.eq(0), self.busy.eq(1)]
+                m.d.comb += [wr.en.eq(1), wr.addr.eq(addr), wr.data.eq(0), busy_next.eq(1)]
                 m.d.sync += [lane.eq(0), addr.eq(addr + 1)]
                 m.next = "LOAD"
             with m.State("LOAD"):
-                m.d.comb += self.busy.eq(1)
+                m.d.comb += busy_next.eq(1)
                 m.d.sync += held.eq(rd.data)
                 m.next = "EMIT"
             with m.State("EMIT"):
-                m.d.comb += self.busy.eq(1)
+                m.d.comb += busy_next.eq(1)
                 value = select_lane(m, held, lane, lb, P, "out_logit").as_signed()
                 m.d.comb += [o.valid.eq(1), o.payload.value.eq(value)]
                 with m.If(o.ready):
@@ -152,10 +158,10 @@ class Readout(CheckedComponent):
                     with m.Elif(lane == P - 1):
                         m.next = "OUTPUT"
             with m.State("ARGMAX"):  # the last logit's compare
-                m.d.comb += self.busy.eq(1)
+                m.d.comb += busy_next.eq(1)
                 m.next = "CLASS"
             with m.State("CLASS"):
-                m.d.comb += [self.busy.eq(1), o.valid.eq(1), o.payload.value.eq(best_idx),
+                m.d.comb += [busy_next.eq(~o.ready), o.valid.eq(1), o.payload.value.eq(best_idx),
                              o.payload.is_class.eq(1), o.payload.last.eq(1)]
                 with m.If(o.ready):
                     m.d.sync += [idx.eq(0), addr.eq(0), best.eq(0), best_idx.eq(0)]

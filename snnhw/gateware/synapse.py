@@ -153,11 +153,7 @@ class SynapseArray(CheckedComponent):
         aw_ = self.acc_width
         m.submodules.weights = store = self.store
         wiring.connect(m, wiring.flipped(self.load), store.load)
-        m.submodules.acc = amem = memory.Memory(shape=unsigned(self.acc_memory.width),
-                                                depth=self.acc_memory.depth, init=[],
-                                                attrs=self.acc_memory.attrs(platform))
-        a_rd = amem.read_port()
-        a_wr = amem.write_port()
+        a_rd, a_wr = _accumulators(m, self.acc_memory, platform)
 
         # stage A: the event being walked over the groups
         a_valid = Signal()
@@ -288,3 +284,53 @@ class SynapseArray(CheckedComponent):
                                  | self.sweep.en)
         m.d.comb += self.sweep.data.eq(a_rd.data)
         return m
+
+
+#: Words per bank of an accumulator memory in ECP5 LUT RAM (:func:`_accumulators`)
+LUTRAM_BANK_WORDS = 64
+
+
+class _Port:
+    """The signals of one read or write port (``addr``, ``data``, ``en``)."""
+
+    def __init__(self, depth, width, name):
+        self.addr = Signal(range(max(depth, 2)), name=f"{name}_addr")
+        self.data = Signal(width, name=f"{name}_data")
+        self.en = Signal(name=f"{name}_en")
+
+
+def _accumulators(m, spec, platform):
+    """The accumulator memory: a read port (synchronous: the word at ``addr`` is on
+    ``data`` the next cycle) and a write port. On ECP5, LUT RAM deeper than
+    :data:`LUTRAM_BANK_WORDS` is cut into banks of that many words, each read into its
+    own register, and the bank is picked after those registers (the consumers register
+    the word again): a read of 256 words of LUT RAM is otherwise a 16-way multiplexer
+    behind the RAM within one cycle. Elsewhere (iCE40 block RAM, simulation, the
+    exported Verilog) it is one memory; the cycle timing is the same."""
+    rd, wr = _Port(spec.depth, spec.width, "acc_rd"), _Port(spec.depth, spec.width, "acc_wr")
+    banked = (spec.distributed and getattr(platform, "family", None) == "ecp5"
+              and spec.depth > LUTRAM_BANK_WORDS)
+    if not banked:
+        m.submodules.acc = mem = memory.Memory(shape=unsigned(spec.width), depth=spec.depth,
+                                               init=[], attrs=spec.attrs(platform))
+        r, w = mem.read_port(), mem.write_port()
+        m.d.comb += [r.addr.eq(rd.addr), rd.data.eq(r.data), w.en.eq(wr.en),
+                     w.addr.eq(wr.addr), w.data.eq(wr.data)]
+        return rd, wr
+    low = LUTRAM_BANK_WORDS.bit_length() - 1
+    sel = Signal(len(rd.addr) - low, reset_less=True)
+    m.d.sync += sel.eq(rd.addr[low:])
+    words = []
+    for b in range(math.ceil(spec.depth / LUTRAM_BANK_WORDS)):
+        depth = min(LUTRAM_BANK_WORDS, spec.depth - b * LUTRAM_BANK_WORDS)
+        m.submodules[f"acc{b}"] = mem = memory.Memory(
+            shape=unsigned(spec.width), depth=depth, init=[], attrs=spec.attrs(platform))
+        r, w = mem.read_port(), mem.write_port()
+        m.d.comb += [r.addr.eq(rd.addr[:low]), w.en.eq(wr.en & (wr.addr[low:] == b)),
+                     w.addr.eq(wr.addr[:low]), w.data.eq(wr.data)]
+        words.append(r.data)
+    with m.Switch(sel):
+        for b, word in enumerate(words):
+            with m.Case(b):
+                m.d.comb += rd.data.eq(word)
+    return rd, wr
