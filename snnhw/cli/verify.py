@@ -47,7 +47,7 @@ def add_parser(sub) -> None:
     p.add_argument("--engine", choices=["bulk", "cocotb"], default="bulk",
                    help="for --backend sim: 'bulk' runs a generated SystemVerilog testbench "
                         "at the simulator's own speed (stimulus and stall patterns from files, "
-                        "results compared afterwards; about 50x faster on Verilator), "
+                        "results compared afterwards; 45-90x faster on Verilator), "
                         "'cocotb' checks every beat from Python as it happens and can record "
                         "--waves (%(default)s)")
     p.add_argument("--port", default=None, help="serial port for --backend board, "
