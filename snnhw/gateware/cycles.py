@@ -7,15 +7,16 @@ Per layer and time step, with ``E`` non-zero input events and
                + G              # SWEEP: one group per cycle
                + STEP_OVERHEAD  # marker accepted once the array is idle (its
                                 # 7-stage pipeline), the sweep pipeline drained
-                                # (7 stages), marker pushed (1)
+                                # (6 stages), marker pushed (1)
                + X              # a longer synapse pipeline: the adder tree of
                                 # inputs wider than 2 bits, a weight read of
                                 # 3 cycles (LayerPlan.extra_stages)
 
 Between layers each step's events pass a push register, a FIFO, the serializer and a
 register slice (``LINK_LATENCY`` cycles). The readout emits its logits
-after the last step: one settling cycle, per group one read and one load cycle, then one cycle
-per logit, one for the last compare of the argmax, then the class: ``2 * G + n_out + 3``.
+after the last step: one cycle for ``emit``'s register, per group one read and one load
+cycle, then one cycle per logit, one for the last compare of the argmax, then the class:
+``2 * G + n_out + 3``.
 
 A sample takes at most the sum of every layer's steps plus the links and the
 output (layers overlap in time, so the real count is usually lower)::
@@ -38,7 +39,7 @@ from .plan import plan_core
 __all__ = ["STEP_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "events_per_step",
            "layer_step_bound", "output_cycles", "sample_bound", "ideal_cycles", "formula_text"]
 
-STEP_OVERHEAD = 15
+STEP_OVERHEAD = 14
 LINK_LATENCY = 6
 FIXED_LATENCY = 4  # the register slices at the core's input and output, two more
 

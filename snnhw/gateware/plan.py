@@ -33,12 +33,12 @@ __all__ = ["MemorySpec", "DISTRIBUTED_DEPTH", "distributed", "tree_stages", "Lay
 
 MEMORY_KINDS = ("rom", "ram", "spram")
 
-#: Pipeline stages of the sweep after a group's command: the command is registered
-#: and the reads are issued from it, the reads land in registers (the accumulator
-#: port's :data:`~snnhw.gateware.ports.AccumulatorPort.LATENCY`, 2), the charge is
-#: added (the first neuron stage) and the neuron lane finishes (its
-#: :data:`NeuronLane.LATENCY` stages), then write-back.
-SWEEP_STAGES = AccumulatorPort.LATENCY + NeuronLane.LATENCY + 1
+#: Pipeline stages of the sweep after a group's command: the accumulator port's
+#: :data:`~snnhw.gateware.ports.AccumulatorPort.LATENCY` (2: the command is
+#: registered and the reads are issued from it, then the data is in the read
+#: registers), then the neuron lane's :data:`NeuronLane.LATENCY` stages (the first
+#: registers the charge, accumulator + bias); the last writes back.
+SWEEP_STAGES = AccumulatorPort.LATENCY + NeuronLane.LATENCY
 
 
 @dataclass(frozen=True)

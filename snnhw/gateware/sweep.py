@@ -12,10 +12,11 @@ accumulators instead (after reset).
 Pipeline (:data:`~snnhw.gateware.plan.SWEEP_STAGES` stages): stage 1 holds
 the command in registers and issues the bias and membrane reads from them
 (the accumulator request goes to the synapse array in the command's cycle,
-which registers it: :class:`~snnhw.gateware.ports.AccumulatorPort`); stage 2
-holds the read data in registers; stage 3 adds the bias to the charge and
-enters the neuron lanes (:data:`NeuronLane.LATENCY` stages); the last stage
-writes back and presents the result. Latency
+which registers it: :class:`~snnhw.gateware.ports.AccumulatorPort`); in
+stage 2 the read data is in the memories' read registers, and the bias is
+added to the charge on the way into the neuron lanes
+(:data:`NeuronLane.LATENCY` stages, whose first registers the charge); the
+last stage writes back and presents the result. Latency
 :data:`~snnhw.gateware.plan.SWEEP_STAGES` cycles, throughput one group per
 cycle. No backpressure: ``cmd`` and ``o`` are always ready, so whoever issues
 commands makes room for their results first; ``busy`` is high while a
@@ -127,27 +128,20 @@ class NeuronSweep(wiring.Component):
             u_rd, u_wr = mem.read_port(), mem.write_port()
             m.d.comb += u_rd.addr.eq(issued)
 
-        # stage 2: the reads land in registers
-        r_acc = Signal.like(self.acc.data)
-        r_bias = Signal.like(b_rd.data)
-        m.d.sync += [r_acc.eq(self.acc.data), r_bias.eq(b_rd.data)]
-        r_u = None
-        if u_rd is not None:
-            r_u = Signal.like(u_rd.data)
-            m.d.sync += r_u.eq(u_rd.data)
-        # stage 3: charge = accumulator + bias, into the neuron lanes
+        # stage 2: the read data (each read port's register), the charge = accumulator + bias
+        # computed on the way into the neuron lanes
         spikes, new_u, currents = [], [], []
         for lane in range(P):
             cur = Signal(signed(plan.current_width), name=f"current{lane}")
-            m.d.comb += cur.eq(r_acc.word_select(lane, plan.acc_width).as_signed()
-                               + r_bias.word_select(lane, ub).as_signed())
+            m.d.comb += cur.eq(self.acc.data.word_select(lane, plan.acc_width).as_signed()
+                               + b_rd.data.word_select(lane, ub).as_signed())
             if plan.fires:
                 nl = NeuronLane(u_bits=ub, current_width=plan.current_width, k=ly.k,
                                 fire_offset=ly.fire_offset, spike_bits=ly.spike_bits,
                                 leak_shift=ly.leak_shift, reset=ly.reset)
                 m.submodules[f"neuron{lane}"] = nl
-                m.d.comb += [nl.u.eq(r_u.word_select(lane, ub).as_signed()),
-                             nl.current.eq(cur), nl.last_step.eq(stages[2]["last"])]
+                m.d.comb += [nl.u.eq(u_rd.data.word_select(lane, ub).as_signed()),
+                             nl.current.eq(cur), nl.last_step.eq(stages[1]["last"])]
                 spikes.append(nl.s)
                 new_u.append(nl.u_next)
             else:  # membrane readout: the charge, delayed to the last stage

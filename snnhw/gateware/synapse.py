@@ -64,6 +64,7 @@ from ..util import signed_range
 from ._checks import CheckedComponent, check_lanes
 from .plan import synapse_memories, tree_stages
 from .ports import AccumulatorPort, WeightLoadPort
+from .select import pick
 from .weights import WeightStore
 
 __all__ = ["SynapseArray"]
@@ -303,10 +304,11 @@ def _accumulators(m, spec, platform):
     """The accumulator memory: a read port (synchronous: the word at ``addr`` is on
     ``data`` the next cycle) and a write port. On ECP5, LUT RAM deeper than
     :data:`LUTRAM_BANK_WORDS` is cut into banks of that many words, each read into its
-    own register, and the bank is picked after those registers (the consumers register
-    the word again): a read of 256 words of LUT RAM is otherwise a 16-way multiplexer
-    behind the RAM within one cycle. Elsewhere (iCE40 block RAM, simulation, the
-    exported Verilog) it is one memory; the cycle timing is the same."""
+    own register, and the bank is picked after those registers (each consumer takes the
+    word into a register, through at most an adder): a read of 256 words of LUT RAM is
+    otherwise a 16-way multiplexer behind the RAM within one cycle. Elsewhere (iCE40
+    block RAM, simulation, the exported Verilog) it is one memory; the cycle timing is
+    the same."""
     rd, wr = _Port(spec.depth, spec.width, "acc_rd"), _Port(spec.depth, spec.width, "acc_wr")
     banked = (spec.distributed and getattr(platform, "family", None) == "ecp5"
               and spec.depth > LUTRAM_BANK_WORDS)
@@ -329,8 +331,5 @@ def _accumulators(m, spec, platform):
         m.d.comb += [r.addr.eq(rd.addr[:low]), w.en.eq(wr.en & (wr.addr[low:] == b)),
                      w.addr.eq(wr.addr[:low]), w.data.eq(wr.data)]
         words.append(r.data)
-    with m.Switch(sel):
-        for b, word in enumerate(words):
-            with m.Case(b):
-                m.d.comb += rd.data.eq(word)
+    m.d.comb += rd.data.eq(pick(m, words, sel, "acc_bank_pick"))
     return rd, wr

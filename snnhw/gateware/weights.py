@@ -26,7 +26,10 @@ On ECP5 a ``"rom"`` is built from ``DP16KD`` blocks directly (1024 x 18 or
 output register, which Yosys's memory mapping never uses, so the whole read
 costs the block's fast registered clock-to-out. Elsewhere (iCE40, simulation,
 the exported Verilog) the banks are Amaranth memories and the registers are
-flip-flops beside them; the cycle timing is the same.
+flip-flops beside them; the cycle timing is the same. The read pipeline's
+registers have no reset: they hold data that only counts ``latency`` cycles
+after an address, and a reset net into each of them (the core's ``clear``
+fans out to every resettable flip-flop) costs routing.
 
 A write (``load.en``) takes the single SPRAM port, so a read in the same
 cycle returns garbage: load only while the array is idle (the host link
@@ -44,6 +47,7 @@ from amaranth.lib.wiring import In, Out
 from ._checks import CheckedComponent
 from .plan import BANK_WORDS, SELECT_FANIN, SPRAM_DEPTH, MemorySpec, weight_latency
 from .ports import WeightLoadPort
+from .select import pick
 
 __all__ = ["WeightStore", "SPRAM_DEPTH", "SPRAM_WIDTH", "spram_units", "BANK_WORDS",
            "DP16KD_SHAPES", "dp16kd_shape", "dp16kd_units", "dp16kd_initvals", "uses_dp16kd",
@@ -218,10 +222,6 @@ class WeightStore(CheckedComponent):
         self._select(m, outs, bank_words)
         return m
 
-    # The read pipeline's registers have no reset (`reset_less`): they hold data that
-    # only counts `latency` cycles after an address, and a reset net into each of them
-    # (the core's `clear` fans out to every resettable flip-flop) costs routing.
-
     def _select(self, m, outs, bank_words):
         """``rd_data``: the registered output of the bank addressed ``latency`` cycles
         ago; at latency 3, picked within runs of SELECT_FANIN banks into registers,
@@ -237,13 +237,13 @@ class WeightStore(CheckedComponent):
             runs = []
             for r in range(0, len(outs), SELECT_FANIN):
                 reg = Signal(self.spec.width, name=f"run{r // SELECT_FANIN}_q", reset_less=True)
-                m.d.sync += reg.eq(_pick(m, outs[r:r + SELECT_FANIN], sels[1] % SELECT_FANIN,
+                m.d.sync += reg.eq(pick(m, outs[r:r + SELECT_FANIN], sels[1] % SELECT_FANIN,
                                          f"run{r // SELECT_FANIN}_pick"))
                 runs.append(reg)
             outs, sel = runs, sels[2] // SELECT_FANIN
         else:
             sel = sels[-1]
-        m.d.comb += self.rd_data.eq(_pick(m, outs, sel, "bank_pick"))
+        m.d.comb += self.rd_data.eq(pick(m, outs, sel, "bank_pick"))
 
     def _banks(self, m):
         """Amaranth memories of ``bank_words`` words, each read into a register."""
@@ -313,17 +313,3 @@ class WeightStore(CheckedComponent):
             m.d.sync += reg.eq(Cat(*words))
             outs.append(reg)
         return outs
-
-
-
-def _pick(m, words, sel, name):
-    """A signal holding ``words[sel]`` (a switch; the first word when there is one)."""
-    out = Signal(len(words[0]), name=name)
-    if len(words) == 1:
-        m.d.comb += out.eq(words[0])
-        return out
-    with m.Switch(sel):
-        for k, word in enumerate(words):
-            with m.Case(k):
-                m.d.comb += out.eq(word)
-    return out

@@ -85,9 +85,7 @@ def decode_results(beats: list[Result], n_out: int) -> tuple[list[list[int]], li
     return logits, classes
 
 
-PAUSE_PATTERNS = ("none", "light", "heavy", "bursty", "alternate")
-
-
+#: The idle/backpressure patterns :func:`pauses` knows
 PAUSE_PATTERNS = ("none", "light", "alternate", "bursty", "heavy")
 
 
