@@ -91,7 +91,7 @@ class LIFLayer(CheckedComponent):
         self.readout = plan.readout
         self.syn = SynapseArray(self.layer.W, w_bits=plan.w_bits, in_bits=plan.in_bits,
                                 lanes=lanes, acc_width=plan.acc_width, weights=weights,
-                                bank_words=bank_words)
+                                bank_words=bank_words, window=plan.window)
         self.sweep = NeuronSweep(plan, self.layer)
         if plan.readout is None:
             self.tail = SpikeSerializer(plan, reserve=SWEEP_STAGES + 1)
@@ -121,9 +121,17 @@ class LIFLayer(CheckedComponent):
         step = Signal(range(max(T, 2)))
         last_step = step == T - 1
         addr = Signal(range(G + 1))            # group counter of CLEAR / SWEEP
-        base = Signal(range(G * P + 1))        # addr * lanes, kept by adding
+        base = Signal(range(G * P + 1))        # the group's first neuron, kept by adding
         cmd = sweep.cmd.payload
         m.d.comb += [cmd.group.eq(addr), cmd.base.eq(base), cmd.last.eq(last_step)]
+        if plan.conv:
+            # a conv group is `lanes` channels at one position (gateware.window): the
+            # position counts up within a channel group, then the base jumps to the next
+            # channel group's first neuron
+            npos = plan.window.positions
+            pos = Signal(range(max(npos, 2)))
+            channel = Signal(range(max(plan.bias_groups, 2)))
+            m.d.comb += cmd.channel.eq(channel)
 
         # the sweep's results: spike words to the serializer, or sums to the readout
         marker = Signal()
@@ -154,6 +162,8 @@ class LIFLayer(CheckedComponent):
                     m.d.comb += self.i.ready.eq(idle)
                     with m.If(self.i.valid & idle):
                         m.d.sync += [addr.eq(0), base.eq(0)]
+                        if plan.conv:
+                            m.d.sync += [pos.eq(0), channel.eq(0)]
                         m.next = "SWEEP"
                 with m.Elif(ev.value == 0):
                     m.d.comb += self.i.ready.eq(1)
@@ -162,7 +172,15 @@ class LIFLayer(CheckedComponent):
             with m.State("SWEEP"):
                 with m.If((addr < G) & room):
                     m.d.comb += sweep.cmd.valid.eq(1)
-                    m.d.sync += [addr.eq(addr + 1), base.eq(base + P)]
+                    m.d.sync += addr.eq(addr + 1)
+                    if not plan.conv:
+                        m.d.sync += base.eq(base + P)
+                    else:
+                        with m.If(pos == npos - 1):
+                            m.d.sync += [pos.eq(0), channel.eq(channel + 1),
+                                         base.eq(base + (P - 1) * npos + 1)]
+                        with m.Else():
+                            m.d.sync += [pos.eq(pos + 1), base.eq(base + 1)]
                 with m.If((addr == G) & ~sweep.busy):
                     # every group swept: the marker goes out (a hidden layer), or after the
                     # sample's last step the readout emits its results

@@ -25,11 +25,12 @@ from ..protocol.link import MAX_EVENTS
 from ..util import lanes_per_layer, signed_bits
 from .neuron import NeuronLane
 from .ports import AccumulatorPort
+from .window import ConvWindow
 
 __all__ = ["MemorySpec", "DISTRIBUTED_DEPTH", "distributed", "tree_stages", "LayerPlan",
            "BANK_WORDS", "SPRAM_DEPTH", "SELECT_FANIN", "weight_banks", "weight_latency",
            "CorePlan", "MEMORY_KINDS", "SWEEP_STAGES", "synapse_memories", "link_buffer",
-           "plan_core", "design_memories", "unsupported"]
+           "plan_core", "design_memories", "unsupported", "event_table_fields"]
 
 MEMORY_KINDS = ("rom", "ram", "spram")
 
@@ -135,17 +136,42 @@ def distributed(depth: int) -> bool:
 
 
 def synapse_memories(*, n_in: int, n_out: int, lanes: int, w_bits: int, acc_width: int,
-                     weights: str = "rom") -> tuple[MemorySpec, MemorySpec]:
-    """The weights and accumulators of a :class:`~snnhw.gateware.synapse.SynapseArray`.
+                     weights: str = "rom", window: ConvWindow | None = None
+                     ) -> tuple[MemorySpec, ...]:
+    """The weights and accumulators of a :class:`~snnhw.gateware.synapse.SynapseArray`,
+    and for a conv layer (``window``) its event table.
 
-    Weights: ``G * n_in`` words of ``lanes * w_bits`` (word ``g * n_in + j`` is row
-    ``j`` of group ``g``); accumulators: ``G`` words of ``lanes * acc_width``.
+    Dense: weights ``G * n_in`` words of ``lanes * w_bits`` (word ``g * n_in + j`` is
+    row ``j`` of group ``g``), accumulators ``G`` words of ``lanes * acc_width``.
+    Conv: weights ``Gc * C_in * KH * KW`` words, accumulators ``Gc * OH * OW`` words
+    (:mod:`~snnhw.gateware.window`), and the ``n_in``-word table of where each input's
+    walk starts (:func:`event_table_fields`).
     """
-    g = math.ceil(n_out / lanes)
     store = "spram" if weights == "spram" else "mem"
-    return (MemorySpec(f"weights.{store}", "weights", g * n_in, lanes * w_bits, kind=weights),
-            MemorySpec("acc", "accumulators", g, lanes * acc_width,
-                       distributed=distributed(g)))
+    if window is None:
+        g = math.ceil(n_out / lanes)
+        depth = g * n_in
+    else:
+        g = window.channel_groups * window.positions
+        depth = window.weight_words
+    mems = [MemorySpec(f"weights.{store}", "weights", depth, lanes * w_bits, kind=weights),
+            MemorySpec("acc", "accumulators", g, lanes * acc_width, distributed=distributed(g))]
+    if window is not None:
+        width = sum(event_table_fields(window).values())
+        mems.append(MemorySpec("events", "event_table", n_in, width, kind="rom",
+                               distributed=distributed(n_in)))
+    return tuple(mems)
+
+
+def event_table_fields(window: ConvWindow) -> dict[str, int]:
+    """Fields of a conv layer's event table word (:meth:`ConvWindow.table`): the walk's
+    first weight and accumulator addresses, its columns less one, its groups less one,
+    and whether the input reaches no output at all."""
+    return {"w0": max(window.weight_words - 1, 1).bit_length(),
+            "a0": max(window.channel_groups * window.positions - 1, 1).bit_length(),
+            "nx": max(window.out_shape[2] - 1, 1).bit_length(),
+            "left": max(window.max_visits - 1, 1).bit_length(),
+            "none": 1}
 
 
 def link_buffer(max_events: int = MAX_EVENTS) -> MemorySpec:
@@ -175,10 +201,35 @@ class LayerPlan:
     readout: str | None
     weights: str
     memories: tuple[MemorySpec, ...]
+    window: ConvWindow | None = None
+
+    @property
+    def conv(self) -> bool:
+        return self.window is not None
 
     @property
     def groups(self) -> int:
+        """Groups of ``lanes`` neurons the sweep visits: ``ceil(n_out / lanes)``, or for
+        a conv layer ``Gc * OH * OW`` (lanes are output channels at one position)."""
+        if self.window is not None:
+            return self.window.channel_groups * self.window.positions
         return math.ceil(self.n_out / self.lanes)
+
+    @property
+    def bias_groups(self) -> int:
+        """Words of the bias memory: one per group, or per channel group (conv)."""
+        return self.window.channel_groups if self.window is not None else self.groups
+
+    @property
+    def lane_stride(self) -> int:
+        """Flat-index distance between two lanes of a group: 1, or ``OH * OW`` (conv)."""
+        return self.window.positions if self.window is not None else 1
+
+    @property
+    def max_walk(self) -> int:
+        """Synapse cycles one input event takes at most: ``G``, or for a conv layer
+        ``ceil(KH/SH) * ceil(KW/SW) * Gc`` (:mod:`~snnhw.gateware.window`)."""
+        return self.window.max_visits if self.window is not None else self.groups
 
     @property
     def fires(self) -> bool:
@@ -199,9 +250,11 @@ class LayerPlan:
     @property
     def extra_stages(self) -> int:
         """Synapse pipeline stages beyond the shortest (2-bit inputs, a 2-cycle weight
-        read): the adder tree's (:func:`tree_stages`) and a 3-cycle weight read's
-        (:func:`weight_latency`). A step's marker waits for them."""
-        return tree_stages(self.in_bits) + weight_latency(self.memory("weights")) - 2
+        read): the adder tree's (:func:`tree_stages`), a 3-cycle weight read's
+        (:func:`weight_latency`) and a conv layer's event table read. A step's marker
+        waits for them."""
+        return (tree_stages(self.in_bits) + weight_latency(self.memory("weights")) - 2
+                + (1 if self.conv else 0))
 
     def memory(self, role: str) -> MemorySpec:
         for mem in self.memories:
@@ -216,12 +269,16 @@ class LayerPlan:
         readout = net.readout if last else None
         acc_width = signed_bits(net.current_bound(index))
         logit_bits = signed_bits(net.logit_bound()) if last else 0
-        g = math.ceil(ly.n_out / lanes)
+        window = ConvWindow.of(ly, lanes) if ly.kind == "conv" else None
         mems = [m.within("syn") for m in synapse_memories(
             n_in=ly.n_in, n_out=ly.n_out, lanes=lanes, w_bits=ly.w_bits, acc_width=acc_width,
-            weights=weights)]
-        mems.append(MemorySpec("sweep.bias", "bias", g, lanes * ly.u_bits, kind="rom",
-                               distributed=distributed(g)))
+            weights=weights, window=window)]
+        if window is None:
+            g = bias_words = math.ceil(ly.n_out / lanes)
+        else:                                   # a group: lanes channels at one position
+            g, bias_words = window.channel_groups * window.positions, window.channel_groups
+        mems.append(MemorySpec("sweep.bias", "bias", bias_words, lanes * ly.u_bits,
+                               kind="rom", distributed=distributed(bias_words)))
         if readout != "membrane":
             mems.append(MemorySpec("sweep.membrane", "membranes", g, lanes * ly.u_bits,
                                    distributed=distributed(g)))
@@ -241,7 +298,7 @@ class LayerPlan:
         return cls(index=index, n_in=ly.n_in, n_out=ly.n_out, lanes=lanes,
                    in_bits=net.input_bits(index), w_bits=ly.w_bits, u_bits=ly.u_bits,
                    spike_bits=ly.spike_bits, acc_width=acc_width, logit_bits=logit_bits,
-                   readout=readout, weights=weights, memories=mems)
+                   readout=readout, weights=weights, memories=mems, window=window)
 
 
 @dataclass(frozen=True)
@@ -265,10 +322,10 @@ class CorePlan:
 
 def unsupported(net: Network) -> str | None:
     """Why the gateware cannot build ``net`` (one line), or ``None`` when it can."""
-    for i, ly in enumerate(net.layers):
-        if ly.kind != "dense":
-            return (f"layer {i} is a {ly.kind} layer: the gateware builds dense layers only so "
-                    "far; the golden model ('snnhw run') and the torch integer mode run it")
+    if net.layers[-1].kind != "dense":
+        return (f"the last layer (the readout) is a {net.layers[-1].kind} layer: the gateware "
+                "reads out a dense layer (end the network with one); the golden model "
+                "('snnhw run') and the torch integer mode run it")
     return None
 
 

@@ -4,7 +4,8 @@ A hidden layer's sweep pushes every group that has a non-zero spike as one
 word (first neuron ``base``, the ``lanes`` spikes; every word has a spike)
 and, after the last group, an end-of-step word. The serializer
 turns the head word into ``(index, value)`` events for its non-zero lanes,
-lowest lane first, one per cycle, then the marker, so the next layer works
+lowest lane first, one per cycle (lane ``l`` is neuron ``base + l * lane_stride``:
+1 for a dense layer, ``OH * OW`` for a conv layer), then the marker, so the next layer works
 while this one accumulates the next step.
 
 Latency: four cycles from a word pushed into an empty serializer to its first
@@ -19,14 +20,14 @@ it is high, so its results are never refused.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Signal, unsigned
+from amaranth.hdl import Cat, Const, Module, Signal, unsigned
 from amaranth.lib import data, fifo, stream
 from amaranth.lib.wiring import In, Out
 
 from ._checks import CheckedComponent
 from .layouts import event_layout
 from .plan import LayerPlan
-from .select import select_lane
+from .select import pick, select_lane
 
 __all__ = ["SpikeSerializer", "word_layout"]
 
@@ -103,8 +104,11 @@ class SpikeSerializer(CheckedComponent):
         o = self.o
         m.d.comb += [o.valid.eq(cur_valid), o.payload.eos.eq(cur_eos)]
         spike = select_lane(m, cur_spikes, lane, sb, P, "head_spike")
+        stride = self.plan.lane_stride     # a conv layer's lanes are channels: OH*OW apart
+        offset = lane if stride == 1 else pick(
+            m, [Const(j * stride, len(o.payload.index)) for j in range(P)], lane, "lane_offset")
         with m.If(~cur_eos):
-            m.d.comb += [o.payload.index.eq(cur_base + lane), o.payload.value.eq(spike)]
+            m.d.comb += [o.payload.index.eq(cur_base + offset), o.payload.value.eq(spike)]
         finish = o.valid & o.ready & (cur_eos | (left == 1))
         with m.If(o.valid & o.ready & ~finish):    # the next lane of the same word
             rest = Signal(P)

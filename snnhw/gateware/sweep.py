@@ -33,7 +33,7 @@ from amaranth.hdl import Cat, Module, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..ir import DenseLayer
+from ..ir import ConvLayer, DenseLayer
 from ..protocol.words import pack_lanes
 from .neuron import NeuronLane
 from .plan import SWEEP_STAGES, LayerPlan
@@ -44,13 +44,17 @@ __all__ = ["NeuronSweep", "command_layout", "result_layout"]
 
 def command_layout(plan: LayerPlan) -> data.StructLayout:
     """Sweep group ``group`` (first neuron ``base``); ``last``: the sample's last step;
-    ``clear``: zero the group instead."""
-    return data.StructLayout({
+    ``clear``: zero the group instead. A conv layer's command also names the group's
+    ``channel`` group, the address of its bias."""
+    fields = {
         "group": range(max(plan.groups, 2)),
         "base": range(plan.groups * plan.lanes + 1),
         "last": unsigned(1),
         "clear": unsigned(1),
-    })
+    }
+    if plan.conv:
+        fields["channel"] = range(max(plan.bias_groups, 2))
+    return data.StructLayout(fields)
 
 
 def result_layout(plan: LayerPlan) -> data.StructLayout:
@@ -77,7 +81,7 @@ class NeuronSweep(wiring.Component):
     busy : Out(1)
     """
 
-    def __init__(self, plan: LayerPlan, layer: DenseLayer):
+    def __init__(self, plan: LayerPlan, layer: DenseLayer | ConvLayer):
         self.plan, self.layer = plan, layer
         self.bias_memory = plan.memory("bias")
         self.membrane_memory = plan.memory("membranes") if plan.fires else None
@@ -91,14 +95,15 @@ class NeuronSweep(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         plan, ly = self.plan, self.layer
-        P, G, ub = plan.lanes, plan.groups, plan.u_bits
+        P, ub = plan.lanes, plan.u_bits
         cmd = self.cmd.payload
-        padded_b = np.zeros((G * P,), dtype=np.int64)
-        padded_b[: ly.n_out] = ly.b
+        nb = plan.bias_groups                   # one bias word a group or channel group
+        padded_b = np.zeros((nb * P,), dtype=np.int64)
+        padded_b[: len(ly.b)] = ly.b
         bmem = self.bias_memory
         m.submodules.bias = bias = memory.Memory(
             shape=unsigned(bmem.width), depth=bmem.depth,
-            init=pack_lanes(padded_b.reshape(G, P), ub), attrs=bmem.attrs(platform))
+            init=pack_lanes(padded_b.reshape(nb, P), ub), attrs=bmem.attrs(platform))
         b_rd = bias.read_port()
         m.d.comb += [self.acc.addr.eq(cmd.group), self.acc.en.eq(self.cmd.valid)]
 
@@ -118,7 +123,12 @@ class NeuronSweep(wiring.Component):
         m.d.sync += self.busy.eq(self.cmd.valid | Cat(*[st["valid"] for st in stages[:-1]]).any())
         out = stages[-1]
         issued = stages[0]["group"]
-        m.d.comb += b_rd.addr.eq(issued)
+        if plan.conv:
+            channel = Signal.like(cmd.channel)
+            m.d.sync += channel.eq(cmd.channel)
+            m.d.comb += b_rd.addr.eq(channel)
+        else:
+            m.d.comb += b_rd.addr.eq(issued)
         u_rd = u_wr = None
         if plan.fires:
             umem = self.membrane_memory

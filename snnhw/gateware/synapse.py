@@ -59,13 +59,14 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..protocol.streams import index_width
-from ..protocol.words import weight_words
+from ..protocol.words import conv_weight_words, weight_words
 from ..util import signed_range
 from ._checks import CheckedComponent, check_lanes
-from .plan import synapse_memories, tree_stages
+from .plan import event_table_fields, synapse_memories, tree_stages
 from .ports import AccumulatorPort, WeightLoadPort
 from .select import pick
 from .weights import WeightStore
+from .window import ConvWindow
 
 __all__ = ["SynapseArray"]
 
@@ -115,29 +116,42 @@ class SynapseArray(CheckedComponent):
     @property
     def latency(self) -> int:
         """Cycles from accepting an event to its last accumulator write."""
-        return 6 + self.store.latency + self.tree_stages(self.in_bits)
+        return (6 + self.store.latency + self.tree_stages(self.in_bits)
+                + (1 if self.window is not None else 0))
 
     @classmethod
-    def check(cls, W, *, w_bits: int, lanes: int, **_) -> None:
+    def check(cls, W, *, w_bits: int, lanes: int, window: ConvWindow | None = None,
+              **_) -> None:
         W = np.asarray(W)
-        if W.ndim != 2:
-            raise ValueError(f"W must be 2-D, got shape {W.shape}")
+        dims = 2 if window is None else 4
+        if W.ndim != dims:
+            raise ValueError(f"W must be {dims}-D, got shape {W.shape}")
         check_lanes(lanes)
         lo, hi = signed_range(w_bits)
         if W.size and (W.min() < lo or W.max() > hi):
             raise ValueError(f"weights exceed w_bits={w_bits}")
 
     def __init__(self, W, *, w_bits: int, in_bits: int, lanes: int, acc_width: int,
-                 weights: str = "rom", bank_words: int | None = None):
+                 weights: str = "rom", bank_words: int | None = None,
+                 window: ConvWindow | None = None):
         W = np.asarray(W, dtype=np.int64)
-        self.n_out, self.n_in = W.shape
+        self.window = window
+        if window is None:
+            self.n_out, self.n_in = W.shape
+            self.groups = math.ceil(self.n_out / lanes)
+            init = weight_words(W, lanes, w_bits)
+        else:
+            self.n_in = int(np.prod(window.in_shape))
+            self.n_out = int(np.prod(window.out_shape))
+            self.groups = window.channel_groups * window.positions
+            init = conv_weight_words(W, lanes, w_bits)
         self.lanes, self.w_bits, self.in_bits, self.acc_width = lanes, w_bits, in_bits, acc_width
-        self.groups = math.ceil(self.n_out / lanes)
-        self.weight_memory, self.acc_memory = synapse_memories(
-            n_in=self.n_in, n_out=self.n_out, lanes=lanes, w_bits=w_bits, acc_width=acc_width,
-            weights=weights)
+        mems = synapse_memories(n_in=self.n_in, n_out=self.n_out, lanes=lanes, w_bits=w_bits,
+                                acc_width=acc_width, weights=weights, window=window)
+        self.weight_memory, self.acc_memory = mems[:2]
+        self.table_memory = mems[2] if window is not None else None
         self.store = WeightStore(self.weight_memory, bank_words=bank_words,
-                                 init=weight_words(W, lanes, w_bits) if weights == "rom" else None)
+                                 init=init if weights == "rom" else None)
         super().__init__({
             "i": In(stream.Signature(data.StructLayout({
                 "index": unsigned(index_width(self.n_in)),
@@ -150,31 +164,22 @@ class SynapseArray(CheckedComponent):
 
     def elaborate(self, platform):
         m = Module()
-        P, G, n_in = self.lanes, self.groups, self.n_in
+        P, G = self.lanes, self.groups
         aw_ = self.acc_width
         m.submodules.weights = store = self.store
         wiring.connect(m, wiring.flipped(self.load), store.load)
         a_rd, a_wr = _accumulators(m, self.acc_memory, platform)
 
-        # stage A: the event being walked over the groups
+        # stage A: the event being walked over its groups, one a cycle: the weight address
+        # goes to the store, the group (the accumulator address) down the pipeline
         a_valid = Signal()
         a_value = Signal(self.in_bits)
         a_group = Signal(range(max(G, 2)))
-        a_addr = Signal(range(max(G * n_in, 2)))
-        # whether a_group is the last group, kept in a register (from the compare with
-        # G - 2 a cycle ahead), so that `i.ready` comes from flip-flops
-        last_group = Signal()
-        m.d.comb += self.i.ready.eq(~a_valid | last_group)
-        with m.If(a_valid):
-            m.d.sync += [a_group.eq(a_group + 1), a_addr.eq(a_addr + n_in)]
-            with m.If(last_group):
-                m.d.sync += a_valid.eq(0)
-        with m.If(a_valid):
-            m.d.sync += last_group.eq(a_group == G - 2)
-        with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [a_valid.eq(1), a_group.eq(0), last_group.eq(G == 1),
-                         a_addr.eq(self.i.payload.index), a_value.eq(self.i.payload.value)]
-        m.d.comb += [store.rd_addr.eq(a_addr), self.active.eq(a_valid)]
+        if self.window is None:
+            pending = self._dense_walk(m, a_valid, a_value, a_group)
+        else:
+            pending = self._conv_walk(m, a_valid, a_value, a_group, platform)
+        m.d.comb += self.active.eq(a_valid)
 
         # stage B (WeightStore.latency cycles): the weights are read; they go into registers
         valid, value, group = a_valid, a_value, a_group
@@ -246,7 +251,8 @@ class SynapseArray(CheckedComponent):
         f_new = [Signal(signed(aw_), name=f"f_acc{lane}", reset_less=True) for lane in range(P)]
         f_word = Cat(*[v.as_unsigned() for v in f_new])
         acc_in = e_raw
-        if G <= 3:
+        near = 1 if self.window is not None else G   # fewest cycles between two updates
+        if near <= 3:                                  # of one group
             fwd_a_valid, fwd_a = Signal(), Signal(P * aw_)  # write in the read's cycle
             m.d.sync += [fwd_a_valid.eq(r_valid & f_valid & (f_group == r_group)),
                          fwd_a.eq(f_word)]
@@ -259,12 +265,13 @@ class SynapseArray(CheckedComponent):
 
         # stage E: add to the newest accumulator value, into a register
         m.d.sync += [f_valid.eq(e_valid), f_group.eq(e_group)]
-        if G == 1:
-            e_from_f = Signal()                             # newest of all: the one in F
-            m.d.sync += e_from_f.eq(d_valid & e_valid)
+        if near == 1:
+            e_from_f = Signal()                   # newest of all: the update now in F
+            same = (d_group == e_group) if G > 1 else 1
+            m.d.sync += e_from_f.eq(d_valid & e_valid & same)
         for lane in range(P):
             acc = acc_in.word_select(lane, aw_).as_signed()
-            if G == 1:
+            if near == 1:
                 acc = Mux(e_from_f, f_new[lane], acc)
             m.d.sync += f_new[lane].eq(acc + e_sum[lane])
 
@@ -280,11 +287,103 @@ class SynapseArray(CheckedComponent):
         # busy: a register holding whether any stage will be full next cycle (the stages
         # fill only from the one before, an accepted event or a sweep request), so the
         # layer's control logic starts at a flip-flop, not at an OR of every stage
-        m.d.sync += self.busy.eq((self.i.valid & self.i.ready) | a_valid | Cat(*b_valid).any()
+        m.d.sync += self.busy.eq((self.i.valid & self.i.ready) | pending | a_valid
+                                 | Cat(*b_valid).any()
                                  | c_valid | Cat(*tree_valid).any() | d_valid | e_valid
                                  | self.sweep.en)
         m.d.comb += self.sweep.data.eq(a_rd.data)
         return m
+
+
+    def _dense_walk(self, m, a_valid, a_value, a_group):
+        """Stage A of a dense layer: an accepted event ``(j, s)`` walks the groups
+        ``0 .. G-1``, the weight address from ``j`` up by ``n_in`` a group."""
+        G, n_in, store = self.groups, self.n_in, self.store
+        a_addr = Signal(range(max(G * n_in, 2)))
+        # whether a_group is the last group, kept in a register (from the compare with
+        # G - 2 a cycle ahead), so that `i.ready` comes from flip-flops
+        last_group = Signal()
+        m.d.comb += self.i.ready.eq(~a_valid | last_group)
+        with m.If(a_valid):
+            m.d.sync += [a_group.eq(a_group + 1), a_addr.eq(a_addr + n_in)]
+            with m.If(last_group):
+                m.d.sync += a_valid.eq(0)
+        with m.If(a_valid):
+            m.d.sync += last_group.eq(a_group == G - 2)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [a_valid.eq(1), a_group.eq(0), last_group.eq(G == 1),
+                         a_addr.eq(self.i.payload.index), a_value.eq(self.i.payload.value)]
+        m.d.comb += store.rd_addr.eq(a_addr)
+        return 0
+
+    def _conv_walk(self, m, a_valid, a_value, a_group, platform):
+        """Stage A of a conv layer (:mod:`~snnhw.gateware.window`): an accepted event
+        reads its row of the event table (a cycle in ``q``), then walks its groups with
+        counters and constant adds: channel groups innermost, then columns, then rows.
+        An event that reaches no output leaves ``q`` without a walk."""
+        win, store = self.window, self.store
+        gc_n, steps = win.channel_groups, win.steps
+        fields = event_table_fields(win)
+        layout = data.StructLayout({k: unsigned(v) for k, v in fields.items()})
+        t = win.table()
+        words = []
+        for j in range(self.n_in):
+            row = {"w0": int(t["w0"][j]), "a0": int(t["a0"][j]),
+                   "nx": max(int(t["nx"][j]) - 1, 0), "left": max(int(t["visits"][j]) - 1, 0),
+                   "none": int(t["visits"][j] == 0)}
+            word, shift = 0, 0
+            for k, width in fields.items():
+                word |= row[k] << shift
+                shift += width
+            words.append(word)
+        spec = self.table_memory
+        m.submodules.events = tbl = memory.Memory(shape=unsigned(spec.width), depth=spec.depth,
+                                                  init=words, attrs=spec.attrs(platform))
+        rd = tbl.read_port()
+        q = data.View(layout, rd.data)
+
+        # q: the accepted event, its table row in the read port's register (held while
+        # the walk is busy)
+        q_valid, q_value = Signal(), Signal(self.in_bits)
+        a_last = Signal()                        # the walk is at its last group
+        free = ~a_valid | a_last
+        q_go = q_valid & (free | q.none)         # q leaves: into the walk, or dropped
+        m.d.comb += [self.i.ready.eq(~q_valid | q_go), rd.addr.eq(self.i.payload.index),
+                     rd.en.eq(self.i.ready)]
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [q_valid.eq(1), q_value.eq(self.i.payload.value)]
+        with m.Elif(q_go):
+            m.d.sync += q_valid.eq(0)
+
+        w_addr, w_col, w_row = (Signal(len(store.rd_addr), name=f"w_{n}")
+                                for n in ("addr", "col", "row"))
+        a_col, a_row = (Signal.like(a_group, name=f"a_{n}") for n in ("col", "row"))
+        g = Signal(range(max(gc_n, 2)))
+        col, nx = Signal(len(q.nx)), Signal(len(q.nx))
+        left = Signal(len(q.left))
+        m.d.comb += store.rd_addr.eq(w_addr)
+        with m.If(a_valid):
+            m.d.sync += [left.eq(left - 1), a_last.eq(left == 1)]
+            with m.If(a_last):
+                m.d.sync += a_valid.eq(0)
+            with m.Elif(g != gc_n - 1):          # the next channel group
+                m.d.sync += [g.eq(g + 1), w_addr.eq(w_addr + steps["w_group"]),
+                             a_group.eq(a_group + steps["a_group"])]
+            with m.Elif(col != nx):              # the next column (to the left)
+                w_next, a_next = w_col + steps["w_col"], a_col + steps["a_col"]
+                m.d.sync += [g.eq(0), col.eq(col + 1), w_col.eq(w_next), a_col.eq(a_next),
+                             w_addr.eq(w_next), a_group.eq(a_next)]
+            with m.Else():                       # the next row (up), first column again
+                w_next, a_next = w_row + steps["w_row"], a_row + steps["a_row"]
+                m.d.sync += [g.eq(0), col.eq(0), w_row.eq(w_next), a_row.eq(a_next),
+                             w_col.eq(w_next), a_col.eq(a_next), w_addr.eq(w_next),
+                             a_group.eq(a_next)]
+        with m.If(q_go & ~q.none):
+            m.d.sync += [a_valid.eq(1), a_value.eq(q_value), g.eq(0), col.eq(0), nx.eq(q.nx),
+                         left.eq(q.left), a_last.eq(q.left == 0),
+                         w_addr.eq(q.w0), w_col.eq(q.w0), w_row.eq(q.w0),
+                         a_group.eq(q.a0), a_col.eq(q.a0), a_row.eq(q.a0)]
+        return q_valid
 
 
 #: Words per bank of an accumulator memory in ECP5 LUT RAM (:func:`_accumulators`)

@@ -153,10 +153,9 @@ def weights_frames(layer: int, words: list[int], start: int = 0,
 
 def layer_weights_frames(net, layer: int, lanes: int) -> list[bytes]:
     """The WEIGHTS frames that load all of ``layer``'s weights, built with ``lanes``."""
-    from .words import weight_words
+    from .words import layer_weight_words
 
-    ly = net.layers[layer]
-    return weights_frames(layer, weight_words(ly.W, lanes, ly.w_bits))
+    return weights_frames(layer, layer_weight_words(net.layers[layer], lanes))
 
 
 def result_payload(logits: list[int], cls: int) -> bytes:

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-__all__ = ["pack_lanes", "weight_words"]
+__all__ = ["pack_lanes", "weight_words", "conv_weight_words", "layer_weight_words"]
 
 
 def pack_lanes(values: np.ndarray, width: int) -> list[int]:
@@ -36,3 +36,23 @@ def weight_words(W: np.ndarray, lanes: int, w_bits: int) -> list[int]:
     padded[:n_out] = W
     rows = padded.reshape(groups, lanes, n_in).transpose(0, 2, 1)
     return pack_lanes(rows.reshape(-1, lanes), w_bits)
+
+
+def conv_weight_words(W: np.ndarray, lanes: int, w_bits: int) -> list[int]:
+    """A conv layer's weight memory (``W[C_out, C_in, KH, KW]``): word
+    ``((gc * C_in + ci) * KH + ky) * KW + kx`` holds ``W[gc*lanes + l, ci, ky, kx]`` in
+    lane ``l`` (channels past ``C_out`` are zero; :mod:`snnhw.gateware.window`)."""
+    W = np.asarray(W, dtype=np.int64)
+    groups = math.ceil(W.shape[0] / lanes)
+    padded = np.zeros((groups * lanes, *W.shape[1:]), dtype=np.int64)
+    padded[:W.shape[0]] = W
+    rows = padded.reshape(groups, lanes, -1).transpose(0, 2, 1)     # [gc, tap, lane]
+    return pack_lanes(rows.reshape(-1, lanes), w_bits)
+
+
+def layer_weight_words(layer, lanes: int) -> list[int]:
+    """The weight memory of an IR layer of either kind at ``lanes``."""
+    if layer.kind == "conv":
+        return conv_weight_words(layer.W, lanes, layer.w_bits)
+    return weight_words(layer.W, lanes, layer.w_bits)
+

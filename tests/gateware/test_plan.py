@@ -86,15 +86,3 @@ def test_loaded_weights_are_planned_where_they_go():
         plan_core(net, 2, {0: "flash"})
     with pytest.raises(ValueError, match="lanes must be a positive integer or 1 of them"):
         plan_core(net, [1, 2])
-
-
-def test_a_conv_network_is_refused_by_name_not_planned():
-    from snnhw.gateware.plan import plan_core, unsupported
-    from snnhw.ir.examples import random_conv_network
-
-    net = random_conv_network(np.random.default_rng(0), (1, 4, 4),
-                              [(2, (3, 3), (1, 1), (1, 1))], [3])
-    why = unsupported(net)
-    assert why.startswith("layer 0 is a conv layer")
-    with pytest.raises(ValueError, match="layer 0 is a conv layer"):
-        plan_core(net, 1)
