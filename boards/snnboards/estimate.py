@@ -170,6 +170,10 @@ def _logic_cells(plan) -> int:
         total += 2 * p * (lp.acc_width * lp.in_bits)  # shift-and-add adder chain per lane
         total += 2 * p * (3 * lp.u_bits + lp.spike_bits * 4)  # neuron lane
         total += 250
+        if lp.conv:  # the window walk: three weight and three accumulator address adders
+            bits = (lp.memory("weights").depth.bit_length()
+                    + lp.memory("accumulators").depth.bit_length())
+            total += 6 * bits + 60
     return int(total)
 
 

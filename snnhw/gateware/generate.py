@@ -48,9 +48,20 @@ def manifest(net: Network, core: SNNCore, top: str, verilog_file: str) -> dict:
     for lp in core.plan.layers:
         mem = {m.role: {"name": f"layer{lp.index}.{m.name}", "words": m.depth,
                         "width": m.width, "kind": m.kind} for m in lp.memories}
-        layers.append({"n_in": lp.n_in, "n_out": lp.n_out, "lanes": lp.lanes,
-                       "groups": lp.groups, "acc_width": lp.acc_width,
-                       "role": lp.readout or "hidden", "memories": mem})
+        entry = {"kind": "conv" if lp.conv else "dense", "n_in": lp.n_in, "n_out": lp.n_out,
+                 "lanes": lp.lanes, "groups": lp.groups, "acc_width": lp.acc_width,
+                 "max_walk": lp.max_walk, "role": lp.readout or "hidden", "memories": mem}
+        if lp.readout is None:
+            # the order of the layer's output events within a step (docs/architecture.md)
+            entry["event_order"] = ("by channel group, then position, then lane"
+                                    if lp.conv else "ascending index")
+        if lp.conv:
+            w = lp.window
+            entry["window"] = {"in_shape": list(w.in_shape), "kernel": list(w.kernel),
+                               "stride": list(w.stride), "padding": list(w.padding),
+                               "out_shape": list(w.out_shape),
+                               "channel_groups": w.channel_groups, "lane_stride": w.positions}
+        layers.append(entry)
     return {
         "format": RTL_FORMAT,
         "version": RTL_VERSION,

@@ -103,6 +103,11 @@ class LIFLayer(CheckedComponent):
             "i": In(stream.Signature(event_layout(plan.n_in, plan.in_bits))),
             "o": Out(out_sig),
         })
+        # measurements for the simulator, not ports: the layer waits for input with nothing
+        # to do (between events, its synapse array idle), or waits for room downstream
+        # (its sweep or marker held back by a full spike FIFO)
+        self.starved = Signal(name="starved")
+        self.blocked = Signal(name="blocked")
 
     def elaborate(self, platform):
         m = Module()
@@ -157,7 +162,8 @@ class LIFLayer(CheckedComponent):
                     m.d.sync += addr.eq(0)
                     m.next = "ACCUM"
             with m.State("ACCUM"):
-                m.d.comb += [syn.i.payload.index.eq(ev.index), syn.i.payload.value.eq(ev.value)]
+                m.d.comb += [syn.i.payload.index.eq(ev.index), syn.i.payload.value.eq(ev.value),
+                             self.starved.eq(~self.i.valid & ~syn.active)]
                 with m.If(ev.eos):
                     m.d.comb += self.i.ready.eq(idle)
                     with m.If(self.i.valid & idle):
@@ -170,6 +176,7 @@ class LIFLayer(CheckedComponent):
                 with m.Else():
                     m.d.comb += [syn.i.valid.eq(self.i.valid), self.i.ready.eq(syn.i.ready)]
             with m.State("SWEEP"):
+                m.d.comb += self.blocked.eq(Mux(addr < G, ~room, ~sweep.busy & ~marker_taken))
                 with m.If((addr < G) & room):
                     m.d.comb += sweep.cmd.valid.eq(1)
                     m.d.sync += addr.eq(addr + 1)

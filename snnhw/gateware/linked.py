@@ -11,7 +11,7 @@ words per weight memory bank
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import ClockDomain, ClockSignal, DomainRenamer, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -47,13 +47,22 @@ class LinkedNetwork(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.core = core = self.core
+        # the core runs in a domain of the same clock without a reset of its own: its one
+        # reset is `clear`, a flip-flop that is also high in reset (and the cycle after),
+        # so every reset input in the core comes straight from that flip-flop, not from
+        # a gate joining the board's reset and the host's clear
+        m.domains.core = ClockDomain("core", reset_less=True, local=True)
+        m.d.comb += ClockSignal("core").eq(ClockSignal("sync"))
+        m.submodules.core = DomainRenamer("core")(self.core)
+        core = self.core
         m.submodules.link = link = self.link
         m.submodules.uart_rx = urx = UARTRx(self.divisor)
         m.submodules.uart_tx = utx = UARTTx(self.divisor)
         m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
         # registered: the clear fans out to every layer's reset
-        m.d.sync += core.clear.eq(link.clear)
+        clear = Signal(init=1)
+        m.d.sync += clear.eq(link.clear)
+        m.d.comb += core.clear.eq(clear)
         wiring.connect(m, urx.o, link.rx)
         wiring.connect(m, link.tx, utx.i)
         wiring.connect(m, link.ev, core.i)

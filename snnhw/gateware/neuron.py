@@ -49,6 +49,10 @@ class NeuronLane(CheckedComponent):
     3. ``v``: saturate;
     4. ``s``: add the fire offset, shift by ``k`` and clamp; ``u_next``
        (the reset) is computed from these registers.
+
+    The registers have no reset: whoever feeds the lane knows which of its
+    outputs are valid (the sweep's stage valid bits), and a reset net into each
+    of them would only cost routing.
     """
 
     LATENCY = 4
@@ -84,29 +88,29 @@ class NeuronLane(CheckedComponent):
         ub = self.u_bits
         # stage 1: leak
         u = self.u
-        u_l = Signal(signed(ub + 1))
-        cur = Signal.like(self.current)
-        last1 = Signal()
+        u_l = Signal(signed(ub + 1), reset_less=True)
+        cur = Signal.like(self.current, reset_less=True)
+        last1 = Signal(reset_less=True)
         m.d.sync += [u_l.eq(u if self.leak_shift is None else u - (u >> self.leak_shift)),
                      cur.eq(self.current), last1.eq(self.last_step)]
         # stages 2 and 3: add the charge, then saturate
         # (the range checks test the bits above the membrane's width: a compare against a
         # constant would be a second carry chain behind the adder's)
-        total = Signal(signed(max(len(u_l), len(cur)) + 1))
-        last_t = Signal()
+        total = Signal(signed(max(len(u_l), len(cur)) + 1), reset_less=True)
+        last_t = Signal(reset_less=True)
         m.d.sync += [total.eq(u_l + cur), last_t.eq(last1)]
         top = total[ub - 1:]           # all equal (all 0 or all 1) iff total fits u_bits
-        last2 = Signal()
-        v2 = Signal(signed(ub))
+        last2 = Signal(reset_less=True)
+        v2 = Signal(signed(ub), reset_less=True)
         m.d.sync += [v2.eq(Mux(~total[-1] & top.any(), hi,
                                Mux(total[-1] & ~top.all(), lo, total[:ub]))),
                      last2.eq(last_t)]
         # stage 4: fire
         fired = Signal(signed(ub + 1 - self.k))
         m.d.comb += fired.eq((v2 + self.fire_offset) >> self.k)
-        v3 = Signal(signed(ub))
-        last3 = Signal()
-        s3 = Signal(unsigned(self.spike_bits))
+        v3 = Signal(signed(ub), reset_less=True)
+        last3 = Signal(reset_less=True)
+        s3 = Signal(unsigned(self.spike_bits), reset_less=True)
         above = fired[self.spike_bits:].any() if len(fired) > self.spike_bits else 0
         m.d.sync += [s3.eq(Mux(fired[-1], 0, Mux(above, s_max, fired[:self.spike_bits]))),
                      v3.eq(v2), last3.eq(last2)]

@@ -8,6 +8,7 @@ cocotb testbenches), and :func:`run_network` drives a whole
 
 from __future__ import annotations
 
+from amaranth.hdl import Elaboratable, Fragment
 from amaranth.sim import Simulator
 
 from ..protocol.streams import Event, Result, decode_results, encode_batch, pauses
@@ -77,27 +78,47 @@ def simulate(dut, *testbenches, background=(), period: float = 1e-8) -> None:
 class NetworkRun:
     """Result of :func:`run_network`: logits, classes, cycles and counters."""
 
-    def __init__(self, logits, classes, cycles, synapse_cycles, first_out_cycle):
+    def __init__(self, logits, classes, cycles, synapse_cycles, first_out_cycle,
+                 starved_cycles=None, blocked_cycles=None):
         self.logits, self.classes = logits, classes
         self.cycles, self.synapse_cycles = cycles, synapse_cycles
         self.first_out_cycle = first_out_cycle
+        #: per layer, the cycles it waited for input with nothing to do (LIFLayer.starved)
+        #: and those it waited for room downstream (LIFLayer.blocked)
+        self.starved_cycles = starved_cycles or [0] * len(synapse_cycles)
+        self.blocked_cycles = blocked_cycles or [0] * len(synapse_cycles)
+
+
+class _ElaboratedFor(Elaboratable):
+    """``dut`` elaborated for ``platform`` (a stand-in that has what the gateware asks,
+    e.g. ``family``), in the simulator."""
+
+    def __init__(self, dut, platform):
+        self.dut, self.platform = dut, platform
+
+    def elaborate(self, platform):
+        return Fragment.get(self.dut, self.platform)
 
 
 def run_network(core, x, *, in_pauses="none", out_pauses="none", seed=0,
                 clear_after: int | None = None, max_cycles: int = 10_000_000,
-                vcd: str | None = None) -> NetworkRun:
+                vcd: str | None = None, platform=None) -> NetworkRun:
     """Run ``x[batch, T, n_in]`` through ``core`` in the Amaranth simulator.
 
     ``clear_after``: pulse ``clear`` after that many input events have been
     sent, then send the whole batch again from the start (the partial sample
-    must leave no trace). Returns logits/classes decoded from the output
-    stream, total cycles and per-layer synapse-active cycle counts.
+    must leave no trace). ``platform``: elaborate the core for it (the memories
+    it builds differ by device family). Returns logits/classes decoded from the output
+    stream, total cycles and per layer the synapse-active, starved and blocked cycle
+    counts.
     """
     events = encode_batch(x)
     n_out = core.net.n_out
     batch = len(x)
     beats: list = []
-    stats = {"cycles": 0, "syn": [0] * len(core.layers), "first_out": None}
+    n = len(core.layers)
+    stats = {"cycles": 0, "syn": [0] * n, "starved": [0] * n, "blocked": [0] * n,
+             "first_out": None}
 
     def as_dict(e: Event):
         return {"index": e.index, "value": e.value, "eos": e.eos}
@@ -122,12 +143,14 @@ def run_network(core, x, *, in_pauses="none", out_pauses="none", seed=0,
             stats["cycles"] += 1
             for k, layer in enumerate(core.layers):
                 stats["syn"][k] += ctx.get(layer.syn.active)
+                stats["starved"][k] += ctx.get(layer.starved)
+                stats["blocked"][k] += ctx.get(layer.blocked)
             if stats["first_out"] is None and ctx.get(core.o.valid):
                 stats["first_out"] = stats["cycles"]
             if stats["cycles"] > max_cycles:
                 raise RuntimeError(f"no result after {max_cycles} cycles")
 
-    sim = Simulator(core)
+    sim = Simulator(core if platform is None else _ElaboratedFor(core, platform))
     sim.add_clock(1e-8)
     sim.add_testbench(driver)
     sim.add_testbench(monitor)
@@ -138,4 +161,5 @@ def run_network(core, x, *, in_pauses="none", out_pauses="none", seed=0,
     else:
         sim.run()
     logits, classes = decode_results(beats, n_out)
-    return NetworkRun(logits, classes, stats["cycles"], stats["syn"], stats["first_out"])
+    return NetworkRun(logits, classes, stats["cycles"], stats["syn"], stats["first_out"],
+                      stats["starved"], stats["blocked"])

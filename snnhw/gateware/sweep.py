@@ -30,11 +30,12 @@ import itertools
 
 import numpy as np
 from amaranth.hdl import Cat, Module, Signal, signed, unsigned
-from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import ConvLayer, DenseLayer
 from ..protocol.words import pack_lanes
+from .lutram import state_memory
 from .neuron import NeuronLane
 from .plan import SWEEP_STAGES, LayerPlan
 from .ports import AccumulatorPort
@@ -101,17 +102,17 @@ class NeuronSweep(wiring.Component):
         padded_b = np.zeros((nb * P,), dtype=np.int64)
         padded_b[: len(ly.b)] = ly.b
         bmem = self.bias_memory
-        m.submodules.bias = bias = memory.Memory(
-            shape=unsigned(bmem.width), depth=bmem.depth,
-            init=pack_lanes(padded_b.reshape(nb, P), ub), attrs=bmem.attrs(platform))
-        b_rd = bias.read_port()
+        b_rd, _ = state_memory(m, bmem, platform, "bias",
+                               init=pack_lanes(padded_b.reshape(nb, P), ub))
         m.d.comb += [self.acc.addr.eq(cmd.group), self.acc.en.eq(self.cmd.valid)]
 
         # stage n holds the group whose command came n cycles ago (stage 1 also clears)
+        # (only the valid bits have a reset: they qualify the rest)
         stages = [{"valid": Signal(name=f"sw{n}_valid"),
-                   "group": Signal.like(cmd.group, name=f"sw{n}_group"),
-                   "base": Signal.like(cmd.base, name=f"sw{n}_base"),
-                   "last": Signal(name=f"sw{n}_last")} for n in range(1, SWEEP_STAGES + 1)]
+                   "group": Signal.like(cmd.group, name=f"sw{n}_group", reset_less=True),
+                   "base": Signal.like(cmd.base, name=f"sw{n}_base", reset_less=True),
+                   "last": Signal(name=f"sw{n}_last", reset_less=True)}
+                  for n in range(1, SWEEP_STAGES + 1)]
         c_clear = Signal()
         m.d.sync += [stages[0]["valid"].eq(self.cmd.valid & ~cmd.clear),
                      stages[0]["group"].eq(cmd.group), stages[0]["base"].eq(cmd.base),
@@ -124,7 +125,7 @@ class NeuronSweep(wiring.Component):
         out = stages[-1]
         issued = stages[0]["group"]
         if plan.conv:
-            channel = Signal.like(cmd.channel)
+            channel = Signal.like(cmd.channel, reset_less=True)
             m.d.sync += channel.eq(cmd.channel)
             m.d.comb += b_rd.addr.eq(channel)
         else:
@@ -132,10 +133,7 @@ class NeuronSweep(wiring.Component):
         u_rd = u_wr = None
         if plan.fires:
             umem = self.membrane_memory
-            m.submodules.membrane = mem = memory.Memory(shape=unsigned(umem.width),
-                                                        depth=umem.depth, init=[],
-                                                        attrs=umem.attrs(platform))
-            u_rd, u_wr = mem.read_port(), mem.write_port()
+            u_rd, u_wr = state_memory(m, umem, platform, "membrane")
             m.d.comb += u_rd.addr.eq(issued)
 
         # stage 2: the read data (each read port's register), the charge = accumulator + bias
@@ -175,7 +173,7 @@ class NeuronSweep(wiring.Component):
 
 def _delay(m, value, cycles, name):
     for n in range(cycles):
-        reg = Signal.like(value, name=f"{name}_d{n + 1}")
+        reg = Signal.like(value, name=f"{name}_d{n + 1}", reset_less=True)
         m.d.sync += reg.eq(value)
         value = reg
     return value

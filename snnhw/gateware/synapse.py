@@ -62,13 +62,13 @@ from ..protocol.streams import index_width
 from ..protocol.words import conv_weight_words, weight_words
 from ..util import signed_range
 from ._checks import CheckedComponent, check_lanes
+from .lutram import LUTRAM_BANK_WORDS, state_memory
 from .plan import event_table_fields, synapse_memories, tree_stages
 from .ports import AccumulatorPort, WeightLoadPort
-from .select import pick
 from .weights import WeightStore
 from .window import ConvWindow
 
-__all__ = ["SynapseArray"]
+__all__ = ["SynapseArray", "LUTRAM_BANK_WORDS"]
 
 
 def _pair_level(terms):
@@ -168,13 +168,13 @@ class SynapseArray(CheckedComponent):
         aw_ = self.acc_width
         m.submodules.weights = store = self.store
         wiring.connect(m, wiring.flipped(self.load), store.load)
-        a_rd, a_wr = _accumulators(m, self.acc_memory, platform)
+        a_rd, a_wr = state_memory(m, self.acc_memory, platform, "acc")
 
         # stage A: the event being walked over its groups, one a cycle: the weight address
         # goes to the store, the group (the accumulator address) down the pipeline
         a_valid = Signal()
-        a_value = Signal(self.in_bits)
-        a_group = Signal(range(max(G, 2)))
+        a_value = Signal(self.in_bits, reset_less=True)
+        a_group = Signal(range(max(G, 2)), reset_less=True)
         if self.window is None:
             pending = self._dense_walk(m, a_valid, a_value, a_group)
         else:
@@ -185,12 +185,14 @@ class SynapseArray(CheckedComponent):
         valid, value, group = a_valid, a_value, a_group
         b_valid = []
         for n in range(store.latency):
-            nxt = (Signal(name=f"b{n}_valid"), Signal(self.in_bits, name=f"b{n}_value"),
+            nxt = (Signal(name=f"b{n}_valid"),
+                   Signal(self.in_bits, name=f"b{n}_value", reset_less=True),
                    Signal.like(a_group, name=f"b{n}_group"))
             m.d.sync += [nxt[0].eq(valid), nxt[1].eq(value), nxt[2].eq(group)]
             valid, value, group = nxt
             b_valid.append(valid)
-        c_valid, c_value, c_group = Signal(), Signal(self.in_bits), Signal.like(a_group)
+        c_valid, c_group = Signal(), Signal.like(a_group)
+        c_value = Signal(self.in_bits, reset_less=True)
         c_w = Signal(P * self.w_bits, reset_less=True)
         m.d.sync += [c_valid.eq(valid), c_value.eq(value), c_group.eq(group),
                      c_w.eq(store.rd_data)]
@@ -299,7 +301,7 @@ class SynapseArray(CheckedComponent):
         """Stage A of a dense layer: an accepted event ``(j, s)`` walks the groups
         ``0 .. G-1``, the weight address from ``j`` up by ``n_in`` a group."""
         G, n_in, store = self.groups, self.n_in, self.store
-        a_addr = Signal(range(max(G * n_in, 2)))
+        a_addr = Signal(range(max(G * n_in, 2)), reset_less=True)
         # whether a_group is the last group, kept in a register (from the compare with
         # G - 2 a cycle ahead), so that `i.ready` comes from flip-flops
         last_group = Signal()
@@ -344,7 +346,7 @@ class SynapseArray(CheckedComponent):
 
         # q: the accepted event, its table row in the read port's register (held while
         # the walk is busy)
-        q_valid, q_value = Signal(), Signal(self.in_bits)
+        q_valid, q_value = Signal(), Signal(self.in_bits, reset_less=True)
         a_last = Signal()                        # the walk is at its last group
         free = ~a_valid | a_last
         q_go = q_valid & (free | q.none)         # q leaves: into the walk, or dropped
@@ -355,12 +357,12 @@ class SynapseArray(CheckedComponent):
         with m.Elif(q_go):
             m.d.sync += q_valid.eq(0)
 
-        w_addr, w_col, w_row = (Signal(len(store.rd_addr), name=f"w_{n}")
+        w_addr, w_col, w_row = (Signal(len(store.rd_addr), name=f"w_{n}", reset_less=True)
                                 for n in ("addr", "col", "row"))
         a_col, a_row = (Signal.like(a_group, name=f"a_{n}") for n in ("col", "row"))
-        g = Signal(range(max(gc_n, 2)))
-        col, nx = Signal(len(q.nx)), Signal(len(q.nx))
-        left = Signal(len(q.left))
+        g = Signal(range(max(gc_n, 2)), reset_less=True)
+        col, nx = Signal(len(q.nx), reset_less=True), Signal(len(q.nx), reset_less=True)
+        left = Signal(len(q.left), reset_less=True)
         m.d.comb += store.rd_addr.eq(w_addr)
         with m.If(a_valid):
             m.d.sync += [left.eq(left - 1), a_last.eq(left == 1)]
@@ -384,51 +386,3 @@ class SynapseArray(CheckedComponent):
                          w_addr.eq(q.w0), w_col.eq(q.w0), w_row.eq(q.w0),
                          a_group.eq(q.a0), a_col.eq(q.a0), a_row.eq(q.a0)]
         return q_valid
-
-
-#: Words per bank of an accumulator memory in ECP5 LUT RAM (:func:`_accumulators`)
-LUTRAM_BANK_WORDS = 64
-
-
-class _Port:
-    """The signals of one read or write port (``addr``, ``data``, ``en``)."""
-
-    def __init__(self, depth, width, name):
-        self.addr = Signal(range(max(depth, 2)), name=f"{name}_addr")
-        self.data = Signal(width, name=f"{name}_data")
-        self.en = Signal(name=f"{name}_en")
-
-
-def _accumulators(m, spec, platform):
-    """The accumulator memory: a read port (synchronous: the word at ``addr`` is on
-    ``data`` the next cycle) and a write port. On ECP5, LUT RAM deeper than
-    :data:`LUTRAM_BANK_WORDS` is cut into banks of that many words, each read into its
-    own register, and the bank is picked after those registers (each consumer takes the
-    word into a register, through at most an adder): a read of 256 words of LUT RAM is
-    otherwise a 16-way multiplexer behind the RAM within one cycle. Elsewhere (iCE40
-    block RAM, simulation, the exported Verilog) it is one memory; the cycle timing is
-    the same."""
-    rd, wr = _Port(spec.depth, spec.width, "acc_rd"), _Port(spec.depth, spec.width, "acc_wr")
-    banked = (spec.distributed and getattr(platform, "family", None) == "ecp5"
-              and spec.depth > LUTRAM_BANK_WORDS)
-    if not banked:
-        m.submodules.acc = mem = memory.Memory(shape=unsigned(spec.width), depth=spec.depth,
-                                               init=[], attrs=spec.attrs(platform))
-        r, w = mem.read_port(), mem.write_port()
-        m.d.comb += [r.addr.eq(rd.addr), rd.data.eq(r.data), w.en.eq(wr.en),
-                     w.addr.eq(wr.addr), w.data.eq(wr.data)]
-        return rd, wr
-    low = LUTRAM_BANK_WORDS.bit_length() - 1
-    sel = Signal(len(rd.addr) - low, reset_less=True)
-    m.d.sync += sel.eq(rd.addr[low:])
-    words = []
-    for b in range(math.ceil(spec.depth / LUTRAM_BANK_WORDS)):
-        depth = min(LUTRAM_BANK_WORDS, spec.depth - b * LUTRAM_BANK_WORDS)
-        m.submodules[f"acc{b}"] = mem = memory.Memory(
-            shape=unsigned(spec.width), depth=depth, init=[], attrs=spec.attrs(platform))
-        r, w = mem.read_port(), mem.write_port()
-        m.d.comb += [r.addr.eq(rd.addr[:low]), w.en.eq(wr.en & (wr.addr[low:] == b)),
-                     w.addr.eq(wr.addr[:low]), w.data.eq(wr.data)]
-        words.append(r.data)
-    m.d.comb += rd.data.eq(pick(m, words, sel, "acc_bank_pick"))
-    return rd, wr

@@ -60,7 +60,7 @@ def test_ablation_quick_run_reports_every_comparison(tmp_path):
 def test_hw_cycles_quick_run(tmp_path):
     r = subprocess.run([sys.executable, str(BENCH / "hw_cycles.py"), "--json", "--net",
                         str(tmp_path / "absent.snn"), "--lanes", "8,16", "--samples", "1",
-                        "--skip-mnist"], capture_output=True, text=True, check=True)
+                        "--only", "digits"], capture_output=True, text=True, check=True)
     d = json.loads(r.stdout)
     assert d["all_exact"] is True
     rows = d["networks"][0]["rows"]
@@ -69,6 +69,18 @@ def test_hw_cycles_quick_run(tmp_path):
         assert 0 < row["bottleneck_utilisation"] <= 1
         assert row["ideal_per_inference"] == pytest.approx(
             row["utilisation"] * row["cycles_per_inference"], rel=1e-12)
+
+
+def test_hw_cycles_on_a_cnn(tmp_path):
+    r = subprocess.run([sys.executable, str(BENCH / "hw_cycles.py"), "--json", "--only",
+                        "digits-cnn", "--cnn-digits", str(tmp_path / "absent.snn"), "--lanes",
+                        "8", "--cnn-samples", "1"], capture_output=True, text=True, check=True)
+    d = json.loads(r.stdout)
+    net = d["networks"][0]
+    assert d["all_exact"] is True and net["kinds"] == ["conv", "conv", "dense", "dense"]
+    (row,) = net["rows"]
+    assert row["synapse_cycles_equal_ideal"] is True
+    assert all(0 < b <= 1 for b in row["lanes_busy"])
 
 
 @pytest.mark.skipif(shutil.which("iverilog") is None and not os.environ.get("CI"),

@@ -1,8 +1,9 @@
 """CNNs through the command line: train --arch -> export -> info -> run, conversion, NIR
-both ways, and the one-line refusals (bad layers, the gateware commands)."""
+both ways, generate/estimate, and the one-line refusals (bad layers, a conv readout)."""
 
 import json
 
+import numpy as np
 import pytest
 
 from snnhw.cli import main
@@ -41,15 +42,36 @@ def test_train_export_info_run(trained, capsys):
     assert rc == 0 and json.loads(out)["accuracy"] == report["golden_acc"]
 
 
+def test_generate_and_estimate_a_cnn(trained, capsys, tmp_path):
+    cli(capsys, "export", trained / "c.pt", "-o", trained / "c.snn")
+    rc, out, _ = cli(capsys, "generate", trained / "c.snn", "--lanes", "4", "-o",
+                     tmp_path / "rtl", "--json")
+    assert rc == 0
+    man = json.loads((tmp_path / "rtl" / "snn_top.json").read_text())
+    conv, dense = man["layers"][0], man["layers"][1]
+    assert conv["kind"] == "conv" and conv["groups"] == 1 * 8 * 8   # 4 channels, 4 lanes
+    assert conv["window"]["lane_stride"] == 64 and conv["max_walk"] == 9
+    assert conv["event_order"].startswith("by channel group") and dense["kind"] == "dense"
+    rc, out, _ = cli(capsys, "estimate", trained / "c.snn", "--board", "icebreaker", "--json")
+    est = json.loads(out)
+    assert rc == 0 and est["fits"] and est["dsp"] == 0
+    assert any(m["role"] == "event_table" for m in est["memories"])
+
+
 @pytest.mark.parametrize("command", [["generate"], ["estimate", "--board", "icebreaker"],
                                      ["build", "--board", "icebreaker"], ["verify"]])
-def test_gateware_commands_refuse_conv_in_one_line(trained, command, capsys, tmp_path):
-    cli(capsys, "export", trained / "c.pt", "-o", trained / "c.snn")
-    rc, _, err = cli(capsys, command[0], trained / "c.snn", *command[1:], "-o" if command[0]
+def test_gateware_commands_refuse_a_conv_readout_in_one_line(command, capsys, tmp_path):
+    from snnhw import ir
+    from snnhw.ir.examples import random_conv_network
+
+    net = random_conv_network(np.random.default_rng(0), (1, 6, 6),
+                              [(3, (3, 3), (1, 1), (1, 1))], [])
+    ir.save(net, tmp_path / "c.snn")
+    rc, _, err = cli(capsys, command[0], tmp_path / "c.snn", *command[1:], "-o" if command[0]
                      in ("generate", "build") else "--json", *(
                          [tmp_path / "o"] if command[0] in ("generate", "build") else []))
     assert rc == 2 and len(err.strip().splitlines()) == 1
-    assert "layer 0 is a conv layer: the gateware builds dense layers only" in err
+    assert "the last layer (the readout) is a conv layer" in err
     assert not (tmp_path / "o").exists()
 
 

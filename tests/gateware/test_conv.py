@@ -13,7 +13,7 @@ from snnhw.gateware import SNNCore, cycles
 from snnhw.gateware.plan import plan_core
 from snnhw.gateware.sim import run_network
 from snnhw.gateware.window import ConvWindow
-from snnhw.ir import ConvLayer
+from snnhw.ir import ConvLayer, conv_out_size
 from snnhw.ir.examples import random_conv_network, random_input
 from snnhw.protocol.streams import PAUSE_PATTERNS
 from snnhw.protocol.words import conv_weight_words
@@ -77,8 +77,11 @@ def conv_net(rng, one_d: bool, **kw):
         convs = [(int(rng.integers(1, 7)), (int(rng.integers(1, 4)), int(rng.integers(1, 4))),
                   (int(rng.integers(1, 3)), int(rng.integers(1, 3))),
                   (int(rng.integers(0, 2)), int(rng.integers(0, 2))))]
+    _, kernel, stride, pad = convs[0]
+    oh = conv_out_size(in_shape[1], kernel[0], stride[0], pad[0])
+    ow = conv_out_size(in_shape[2], kernel[1], stride[1], pad[1])
     if rng.random() < 0.5:                     # a second conv on the first's map
-        convs.append((int(rng.integers(1, 5)), (1, 2) if one_d else (2, 2), (1, 1), (0, 1)))
+        convs.append((int(rng.integers(1, 5)), (min(2, oh), min(3, ow + 2)), (1, 1), (0, 1)))
     return random_conv_network(rng, in_shape, convs, [int(rng.integers(2, 8))], **kw)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from snnhw.gateware.generate import write
-from snnhw.ir.examples import random_network
+from snnhw.ir.examples import random_conv_network, random_network
 from snnhw.toolchain import synth_stats
 
 MULTIPLIERS = {"ice40": "SB_MAC16", "ecp5": "MULT18X18D"}
@@ -12,17 +12,23 @@ BLOCK_RAM = {"ice40": "SB_RAM40_4K", "ecp5": "DP16KD"}
 
 
 @pytest.fixture(scope="module")
-def design(tmp_path_factory):
+def designs(tmp_path_factory):
     # multi-bit input spikes (5 bits) and 3-bit hidden spikes: the shift-and-add path is wide
-    net = random_network(np.random.default_rng(0), [40, 24, 10], in_bits=5, timesteps=4,
-                         spike_bits=3, leak_shift=2)
-    v, _, _ = write(net, 4, tmp_path_factory.mktemp("rtl"))
-    return v
+    dense = random_network(np.random.default_rng(0), [40, 24, 10], in_bits=5, timesteps=4,
+                           spike_bits=3, leak_shift=2)
+    # conv: every address of the window walk (strides, padding, channel groups) is counters
+    # and constant adds; odd sizes, so no address is a mere bit slice
+    conv = random_conv_network(np.random.default_rng(1), (3, 7, 9),
+                               [(6, (3, 3), (2, 1), (1, 1)), (5, (2, 3), (1, 2), (0, 1))],
+                               [10], in_bits=4, timesteps=3, spike_bits=2, w_bits=8)
+    return {name: write(net, 4, tmp_path_factory.mktemp(name))[0]
+            for name, net in (("dense", dense), ("conv", conv))}
 
 
+@pytest.mark.parametrize("kind", ["dense", "conv"])
 @pytest.mark.parametrize("family", ["ice40", "ecp5"])
-def test_no_multiplier_before_or_after_mapping(design, family):
-    stats = synth_stats(design, "snn_top", family)
+def test_no_multiplier_before_or_after_mapping(designs, kind, family):
+    stats = synth_stats(designs[kind], "snn_top", family)
     generic, mapped = stats["generic"], stats["mapped"]
     assert generic.get("$add", 0) > 0            # the adders are there...
     assert not any("mul" in t.lower() or "macc" in t.lower() for t in generic)  # ...no multiplier

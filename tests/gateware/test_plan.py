@@ -12,7 +12,7 @@ from snnhw.gateware.generate import write, write_linked
 from snnhw.gateware.linked import LinkedNetwork
 from snnhw.gateware.network import SNNCore
 from snnhw.gateware.plan import MemorySpec, design_memories, plan_core
-from snnhw.ir.examples import random_network
+from snnhw.ir.examples import random_conv_network, random_network
 from snnhw.toolchain import memory_map
 
 
@@ -34,7 +34,19 @@ def _shapes(mems):
 def test_plan_manifest_estimate_and_yosys_agree(tmp_path_factory, seed, depth, readout):
     net, rng = _net(seed, depth, readout)
     lanes = [int(p) for p in rng.integers(1, 9, len(net.layers))]
-    out = tmp_path_factory.mktemp("rtl")
+    _check_agree(net, lanes, tmp_path_factory.mktemp("rtl"))
+
+
+def test_plan_manifest_estimate_and_yosys_agree_on_a_cnn(tmp_path):
+    # conv memories too: weights per channel group and tap, accumulators and membranes
+    # per position, bias per channel group, the event table
+    net = random_conv_network(np.random.default_rng(2), (2, 6, 5),
+                              [(5, (3, 3), (2, 1), (1, 1)), (3, (2, 2), (1, 1), (0, 1))], [6],
+                              readout="spikes")
+    _check_agree(net, [3, 2, 4], tmp_path)
+
+
+def _check_agree(net, lanes, out):
     # the board design, as built: every memory Yosys sees is in the plan, and only those
     # (a one-word memory is a register in the Verilog, and planned as one)
     v, _, _ = write_linked(net, lanes, out / "linked", clk_hz=12e6, baud=115200)

@@ -1,7 +1,6 @@
 """The whole board path without a board: UART pins driven bit by bit with the host's own
 encoder/decoder, real digits samples, corrupted, cut-off and back-to-back frames."""
 
-import os
 
 import pytest
 import torch
@@ -12,11 +11,7 @@ from snnhw.nn.export import export_model
 from snnhw.nn.model import encode
 from snnhw.nn.train import TrainConfig, train
 from snnhw.protocol.link import ErrorCode
-from snntb.runner import run_case, simulator_available
-
-SIMS = [pytest.param(s, marks=pytest.mark.skipif(
-    simulator_available(s) is not None and not os.environ.get("CI"),
-    reason=str(simulator_available(s)))) for s in ("verilator", "icarus")]
+from snntb.runner import run_case
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +27,6 @@ def design(tmp_path_factory):
     return net, x, out
 
 
-@pytest.mark.parametrize("sim", SIMS)
 def test_uart_board_path(sim, design):
     net, x, out = design
     r = run_case(net, x, rtl_dir=out / "rtl", sim=sim, work=out, name=f"uart-{sim}",
@@ -59,7 +53,6 @@ def spram_design(design, tmp_path_factory):
     return net, x[:3], out
 
 
-@pytest.mark.parametrize("sim", SIMS)
 def test_uart_board_path_with_weights_in_spram(sim, spram_design):
     net, x, out = spram_design
     r = run_case(net, x, rtl_dir=out / "rtl", sim=sim, work=out, name=f"spram-{sim}",
