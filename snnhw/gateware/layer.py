@@ -33,14 +33,14 @@ the serializer (and the sweep when its FIFO is full), never lose data.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import Network
 from ._checks import CheckedComponent, check_lanes
 from .layouts import event_layout, result_layout
-from .plan import SWEEP_STAGES, LayerPlan
+from .plan import SWEEP_STAGES, LayerPlan, position_bits
 from .readout import Readout
 from .serializer import SpikeSerializer
 from .sweep import NeuronSweep
@@ -91,16 +91,17 @@ class LIFLayer(CheckedComponent):
         self.readout = plan.readout
         self.syn = SynapseArray(self.layer.W, w_bits=plan.w_bits, in_bits=plan.in_bits,
                                 lanes=lanes, acc_width=plan.acc_width, weights=weights,
-                                bank_words=bank_words, window=plan.window)
+                                bank_words=bank_words, window=plan.window,
+                                split_in=plan.split_in)
         self.sweep = NeuronSweep(plan, self.layer)
         if plan.readout is None:
             self.tail = SpikeSerializer(plan, reserve=SWEEP_STAGES + 1)
-            out_sig = stream.Signature(event_layout(plan.n_out, plan.spike_bits))
+            out_sig = stream.Signature(event_layout(plan.out_index, plan.spike_bits))
         else:
             self.tail = Readout(plan)
             out_sig = stream.Signature(result_layout(plan.logit_bits, plan.n_out))
         super().__init__({
-            "i": In(stream.Signature(event_layout(plan.n_in, plan.in_bits))),
+            "i": In(stream.Signature(event_layout(plan.in_index, plan.in_bits))),
             "o": Out(out_sig),
         })
         # measurements for the simulator, not ports: the layer waits for input with nothing
@@ -132,11 +133,15 @@ class LIFLayer(CheckedComponent):
         if plan.conv:
             # a conv group is `lanes` channels at one position (gateware.window): the
             # position counts up within a channel group, then the base jumps to the next
-            # channel group's first neuron
+            # channel group's first neuron; into a conv layer the base is the fields
+            # (first channel, position) side by side
             npos = plan.window.positions
             pos = Signal(range(max(npos, 2)))
             channel = Signal(range(max(plan.bias_groups, 2)))
             m.d.comb += cmd.channel.eq(channel)
+            if plan.split_out:
+                first = Signal(range(plan.bias_groups * P + 1))   # channel * lanes
+                m.d.comb += cmd.base.eq(Cat(pos[:position_bits(npos)], first))
 
         # the sweep's results: spike words to the serializer, or sums to the readout
         marker = Signal()
@@ -170,6 +175,8 @@ class LIFLayer(CheckedComponent):
                         m.d.sync += [addr.eq(0), base.eq(0)]
                         if plan.conv:
                             m.d.sync += [pos.eq(0), channel.eq(0)]
+                        if plan.split_out:
+                            m.d.sync += first.eq(0)
                         m.next = "SWEEP"
                 with m.Elif(ev.value == 0):
                     m.d.comb += self.i.ready.eq(1)
@@ -186,6 +193,8 @@ class LIFLayer(CheckedComponent):
                         with m.If(pos == npos - 1):
                             m.d.sync += [pos.eq(0), channel.eq(channel + 1),
                                          base.eq(base + (P - 1) * npos + 1)]
+                            if plan.split_out:
+                                m.d.sync += first.eq(first + P)
                         with m.Else():
                             m.d.sync += [pos.eq(pos + 1), base.eq(base + 1)]
                 with m.If((addr == G) & ~sweep.busy):

@@ -30,7 +30,8 @@ from .window import ConvWindow
 __all__ = ["MemorySpec", "DISTRIBUTED_DEPTH", "distributed", "tree_stages", "LayerPlan",
            "BANK_WORDS", "SPRAM_DEPTH", "SELECT_FANIN", "weight_banks", "weight_latency",
            "CorePlan", "MEMORY_KINDS", "SWEEP_STAGES", "synapse_memories", "link_buffer",
-           "plan_core", "design_memories", "unsupported", "event_table_fields"]
+           "plan_core", "design_memories", "unsupported", "event_table_fields",
+           "position_bits", "SPIKE_FIFO_GROUPS"]
 
 MEMORY_KINDS = ("rom", "ram", "spram")
 
@@ -122,6 +123,11 @@ def weight_latency(spec: MemorySpec) -> int:
     return 2 if weight_banks(spec) <= SELECT_FANIN else 3
 
 
+#: Groups of spikes a hidden layer's spike FIFO holds besides its margins: a whole
+#: sweep of a layer of up to this many groups (a larger layer's sweep waits for the
+#: next layer to take spikes, so the FIFO costs one block RAM, not one per 256 groups)
+SPIKE_FIFO_GROUPS = 64
+
 #: Deepest neuron-state memory kept in LUT RAM on ECP5 (:func:`distributed`)
 DISTRIBUTED_DEPTH = 256
 
@@ -136,16 +142,18 @@ def distributed(depth: int) -> bool:
 
 
 def synapse_memories(*, n_in: int, n_out: int, lanes: int, w_bits: int, acc_width: int,
-                     weights: str = "rom", window: ConvWindow | None = None
-                     ) -> tuple[MemorySpec, ...]:
+                     weights: str = "rom", window: ConvWindow | None = None,
+                     split_in: bool = False) -> tuple[MemorySpec, ...]:
     """The weights and accumulators of a :class:`~snnhw.gateware.synapse.SynapseArray`,
     and for a conv layer (``window``) its event table.
 
     Dense: weights ``G * n_in`` words of ``lanes * w_bits`` (word ``g * n_in + j`` is
     row ``j`` of group ``g``), accumulators ``G`` words of ``lanes * acc_width``.
     Conv: weights ``Gc * C_in * KH * KW`` words, accumulators ``Gc * OH * OW`` words
-    (:mod:`~snnhw.gateware.window`), and the ``n_in``-word table of where each input's
-    walk starts (:func:`event_table_fields`).
+    (:mod:`~snnhw.gateware.window`), and the table of where each input's walk starts
+    (:func:`event_table_fields`): a word per input index, or with ``split_in`` (the
+    input comes from a conv layer as ``(channel, position)``, :attr:`LayerPlan.split_in`)
+    a word per input position and one per input channel (its weight offset).
     """
     store = "spram" if weights == "spram" else "mem"
     if window is None:
@@ -158,9 +166,20 @@ def synapse_memories(*, n_in: int, n_out: int, lanes: int, w_bits: int, acc_widt
             MemorySpec("acc", "accumulators", g, lanes * acc_width, distributed=distributed(g))]
     if window is not None:
         width = sum(event_table_fields(window).values())
-        mems.append(MemorySpec("events", "event_table", n_in, width, kind="rom",
-                               distributed=distributed(n_in)))
+        c_in, h, w = window.in_shape
+        words = h * w if split_in else n_in
+        mems.append(MemorySpec("events", "event_table", words, width, kind="rom",
+                               distributed=distributed(words)))
+        if split_in:
+            mems.append(MemorySpec("channels", "channel_table", c_in,
+                                   max((c_in - 1) * window.taps, 1).bit_length(), kind="rom",
+                                   distributed=distributed(c_in)))
     return tuple(mems)
+
+
+def position_bits(positions: int) -> int:
+    """Bits of the position field of a ``(channel, position)`` event index."""
+    return (positions - 1).bit_length()
 
 
 def event_table_fields(window: ConvWindow) -> dict[str, int]:
@@ -202,6 +221,11 @@ class LayerPlan:
     weights: str
     memories: tuple[MemorySpec, ...]
     window: ConvWindow | None = None
+    #: the input events come from a conv layer into this conv layer, their index
+    #: ``channel << position_bits | position`` (``split_out`` of the layer before)
+    split_in: bool = False
+    #: the output events go to a conv layer, indexed ``channel << position_bits | position``
+    split_out: bool = False
 
     @property
     def conv(self) -> bool:
@@ -222,8 +246,38 @@ class LayerPlan:
 
     @property
     def lane_stride(self) -> int:
-        """Flat-index distance between two lanes of a group: 1, or ``OH * OW`` (conv)."""
-        return self.window.positions if self.window is not None else 1
+        """Output-index distance between two lanes of a group: 1 (dense), ``OH * OW``
+        (conv, flat index), or ``2**position_bits`` (conv into conv)."""
+        if self.window is None:
+            return 1
+        if self.split_out:
+            return 1 << position_bits(self.window.positions)
+        return self.window.positions
+
+    @property
+    def base_limit(self) -> int:
+        """Above every group's first output index (``base``; into a conv layer, the padded
+        channels of the last group count too)."""
+        if self.split_out:
+            return (self.window.channel_groups * self.lanes << position_bits(
+                self.window.positions)) + 1
+        return self.groups * self.lanes + 1
+
+    @property
+    def in_index(self) -> int:
+        """Input events' index range: ``n_in``, or ``C_in << position_bits`` when split."""
+        if self.split_in:
+            c_in, h, w = self.window.in_shape
+            return c_in << position_bits(h * w)
+        return self.n_in
+
+    @property
+    def out_index(self) -> int:
+        """Output events' index range: ``n_out``, or ``C_out << position_bits`` when
+        split (a padded channel of the last group never fires, so it never appears)."""
+        if self.split_out:
+            return self.window.out_shape[0] << position_bits(self.window.positions)
+        return self.n_out
 
     @property
     def max_walk(self) -> int:
@@ -244,7 +298,7 @@ class LayerPlan:
     @property
     def fifo_word(self) -> dict[str, int]:
         """Fields of a spike FIFO word: first neuron of the group, its spikes, marker."""
-        return {"base": (self.groups * self.lanes).bit_length(),
+        return {"base": (self.base_limit - 1).bit_length(),
                 "spikes": self.lanes * self.spike_bits, "eos": 1}
 
     @property
@@ -270,9 +324,11 @@ class LayerPlan:
         acc_width = signed_bits(net.current_bound(index))
         logit_bits = signed_bits(net.logit_bound()) if last else 0
         window = ConvWindow.of(ly, lanes) if ly.kind == "conv" else None
+        split_in = window is not None and index > 0 and net.layers[index - 1].kind == "conv"
+        split_out = window is not None and not last and net.layers[index + 1].kind == "conv"
         mems = [m.within("syn") for m in synapse_memories(
             n_in=ly.n_in, n_out=ly.n_out, lanes=lanes, w_bits=ly.w_bits, acc_width=acc_width,
-            weights=weights, window=window)]
+            weights=weights, window=window, split_in=split_in)]
         if window is None:
             g = bias_words = math.ceil(ly.n_out / lanes)
         else:                                   # a group: lanes channels at one position
@@ -283,14 +339,18 @@ class LayerPlan:
             mems.append(MemorySpec("sweep.membrane", "membranes", g, lanes * ly.u_bits,
                                    distributed=distributed(g)))
         if readout is None:
-            # the serializer's FIFO holds a whole sweep, the groups in flight, the marker,
+            # the serializer's FIFO holds a sweep (of at most SPIKE_FIFO_GROUPS groups: a
+            # longer one waits for room), the groups in flight, the marker,
             # the word in its push register and two words of margin (its room and ready
             # checks are registered); SyncFIFOBuffered keeps one of them in its output
             # register, the rest in this memory
             # (a word: first neuron, spikes, marker, and the count of its spiking lanes)
-            width = (g * lanes).bit_length() + lanes * ly.spike_bits + 1 + lanes.bit_length()
+            out_index = (window.channel_groups * lanes << position_bits(window.positions)
+                         if split_out else ly.n_out)    # above every group's base
+            width = (max(g * lanes, out_index).bit_length() + lanes * ly.spike_bits + 1
+                     + lanes.bit_length())
             mems.append(MemorySpec("serializer.fifo.storage", "spike_fifo",
-                                   g + 4 + SWEEP_STAGES, width))
+                                   min(g, SPIKE_FIFO_GROUPS) + 4 + SWEEP_STAGES, width))
         else:
             mems.append(MemorySpec("readout.logits", "logits", g, lanes * logit_bits,
                                    distributed=distributed(g)))
@@ -298,7 +358,8 @@ class LayerPlan:
         return cls(index=index, n_in=ly.n_in, n_out=ly.n_out, lanes=lanes,
                    in_bits=net.input_bits(index), w_bits=ly.w_bits, u_bits=ly.u_bits,
                    spike_bits=ly.spike_bits, acc_width=acc_width, logit_bits=logit_bits,
-                   readout=readout, weights=weights, memories=mems, window=window)
+                   readout=readout, weights=weights, memories=mems, window=window,
+                   split_in=split_in, split_out=split_out)
 
 
 @dataclass(frozen=True)

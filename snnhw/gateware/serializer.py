@@ -65,7 +65,7 @@ class SpikeSerializer(CheckedComponent):
         self.fifo_memory = plan.memory("spike_fifo")
         super().__init__({
             "i": In(stream.Signature(word_layout(plan))),
-            "o": Out(stream.Signature(event_layout(plan.n_out, plan.spike_bits))),
+            "o": Out(stream.Signature(event_layout(plan.out_index, plan.spike_bits))),
             "room": Out(1),
         })
 
@@ -104,9 +104,14 @@ class SpikeSerializer(CheckedComponent):
         o = self.o
         m.d.comb += [o.valid.eq(cur_valid), o.payload.eos.eq(cur_eos)]
         spike = select_lane(m, cur_spikes, lane, sb, P, "head_spike")
-        stride = self.plan.lane_stride     # a conv layer's lanes are channels: OH*OW apart
-        offset = lane if stride == 1 else pick(
-            m, [Const(j * stride, len(o.payload.index)) for j in range(P)], lane, "lane_offset")
+        # a conv layer's lanes are channels: OH*OW apart in the flat index, or a power of
+        # two apart in (channel, position) fields (LayerPlan.lane_stride)
+        stride = self.plan.lane_stride
+        if stride & (stride - 1) == 0:
+            offset = lane << (stride.bit_length() - 1)
+        else:
+            offset = pick(m, [Const(j * stride, len(o.payload.index)) for j in range(P)], lane,
+                          "lane_offset")
         with m.If(~cur_eos):
             m.d.comb += [o.payload.index.eq(cur_base + offset), o.payload.value.eq(spike)]
         finish = o.valid & o.ready & (cur_eos | (left == 1))

@@ -49,7 +49,7 @@ def command_layout(plan: LayerPlan) -> data.StructLayout:
     ``channel`` group, the address of its bias."""
     fields = {
         "group": range(max(plan.groups, 2)),
-        "base": range(plan.groups * plan.lanes + 1),
+        "base": range(plan.base_limit),
         "last": unsigned(1),
         "clear": unsigned(1),
     }
@@ -62,7 +62,7 @@ def result_layout(plan: LayerPlan) -> data.StructLayout:
     """One swept group: its spikes (``lanes * spike_bits``) if the layer fires, else its
     charge ``I`` (``lanes * current_width``, the membrane readout)."""
     fields = {"group": range(max(plan.groups, 2)),
-              "base": range(plan.groups * plan.lanes + 1)}
+              "base": range(plan.base_limit)}
     if plan.fires:
         fields["spikes"] = unsigned(plan.lanes * plan.spike_bits)
     else:

@@ -63,7 +63,7 @@ from ..protocol.words import conv_weight_words, weight_words
 from ..util import signed_range
 from ._checks import CheckedComponent, check_lanes
 from .lutram import LUTRAM_BANK_WORDS, state_memory
-from .plan import event_table_fields, synapse_memories, tree_stages
+from .plan import event_table_fields, position_bits, synapse_memories, tree_stages
 from .ports import AccumulatorPort, WeightLoadPort
 from .weights import WeightStore
 from .window import ConvWindow
@@ -133,9 +133,9 @@ class SynapseArray(CheckedComponent):
 
     def __init__(self, W, *, w_bits: int, in_bits: int, lanes: int, acc_width: int,
                  weights: str = "rom", bank_words: int | None = None,
-                 window: ConvWindow | None = None):
+                 window: ConvWindow | None = None, split_in: bool = False):
         W = np.asarray(W, dtype=np.int64)
-        self.window = window
+        self.window, self.split_in = window, split_in and window is not None
         if window is None:
             self.n_out, self.n_in = W.shape
             self.groups = math.ceil(self.n_out / lanes)
@@ -147,14 +147,22 @@ class SynapseArray(CheckedComponent):
             init = conv_weight_words(W, lanes, w_bits)
         self.lanes, self.w_bits, self.in_bits, self.acc_width = lanes, w_bits, in_bits, acc_width
         mems = synapse_memories(n_in=self.n_in, n_out=self.n_out, lanes=lanes, w_bits=w_bits,
-                                acc_width=acc_width, weights=weights, window=window)
+                                acc_width=acc_width, weights=weights, window=window,
+                                split_in=self.split_in)
         self.weight_memory, self.acc_memory = mems[:2]
         self.table_memory = mems[2] if window is not None else None
+        self.channel_memory = mems[3] if self.split_in else None
+        if self.split_in:   # input index: channel << position_bits | position
+            c_in, h, w = window.in_shape
+            self.pos_bits = position_bits(h * w)
+            in_index = c_in << self.pos_bits
+        else:
+            in_index = self.n_in
         self.store = WeightStore(self.weight_memory, bank_words=bank_words,
                                  init=init if weights == "rom" else None)
         super().__init__({
             "i": In(stream.Signature(data.StructLayout({
-                "index": unsigned(index_width(self.n_in)),
+                "index": unsigned(index_width(in_index)),
                 "value": unsigned(in_bits)}))),
             "sweep": In(AccumulatorPort(self.groups, self.acc_memory.width)),
             "load": In(WeightLoadPort(len(self.store.rd_addr), self.weight_memory.width)),
@@ -328,8 +336,12 @@ class SynapseArray(CheckedComponent):
         fields = event_table_fields(win)
         layout = data.StructLayout({k: unsigned(v) for k, v in fields.items()})
         t = win.table()
+        if self.split_in:
+            # the table of input channel 0's positions (the rest differ only by the
+            # channel's weight offset, from a second table)
+            t = {k: v[:win.in_shape[1] * win.in_shape[2]] for k, v in t.items()}
         words = []
-        for j in range(self.n_in):
+        for j in range(len(t["w0"])):
             row = {"w0": int(t["w0"][j]), "a0": int(t["a0"][j]),
                    "nx": max(int(t["nx"][j]) - 1, 0), "left": max(int(t["visits"][j]) - 1, 0),
                    "none": int(t["visits"][j] == 0)}
@@ -343,6 +355,19 @@ class SynapseArray(CheckedComponent):
                                                   init=words, attrs=spec.attrs(platform))
         rd = tbl.read_port()
         q = data.View(layout, rd.data)
+        index = self.i.payload.index
+        if self.split_in:
+            cspec = self.channel_memory
+            m.submodules.channels = ctbl = memory.Memory(
+                shape=unsigned(cspec.width), depth=cspec.depth,
+                init=[ci * win.taps for ci in range(cspec.depth)], attrs=cspec.attrs(platform))
+            crd = ctbl.read_port()
+            m.d.comb += [crd.addr.eq(index[self.pos_bits:]), crd.en.eq(rd.en)]
+            m.d.comb += rd.addr.eq(index[:self.pos_bits])
+            w_first = q.w0 + crd.data                # the channel's weights, then the tap
+        else:
+            m.d.comb += rd.addr.eq(index)
+            w_first = q.w0
 
         # q: the accepted event, its table row in the read port's register (held while
         # the walk is busy)
@@ -350,8 +375,7 @@ class SynapseArray(CheckedComponent):
         a_last = Signal()                        # the walk is at its last group
         free = ~a_valid | a_last
         q_go = q_valid & (free | q.none)         # q leaves: into the walk, or dropped
-        m.d.comb += [self.i.ready.eq(~q_valid | q_go), rd.addr.eq(self.i.payload.index),
-                     rd.en.eq(self.i.ready)]
+        m.d.comb += [self.i.ready.eq(~q_valid | q_go), rd.en.eq(self.i.ready)]
         with m.If(self.i.valid & self.i.ready):
             m.d.sync += [q_valid.eq(1), q_value.eq(self.i.payload.value)]
         with m.Elif(q_go):
@@ -383,6 +407,6 @@ class SynapseArray(CheckedComponent):
         with m.If(q_go & ~q.none):
             m.d.sync += [a_valid.eq(1), a_value.eq(q_value), g.eq(0), col.eq(0), nx.eq(q.nx),
                          left.eq(q.left), a_last.eq(q.left == 0),
-                         w_addr.eq(q.w0), w_col.eq(q.w0), w_row.eq(q.w0),
+                         w_addr.eq(w_first), w_col.eq(w_first), w_row.eq(w_first),
                          a_group.eq(q.a0), a_col.eq(q.a0), a_row.eq(q.a0)]
         return q_valid
