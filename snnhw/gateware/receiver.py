@@ -61,8 +61,10 @@ def reply_layout() -> data.StructLayout:
 class _BufferWrite:
     """The frame buffer's write side (enable, address, byte), whatever memory holds it."""
 
-    def __init__(self, depth: int):
-        self.en, self.addr, self.data = Signal(), Signal(range(depth)), Signal(8)
+    def __init__(self, depth: int, registered: bool = False):
+        self.en = Signal()
+        self.addr = Signal(range(depth), reset_less=registered)
+        self.data = Signal(8, reset_less=registered)
 
 
 class FrameReceiver(wiring.Component):
@@ -103,18 +105,21 @@ class FrameReceiver(wiring.Component):
         m = Module()
         max_bytes = self.buffer.depth
         # the buffer reads into a register (on ECP5 the block RAM's own output register),
-        # so that the block RAM's slow clock-to-out ends in a flip-flop
-        w = _BufferWrite(max_bytes)
+        # so that the block RAM's slow clock-to-out ends in a flip-flop; a payload byte is
+        # written a cycle after it arrives, from registers (the block RAM may sit far from
+        # the frame logic; the frame is checked and handed on only after its CRC bytes)
+        w, wq = _BufferWrite(max_bytes), _BufferWrite(max_bytes, registered=True)
+        m.d.sync += [wq.en.eq(w.en), wq.addr.eq(w.addr), wq.data.eq(w.data)]
         if getattr(platform, "family", None) == "ecp5" and max_bytes <= 2048:
-            q = dp16kd(m, "buf", self.buf.addr, width=9, write=(w.en, w.addr, w.data))
+            q = dp16kd(m, "buf", self.buf.addr, width=9, write=(wq.en, wq.addr, wq.data))
             m.d.comb += self.buf.data.eq(q[:8])
         else:
             m.submodules.buf = buf = memory.Memory(shape=self.buffer.width, depth=max_bytes,
                                                    init=[])
             wp = buf.write_port()
             r = buf.read_port()
-            m.d.comb += [r.addr.eq(self.buf.addr), wp.en.eq(w.en), wp.addr.eq(w.addr),
-                         wp.data.eq(w.data)]
+            m.d.comb += [r.addr.eq(self.buf.addr), wp.en.eq(wq.en), wp.addr.eq(wq.addr),
+                         wp.data.eq(wq.data)]
             m.d.sync += self.buf.data.eq(r.data)
         m.submodules.crc = rx_crc = crc.catalog.CRC16_XMODEM().create()
 

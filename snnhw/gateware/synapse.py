@@ -294,11 +294,14 @@ class SynapseArray(CheckedComponent):
         m.d.sync += sweep_en.eq(self.sweep.en)
         with m.If(sweep_en):
             m.d.comb += [a_wr.en.eq(1), a_wr.addr.eq(raddr), a_wr.data.eq(0)]
-        # busy: a register holding whether any stage will be full next cycle (the stages
-        # fill only from the one before, an accepted event or a sweep request), so the
-        # layer's control logic starts at a flip-flop, not at an OR of every stage
-        m.d.sync += self.busy.eq((self.i.valid & self.i.ready) | pending | a_valid
-                                 | Cat(*b_valid).any()
+        # busy: whether a stage after the first is full, from a register holding whether
+        # one will be next cycle (the stages fill only from the one before or from a sweep
+        # request), or the first stage (a_valid, or a conv layer's accepted event in q):
+        # the layer's control logic starts at flip-flops, and nothing the input offers
+        # reaches the busy register in the cycle it is offered
+        later = Signal()
+        m.d.comb += self.busy.eq(later | pending | a_valid)
+        m.d.sync += later.eq(pending | a_valid | Cat(*b_valid).any()
                                  | c_valid | Cat(*tree_valid).any() | d_valid | e_valid
                                  | self.sweep.en)
         m.d.comb += self.sweep.data.eq(a_rd.data)
