@@ -19,6 +19,7 @@ from ..util import write_text_atomic
 from . import cycles
 from .layouts import result_width
 from .network import SNNCore
+from .plan import position_bits
 
 __all__ = ["RTL_FORMAT", "generate_verilog", "manifest", "write"]
 
@@ -53,8 +54,11 @@ def manifest(net: Network, core: SNNCore, top: str, verilog_file: str) -> dict:
                  "max_walk": lp.max_walk, "role": lp.readout or "hidden", "memories": mem}
         if lp.readout is None:
             # the order of the layer's output events within a step (docs/architecture.md)
-            entry["event_order"] = ("by channel group, then position, then lane"
-                                    if lp.conv else "ascending index")
+            entry["event_order"] = (
+                "ascending index" if not lp.conv else
+                "by channel group, then position, then lane; index channel << "
+                f"{position_bits(lp.window.positions)} | position" if lp.split_out else
+                "by channel group, then position, then lane; flat index")
         if lp.conv:
             w = lp.window
             entry["window"] = {"in_shape": list(w.in_shape), "kernel": list(w.kernel),
