@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -72,9 +73,18 @@ def test_hw_cycles_quick_run(tmp_path):
 
 
 def test_hw_cycles_on_a_cnn(tmp_path):
+    # a small two-conv CNN on the digits inputs (the default CNN's shapes simulate for
+    # minutes in the Amaranth simulator)
+    from snnhw import ir
+    from snnhw.ir.examples import random_conv_network
+
+    net = random_conv_network(np.random.default_rng(3), (1, 8, 8),
+                              [(4, (3, 3), (1, 1), (1, 1)), (3, (4, 4), (2, 2), (1, 1))],
+                              [12, 10], in_bits=5, timesteps=2, spike_bits=2)
+    ir.save(net, tmp_path / "cnn.snn")
     r = subprocess.run([sys.executable, str(BENCH / "hw_cycles.py"), "--json", "--only",
-                        "digits-cnn", "--cnn-digits", str(tmp_path / "absent.snn"), "--lanes",
-                        "8", "--cnn-samples", "1"], capture_output=True, text=True, check=True)
+                        "digits-cnn", "--cnn-digits", str(tmp_path / "cnn.snn"), "--lanes",
+                        "4", "--cnn-samples", "1"], capture_output=True, text=True, check=True)
     d = json.loads(r.stdout)
     net = d["networks"][0]
     assert d["all_exact"] is True and net["kinds"] == ["conv", "conv", "dense", "dense"]
