@@ -159,6 +159,9 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-mnist", action="store_true", help="leave out 784-128-10")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
+    if min(args.samples, args.mnist_samples, args.cnn_samples) < 1:
+        raise SystemExit("hw_cycles: --samples, --mnist-samples and --cnn-samples must be "
+                         "positive")
     from tqdm.auto import tqdm
 
     lanes_list = [int(v) for v in args.lanes.split(",")]

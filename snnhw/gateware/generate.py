@@ -19,7 +19,7 @@ from ..util import write_text_atomic
 from . import cycles
 from .layouts import result_width
 from .network import SNNCore
-from .plan import position_bits
+from .window import position_bits
 
 __all__ = ["RTL_FORMAT", "generate_verilog", "manifest", "write"]
 
@@ -64,7 +64,8 @@ def manifest(net: Network, core: SNNCore, top: str, verilog_file: str) -> dict:
             entry["window"] = {"in_shape": list(w.in_shape), "kernel": list(w.kernel),
                                "stride": list(w.stride), "padding": list(w.padding),
                                "out_shape": list(w.out_shape),
-                               "channel_groups": w.channel_groups, "lane_stride": w.positions}
+                               "channel_groups": w.channel_groups,
+                               "lane_stride": lp.lane_stride}
         layers.append(entry)
     return {
         "format": RTL_FORMAT,

@@ -40,11 +40,12 @@ from amaranth.lib.wiring import In, Out
 from ..ir import Network
 from ._checks import CheckedComponent, check_lanes
 from .layouts import event_layout, result_layout
-from .plan import SWEEP_STAGES, LayerPlan, position_bits
+from .plan import SWEEP_STAGES, LayerPlan
 from .readout import Readout
 from .serializer import SpikeSerializer
 from .sweep import NeuronSweep
 from .synapse import SynapseArray
+from .window import position_bits
 
 __all__ = ["LIFLayer"]
 
@@ -190,13 +191,18 @@ class LIFLayer(CheckedComponent):
                     if not plan.conv:
                         m.d.sync += base.eq(base + P)
                     else:
+                        # (into a conv layer `first` and `pos` make the base; else a
+                        # flat base is kept by adding)
                         with m.If(pos == npos - 1):
-                            m.d.sync += [pos.eq(0), channel.eq(channel + 1),
-                                         base.eq(base + (P - 1) * npos + 1)]
+                            m.d.sync += [pos.eq(0), channel.eq(channel + 1)]
                             if plan.split_out:
                                 m.d.sync += first.eq(first + P)
+                            else:
+                                m.d.sync += base.eq(base + (P - 1) * npos + 1)
                         with m.Else():
-                            m.d.sync += [pos.eq(pos + 1), base.eq(base + 1)]
+                            m.d.sync += pos.eq(pos + 1)
+                            if not plan.split_out:
+                                m.d.sync += base.eq(base + 1)
                 with m.If((addr == G) & ~sweep.busy):
                     # every group swept: the marker goes out (a hidden layer), or after the
                     # sample's last step the readout emits its results

@@ -25,7 +25,7 @@ from ..protocol.link import MAX_EVENTS
 from ..util import lanes_per_layer, signed_bits
 from .neuron import NeuronLane
 from .ports import AccumulatorPort
-from .window import ConvWindow
+from .window import ConvWindow, position_bits
 
 __all__ = ["MemorySpec", "DISTRIBUTED_DEPTH", "distributed", "tree_stages", "LayerPlan",
            "BANK_WORDS", "SPRAM_DEPTH", "SELECT_FANIN", "weight_banks", "weight_latency",
@@ -160,8 +160,7 @@ def synapse_memories(*, n_in: int, n_out: int, lanes: int, w_bits: int, acc_widt
         g = math.ceil(n_out / lanes)
         depth = g * n_in
     else:
-        g = window.channel_groups * window.positions
-        depth = window.weight_words
+        g, depth = window.groups, window.weight_words
     mems = [MemorySpec(f"weights.{store}", "weights", depth, lanes * w_bits, kind=weights),
             MemorySpec("acc", "accumulators", g, lanes * acc_width, distributed=distributed(g))]
     if window is not None:
@@ -177,17 +176,12 @@ def synapse_memories(*, n_in: int, n_out: int, lanes: int, w_bits: int, acc_widt
     return tuple(mems)
 
 
-def position_bits(positions: int) -> int:
-    """Bits of the position field of a ``(channel, position)`` event index."""
-    return (positions - 1).bit_length()
-
-
 def event_table_fields(window: ConvWindow) -> dict[str, int]:
     """Fields of a conv layer's event table word (:meth:`ConvWindow.table`): the walk's
     first weight and accumulator addresses, its columns less one, its groups less one,
     and whether the input reaches no output at all."""
     return {"w0": max(window.weight_words - 1, 1).bit_length(),
-            "a0": max(window.channel_groups * window.positions - 1, 1).bit_length(),
+            "a0": max(window.groups - 1, 1).bit_length(),
             "nx": max(window.out_shape[2] - 1, 1).bit_length(),
             "left": max(window.max_visits - 1, 1).bit_length(),
             "none": 1}
@@ -236,7 +230,7 @@ class LayerPlan:
         """Groups of ``lanes`` neurons the sweep visits: ``ceil(n_out / lanes)``, or for
         a conv layer ``Gc * OH * OW`` (lanes are output channels at one position)."""
         if self.window is not None:
-            return self.window.channel_groups * self.window.positions
+            return self.window.groups
         return math.ceil(self.n_out / self.lanes)
 
     @property
@@ -258,18 +252,12 @@ class LayerPlan:
     def base_limit(self) -> int:
         """Above every group's first output index (``base``; into a conv layer, the padded
         channels of the last group count too)."""
-        if self.split_out:
-            return (self.window.channel_groups * self.lanes << position_bits(
-                self.window.positions)) + 1
-        return self.groups * self.lanes + 1
+        return _base_limit(self.window, self.lanes, self.split_out, self.groups)
 
     @property
     def in_index(self) -> int:
         """Input events' index range: ``n_in``, or ``C_in << position_bits`` when split."""
-        if self.split_in:
-            c_in, h, w = self.window.in_shape
-            return c_in << position_bits(h * w)
-        return self.n_in
+        return self.window.split_in_index if self.split_in else self.n_in
 
     @property
     def out_index(self) -> int:
@@ -332,7 +320,7 @@ class LayerPlan:
         if window is None:
             g = bias_words = math.ceil(ly.n_out / lanes)
         else:                                   # a group: lanes channels at one position
-            g, bias_words = window.channel_groups * window.positions, window.channel_groups
+            g, bias_words = window.groups, window.channel_groups
         mems.append(MemorySpec("sweep.bias", "bias", bias_words, lanes * ly.u_bits,
                                kind="rom", distributed=distributed(bias_words)))
         if readout != "membrane":
@@ -345,10 +333,8 @@ class LayerPlan:
             # checks are registered); SyncFIFOBuffered keeps one of them in its output
             # register, the rest in this memory
             # (a word: first neuron, spikes, marker, and the count of its spiking lanes)
-            out_index = (window.channel_groups * lanes << position_bits(window.positions)
-                         if split_out else ly.n_out)    # above every group's base
-            width = (max(g * lanes, out_index).bit_length() + lanes * ly.spike_bits + 1
-                     + lanes.bit_length())
+            width = ((_base_limit(window, lanes, split_out, g) - 1).bit_length()
+                     + lanes * ly.spike_bits + 1 + lanes.bit_length())
             mems.append(MemorySpec("serializer.fifo.storage", "spike_fifo",
                                    min(g, SPIKE_FIFO_GROUPS) + 4 + SWEEP_STAGES, width))
         else:
@@ -360,6 +346,13 @@ class LayerPlan:
                    spike_bits=ly.spike_bits, acc_width=acc_width, logit_bits=logit_bits,
                    readout=readout, weights=weights, memories=mems, window=window,
                    split_in=split_in, split_out=split_out)
+
+
+def _base_limit(window: ConvWindow | None, lanes: int, split_out: bool, groups: int) -> int:
+    """Above every group's first output index (:attr:`LayerPlan.base_limit`)."""
+    if split_out:
+        return (window.channel_groups * lanes << position_bits(window.positions)) + 1
+    return groups * lanes + 1
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ A hidden layer's sweep pushes every group that has a non-zero spike as one
 word (first neuron ``base``, the ``lanes`` spikes; every word has a spike)
 and, after the last group, an end-of-step word. The serializer
 turns the head word into ``(index, value)`` events for its non-zero lanes,
-lowest lane first, one per cycle (lane ``l`` is neuron ``base + l * lane_stride``:
-1 for a dense layer, ``OH * OW`` for a conv layer), then the marker, so the next layer works
+lowest lane first, one per cycle (lane ``l`` is index ``base + l * lane_stride``:
+1 for a dense layer, ``OH * OW`` for a conv layer, a power of two when a conv
+layer feeds a conv layer; :attr:`LayerPlan.lane_stride`), then the marker, so the next layer works
 while this one accumulates the next step.
 
 Latency: four cycles from a word pushed into an empty serializer to its first

@@ -13,7 +13,8 @@ from amaranth.sim import Simulator
 
 from ..protocol.streams import Event, Result, decode_results, encode_batch, pauses
 
-__all__ = ["put", "get", "simulate", "uart_send", "uart_receive", "run_network", "NetworkRun"]
+__all__ = ["put", "get", "simulate", "uart_send", "uart_receive", "run_network", "NetworkRun",
+           "StandInPlatform"]
 
 
 async def put(ctx, stream, payloads, pause_iter):
@@ -63,10 +64,33 @@ async def uart_receive(ctx, pin, divisor: int) -> int:
     return byte
 
 
-def simulate(dut, *testbenches, background=(), period: float = 1e-8) -> None:
-    """Run ``dut`` with one clock until every testbench has returned; ``background``
-    testbenches run alongside and are stopped then."""
-    sim = Simulator(dut)
+class StandInPlatform:
+    """Stands in for a device's platform in the simulator: what the gateware asks of
+    one, its ``family`` (the memories it builds differ by family)."""
+
+    def __init__(self, family: str):
+        self.family = family
+
+
+class _ElaboratedFor(Elaboratable):
+    """``dut`` elaborated for ``platform`` (e.g. a :class:`StandInPlatform`)."""
+
+    def __init__(self, dut, platform):
+        self.dut, self.platform = dut, platform
+
+    def elaborate(self, platform):
+        return Fragment.get(self.dut, self.platform)
+
+
+def _for(dut, platform):
+    return dut if platform is None else _ElaboratedFor(dut, platform)
+
+
+def simulate(dut, *testbenches, background=(), period: float = 1e-8, platform=None) -> None:
+    """Run ``dut`` (elaborated for ``platform``, if given) with one clock until every
+    testbench has returned; ``background`` testbenches run alongside and are stopped
+    then."""
+    sim = Simulator(_for(dut, platform))
     sim.add_clock(period)
     for tb in testbenches:
         sim.add_testbench(tb)
@@ -87,17 +111,6 @@ class NetworkRun:
         #: and those it waited for room downstream (LIFLayer.blocked)
         self.starved_cycles = starved_cycles or [0] * len(synapse_cycles)
         self.blocked_cycles = blocked_cycles or [0] * len(synapse_cycles)
-
-
-class _ElaboratedFor(Elaboratable):
-    """``dut`` elaborated for ``platform`` (a stand-in that has what the gateware asks,
-    e.g. ``family``), in the simulator."""
-
-    def __init__(self, dut, platform):
-        self.dut, self.platform = dut, platform
-
-    def elaborate(self, platform):
-        return Fragment.get(self.dut, self.platform)
 
 
 def run_network(core, x, *, in_pauses="none", out_pauses="none", seed=0,
@@ -150,7 +163,7 @@ def run_network(core, x, *, in_pauses="none", out_pauses="none", seed=0,
             if stats["cycles"] > max_cycles:
                 raise RuntimeError(f"no result after {max_cycles} cycles")
 
-    sim = Simulator(core if platform is None else _ElaboratedFor(core, platform))
+    sim = Simulator(_for(core, platform))
     sim.add_clock(1e-8)
     sim.add_testbench(driver)
     sim.add_testbench(monitor)

@@ -63,10 +63,10 @@ from ..protocol.words import conv_weight_words, weight_words
 from ..util import signed_range
 from ._checks import CheckedComponent, check_lanes
 from .lutram import LUTRAM_BANK_WORDS, state_memory
-from .plan import event_table_fields, position_bits, synapse_memories, tree_stages
+from .plan import event_table_fields, synapse_memories, tree_stages
 from .ports import AccumulatorPort, WeightLoadPort
 from .weights import WeightStore
-from .window import ConvWindow
+from .window import ConvWindow, position_bits
 
 __all__ = ["SynapseArray", "LUTRAM_BANK_WORDS"]
 
@@ -143,7 +143,7 @@ class SynapseArray(CheckedComponent):
         else:
             self.n_in = int(np.prod(window.in_shape))
             self.n_out = int(np.prod(window.out_shape))
-            self.groups = window.channel_groups * window.positions
+            self.groups = window.groups
             init = conv_weight_words(W, lanes, w_bits)
         self.lanes, self.w_bits, self.in_bits, self.acc_width = lanes, w_bits, in_bits, acc_width
         mems = synapse_memories(n_in=self.n_in, n_out=self.n_out, lanes=lanes, w_bits=w_bits,
@@ -153,11 +153,8 @@ class SynapseArray(CheckedComponent):
         self.table_memory = mems[2] if window is not None else None
         self.channel_memory = mems[3] if self.split_in else None
         if self.split_in:   # input index: channel << position_bits | position
-            c_in, h, w = window.in_shape
-            self.pos_bits = position_bits(h * w)
-            in_index = c_in << self.pos_bits
-        else:
-            in_index = self.n_in
+            self.pos_bits = position_bits(window.in_shape[1] * window.in_shape[2])
+        in_index = window.split_in_index if self.split_in else self.n_in
         self.store = WeightStore(self.weight_memory, bank_words=bank_words,
                                  init=init if weights == "rom" else None)
         super().__init__({
@@ -306,7 +303,6 @@ class SynapseArray(CheckedComponent):
                                  | self.sweep.en)
         m.d.comb += self.sweep.data.eq(a_rd.data)
         return m
-
 
     def _dense_walk(self, m, a_valid, a_value, a_group):
         """Stage A of a dense layer: an accepted event ``(j, s)`` walks the groups

@@ -19,9 +19,11 @@ adds, no multiplier:
 Windows at the map's edges and padding are in the counts: an event visits
 exactly ``ny(y) * nx(x) * Gc`` groups (``Gc = ceil(C_out / lanes)``), never a
 padded position, at most ``ceil(KH/SH) * ceil(KW/SW) * Gc``. The only thing
-the hardware looks up is, per input index, where the walk starts and how long
-it is (:meth:`ConvWindow.table`, a ROM of ``n_in`` words); everything after
-that is counters.
+the hardware looks up is where the walk starts and how long it is
+(:meth:`ConvWindow.table`): a ROM word per input index, or, when the input
+comes from a conv layer as ``channel << position_bits | position``
+(:attr:`ConvWindow.split_in_index`), a word per input position plus each
+channel's weight offset. Everything after that is counters.
 
 Memory layouts (the synapse array's):
 
@@ -42,7 +44,12 @@ import numpy as np
 
 from ..ir import ConvLayer
 
-__all__ = ["ConvWindow"]
+__all__ = ["ConvWindow", "position_bits"]
+
+
+def position_bits(positions: int) -> int:
+    """Bits of the position field of a ``(channel, position)`` event index."""
+    return (positions - 1).bit_length()
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,18 @@ class ConvWindow:
         """Output positions ``OH * OW``: the accumulator step per channel group, and the
         flat-index distance between two lanes of a group."""
         return self.out_shape[1] * self.out_shape[2]
+
+    @property
+    def groups(self) -> int:
+        """Groups of ``lanes`` output channels at one position: ``Gc * OH * OW`` (the
+        accumulator and membrane words)."""
+        return self.channel_groups * self.positions
+
+    @property
+    def split_in_index(self) -> int:
+        """Index range of input events as ``channel << position_bits | position``."""
+        c_in, h, w = self.in_shape
+        return c_in << position_bits(h * w)
 
     @property
     def taps(self) -> int:

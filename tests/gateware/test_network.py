@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from snnhw import golden
 from snnhw.gateware import SNNCore, cycles
-from snnhw.gateware.sim import run_network
+from snnhw.gateware.sim import StandInPlatform, run_network
 from snnhw.ir.examples import random_input, random_network
 from snnhw.protocol.streams import PAUSE_PATTERNS, encode_sample
 
@@ -86,12 +86,6 @@ def test_bad_lanes():
         SNNCore(net, lanes=0)
 
 
-class _ECP5:
-    """Stands in for an ECP5 platform (what the gateware asks of one: its family)."""
-
-    family = "ecp5"
-
-
 def test_banked_lut_ram_state_on_ecp5():
     """On ECP5, neuron-state memories deeper than 64 words are banks of LUT RAM picked
     after their read registers (gateware.lutram): accumulators, membranes and the bias
@@ -111,6 +105,7 @@ def test_banked_lut_ram_state_on_ecp5():
         assert core.plan.layers[0].groups > LUTRAM_BANK_WORDS
         x = random_input(rng, net, 2, density=0.5)
         g = golden.run(net, x)
-        r = run_network(core, x, in_pauses="light", out_pauses="bursty", platform=_ECP5())
+        r = run_network(core, x, in_pauses="light", out_pauses="bursty",
+                        platform=StandInPlatform("ecp5"))
         assert r.logits == g.logits.tolist() and r.classes == g.classes.tolist()
 

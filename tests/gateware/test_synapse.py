@@ -2,25 +2,10 @@
 
 import numpy as np
 import pytest
-from amaranth.hdl import Elaboratable, Fragment
 
-from snnhw.gateware.sim import put, simulate
+from snnhw.gateware.sim import StandInPlatform, put, simulate
 from snnhw.gateware.synapse import LUTRAM_BANK_WORDS, SynapseArray
 from snnhw.protocol.streams import pauses
-
-
-class _ECP5:
-    """Stands in for an ECP5 platform (what the gateware asks of one: its family)."""
-
-    family = "ecp5"
-
-
-class _OnECP5(Elaboratable):
-    def __init__(self, dut):
-        self.dut = dut
-
-    def elaborate(self, platform):
-        return Fragment.get(self.dut, _ECP5())
 
 
 def run_array(W, events, *, lanes, w_bits, in_bits, acc_width, pattern="none", ecp5=False):
@@ -49,7 +34,7 @@ def run_array(W, events, *, lanes, w_bits, in_bits, acc_width, pattern="none", e
             await ctx.tick()
             active[0] += ctx.get(dut.active)
 
-    simulate(_OnECP5(dut) if ecp5 else dut, tb, background=[count])
+    simulate(dut, tb, background=[count], platform=StandInPlatform("ecp5") if ecp5 else None)
 
     def signed(v):
         return v - (1 << acc_width) if v >> (acc_width - 1) else v
