@@ -7,13 +7,13 @@ import sys
 
 from .. import __version__
 from ..util import OutputError
-from . import build, convert, export, generate, info, nir_import, run, train, verify
+from . import build, convert, explore, export, generate, info, nir_import, run, train, verify
 from .args import Parser
 from .common import CLIError
 
 __all__ = ["build_parser", "main"]
 
-SUBCOMMANDS = (train, convert, nir_import, export, info, run, generate, verify, build)
+SUBCOMMANDS = (train, convert, nir_import, export, info, run, generate, verify, build, explore)
 
 
 def build_parser() -> argparse.ArgumentParser:

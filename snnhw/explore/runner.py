@@ -1,0 +1,181 @@
+"""Running a sweep on Dask (``dask.distributed``).
+
+By default the points run on a ``LocalCluster`` of worker processes sized to the
+machine (nothing to start); with a scheduler address they run on an existing cluster
+(``dask scheduler`` / ``dask worker ADDRESS``). Every point is one task
+(:func:`snnhw.explore.point.evaluate`); its record is written to the store as soon as it
+comes back, so nothing finished is lost when the sweep stops.
+
+A worker that dies under a point (killed, out of memory) makes the scheduler give up
+the point (``KilledWorker``: the embedded cluster allows no silent re-runs, so the
+count is exact); the point is submitted once more, and if that attempt dies too it is
+recorded as failed. (An external scheduler re-runs tasks itself up to its own
+``distributed.scheduler.allowed-failures``, 3 by default, before reporting.)
+
+With ``build="pareto"`` the estimates run first; then the points on each board's front
+(by estimates) are built, and their measured numbers replace the estimates.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .pareto import fronts
+from .point import evaluate
+from .space import Point
+from .store import Store
+
+__all__ = ["SweepError", "open_cluster", "sweep", "BUILD_MODES", "Summary"]
+
+BUILD_MODES = ("none", "pareto", "all")
+#: attempts a point gets when workers die under it
+ATTEMPTS = 2
+
+
+class SweepError(RuntimeError):
+    """A sweep that cannot start (store conflicts, no scheduler); one line."""
+
+
+def open_cluster(scheduler: str | None = None, workers: int | None = None):
+    """``(client, cluster)``: a client of the scheduler at ``scheduler``, or of a new
+    ``LocalCluster`` of ``workers`` single-threaded worker processes (default: one per
+    core); ``cluster`` is ``None`` for an external scheduler."""
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="20s"), None
+        except (OSError, TimeoutError) as exc:
+            raise SweepError(f"no Dask scheduler at {scheduler}: {exc}") from None
+    n = workers or os.cpu_count() or 1
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    return Client(cluster), cluster
+
+
+@dataclass
+class Summary:
+    points: int = 0
+    computed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    retried: int = 0
+    built: int = 0
+    workers: int = 0
+    wall_seconds: float = 0.0
+    sweep: int = 0
+    front: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _died(exc: BaseException) -> bool:
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(exc, KilledWorker | CommClosedError)
+
+
+def sweep(points: list[Point], store: Store, *, client, build: str = "none",
+          resume: bool = False, redo: bool = False, retry_failed: bool = False,
+          build_dir: str | Path | None = None, build_timeout: float = 1800.0,
+          space: dict | None = None, progress: bool = True) -> Summary:
+    """Run ``points`` on ``client``'s cluster, writing each record to ``store``."""
+    from dask.distributed import as_completed
+
+    if build not in BUILD_MODES:
+        raise SweepError(f"build must be one of {', '.join(BUILD_MODES)}, got {build!r}")
+    t0 = time.perf_counter()
+    cfg = {p.hash: {**p.as_dict(), "hash": p.hash} for p in points}
+    have = store.statuses()
+    seen = [h for h in cfg if h in have]
+    if seen and not (resume or redo):
+        raise SweepError(f"{store.path} already holds {len(seen)} of these {len(cfg)} points: "
+                         "--resume to keep them, --redo to compute them again")
+    keep = set() if redo else {h for h in seen if have[h] == "ok" or
+                               (have[h] == "failed" and not retry_failed)}
+    if build == "all":   # a kept point without its build still needs one
+        keep = {h for h in keep if not _needs_build(store.get(h))}
+    summary = Summary(points=len(cfg), skipped=len(keep))
+    summary.sweep = store.begin_sweep(space or {}, list(cfg), build)
+    summary.workers = len(client.scheduler_info().get("workers", {}))
+    build_dir = str(build_dir) if build_dir is not None else str(store.path) + ".builds"
+    bar = _bar(len(cfg) - len(keep), progress)
+
+    def run(hashes, with_build):
+        kw = {"build": with_build, "build_dir": build_dir, "build_timeout": build_timeout}
+        attempts = {}
+        futs = {}
+
+        def submit(h):
+            attempts[h] = attempts.get(h, 0) + 1
+            f = client.submit(evaluate, cfg[h], key=f"snnhw-point-{h}-{time.time_ns()}", **kw)
+            futs[f.key] = h
+            return f
+
+        ac = as_completed([submit(h) for h in hashes])
+        running = len(hashes)
+        for fut in ac:
+            h = futs.pop(fut.key)
+            try:
+                rec = fut.result()
+            except Exception as exc:
+                if _died(exc) and attempts[h] < ATTEMPTS:
+                    summary.retried += 1
+                    ac.add(submit(h))
+                    continue
+                why = ("a worker died under it in each of its "
+                       f"{attempts[h]} attempts" if _died(exc) else
+                       f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+                rec = {"hash": h, "config": {k: v for k, v in cfg[h].items() if k != "hash"},
+                       "status": "failed", "error": f"worker: {why}"}
+            rec["attempts"] = attempts[h]
+            store.put(rec)
+            running -= 1
+            summary.computed += 1
+            summary.failed += rec["status"] == "failed"
+            summary.built += bool((rec.get("result") or {}).get("build"))
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(done=summary.computed - summary.failed, failed=summary.failed,
+                                running=running, refresh=False)
+
+    try:
+        run([h for h in cfg if h not in keep], build == "all")
+        if build == "pareto":
+            recs = [store.get(h) for h in cfg]
+            on_front = [h for hs in fronts([r for r in recs if r]).values() for h in hs
+                        if _needs_build(store.get(h))]
+            if on_front:
+                if bar is not None:
+                    bar.total += len(on_front)
+                    bar.set_description("build")
+                summary.computed -= len(on_front)   # counted as points once
+                run(on_front, True)
+    finally:
+        if bar is not None:
+            bar.close()
+    recs = [r for h in cfg if (r := store.get(h))]
+    summary.front = fronts(recs)
+    summary.wall_seconds = round(time.perf_counter() - t0, 2)
+    return summary
+
+
+def _needs_build(rec: dict | None) -> bool:
+    r = (rec or {}).get("result") or {}
+    return rec is not None and rec["status"] == "ok" and r.get("build") is None \
+        and r["estimate"]["fits"]
+
+
+def _bar(total: int, enabled: bool):
+    if not enabled or total == 0:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="points", unit="point", leave=False)

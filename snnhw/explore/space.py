@@ -1,0 +1,186 @@
+"""The space a sweep covers: a small TOML file and/or command-line options, expanded
+into points.
+
+A point is one export of one checkpoint (``w_bits``, ``u_bits``) on one board with one
+``lanes`` choice and clock. Spike bits and time steps are fixed when a model is trained,
+so a sweep over them lists one checkpoint per training (``checkpoints``); each point
+records its checkpoint's spike bits and ``T``.
+
+    # explore.toml
+    checkpoints = ["out/model.pt"]     # one or more (snnhw train / convert)
+    data = "digits"                    # default: each checkpoint's own data set
+    boards = ["icebreaker", "ulx3s"]
+    lanes = ["1", "2", "4", "2,1"]     # one number, or one per layer
+    w_bits = [4, 6, 8]
+    u_bits = [16]
+    clock_mhz = [0]                    # 0: the board oscillator
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["SpaceError", "Space", "Point", "load_space", "KEYS"]
+
+#: keys a space file may hold, and what each is
+KEYS = {
+    "checkpoints": "checkpoint files (snnhw train / convert), one or more",
+    "data": "data set name or .npz file (default: each checkpoint's own)",
+    "boards": "board names",
+    "lanes": "lanes: one number or one per layer (\"2,1\")",
+    "w_bits": "weight widths 2..16",
+    "u_bits": "membrane widths 8..32",
+    "clock_mhz": "clocks in MHz (0: the board oscillator)",
+}
+
+
+class SpaceError(ValueError):
+    """A space that cannot be swept; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One point of a sweep. ``checkpoint_sha`` (the file's SHA-256) makes the hash
+    follow the checkpoint's contents, not its path."""
+    checkpoint: str
+    checkpoint_sha: str
+    data: str | None
+    board: str
+    lanes: str
+    w_bits: int
+    u_bits: int
+    clock_mhz: float
+
+    def key(self) -> dict:
+        """What the result depends on (the hash's input)."""
+        d = dict(self.__dict__)
+        del d["checkpoint"]
+        return d
+
+    @property
+    def hash(self) -> str:
+        text = json.dumps(self.key(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Space:
+    checkpoints: list[str]
+    data: str | None = None
+    boards: list[str] = field(default_factory=lambda: ["icebreaker"])
+    lanes: list[str] = field(default_factory=lambda: ["2"])
+    w_bits: list[int] = field(default_factory=lambda: [8])
+    u_bits: list[int] = field(default_factory=lambda: [16])
+    clock_mhz: list[float] = field(default_factory=lambda: [0.0])
+
+    def points(self) -> list[Point]:
+        """Every combination, checkpoints outermost, in a fixed order."""
+        out = []
+        for ck in self.checkpoints:
+            sha = file_sha256(ck)
+            for board in self.boards:
+                for lanes in self.lanes:
+                    for wb in self.w_bits:
+                        for ub in self.u_bits:
+                            for clk in self.clock_mhz:
+                                out.append(Point(str(Path(ck).resolve()), sha, self.data, board,
+                                                 lanes, wb, ub, float(clk)))
+        return out
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except FileNotFoundError:
+        raise SpaceError(f"checkpoints: no such file: {path}") from None
+    except OSError as exc:
+        raise SpaceError(f"checkpoints: cannot read {path}: {exc.strerror or exc}") from None
+    return h.hexdigest()
+
+
+def _ints(key, values, lo, hi) -> list[int]:
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise SpaceError(f"{key}: {v!r} is not an integer from {lo} to {hi}")
+        out.append(v)
+    return out
+
+
+def _lanes(values) -> list[str]:
+    out = []
+    for v in values:
+        text = str(v).replace(" ", "")
+        parts = text.split(",")
+        if isinstance(v, bool) or not all(p.isdigit() and int(p) >= 1 for p in parts):
+            raise SpaceError(f"lanes: {v!r} is not a positive integer or a comma-separated "
+                             "list of them")
+        out.append(text)
+    return out
+
+
+def _list(key, value) -> list:
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise SpaceError(f"{key}: empty list")
+    return values
+
+
+def load_space(path: str | None = None, **overrides) -> Space:
+    """The space in ``path`` (TOML), with ``overrides`` (non-``None`` values) replacing
+    its keys. Unknown keys, wrong types and empty lists are one-line :class:`SpaceError`s."""
+    raw: dict = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise SpaceError(f"no such space file: {path}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpaceError(f"cannot read space file {path}: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SpaceError(f"space file {path} is not valid TOML: {exc}") from None
+        unknown = sorted(set(raw) - set(KEYS))
+        if unknown:
+            raise SpaceError(f"space file {path}: unknown key(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(KEYS)}")
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    if not raw.get("checkpoints"):
+        raise SpaceError("no checkpoints: give CHECKPOINT arguments or 'checkpoints' in the "
+                         "space file")
+    from snnboards.platforms import BOARDS
+
+    boards = [str(b) for b in _list("boards", raw.get("boards", ["icebreaker"]))]
+    for b in boards:
+        if b not in BOARDS:
+            raise SpaceError(f"boards: unknown board {b!r}; one of {', '.join(sorted(BOARDS))}")
+    data = raw.get("data")
+    if data is not None and not isinstance(data, str):
+        raise SpaceError(f"data: expected a name or a file, got {data!r}")
+    clocks = []
+    for c in _list("clock_mhz", raw.get("clock_mhz", [0])):
+        if isinstance(c, bool) or not isinstance(c, int | float) or not 0 <= c <= 1000:
+            raise SpaceError(f"clock_mhz: {c!r} is not a number from 0 to 1000")
+        clocks.append(float(c))
+    space = Space(
+        checkpoints=[str(c) for c in _list("checkpoints", raw["checkpoints"])],
+        data=data, boards=list(dict.fromkeys(boards)),
+        lanes=list(dict.fromkeys(_lanes(_list("lanes", raw.get("lanes", ["2"]))))),
+        w_bits=list(dict.fromkeys(_ints("w_bits", _list("w_bits", raw.get("w_bits", [8])), 2,
+                                        16))),
+        u_bits=list(dict.fromkeys(_ints("u_bits", _list("u_bits", raw.get("u_bits", [16])), 8,
+                                        32))),
+        clock_mhz=list(dict.fromkeys(clocks)))
+    return space
