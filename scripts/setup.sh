@@ -21,6 +21,18 @@ if ! command -v iverilog >/dev/null 2>&1; then
              "apt-get); Icarus simulations will be skipped"
     fi
 fi
+# Chromium (headless) checks the explore report page as a browser shows it; without it
+# that one test is skipped and says why.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing chromium (apt-get), for the explore report's browser test"
+        (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+            || echo "setup: could not install chromium; the report's browser test will be skipped"
+    else
+        echo "setup: chromium is missing and cannot be installed here; the explore report's" \
+             "browser test will be skipped"
+    fi
+fi
 stamp="$VENV/.snnhw-setup-stamp"
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then

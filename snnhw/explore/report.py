@@ -75,10 +75,12 @@ def plots(rs: list[dict], out_dir: Path) -> list[Path]:
                              ("latency_us", "latency per inference (us)",
                               "accuracy_vs_latency.png")):
         fig, ax = plt.subplots(figsize=(6.4, 4.4))
-        for b in sorted({r["board"] for r in pts}):
+        for n, b in enumerate(sorted({r["board"] for r in pts})):
             mine = [r for r in pts if r["board"] == b]
+            # boards often share a point's numbers: later boards drawn smaller, on top
             ax.scatter([r[key] for r in mine], [r["accuracy"] for r in mine],
-                       marker=MARKERS.get(b, "D"), label=b, alpha=0.75)
+                       marker=MARKERS.get(b, "D"), s=90 / (1 + 1.5 * n), label=b, alpha=0.8,
+                       zorder=2 + n)
             step = _front_2d(mine, key)
             ax.step([r[key] for r in step], [r["accuracy"] for r in step], where="post",
                     ls="--", lw=1, color=ax.collections[-1].get_facecolor()[0])
@@ -93,6 +95,7 @@ def plots(rs: list[dict], out_dir: Path) -> list[Path]:
         ax.set_xlabel(label + (" (measured where built)" if any(r["measured"] for r in pts)
                                else " (estimated)"))
         ax.set_ylabel("integer accuracy (golden model, test split)")
+        ax.set_title(f"{len(pts)} points that fit their board", fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()

@@ -139,3 +139,27 @@ def test_cli_sweep_json_and_report(checkpoint, cluster, tmp_path, capsys):
     r = json.loads(capsys.readouterr().out)
     assert r["summary"] is None and [p["hash"] for p in r["points"]] == [
         p["hash"] for p in d["points"]]
+
+
+@pytest.mark.slow
+def test_pareto_builds_the_front(checkpoint, cluster, tmp_path):
+    """--build pareto: the estimate-front points of the board are built (real Yosys and
+    nextpnr), the others are not, and the built numbers are the build reports'."""
+    points = load_space(checkpoints=[str(checkpoint)], lanes=["1", "2"], w_bits=[4, 8],
+                        u_bits=[16]).points()
+    with Store(tmp_path / "r.sqlite") as store:
+        s = sweep(points, store, client=cluster, build="pareto", progress=False)
+        recs = {r["hash"]: r for r in store.points()}
+    built = {h for h, r in recs.items() if r["result"]["build"]}
+    assert s.failed == 0 and s.built == len(built) >= 1
+    for h in built:
+        b = recs[h]["result"]["build"]
+        rep = json.loads((tmp_path / "r.sqlite.builds" / h / "build_report.json").read_text())
+        assert b["fmax_mhz"] == min(c["fmax_mhz"] for c in rep["clocks"].values())
+        assert (b["lc"], b["bram"], b["dsp"]) == (rep["resources"]["lc"]["used"],
+                                                  rep["resources"]["bram"]["used"], 0)
+    # the built points were on the front by estimates
+    from snnhw.explore.pareto import front
+
+    est_only = [{**r, "result": {**r["result"], "build": None}} for r in recs.values()]
+    assert built == set(front(est_only))
