@@ -28,7 +28,8 @@ from .ports import AccumulatorPort
 from .window import ConvWindow, position_bits
 
 __all__ = ["MemorySpec", "DISTRIBUTED_DEPTH", "distributed", "tree_stages", "LayerPlan",
-           "BANK_WORDS", "SPRAM_DEPTH", "SELECT_FANIN", "weight_banks", "weight_latency",
+           "BANK_WORDS", "SPRAM_DEPTH", "spram_pack", "SELECT_FANIN", "weight_banks",
+           "weight_latency",
            "CorePlan", "MEMORY_KINDS", "SWEEP_STAGES", "synapse_memories", "link_buffer",
            "plan_core", "design_memories", "unsupported", "event_table_fields",
            "position_bits", "SPIKE_FIFO_GROUPS"]
@@ -109,9 +110,19 @@ BANK_WORDS, SPRAM_DEPTH = 1024, 16384
 SELECT_FANIN = 4
 
 
+def spram_pack(width: int) -> int:
+    """Words of ``width`` bits one 16-bit SPRAM row holds: each word sits in a field of
+    whole nibbles (4 or 8 bits), so the row's nibble write mask writes it alone: four
+    words of at most 4 bits, two of at most 8, else one (``ceil(width / 16)`` blocks
+    side by side)."""
+    return 4 if width <= 4 else 2 if width <= 8 else 1
+
+
 def weight_banks(spec: MemorySpec) -> int:
     """Banks of a weight memory at the default bank size."""
-    return math.ceil(spec.depth / (SPRAM_DEPTH if spec.kind == "spram" else BANK_WORDS))
+    if spec.kind == "spram":
+        return math.ceil(spec.depth / (SPRAM_DEPTH * spram_pack(spec.width)))
+    return math.ceil(spec.depth / BANK_WORDS)
 
 
 def weight_latency(spec: MemorySpec) -> int:

@@ -7,8 +7,12 @@ Kinds (the :class:`~snnhw.gateware.plan.MemorySpec`'s ``kind``):
 * ``"ram"``: the same memory without initial contents and with a write port,
   loaded through ``load`` (used in simulation and on devices without SPRAM);
 * ``"spram"``: ``SB_SPRAM256KA`` instances (iCE40UP5K: four of 16K x 16 bit),
-  ``ceil(width / 16)`` side by side and ``ceil(depth / bank_words)`` deep. SPRAM
-  cannot be initialised by the bitstream, so the host loads it (WEIGHTS
+  ``ceil(width / 16)`` side by side and ``ceil(depth / bank_words)`` deep. A word of
+  at most 8 bits shares a row with others (:func:`~snnhw.gateware.plan.spram_pack`:
+  two of up to 8 bits, four of up to 4, each in its own nibbles): the low address
+  bits pick the field, on a write through the row's nibble write mask (no
+  read-modify-write), on a read by a multiplexer in front of the bank's register.
+  SPRAM cannot be initialised by the bitstream, so the host loads it (WEIGHTS
   frames, :mod:`snnhw.protocol.link`).
 
 Reads are pipelined two or three deep: the word at ``rd_addr`` is on
@@ -45,13 +49,13 @@ from amaranth.lib import memory
 from amaranth.lib.wiring import In, Out
 
 from ._checks import CheckedComponent
-from .plan import BANK_WORDS, SELECT_FANIN, SPRAM_DEPTH, MemorySpec, weight_latency
+from .plan import BANK_WORDS, SELECT_FANIN, SPRAM_DEPTH, MemorySpec, spram_pack, weight_latency
 from .ports import WeightLoadPort
 from .select import pick
 
 __all__ = ["WeightStore", "SPRAM_DEPTH", "SPRAM_WIDTH", "spram_units", "BANK_WORDS",
            "DP16KD_SHAPES", "dp16kd_shape", "dp16kd_units", "dp16kd_initvals", "uses_dp16kd",
-           "dp16kd"]
+           "dp16kd", "spram_pack"]
 
 SPRAM_WIDTH = 16
 #: the DP16KD shapes the gateware builds from (words, bits)
@@ -59,7 +63,11 @@ DP16KD_SHAPES = ((1024, 18), (2048, 9))
 
 
 def spram_units(depth: int, width: int) -> int:
-    """SB_SPRAM256KA blocks a ``depth`` x ``width`` memory takes."""
+    """SB_SPRAM256KA blocks a ``depth`` x ``width`` memory takes (narrow words packed
+    :func:`spram_pack` to a row)."""
+    pack = spram_pack(width)
+    if pack > 1:
+        return math.ceil(math.ceil(depth / pack) / SPRAM_DEPTH)
     return math.ceil(width / SPRAM_WIDTH) * math.ceil(depth / SPRAM_DEPTH)
 
 
@@ -160,9 +168,10 @@ class WeightStore(CheckedComponent):
         The words (:func:`snnhw.protocol.words.weight_words`); required for
         ``"rom"``, ignored otherwise.
     bank_words : int or None
-        Words per bank (a power of two): by default all 16384 words of an SPRAM
+        Words per bank (a power of two): by default all 16384 rows of an SPRAM
         block, or :data:`BANK_WORDS` of block RAM; fewer exercise the bank select
-        on a small memory in simulation. (A DP16KD bank is 1024 or 2048 words,
+        on a small memory in simulation. For SPRAM it counts rows, each holding
+        :func:`spram_pack` words. (A DP16KD bank is 1024 or 2048 words,
         :func:`dp16kd_shape`.)
 
     Ports
@@ -213,7 +222,7 @@ class WeightStore(CheckedComponent):
     def elaborate(self, platform):
         m = Module()
         if self.spec.kind == "spram":
-            outs, bank_words = self._spram(m), self.bank_words
+            outs, bank_words = self._spram(m), self.bank_words * spram_pack(self.spec.width)
         elif uses_dp16kd(self.spec) and getattr(platform, "family", None) == "ecp5":
             outs = self._dp16kd(m)
             bank_words = dp16kd_shape(self.spec.depth, self.spec.width)[0]
@@ -287,16 +296,34 @@ class WeightStore(CheckedComponent):
         return outs
 
     def _spram(self, m):
-        cols = math.ceil(self.spec.width / SPRAM_WIDTH)
+        width, pack = self.spec.width, spram_pack(self.spec.width)
+        sub = pack.bit_length() - 1                  # address bits below the row
+        field = SPRAM_WIDTH // pack
+        cols = 1 if pack > 1 else math.ceil(width / SPRAM_WIDTH)
         bank_bits = self.bank_words.bit_length() - 1
-        banks = self.banks()
+        banks = math.ceil(math.ceil(self.spec.depth / pack) / self.bank_words)
         addr = Signal(len(self.rd_addr))
         m.d.comb += addr.eq(Mux(self.load.en, self.load.addr, self.rd_addr))
+        row = addr[sub:]
         data_in = Signal(cols * SPRAM_WIDTH)
-        m.d.comb += data_in.eq(self.load.data)
-        bank = addr[bank_bits:] if banks > 1 else 0
+        mask = Signal(4)
+        if pack > 1:
+            # the word in every field; the nibble mask writes only the addressed one
+            m.d.comb += data_in.eq(Cat(*[self.load.data[:width], Const(0, field - width)]
+                                       * pack))
+            nibbles = field // 4
+            with m.Switch(addr[:sub]):
+                for k in range(pack):
+                    with m.Case(k):
+                        m.d.comb += mask.eq(((1 << nibbles) - 1) << (k * nibbles))
+        else:
+            m.d.comb += [data_in.eq(self.load.data), mask.eq(0b1111)]
+        bank = row[bank_bits:] if banks > 1 else 0
         a14 = Signal(14)
-        m.d.comb += a14.eq(addr[:bank_bits])
+        m.d.comb += a14.eq(row[:bank_bits])
+        # the field of the word read: the SPRAM's output comes one cycle after its address
+        field_q = Signal(max(sub, 1), name="field_q", reset_less=True)
+        m.d.sync += field_q.eq(self.rd_addr[:sub] if sub else 0)
         outs = []
         for b in range(banks):
             words = []
@@ -305,11 +332,15 @@ class WeightStore(CheckedComponent):
                 m.submodules[f"spram{b}_{c}"] = Instance(
                     "SB_SPRAM256KA",
                     i_ADDRESS=a14, i_DATAIN=data_in[c * SPRAM_WIDTH:(c + 1) * SPRAM_WIDTH],
-                    i_MASKWREN=0b1111, i_WREN=self.load.en & (bank == b), i_CHIPSELECT=1,
+                    i_MASKWREN=mask, i_WREN=self.load.en & (bank == b), i_CHIPSELECT=1,
                     i_CLOCK=ClockSignal(), i_STANDBY=0, i_SLEEP=0, i_POWEROFF=1,
                     o_DATAOUT=dout)
                 words.append(dout)
-            reg = Signal(self.spec.width, name=f"bank{b}_q", reset_less=True)
-            m.d.sync += reg.eq(Cat(*words))
+            reg = Signal(width, name=f"bank{b}_q", reset_less=True)
+            if pack > 1:
+                fields = [words[0][k * field:k * field + width] for k in range(pack)]
+                m.d.sync += reg.eq(pick(m, fields, field_q, f"bank{b}_field"))
+            else:
+                m.d.sync += reg.eq(Cat(*words))
             outs.append(reg)
         return outs

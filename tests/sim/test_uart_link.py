@@ -64,3 +64,31 @@ def test_uart_board_path_with_weights_in_spram(sim, spram_design):
     assert rep["errors_seen"] == [ErrorCode.BAD_CRC]
     assert len(rep["results"]) == len(x)
     assert r.ok and r.failed == 0
+
+
+@pytest.fixture(scope="module")
+def packed_spram_design(design, tmp_path_factory):
+    """Layer 0 at one lane: 8-bit words, two to an SPRAM row (written through the nibble
+    mask, picked by the low address bit), 64 x 24 = 1536 words in 768 rows, banks of
+    256 rows: three SB_SPRAM256KA."""
+    net, x, _ = design
+    out = tmp_path_factory.mktemp("packed")
+    _, _, man = write_linked(net, [1, 2], out / "rtl", clk_hz=1e6, baud=100_000,
+                             weights={0: "spram"}, bank_words=256)
+    text = (out / "rtl" / "snn_linked.v").read_text()
+    assert text.count("SB_SPRAM256KA ") == 3 and man["weights_loaded"] == [0]
+    return net, x[:2], out
+
+
+def test_uart_board_path_with_packed_spram(packed_spram_design):
+    """On Verilator only: loading 1536 words bit by bit over the simulated UART takes
+    minutes on Icarus (the unpacked SPRAM design above runs on both)."""
+    net, x, out = packed_spram_design
+    r = run_case(net, x, rtl_dir=out / "rtl", sim="verilator", work=out, name="packed",
+                 test_module="snntb.cocotb_link",
+                 extra={"divisor": 10, "load": [[1, 2], [0]]})
+    rep = r.report
+    assert rep.get("problems") == [] and rep.get("decoder_errors") == [], rep
+    assert len(rep["results"]) == len(x)
+    assert r.ok and r.failed == 0
+
