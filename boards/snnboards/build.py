@@ -90,6 +90,16 @@ def parse_reports(build_dir: Path, family: str, clk_hz: float) -> dict:
     }
 
 
+def tool_error(build_dir: Path) -> str | None:
+    """The first ``ERROR:`` line of nextpnr's log (``*.tim``) or Yosys's (``*.rpt``),
+    e.g. a placement that does not fit, or ``None``."""
+    for log in sorted(build_dir.glob("*.tim")) + sorted(build_dir.glob("*.rpt")):
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith("ERROR:"):
+                return " ".join(line.split())
+    return None
+
+
 def clock_config(spec, clock_mhz: float | None):
     """``None`` for the board clock, else the PLL setting for ``clock_mhz``."""
     if clock_mhz is None or clock_mhz * 1e6 == spec.clk_hz:
@@ -151,9 +161,12 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
                    nextpnr_opts=f"--report report.json --timing-allow-fail --seed {int(seed)}",
                    script_after_synth="tee -q -o synth_stat.json stat -json")
     except Exception as exc:  # amaranth raises CalledProcessError and others
-        logs = ", ".join(p.name for p in sorted(out.glob("*.rpt")) + sorted(out.glob("*.log")))
-        raise BuildError(f"the {spec.name} build failed ({type(exc).__name__}: {exc}); "
-                         f"see {out} ({logs or 'no log written'})") from None
+        logs = [p.name for p in sorted(out.glob("*.tim")) + sorted(out.glob("*.rpt"))
+                + sorted(out.glob("*.log"))]
+        why = tool_error(out)
+        raise BuildError(f"the {spec.name} build failed ("
+                         + (why if why else f"{type(exc).__name__}: {exc}")
+                         + f"); see {out} ({', '.join(logs) or 'no log written'})") from None
     finally:
         stop.set()
         if bar is not None:

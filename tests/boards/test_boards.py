@@ -144,3 +144,15 @@ def test_a_design_that_does_not_fit_says_so_and_leaves_no_folder(mnist_net, tmp_
     assert main(["build", str(path), "--board", "icebreaker", "--lanes", "16,1", "--weights",
                  "bram", "-o", str(out)]) == 2
     assert "bram: needs" in capsys.readouterr().err and not out.exists()
+
+
+def test_tool_error_names_the_tools_reason(tmp_path):
+    from snnboards.build import tool_error
+
+    assert tool_error(tmp_path) is None
+    (tmp_path / "snn_board.rpt").write_text("Yosys log\nnothing wrong\n")
+    (tmp_path / "snn_board.tim").write_text(
+        "Info: Running main analytical placer\nERROR: Unable to find legal placement for all "
+        "cells, design is probably at utilisation limit.\n0 warnings, 1 error\n")
+    assert tool_error(tmp_path) == ("ERROR: Unable to find legal placement for all cells, "
+                                    "design is probably at utilisation limit.")
