@@ -135,8 +135,8 @@ def _report(args, store, summary: dict | None) -> int:
     text = (f"{len(recs)} points ({ok} finished, {len(recs) - ok} failed), "
             f"{sum(bool(r['fits']) for r in rows)} fit their board"
             + (f"; sweep {sweep_id}" if sweep_id else "; whole store")
-            + (f"; wall time {summary['wall_seconds']} s on {summary['workers']} workers"
-               if summary else ""))
+            + (f"; wall time {summary['wall_seconds']} s on {summary['workers']} worker"
+               + ("s" if summary["workers"] != 1 else "") if summary else ""))
     page = report.write_html(rows, images, out / "index.html", title=store.path.name,
                              summary=text)
     front = fronts(recs)
