@@ -79,6 +79,9 @@ def run(args) -> int:
         raise CLIError("--resume and --redo exclude each other")
     if args.report and not Path(args.store).is_file():
         raise CLIError(f"no results store at {args.store} (run a sweep first)")
+    points = space = None
+    if not args.report:   # everything about the space is checked before any file is touched
+        space, points = _space(args)
     try:
         store = Store(args.store)
     except (StoreError, OSError) as exc:
@@ -86,12 +89,15 @@ def run(args) -> int:
     with store:
         if args.report:
             return _report(args, store, summary=None)
-        return _sweep(args, store)
+        return _sweep(args, store, space, points)
 
 
-def _sweep(args, store) -> int:
-    from ..explore.runner import SweepError, open_cluster, sweep
+def _space(args):
+    """The space and its points; every checkpoint opened and checked here, once, so a
+    wrong file is one line before a cluster starts."""
+    from ..data import DATASETS
     from ..explore.space import SpaceError, load_space
+    from ..nn.train import CheckpointError, load_checkpoint
 
     try:
         space = load_space(args.space, checkpoints=args.checkpoints or None, data=args.data,
@@ -100,6 +106,20 @@ def _sweep(args, store) -> int:
         points = space.points()
     except SpaceError as exc:
         raise CLIError(str(exc)) from None
+    for ck in space.checkpoints:
+        try:
+            load_checkpoint(ck)
+        except CheckpointError as exc:
+            raise CLIError(f"checkpoints: {exc}") from None
+    if space.data is not None and space.data not in DATASETS and not Path(space.data).is_file():
+        raise CLIError(f"data: {space.data!r} is neither a data set ({', '.join(DATASETS)}) "
+                       "nor a file")
+    return space, points
+
+
+def _sweep(args, store, space, points) -> int:
+    from ..explore.runner import SweepError, open_cluster, sweep
+
     try:
         client, cluster = open_cluster(args.scheduler, args.workers)
     except SweepError as exc:

@@ -67,7 +67,8 @@ def _exported(checkpoint: str, sha: str, data: str | None, w_bits: int, u_bits: 
     cfg = model.config
     info = {"data": ds.name, "test_samples": len(ds.y_test), "timesteps": net.timesteps,
             "spike_bits": cfg.get("spike_bits", 1), "layers": len(net.layers),
-            "arch": cfg.get("arch", "mlp"), "ir_hash": net.content_hash()}
+            "arch": ("cnn" if any(ly.kind == "conv" for ly in net.layers) else "mlp")
+            + f"-{len(net.layers)}", "ir_hash": net.content_hash()}
     return net, acc, info
 
 

@@ -12,8 +12,8 @@ from .pareto import fronts, objectives
 
 __all__ = ["rows", "table", "plots", "write_html", "HEADER"]
 
-HEADER = ["hash", "board", "lanes", "w_bits", "u_bits", "T", "spike_bits", "accuracy", "lc",
-          "bram", "latency_us", "fmax_mhz", "fits", "front", "status"]
+HEADER = ["hash", "checkpoint", "arch", "board", "lanes", "w_bits", "u_bits", "T", "spike_bits",
+          "accuracy", "lc", "bram", "latency_us", "fmax_mhz", "fits", "front", "status"]
 MARKERS = {"icebreaker": "o", "ulx3s": "s", "orangecrab": "^"}
 
 
@@ -35,10 +35,20 @@ def rows(recs: list[dict]) -> list[dict]:
             "fmax_mhz": o.get("fmax_mhz"), "measured": o.get("measured", False),
             "fits": est.get("fits"), "front": r["hash"] in on_front,
             "status": r["status"] if r["status"] == "ok" else f"failed: {r['error']}",
-            "checkpoint": Path(c["checkpoint"]).name, "data": res.get("data"),
+            "checkpoint": _short(c["checkpoint"]), "arch": res.get("arch"),
+            "data": res.get("data"),
             "clock_mhz": est.get("clock_mhz"),
         })
     return out
+
+
+def _short(path: str) -> str:
+    """A checkpoint's path relative to the working folder when under it."""
+    p = Path(path)
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return str(p)
 
 
 def _order(r: dict):

@@ -166,6 +166,16 @@ def strategies(ws):
                          opt("--board", boards), opt("--lanes", lanes),
                          opt("--baud", number()), opt("--clock-mhz", number()),
                          opt("-o", outputs(ws, "b")), flag("--json")),
+        # never a good checkpoint: a valid sweep would start a Dask cluster
+        "explore": command(st.just(["explore"]),
+                           st.sampled_from([[], [str(ws / "text.txt")], [str(ws / "good.snn")],
+                                            [str(ws / "missing.pt")], [str(ws / "folder")],
+                                            [str(ws / "empty.bin")]]),
+                           opt("--lanes", lanes), opt("--w-bits", number()),
+                           opt("--u-bits", number()), opt("--boards", boards),
+                           opt("--clock-mhz", number()), opt("--data", data_values(ws)),
+                           opt("--space", inputs(ws)), opt("--store", outputs(ws, "e.sqlite")),
+                           flag("--report"), flag("--resume"), flag("--json")),
         # a board on a port that does not exist: everything up to the hardware runs
         "verify": command(st.just(["verify"]), good_or_bad,
                           st.just(["--backend", "board", "--port", str(ws / "no-tty")]),
@@ -190,7 +200,7 @@ def run_main(argv):
 def reset_outputs(ws):
     keep = ws / "keep"
     keep.mkdir(exist_ok=True)
-    for name in ("t.npz", "n.snn", "m.pt", "c.pt", "i.snn"):
+    for name in ("t.npz", "n.snn", "m.pt", "c.pt", "i.snn", "e.sqlite"):
         (keep / name).write_bytes(SENTINEL)
     (keep / "rtl").mkdir(exist_ok=True)
     (keep / "rtl" / "snn_top.v").write_bytes(SENTINEL)
@@ -214,7 +224,7 @@ def check(ws, argv):
 
 
 @pytest.mark.parametrize("sub", ["info", "run", "generate", "export", "train", "convert",
-                                 "import", "estimate", "build", "verify"])
+                                 "import", "estimate", "build", "verify", "explore"])
 def test_no_input_ends_in_a_traceback(ws, sub):
     seen = []
 
