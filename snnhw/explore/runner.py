@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .pareto import fronts
-from .point import evaluate
+from .point import evaluate, train_model
 from .space import Point
 from .store import Store
 
-__all__ = ["SweepError", "open_cluster", "sweep", "BUILD_MODES", "Summary"]
+__all__ = ["SweepError", "open_cluster", "sweep", "train_models", "BUILD_MODES", "Summary"]
 
 BUILD_MODES = ("none", "pareto", "all")
 #: attempts a point gets when workers die under it
@@ -165,6 +165,53 @@ def sweep(points: list[Point], store: Store, *, client, build: str = "none",
     summary.front = fronts(recs)
     summary.wall_seconds = round(time.perf_counter() - t0, 2)
     return summary
+
+
+def train_models(trainings: list[tuple[str, dict]], client, models_dir: str | Path, *,
+                 progress: bool = True) -> tuple[list[str], int]:
+    """Train on the cluster the models of a ``[train]`` table that ``models_dir`` does not
+    hold yet (a worker that dies costs a model one retry, as a point); returns every
+    model's checkpoint path, in order, and how many were trained now."""
+    from dask.distributed import as_completed
+
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    paths = [str(models_dir / f"{name}.pt") for name, _ in trainings]
+    todo = {p: t for p, (_, t) in zip(paths, trainings) if not Path(p).is_file()}
+    if not todo:
+        return paths, 0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(todo), desc="train", unit="model", leave=False)
+    attempts, futs = {}, {}
+
+    def submit(p):
+        attempts[p] = attempts.get(p, 0) + 1
+        f = client.submit(train_model, todo[p], p, key=f"snnhw-train-{Path(p).stem}-"
+                          f"{time.time_ns()}")
+        futs[f.key] = p
+        return f
+
+    ac = as_completed([submit(p) for p in todo])
+    try:
+        for fut in ac:
+            p = futs.pop(fut.key)
+            try:
+                fut.result()
+            except Exception as exc:
+                if _died(exc) and attempts[p] < ATTEMPTS:
+                    ac.add(submit(p))
+                    continue
+                raise SweepError(f"training {Path(p).stem} failed: "
+                                 f"{' '.join(str(exc).split()) or type(exc).__name__}"
+                                 ) from None
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return paths, len(todo)
 
 
 def _needs_build(rec: dict | None) -> bool:

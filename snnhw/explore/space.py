@@ -2,8 +2,10 @@
 into points.
 
 A point is one export of one checkpoint (``w_bits``, ``u_bits``) on one board with one
-``lanes`` choice and clock. Spike bits and time steps are fixed when a model is trained,
-so a sweep over them lists one checkpoint per training (``checkpoints``); each point
+``lanes`` choice and clock. Spike bits and time steps are fixed when a model is trained:
+a sweep over them either lists one checkpoint per training (``checkpoints``), or has
+the sweep train them (a ``[train]`` table: one model per ``spike_bits`` x
+``timesteps``, trained on the cluster first and kept for later sweeps). Each point
 records its checkpoint's spike bits and ``T``.
 
     # explore.toml
@@ -14,6 +16,12 @@ records its checkpoint's spike bits and ``T``.
     w_bits = [4, 6, 8]
     u_bits = [16]
     clock_mhz = [0]                    # 0: the board oscillator
+
+    [train]                            # optional: models trained by the sweep
+    data = "digits"
+    spike_bits = [1, 2]
+    timesteps = [2, 4]
+    epochs = 40                        # and any other 'snnhw train' choice
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ KEYS = {
     "w_bits": "weight widths 2..16",
     "u_bits": "membrane widths 8..32",
     "clock_mhz": "clocks in MHz (0: the board oscillator)",
+    "train": "a table: models the sweep trains, one per spike_bits x timesteps",
 }
 
 
@@ -73,12 +82,22 @@ class Point:
 @dataclass
 class Space:
     checkpoints: list[str]
+    train: dict | None = None
     data: str | None = None
     boards: list[str] = field(default_factory=lambda: ["icebreaker"])
     lanes: list[str] = field(default_factory=lambda: ["2"])
     w_bits: list[int] = field(default_factory=lambda: [8])
     u_bits: list[int] = field(default_factory=lambda: [16])
     clock_mhz: list[float] = field(default_factory=lambda: [0.0])
+
+    def trainings(self) -> list[dict]:
+        """``[train]`` as one training per ``spike_bits`` x ``timesteps``: each a dict of
+        ``data`` and the choices for :meth:`~snnhw.nn.train.TrainConfig.for_data`."""
+        if not self.train:
+            return []
+        rest = {k: v for k, v in self.train.items() if k not in ("spike_bits", "timesteps")}
+        return [{**rest, "spike_bits": sb, "timesteps": t}
+                for sb in self.train["spike_bits"] for t in self.train["timesteps"]]
 
     def points(self) -> list[Point]:
         """Every combination, checkpoints outermost, in a fixed order."""
@@ -157,9 +176,10 @@ def load_space(path: str | None = None, **overrides) -> Space:
             raise SpaceError(f"space file {path}: unknown key(s) {', '.join(unknown)}; known: "
                              f"{', '.join(KEYS)}")
     raw.update({k: v for k, v in overrides.items() if v is not None})
-    if not raw.get("checkpoints"):
-        raise SpaceError("no checkpoints: give CHECKPOINT arguments or 'checkpoints' in the "
-                         "space file")
+    train = _train(raw.get("train"))
+    if not raw.get("checkpoints") and not train:
+        raise SpaceError("no checkpoints: give CHECKPOINT arguments, 'checkpoints' or a "
+                         "[train] table in the space file")
     from snnboards.platforms import BOARDS
 
     boards = [str(b) for b in _list("boards", raw.get("boards", ["icebreaker"]))]
@@ -175,8 +195,9 @@ def load_space(path: str | None = None, **overrides) -> Space:
             raise SpaceError(f"clock_mhz: {c!r} is not a number from 0 to 1000")
         clocks.append(float(c))
     space = Space(
-        checkpoints=[str(c) for c in _list("checkpoints", raw["checkpoints"])],
-        data=data, boards=list(dict.fromkeys(boards)),
+        checkpoints=([str(c) for c in _list("checkpoints", raw["checkpoints"])]
+                     if raw.get("checkpoints") else []),
+        train=train, data=data, boards=list(dict.fromkeys(boards)),
         lanes=list(dict.fromkeys(_lanes(_list("lanes", raw.get("lanes", ["2"]))))),
         w_bits=list(dict.fromkeys(_ints("w_bits", _list("w_bits", raw.get("w_bits", [8])), 2,
                                         16))),
@@ -184,3 +205,62 @@ def load_space(path: str | None = None, **overrides) -> Space:
                                         32))),
         clock_mhz=list(dict.fromkeys(clocks)))
     return space
+
+
+#: 'snnhw train' choices a [train] table may set besides spike_bits and timesteps
+TRAIN_KEYS = {"data", "hidden", "arch", "epochs", "batch_size", "optimizer", "lr", "momentum",
+              "weight_decay", "seed", "reset", "leak_shift", "fire", "mpr", "rmp_lambda",
+              "rmp_schedule", "readout", "bn", "normalize"}
+
+
+def _train(table) -> dict | None:
+    """The ``[train]`` table checked for its keys and lists (the choices themselves are
+    checked when the configs are made, :func:`training_configs`)."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise SpaceError("train: expected a table ([train] with data, spike_bits, timesteps, "
+                         "...)")
+    unknown = sorted(set(table) - TRAIN_KEYS - {"spike_bits", "timesteps"})
+    if unknown:
+        raise SpaceError(f"train: unknown key(s) {', '.join(unknown)}; known: spike_bits, "
+                         f"timesteps, {', '.join(sorted(TRAIN_KEYS))}")
+    out = dict(table)
+    out["spike_bits"] = list(dict.fromkeys(_ints("train.spike_bits", _list(
+        "train.spike_bits", table.get("spike_bits", [2])), 1, 8)))
+    out["timesteps"] = list(dict.fromkeys(_ints("train.timesteps", _list(
+        "train.timesteps", table.get("timesteps", [4])), 1, 1 << 16)))
+    out.setdefault("data", "digits")
+    if not isinstance(out["data"], str):
+        raise SpaceError(f"train.data: expected a name or a file, got {out['data']!r}")
+    return out
+
+
+def training_configs(space: Space) -> list[tuple[str, dict]]:
+    """``[(name, training)]``: each training of ``space`` checked by making its
+    :class:`~snnhw.nn.train.TrainConfig` (a bad choice is a :class:`SpaceError`), named
+    by a hash of the config, so the same training is found again."""
+    import dataclasses
+
+    from ..data import DataError, load_data
+    from ..nn.train import TrainConfig
+
+    out = []
+    datasets = {}
+    for t in space.trainings():
+        changes = {k: v for k, v in t.items() if k != "data"}
+        if "hidden" in changes:
+            h = changes["hidden"]
+            changes["hidden"] = tuple(h) if isinstance(h, list) else (h,)
+        try:
+            if t["data"] not in datasets:
+                datasets[t["data"]] = load_data(t["data"])
+            cfg = TrainConfig.for_data(datasets[t["data"]], **changes)
+        except (DataError, TypeError, ValueError) as exc:
+            raise SpaceError(f"train: {' '.join(str(exc).split())}") from None
+        text = json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=list)
+        name = (f"{cfg.data}-s{cfg.spike_bits}-T{cfg.timesteps}-"
+                + hashlib.sha256(text.encode()).hexdigest()[:12])
+        out.append((name, {"data": t["data"], **changes}))
+    return out
+

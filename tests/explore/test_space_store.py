@@ -50,6 +50,9 @@ def test_hash_follows_contents_not_path(tmp_path, ck):
     ('checkpoints = ["X"]\nclock_mhz = [-1]', "clock_mhz"),
     ("lanes = [1]", "no checkpoints"),
     ("checkpoints = [", "not valid TOML"),
+    ("[train]\nspike_bits = [0]", "train.spike_bits"),
+    ("[train]\nlearning_rate = 0.1", "unknown key"),
+    ("train = 3", "expected a table"),
 ])
 def test_space_errors_name_the_key(tmp_path, ck, text, what):
     f = tmp_path / "s.toml"
@@ -117,3 +120,20 @@ def test_front_by_hand():
     # a measured build replaces the estimate: built with more logic, a falls behind g
     a["result"]["build"] = {"lc": 1500, "bram": 10, "fmax_mhz": 40.0, "latency_us": 100}
     assert sorted(front([a, g])) == ["g"]
+
+
+def test_train_choices_checked_before_any_training(tmp_path):
+    from snnhw.explore.space import training_configs
+
+    f = tmp_path / "s.toml"
+    f.write_text('[train]\ndata = "digits"\nspike_bits = [1, 2]\ntimesteps = [2, 4]\n')
+    sp = load_space(str(f))
+    names = [n for n, _ in training_configs(sp)]
+    assert len(set(names)) == 4 and names[0].startswith("digits-s1-T2-")
+    f.write_text('[train]\ndata = "nope"\n')
+    with pytest.raises(SpaceError, match="train: unknown data set"):
+        training_configs(load_space(str(f)))
+    f.write_text('[train]\narch = "cnn"\nnormalize = true\n')
+    with pytest.raises(SpaceError, match="no input normalisation"):
+        training_configs(load_space(str(f)))
+

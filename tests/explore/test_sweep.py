@@ -163,3 +163,34 @@ def test_pareto_builds_the_front(checkpoint, cluster, tmp_path):
 
     est_only = [{**r, "result": {**r["result"], "build": None}} for r in recs.values()]
     assert built == set(front(est_only))
+
+
+def test_train_table_trains_once_per_combination(cluster, tmp_path):
+    from snnhw.explore.runner import train_models
+    from snnhw.explore.space import training_configs
+
+    f = tmp_path / "s.toml"
+    f.write_text('lanes = ["2"]\n[train]\ndata = "digits"\nepochs = 1\nhidden = [12]\n'
+                 "spike_bits = [1, 2]\ntimesteps = [2]\n")
+    space = load_space(str(f))
+    trainings = training_configs(space)
+    assert [t["spike_bits"] for _, t in trainings] == [1, 2]
+    paths, n = train_models(trainings, cluster, tmp_path / "models", progress=False)
+    assert n == 2 and all(os.path.isfile(p) for p in paths)
+    stamps = [os.path.getmtime(p) for p in paths]
+    space.checkpoints = paths
+    with Store(tmp_path / "r.sqlite") as store:
+        s = sweep(space.points(), store, client=cluster, progress=False)
+        recs = sorted(store.points(), key=lambda r: r["result"]["spike_bits"])
+    assert s.computed == 2 and [r["result"]["spike_bits"] for r in recs] == [1, 2]
+    assert all(r["result"]["timesteps"] == 2 for r in recs)
+    for r, p in zip(recs, paths):   # each point's accuracy is its own model's, run directly
+        model, _ = load_checkpoint(p)
+        _, net = export_model(model, w_bits=8, u_bits=16)
+        d = load_data("digits")
+        x = encode(model.config, d.x_test, 0).numpy().astype(np.int64)
+        assert r["result"]["accuracy"] == float((golden.run(net, x).classes == d.y_test).mean())
+    # the same table again: nothing trained
+    again, n = train_models(training_configs(load_space(str(f))), cluster, tmp_path / "models",
+                            progress=False)
+    assert again == paths and n == 0 and [os.path.getmtime(p) for p in paths] == stamps
