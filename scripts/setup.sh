@@ -10,29 +10,24 @@ if [ ! -x "$VENV/bin/python" ]; then
     echo "setup: creating $VENV"
     "$PY" -m venv "$VENV"
 fi
-# Icarus Verilog is a system package: install it when missing and we can (root + apt).
-if ! command -v iverilog >/dev/null 2>&1; then
+# System packages from apt, when missing and we can (root + apt-get); without them the
+# tests that need them skip and say why.
+apt_install() {   # apt_install COMMAND PACKAGE WHAT-SKIPS
+    command -v "$1" >/dev/null 2>&1 && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "setup: installing iverilog (apt-get)"
-        (apt-get update -qq && apt-get install -y -qq iverilog) >/dev/null 2>&1 \
-            || echo "setup: could not install iverilog; Icarus simulations will be skipped"
+        echo "setup: installing $2 (apt-get)"
+        (apt-get update -qq && apt-get install -y -qq "$2") >/dev/null 2>&1 \
+            || echo "setup: could not install $2; $3 will be skipped"
     else
-        echo "setup: iverilog is missing and cannot be installed here (needs root and" \
-             "apt-get); Icarus simulations will be skipped"
+        echo "setup: $2 is missing and cannot be installed here (needs root and apt-get);" \
+             "$3 will be skipped"
     fi
-fi
-# Chromium (headless) checks the explore report page as a browser shows it; without it
-# that one test is skipped and says why.
-if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "setup: installing chromium (apt-get), for the explore report's browser test"
-        (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
-            || echo "setup: could not install chromium; the report's browser test will be skipped"
-    else
-        echo "setup: chromium is missing and cannot be installed here; the explore report's" \
-             "browser test will be skipped"
-    fi
-fi
+}
+# Icarus Verilog: the second simulator of the co-verification
+apt_install iverilog iverilog "Icarus simulations"
+# Chromium (headless): checks the explore report page as a browser shows it
+command -v chromium-browser >/dev/null 2>&1 \
+    || apt_install chromium chromium "the explore report's browser test"
 stamp="$VENV/.snnhw-setup-stamp"
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then

@@ -87,7 +87,6 @@ def sweep(points: list[Point], store: Store, *, client, build: str = "none",
           build_dir: str | Path | None = None, build_timeout: float = 1800.0,
           space: dict | None = None, progress: bool = True) -> Summary:
     """Run ``points`` on ``client``'s cluster, writing each record to ``store``."""
-    from dask.distributed import as_completed
 
     if build not in BUILD_MODES:
         raise SweepError(f"build must be one of {', '.join(BUILD_MODES)}, got {build!r}")
@@ -110,32 +109,17 @@ def sweep(points: list[Point], store: Store, *, client, build: str = "none",
 
     def run(hashes, with_build):
         kw = {"build": with_build, "build_dir": build_dir, "build_timeout": build_timeout}
-        attempts = {}
-        futs = {}
-
-        def submit(h):
-            attempts[h] = attempts.get(h, 0) + 1
-            f = client.submit(evaluate, cfg[h], key=f"snnhw-point-{h}-{time.time_ns()}", **kw)
-            futs[f.key] = h
-            return f
-
-        ac = as_completed([submit(h) for h in hashes])
         running = len(hashes)
-        for fut in ac:
-            h = futs.pop(fut.key)
-            try:
-                rec = fut.result()
-            except Exception as exc:
-                if _died(exc) and attempts[h] < ATTEMPTS:
-                    summary.retried += 1
-                    ac.add(submit(h))
-                    continue
-                why = ("a worker died under it in each of its "
-                       f"{attempts[h]} attempts" if _died(exc) else
+        for h, rec, exc, attempts in each_once(client, evaluate, {h: (cfg[h],) for h in hashes},
+                                               kw, "point"):
+            if exc is not None:
+                why = (f"a worker died under it in each of its {attempts} attempts"
+                       if _died(exc) else
                        f"{type(exc).__name__}: {' '.join(str(exc).split())}")
                 rec = {"hash": h, "config": {k: v for k, v in cfg[h].items() if k != "hash"},
                        "status": "failed", "error": f"worker: {why}"}
-            rec["attempts"] = attempts[h]
+            summary.retried += attempts - 1
+            rec["attempts"] = attempts
             store.put(rec)
             running -= 1
             summary.computed += 1
@@ -172,40 +156,19 @@ def train_models(trainings: list[tuple[str, dict]], client, models_dir: str | Pa
     """Train on the cluster the models of a ``[train]`` table that ``models_dir`` does not
     hold yet (a worker that dies costs a model one retry, as a point); returns every
     model's checkpoint path, in order, and how many were trained now."""
-    from dask.distributed import as_completed
-
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     paths = [str(models_dir / f"{name}.pt") for name, _ in trainings]
     todo = {p: t for p, (_, t) in zip(paths, trainings) if not Path(p).is_file()}
     if not todo:
         return paths, 0
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(todo), desc="train", unit="model", leave=False)
-    attempts, futs = {}, {}
-
-    def submit(p):
-        attempts[p] = attempts.get(p, 0) + 1
-        f = client.submit(train_model, todo[p], p, key=f"snnhw-train-{Path(p).stem}-"
-                          f"{time.time_ns()}")
-        futs[f.key] = p
-        return f
-
-    ac = as_completed([submit(p) for p in todo])
+    bar = _bar(len(todo), progress, "train", "model")
     try:
-        for fut in ac:
-            p = futs.pop(fut.key)
-            try:
-                fut.result()
-            except Exception as exc:
-                if _died(exc) and attempts[p] < ATTEMPTS:
-                    ac.add(submit(p))
-                    continue
+        for p, _, exc, _ in each_once(client, train_model, {p: (t, p) for p, t in todo.items()},
+                                      {}, "train"):
+            if exc is not None:
                 raise SweepError(f"training {Path(p).stem} failed: "
-                                 f"{' '.join(str(exc).split()) or type(exc).__name__}"
-                                 ) from None
+                                 f"{' '.join(str(exc).split()) or type(exc).__name__}")
             if bar is not None:
                 bar.update(1)
     finally:
@@ -214,15 +177,44 @@ def train_models(trainings: list[tuple[str, dict]], client, models_dir: str | Pa
     return paths, len(todo)
 
 
+def each_once(client, fn, args: dict, kw: dict, what: str):
+    """Run ``fn(*args[k], **kw)`` for every key ``k`` on the cluster; yield ``(k, result,
+    exception, attempts)`` as each finishes. A task lost with its worker is submitted once
+    more (:data:`ATTEMPTS` in all); its exception is yielded after the last attempt."""
+    from dask.distributed import as_completed
+
+    attempts, futs = {}, {}
+
+    def submit(k):
+        attempts[k] = attempts.get(k, 0) + 1
+        f = client.submit(fn, *args[k], key=f"snnhw-{what}-{time.time_ns()}-{len(attempts)}",
+                          **kw)
+        futs[f.key] = k
+        return f
+
+    ac = as_completed([submit(k) for k in args])
+    for fut in ac:
+        k = futs.pop(fut.key)
+        try:
+            result = fut.result()
+        except Exception as exc:
+            if _died(exc) and attempts[k] < ATTEMPTS:
+                ac.add(submit(k))
+                continue
+            yield k, None, exc, attempts[k]
+            continue
+        yield k, result, None, attempts[k]
+
+
 def _needs_build(rec: dict | None) -> bool:
     r = (rec or {}).get("result") or {}
     return rec is not None and rec["status"] == "ok" and r.get("build") is None \
         and r["estimate"]["fits"]
 
 
-def _bar(total: int, enabled: bool):
+def _bar(total: int, enabled: bool, desc: str = "points", unit: str = "point"):
     if not enabled or total == 0:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="points", unit="point", leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, leave=False)
