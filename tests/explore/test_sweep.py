@@ -194,3 +194,27 @@ def test_train_table_trains_once_per_combination(cluster, tmp_path):
     again, n = train_models(training_configs(load_space(str(f))), cluster, tmp_path / "models",
                             progress=False)
     assert again == paths and n == 0 and [os.path.getmtime(p) for p in paths] == stamps
+
+
+def test_a_task_that_kills_its_worker_twice_is_given_up(cluster):
+    """Every attempt's worker dies under it: submitted twice, then reported lost (the
+    sweep records such a point as failed, 'a worker died under it in each of its 2
+    attempts')."""
+    from distributed import KilledWorker
+
+    from snnhw.explore.runner import each_once
+
+    def die():   # a lambda-like local function: sent to the worker by value
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    out = list(each_once(cluster, die, {"x": ()}, {}, "die"))
+    assert len(out) == 1
+    key, result, exc, attempts = out[0]
+    assert key == "x" and result is None and attempts == 2
+    assert isinstance(exc, KilledWorker)
+    # the cluster is whole again: both workers back, a normal task runs
+    deadline = time.time() + 60
+    while len(cluster.scheduler_info()["workers"]) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    assert list(each_once(cluster, lambda v: v + 1, {"y": (1,)}, {}, "ok")) == [
+        ("y", 2, None, 1)]
