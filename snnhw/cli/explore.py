@@ -85,6 +85,7 @@ def run(args) -> int:
     space = trainings = None
     if not args.report:   # everything about the space is checked before any file is touched
         space, trainings = _space(args)
+    _report_dir(args)
     try:
         store = Store(args.store)
     except (StoreError, OSError) as exc:
@@ -93,6 +94,19 @@ def run(args) -> int:
         if args.report:
             return _report(args, store, summary=None)
         return _sweep(args, store, space, trainings)
+
+
+def _report_dir(args) -> Path:
+    """The report folder (``-o``, or ``<store>.report``), made now: a path that cannot be
+    a folder is one line before a sweep, not an error after it."""
+    out = Path(args.output or str(args.store) + ".report")
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"report folder {out}: a file is in the way")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"report folder {out}: {exc.strerror or exc}") from None
+    return out
 
 
 def _space(args):
@@ -158,8 +172,7 @@ def _report(args, store, summary: dict | None) -> int:
         raise CLIError(f"{store.path} has no points" + (f" in sweep {sweep_id}" if sweep_id
                                                         else ""))
     rows = report.rows(recs)
-    out = Path(args.output or str(store.path) + ".report")
-    out.mkdir(parents=True, exist_ok=True)
+    out = _report_dir(args)
     images = report.plots(rows, out)
     ok = sum(r["status"] == "ok" for r in recs)
     text = (f"{len(recs)} points ({ok} finished, {len(recs) - ok} failed), "

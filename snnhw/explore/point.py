@@ -85,22 +85,19 @@ def accuracy_of(net, config: dict, x, y) -> float:
 
 
 def _estimate(net, point: dict) -> dict:
+    from snnboards.errors import BuildError
     from snnboards.estimate import check_fit, estimate
     from snnboards.platforms import BOARDS
 
-    from ..util import lanes_per_layer
-
     spec = BOARDS[point["board"]]
     lanes = [int(v) for v in point["lanes"].split(",")]
-    lanes = lanes[0] if len(lanes) == 1 else lanes_per_layer(lanes, len(net.layers))
     clk = point["clock_mhz"] * 1e6 if point["clock_mhz"] else None
-    est = estimate(net, spec.name, lanes=lanes, clk_hz=clk)
+    # one number or one per layer; estimate checks them against the network
+    est = estimate(net, spec.name, lanes=lanes[0] if len(lanes) == 1 else lanes, clk_hz=clk)
     try:
         check_fit(est, spec)
         fits, why = True, None
-    except ValueError as exc:
-        fits, why = False, str(exc)
-    except RuntimeError as exc:   # BuildError
+    except BuildError as exc:
         fits, why = False, str(exc)
     return {"fits": fits, "does_not_fit": why, "lc": est["lc"], "bram": est["bram"],
             "spram": est["spram"], "cycles": est["cycles_per_inference"],

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from ..util import format_table, write_text_atomic
+from ..util import atomic_path, format_table, write_text_atomic
 from .pareto import fronts, objectives
 
 __all__ = ["rows", "table", "plots", "write_html", "HEADER"]
@@ -110,7 +110,8 @@ def plots(rs: list[dict], out_dir: Path) -> list[Path]:
         ax.legend(fontsize=8)
         fig.tight_layout()
         path = out_dir / name
-        fig.savefig(path, dpi=100)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
         plt.close(fig)
         paths.append(path)
     return paths

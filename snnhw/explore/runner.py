@@ -107,7 +107,7 @@ def sweep(points: list[Point], store: Store, *, client, build: str = "none",
     build_dir = str(build_dir) if build_dir is not None else str(store.path) + ".builds"
     bar = _bar(len(cfg) - len(keep), progress)
 
-    def run(hashes, with_build):
+    def run(hashes, with_build, new_points=True):
         kw = {"build": with_build, "build_dir": build_dir, "build_timeout": build_timeout}
         running = len(hashes)
         for h, rec, exc, attempts in each_once(client, evaluate, {h: (cfg[h],) for h in hashes},
@@ -122,7 +122,7 @@ def sweep(points: list[Point], store: Store, *, client, build: str = "none",
             rec["attempts"] = attempts
             store.put(rec)
             running -= 1
-            summary.computed += 1
+            summary.computed += new_points
             summary.failed += rec["status"] == "failed"
             summary.built += bool((rec.get("result") or {}).get("build"))
             if bar is not None:
@@ -140,8 +140,7 @@ def sweep(points: list[Point], store: Store, *, client, build: str = "none",
                 if bar is not None:
                     bar.total += len(on_front)
                     bar.set_description("build")
-                summary.computed -= len(on_front)   # counted as points once
-                run(on_front, True)
+                run(on_front, True, new_points=False)   # points counted once
     finally:
         if bar is not None:
             bar.close()

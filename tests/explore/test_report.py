@@ -91,3 +91,8 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "not a results store" in capsys.readouterr().err
     assert main(["explore", "x.pt", "--resume", "--redo"]) == 2
     assert "exclude" in capsys.readouterr().err
+    # a report folder that cannot be one: refused before anything runs
+    _store(tmp_path / "ok.sqlite")
+    assert main(["explore", "--report", "--store", str(tmp_path / "ok.sqlite"), "-o",
+                 str(notdb)]) == 2
+    assert "a file is in the way" in capsys.readouterr().err
