@@ -10,12 +10,11 @@ of ``lanes`` neurons (``ceil(n_out / lanes)``; a conv layer's ``Gc * OH * OW``,
                                 # E * ceil(KH/SH) * ceil(KW/SW) * Gc
                + G              # SWEEP: one group per cycle
                + STEP_OVERHEAD  # marker accepted once the array is idle (its
-                                # 7-stage pipeline), the sweep pipeline drained
+                                # 8-stage pipeline), the sweep pipeline drained
                                 # (6 stages), marker pushed (1)
                + X              # a longer synapse pipeline: the adder tree of
                                 # inputs wider than 2 bits, a weight read of
-                                # 3 cycles, a conv layer's event table read
-                                # (LayerPlan.extra_stages)
+                                # 4 cycles (LayerPlan.extra_stages)
 
 Between layers each step's events pass a push register, a FIFO, the serializer and a
 register slice (``LINK_LATENCY`` cycles). The readout emits its logits
@@ -45,7 +44,7 @@ __all__ = ["STEP_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "events_per_step",
            "walk_cycles", "layer_step_bound", "output_cycles", "sample_bound", "ideal_cycles",
            "formula_text"]
 
-STEP_OVERHEAD = 14
+STEP_OVERHEAD = 15
 LINK_LATENCY = 6
 FIXED_LATENCY = 4  # the register slices at the core's input and output, two more
 
@@ -126,5 +125,5 @@ def formula_text() -> str:
             "E*ceil(KH/SH)*ceil(KW/SW)*Gc (conv); G = ceil(n_out/lanes) (dense), "
             "Gc*OH*OW (conv), Gc = ceil(C_out/lanes); "
             "E = non-zero input events of the layer in the step; "
-            "X = ceil(log2(input bits)) - 1, at least 0, plus 1 for a weight memory of "
-            "more than 4 banks, plus 1 for a conv layer")
+            "X = ceil(log2(input bits)) - 1, at least 0, plus 2 for a weight memory of "
+            "more than 4 banks")

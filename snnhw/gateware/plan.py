@@ -127,11 +127,11 @@ def weight_banks(spec: MemorySpec) -> int:
 
 def weight_latency(spec: MemorySpec) -> int:
     """Cycles from a weight read's address to its word: 2 (the bank's registered
-    output, then the bank select), or 3 when the memory has more than
-    :data:`SELECT_FANIN` banks (the select itself takes a registered stage: banks
-    spread over the chip are picked near each other first, then among the few
-    picks)."""
-    return 2 if weight_banks(spec) <= SELECT_FANIN else 3
+    output, then the bank select), or 4 when the memory has more than
+    :data:`SELECT_FANIN` banks (block RAM spread over the chip): each bank's output
+    passes one more register in the fabric, placed near its bank, and the select
+    takes two registered steps, near banks first, then among the few picks."""
+    return 2 if weight_banks(spec) <= SELECT_FANIN else 4
 
 
 #: Groups of spikes a hidden layer's spike FIFO holds besides its margins: a whole
@@ -303,11 +303,9 @@ class LayerPlan:
     @property
     def extra_stages(self) -> int:
         """Synapse pipeline stages beyond the shortest (2-bit inputs, a 2-cycle weight
-        read): the adder tree's (:func:`tree_stages`), a 3-cycle weight read's
-        (:func:`weight_latency`) and a conv layer's event table read. A step's marker
-        waits for them."""
-        return (tree_stages(self.in_bits) + weight_latency(self.memory("weights")) - 2
-                + (1 if self.conv else 0))
+        read): the adder tree's (:func:`tree_stages`) and a longer weight read's
+        (:func:`weight_latency`). A step's marker waits for them."""
+        return tree_stages(self.in_bits) + weight_latency(self.memory("weights")) - 2
 
     def memory(self, role: str) -> MemorySpec:
         for mem in self.memories:

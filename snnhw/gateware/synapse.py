@@ -15,9 +15,12 @@ Memories (synchronous read ports, so they map to block RAM):
   bitstream, or a memory (iCE40UP5K SPRAM) the host loads at run time;
 * accumulators: ``G`` words of ``lanes * acc_width``.
 
-Timing (a pipeline of six stages, so that no path has more than one adder
+Timing (a pipeline of seven stages, so that no path has more than one adder
 and every block RAM output lands directly in a register):
 
+* Q holds the accepted event (a conv layer reads its event table here), so
+  that the input's valid and payload end in registers beside the input and
+  the walk starts from flip-flops;
 * A issues the weight read of one group per cycle;
 * B (:attr:`WeightStore.latency` cycles: a register per memory bank, then the
   bank select) takes the weights into registers;
@@ -34,11 +37,11 @@ and every block RAM output lands directly in a register):
   ``G`` that needs them; the choice settled a cycle ahead, so that E is at
   most one multiplexer and one adder).
 
-Throughput: one group per cycle; a new event is accepted in the cycle that
+Throughput: one group per cycle; a new event leaves Q in the cycle that
 issues the last group of the previous one, so ``E`` events take ``E * G``
 cycles back to back. Latency: :attr:`SynapseArray.latency` cycles from
-acceptance to the last write. Backpressure: ``i.ready`` is low while an
-event still has groups to issue.
+acceptance to the last write. Backpressure: ``i.ready`` is low while Q
+holds an event that the walk cannot take yet.
 
 The ``sweep`` port (:class:`~snnhw.gateware.ports.AccumulatorPort`) reads one
 group of accumulators and clears it: the request is registered, the read and
@@ -116,8 +119,7 @@ class SynapseArray(CheckedComponent):
     @property
     def latency(self) -> int:
         """Cycles from accepting an event to its last accumulator write."""
-        return (6 + self.store.latency + self.tree_stages(self.in_bits)
-                + (1 if self.window is not None else 0))
+        return 7 + self.store.latency + self.tree_stages(self.in_bits)
 
     @classmethod
     def check(cls, W, *, w_bits: int, lanes: int, window: ConvWindow | None = None,
@@ -309,21 +311,33 @@ class SynapseArray(CheckedComponent):
         ``0 .. G-1``, the weight address from ``j`` up by ``n_in`` a group."""
         G, n_in, store = self.groups, self.n_in, self.store
         a_addr = Signal(range(max(G * n_in, 2)), reset_less=True)
+        # q: the accepted event, held while the walk is busy. The walk starts from q's
+        # registers, so the input's valid and payload reach only q (a long route from
+        # the input to the walk's address registers would set Fmax)
+        q_valid = Signal()
+        q_index = Signal.like(self.i.payload.index, name="q_index", reset_less=True)
+        q_value = Signal(self.in_bits, name="q_value", reset_less=True)
         # whether a_group is the last group, kept in a register (from the compare with
         # G - 2 a cycle ahead), so that `i.ready` comes from flip-flops
         last_group = Signal()
-        m.d.comb += self.i.ready.eq(~a_valid | last_group)
+        q_go = q_valid & (~a_valid | last_group)
+        m.d.comb += self.i.ready.eq(~q_valid | q_go)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [q_valid.eq(1), q_index.eq(self.i.payload.index),
+                         q_value.eq(self.i.payload.value)]
+        with m.Elif(q_go):
+            m.d.sync += q_valid.eq(0)
         with m.If(a_valid):
             m.d.sync += [a_group.eq(a_group + 1), a_addr.eq(a_addr + n_in)]
             with m.If(last_group):
                 m.d.sync += a_valid.eq(0)
         with m.If(a_valid):
             m.d.sync += last_group.eq(a_group == G - 2)
-        with m.If(self.i.valid & self.i.ready):
+        with m.If(q_go):
             m.d.sync += [a_valid.eq(1), a_group.eq(0), last_group.eq(G == 1),
-                         a_addr.eq(self.i.payload.index), a_value.eq(self.i.payload.value)]
+                         a_addr.eq(q_index), a_value.eq(q_value)]
         m.d.comb += store.rd_addr.eq(a_addr)
-        return 0
+        return q_valid
 
     def _conv_walk(self, m, a_valid, a_value, a_group, platform):
         """Stage A of a conv layer (:mod:`~snnhw.gateware.window`): an accepted event

@@ -50,33 +50,41 @@ class UARTRx(CheckedComponent):
         rx = Signal(init=1)
         m.submodules.sync_rx = FFSynchronizer(self.rx, rx, init=1)
         timer = Signal(range(d + d // 2 + 1))
+        # whether timer is 0, kept in a register (from the compare with 1 a cycle
+        # ahead), so that the shift register's enable starts at flip-flops
+        zero = Signal()
         bits = Signal(range(10))
         shreg = Signal(8)
+
+        def load(value):
+            return [timer.eq(value), zero.eq(value == 0)]
+
+        count = [timer.eq(timer - 1), zero.eq(timer == 1)]
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(~rx):
-                    m.d.sync += [timer.eq(d // 2), bits.eq(0)]
+                    m.d.sync += [*load(d // 2), bits.eq(0)]
                     m.next = "START"
             with m.State("START"):
-                m.d.sync += timer.eq(timer - 1)
-                with m.If(timer == 0):
+                m.d.sync += count
+                with m.If(zero):
                     with m.If(rx):
                         m.next = "IDLE"  # a glitch, not a start bit
                     with m.Else():
-                        m.d.sync += timer.eq(d - 1)
+                        m.d.sync += load(d - 1)
                         m.next = "DATA"
             with m.State("DATA"):
-                m.d.sync += timer.eq(timer - 1)
-                with m.If(timer == 0):
-                    m.d.sync += [shreg.eq((shreg >> 1) | (rx << 7)), timer.eq(d - 1),
+                m.d.sync += count
+                with m.If(zero):
+                    m.d.sync += [shreg.eq((shreg >> 1) | (rx << 7)), *load(d - 1),
                                  bits.eq(bits + 1)]
                     with m.If(bits == 7):
                         m.next = "STOP"
             with m.State("STOP"):
-                m.d.sync += timer.eq(timer - 1)
-                with m.If(timer == 0):
+                m.d.sync += count
+                with m.If(zero):
                     with m.If(rx):
                         m.d.sync += [self.o.payload.eq(shreg), self.o.valid.eq(1)]
                         m.d.comb += self.overrun.eq(self.o.valid & ~self.o.ready)
@@ -102,6 +110,7 @@ class UARTTx(CheckedComponent):
         m = Module()
         d = self.divisor
         timer = Signal(range(d))
+        zero = Signal()                  # timer == 0, registered (as in UARTRx)
         shreg = Signal(10, init=0x3FF)
         left = Signal(range(11))
         m.d.comb += self.tx.eq(shreg[0])
@@ -109,10 +118,10 @@ class UARTTx(CheckedComponent):
             m.d.comb += self.i.ready.eq(1)
             with m.If(self.i.valid):
                 m.d.sync += [shreg.eq((1 << 9) | (self.i.payload << 1)), left.eq(10),
-                             timer.eq(d - 1)]
+                             timer.eq(d - 1), zero.eq(d == 1)]
         with m.Else():
-            m.d.sync += timer.eq(timer - 1)
-            with m.If(timer == 0):
+            m.d.sync += [timer.eq(timer - 1), zero.eq(timer == 1)]
+            with m.If(zero):
                 m.d.sync += [shreg.eq((shreg >> 1) | (1 << 9)), left.eq(left - 1),
-                             timer.eq(d - 1)]
+                             timer.eq(d - 1), zero.eq(d == 1)]
         return m
