@@ -11,12 +11,14 @@ Both take a command from :class:`~snnhw.gateware.receiver.FrameReceiver` on
 transfer on ``cmd``) when they have finished with it, which is what the
 receiver ACKs. A command of the other type is left alone.
 
-Every buffer byte costs three cycles (address, the block RAM's read, the
-register it lands in, with no logic between: the buffer's own output
-register, :class:`~snnhw.gateware.receiver.BufferReadPort`). The feeder sends one event
-per six cycles at most, and holds it while ``ev.ready`` is low; the loader
-writes one word per ``3 * WEIGHT_WORD_BYTES`` cycles and has no
-backpressure (the core takes a write every cycle).
+A buffer byte comes three cycles after its address (the address register
+beside the block RAM, the block RAM's read, the register it lands in, with
+no logic between: the buffer's own output register,
+:class:`~snnhw.gateware.receiver.BufferReadPort`). The feeder reads an
+event's three bytes back to back and sends one event per seven cycles at
+most, and holds it while ``ev.ready`` is low; the loader writes one word per
+``4 * WEIGHT_WORD_BYTES`` cycles and has no backpressure (the core takes a
+write every cycle).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class EventFeeder(wiring.Component):
                     m.d.sync += addr.eq(0)
                     m.next = "READ"
             # present the three byte addresses on three cycles; the data comes back
-            # through the read port and the `rdata` register, two cycles later
+            # three cycles later (BufferReadPort)
             with m.State("READ"):
                 with m.If(addr == length):
                     m.d.comb += self.cmd.ready.eq(1)
@@ -77,7 +79,10 @@ class EventFeeder(wiring.Component):
                 m.d.sync += addr.eq(addr + 1)
                 m.next = "A2"
             with m.State("A2"):
-                m.d.sync += [addr.eq(addr + 1), held[:8].eq(rdata)]
+                m.d.sync += addr.eq(addr + 1)
+                m.next = "B0"
+            with m.State("B0"):
+                m.d.sync += held[:8].eq(rdata)
                 m.next = "B1"
             with m.State("B1"):
                 m.d.sync += held[8:].eq(rdata)
@@ -126,8 +131,9 @@ class WeightLoader(wiring.Component):
                 with m.If(self.cmd.valid & (cmd.type == link.WEIGHTS)):
                     m.d.sync += [addr.eq(hdr), w_next.eq(cmd.w_start)]
                     m.next = "A"
-            # one payload byte per three cycles (address, read port, register); every
-            # WEIGHT_WORD_BYTES bytes (little-endian) are one word, written at once
+            # one payload byte per four cycles (its address, then three cycles to its
+            # data: BufferReadPort); every WEIGHT_WORD_BYTES bytes (little-endian) are
+            # one word, written at once
             with m.State("A"):
                 with m.If(addr == cmd.length):
                     m.d.comb += self.cmd.ready.eq(1)
@@ -135,6 +141,8 @@ class WeightLoader(wiring.Component):
                 with m.Else():
                     m.next = "B"
             with m.State("B"):
+                m.next = "B2"
+            with m.State("B2"):
                 m.next = "C"
             with m.State("C"):
                 shifted = Cat(word[8:], rdata)

@@ -38,8 +38,10 @@ __all__ = ["FrameReceiver", "BufferReadPort", "command_layout", "reply_layout"]
 
 
 class BufferReadPort(wiring.Signature):
-    """Read the frame buffer: the byte at ``addr`` is on ``data`` two cycles later, from
-    a register."""
+    """Read the frame buffer: the byte at ``addr`` is on ``data`` three cycles later:
+    ``addr`` passes a register beside the block RAM (the consumers' address multiplexer
+    would otherwise sit in front of a block RAM that may be far away), then the read,
+    then the register the byte lands in."""
 
     def __init__(self, depth: int):
         self.depth = depth
@@ -110,15 +112,17 @@ class FrameReceiver(wiring.Component):
         # the frame logic; the frame is checked and handed on only after its CRC bytes)
         w, wq = _BufferWrite(max_bytes), _BufferWrite(max_bytes, registered=True)
         m.d.sync += [wq.en.eq(w.en), wq.addr.eq(w.addr), wq.data.eq(w.data)]
+        raddr = Signal.like(self.buf.addr, name="buf_raddr", reset_less=True)
+        m.d.sync += raddr.eq(self.buf.addr)
         if getattr(platform, "family", None) == "ecp5" and max_bytes <= 2048:
-            q = dp16kd(m, "buf", self.buf.addr, width=9, write=(wq.en, wq.addr, wq.data))
+            q = dp16kd(m, "buf", raddr, width=9, write=(wq.en, wq.addr, wq.data))
             m.d.comb += self.buf.data.eq(q[:8])
         else:
             m.submodules.buf = buf = memory.Memory(shape=self.buffer.width, depth=max_bytes,
                                                    init=[])
             wp = buf.write_port()
             r = buf.read_port()
-            m.d.comb += [r.addr.eq(self.buf.addr), wp.en.eq(wq.en), wp.addr.eq(wq.addr),
+            m.d.comb += [r.addr.eq(raddr), wp.en.eq(wq.en), wp.addr.eq(wq.addr),
                          wp.data.eq(wq.data)]
             m.d.sync += self.buf.data.eq(r.data)
         m.submodules.crc = rx_crc = crc.catalog.CRC16_XMODEM().create()

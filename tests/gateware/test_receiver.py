@@ -38,9 +38,9 @@ def receive(frames, *, weight_depths=None, gap_after=None, take_after=3):
             view = ctx.get(dut.cmd.payload)
             cmd = {k: int(getattr(view, k)) for k in ("type", "length", "w_layer", "w_start")}
             payload = bytearray()
-            for addr in range(cmd["length"]):   # the byte is there two cycles later
+            for addr in range(cmd["length"]):   # the byte is there three cycles later
                 ctx.set(dut.buf.addr, addr)
-                await ctx.tick().repeat(2)
+                await ctx.tick().repeat(3)
                 payload.append(ctx.get(dut.buf.data))
             cmd["payload"] = bytes(payload)
             commands.append(cmd)
