@@ -83,7 +83,7 @@ def test_real_icebreaker_build(digits_net, tmp_path):
     est = estimate(digits_net, "icebreaker", lanes=[2, 1])
     assert r["resources"]["bram"]["used"] == est["bram"]                 # exact
     lc = r["resources"]["lc"]["used"]
-    assert abs(est["lc"] - lc) <= 0.5 * lc                                # stated tolerance
+    assert abs(est["lc"] - lc) <= 0.15 * lc                               # stated tolerance
     assert r["resources"]["lc"]["used"] <= r["resources"]["lc"]["available"]
     assert json.loads((tmp_path / "build_report.json").read_text())["ir_hash"] == \
         digits_net.content_hash()
