@@ -122,10 +122,14 @@ class WeightLoader(wiring.Component):
         addr = self.buf.addr
         rdata = Signal(8)
         m.d.comb += rdata.eq(self.buf.data)  # the buffer's registered output
-        word = Signal(8 * wb)
+        # the word being assembled is also the write's data (it holds until the next
+        # byte, four cycles after the write), and the layer is the command's (held
+        # until it is taken): no copies of either
+        word = Signal(8 * wb, reset_less=True)
         w_next = Signal(16)
         cmd = self.cmd.payload
         m.d.sync += self.load.en.eq(0)
+        m.d.comb += [self.load.data.eq(word), self.load.layer.eq(cmd.w_layer)]
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.cmd.valid & (cmd.type == link.WEIGHTS)):
@@ -148,8 +152,7 @@ class WeightLoader(wiring.Component):
                 shifted = Cat(word[8:], rdata)
                 m.d.sync += [word.eq(shifted), addr.eq(addr + 1)]
                 with m.If(addr[:wb.bit_length() - 1] == (hdr + wb - 1) % wb):
-                    m.d.sync += [self.load.en.eq(1), self.load.layer.eq(cmd.w_layer),
-                                 self.load.addr.eq(w_next), self.load.data.eq(shifted),
+                    m.d.sync += [self.load.en.eq(1), self.load.addr.eq(w_next),
                                  w_next.eq(w_next + 1)]
                 m.next = "A"
         return m
