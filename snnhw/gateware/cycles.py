@@ -14,7 +14,7 @@ of ``lanes`` neurons (``ceil(n_out / lanes)``; a conv layer's ``Gc * OH * OW``,
                                 # (6 stages), marker pushed (1)
                + X              # a longer synapse pipeline: the adder tree of
                                 # inputs wider than 2 bits, a weight read of
-                                # 4 cycles (LayerPlan.extra_stages)
+                                # 3 or 4 cycles (LayerPlan.extra_stages)
 
 Between layers each step's events pass a push register, a FIFO, the serializer and a
 register slice (``LINK_LATENCY`` cycles). The readout emits its logits
@@ -125,5 +125,5 @@ def formula_text() -> str:
             "E*ceil(KH/SH)*ceil(KW/SW)*Gc (conv); G = ceil(n_out/lanes) (dense), "
             "Gc*OH*OW (conv), Gc = ceil(C_out/lanes); "
             "E = non-zero input events of the layer in the step; "
-            "X = ceil(log2(input bits)) - 1, at least 0, plus 2 for a weight memory of "
-            "more than 4 banks")
+            "X = ceil(log2(input bits)) - 1, at least 0, plus 1 for a weight memory of "
+            "more than 4 banks, 2 for one of more than 8")

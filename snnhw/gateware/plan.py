@@ -106,7 +106,8 @@ def tree_stages(in_bits: int) -> int:
 #: shape) and iCE40UP5K SPRAM (one 16K x 16 block)
 BANK_WORDS, SPRAM_DEPTH = 1024, 16384
 #: Banks the last multiplexer of a weight read picks among in one cycle; a memory
-#: of more banks selects in two registered steps (:func:`weight_latency`)
+#: of more banks selects in two registered steps, and one of more than twice as
+#: many registers each bank's output once more first (:func:`weight_latency`)
 SELECT_FANIN = 4
 
 
@@ -127,11 +128,14 @@ def weight_banks(spec: MemorySpec) -> int:
 
 def weight_latency(spec: MemorySpec) -> int:
     """Cycles from a weight read's address to its word: 2 (the bank's registered
-    output, then the bank select), or 4 when the memory has more than
-    :data:`SELECT_FANIN` banks (block RAM spread over the chip): each bank's output
-    passes one more register in the fabric, placed near its bank, and the select
-    takes two registered steps, near banks first, then among the few picks."""
-    return 2 if weight_banks(spec) <= SELECT_FANIN else 4
+    output, then the bank select); 3 when the memory has more than
+    :data:`SELECT_FANIN` banks (the select takes two registered steps, near banks
+    first, then among the few picks); 4 when it has more than ``2 * SELECT_FANIN``
+    (block RAM spread over much of the chip): each bank's output passes one more
+    register in the fabric first, which the placer puts between the bank and the
+    select."""
+    banks = weight_banks(spec)
+    return 2 if banks <= SELECT_FANIN else 3 if banks <= 2 * SELECT_FANIN else 4
 
 
 #: Groups of spikes a hidden layer's spike FIFO holds besides its margins: a whole

@@ -32,7 +32,6 @@ from amaranth.lib.wiring import In, Out
 from ._checks import CheckedComponent
 from .layouts import result_layout
 from .plan import LayerPlan
-from .select import select_lane
 from .sweep import result_layout as sweep_result_layout
 
 __all__ = ["Readout"]
@@ -98,7 +97,7 @@ class Readout(CheckedComponent):
                 sums.append((old + (add.as_signed() if is_signed else add))[:lb])
             m.d.comb += [wr.en.eq(1), wr.addr.eq(acc_group), wr.data.eq(Cat(*sums))]
 
-        held = Signal(P * lb)
+        held = Signal(P * lb, reset_less=True)
         lane = Signal(range(max(P, 2)))
         idx = Signal(range(n_out + 1))
         # the argmax runs one beat behind the logits (no compare on the output path) on
@@ -145,11 +144,13 @@ class Readout(CheckedComponent):
                 m.d.sync += held.eq(rd.data)
                 m.next = "EMIT"
             with m.State("EMIT"):
+                # the beat is the low logit of `held`, which shifts down a logit per beat:
+                # no lane multiplexer between the register and the output
                 m.d.comb += busy_next.eq(1)
-                value = select_lane(m, held, lane, lb, P, "out_logit").as_signed()
+                value = held[:lb].as_signed()
                 m.d.comb += [o.valid.eq(1), o.payload.value.eq(value)]
                 with m.If(o.ready):
-                    m.d.sync += [idx.eq(idx + 1), lane.eq(lane + 1),
+                    m.d.sync += [idx.eq(idx + 1), lane.eq(lane + 1), held.eq(held >> lb),
                                  seen.eq(value.as_unsigned() ^ (1 << (lb - 1))),
                                  seen_idx.eq(idx)]
                     m.d.comb += emitted.eq(1)

@@ -15,16 +15,17 @@ Kinds (the :class:`~snnhw.gateware.plan.MemorySpec`'s ``kind``):
   SPRAM cannot be initialised by the bitstream, so the host loads it (WEIGHTS
   frames, :mod:`snnhw.protocol.link`).
 
-Reads are pipelined two or four deep: the word at ``rd_addr`` is on
+Reads are pipelined two to four deep: the word at ``rd_addr`` is on
 ``rd_data`` :attr:`WeightStore.latency` cycles later
 (:func:`~snnhw.gateware.plan.weight_latency`). A deep memory is split into
 banks of ``bank_words`` words; every bank's read data lands in a register of
 its own, with no logic in between, and only then does a multiplexer pick the
 bank. A memory of more than :data:`~snnhw.gateware.plan.SELECT_FANIN` banks
-(block RAM spread over the chip) registers each bank's output once more in
-the fabric (the placer puts that register between its bank and the select,
-halving the route), then picks in two steps with a register between: within
-runs of ``SELECT_FANIN`` banks, then among the runs. So no path runs
+(block RAM spread over the chip) picks in two steps with a register between:
+within runs of ``SELECT_FANIN`` banks, then among the runs; one of more than
+twice as many first registers each bank's output once more in the fabric
+(the placer puts that register between its bank and the select, halving the
+route). So no path runs
 from a block RAM's output through the bank select: the block RAM's
 clock-to-out (5.6 ns on ECP5 without its output register) ends in a register.
 On ECP5 a ``"rom"`` is built from ``DP16KD`` blocks directly (1024 x 18 or
@@ -235,8 +236,9 @@ class WeightStore(CheckedComponent):
 
     def _select(self, m, outs, bank_words):
         """``rd_data``: the registered output of the bank addressed ``latency`` cycles
-        ago; at latency 4, each bank's output registered once more, then picked within
-        runs of SELECT_FANIN banks into registers, then among the runs."""
+        ago; at latency 4 each bank's output is registered once more; at latency 3 and
+        4 the banks are picked within runs of SELECT_FANIN into registers, then among
+        the runs."""
         bank_bits = bank_words.bit_length() - 1
         bank = self.rd_addr[bank_bits:]
         sels = []
@@ -250,13 +252,15 @@ class WeightStore(CheckedComponent):
                 reg = Signal(self.spec.width, name=f"bank{b}_near", reset_less=True)
                 m.d.sync += reg.eq(out)
                 near.append(reg)
+            outs = near
+        if self.latency >= 3:
             runs = []
-            for r in range(0, len(near), SELECT_FANIN):
+            for r in range(0, len(outs), SELECT_FANIN):
                 reg = Signal(self.spec.width, name=f"run{r // SELECT_FANIN}_q", reset_less=True)
-                m.d.sync += reg.eq(pick(m, near[r:r + SELECT_FANIN], sels[2] % SELECT_FANIN,
+                m.d.sync += reg.eq(pick(m, outs[r:r + SELECT_FANIN], sels[-2] % SELECT_FANIN,
                                          f"run{r // SELECT_FANIN}_pick"))
                 runs.append(reg)
-            outs, sel = runs, sels[3] // SELECT_FANIN
+            outs, sel = runs, sels[-1] // SELECT_FANIN
         else:
             sel = sels[-1]
         m.d.comb += self.rd_data.eq(pick(m, outs, sel, "bank_pick"))

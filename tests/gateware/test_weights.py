@@ -62,13 +62,16 @@ def test_rom_reads_its_contents(bank_words):
 
 
 @pytest.mark.parametrize("bank_words", [None, 512])
-def test_many_banks_select_in_two_registered_steps(bank_words):
-    # 9 banks of 1024 words (18 of 512): more than SELECT_FANIN, so the read takes 4 cycles
-    depth = 8 * BANK_WORDS + 5
+@pytest.mark.parametrize(("banks", "latency"), [(6, 3), (9, 4)])
+def test_many_banks_select_in_two_registered_steps(bank_words, banks, latency):
+    # more than SELECT_FANIN banks of 1024 words (twice as many of 512): the select takes
+    # two registered steps (3 cycles); more than twice SELECT_FANIN: a register per bank
+    # first (4 cycles)
+    depth = (banks - 1) * BANK_WORDS + 5
     init = [(k * 2654435761 >> 7) & 0x3FF for k in range(depth)]
     spec = MemorySpec("mem", "weights", depth, 10, kind="rom")
     dut = WeightStore(spec, init=init, bank_words=bank_words)
-    assert weight_banks(spec) == 9 > SELECT_FANIN and dut.latency == 4
+    assert weight_banks(spec) == banks > SELECT_FANIN and dut.latency == latency
     addrs = [*random.Random(2).choices(range(depth), k=80), depth - 1, 0, 4 * BANK_WORDS]
     assert read_all(dut, addrs) == [init[a] for a in addrs]
     small = MemorySpec("mem", "weights", SELECT_FANIN * BANK_WORDS, 10, kind="rom")
