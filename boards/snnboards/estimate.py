@@ -199,7 +199,7 @@ def _logic_cells(plan) -> int:
         if lp.conv:
             total += LC_CONV_ADDR_BIT * (lp.memory("weights").depth.bit_length()
                                          + lp.memory("accumulators").depth.bit_length())
-    return int(round(total))
+    return round(total)
 
 
 def check_fit(est: dict, spec) -> None:
