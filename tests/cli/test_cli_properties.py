@@ -225,7 +225,12 @@ def check(ws, argv):
 
 @pytest.mark.parametrize("sub", ["info", "run", "generate", "export", "train", "convert",
                                  "import", "estimate", "build", "verify", "explore"])
-def test_no_input_ends_in_a_traceback(ws, sub):
+def test_no_input_ends_in_a_traceback(ws, sub, monkeypatch):
+    # a drawn command without -o writes its default output (out/model.pt, rtl_out/...)
+    # into the working folder: run them in the workspace, never in the checkout
+    here = ws / f"cwd-{sub}"
+    here.mkdir(exist_ok=True)
+    monkeypatch.chdir(here)
     seen = []
 
     @SETTINGS
