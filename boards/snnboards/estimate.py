@@ -167,7 +167,8 @@ def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
 #: per lane and bit of accumulator plus membrane (pipeline registers, adders, neuron
 #: lane); per lane and weight bit (weight registers, shifted terms); per address bit of
 #: a conv layer's weights and accumulators (the walk's counters and their adders).
-#: Non-negative least squares over the iCEBreaker builds in LC_CALIBRATION.
+#: Non-negative least squares over 12 iCEBreaker builds: the designs in LC_CALIBRATION,
+#: the 256x256 layer at lanes 8 built twice (3,099 and 3,104 cells).
 LC_BASE, LC_LAYER, LC_STATE_BIT, LC_WEIGHT_BIT, LC_CONV_ADDR_BIT = 827, 437, 7.94, 14.93, 19.4
 
 #: The builds the model was fitted to: network, lanes, logic cells nextpnr packed
