@@ -28,6 +28,23 @@ __all__ = ["build", "BuildError", "format_report", "parse_reports"]
 
 NAME = "snn_board"
 
+#: An iCE40 logic block's 8 cells share one clock enable and one set/reset, so
+#: many small enable groups leave cells a design cannot use. Above this share of
+#: the device's logic cells (by the estimate), Yosys folds an enable shared by
+#: fewer than :data:`MIN_CE_USE` flip-flops into the LUT in front of them: a
+#: few dozen cells more, and a placement that nextpnr could not find before
+#: (the digits CNN at lanes 1, 91 % of the UP5K). The densest design that
+#: placed without it used 74 %.
+DENSE_SHARE = 0.8
+MIN_CE_USE = 8
+
+
+def synth_options(spec, est: dict) -> str:
+    """Extra ``synth_<family>`` options for a design of estimate ``est`` on ``spec``."""
+    if spec.family == "ice40" and est["lc"] >= DENSE_SHARE * spec.capacity["lc"]:
+        return f"-dffe_min_ce_use {MIN_CE_USE}"
+    return ""
+
 
 def _tool_env(family: str) -> dict[str, str]:
     env = {}
@@ -140,6 +157,7 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BuildError(f"cannot create the build folder {out}: {exc.strerror or exc}") from None
+    synth = synth_options(spec, est)
     plat = spec.make_platform()
     top = BoardTop(net, spec, lanes=ps, baud=baud, pll=pll, weights=placed)
     t0 = time.perf_counter()
@@ -159,6 +177,7 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
         plat.build(top, name=NAME, build_dir=str(out), do_program=False,
                    # a timing failure still gives a report (and a non-zero exit)
                    nextpnr_opts=f"--report report.json --timing-allow-fail --seed {int(seed)}",
+                   synth_opts=synth,
                    script_after_synth="tee -q -o synth_stat.json stat -json")
     except Exception as exc:  # amaranth raises CalledProcessError and others
         logs = [p.name for p in sorted(out.glob("*.tim")) + sorted(out.glob("*.rpt"))
@@ -185,7 +204,7 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
         "weights_loaded": sorted(placed),
         "clock_mhz": round(clk_hz / 1e6, 4), "board_clock_mhz": spec.clk_hz / 1e6,
         "pll": None if pll is None else {"f_vco_mhz": round(pll.f_vco / 1e6, 3), **pll.params},
-        "build_seconds": round(seconds, 1),
+        "build_seconds": round(seconds, 1), "synth_opts": synth,
         "bitstream": str(bitstream) if bitstream.exists() else None,
         "estimate": est, "fits": True,
     })

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from snnboards.build import BuildError, build
+from snnboards.build import DENSE_SHARE, MIN_CE_USE, BuildError, build, synth_options
 from snnboards.estimate import bram_blocks, estimate
 from snnboards.platforms import BOARDS, board
 from snnboards.top import BoardTop
@@ -87,6 +87,16 @@ def test_real_icebreaker_build(digits_net, tmp_path):
     assert r["resources"]["lc"]["used"] <= r["resources"]["lc"]["available"]
     assert json.loads((tmp_path / "build_report.json").read_text())["ir_hash"] == \
         digits_net.content_hash()
+    assert r["synth_opts"] == ""           # about 53 % of the UP5K: the default packing
+
+
+def test_dense_ice40_designs_fold_small_clock_enables():
+    ice, ecp = board("icebreaker"), board("ulx3s")
+    cap = ice.capacity["lc"]
+    edge = int(DENSE_SHARE * cap)
+    assert synth_options(ice, {"lc": edge - 1}) == ""
+    assert synth_options(ice, {"lc": edge + 1}) == f"-dffe_min_ce_use {MIN_CE_USE}"
+    assert synth_options(ecp, {"lc": 10 * ecp.capacity["lc"]}) == ""   # ECP5 slices differ
 
 
 @pytest.fixture(scope="module")
