@@ -12,6 +12,8 @@ digits integer >= 98.5 %.
     python bench/cnn_targets.py                      # mnist1d and digits, seed 0
     python bench/cnn_targets.py --seeds 3 --json     # one JSON object
     python bench/cnn_targets.py --data digits --epochs 2   # quick look
+    python bench/cnn_targets.py --data mnist1d --arch c32k5p2,sp2,c32k3p1,sp2 --seeds 3
+                                 # the MNIST-1D CNN sized for the iCEBreaker, same targets
 """
 
 from __future__ import annotations
@@ -26,13 +28,13 @@ TARGETS = {"mnist1d": {"int": 0.90, "max_drop": 0.01, "seconds": 300.0},
            "digits": {"int": 0.985}}
 
 
-def run_one(name: str, seed: int, epochs: int | None) -> dict:
+def run_one(name: str, seed: int, epochs: int | None, arch: str = "cnn") -> dict:
     from snnhw.data import load_data
     from snnhw.nn.export import compare, export_model
     from snnhw.nn.train import TrainConfig, train
 
     data = load_data(name)
-    cfg = TrainConfig.for_data(data, arch="cnn", seed=seed,
+    cfg = TrainConfig.for_data(data, arch=arch, seed=seed,
                                **({"epochs": epochs} if epochs else {}))
     model, history = train(cfg, data, progress=False)
     q, net = export_model(model, name=f"{name}-cnn")
@@ -69,6 +71,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 (%(default)s)")
     ap.add_argument("--epochs", type=int, default=None,
                     help="override the recipe's epochs (a quick look; targets then say little)")
+    ap.add_argument("--arch", default="cnn",
+                    help="the CNN's layers as for 'snnhw train --arch', with the default "
+                         "CNN's recipe (%(default)s: each data set's default CNN)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     if args.seeds < 1 or (args.epochs is not None and args.epochs < 1):
@@ -77,11 +82,21 @@ def main(argv=None) -> int:
     unknown = [n for n in names if n not in TARGETS]
     if unknown or not names:
         raise SystemExit(f"cnn_targets: data sets are {sorted(TARGETS)}, got {args.data!r}")
+    if args.arch != "cnn":
+        from snnhw.data import load_data
+        from snnhw.nn.conv import ArchError, plan_arch
+
+        for name in names:
+            data = load_data(name)
+            try:
+                plan_arch(args.arch, data.in_shape, data.n_classes)
+            except ArchError as exc:
+                raise SystemExit(f"cnn_targets: on {name}: {exc}") from None
     report = {}
     for name in names:
         runs = []
         for seed in range(args.seeds):
-            runs.append(run_one(name, seed, args.epochs))
+            runs.append(run_one(name, seed, args.epochs, args.arch))
             if not args.json:
                 r = runs[-1]
                 print(f"{name} seed {seed}: {r['arch']}, {r['epochs']} epochs in "

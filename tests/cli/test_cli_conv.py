@@ -58,6 +58,23 @@ def test_generate_and_estimate_a_cnn(trained, capsys, tmp_path):
     assert any(m["role"] == "event_table" for m in est["memories"])
 
 
+@pytest.mark.slow
+def test_build_a_cnn_for_the_icebreaker(trained, capsys, tmp_path):
+    """A real iCE40 build of a CNN: 0 DSP, timing met at 30 MHz, block RAM as estimated."""
+    cli(capsys, "export", trained / "c.pt", "-o", trained / "c.snn")
+    rc, out, _ = cli(capsys, "estimate", trained / "c.snn", "--board", "icebreaker", "--lanes",
+                     "1", "--json")
+    est = json.loads(out)
+    rc, out, _ = cli(capsys, "build", trained / "c.snn", "--board", "icebreaker", "--lanes", "1",
+                     "--clock-mhz", "30", "-o", tmp_path / "b", "--json")
+    r = json.loads(out)
+    assert rc == 0 and r["fits"] and r["dsp_used"] == 0 and r["timing_met"]
+    assert (tmp_path / "b" / "snn_board.bin").stat().st_size > 100_000
+    assert r["resources"]["bram"]["used"] == est["bram"]
+    lc = r["resources"]["lc"]["used"]
+    assert abs(est["lc"] - lc) <= 0.15 * lc
+
+
 @pytest.mark.parametrize("command", [["generate"], ["estimate", "--board", "icebreaker"],
                                      ["build", "--board", "icebreaker"], ["verify"]])
 def test_gateware_commands_refuse_a_conv_readout_in_one_line(command, capsys, tmp_path):
