@@ -3,7 +3,8 @@ and check it.
 
 For every data set and seed: ``snnhw train --arch cnn`` (the data set's default
 CNN and recipe), training time (wall clock of the training loop), float test
-accuracy, then export (8-bit weights, 16-bit membranes): integer (hardware)
+accuracy, then export (8-bit weights and 16-bit membranes unless --w-bits /
+--u-bits say otherwise): integer (hardware)
 test accuracy, and torch integer mode == golden model on every layer's
 ``I, v, s, u`` over the whole test split. Targets (printed with a verdict):
 MNIST-1D integer >= 90 % and <= 1 point below float, trained in <= 300 s;
@@ -12,8 +13,8 @@ digits integer >= 98.5 %.
     python bench/cnn_targets.py                      # mnist1d and digits, seed 0
     python bench/cnn_targets.py --seeds 3 --json     # one JSON object
     python bench/cnn_targets.py --data digits --epochs 2   # quick look
-    python bench/cnn_targets.py --data mnist1d --arch c32k5p2,sp2,c32k3p1,sp2 --seeds 3
-                                 # the MNIST-1D CNN sized for the iCEBreaker, same targets
+    python bench/cnn_targets.py --data mnist1d --arch c32k5p2,sp2,c32k3p1,sp4 \
+        --w-bits 10 --seeds 3    # the MNIST-1D CNN sized for the iCEBreaker, same targets
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ TARGETS = {"mnist1d": {"int": 0.90, "max_drop": 0.01, "seconds": 300.0},
            "digits": {"int": 0.985}}
 
 
-def run_one(name: str, seed: int, epochs: int | None, arch: str = "cnn") -> dict:
+def run_one(name: str, seed: int, epochs: int | None, arch: str = "cnn", w_bits: int = 8,
+            u_bits: int = 16) -> dict:
     from snnhw.data import load_data
     from snnhw.nn.export import compare, export_model
     from snnhw.nn.train import TrainConfig, train
@@ -37,9 +39,10 @@ def run_one(name: str, seed: int, epochs: int | None, arch: str = "cnn") -> dict
     cfg = TrainConfig.for_data(data, arch=arch, seed=seed,
                                **({"epochs": epochs} if epochs else {}))
     model, history = train(cfg, data, progress=False)
-    q, net = export_model(model, name=f"{name}-cnn")
+    q, net = export_model(model, name=f"{name}-cnn", w_bits=w_bits, u_bits=u_bits)
     c = compare(model, q, net, data.x_test, data.y_test)
-    return {"seed": seed, "arch": cfg.arch, "epochs": cfg.epochs,
+    return {"seed": seed, "arch": cfg.arch, "epochs": cfg.epochs, "w_bits": w_bits,
+            "u_bits": u_bits,
             "train_seconds": round(history["seconds"], 1), "float": c.float_acc,
             "int": c.int_acc, "golden": c.golden_acc, "samples": c.samples,
             "torch_equals_golden": c.agree_samples, "first_mismatch": c.first_mismatch}
@@ -74,10 +77,16 @@ def main(argv=None) -> int:
     ap.add_argument("--arch", default="cnn",
                     help="the CNN's layers as for 'snnhw train --arch', with the default "
                          "CNN's recipe (%(default)s: each data set's default CNN)")
+    ap.add_argument("--w-bits", type=int, default=8, help="exported weight width (%(default)s)")
+    ap.add_argument("--u-bits", type=int, default=16,
+                    help="exported membrane width (%(default)s)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     if args.seeds < 1 or (args.epochs is not None and args.epochs < 1):
         raise SystemExit("cnn_targets: --seeds and --epochs must be positive")
+    if not (2 <= args.w_bits <= 16 and 8 <= args.u_bits <= 32):
+        raise SystemExit("cnn_targets: --w-bits is 2..16 and --u-bits 8..32 (as for 'snnhw "
+                         f"export'), got {args.w_bits} and {args.u_bits}")
     names = [n for n in args.data.split(",") if n]
     unknown = [n for n in names if n not in TARGETS]
     if unknown or not names:
@@ -96,7 +105,7 @@ def main(argv=None) -> int:
     for name in names:
         runs = []
         for seed in range(args.seeds):
-            runs.append(run_one(name, seed, args.epochs, args.arch))
+            runs.append(run_one(name, seed, args.epochs, args.arch, args.w_bits, args.u_bits))
             if not args.json:
                 r = runs[-1]
                 print(f"{name} seed {seed}: {r['arch']}, {r['epochs']} epochs in "

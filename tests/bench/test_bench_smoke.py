@@ -112,12 +112,13 @@ def test_sim_speed_quick_run(tmp_path):
 
 def test_cnn_targets_quick_run_reports_json():
     r = subprocess.run([sys.executable, str(BENCH / "cnn_targets.py"), "--json", "--data",
-                        "digits", "--epochs", "1", "--arch", "c4k3p1,sp2"],
+                        "digits", "--epochs", "1", "--arch", "c4k3p1,sp2", "--w-bits", "10"],
                        capture_output=True, text=True)
     assert r.returncode in (0, 1), r.stderr   # one epoch need not meet the target
     d = json.loads(r.stdout)
     run = d["data"]["digits"]["runs"][0]
     assert run["epochs"] == 1 and run["samples"] == 360 and run["arch"] == "c4k3p1,sp2"
+    assert (run["w_bits"], run["u_bits"]) == (10, 16)
     assert run["torch_equals_golden"] == 360 and d["data"]["digits"]["checks"]["bit_exact"]
     assert d["met"] == d["data"]["digits"]["met"]
 
