@@ -35,10 +35,14 @@ NETS = {
 
 def pytest_generate_tests(metafunc):
     # outside CI a missing simulator is a skip with its reason; in CI it is a failure
+    # ``@pytest.mark.slow_on("icarus")``: that simulator's run is a slow test
     if "sim" in metafunc.fixturenames:
-        metafunc.parametrize("sim", [pytest.param(s, marks=pytest.mark.skipif(
+        slow_on = metafunc.definition.get_closest_marker("slow_on")
+        slow = set(slow_on.args) if slow_on else set()
+        metafunc.parametrize("sim", [pytest.param(s, marks=[pytest.mark.skipif(
             simulator_available(s) is not None and not os.environ.get("CI"),
-            reason=str(simulator_available(s)))) for s in SIMULATORS])
+            reason=str(simulator_available(s)))] + ([pytest.mark.slow] if s in slow else []))
+            for s in SIMULATORS])
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,7 @@ def spram_design(design, tmp_path_factory):
     return net, x[:3], out
 
 
+@pytest.mark.slow_on("icarus")   # 78 s there; the plain board path runs on Icarus by default
 def test_uart_board_path_with_weights_in_spram(sim, spram_design):
     net, x, out = spram_design
     r = run_case(net, x, rtl_dir=out / "rtl", sim=sim, work=out, name=f"spram-{sim}",
