@@ -13,7 +13,7 @@ digits integer >= 98.5 %.
     python bench/cnn_targets.py                      # mnist1d and digits, seed 0
     python bench/cnn_targets.py --seeds 3 --json     # one JSON object
     python bench/cnn_targets.py --data digits --epochs 2   # quick look
-    python bench/cnn_targets.py --data mnist1d --arch c32k5p2,sp2,c32k3p1,sp4 \
+    python bench/cnn_targets.py --data mnist1d --arch c32k5p2,sp2,c32k3p1,sp4 \\
         --w-bits 10 --seeds 3    # the MNIST-1D CNN sized for the iCEBreaker, same targets
 """
 
@@ -67,6 +67,8 @@ def verdict(name: str, runs: list[dict]) -> dict:
 
 
 def main(argv=None) -> int:
+    from snnhw.cli.args import int_range
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n\n".join(__doc__.split("\n\n")[1:]))
@@ -77,16 +79,14 @@ def main(argv=None) -> int:
     ap.add_argument("--arch", default="cnn",
                     help="the CNN's layers as for 'snnhw train --arch', with the default "
                          "CNN's recipe (%(default)s: each data set's default CNN)")
-    ap.add_argument("--w-bits", type=int, default=8, help="exported weight width (%(default)s)")
-    ap.add_argument("--u-bits", type=int, default=16,
-                    help="exported membrane width (%(default)s)")
+    ap.add_argument("--w-bits", type=int_range(2, 16), default=8,
+                    help="exported weight width, 2..16 as for 'snnhw export' (%(default)s)")
+    ap.add_argument("--u-bits", type=int_range(8, 32), default=16,
+                    help="exported membrane width, 8..32 as for 'snnhw export' (%(default)s)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     if args.seeds < 1 or (args.epochs is not None and args.epochs < 1):
         raise SystemExit("cnn_targets: --seeds and --epochs must be positive")
-    if not (2 <= args.w_bits <= 16 and 8 <= args.u_bits <= 32):
-        raise SystemExit("cnn_targets: --w-bits is 2..16 and --u-bits 8..32 (as for 'snnhw "
-                         f"export'), got {args.w_bits} and {args.u_bits}")
     names = [n for n in args.data.split(",") if n]
     unknown = [n for n in names if n not in TARGETS]
     if unknown or not names:
