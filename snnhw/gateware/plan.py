@@ -20,6 +20,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from ..families import of_platform
 from ..ir import Network
 from ..protocol.link import MAX_EVENTS
 from ..util import lanes_per_layer, signed_bits
@@ -51,7 +52,8 @@ class MemorySpec:
     ``kind``: ``"rom"`` (contents in the bitstream, never written), ``"ram"``
     (written at run time) or ``"spram"`` (iCE40UP5K single-port RAM blocks,
     loaded by the host). ``layer``: the layer a weight memory belongs to.
-    ``distributed``: on ECP5, LUT RAM rather than block RAM (:func:`distributed`).
+    ``distributed``: LUT RAM rather than block RAM where the family keeps state there
+    (:func:`distributed`).
     """
 
     name: str
@@ -88,11 +90,11 @@ class MemorySpec:
                 "width": self.width, "kind": self.kind, "distributed": self.distributed}
 
     def attrs(self, platform) -> dict:
-        """Yosys attributes of this memory on ``platform``: on ECP5 when ``distributed``,
-        LUT RAM, or for a ROM (which LUT RAM cannot hold) logic."""
-        if self.distributed and getattr(platform, "family", None) == "ecp5":
-            return {"ram_style": "logic" if self.kind == "rom" else "distributed"}
-        return {}
+        """Yosys attributes of this memory on ``platform``
+        (:meth:`~snnhw.families.base.Family.memory_attrs`: LUT RAM when ``distributed``
+        on a family that keeps state there)."""
+        fam = of_platform(platform)
+        return {} if fam is None else fam.memory_attrs(self.distributed, self.kind == "rom")
 
 
 def tree_stages(in_bits: int) -> int:

@@ -29,10 +29,10 @@ from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import crc, data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..families import of_platform
 from ..protocol import link
 from ..protocol.link import ErrorCode
 from .plan import MemorySpec, link_buffer
-from .weights import dp16kd
 
 __all__ = ["FrameReceiver", "BufferReadPort", "command_layout", "reply_layout"]
 
@@ -114,8 +114,9 @@ class FrameReceiver(wiring.Component):
         m.d.sync += [wq.en.eq(w.en), wq.addr.eq(w.addr), wq.data.eq(w.data)]
         raddr = Signal.like(self.buf.addr, name="buf_raddr", reset_less=True)
         m.d.sync += raddr.eq(self.buf.addr)
-        if getattr(platform, "family", None) == "ecp5" and max_bytes <= 2048:
-            q = dp16kd(m, "buf", raddr, width=9, write=(wq.en, wq.addr, wq.data))
+        fam = of_platform(platform)
+        if fam is not None and fam.frame_buffer_block(max_bytes):
+            q = fam.rom_block(m, "buf", raddr, width=9, write=(wq.en, wq.addr, wq.data))
             m.d.comb += self.buf.data.eq(q[:8])
         else:
             m.submodules.buf = buf = memory.Memory(shape=self.buffer.width, depth=max_bytes,

@@ -28,10 +28,11 @@ twice as many first registers each bank's output once more in the fabric
 route). So no path runs
 from a block RAM's output through the bank select: the block RAM's
 clock-to-out (5.6 ns on ECP5 without its output register) ends in a register.
-On ECP5 a ``"rom"`` is built from ``DP16KD`` blocks directly (1024 x 18 or
-2048 x 9 each, ``REGMODE_A = "OUTREG"``): the register is the block's own
-output register, which Yosys's memory mapping never uses, so the whole read
-costs the block's fast registered clock-to-out. Elsewhere (iCE40, simulation,
+Where the family builds a ``"rom"`` from its block RAM primitives itself
+(:meth:`~snnhw.families.base.Family.builds_rom`: ECP5's ``DP16KD``, 1024 x 18 or
+2048 x 9 each, ``REGMODE_A = "OUTREG"``) the register is the block's own output
+register, which Yosys's memory mapping never uses, so the whole read costs the
+block's fast registered clock-to-out. Elsewhere (other families, simulation,
 the exported Verilog) the banks are Amaranth memories and the registers are
 flip-flops beside them; the cycle timing is the same. The read pipeline's
 registers have no reset: they hold data that only counts ``latency`` cycles
@@ -47,22 +48,28 @@ from __future__ import annotations
 
 import math
 
-from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import memory
 from amaranth.lib.wiring import In, Out
 
+from ..families import of_platform
+from ..families.ice40 import ICE40, SPRAM_WIDTH
 from ._checks import CheckedComponent
 from .plan import BANK_WORDS, SELECT_FANIN, SPRAM_DEPTH, MemorySpec, spram_pack, weight_latency
 from .ports import WeightLoadPort
 from .select import pick
 
 __all__ = ["WeightStore", "SPRAM_DEPTH", "SPRAM_WIDTH", "spram_units", "BANK_WORDS",
-           "DP16KD_SHAPES", "dp16kd_shape", "dp16kd_units", "dp16kd_initvals", "uses_dp16kd",
-           "dp16kd", "spram_pack"]
+           "spram_pack", "builds_rom"]
 
-SPRAM_WIDTH = 16
-#: the DP16KD shapes the gateware builds from (words, bits)
-DP16KD_SHAPES = ((1024, 18), (2048, 9))
+
+def builds_rom(fam, spec: MemorySpec) -> int | None:
+    """Blocks of the weight ROM ``spec`` when family ``fam`` (or ``None``) builds it
+    from its own block RAM primitives (:meth:`~snnhw.families.base.Family.builds_rom`),
+    else ``None`` (the memory is left to Yosys)."""
+    if fam is None or spec.kind != "rom":
+        return None
+    return fam.builds_rom(spec.depth, spec.width)
 
 
 def spram_units(depth: int, width: int) -> int:
@@ -72,92 +79,6 @@ def spram_units(depth: int, width: int) -> int:
     if pack > 1:
         return math.ceil(math.ceil(depth / pack) / SPRAM_DEPTH)
     return math.ceil(width / SPRAM_WIDTH) * math.ceil(depth / SPRAM_DEPTH)
-
-
-def dp16kd_shape(depth: int, width: int) -> tuple[int, int]:
-    """The DP16KD shape (words, bits) an ECP5 weight ROM is built from: 1024 x 18 or
-    2048 x 9, whichever takes fewer blocks (on a tie the one with fewer banks)."""
-    return min(DP16KD_SHAPES, key=lambda dw: (math.ceil(width / dw[1]) * math.ceil(depth / dw[0]),
-                                              math.ceil(depth / dw[0])))
-
-
-def dp16kd_units(depth: int, width: int) -> int:
-    """DP16KD blocks an ECP5 weight ROM takes (:func:`dp16kd_shape`)."""
-    d, w = dp16kd_shape(depth, width)
-    return math.ceil(width / w) * math.ceil(depth / d)
-
-
-def uses_dp16kd(spec: MemorySpec) -> bool:
-    """Whether ``spec`` is built from DP16KD blocks on ECP5: a ROM large enough that
-    Yosys would put it in block RAM anyway (its cost model takes soft logic for a ROM
-    of at most 2048 bits per block it would need)."""
-    return spec.kind == "rom" and spec.bits > 2048 * dp16kd_units(spec.depth, spec.width)
-
-
-def dp16kd_initvals(words, width: int = 18) -> dict[str, int]:
-    """``INITVAL_00`` .. ``INITVAL_3F`` of a DP16KD holding ``words`` (at most 1024 of
-    18 bits, or 2048 of 9). The block is 1024 rows of 18 bits (a 9-bit word ``a`` is
-    half ``a % 2`` of row ``a // 2``); each parameter holds 16 rows in slots of 20
-    bits (the layout of Yosys's ``brams_map_16kd.v``)."""
-    depth = {18: 1024, 9: 2048}[width]
-    words = list(words)
-    if len(words) > depth:
-        raise ValueError(f"a DP16KD holds {depth} words of {width} bits, got {len(words)}")
-    for k, w in enumerate(words):
-        if not 0 <= w < 1 << width:
-            raise ValueError(f"word {k} = {w} does not fit {width} bits")
-    words += [0] * (depth - len(words))
-    if width == 9:
-        words = [words[2 * r] | words[2 * r + 1] << 9 for r in range(1024)]
-    out = {}
-    for row in range(64):
-        v = 0
-        for i in range(16):
-            v |= words[row * 16 + i] << (20 * i)
-        out[f"INITVAL_{row:02X}"] = v
-    return out
-
-
-def dp16kd(m, name: str, rd_addr, *, width: int = 18, init=None, write=None) -> Signal:
-    """One ECP5 DP16KD block, 1024 x 18 or 2048 x 9 (``width``), added to ``m`` as
-    ``name``: port A reads ``rd_addr`` into the block's output register (``REGMODE_A =
-    "OUTREG"``: the word is on the returned signal two cycles later); ``init``: the
-    words; ``write``: ``(en, addr, data)`` for port B, or ``None`` (a ROM). Yosys's
-    memory mapping never turns the output register on, hence the instance."""
-    abits, low = (10, 4) if width == 18 else (11, 3)   # word address on AD[13:low]
-    dout = Signal(width, name=f"{name}_q")
-    addr = Signal(abits, name=f"{name}_raddr")
-    m.d.comb += addr.eq(rd_addr)
-    ports = {f"o_DOA{k}": dout[k] for k in range(width)}
-    # below the word address: AD[1:0] are the write byte enables at 18 bits, zero else
-    ports.update({f"i_ADA{k}": (addr[k - low] if k >= low else 0) for k in range(14)})
-    ports.update({f"i_DIA{k}": 0 for k in range(18)})
-    if write is None:
-        en, wr_addr, data = 0, Signal(abits, name=f"{name}_waddr"), 0
-    else:
-        en, wr_addr, data = write
-        a = Signal(abits, name=f"{name}_waddr")
-        m.d.comb += a.eq(wr_addr)
-        wr_addr = a
-    data_bits = Signal(18, name=f"{name}_wdata")
-    m.d.comb += data_bits.eq(data)
-    ports.update({f"i_ADB{k}": (wr_addr[k - low] if k >= low else
-                                (1 if width == 18 and k < 2 else 0)) for k in range(14)})
-    ports.update({f"i_DIB{k}": data_bits[k] for k in range(18)})
-    params = {f"p_{k}": Const(v, 320) for k, v in dp16kd_initvals(init or [], width).items()}
-    m.submodules[name] = Instance(
-        "DP16KD",
-        p_DATA_WIDTH_A=width, p_DATA_WIDTH_B=width,
-        p_REGMODE_A="OUTREG", p_REGMODE_B="NOREG",
-        p_RESETMODE="SYNC", p_ASYNC_RESET_RELEASE="SYNC",
-        p_CSDECODE_A="0b000", p_CSDECODE_B="0b000",
-        p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL", p_GSR="DISABLED",
-        i_CLKA=ClockSignal(), i_CEA=1, i_OCEA=1, i_WEA=0, i_RSTA=0,
-        i_CSA0=0, i_CSA1=0, i_CSA2=0,
-        i_CLKB=ClockSignal() if write is not None else 0, i_CEB=1 if write is not None else 0,
-        i_OCEB=0, i_WEB=en, i_RSTB=0, i_CSB0=0, i_CSB1=0, i_CSB2=0,
-        **params, **ports)
-    return dout
 
 
 class WeightStore(CheckedComponent):
@@ -226,9 +147,10 @@ class WeightStore(CheckedComponent):
         m = Module()
         if self.spec.kind == "spram":
             outs, bank_words = self._spram(m), self.bank_words * spram_pack(self.spec.width)
-        elif uses_dp16kd(self.spec) and getattr(platform, "family", None) == "ecp5":
-            outs = self._dp16kd(m)
-            bank_words = dp16kd_shape(self.spec.depth, self.spec.width)[0]
+        elif builds_rom(of_platform(platform), self.spec):
+            fam = of_platform(platform)
+            outs = self._rom_blocks(m, fam)
+            bank_words = fam.rom_shape(self.spec.depth, self.spec.width)[0]
         else:
             outs, bank_words = self._banks(m), self.bank_words
         self._select(m, outs, bank_words)
@@ -290,9 +212,10 @@ class WeightStore(CheckedComponent):
                              wr.data.eq(self.load.data)]
         return outs
 
-    def _dp16kd(self, m):
-        """ECP5: DP16KD blocks (read-only on port A, output register on)."""
-        depth, width = dp16kd_shape(self.spec.depth, self.spec.width)
+    def _rom_blocks(self, m, fam):
+        """Block RAM primitives of ``fam`` (:meth:`~snnhw.families.base.Family.rom_block`:
+        read-only, output register on)."""
+        depth, width = fam.rom_shape(self.spec.depth, self.spec.width)
         cols = math.ceil(self.spec.width / width)
         outs = []
         for b in range(self.banks(depth)):
@@ -300,7 +223,8 @@ class WeightStore(CheckedComponent):
             parts = []
             for c in range(cols):
                 col = [(w >> (c * width)) & ((1 << width) - 1) for w in words]
-                parts.append(dp16kd(m, f"bram{b}_{c}", self.rd_addr, width=width, init=col))
+                parts.append(fam.rom_block(m, f"bram{b}_{c}", self.rd_addr, width=width,
+                                           init=col))
             word = Signal(self.spec.width, name=f"bank{b}_q")
             m.d.comb += word.eq(Cat(*parts))
             outs.append(word)
@@ -340,12 +264,9 @@ class WeightStore(CheckedComponent):
             words = []
             for c in range(cols):
                 dout = Signal(SPRAM_WIDTH, name=f"spram{b}_{c}_out")
-                m.submodules[f"spram{b}_{c}"] = Instance(
-                    "SB_SPRAM256KA",
-                    i_ADDRESS=a14, i_DATAIN=data_in[c * SPRAM_WIDTH:(c + 1) * SPRAM_WIDTH],
-                    i_MASKWREN=mask, i_WREN=self.load.en & (bank == b), i_CHIPSELECT=1,
-                    i_CLOCK=ClockSignal(), i_STANDBY=0, i_SLEEP=0, i_POWEROFF=1,
-                    o_DATAOUT=dout)
+                m.submodules[f"spram{b}_{c}"] = ICE40.spram_block(
+                    address=a14, data_in=data_in[c * SPRAM_WIDTH:(c + 1) * SPRAM_WIDTH],
+                    mask=mask, write=self.load.en & (bank == b), data_out=dout)
                 words.append(dout)
             reg = Signal(width, name=f"bank{b}_q", reset_less=True)
             if pack > 1:

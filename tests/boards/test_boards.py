@@ -6,12 +6,13 @@ import json
 import pytest
 import torch
 
-from snnboards.build import DENSE_SHARE, MIN_CE_USE, BuildError, build, synth_options
+from snnboards.build import BuildError, build, synth_options
 from snnboards.estimate import bram_blocks, estimate
 from snnboards.platforms import BOARDS, board
 from snnboards.top import BoardTop
 from snnhw.cli import main
 from snnhw.data import load_digits_split
+from snnhw.families.ice40 import DENSE_SHARE, MIN_CE_USE
 from snnhw.ir import save
 from snnhw.nn.export import export_model
 from snnhw.nn.train import TrainConfig, train
@@ -30,7 +31,7 @@ def test_every_board_plans_without_tools(name, digits_net, tmp_path):
     plan = spec.make_platform().build(BoardTop(digits_net, spec, lanes=[2, 1]), name="snn_board",
                                       build_dir=str(tmp_path), do_build=False)
     files = plan.files
-    constraints = next(v for k, v in files.items() if k.endswith((".pcf", ".lpf")))
+    constraints = next(v for k, v in files.items() if k.endswith((".pcf", ".lpf", ".cst")))
     text = constraints if isinstance(constraints, str) else constraints.decode()
     assert "uart" in text and "snn_board.il" in files
 
@@ -44,6 +45,9 @@ def test_bram_shapes():
     assert bram_blocks(4096, 16, "ice40", rom=True) == 16
     assert bram_blocks(1024, 18, "ecp5") == 1 and bram_blocks(1024, 36, "ecp5") == 2
     assert bram_blocks(65, 13, "ecp5") == 0 and bram_blocks(64, 32, "ecp5") == 1
+    # Gowin BSRAM: the same 18-Kbit shapes, cost and LUT RAM rule as ECP5's
+    assert bram_blocks(1024, 18, "gowin") == 1 and bram_blocks(1024, 36, "gowin") == 2
+    assert bram_blocks(65, 13, "gowin") == 0 and bram_blocks(64, 32, "gowin") == 1
 
 
 def test_ecp5_estimate_matches_the_measured_ulx3s_build(digits_net):

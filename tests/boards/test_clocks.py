@@ -4,9 +4,12 @@ import numpy as np
 import pytest
 
 from snnboards.build import clock_config
-from snnboards.clocks import ClockError, pll_ecp5, pll_ice40
 from snnboards.platforms import board
 from snnboards.top import BoardTop
+from snnhw.families import ClockError
+from snnhw.families.ecp5 import pll_ecp5
+from snnhw.families.gowin import pll_gowin
+from snnhw.families.ice40 import pll_ice40
 from snnhw.ir.examples import random_network
 
 
@@ -44,9 +47,24 @@ def test_nearest_frequency_and_limits():
     assert clock_config(board("icebreaker"), 12) is None      # the oscillator's own rate
 
 
+@pytest.mark.parametrize("device, f_out, idiv, fbdiv, odiv", [
+    # Apicula's `gowin_pll -i 27 -o F -d DEVICE` (an independent implementation)
+    ("GW1NR-9C", 54e6, 0, 1, 8), ("GW1NR-9C", 81e6, 0, 2, 8), ("GW1NR-9C", 100e6, 6, 25, 4),
+    ("GW2A-18C", 81e6, 0, 2, 8), ("GW2A-18C", 100e6, 6, 25, 8),
+])
+def test_gowin_matches_gowin_pll(device, f_out, idiv, fbdiv, odiv):
+    cfg = pll_gowin(27e6, f_out, device)
+    assert (cfg.params["IDIV_SEL"], cfg.params["FBDIV_SEL"], cfg.params["ODIV_SEL"]) == \
+        (idiv, fbdiv, odiv)
+    assert cfg.f_out == pytest.approx(27e6 * (fbdiv + 1) / (idiv + 1))
+    with pytest.raises(ClockError, match="no rPLL limits for Gowin device 'GW9'"):
+        pll_gowin(27e6, f_out, "GW9")
+
+
 @pytest.mark.parametrize("name, mhz, prim, param", [
     ("icebreaker", 30, "SB_PLL40_PAD", "DIVF"), ("ulx3s", 125, "EHXPLLL", "CLKFB_DIV"),
-    ("orangecrab", 96, "EHXPLLL", "CLKFB_DIV"),
+    ("orangecrab", 96, "EHXPLLL", "CLKFB_DIV"), ("tang_nano_9k", 54, "rPLL", "FBDIV_SEL"),
+    ("tang_primer_20k", 81, "rPLL", "FBDIV_SEL"),
 ])
 def test_pll_top_plans(name, mhz, prim, param, tmp_path):
     rng = np.random.default_rng(0)

@@ -90,8 +90,9 @@ def test_banked_lut_ram_state_on_ecp5():
     """On ECP5, neuron-state memories deeper than 64 words are banks of LUT RAM picked
     after their read registers (gateware.lutram): accumulators, membranes and the bias
     ROM of a 75-group dense layer and of a 70-position conv layer, bit-exact."""
+    from snnhw.families import ECP5
     from snnhw.gateware.lutram import LUTRAM_BANK_WORDS
-    from snnhw.gateware.weights import uses_dp16kd
+    from snnhw.gateware.weights import builds_rom
     from snnhw.ir.examples import random_conv_network
 
     # (weights small enough for soft logic: the simulator has no model of a DP16KD)
@@ -101,7 +102,7 @@ def test_banked_lut_ram_state_on_ecp5():
                                in_bits=3, timesteps=2, spike_bits=2, w_bits=2)
     for net, lanes in ((dense, [2, 4]), (conv, 2)):
         core = SNNCore(net, lanes=lanes)
-        assert not any(uses_dp16kd(lp.memory("weights")) for lp in core.plan.layers)
+        assert all(builds_rom(ECP5, lp.memory("weights")) is None for lp in core.plan.layers)
         assert core.plan.layers[0].groups > LUTRAM_BANK_WORDS
         x = random_input(rng, net, 2, density=0.5)
         g = golden.run(net, x)

@@ -12,6 +12,7 @@ import pytest
 from amaranth.back import rtlil
 from amaranth.hdl import Signal
 
+from snnhw.families.ecp5 import dp16kd_initvals, dp16kd_shape, dp16kd_units
 from snnhw.gateware.plan import (
     BANK_WORDS,
     SELECT_FANIN,
@@ -20,13 +21,7 @@ from snnhw.gateware.plan import (
     weight_latency,
 )
 from snnhw.gateware.sim import simulate
-from snnhw.gateware.weights import (
-    WeightStore,
-    dp16kd_initvals,
-    dp16kd_shape,
-    dp16kd_units,
-    spram_units,
-)
+from snnhw.gateware.weights import WeightStore, spram_units
 from snnhw.toolchain import ToolError, tool
 
 

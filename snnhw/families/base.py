@@ -1,0 +1,162 @@
+"""What every FPGA family tells the rest of snnhw: :class:`Family` and its parts.
+
+A family object answers every question whose answer differs between FPGA
+families: how Yosys maps a memory shape to block RAM, LUT RAM or logic
+(:meth:`Family.bram_blocks`), which of the gateware's memories it builds
+from primitives itself, its PLL (the divider search and the instance), the
+synthesis, place-and-route and pack tools and their options, the names of
+its cells in the tools' reports (DSP cells for the 0-DSP check among them),
+the bitstream's file name, and the coefficients of the logic estimate.
+Nothing outside :mod:`snnhw.families` and the board table compares a family
+name.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["Family", "PLLConfig", "ClockError", "ReportNames", "LogicModel",
+           "LOGIC_COST_RAM", "LOGIC_COST_ROM"]
+
+#: Yosys ``memory_libmap``'s cost of soft logic per bit of a RAM, and of a ROM
+LOGIC_COST_RAM, LOGIC_COST_ROM = 1.0, 1.0 / 16
+
+
+class ClockError(ValueError):
+    """No PLL setting reaches the requested frequency."""
+
+
+@dataclass(frozen=True)
+class PLLConfig:
+    """A PLL setting: the family that makes it, the input and output (Hz, what the
+    dividers actually give), the VCO, and the primitive's parameters."""
+
+    family: str
+    f_in: float
+    f_out: float
+    f_vco: float
+    params: dict
+
+
+@dataclass(frozen=True)
+class ReportNames:
+    """Cell names in nextpnr's utilisation report (``report.json``) and Yosys's cell
+    counts after synthesis, per resource the build report gives."""
+
+    lc: tuple[str, ...]        # logic cells (nextpnr)
+    bram: tuple[str, ...]      # block RAM (nextpnr)
+    dsp: tuple[str, ...]       # DSP / multiplier blocks (nextpnr)
+    io: tuple[str, ...]        # IO cells (nextpnr)
+    luts: tuple[str, ...]      # LUT cells (Yosys, after synthesis)
+    ff_prefixes: tuple[str, ...]   # flip-flop cells (Yosys), by name prefix
+    spram: tuple[str, ...] = ()    # single-port RAM blocks (nextpnr), where the family has them
+    dsp_cells: tuple[str, ...] = ()   # multiplier cells after ``synth_<family>`` (Yosys)
+
+
+@dataclass(frozen=True)
+class LogicModel:
+    """The logic-cell estimate: ``base + per layer + per lane and bit of accumulator
+    plus membrane + per lane and weight bit + per address bit of a conv layer's
+    weights and accumulators`` (fitted to real builds of the family)."""
+
+    base: float
+    layer: float
+    state_bit: float
+    weight_bit: float
+    conv_addr_bit: float
+
+
+class Family:
+    """One FPGA family. Subclasses set the class attributes and the methods whose
+    behaviour differs; one instance each is registered in :mod:`snnhw.families`."""
+
+    #: registry key (the ``--board`` table names it), and the name people read
+    name: str = ""
+    title: str = ""
+    #: block RAM shapes Yosys's ``memory_libmap`` may choose (words, bits), the
+    #: block's library cost, and the primitive's name after synthesis
+    bram_shapes: tuple[tuple[int, int], ...] = ()
+    bram_cost: int = 0
+    bram_cell: str = ""
+    #: LUT RAM's ``memory_libmap`` cost per 16 x 4 bits, ``None`` without LUT RAM
+    lutram_cost: int | None = None
+    #: the gateware keeps a per-neuron state memory marked ``distributed`` in LUT RAM
+    state_in_lutram: bool = False
+    #: environment variable and default command of synthesis, place and route, pack
+    tools: tuple[tuple[str, str], ...] = ()
+    bitstream_suffix: str = ""
+    report: ReportNames
+    logic: LogicModel
+
+    def bram_blocks(self, depth: int, width: int, rom: bool = False) -> int:
+        """Block RAMs Yosys's ``memory_libmap`` spends on one memory (0: logic or
+        LUT RAM). Its cost model: soft logic costs :data:`LOGIC_COST_RAM` per bit (a
+        ROM :data:`LOGIC_COST_ROM`), a block :attr:`bram_cost`, LUT RAM
+        :attr:`lutram_cost` per 16 x 4 bits; the cheapest wins, logic on a tie with
+        blocks, blocks on a tie with LUT RAM (as observed)."""
+        blocks = min(math.ceil(depth / d) * math.ceil(width / w) for d, w in self.bram_shapes)
+        block_cost = blocks * self.bram_cost
+        logic_cost = depth * width * (LOGIC_COST_ROM if rom else LOGIC_COST_RAM)
+        if logic_cost <= block_cost:
+            return 0
+        if self.lutram_cost is not None and \
+                math.ceil(depth / 16) * math.ceil(width / 4) * self.lutram_cost < block_cost:
+            return 0
+        return blocks
+
+    def builds_rom(self, depth: int, width: int) -> int | None:
+        """Blocks of a weight ROM the gateware builds from primitives itself on this
+        family (:meth:`rom_block`), or ``None`` when it leaves the ROM to Yosys."""
+        return None
+
+    def rom_block(self, m, name: str, rd_addr, *, width: int, init=None, write=None):
+        """One block RAM primitive with its output register, added to ``m``
+        (only families whose :meth:`builds_rom` answers)."""
+        raise NotImplementedError(f"{self.title}: the gateware builds no block RAM itself")
+
+    def frame_buffer_block(self, depth: int) -> bool:
+        """Whether the host link's frame buffer (``depth`` bytes) is one
+        :meth:`rom_block` with its output register."""
+        return False
+
+    def memory_attrs(self, distributed: bool, rom: bool) -> dict:
+        """Yosys attributes of a memory the gateware marks ``distributed``: LUT RAM
+        where the family keeps state there (a ROM, which LUT RAM cannot hold, logic)."""
+        if distributed and self.state_in_lutram:
+            return {"ram_style": "logic" if rom else "distributed"}
+        return {}
+
+    def synth_options(self, lc_estimate: int, lc_capacity: int) -> str:
+        """Extra ``synth_<family>`` options for a design of ``lc_estimate`` cells."""
+        return ""
+
+    def nextpnr_options(self, clk_hz: float) -> str:
+        """Extra nextpnr options (a clock constraint the platform does not write)."""
+        return ""
+
+    def tool_env(self) -> dict[str, str]:
+        """``{variable: default command}`` of this family's tools."""
+        return dict(self.tools)
+
+    def adapt_platform(self, platform_class):
+        """The platform class the build uses (a family may change its tool flow)."""
+        return platform_class
+
+    def pll(self, f_in: float, f_out: float, device: str = "") -> PLLConfig:
+        """PLL dividers for ``f_in -> f_out`` (Hz) on ``device`` (the platform's
+        family string, where the limits depend on it)."""
+        raise ClockError(f"{self.title}: no PLL search")
+
+    def pll_instance(self, cfg: PLLConfig, port, clk_out, lock):
+        """An elaboratable driving ``clk_out`` from the board clock pin ``port``
+        through the PLL ``cfg``, with ``lock`` its lock output."""
+        raise NotImplementedError(f"{self.title}: no PLL primitive")
+
+    def matches(self, platform_family: str) -> bool:
+        """Whether an Amaranth platform whose ``family`` is ``platform_family`` is
+        this family."""
+        return platform_family == self.name
+
+    def __repr__(self) -> str:
+        return f"<Family {self.name}>"
