@@ -50,8 +50,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from ..golden.compare import integer_vs_golden
     from ..nn.nirio import NIRError, from_nir
-    from ..verify.compare import integer_vs_golden
     from .export import quantise
 
     out = prepare_output(args.output, "IR file")

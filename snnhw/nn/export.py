@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..golden.compare import integer_vs_golden
 from ..ir import Network
-from ..verify.compare import integer_vs_golden
 from .model import SpikingMLP, encode
 from .quant import IntegerSNN, quantize
 

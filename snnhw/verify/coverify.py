@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..golden.compare import integer_vs_golden
 from ..ir import Network
 from .backend import Backend
-from .compare import integer_vs_golden
 
 __all__ = ["CoverifyReport", "coverify"]
 

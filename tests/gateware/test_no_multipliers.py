@@ -9,7 +9,6 @@ from snnhw.ir.examples import random_conv_network, random_network
 from snnhw.toolchain import synth_stats
 
 
-
 @pytest.fixture(scope="module")
 def designs(tmp_path_factory):
     # multi-bit input spikes (5 bits) and 3-bit hidden spikes: the shift-and-add path is wide

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from snnhw.data import load_data
+from snnhw.golden.compare import integer_vs_golden
 from snnhw.ir import ConvLayer, DenseLayer
 from snnhw.nn.conv import ArchError, SpikingConvNet, parse_arch, plan_arch
 from snnhw.nn.quant import quantize
 from snnhw.nn.train import TrainConfig, load_checkpoint, save_checkpoint
-from snnhw.verify.compare import integer_vs_golden
 
 
 @pytest.mark.parametrize("arch, shape, text", [

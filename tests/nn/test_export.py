@@ -6,11 +6,11 @@ import torch
 
 from snnhw import golden, ir
 from snnhw.data import load_digits_split
+from snnhw.golden.compare import first_mismatch
 from snnhw.nn.convert import convert, train_ann
 from snnhw.nn.export import compare, export_model
 from snnhw.nn.model import encode
 from snnhw.nn.train import TrainConfig, train
-from snnhw.verify.compare import first_mismatch
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import golden
 from ..ir import Network
+from .model import run
 
 __all__ = ["first_mismatch", "per_sample_equal", "integer_vs_golden"]
 
@@ -52,7 +52,7 @@ def integer_vs_golden(q, net: Network, xi: np.ndarray):
     golden model; returns both results, the per-sample agreement (every layer's
     ``I, v, s, u`` and the logits) and the first mismatch (or None)."""
     r = q.run(xi)
-    g = golden.run(net, xi, trace=True)
+    g = run(net, xi, trace=True)
     t_layers = [{k: v.numpy() for k, v in ly.items()} for ly in r["layers"]]
     g_layers = [{k: getattr(ly, k) for k in ("I", "v", "s", "u")} for ly in g.layers]
     t_logits = r["logits"].numpy()
