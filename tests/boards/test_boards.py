@@ -94,6 +94,23 @@ def test_real_icebreaker_build(digits_net, tmp_path):
     assert r["synth_opts"] == ""           # about 53 % of the UP5K: the default packing
 
 
+def test_real_gowin_build(digits_net, tmp_path):
+    """The Gowin CI build: the digits design on the Tang Nano 9K from the rPLL at 54 MHz
+    (nextpnr Himbaechel, gowin_pack): a bitstream, 0 DSP, timing met, block RAM exactly
+    as estimated, logic within 15 %."""
+    r = build(digits_net, "tang_nano_9k", lanes=[2, 1], out_dir=tmp_path, clock_mhz=54)
+    assert r["bitstream"] and (tmp_path / "snn_board.fs").stat().st_size > 100_000
+    assert r["dsp_used"] == 0 and r["timing_met"]
+    assert r["pll"] == {"IDIV_SEL": 0, "FBDIV_SEL": 1, "ODIV_SEL": 8, "DEVICE": "GW1NR-9C",
+                        "f_vco_mhz": 432.0}
+    (clock,) = r["clocks"].values()
+    assert clock["target_mhz"] == 54 and clock["fmax_mhz"] >= 54
+    est = estimate(digits_net, "tang_nano_9k", lanes=[2, 1])
+    assert r["resources"]["bram"]["used"] == est["bram"]                 # exact
+    lc = r["resources"]["lc"]["used"]
+    assert abs(est["lc"] - lc) <= 0.15 * lc
+
+
 def test_dense_ice40_designs_fold_small_clock_enables():
     ice, ecp = board("icebreaker"), board("ulx3s")
     cap = ice.capacity["lc"]
