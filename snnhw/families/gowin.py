@@ -18,7 +18,7 @@ from amaranth.lib import io
 
 from .base import ClockError, Family, LogicModel, PLLConfig, ReportNames
 
-__all__ = ["GOWIN", "pll_gowin", "PLL_LIMITS"]
+__all__ = ["GOWIN", "pll_gowin", "PLL_LIMITS", "LC_CALIBRATION", "LOGIC_SCALE"]
 
 #: rPLL limits (MHz) per device family (data sheets DS117, DS102; Apicula's ``gowin_pll``)
 PLL_LIMITS = {
@@ -28,6 +28,18 @@ PLL_LIMITS = {
     "GW2A-18": {"pfd": (3, 500), "vco": (500, 1250), "out": (3.90625, 625)},
 }
 ODIV = (2, 4, 8, 16, 32, 48, 64, 80, 96, 112, 128)
+
+#: Gowin builds against the iCE40 logic model (``bench/fmax.py``, seed 1..3, 100 MHz):
+#: board, network, lanes, LUT4 + ALU cells nextpnr placed, the iCE40 model's value
+LC_CALIBRATION = (
+    ("tang_nano_9k", "digits 64-128-10, w8", "2,1", 3115, 2806),
+    ("tang_primer_20k", "digits 64-128-10, w8", "2,1", 3145, 2806),
+    ("tang_nano_9k", "256x256, 4-bit weights", "8", 3629, 3139),
+    ("tang_primer_20k", "256x256, 4-bit weights", "8", 3729, 3139),
+)
+#: the least-squares scale of the iCE40 model over :data:`LC_CALIBRATION` (1.147)
+LOGIC_SCALE = round(sum(b * m for *_, b, m in LC_CALIBRATION)
+                    / sum(m * m for *_, _b, m in LC_CALIBRATION), 3)
 
 
 def pll_gowin(f_in: float, f_out: float, device: str) -> PLLConfig:
@@ -112,8 +124,9 @@ class _Gowin(Family):
                          ff_prefixes=("DFF",),
                          dsp_cells=("MULT9X9", "MULT18X18", "MULT36X36", "MULTALU18X18",
                                     "MULTALU36X18", "MULTADDALU18X18", "ALU54D"))
-    # the iCE40 model's coefficients until fitted to Gowin builds
-    logic = LogicModel(827, 437, 7.94, 14.93, 19.4)
+    #: the iCE40 model (nextpnr's LUT4 + ALU cells against iCE40 logic cells) times
+    #: :data:`LOGIC_SCALE`, fitted to 4 builds (:data:`LC_CALIBRATION`): within 4 %
+    logic = LogicModel(*(LOGIC_SCALE * c for c in (827, 437, 7.94, 14.93, 19.4)))
 
     def matches(self, platform_family):
         return platform_family.startswith("GW")
