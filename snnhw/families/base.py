@@ -115,6 +115,11 @@ class Family:
         (only families whose :meth:`builds_rom` answers)."""
         raise NotImplementedError(f"{self.title}: the gateware builds no block RAM itself")
 
+    def rom_shape(self, depth: int, width: int) -> tuple[int, int]:
+        """The primitive's shape (words, bits) a ``depth`` x ``width`` ROM is built from
+        (only families whose :meth:`builds_rom` answers)."""
+        raise NotImplementedError(f"{self.title}: the gateware builds no block RAM itself")
+
     def frame_buffer_block(self, depth: int) -> bool:
         """Whether the host link's frame buffer (``depth`` bytes) is one
         :meth:`rom_block` with its output register."""

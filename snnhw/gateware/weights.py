@@ -145,10 +145,10 @@ class WeightStore(CheckedComponent):
 
     def elaborate(self, platform):
         m = Module()
+        fam = of_platform(platform)
         if self.spec.kind == "spram":
             outs, bank_words = self._spram(m), self.bank_words * spram_pack(self.spec.width)
-        elif builds_rom(of_platform(platform), self.spec):
-            fam = of_platform(platform)
+        elif builds_rom(fam, self.spec) is not None:
             outs = self._rom_blocks(m, fam)
             bank_words = fam.rom_shape(self.spec.depth, self.spec.width)[0]
         else:
