@@ -307,7 +307,7 @@ def report(args, data_names, tasks, results) -> dict:
             rows.append({"encoding": enc, "name": claim, "a_label": a_label,
                          "b_label": b_label, "cells": cells,
                          **({"arch": extra["arch"] if extra["arch"] != "cnn" else
-                             _data(name).defaults["conv"]["arch"]} if extra else {})})
+                             _data(name).defaults["cnn"]["arch"]} if extra else {})})
     baseline = None
     static = data_names.get("static")
     if static:

@@ -64,10 +64,10 @@ def run(args) -> int:
 
         arch = args.arch
         if arch == "cnn":
-            if "conv" not in data.defaults:
+            if "cnn" not in data.defaults:
                 raise CLIError(f"data {data.name!r} has no default CNN: give the layers, e.g. "
                                "--arch c16k3p1,sp2,d64")
-            arch = data.defaults["conv"]["arch"]
+            arch = data.defaults["cnn"]["arch"]
         try:
             torch.manual_seed(args.seed)
             net = ReLUCNN(arch, data.in_shape, data.n_classes)

@@ -49,7 +49,7 @@ def run(args) -> int:
              ly["current_bound"], ly["acc_bits"], ly["weight_bits"],
              ly["synops_per_event"]["max"]] for ly in d["layers"]]
     print(format_table(rows, header))
-    convs = [ly for ly in d["layers"] if ly["kind"] == "conv"]
+    convs = [ly for ly in d["layers"] if "kernel" in ly]      # the layers with a window
     if convs:
         def x(v):
             return "x".join(map(str, v))

@@ -117,7 +117,7 @@ def _digits() -> Dataset:
     d = load_digits_split()
     return Dataset("digits", d.x_train, d.y_train, d.x_test, d.y_test, DIGITS_IN_BITS,
                    source="scikit-learn load_digits, 20 % stratified test split, seed 0",
-                   shape=(1, 8, 8), defaults={"conv": dict(DIGITS_CNN)})
+                   shape=(1, 8, 8), defaults={"cnn": dict(DIGITS_CNN)})
 
 
 MNIST1D_IN_BITS = 5
@@ -151,7 +151,7 @@ def _mnist1d() -> Dataset:
     return Dataset("mnist1d", xtr, ytr.copy(), xte, yte.copy(), MNIST1D_IN_BITS,
                    source="mnist1d make_dataset(get_dataset_args()), generated offline",
                    info={"quantised": q},
-                   defaults={**MNIST1D_DEFAULTS, "conv": dict(MNIST1D_CNN)}, shape=(1, 1, 40))
+                   defaults={**MNIST1D_DEFAULTS, "cnn": dict(MNIST1D_CNN)}, shape=(1, 1, 40))
 
 
 def thermometer(levels: np.ndarray, n_levels: int) -> np.ndarray:

@@ -22,6 +22,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from ..ir import ConvLayer
+
 __all__ = ["evaluate", "train_model", "tool_versions", "accuracy_of"]
 
 #: packages whose versions each record carries
@@ -67,7 +69,7 @@ def _exported(checkpoint: str, sha: str, data: str | None, w_bits: int, u_bits: 
     cfg = model.config
     info = {"data": ds.name, "test_samples": len(ds.y_test), "timesteps": net.timesteps,
             "spike_bits": cfg.get("spike_bits", 1), "layers": len(net.layers),
-            "arch": ("cnn" if any(ly.kind == "conv" for ly in net.layers) else "mlp")
+            "arch": ("cnn" if any(isinstance(ly, ConvLayer) for ly in net.layers) else "mlp")
             + f"-{len(net.layers)}", "ir_hash": net.content_hash()}
     return net, acc, info
 

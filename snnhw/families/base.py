@@ -17,10 +17,18 @@ import math
 from dataclasses import dataclass
 
 __all__ = ["Family", "PLLConfig", "ClockError", "ReportNames", "LogicModel",
-           "LOGIC_COST_RAM", "LOGIC_COST_ROM"]
+           "LOGIC_COST_RAM", "LOGIC_COST_ROM", "FACTOR_MUX", "FACTOR_DEMUX", "FACTOR_EMU"]
 
 #: Yosys ``memory_libmap``'s cost of soft logic per bit of a RAM, and of a ROM
 LOGIC_COST_RAM, LOGIC_COST_ROM = 1.0, 1.0 / 16
+#: ``memory_libmap``'s weights of the extra circuitry a mapping needs: a read
+#: multiplexer bit, a write-enable decoder output, an emulation point
+FACTOR_MUX, FACTOR_DEMUX, FACTOR_EMU = 0.5, 0.5, 2
+#: emulation points of the gateware's memories in a block or LUT RAM: a RAM (its
+#: read port reads the old word while the write port writes: transparency, the
+#: read register's initial value and a read port of its own) and a ROM (a read
+#: port of its own); the same on every family's library (measured)
+EMU_RAM_BLOCK, EMU_ROM_BLOCK, EMU_LUTRAM = 7, 1, 1
 
 
 class ClockError(ValueError):
@@ -79,8 +87,13 @@ class Family:
     bram_shapes: tuple[tuple[int, int], ...] = ()
     bram_cost: int = 0
     bram_cells: tuple[str, ...] = ()
-    #: LUT RAM's ``memory_libmap`` cost per 16 x 4 bits, ``None`` without LUT RAM
+    #: the write byte of the block RAM's library entry, ``(shape width, byte)`` pairs
+    #: (a width not named writes whole words)
+    bram_bytes: tuple[tuple[int, int], ...] = ()
+    #: LUT RAM's ``memory_libmap`` cost per 16 x 4 bits, ``None`` without LUT RAM, and
+    #: whether its library scales the cost with the bits used (``widthscale``)
     lutram_cost: int | None = None
+    lutram_widthscale: bool = False
     #: the gateware keeps a per-neuron state memory marked ``distributed`` in LUT RAM
     state_in_lutram: bool = False
     #: environment variable and default command of synthesis, place and route, pack
@@ -90,20 +103,56 @@ class Family:
     logic: LogicModel
 
     def bram_blocks(self, depth: int, width: int, rom: bool = False) -> int:
-        """Block RAMs Yosys's ``memory_libmap`` spends on one memory (0: logic or
-        LUT RAM). Its cost model: soft logic costs :data:`LOGIC_COST_RAM` per bit (a
-        ROM :data:`LOGIC_COST_ROM`), a block :attr:`bram_cost`, LUT RAM
-        :attr:`lutram_cost` per 16 x 4 bits; the cheapest wins, logic on a tie with
-        blocks, blocks on a tie with LUT RAM (as observed)."""
-        blocks = min(math.ceil(depth / d) * math.ceil(width / w) for d, w in self.bram_shapes)
-        block_cost = blocks * self.bram_cost
+        """Block RAMs Yosys's ``memory_libmap`` spends on one of the gateware's memories
+        (0: logic or LUT RAM), by its cost model: soft logic costs
+        :data:`LOGIC_COST_RAM` per bit (a ROM :data:`LOGIC_COST_ROM`); a block
+        mapping :meth:`block_mapping`; LUT RAM :meth:`lutram_cost_of`. The cheapest
+        wins, logic on a tie with blocks, blocks on a tie with LUT RAM."""
+        blocks, block_cost = self.block_mapping(depth, width, rom)
         logic_cost = depth * width * (LOGIC_COST_ROM if rom else LOGIC_COST_RAM)
         if logic_cost <= block_cost:
             return 0
-        if self.lutram_cost is not None and \
-                math.ceil(depth / 16) * math.ceil(width / 4) * self.lutram_cost < block_cost:
+        lutram = self.lutram_cost_of(depth, width, rom)
+        if lutram is not None and lutram < block_cost:
             return 0
         return blocks
+
+    def block_mapping(self, depth: int, width: int, rom: bool) -> tuple[int, float]:
+        """``(blocks, cost)`` of the cheapest block RAM geometry, as ``memory_libmap``
+        scores it: for each base shape ``d x w`` (in the library's order), a word
+        padded to whole write bytes (:attr:`bram_bytes`; a ROM has none) is stacked
+        ``ceil(depth / d)`` times and the bits packed into
+        ``ceil(stack * padded / w)`` blocks, plus a read multiplexer of
+        ``(stack - 1) * width`` bits, a write decoder of ``stack`` outputs (a RAM
+        deeper than one block) and the emulation points; the first cheapest shape
+        wins."""
+        best = None
+        for d, w in self.bram_shapes:
+            byte = 1 if rom else min(dict(self.bram_bytes).get(w) or w, w)
+            padded = math.ceil(width / byte) * byte
+            stack = math.ceil(depth / d)
+            blocks = math.ceil(stack * padded / w)
+            cost = blocks * self.bram_cost + (stack - 1) * width * FACTOR_MUX
+            if not rom and stack > 1:
+                cost += stack * FACTOR_DEMUX
+            cost += FACTOR_EMU * (EMU_ROM_BLOCK if rom else EMU_RAM_BLOCK)
+            if best is None or cost < best[1]:
+                best = (blocks, cost)
+        return best
+
+    def lutram_cost_of(self, depth: int, width: int, rom: bool) -> float | None:
+        """``memory_libmap``'s cost of a LUT RAM mapping (16 x 4 bits a cell; ``None``
+        where the family has none or for a ROM, which LUT RAM cannot hold)."""
+        if self.lutram_cost is None or rom:
+            return None
+        stack = math.ceil(depth / 16)
+        # a word padded to whole cells in each of the stacked 16-word rows, or (a
+        # library with ``widthscale``) the bits used
+        cells = stack * width / 4 if self.lutram_widthscale else stack * math.ceil(width / 4)
+        cost = cells * self.lutram_cost + (stack - 1) * width * FACTOR_MUX
+        if stack > 1:
+            cost += stack * FACTOR_DEMUX
+        return cost + FACTOR_EMU * EMU_LUTRAM
 
     def builds_rom(self, depth: int, width: int) -> int | None:
         """Blocks of a weight ROM the gateware builds from primitives itself on this

@@ -145,7 +145,8 @@ def pll_ecp5(f_in: float, f_out: float) -> PLLConfig:
 
 class _ECP5(Family):
     name, title = "ecp5", "ECP5"
-    bram_shapes = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
+    bram_shapes = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+    bram_bytes = tuple((w, 9) for w in (1, 2, 4, 9, 18, 36))
     bram_cost, bram_cells = 128, ("DP16KD",)
     lutram_cost = 4
     state_in_lutram = True

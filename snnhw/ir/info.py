@@ -14,25 +14,13 @@ def describe(net: Network) -> dict:
     ``acc_bits`` holds one step's exact charge ``I`` (docs/arithmetic.md: partial sums
     must not saturate before the sweep); ``logit_bits`` holds the readout sum.
     ``current_bound`` is exact (from the weights, per neuron: a conv neuron whose
-    window meets padding sums fewer taps); conv layers add their shapes and the
-    contract's bound ``|b| + C_in*KH*KW*2**(w_bits-1)*s_max_in``.
+    window meets padding sums fewer taps); each kind adds its own fields
+    (``geometry()``: a conv layer its shapes and the contract's width bound).
     ``synops_per_event``: additions one input event causes (max and mean over inputs).
     """
     layers = []
     for i, layer in enumerate(net.layers):
         fires = not (i == len(net.layers) - 1 and net.readout == "membrane")
-        geometry = {}
-        if layer.kind == "conv":
-            s_max_in = (1 << net.input_bits(i)) - 1
-            KH, KW = layer.kernel
-            geometry = {
-                "in_shape": list(layer.in_shape), "out_shape": list(layer.out_shape),
-                "kernel": [KH, KW], "stride": list(layer.stride),
-                "padding": list(layer.padding),
-                # docs/arithmetic.md's width bound, beside the exact one from the weights
-                "current_bound_formula": int(abs(layer.b).max()) + layer.in_shape[0] * KH * KW
-                * (1 << (layer.w_bits - 1)) * s_max_in,
-            }
         layers.append({
             "index": i,
             "kind": layer.kind,
@@ -48,7 +36,7 @@ def describe(net: Network) -> dict:
             "leak_shift": layer.leak_shift,
             "reset": layer.reset,
             "fires": fires,
-            **geometry,
+            **layer.geometry((1 << net.input_bits(i)) - 1),
             "weights": int(layer.W.size),
             "weight_bits": int(layer.W.size) * layer.w_bits,
             "bias_bits": int(layer.b.size) * layer.u_bits,

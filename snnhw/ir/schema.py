@@ -1,8 +1,9 @@
 """Typed, versioned integer IR of a spiking network (docs/arithmetic.md, "Network").
 
 The IR is the only thing that later stages (golden model, gateware, boards)
-read. A network is a list of :class:`DenseLayer` plus three network-wide
-fields. Everything is an integer; every range in docs/arithmetic.md is checked by
+read. A network is a list of layers, each of a registered kind
+(:mod:`snnhw.ir.kinds`: ``dense``, ``conv``), plus four network-wide fields.
+Everything is an integer; every range in docs/arithmetic.md is checked by
 :meth:`Network.validate`, which :func:`load` and :func:`save` both call.
 
 File format (``.snn``): a zip archive readable by :func:`numpy.load` as an
@@ -19,14 +20,13 @@ import dataclasses
 import hashlib
 import io
 import json
-import struct
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .archive import READ_ERRORS, field, read_member
 from .errors import (
     IRDTypeError,
     IRError,
@@ -40,7 +40,8 @@ from .errors import (
     _check_choice,
     _check_int,
 )
-from .layers import LAYER_KINDS, MAX_NEURONS, MAX_WEIGHTS, RESETS, ConvLayer, DenseLayer
+from .kinds import KINDS, LAYER_KINDS, ConvLayer, DenseLayer, layer_class
+from .neuron import RESETS
 
 __all__ = [
     "FORMAT_NAME",
@@ -76,7 +77,6 @@ READOUTS = ("membrane", "spikes")
 # and keep a corrupted file from asking for absurd allocations.
 MAX_IN_BITS = 16
 MAX_TIMESTEPS = 1 << 16
-MAX_MEMBER_BYTES = 1 << 30
 MAX_FILE_BYTES = 1 << 30        # an .snn larger than this is refused before it is read
 EXACT_INT_LIMIT = 1 << 62
 _FIXED_ZIP_DATE = (2020, 1, 1, 0, 0, 0)
@@ -88,7 +88,7 @@ class Network:
 
     Parameters
     ----------
-    layers : list of DenseLayer or ConvLayer
+    layers : list of layers of the registered kinds (:mod:`snnhw.ir.kinds`)
         At least one; ``layers[i].n_in == layers[i-1].n_out`` (flat, channel-major
         order: a conv layer after any layer sees its ``n_out`` values as its map).
     in_bits : int
@@ -132,9 +132,9 @@ class Network:
         if not isinstance(self.layers, list) or not self.layers:
             raise IRShapeError("network: 'layers' must be a non-empty list")
         for i, layer in enumerate(self.layers):
-            if not isinstance(layer, (DenseLayer, ConvLayer)):
-                raise IRKindError(f"layer {i}: {type(layer).__name__} is not a DenseLayer "
-                                  "or a ConvLayer")
+            if not isinstance(layer, tuple(KINDS.values())):
+                raise IRKindError(f"layer {i}: {type(layer).__name__} is not a layer kind "
+                                  f"({', '.join(c.__name__ for c in KINDS.values())})")
             layer.validate(i)
             if i > 0 and layer.n_in != self.layers[i - 1].n_out:
                 raise IRShapeError(
@@ -158,9 +158,6 @@ class Network:
         s_max_in = (1 << self.input_bits(index)) - 1
         per_neuron = layer.abs_row_sums() * s_max_in + np.abs(layer.bias_per_neuron)
         return int(per_neuron.max())
-
-    def uses_conv(self) -> bool:
-        return any(layer.kind == "conv" for layer in self.layers)
 
     def logit_bound(self) -> int:
         """Largest ``|logit|`` over ``timesteps`` steps (docs/arithmetic.md, "Readout")."""
@@ -281,151 +278,14 @@ def load(path: str | Path) -> Network:
         raise type(exc)(f"{path}: {exc}") from None
 
 
-# Everything the standard library may raise on a damaged zip or npy member.
-_READ_ERRORS = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    zlib.error,
-    EOFError,
-    struct.error,
-    ValueError,
-    OverflowError,
-    NotImplementedError,
-    UnicodeDecodeError,
-    KeyError,
-    RuntimeError,
-    OSError,
-    SyntaxError,
-    MemoryError,
-)
-
-
-def _read_member(zf: zipfile.ZipFile, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
-    try:
-        info = zf.getinfo(name)
-    except KeyError:
-        raise IRMissingError(f"member '{name}' is missing from the archive") from None
-    if info.file_size > limit:
-        raise IRFormatError(f"member '{name}' claims {info.file_size} bytes, more than the "
-                            f"{limit} allowed")
-    try:
-        with zf.open(name) as f:
-            raw = f.read(limit + 1)   # never more than the limit, whatever the header says
-    except _READ_ERRORS as exc:
-        raise IRFormatError(f"member '{name}' cannot be read: {exc}") from None
-    if len(raw) > limit:
-        raise IRFormatError(f"member '{name}' holds more than {limit} bytes")
-    return raw
-
-
-def _parse_npy(raw: bytes, name: str, max_count: int = MAX_WEIGHTS) -> np.ndarray:
-    fp = io.BytesIO(raw)
-    try:
-        version = np.lib.format.read_magic(fp)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-        else:
-            raise IRFormatError(f"array '{name}': unsupported npy version {version}")
-    except IRError:
-        raise
-    except _READ_ERRORS as exc:
-        raise IRFormatError(f"array '{name}': bad npy header: {exc}") from None
-    if dtype.kind not in "iu" or dtype.hasobject:
-        raise IRDTypeError(f"array '{name}' has dtype {dtype}, an integer dtype is required")
-    if any(int(dim) < 0 for dim in shape) or len(shape) > 4:
-        raise IRShapeError(f"array '{name}': bad shape {shape} in the npy header")
-    count = 1
-    for dim in shape:
-        count *= int(dim)
-    if count > max_count:
-        raise IRShapeError(f"array '{name}': {shape} holds {count} values, more than the "
-                           f"{max_count} allowed")
-    payload = raw[fp.tell():]
-    if count * dtype.itemsize != len(payload):
-        raise IRFormatError(
-            f"array '{name}': header says {shape} x {dtype} = "
-            f"{count * dtype.itemsize} bytes, member holds {len(payload)}"
-        )
-    arr = np.frombuffer(payload, dtype=dtype, count=count)
-    order = "F" if fortran else "C"
-    return arr.reshape(shape, order=order).astype(np.int64)
-
-
-def _field(d: dict, key: str, where: str):
-    if key not in d:
-        raise IRMissingError(f"{where}: field '{key}' is missing from the manifest")
-    return d[key]
-
-
-def _neuron_fields(ld: dict, where: str) -> dict:
-    return {key: _field(ld, key, where) for key in
-            ("w_bits", "u_bits", "k", "fire_offset", "spike_bits", "leak_shift", "reset")}
-
-
-def _read_dense(zf: zipfile.ZipFile, ld: dict, i: int) -> DenseLayer:
-    where = f"layer {i}"
-    n_in, n_out = _field(ld, "n_in", where), _field(ld, "n_out", where)
-    if not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_NEURONS
-               for v in (n_in, n_out)) or n_in * n_out > MAX_WEIGHTS:
-        raise IRShapeError(f"{where}: n_in = {n_in!r}, n_out = {n_out!r}: each must be "
-                           f"1..{MAX_NEURONS} and n_in * n_out at most {MAX_WEIGHTS}")
-    # 8 bytes per value plus the npy header: nothing larger is read
-    W = _parse_npy(_read_member(zf, f"layer{i}.W.npy", 8 * n_in * n_out + 4096),
-                   f"layer{i}.W", n_in * n_out)
-    b = _parse_npy(_read_member(zf, f"layer{i}.b.npy", 8 * n_out + 4096), f"layer{i}.b", n_out)
-    for key, n in (("n_in", 1), ("n_out", 0)):
-        stated = _field(ld, key, where)
-        if W.ndim == 2 and stated != W.shape[n]:
-            raise IRShapeError(f"{where}: manifest says {key} = {stated!r} but W has shape "
-                               f"{W.shape}")
-    return DenseLayer(W=W, b=b, kind="dense", **_neuron_fields(ld, where))
-
-
-def _int_list(ld: dict, key: str, where: str, n: int) -> list[int]:
-    value = _field(ld, key, where)
-    if (not isinstance(value, list) or len(value) != n
-            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_NEURONS
-                       for v in value)):
-        raise IRShapeError(f"{where}: field '{key}' must be a list of {n} integers in "
-                           f"0..{MAX_NEURONS}, got {value!r}")
-    return value
-
-
-def _read_conv(zf: zipfile.ZipFile, ld: dict, i: int) -> ConvLayer:
-    where = f"layer {i}"
-    in_shape = _int_list(ld, "in_shape", where, 3)
-    out_shape = _int_list(ld, "out_shape", where, 3)
-    kernel = _int_list(ld, "kernel", where, 2)
-    count = out_shape[0] * in_shape[0] * kernel[0] * kernel[1]
-    if count > MAX_WEIGHTS:
-        raise IRShapeError(f"{where}: {out_shape[0]} x {in_shape[0]} x {kernel} weights, more "
-                           f"than the {MAX_WEIGHTS} allowed")
-    W = _parse_npy(_read_member(zf, f"layer{i}.W.npy", 8 * count + 4096), f"layer{i}.W", count)
-    b = _parse_npy(_read_member(zf, f"layer{i}.b.npy", 8 * out_shape[0] + 4096),
-                   f"layer{i}.b", out_shape[0])
-    layer = ConvLayer(W=W, b=b, in_shape=tuple(in_shape), kind="conv",
-                      stride=tuple(_int_list(ld, "stride", where, 2)),
-                      padding=tuple(_int_list(ld, "padding", where, 2)),
-                      **_neuron_fields(ld, where))
-    layer.validate(i)
-    derived = layer.scalars()
-    for key in ("n_in", "n_out", "out_shape", "kernel"):
-        if _field(ld, key, where) != derived[key]:
-            raise IRShapeError(f"{where}: manifest says {key} = {ld[key]!r}, the arrays and "
-                               f"shapes give {derived[key]!r}")
-    return layer
-
-
 def loads(data: bytes) -> Network:
     """Parse the bytes of an ``.snn`` file; see :func:`load`."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise IRFormatError(f"not an snnhw IR archive (zip): {exc}") from None
     with zf:
-        raw = _read_member(zf, "manifest.json", 1 << 20)
+        raw = read_member(zf, "manifest.json", 1 << 20)
         try:
             manifest = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -445,27 +305,26 @@ def loads(data: bytes) -> Network:
                 f"schema version {version!r} is not supported "
                 f"(this snnhw reads versions {', '.join(map(str, SUPPORTED_VERSIONS))})"
             )
-        layer_dicts = _field(manifest, "layers", "network")
+        layer_dicts = field(manifest, "layers", "network")
         if not isinstance(layer_dicts, list) or not layer_dicts:
             raise IRShapeError("network: manifest 'layers' must be a non-empty list")
         layers = []
         for i, ld in enumerate(layer_dicts):
             if not isinstance(ld, dict):
                 raise IRFormatError(f"layer {i}: manifest entry must be a JSON object")
-            kind = _field(ld, "kind", f"layer {i}")
-            _check_choice(kind, "kind", i, LAYER_KINDS)
-            if kind == "conv" and version < 2:
-                raise IRVersionError(f"layer {i}: conv layers need schema version 2, the "
-                                     f"file says {version}")
-            layers.append((_read_conv if kind == "conv" else _read_dense)(zf, ld, i))
+            cls = layer_class(field(ld, "kind", f"layer {i}"), i)
+            if version < cls.SINCE_VERSION:
+                raise IRVersionError(f"layer {i}: {cls.KIND} layers need schema version "
+                                     f"{cls.SINCE_VERSION}, the file says {version}")
+            layers.append(cls.from_manifest(zf, ld, i))
         net = Network(
             layers=layers,
-            in_bits=_field(manifest, "in_bits", "network"),
-            timesteps=_field(manifest, "timesteps", "network"),
-            readout=_field(manifest, "readout", "network"),
-            name=_field(manifest, "name", "network"),
+            in_bits=field(manifest, "in_bits", "network"),
+            timesteps=field(manifest, "timesteps", "network"),
+            readout=field(manifest, "readout", "network"),
+            name=field(manifest, "name", "network"),
         )
-        stored = _field(manifest, "content_hash", "network")
+        stored = field(manifest, "content_hash", "network")
         actual = net.content_hash()
         if stored != actual:
             raise IRHashError(

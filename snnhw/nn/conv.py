@@ -30,6 +30,9 @@ from torch.nn import functional
 
 from ..ir import READOUTS, conv_out_size
 from .folded import FloatLayer, fold_batchnorm
+from .kinds import conv as conv_kind
+from .kinds import dense as dense_kind
+from .kinds import kind
 from .model import ENCODINGS, MAX_PARAMETERS
 from .neuron import SpikingLayers, neuron_list
 
@@ -85,13 +88,13 @@ def plan_arch(tokens, in_shape, n_classes: int) -> list[dict]:
                    conv_out_size(shape[2], kernel[1], stride[1], padding[1]))
             if min(out[1:]) < 1:
                 raise ArchError(f"--arch: {t!r} does not fit the {_text(shape)} map it gets")
-            plan.append({"kind": "conv", "token": t, "in_shape": shape, "out_shape": out,
+            plan.append({"kind": conv_kind.NAME, "token": t, "in_shape": shape, "out_shape": out,
                          "kernel": kernel, "stride": stride, "padding": padding,
                          "pool": pool or (1, 1), "pool_in_shape": pool and pooled_from})
             weights += c * shape[0] * kernel[0] * kernel[1]
             shape, pool = out, None
         elif m := _POOL.fullmatch(t):
-            if not plan or plan[-1]["kind"] != "conv" or pool is not None:
+            if not plan or not kind(plan[-1]["kind"]).MAP_OUT or pool is not None:
                 raise ArchError(f"--arch: pool {t!r} must follow a conv layer")
             win = _pair(m.group(2), "", one_d)
             if min(win) < 1 or shape[1] % win[0] or shape[2] % win[1]:
@@ -106,7 +109,7 @@ def plan_arch(tokens, in_shape, n_classes: int) -> list[dict]:
             n_in = shape[0] * shape[1] * shape[2] if shape is not None else plan[-1]["n_out"]
             if not 1 <= n <= 1 << 20:
                 raise ArchError(f"--arch: {t!r}: a dense layer has 1..{1 << 20} neurons")
-            plan.append({"kind": "dense", "token": t, "n_in": n_in, "n_out": n,
+            plan.append({"kind": dense_kind.NAME, "token": t, "n_in": n_in, "n_out": n,
                          "pool": pool or (1, 1), "pool_in_shape": pool and pooled_from,
                          "in_shape": shape})
             weights += n * n_in
@@ -185,14 +188,9 @@ class SpikingConvNet(SpikingLayers, nn.Module):
         self.ops = nn.ModuleList()
         self.bn = nn.ModuleList()
         for i, ly in enumerate(self.plan):
-            hidden = bn and i < n_layers - 1
-            if ly["kind"] == "conv":
-                self.ops.append(nn.Conv2d(ly["in_shape"][0], ly["out_shape"][0], ly["kernel"],
-                                          ly["stride"], ly["padding"]))
-                self.bn.append(nn.BatchNorm2d(ly["out_shape"][0]) if hidden else nn.Identity())
-            else:
-                self.ops.append(nn.Linear(ly["n_in"], ly["n_out"]))
-                self.bn.append(nn.BatchNorm1d(ly["n_out"]) if hidden else nn.Identity())
+            op, norm = kind(ly["kind"]).torch_modules(ly, bn and i < n_layers - 1)
+            self.ops.append(op)
+            self.bn.append(norm)
         self.lif = neuron_list(spiking, neuron, leak_shifts)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -201,8 +199,7 @@ class SpikingConvNet(SpikingLayers, nn.Module):
         s = x.transpose(0, 1).reshape(T * batch, *self.in_shape) * self.in_scale
         out = None
         for i, (ly, op) in enumerate(zip(self.plan, self.ops)):
-            if ly["kind"] == "dense":
-                s = s.reshape(T * batch, -1)
+            s = kind(ly["kind"]).shape_input(s)
             I = self.bn[i](op(s))
             if i < len(self.lif):
                 spikes = self.lif[i](I.reshape(T, batch, *I.shape[1:]))
@@ -227,10 +224,5 @@ class SpikingConvNet(SpikingLayers, nn.Module):
                 W = W / (ph * pw)            # the layer reads sum-pooled spikes
             geo = {"pool": tuple(ly["pool"]),
                    "pool_in_shape": tuple(ly["pool_in_shape"]) if ly["pool_in_shape"] else None}
-            if ly["kind"] == "conv":
-                out.append(FloatLayer("conv", W, b, in_shape=tuple(ly["in_shape"]),
-                                      stride=tuple(ly["stride"]), padding=tuple(ly["padding"]),
-                                      **geo))
-            else:
-                out.append(FloatLayer("dense", W, b, in_shape=None, **geo))
+            out.append(kind(ly["kind"]).float_layer(ly, W, b, geo))
         return out

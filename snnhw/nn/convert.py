@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from .conv import SpikingConvNet, parse_arch, plan_arch
+from .kinds import kind
 from .model import SpikingMLP, check_sizes, poisson_encode
 
 __all__ = ["ReLUMLP", "ReLUCNN", "train_ann", "activation_scales", "l4_ratio", "convert",
@@ -65,18 +66,13 @@ class ReLUCNN(nn.Module):
         super().__init__()
         self.arch, self.in_shape, self.n_classes = parse_arch(arch), tuple(in_shape), n_classes
         self.plan = plan_arch(self.arch, self.in_shape, n_classes)
-        self.fc = nn.ModuleList(
-            nn.Conv2d(p["in_shape"][0], p["out_shape"][0], p["kernel"], p["stride"],
-                      p["padding"]) if p["kind"] == "conv" else nn.Linear(p["n_in"], p["n_out"])
-            for p in self.plan)
+        self.fc = nn.ModuleList(kind(p["kind"]).torch_modules(p, False)[0] for p in self.plan)
 
     def forward(self, x, *, return_hidden: bool = False):
         x = x.reshape(len(x), *self.in_shape)
         hidden = []
         for i, (p, op) in enumerate(zip(self.plan, self.fc)):
-            if p["kind"] == "dense":
-                x = x.reshape(len(x), -1)
-            x = op(x)
+            x = op(kind(p["kind"]).shape_input(x))
             if i < len(self.fc) - 1:
                 x = torch.relu(x)
                 hidden.append(x)

@@ -22,10 +22,10 @@ __all__ = ["FloatLayer", "fold_batchnorm", "fold_bn", "fold_input"]
 class FloatLayer:
     """One layer in float, in units of its input (raw integer units for the first).
 
-    ``kind`` ``"dense"``: ``W[n_out, n_in]``; ``"conv"``: ``W[C_out, C_in, KH, KW]``
-    over the map ``in_shape`` with ``stride`` and ``padding``. ``pool``: the layer
-    reads its input sum-pooled by ``pool = (PH, PW)`` windows (window = stride), the
-    unpooled map being ``pool_in_shape``; ``(1, 1)`` is no pooling.
+    ``kind`` (:mod:`snnhw.nn.kinds`): dense ``W[n_out, n_in]``; conv
+    ``W[C_out, C_in, KH, KW]`` over the map ``in_shape`` with ``stride`` and ``padding``.
+    ``pool``: the layer reads its input sum-pooled by ``pool = (PH, PW)`` windows
+    (window = stride), the unpooled map being ``pool_in_shape``; ``(1, 1)`` is no pooling.
     """
 
     kind: str

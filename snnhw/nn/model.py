@@ -181,8 +181,9 @@ class SpikingMLP(SpikingLayers, nn.Module):
         """The layers with BatchNorm and the input scale or normalisation folded
         (:func:`snnhw.nn.folded.fold_input`), as :class:`~snnhw.nn.folded.FloatLayer`."""
         from .folded import FloatLayer, fold_input
+        from .kinds.dense import NAME
 
-        return [FloatLayer("dense", W, b) for W, b in fold_input(self)]
+        return [FloatLayer(NAME, W, b) for W, b in fold_input(self)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x[batch, T, n_in]`` integer-valued inputs -> logits ``[batch, n_out]``."""

@@ -28,6 +28,9 @@ import numpy as np
 import torch
 
 from .conv import ArchError, SpikingConvNet, plan_arch
+from .kinds import conv as conv_kind
+from .kinds import dense as dense_kind
+from .kinds import kind as layer_kind
 from .nirnodes import NEURONS, WEIGHTS, NIRError, _neuron, _weights
 
 __all__ = ["CONV_NODES", "from_conv_chain", "conv_to_nir"]
@@ -130,10 +133,11 @@ def from_conv_chain(chain, *, timesteps: int, in_bits: int, in_scale: float, dt:
                 shape = plan_arch(tokens, in_shape, 1)[-2]["out_shape"]
             except ArchError as exc:
                 raise NIRError(f"node {name!r}: {str(exc).removeprefix('--arch: ')}") from None
-            layers.append({"name": name, "kind": "conv", "W": W, "b": b, "neuron": None,
+            layers.append({"name": name, "kind": conv_kind.NAME, "W": W, "b": b, "neuron": None,
                            "n": int(np.prod(shape)), "channels": int(W.shape[0])})
         elif kind in ("SumPool2d", "AvgPool2d"):
-            if not layers or layers[-1]["kind"] != "conv" or layers[-1]["neuron"] is None \
+            if not layers or not layer_kind(layers[-1]["kind"]).MAP_OUT \
+                    or layers[-1]["neuron"] is None \
                     or flat or tokens[-1][0] != "c":
                 raise NIRError(f"node {name!r} ({kind}) must follow a conv layer's neuron")
             kernel = _pair(name, "kernel_size", node.kernel_size, 1)
@@ -160,7 +164,7 @@ def from_conv_chain(chain, *, timesteps: int, in_bits: int, in_scale: float, dt:
                 raise NIRError(f"node {name!r}: takes {W.shape[1]} inputs, the layer before gives "
                            f"{n_in}")
             tokens.append(f"d{W.shape[0]}")
-            layers.append({"name": name, "kind": "dense", "W": W, "b": b, "neuron": None,
+            layers.append({"name": name, "kind": dense_kind.NAME, "W": W, "b": b, "neuron": None,
                            "n": int(W.shape[0]), "channels": int(W.shape[0])})
             shape, flat = None, False
         elif kind in NEURONS:
@@ -172,7 +176,7 @@ def from_conv_chain(chain, *, timesteps: int, in_bits: int, in_scale: float, dt:
             raise NIRError(f"node {name!r}: {kind} nodes are not supported (snnhw takes Conv1d, "
                        "Conv2d, SumPool2d, AvgPool2d, Flatten, Affine, Linear, LIF, IF, CubaLIF "
                        "in a chain)")
-    if not layers or layers[-1]["kind"] != "dense":
+    if not layers or layer_kind(layers[-1]["kind"]).MAP_OUT:
         raise NIRError("the last weight layer of a convolutional graph must be Affine/Linear")
     for ly in layers[:-1]:
         if ly["neuron"] is None:
@@ -214,25 +218,12 @@ def conv_to_nir(model: SpikingConvNet, nir, dt: float) -> tuple[dict, list]:
         edges.append((prev, name))
         prev = name
 
-    for i, (fl, ly) in enumerate(zip(model.float_layers(), model.plan)):
-        W = fl.W.numpy().astype(np.float32)
-        b = fl.b.numpy().astype(np.float32)
+    for i, fl in enumerate(model.float_layers()):
         if fl.pool != (1, 1):
             add(f"pool{i}", nir.SumPool2d(kernel_size=np.array(fl.pool),
                                           stride=np.array(fl.pool), padding=np.array([0, 0])))
-        if fl.kind == "conv":
-            _, H, Wd = fl.in_shape
-            add(f"conv{i}", nir.Conv2d(input_shape=(H, Wd), weight=W, stride=fl.stride,
-                                       padding=fl.padding, dilation=(1, 1), groups=1, bias=b))
-            out = tuple(ly["out_shape"])
-        else:
-            if i > 0 and model.plan[i - 1]["kind"] == "conv":
-                before = fl.pool_in_shape or model.plan[i - 1]["out_shape"]
-                before = (before[0], before[1] // fl.pool[0], before[2] // fl.pool[1])
-                add(f"flatten{i}", nir.Flatten(input_type={"input": np.array(before)},
-                                               start_dim=0, end_dim=-1))
-            add(f"fc{i}", nir.Affine(weight=W, bias=b))
-            out = (W.shape[0],)
+        after_map = i > 0 and layer_kind(model.plan[i - 1]["kind"]).MAP_OUT
+        out = layer_kind(fl.kind).nir_nodes(add, nir, i, fl, model, after_map)
         if i < len(model.lif):
             lif = model.lif[i]
             thr = np.full(out, theta, dtype=np.float32)

@@ -40,6 +40,8 @@ import torch
 from ..ir import ConvLayer, DenseLayer, Network
 from ..util import signed_range
 from .folded import fold_bn, fold_input
+from .kinds import kind
+from .kinds.dense import NAME as DENSE
 
 __all__ = ["ExportError", "IntegerLayer", "IntegerSNN", "quantize", "fold_bn", "fold_input",
            "fold_pool"]
@@ -62,7 +64,7 @@ class IntegerLayer:
     spike_bits: int
     leak_shift: int | None
     reset: str
-    kind: str = "dense"
+    kind: str = DENSE
     in_shape: tuple[int, int, int] | None = None     # conv: the map it convolves
     stride: tuple[int, int] = (1, 1)
     padding: tuple[int, int] = (0, 0)
@@ -81,18 +83,7 @@ class IntegerLayer:
             ph, pw = self.pool
             s_in = s_in.reshape(batch * T, C, H // ph, ph, W // pw, pw).sum(dim=(3, 5))
             s_in = s_in.reshape(batch, T, -1)
-        if self.kind == "dense":
-            return torch.matmul(s_in, self.W.T) + self.b
-        # conv: every window as a row (torch's unfold on int64, zero padding), one product
-        C, H, W = self.in_shape
-        (KH, KW), (SH, SW), (PH, PW) = self.W.shape[2:], self.stride, self.padding
-        maps = torch.nn.functional.pad(s_in.reshape(batch * T, C, H, W), (PW, PW, PH, PH))
-        win = maps.unfold(2, KH, SH).unfold(3, KW, SW)            # [r, C, OH, OW, KH, KW]
-        OH, OW = win.shape[2], win.shape[3]
-        cols = win.permute(0, 2, 3, 1, 4, 5).reshape(batch * T, OH * OW, -1)
-        I = torch.matmul(cols, self.W.reshape(self.W.shape[0], -1).T)     # [r, OH*OW, C_out]
-        I = I.transpose(1, 2) + self.b[None, :, None]
-        return I.reshape(batch, T, -1)
+        return kind(self.kind).charge(self, s_in)
 
     def to_ir_layer(self) -> DenseLayer | ConvLayer:
         """The IR layer with exactly these integers, a pool folded into the weights."""
@@ -100,9 +91,7 @@ class IntegerLayer:
         fields = dict(b=self.b.numpy().astype(np.int64), w_bits=self.w_bits, u_bits=self.u_bits,
                       k=self.k, fire_offset=self.fire_offset, spike_bits=self.spike_bits,
                       leak_shift=self.leak_shift, reset=self.reset)
-        if self.kind == "conv":
-            return ConvLayer(W=W, **geo, **fields)
-        return DenseLayer(W=W, **fields)
+        return kind(self.kind).to_ir(W, geo, fields)
 
 
 def fold_pool(ly: IntegerLayer) -> tuple[np.ndarray, dict]:
@@ -111,21 +100,12 @@ def fold_pool(ly: IntegerLayer) -> tuple[np.ndarray, dict]:
     ``S``/padding ``Pd`` is the conv ``K*P``/``S*P``/``Pd*P`` with
     ``W'[.., ky*P+dy, kx*P+dx] = W[.., ky, kx]``; a dense layer over the pooled map
     reads every input of a window with that window's weight."""
-    W = ly.W.numpy().astype(np.int64)
-    geo = {"in_shape": ly.in_shape, "stride": ly.stride, "padding": ly.padding}
-    if ly.pool == (1, 1):
-        return W, geo if ly.kind == "conv" else {}
-    ph, pw = ly.pool
-    C, H, Wd = ly.pool_in_shape
-    if H % ph or Wd % pw:
-        raise ExportError(f"a {ph}x{pw} pool does not divide the {C}x{H}x{Wd} map evenly")
-    if ly.kind == "conv":
-        W = np.repeat(np.repeat(W, ph, axis=2), pw, axis=3)
-        return W, {"in_shape": tuple(ly.pool_in_shape),
-                   "stride": (ly.stride[0] * ph, ly.stride[1] * pw),
-                   "padding": (ly.padding[0] * ph, ly.padding[1] * pw)}
-    Wm = W.reshape(W.shape[0], C, H // ph, Wd // pw)
-    return np.repeat(np.repeat(Wm, ph, axis=2), pw, axis=3).reshape(W.shape[0], -1), {}
+    if ly.pool != (1, 1):
+        ph, pw = ly.pool
+        C, H, Wd = ly.pool_in_shape
+        if H % ph or Wd % pw:
+            raise ExportError(f"a {ph}x{pw} pool does not divide the {C}x{H}x{Wd} map evenly")
+    return kind(ly.kind).fold_pool(ly, ly.W.numpy().astype(np.int64))
 
 
 @dataclass
@@ -183,8 +163,7 @@ class IntegerSNN:
                                b=torch.as_tensor(ly.b, dtype=torch.int64), w_bits=ly.w_bits,
                                u_bits=ly.u_bits, k=ly.k, fire_offset=ly.fire_offset,
                                spike_bits=ly.spike_bits, leak_shift=ly.leak_shift, reset=ly.reset,
-                               **({"kind": "conv", "in_shape": ly.in_shape, "stride": ly.stride,
-                                   "padding": ly.padding} if ly.kind == "conv" else {}))
+                               **kind(ly.kind).ir_geometry(ly))
                   for ly in net.layers]
         return cls(layers=layers, in_bits=net.in_bits, timesteps=net.timesteps,
                    readout=net.readout, name=net.name)

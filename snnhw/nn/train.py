@@ -69,12 +69,12 @@ class TrainConfig:
         ``hidden`` sizes among them), then ``changes``. Sizes follow the data's inputs
         and classes; a temporal data set fixes ``timesteps`` to its length.
 
-        ``arch="cnn"`` takes the data set's default CNN (``defaults["conv"]``: its
+        ``arch="cnn"`` takes the data set's default CNN (``defaults["cnn"]``: its
         architecture and the training choices it was measured with); any ``arch``
         takes those training choices, and never input normalisation (a conv
         network's BatchNorm does that job, and folds exactly)."""
         chosen = {"hidden": (128,), **data.defaults}
-        conv = chosen.pop("conv", None)
+        conv = chosen.pop("cnn", None)
         if changes.get("arch") is not None:
             if changes["arch"] == "cnn":
                 if not conv:

@@ -153,7 +153,7 @@ def weights_frames(layer: int, words: list[int], start: int = 0,
 
 def layer_weights_frames(net, layer: int, lanes: int) -> list[bytes]:
     """The WEIGHTS frames that load all of ``layer``'s weights, built with ``lanes``."""
-    from .words import layer_weight_words
+    from .kinds import layer_weight_words
 
     return weights_frames(layer, layer_weight_words(net.layers[layer], lanes))
 

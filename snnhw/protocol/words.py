@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-__all__ = ["pack_lanes", "weight_words", "conv_weight_words", "layer_weight_words"]
+__all__ = ["pack_lanes", "weight_words", "conv_weight_words"]
 
 
 def pack_lanes(values: np.ndarray, width: int) -> list[int]:
@@ -48,11 +48,3 @@ def conv_weight_words(W: np.ndarray, lanes: int, w_bits: int) -> list[int]:
     padded[:W.shape[0]] = W
     rows = padded.reshape(groups, lanes, -1).transpose(0, 2, 1)     # [gc, tap, lane]
     return pack_lanes(rows.reshape(-1, lanes), w_bits)
-
-
-def layer_weight_words(layer, lanes: int) -> list[int]:
-    """The weight memory of an IR layer of either kind at ``lanes``."""
-    if layer.kind == "conv":
-        return conv_weight_words(layer.W, lanes, layer.w_bits)
-    return weight_words(layer.W, lanes, layer.w_bits)
-

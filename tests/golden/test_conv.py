@@ -126,7 +126,7 @@ def test_conv_im2col_is_chunked_without_changing_the_result(monkeypatch):
     net = random_conv_network(rng, (2, 5, 6), [(3, (2, 3), (1, 2), (0, 1))], [2])
     x = random_input(rng, net, 4)
     whole = golden.run(net, x, trace=True)
-    monkeypatch.setattr(golden.model, "IM2COL_CHUNK", 7)   # one row per chunk
+    monkeypatch.setattr(golden.kinds.conv, "IM2COL_CHUNK", 7)   # one row per chunk
     assert traces_equal(whole, golden.run(net, x, trace=True))
 
 

@@ -119,7 +119,7 @@ def test_conv_checkpoint_round_trip(tmp_path):
 def test_training_config_for_a_cnn():
     digits = load_data("digits")
     cfg = TrainConfig.for_data(digits, arch="cnn")
-    assert cfg.arch == digits.defaults["conv"]["arch"] and cfg.optimizer == "adam"
+    assert cfg.arch == digits.defaults["cnn"]["arch"] and cfg.optimizer == "adam"
     assert cfg.sizes == (64, 10) and not cfg.normalize
     model = cfg.model(digits)
     assert isinstance(model, SpikingConvNet) and model.in_shape == (1, 8, 8)

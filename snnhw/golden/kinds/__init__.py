@@ -1,0 +1,35 @@
+"""The golden model's layer kinds, one module each, keyed by the IR's kind name.
+
+A kind module gives ``charge(layer, s_in, path)`` (the exact charge of a batch of
+rows, :mod:`snnhw.golden.model`) and ``naive_charges(layer, W, b, s_in)`` (one
+sample in Python integers, :mod:`snnhw.golden.naive`).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from ...ir import IRKindError
+from ...ir.kinds import KINDS as IR_KINDS
+from . import conv, dense
+
+__all__ = ["KINDS", "charge_of", "kind", "naive_charges_of"]
+
+#: IR kind name -> this floor's module
+KINDS: dict[str, ModuleType] = {"dense": dense, "conv": conv}
+
+
+def kind(name: str) -> ModuleType:
+    """The module of layer kind ``name``; :class:`IRKindError` (one line) if unknown."""
+    if name not in KINDS:
+        raise IRKindError(f"the golden model has no layer kind {name!r} (it has "
+                          f"{', '.join(KINDS)}; the IR has {', '.join(IR_KINDS)})")
+    return KINDS[name]
+
+
+def charge_of(layer):
+    return kind(layer.kind).charge
+
+
+def naive_charges_of(layer):
+    return kind(layer.kind).naive_charges

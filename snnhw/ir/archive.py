@@ -1,0 +1,120 @@
+"""Reading an ``.snn`` archive's members safely: every failure is an :class:`IRError`.
+
+Used by :func:`snnhw.ir.schema.loads` and by each layer kind's ``from_manifest``
+(:mod:`snnhw.ir.kinds`); nothing here allocates more than a member's stated size.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+
+import numpy as np
+
+from .errors import IRDTypeError, IRError, IRFormatError, IRMissingError, IRShapeError
+from .neuron import MAX_NEURONS, MAX_WEIGHTS, NEURON_KEYS
+
+__all__ = ["MAX_MEMBER_BYTES", "READ_ERRORS", "field", "int_list", "layer_array",
+           "neuron_fields", "parse_npy", "read_member"]
+
+MAX_MEMBER_BYTES = 1 << 30
+
+# Everything the standard library may raise on a damaged zip or npy member.
+READ_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    struct.error,
+    ValueError,
+    OverflowError,
+    NotImplementedError,
+    UnicodeDecodeError,
+    KeyError,
+    RuntimeError,
+    OSError,
+    SyntaxError,
+    MemoryError,
+)
+
+
+def read_member(zf: zipfile.ZipFile, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise IRMissingError(f"member '{name}' is missing from the archive") from None
+    if info.file_size > limit:
+        raise IRFormatError(f"member '{name}' claims {info.file_size} bytes, more than the "
+                            f"{limit} allowed")
+    try:
+        with zf.open(name) as f:
+            raw = f.read(limit + 1)   # never more than the limit, whatever the header says
+    except READ_ERRORS as exc:
+        raise IRFormatError(f"member '{name}' cannot be read: {exc}") from None
+    if len(raw) > limit:
+        raise IRFormatError(f"member '{name}' holds more than {limit} bytes")
+    return raw
+
+
+def parse_npy(raw: bytes, name: str, max_count: int = MAX_WEIGHTS) -> np.ndarray:
+    fp = io.BytesIO(raw)
+    try:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+        else:
+            raise IRFormatError(f"array '{name}': unsupported npy version {version}")
+    except IRError:
+        raise
+    except READ_ERRORS as exc:
+        raise IRFormatError(f"array '{name}': bad npy header: {exc}") from None
+    if dtype.kind not in "iu" or dtype.hasobject:
+        raise IRDTypeError(f"array '{name}' has dtype {dtype}, an integer dtype is required")
+    if any(int(dim) < 0 for dim in shape) or len(shape) > 4:
+        raise IRShapeError(f"array '{name}': bad shape {shape} in the npy header")
+    count = 1
+    for dim in shape:
+        count *= int(dim)
+    if count > max_count:
+        raise IRShapeError(f"array '{name}': {shape} holds {count} values, more than the "
+                           f"{max_count} allowed")
+    payload = raw[fp.tell():]
+    if count * dtype.itemsize != len(payload):
+        raise IRFormatError(
+            f"array '{name}': header says {shape} x {dtype} = "
+            f"{count * dtype.itemsize} bytes, member holds {len(payload)}"
+        )
+    arr = np.frombuffer(payload, dtype=dtype, count=count)
+    order = "F" if fortran else "C"
+    return arr.reshape(shape, order=order).astype(np.int64)
+
+
+def field(d: dict, key: str, where: str):
+    if key not in d:
+        raise IRMissingError(f"{where}: field '{key}' is missing from the manifest")
+    return d[key]
+
+
+def neuron_fields(ld: dict, where: str) -> dict:
+    return {key: field(ld, key, where) for key in NEURON_KEYS}
+
+
+def int_list(ld: dict, key: str, where: str, n: int) -> list[int]:
+    value = field(ld, key, where)
+    if (not isinstance(value, list) or len(value) != n
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_NEURONS
+                       for v in value)):
+        raise IRShapeError(f"{where}: field '{key}' must be a list of {n} integers in "
+                           f"0..{MAX_NEURONS}, got {value!r}")
+    return value
+
+
+def layer_array(zf: zipfile.ZipFile, i: int, name: str, count: int) -> np.ndarray:
+    """Member ``layer<i>.<name>.npy`` holding at most ``count`` values (8 bytes each plus
+    the npy header: nothing larger is read)."""
+    return parse_npy(read_member(zf, f"layer{i}.{name}.npy", 8 * count + 4096),
+                     f"layer{i}.{name}", count)

@@ -1,0 +1,32 @@
+"""The IR's layer kinds, one module each, registered by name.
+
+A kind is a dataclass over :class:`~snnhw.ir.neuron.NeuronFields` with ``KIND``
+(its name in the manifest) and ``SINCE_VERSION``, and: ``n_in``, ``n_out``,
+``bias_per_neuron``, ``abs_row_sums()``, ``synops_per_event()``, ``geometry()``,
+``validate()``, ``scalars()`` (its manifest entry) and ``from_manifest()`` (reading
+it back). The other floors key their own kind modules by the same name
+(:mod:`snnhw.golden.kinds`, :mod:`snnhw.protocol.kinds`, :mod:`snnhw.nn.kinds`,
+:mod:`snnhw.gateware.kinds`); docs/architecture.md, "How to add a layer kind".
+"""
+
+from __future__ import annotations
+
+from ..errors import IRKindError, _where
+from . import conv, dense
+from .conv import ConvLayer, conv_out_size
+from .dense import DenseLayer
+
+__all__ = ["KINDS", "LAYER_KINDS", "ConvLayer", "DenseLayer", "conv_out_size", "layer_class"]
+
+#: name -> the kind's dataclass
+KINDS = {cls.KIND: cls for cls in (dense.DenseLayer, conv.ConvLayer)}
+LAYER_KINDS = tuple(KINDS)
+
+
+def layer_class(name, index: int | None = None) -> type:
+    """The dataclass of layer kind ``name``; :class:`IRKindError` (one line) if unknown."""
+    try:
+        return KINDS[name]
+    except (KeyError, TypeError):
+        raise IRKindError(f"{_where(index)}: field 'kind' = {name!r} is not one of "
+                          f"{list(KINDS)}") from None
