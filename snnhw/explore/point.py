@@ -10,13 +10,11 @@ that dies under a point is the runner's business: :mod:`snnhw.explore.runner`.)
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import json
 import os
 import platform
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from importlib import metadata
@@ -108,25 +106,55 @@ def _estimate(net, point: dict) -> dict:
             "capacity": {k: v for k, v in spec.capacity.items() if v is not None}}
 
 
-def _build(net, point: dict, out_dir: Path, timeout: float) -> dict:
-    """``snnhw build`` in a child process (a timeout kills it); the report's numbers."""
-    from ..ir import save
+def _build_child(conn, net, board: str, lanes, out_dir: str, clock_mhz) -> None:
+    """The build, in its own process group (so a timeout stops the tools it started too);
+    sends ``("ok", report)`` or ``("error", message)`` back."""
+    os.setsid()
+    from snnboards.build import BuildError, build
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ir_path = out_dir / "net.snn"
-    save(net, ir_path)
-    cmd = [sys.executable, "-m", "snnhw", "build", str(ir_path), "--board", point["board"],
-           "--lanes", point["lanes"], "-o", str(out_dir), "--json"]
-    if point["clock_mhz"]:
-        cmd += ["--clock-mhz", str(point["clock_mhz"])]
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise PointError(f"build: timed out after {timeout:g} s") from None
-    if p.returncode not in (0, 1) or not p.stdout.strip():
-        err = " ".join((p.stderr.strip().splitlines() or ["no message"])[-1:])
-        raise PointError(f"build: exit status {p.returncode}: {err}")
-    rep = json.loads(p.stdout)
+        conn.send(("ok", build(net, board, lanes=lanes, out_dir=out_dir, clock_mhz=clock_mhz)))
+    except BuildError as exc:
+        conn.send(("error", str(exc)))
+    conn.close()
+
+
+def _build(net, point: dict, out_dir: Path, timeout: float) -> dict:
+    """:func:`snnboards.build.build` in a child process, stopped with every tool it started
+    after ``timeout`` seconds; the report's numbers."""
+    import multiprocessing
+    import signal
+
+    if multiprocessing.current_process().daemon:
+        raise PointError("build: this worker is a daemonic process and cannot start the "
+                         "build's; run Dask workers with distributed.worker.daemon: false "
+                         "(snnhw explore's own cluster does)")
+    lanes = [int(v) for v in point["lanes"].split(",")]
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_build_child, daemon=False,
+                        args=(send, net, point["board"], lanes[0] if len(lanes) == 1 else lanes,
+                              str(out_dir), point["clock_mhz"] or None))
+    child.start()
+    send.close()
+    status, rep, ready = None, None, False
+    try:
+        ready = receive.poll(timeout)
+        if ready:
+            status, rep = receive.recv()
+    except EOFError:        # the child died without an answer
+        pass
+    finally:
+        if child.is_alive() and status is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+        child.join()
+    if status is None:
+        if not ready:
+            raise PointError(f"build: timed out after {timeout:g} s")
+        raise PointError(f"build: the build process ended with status {child.exitcode}")
+    if status == "error":
+        raise PointError(f"build: {rep}")
     fmax = min(c["fmax_mhz"] for c in rep["clocks"].values()) if rep["clocks"] else None
     res = rep["resources"]
     return {"fmax_mhz": fmax, "timing_met": rep["timing_met"], "luts": rep["luts"],

@@ -52,7 +52,9 @@ def open_cluster(scheduler: str | None = None, workers: int | None = None):
         except (OSError, TimeoutError) as exc:
             raise SweepError(f"no Dask scheduler at {scheduler}: {exc}") from None
     n = workers or os.cpu_count() or 1
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    # non-daemonic workers: a build runs in a process of its own (a timeout stops it)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                          "distributed.worker.daemon": False}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                dashboard_address=None)
     return Client(cluster), cluster

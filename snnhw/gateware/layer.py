@@ -85,8 +85,9 @@ class LIFLayer(CheckedComponent):
         check_lanes(lanes)
 
     def __init__(self, net: Network, index: int, *, lanes: int, weights: str = "rom",
-                 bank_words: int | None = None):
-        self.plan = plan = LayerPlan.of(net, index, lanes, weights)
+                 bank_words: int | None = None, plan: LayerPlan | None = None):
+        # ``plan``: the layer's part of the core's plan (else computed here)
+        self.plan = plan = plan if plan is not None else LayerPlan.of(net, index, lanes, weights)
         self.layer, self.index, self.lanes = net.layers[index], index, lanes
         self.timesteps = net.timesteps
         self.readout = plan.readout

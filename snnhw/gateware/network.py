@@ -32,7 +32,7 @@ from ..ir import Network
 from ._checks import CheckedComponent
 from .layer import LIFLayer
 from .layouts import event_layout, result_layout
-from .plan import plan_core
+from .plan import CorePlan, plan_core
 from .ports import CoreLoadPort
 from .skid import StreamRegister
 
@@ -59,8 +59,10 @@ class SNNCore(CheckedComponent):
     LOAD_DEPTH = 1 << CoreLoadPort.ADDR_WIDTH  # words a loaded layer may hold
 
     @classmethod
-    def check(cls, net: Network, *, lanes, weights: dict | None = None, **_) -> None:
-        for lp in plan_core(net, lanes, weights).layers:
+    def check(cls, net: Network, *, lanes, weights: dict | None = None, **_) -> CorePlan:
+        """The plan (the design's one), once the loaded layers fit the load port."""
+        plan = plan_core(net, lanes, weights)
+        for lp in plan.layers:
             if lp.weights == "rom":
                 continue
             mem = lp.memory("weights")
@@ -71,13 +73,14 @@ class SNNCore(CheckedComponent):
                 raise ValueError(f"layer {lp.index}: a loaded weight word is {lp.lanes} lanes "
                                  f"x {lp.w_bits} bits = {mem.width} bits; at most "
                                  f"{cls.LOAD_WIDTH} (use fewer lanes)")
+        return plan
 
     def __init__(self, net: Network, *, lanes, weights: dict | None = None,
                  bank_words: int | None = None):
-        self.plan = plan = plan_core(net, lanes, weights)
+        self.plan = plan = self._checked          # computed once, by check()
         self.net, self.lanes = net, plan.lanes
         self.layers = [LIFLayer(net, lp.index, lanes=lp.lanes, weights=lp.weights,
-                                bank_words=bank_words) for lp in plan.layers]
+                                bank_words=bank_words, plan=lp) for lp in plan.layers]
         self.loaded = plan.loaded
         last = plan.layers[-1]
         ports = {

@@ -98,3 +98,27 @@ def test_loaded_weights_are_planned_where_they_go():
         plan_core(net, 2, {0: "flash"})
     with pytest.raises(ValueError, match="lanes must be a positive integer or 1 of them"):
         plan_core(net, [1, 2])
+
+
+def test_the_plan_is_computed_once_per_design(monkeypatch):
+    import snnhw.gateware.network as network_module
+    from snnhw.gateware import plan as plan_module
+    from snnhw.gateware.network import SNNCore
+
+    calls = {"core": 0, "layer": 0}
+    core_fn, layer_fn = plan_module.plan_core, plan_module.LayerPlan.of.__func__
+
+    def counted_core(*args, **kwargs):
+        calls["core"] += 1
+        return core_fn(*args, **kwargs)
+
+    def counted_layer(cls, *args, **kwargs):
+        calls["layer"] += 1
+        return layer_fn(cls, *args, **kwargs)
+
+    monkeypatch.setattr(network_module, "plan_core", counted_core)
+    monkeypatch.setattr(plan_module.LayerPlan, "of", classmethod(counted_layer))
+    net = random_network(np.random.default_rng(0), [20, 16, 10])
+    core = SNNCore(net, lanes=2)
+    assert calls == {"core": 1, "layer": 2}
+    assert all(layer.plan is lp for layer, lp in zip(core.layers, core.plan.layers))
