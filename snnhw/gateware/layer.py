@@ -33,6 +33,8 @@ the serializer (and the sweep when its FIFO is full), never lose data.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -114,8 +116,7 @@ class LIFLayer(CheckedComponent):
 
     def elaborate(self, platform):
         m = Module()
-        plan, T = self.plan, self.timesteps
-        P, G = plan.lanes, plan.groups
+        plan = self.plan
         m.submodules.syn = syn = self.syn
         m.submodules.sweep = sweep = self.sweep
         hidden = plan.readout is None
@@ -125,92 +126,112 @@ class LIFLayer(CheckedComponent):
             m.submodules.readout = tail = self.tail
         wiring.connect(m, sweep.acc, syn.sweep)
         wiring.connect(m, tail.o, wiring.flipped(self.o))
-
-        step = Signal(range(max(T, 2)))
-        last_step = step == T - 1
-        addr = Signal(range(G + 1))            # group counter of CLEAR / SWEEP
-        base = Signal(range(G * P + 1))        # the group's first neuron, kept by adding
-        cmd = sweep.cmd.payload
-        m.d.comb += [cmd.group.eq(addr), cmd.base.eq(base), cmd.last.eq(last_step)]
-        if plan.conv:
-            # a conv group is `lanes` channels at one position (gateware.window): the
-            # position counts up within a channel group, then the base jumps to the next
-            # channel group's first neuron; into a conv layer the base is the fields
-            # (first channel, position) side by side
-            npos = plan.window.positions
-            pos = Signal(range(max(npos, 2)))
-            channel = Signal(range(max(plan.bias_groups, 2)))
-            m.d.comb += cmd.channel.eq(channel)
-            if plan.split_out:
-                first = Signal(range(plan.bias_groups * P + 1))   # channel * lanes
-                m.d.comb += cmd.base.eq(Cat(pos[:position_bits(npos)], first))
-
-        # the sweep's results: spike words to the serializer, or sums to the readout
-        marker = Signal()
-        if hidden:
-            res = sweep.o.payload
-            word = tail.i.payload
-            m.d.comb += tail.i.valid.eq((sweep.o.valid & (res.spikes != 0)) | marker)
-            with m.If(marker):  # an end-of-step word carries nothing else
-                m.d.comb += word.eos.eq(1)
-            with m.Else():
-                m.d.comb += [word.base.eq(res.base), word.spikes.eq(res.spikes)]
-            room, marker_taken, idle = tail.room, tail.i.ready, ~syn.busy
-        else:
-            wiring.connect(m, sweep.o, tail.i)
-            room, marker_taken, idle = 1, 1, ~syn.busy & ~tail.busy
-
-        ev = self.i.payload
+        c = self._counters(m)
+        c.marker = Signal()
+        c.room, c.marker_taken, c.idle = self._results(m, c.marker)
         with m.FSM(init="CLEAR"):
             with m.State("CLEAR"):
-                m.d.comb += [sweep.cmd.valid.eq(1), cmd.clear.eq(1)]
-                m.d.sync += addr.eq(addr + 1)
-                with m.If(addr == G - 1):
-                    m.d.sync += addr.eq(0)
+                m.d.comb += [sweep.cmd.valid.eq(1), sweep.cmd.payload.clear.eq(1)]
+                m.d.sync += c.addr.eq(c.addr + 1)
+                with m.If(c.addr == plan.groups - 1):
+                    m.d.sync += c.addr.eq(0)
                     m.next = "ACCUM"
             with m.State("ACCUM"):
-                m.d.comb += [syn.i.payload.index.eq(ev.index), syn.i.payload.value.eq(ev.value),
-                             self.starved.eq(~self.i.valid & ~syn.active)]
-                with m.If(ev.eos):
-                    m.d.comb += self.i.ready.eq(idle)
-                    with m.If(self.i.valid & idle):
-                        m.d.sync += [addr.eq(0), base.eq(0)]
-                        if plan.conv:
-                            m.d.sync += [pos.eq(0), channel.eq(0)]
-                        if plan.split_out:
-                            m.d.sync += first.eq(0)
-                        m.next = "SWEEP"
-                with m.Elif(ev.value == 0):
-                    m.d.comb += self.i.ready.eq(1)
-                with m.Else():
-                    m.d.comb += [syn.i.valid.eq(self.i.valid), self.i.ready.eq(syn.i.ready)]
+                self._accum_state(m, c)
             with m.State("SWEEP"):
-                m.d.comb += self.blocked.eq(Mux(addr < G, ~room, ~sweep.busy & ~marker_taken))
-                with m.If((addr < G) & room):
-                    m.d.comb += sweep.cmd.valid.eq(1)
-                    m.d.sync += addr.eq(addr + 1)
-                    if not plan.conv:
-                        m.d.sync += base.eq(base + P)
-                    else:
-                        # (into a conv layer `first` and `pos` make the base; else a
-                        # flat base is kept by adding)
-                        with m.If(pos == npos - 1):
-                            m.d.sync += [pos.eq(0), channel.eq(channel + 1)]
-                            if plan.split_out:
-                                m.d.sync += first.eq(first + P)
-                            else:
-                                m.d.sync += base.eq(base + (P - 1) * npos + 1)
-                        with m.Else():
-                            m.d.sync += pos.eq(pos + 1)
-                            if not plan.split_out:
-                                m.d.sync += base.eq(base + 1)
-                with m.If((addr == G) & ~sweep.busy):
-                    # every group swept: the marker goes out (a hidden layer), or after the
-                    # sample's last step the readout emits its results
-                    m.d.comb += marker.eq(hidden)
-                    if not hidden:
-                        m.d.comb += tail.emit.eq(last_step)
-                    with m.If(marker_taken):
-                        m.d.sync += step.eq(Mux(last_step, 0, step + 1))
-                        m.next = "ACCUM"
+                self._sweep_state(m, c)
         return m
+
+    def _counters(self, m) -> SimpleNamespace:
+        """The step, the group counter of CLEAR / SWEEP and the group's first neuron
+        (``base``, kept by adding), into the sweep's command. A conv group is ``lanes``
+        channels at one position (:mod:`~snnhw.gateware.window`): the position counts up
+        within a channel group, then the base jumps to the next channel group's first
+        neuron; into a conv layer the base is the fields (first channel, position) side
+        by side."""
+        plan, P, G, T = self.plan, self.plan.lanes, self.plan.groups, self.timesteps
+        c = SimpleNamespace(step=Signal(range(max(T, 2))), addr=Signal(range(G + 1)),
+                            base=Signal(range(G * P + 1)), pos=None, channel=None,
+                            first=None)
+        c.last_step = c.step == T - 1
+        cmd = self.sweep.cmd.payload
+        m.d.comb += [cmd.group.eq(c.addr), cmd.base.eq(c.base), cmd.last.eq(c.last_step)]
+        if plan.conv:
+            npos = plan.window.positions
+            c.pos = Signal(range(max(npos, 2)))
+            c.channel = Signal(range(max(plan.bias_groups, 2)))
+            m.d.comb += cmd.channel.eq(c.channel)
+            if plan.split_out:
+                c.first = Signal(range(plan.bias_groups * P + 1))   # channel * lanes
+                m.d.comb += cmd.base.eq(Cat(c.pos[:position_bits(npos)], c.first))
+        return c
+
+    def _results(self, m, marker):
+        """The sweep's results: spike words to the serializer (with the end-of-step
+        ``marker``), or sums to the readout; returns ``(room, marker_taken, idle)``."""
+        syn, sweep, tail = self.syn, self.sweep, self.tail
+        if self.plan.readout is not None:
+            wiring.connect(m, sweep.o, tail.i)
+            return 1, 1, ~syn.busy & ~tail.busy
+        res, word = sweep.o.payload, tail.i.payload
+        m.d.comb += tail.i.valid.eq((sweep.o.valid & (res.spikes != 0)) | marker)
+        with m.If(marker):  # an end-of-step word carries nothing else
+            m.d.comb += word.eos.eq(1)
+        with m.Else():
+            m.d.comb += [word.base.eq(res.base), word.spikes.eq(res.spikes)]
+        return tail.room, tail.i.ready, ~syn.busy
+
+    def _accum_state(self, m, c) -> None:
+        """ACCUM: events into the synapse array (zero values dropped) until the end of
+        the step, taken once the array is idle."""
+        ev, syn = self.i.payload, self.syn
+        m.d.comb += [syn.i.payload.index.eq(ev.index), syn.i.payload.value.eq(ev.value),
+                     self.starved.eq(~self.i.valid & ~syn.active)]
+        with m.If(ev.eos):
+            m.d.comb += self.i.ready.eq(c.idle)
+            with m.If(self.i.valid & c.idle):
+                m.d.sync += [c.addr.eq(0), c.base.eq(0)]
+                if self.plan.conv:
+                    m.d.sync += [c.pos.eq(0), c.channel.eq(0)]
+                if self.plan.split_out:
+                    m.d.sync += c.first.eq(0)
+                m.next = "SWEEP"
+        with m.Elif(ev.value == 0):
+            m.d.comb += self.i.ready.eq(1)
+        with m.Else():
+            m.d.comb += [syn.i.valid.eq(self.i.valid), self.i.ready.eq(syn.i.ready)]
+
+    def _sweep_state(self, m, c) -> None:
+        """SWEEP: a command a group while the tail has room; then the end-of-step marker
+        (a hidden layer), or after the sample's last step the readout emits."""
+        plan, sweep, P, G = self.plan, self.sweep, self.plan.lanes, self.plan.groups
+        hidden = plan.readout is None
+        m.d.comb += self.blocked.eq(Mux(c.addr < G, ~c.room, ~sweep.busy & ~c.marker_taken))
+        with m.If((c.addr < G) & c.room):
+            m.d.comb += sweep.cmd.valid.eq(1)
+            m.d.sync += c.addr.eq(c.addr + 1)
+            if not plan.conv:
+                m.d.sync += c.base.eq(c.base + P)
+            else:
+                # (into a conv layer `first` and `pos` make the base; else a flat base
+                # is kept by adding)
+                npos = plan.window.positions
+                with m.If(c.pos == npos - 1):
+                    m.d.sync += [c.pos.eq(0), c.channel.eq(c.channel + 1)]
+                    if plan.split_out:
+                        m.d.sync += c.first.eq(c.first + P)
+                    else:
+                        m.d.sync += c.base.eq(c.base + (P - 1) * npos + 1)
+                with m.Else():
+                    m.d.sync += c.pos.eq(c.pos + 1)
+                    if not plan.split_out:
+                        m.d.sync += c.base.eq(c.base + 1)
+        with m.If((c.addr == G) & ~sweep.busy):
+            # every group swept: the marker goes out (a hidden layer), or after the
+            # sample's last step the readout emits its results
+            m.d.comb += c.marker.eq(hidden)
+            if not hidden:
+                m.d.comb += self.tail.emit.eq(c.last_step)
+            with m.If(c.marker_taken):
+                m.d.sync += c.step.eq(Mux(c.last_step, 0, c.step + 1))
+                m.next = "ACCUM"

@@ -25,6 +25,8 @@ Backpressure: ``o.ready`` low holds the current beat.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Module, Signal, unsigned
 from amaranth.lib import memory, stream
 from amaranth.lib.wiring import In, Out
@@ -65,22 +67,29 @@ class Readout(CheckedComponent):
 
     def elaborate(self, platform):
         m = Module()
-        plan = self.plan
-        P, G, n_out, lb = plan.lanes, plan.groups, plan.n_out, plan.logit_bits
         lmem = self.logits_memory
         m.submodules.logits = mem = memory.Memory(shape=unsigned(lmem.width), depth=lmem.depth,
                                                   init=[], attrs=lmem.attrs(platform))
         rd, wr = mem.read_port(), mem.write_port()
+        f = SimpleNamespace(rd=rd, wr=wr, addr=self._accumulate(m, rd, wr))
+        self._argmax(m, f)
+        with m.FSM(init="CLEAR"):
+            self._clear_states(m, f)
+            self._emit_states(m, f)
+        return m
+
+    def _accumulate(self, m, rd, wr) -> Signal:
+        """The beat's group into the read address, read the next cycle, added and written
+        the cycle after; returns the read address (the arriving group, or the group
+        counter of CLEAR and OUTPUT)."""
+        plan = self.plan
         if plan.readout == "membrane":
             adds_word, add_width = self.i.payload.current, plan.current_width
         else:
             adds_word, add_width = self.i.payload.spikes, plan.spike_bits
         is_signed = plan.readout == "membrane"
-
-        # accumulate: the beat's group into the read address, read the next cycle, add
-        # and write the cycle after
-        addr = Signal(range(G + 1))  # the read address: the arriving group, or the
-        m.d.comb += rd.addr.eq(addr)  # group counter of CLEAR and OUTPUT
+        addr = Signal(range(plan.groups + 1))
+        m.d.comb += rd.addr.eq(addr)
         q_valid, acc_valid = Signal(), Signal()
         q_group, acc_group = Signal.like(self.i.payload.group), Signal.like(self.i.payload.group)
         q_adds, acc_adds = Signal.like(adds_word), Signal.like(adds_word)
@@ -91,80 +100,93 @@ class Readout(CheckedComponent):
             m.d.sync += addr.eq(self.i.payload.group)
         with m.If(acc_valid):
             sums = []
-            for lane in range(P):
+            lb = plan.logit_bits
+            for lane in range(plan.lanes):
                 old = rd.data.word_select(lane, lb).as_signed()
                 add = acc_adds.word_select(lane, add_width)
                 sums.append((old + (add.as_signed() if is_signed else add))[:lb])
             m.d.comb += [wr.en.eq(1), wr.addr.eq(acc_group), wr.data.eq(Cat(*sums))]
+        return addr
 
-        held = Signal(P * lb, reset_less=True)
-        lane = Signal(range(max(P, 2)))
-        idx = Signal(range(n_out + 1))
-        # the argmax runs one beat behind the logits (no compare on the output path) on
-        # order-preserving unsigned keys (the sign bit flipped: one carry chain, no sign
-        # logic in the loop); `best` starts at the smallest key with index 0 (set in
-        # CLASS), so a plain `>` keeps ties at the lowest index
-        best = Signal(lb)
-        best_idx = Signal(range(max(n_out, 2)))
-        seen, seen_idx = Signal(lb), Signal(range(max(n_out, 2)))
-        seen_valid, emitted = Signal(), Signal()
-        emit_q = Signal()
-        m.d.sync += emit_q.eq(self.emit)
-        # `busy` is a register (set from where the state machine goes next), so the
-        # layer's control logic starts at a flip-flop; high from reset (CLEAR)
-        busy, busy_next = Signal(init=1), Signal()
-        m.d.sync += busy.eq(busy_next | self.emit)
+    def _argmax(self, m, f) -> None:
+        """The argmax, one beat behind the logits (no compare on the output path), on
+        order-preserving unsigned keys (the sign bit flipped: one carry chain, no sign
+        logic in the loop); ``best`` starts at the smallest key with index 0 (set in
+        CLASS), so a plain ``>`` keeps ties at the lowest index. Also ``busy``, a
+        register (set from where the state machine goes next, ``busy_next``), so the
+        layer's control logic starts at a flip-flop; high from reset (CLEAR)."""
+        n_out, lb, P = self.plan.n_out, self.plan.logit_bits, self.plan.lanes
+        f.held = Signal(P * lb, reset_less=True)
+        f.lane = Signal(range(max(P, 2)))
+        f.idx = Signal(range(n_out + 1))
+        f.best = Signal(lb)
+        f.best_idx = Signal(range(max(n_out, 2)))
+        f.seen, f.seen_idx = Signal(lb), Signal(range(max(n_out, 2)))
+        seen_valid, f.emitted = Signal(), Signal()
+        f.emit_q = Signal()
+        m.d.sync += f.emit_q.eq(self.emit)
+        busy, f.busy_next = Signal(init=1), Signal()
+        m.d.sync += busy.eq(f.busy_next | self.emit)
         m.d.comb += self.busy.eq(busy)
-        m.d.sync += seen_valid.eq(emitted)
-        with m.If(seen_valid & (seen > best)):
-            m.d.sync += [best.eq(seen), best_idx.eq(seen_idx)]
-        o = self.o
-        with m.FSM(init="CLEAR"):
-            with m.State("CLEAR"):
-                m.d.comb += [wr.en.eq(1), wr.addr.eq(addr), wr.data.eq(0),
-                             busy_next.eq(addr != G - 1)]
-                m.d.sync += addr.eq(addr + 1)
-                with m.If(addr == G - 1):
-                    m.d.sync += addr.eq(0)
-                    m.next = "IDLE"
-            with m.State("IDLE"):
-                # `emit` registered first (a cycle in which the last group's sum is
-                # written); busy from the cycle after `emit`
-                m.d.comb += busy_next.eq(emit_q)
-                with m.If(emit_q):
-                    m.d.sync += addr.eq(0)
+        m.d.sync += seen_valid.eq(f.emitted)
+        with m.If(seen_valid & (f.seen > f.best)):
+            m.d.sync += [f.best.eq(f.seen), f.best_idx.eq(f.seen_idx)]
+
+    def _clear_states(self, m, f) -> None:
+        """CLEAR (every group zeroed, from reset) and IDLE (accumulating, until
+        ``emit``)."""
+        G, addr, wr = self.plan.groups, f.addr, f.wr
+        with m.State("CLEAR"):
+            m.d.comb += [wr.en.eq(1), wr.addr.eq(addr), wr.data.eq(0),
+                         f.busy_next.eq(addr != G - 1)]
+            m.d.sync += addr.eq(addr + 1)
+            with m.If(addr == G - 1):
+                m.d.sync += addr.eq(0)
+                m.next = "IDLE"
+        with m.State("IDLE"):
+            # `emit` registered first (a cycle in which the last group's sum is
+            # written); busy from the cycle after `emit`
+            m.d.comb += f.busy_next.eq(f.emit_q)
+            with m.If(f.emit_q):
+                m.d.sync += addr.eq(0)
+                m.next = "OUTPUT"
+
+    def _emit_states(self, m, f) -> None:
+        """OUTPUT, LOAD, EMIT (the logits, a beat each), ARGMAX, CLASS (the class)."""
+        P, n_out, lb, o = self.plan.lanes, self.plan.n_out, self.plan.logit_bits, self.o
+        with m.State("OUTPUT"):
+            # read group `addr` and clear it; its data arrives next cycle
+            m.d.comb += [f.wr.en.eq(1), f.wr.addr.eq(f.addr), f.wr.data.eq(0),
+                         f.busy_next.eq(1)]
+            m.d.sync += [f.lane.eq(0), f.addr.eq(f.addr + 1)]
+            m.next = "LOAD"
+        with m.State("LOAD"):
+            m.d.comb += f.busy_next.eq(1)
+            m.d.sync += f.held.eq(f.rd.data)
+            m.next = "EMIT"
+        with m.State("EMIT"):
+            # the beat is the low logit of `held`, which shifts down a logit per beat:
+            # no lane multiplexer between the register and the output
+            m.d.comb += f.busy_next.eq(1)
+            value = f.held[:lb].as_signed()
+            m.d.comb += [o.valid.eq(1), o.payload.value.eq(value)]
+            with m.If(o.ready):
+                m.d.sync += [f.idx.eq(f.idx + 1), f.lane.eq(f.lane + 1),
+                             f.held.eq(f.held >> lb),
+                             f.seen.eq(value.as_unsigned() ^ (1 << (lb - 1))),
+                             f.seen_idx.eq(f.idx)]
+                m.d.comb += f.emitted.eq(1)
+                with m.If(f.idx == n_out - 1):
+                    m.next = "ARGMAX"
+                with m.Elif(f.lane == P - 1):
                     m.next = "OUTPUT"
-            with m.State("OUTPUT"):
-                # read group `addr` and clear it; its data arrives next cycle
-                m.d.comb += [wr.en.eq(1), wr.addr.eq(addr), wr.data.eq(0), busy_next.eq(1)]
-                m.d.sync += [lane.eq(0), addr.eq(addr + 1)]
-                m.next = "LOAD"
-            with m.State("LOAD"):
-                m.d.comb += busy_next.eq(1)
-                m.d.sync += held.eq(rd.data)
-                m.next = "EMIT"
-            with m.State("EMIT"):
-                # the beat is the low logit of `held`, which shifts down a logit per beat:
-                # no lane multiplexer between the register and the output
-                m.d.comb += busy_next.eq(1)
-                value = held[:lb].as_signed()
-                m.d.comb += [o.valid.eq(1), o.payload.value.eq(value)]
-                with m.If(o.ready):
-                    m.d.sync += [idx.eq(idx + 1), lane.eq(lane + 1), held.eq(held >> lb),
-                                 seen.eq(value.as_unsigned() ^ (1 << (lb - 1))),
-                                 seen_idx.eq(idx)]
-                    m.d.comb += emitted.eq(1)
-                    with m.If(idx == n_out - 1):
-                        m.next = "ARGMAX"
-                    with m.Elif(lane == P - 1):
-                        m.next = "OUTPUT"
-            with m.State("ARGMAX"):  # the last logit's compare
-                m.d.comb += busy_next.eq(1)
-                m.next = "CLASS"
-            with m.State("CLASS"):
-                m.d.comb += [busy_next.eq(~o.ready), o.valid.eq(1), o.payload.value.eq(best_idx),
-                             o.payload.is_class.eq(1), o.payload.last.eq(1)]
-                with m.If(o.ready):
-                    m.d.sync += [idx.eq(0), addr.eq(0), best.eq(0), best_idx.eq(0)]
-                    m.next = "IDLE"
-        return m
+        with m.State("ARGMAX"):  # the last logit's compare
+            m.d.comb += f.busy_next.eq(1)
+            m.next = "CLASS"
+        with m.State("CLASS"):
+            m.d.comb += [f.busy_next.eq(~o.ready), o.valid.eq(1),
+                         o.payload.value.eq(f.best_idx), o.payload.is_class.eq(1),
+                         o.payload.last.eq(1)]
+            with m.If(o.ready):
+                m.d.sync += [f.idx.eq(0), f.addr.eq(0), f.best.eq(0), f.best_idx.eq(0)]
+                m.next = "IDLE"

@@ -25,6 +25,8 @@ decision.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import crc, data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -105,6 +107,32 @@ class FrameReceiver(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        w = self._buffer(m, platform)
+        m.submodules.crc = rx_crc = crc.catalog.CRC16_XMODEM().create()
+        f = SimpleNamespace(w=w, crc=rx_crc, cmd=self.cmd.payload, byte=self.rx.payload,
+                            take=self.rx.valid, count=Signal(16), mod3=Signal(2),
+                            got_crc=Signal(16), last=Signal(16))
+        m.d.comb += [self.rx.ready.eq(1), rx_crc.data.eq(f.byte)]
+        f.expired = self._quiet_timer(m, f.take)
+        # the reply and the clear pulse leave from registers (the clear fans out to every
+        # register of the core; the reply ends in the transmitter and the LEDs)
+        m.d.sync += [self.reply.valid.eq(0), self.clear.eq(0)]
+
+        def reply(code=None):
+            m.d.sync += [self.reply.valid.eq(1), self.reply.payload.error.eq(code is not None),
+                         self.reply.payload.code.eq(0 if code is None else code)]
+            m.next = "IDLE"
+
+        f.reply = reply
+        f.checks = self._registered_checks(m, f)
+        with m.FSM():
+            self._header_states(m, f)
+            self._payload_states(m, f)
+            self._check_states(m, f)
+        return m
+
+    def _buffer(self, m, platform) -> _BufferWrite:
+        """The frame buffer; returns its write side (registered on the way in)."""
         max_bytes = self.buffer.depth
         # the buffer reads into a register (on ECP5 the block RAM's own output register),
         # so that the block RAM's slow clock-to-out ends in a flip-flop; a payload byte is
@@ -126,128 +154,125 @@ class FrameReceiver(wiring.Component):
             m.d.comb += [r.addr.eq(raddr), wp.en.eq(wq.en), wp.addr.eq(wq.addr),
                          wp.data.eq(wq.data)]
             m.d.sync += self.buf.data.eq(r.data)
-        m.submodules.crc = rx_crc = crc.catalog.CRC16_XMODEM().create()
+        return w
 
-        cmd = self.cmd.payload
-        count = Signal(16)
-        mod3 = Signal(2)
-        got_crc = Signal(16)
+    def _quiet_timer(self, m, take) -> Signal:
+        """``expired``: ``timeout`` cycles without a byte, as a register of its own."""
         quiet = Signal(range(self.timeout + 1))
-        byte = self.rx.payload
-        m.d.comb += [self.rx.ready.eq(1), rx_crc.data.eq(byte)]
-        take = self.rx.valid
-        expired = Signal()  # quiet == timeout, as a register of its own
+        expired = Signal()
         with m.If(take):
             m.d.sync += quiet.eq(0)
         with m.Elif(quiet != self.timeout):
             m.d.sync += quiet.eq(quiet + 1)
         m.d.sync += expired.eq(~take & (quiet >= self.timeout - 1))
+        return expired
 
-        # the reply and the clear pulse leave from registers (the clear fans out to every
-        # register of the core; the reply ends in the transmitter and the LEDs)
-        m.d.sync += [self.reply.valid.eq(0), self.clear.eq(0)]
-
-        def reply(code=None):
-            m.d.sync += [self.reply.valid.eq(1), self.reply.payload.error.eq(code is not None),
-                         self.reply.payload.code.eq(0 if code is None else code)]
-            m.next = "IDLE"
-
-        # WEIGHTS: the end of the range settles during the CRC bytes
-        wb = link.WEIGHT_WORD_BYTES
-        hdr = link.WEIGHT_HEADER_BYTES
-        w_end = Signal(17)
-        m.d.sync += w_end.eq(cmd.w_start + ((cmd.length - hdr) >> (wb.bit_length() - 1)))
-        w_range_ok = Signal()
-        m.d.sync += w_range_ok.eq(Cat(*[(cmd.w_layer == k) & (w_end <= depth)
-                                        for k, depth in self.weight_depths.items()]).any())
-        # the checks of CHECK, registered (in SETTLE, when every operand is final), so
-        # that no compare sits in front of the state register
-        crc_ok, ev_len_bad, w_len_bad = Signal(), Signal(), Signal()
-        is_events, is_clear, is_weights = Signal(), Signal(), Signal()
+    def _registered_checks(self, m, f) -> SimpleNamespace:
+        """The checks of CHECK, registered (in SETTLE, when every operand is final), so
+        that no compare sits in front of the state register; a WEIGHTS frame's end of
+        range settles during the CRC bytes."""
+        cmd, max_bytes = f.cmd, self.buffer.depth
+        wb, hdr = link.WEIGHT_WORD_BYTES, link.WEIGHT_HEADER_BYTES
+        c = SimpleNamespace(w_end=Signal(17), w_range_ok=Signal(), crc_ok=Signal(),
+                            ev_len_bad=Signal(), w_len_bad=Signal(), is_events=Signal(),
+                            is_clear=Signal(), is_weights=Signal())
+        m.d.sync += c.w_end.eq(cmd.w_start + ((cmd.length - hdr) >> (wb.bit_length() - 1)))
+        m.d.sync += c.w_range_ok.eq(Cat(*[(cmd.w_layer == k) & (c.w_end <= depth)
+                                          for k, depth in self.weight_depths.items()]).any())
         m.d.sync += [
-            is_events.eq(cmd.type == link.EVENTS), is_clear.eq(cmd.type == link.CLEAR),
-            is_weights.eq(cmd.type == link.WEIGHTS),
-            crc_ok.eq(got_crc == rx_crc.crc),
-            ev_len_bad.eq((cmd.length > max_bytes) | (mod3 != 0)),
-            w_len_bad.eq((cmd.length > max_bytes) | (cmd.length < hdr + wb)
-                         | (cmd.length[:wb.bit_length() - 1] != hdr % wb)),
+            c.is_events.eq(cmd.type == link.EVENTS), c.is_clear.eq(cmd.type == link.CLEAR),
+            c.is_weights.eq(cmd.type == link.WEIGHTS),
+            c.crc_ok.eq(f.got_crc == f.crc.crc),
+            c.ev_len_bad.eq((cmd.length > max_bytes) | (f.mod3 != 0)),
+            c.w_len_bad.eq((cmd.length > max_bytes) | (cmd.length < hdr + wb)
+                           | (cmd.length[:wb.bit_length() - 1] != hdr % wb)),
         ]
-        last = Signal(16)   # length - 1: the payload's last byte, kept from LEN1
+        return c
 
-        with m.FSM():
-            with m.State("IDLE"):
-                with m.If(take & (byte == link.HOST_HEADER)):
-                    m.d.comb += rx_crc.start.eq(1)
-                    m.next = "TYPE"
-            for state, nxt, target in (("TYPE", "LEN0", cmd.type),
-                                       ("LEN0", "LEN1", cmd.length[:8])):
-                with m.State(state):
-                    with m.If(take):
-                        m.d.comb += rx_crc.valid.eq(1)
-                        m.d.sync += target.eq(byte)
-                        m.next = nxt
-                    with m.Elif(expired):
-                        reply(ErrorCode.CUT_OFF)
-            with m.State("LEN1"):
+    def _header_states(self, m, f) -> None:
+        """IDLE (waiting for the header byte), TYPE, LEN0, LEN1."""
+        cmd, byte, take = f.cmd, f.byte, f.take
+        with m.State("IDLE"):
+            with m.If(take & (byte == link.HOST_HEADER)):
+                m.d.comb += f.crc.start.eq(1)
+                m.next = "TYPE"
+        for state, nxt, target in (("TYPE", "LEN0", cmd.type),
+                                   ("LEN0", "LEN1", cmd.length[:8])):
+            with m.State(state):
                 with m.If(take):
-                    m.d.comb += rx_crc.valid.eq(1)
-                    m.d.sync += [cmd.length[8:].eq(byte), count.eq(0), mod3.eq(0),
-                                 last.eq(Cat(cmd.length[:8], byte) - 1)]
-                    with m.If(Cat(cmd.length[:8], byte) == 0):
-                        m.next = "CRC0"
-                    with m.Else():
-                        m.next = "PAYLOAD"
-                with m.Elif(expired):
-                    reply(ErrorCode.CUT_OFF)
-            with m.State("PAYLOAD"):
-                with m.If(take):
-                    m.d.comb += [rx_crc.valid.eq(1), w.addr.eq(count), w.data.eq(byte),
-                                 w.en.eq(count < max_bytes)]
-                    m.d.sync += [count.eq(count + 1), mod3.eq(Mux(mod3 == 2, 0, mod3 + 1))]
-                    with m.Switch(count):  # a WEIGHTS frame's header: layer, -, address
-                        with m.Case(0):
-                            m.d.sync += cmd.w_layer.eq(byte)
-                        with m.Case(2):
-                            m.d.sync += cmd.w_start[:8].eq(byte)
-                        with m.Case(3):
-                            m.d.sync += cmd.w_start[8:].eq(byte)
-                    with m.If(count == last):
-                        m.next = "CRC0"
-                with m.Elif(expired):
-                    reply(ErrorCode.CUT_OFF)
-            for state, nxt, half in (("CRC0", "CRC1", got_crc[:8]),
-                                     ("CRC1", "SETTLE", got_crc[8:])):
-                with m.State(state):
-                    with m.If(take):
-                        m.d.sync += half.eq(byte)
-                        m.next = nxt
-                    with m.Elif(expired):
-                        reply(ErrorCode.CUT_OFF)
-            with m.State("SETTLE"):   # the registered checks take their final values
-                m.next = "CHECK"
-            with m.State("CHECK"):
-                with m.If(~crc_ok):
-                    reply(ErrorCode.BAD_CRC)
-                with m.Elif(is_events):
-                    with m.If(ev_len_bad):
-                        reply(ErrorCode.BAD_LENGTH)
-                    with m.Else():
-                        m.next = "HANDED"
-                with m.Elif(is_clear):
-                    m.d.sync += self.clear.eq(1)
-                    reply()
-                with m.Elif(is_weights):
-                    with m.If(w_len_bad):
-                        reply(ErrorCode.BAD_LENGTH)
-                    with m.Elif(~w_range_ok):
-                        reply(ErrorCode.BAD_WEIGHT_ADDRESS)
-                    with m.Else():
-                        m.d.sync += self.clear.eq(1)
-                        m.next = "HANDED"
+                    m.d.comb += f.crc.valid.eq(1)
+                    m.d.sync += target.eq(byte)
+                    m.next = nxt
+                with m.Elif(f.expired):
+                    f.reply(ErrorCode.CUT_OFF)
+        with m.State("LEN1"):
+            with m.If(take):
+                m.d.comb += f.crc.valid.eq(1)
+                m.d.sync += [cmd.length[8:].eq(byte), f.count.eq(0), f.mod3.eq(0),
+                             f.last.eq(Cat(cmd.length[:8], byte) - 1)]
+                with m.If(Cat(cmd.length[:8], byte) == 0):
+                    m.next = "CRC0"
                 with m.Else():
-                    reply(ErrorCode.UNKNOWN_TYPE)
-            with m.State("HANDED"):  # the command's consumer takes it when it is done
-                m.d.comb += self.cmd.valid.eq(1)
-                with m.If(self.cmd.ready):
-                    reply()
-        return m
+                    m.next = "PAYLOAD"
+            with m.Elif(f.expired):
+                f.reply(ErrorCode.CUT_OFF)
+
+    def _payload_states(self, m, f) -> None:
+        """PAYLOAD (into the buffer; a WEIGHTS frame's header also into the command),
+        CRC0, CRC1."""
+        cmd, byte, count = f.cmd, f.byte, f.count
+        with m.State("PAYLOAD"):
+            with m.If(f.take):
+                m.d.comb += [f.crc.valid.eq(1), f.w.addr.eq(count), f.w.data.eq(byte),
+                             f.w.en.eq(count < self.buffer.depth)]
+                m.d.sync += [count.eq(count + 1), f.mod3.eq(Mux(f.mod3 == 2, 0, f.mod3 + 1))]
+                with m.Switch(count):  # a WEIGHTS frame's header: layer, -, address
+                    with m.Case(0):
+                        m.d.sync += cmd.w_layer.eq(byte)
+                    with m.Case(2):
+                        m.d.sync += cmd.w_start[:8].eq(byte)
+                    with m.Case(3):
+                        m.d.sync += cmd.w_start[8:].eq(byte)
+                with m.If(count == f.last):
+                    m.next = "CRC0"
+            with m.Elif(f.expired):
+                f.reply(ErrorCode.CUT_OFF)
+        for state, nxt, half in (("CRC0", "CRC1", f.got_crc[:8]),
+                                 ("CRC1", "SETTLE", f.got_crc[8:])):
+            with m.State(state):
+                with m.If(f.take):
+                    m.d.sync += half.eq(byte)
+                    m.next = nxt
+                with m.Elif(f.expired):
+                    f.reply(ErrorCode.CUT_OFF)
+
+    def _check_states(self, m, f) -> None:
+        """SETTLE, CHECK (the reply or the hand-over), HANDED."""
+        c, reply = f.checks, f.reply
+        with m.State("SETTLE"):   # the registered checks take their final values
+            m.next = "CHECK"
+        with m.State("CHECK"):
+            with m.If(~c.crc_ok):
+                reply(ErrorCode.BAD_CRC)
+            with m.Elif(c.is_events):
+                with m.If(c.ev_len_bad):
+                    reply(ErrorCode.BAD_LENGTH)
+                with m.Else():
+                    m.next = "HANDED"
+            with m.Elif(c.is_clear):
+                m.d.sync += self.clear.eq(1)
+                reply()
+            with m.Elif(c.is_weights):
+                with m.If(c.w_len_bad):
+                    reply(ErrorCode.BAD_LENGTH)
+                with m.Elif(~c.w_range_ok):
+                    reply(ErrorCode.BAD_WEIGHT_ADDRESS)
+                with m.Else():
+                    m.d.sync += self.clear.eq(1)
+                    m.next = "HANDED"
+            with m.Else():
+                reply(ErrorCode.UNKNOWN_TYPE)
+        with m.State("HANDED"):  # the command's consumer takes it when it is done
+            m.d.comb += self.cmd.valid.eq(1)
+            with m.If(self.cmd.ready):
+                reply()

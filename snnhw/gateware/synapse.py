@@ -55,6 +55,7 @@ are not in the bitstream.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
@@ -171,50 +172,75 @@ class SynapseArray(CheckedComponent):
 
     def elaborate(self, platform):
         m = Module()
-        P, G = self.lanes, self.groups
-        aw_ = self.acc_width
         m.submodules.weights = store = self.store
         wiring.connect(m, wiring.flipped(self.load), store.load)
         a_rd, a_wr = state_memory(m, self.acc_memory, platform, "acc")
 
         # stage A: the event being walked over its groups, one a cycle: the weight address
         # goes to the store, the group (the accumulator address) down the pipeline
-        a_valid = Signal()
-        a_value = Signal(self.in_bits, reset_less=True)
-        a_group = Signal(range(max(G, 2)), reset_less=True)
+        p = SimpleNamespace(a_valid=Signal(), a_value=Signal(self.in_bits, reset_less=True),
+                            a_group=Signal(range(max(self.groups, 2)), reset_less=True))
         if self.window is None:
-            pending = self._dense_walk(m, a_valid, a_value, a_group)
+            pending = self._dense_walk(m, p.a_valid, p.a_value, p.a_group)
         else:
-            pending = self._conv_walk(m, a_valid, a_value, a_group, platform)
-        m.d.comb += self.active.eq(a_valid)
+            pending = self._conv_walk(m, p.a_valid, p.a_value, p.a_group, platform)
+        m.d.comb += self.active.eq(p.a_valid)
+        self._weight_read(m, p)
+        self._adder_tree(m, p, a_rd)
+        self._accumulate(m, p, a_rd, a_wr)
 
-        # stage B (WeightStore.latency cycles): the weights are read; they go into registers
-        valid, value, group = a_valid, a_value, a_group
-        b_valid = []
-        for n in range(store.latency):
+        # sweep port: the request registered, then read the group and clear it (only
+        # while not busy)
+        sweep_en = Signal()
+        m.d.sync += sweep_en.eq(self.sweep.en)
+        with m.If(sweep_en):
+            m.d.comb += [a_wr.en.eq(1), a_wr.addr.eq(p.raddr), a_wr.data.eq(0)]
+        # busy: whether a stage after the first is full, from a register holding whether
+        # one will be next cycle (the stages fill only from the one before or from a sweep
+        # request), or the first stage (a_valid, or a conv layer's accepted event in q):
+        # the layer's control logic starts at flip-flops, and nothing the input offers
+        # reaches the busy register in the cycle it is offered
+        later = Signal()
+        m.d.comb += self.busy.eq(later | pending | p.a_valid)
+        m.d.sync += later.eq(pending | p.a_valid | Cat(*p.b_valid).any()
+                             | p.c_valid | Cat(*p.tree_valid).any() | p.d_valid | p.e_valid
+                             | self.sweep.en)
+        m.d.comb += self.sweep.data.eq(a_rd.data)
+        return m
+
+    def _weight_read(self, m, p) -> None:
+        """Stage B (``WeightStore.latency`` cycles): the weights are read into registers
+        of stage C with the event's value and group."""
+        valid, value, group = p.a_valid, p.a_value, p.a_group
+        p.b_valid = []
+        for n in range(self.store.latency):
             nxt = (Signal(name=f"b{n}_valid"),
                    Signal(self.in_bits, name=f"b{n}_value", reset_less=True),
-                   Signal.like(a_group, name=f"b{n}_group"))
+                   Signal.like(p.a_group, name=f"b{n}_group"))
             m.d.sync += [nxt[0].eq(valid), nxt[1].eq(value), nxt[2].eq(group)]
             valid, value, group = nxt
-            b_valid.append(valid)
-        c_valid, c_group = Signal(), Signal.like(a_group)
-        c_value = Signal(self.in_bits, reset_less=True)
-        c_w = Signal(P * self.w_bits, reset_less=True)
-        m.d.sync += [c_valid.eq(valid), c_value.eq(value), c_group.eq(group),
-                     c_w.eq(store.rd_data)]
+            p.b_valid.append(valid)
+        p.b_last = (valid, group)
+        p.c_valid, p.c_group = Signal(), Signal.like(p.a_group)
+        p.c_value = Signal(self.in_bits, reset_less=True)
+        p.c_w = Signal(self.lanes * self.w_bits, reset_less=True)
+        m.d.sync += [p.c_valid.eq(valid), p.c_value.eq(value), p.c_group.eq(group),
+                     p.c_w.eq(self.store.rd_data)]
 
-        # (the data registers from here on have no reset: their valid bits qualify them)
-        # stage C: the shifted weights per lane, summed one adder level a cycle (more
-        # than one cycle when in_bits > 2: SynapseArray.tree_stages); the last of these
-        # cycles, the read stage R, issues the accumulator read of the group
+    def _adder_tree(self, m, p, a_rd) -> None:
+        """Stage C: the shifted weights per lane, summed one adder level a cycle (more
+        than one cycle when in_bits > 2: :meth:`tree_stages`); the last of these cycles,
+        the read stage R, issues the accumulator read of the group. Stage D holds the
+        sums. (The data registers from here on have no reset: their valid bits qualify
+        them.)"""
+        aw_ = self.acc_width
         level = []
-        for lane in range(P):
-            w = c_w.word_select(lane, self.w_bits).as_signed()
-            level.append([Mux(c_value[bit], w << bit, 0) for bit in range(self.in_bits)])
-        r_valid, r_group = c_valid, c_group
-        r_next = (valid, group)                     # what r_valid, r_group take next
-        tree_valid = []
+        for lane in range(self.lanes):
+            w = p.c_w.word_select(lane, self.w_bits).as_signed()
+            level.append([Mux(p.c_value[bit], w << bit, 0) for bit in range(self.in_bits)])
+        r_valid, r_group = p.c_valid, p.c_group
+        r_next = p.b_last                           # what r_valid, r_group take next
+        p.tree_valid = []
         for n in range(self.tree_stages(self.in_bits)):
             nxt = []
             for lane, terms in enumerate(level):
@@ -225,86 +251,70 @@ class SynapseArray(CheckedComponent):
                     regs.append(reg)
                 nxt.append(regs)
             level = nxt
-            v, g = Signal(name=f"t{n}_valid"), Signal.like(a_group, name=f"t{n}_group")
+            v, g = Signal(name=f"t{n}_valid"), Signal.like(p.a_group, name=f"t{n}_group")
             m.d.sync += [v.eq(r_valid), g.eq(r_group)]
             r_next = (r_valid, r_group)
             r_valid, r_group = v, g
-            tree_valid.append(v)
-        d_valid, d_group = Signal(), Signal.like(a_group)
-        m.d.sync += [d_valid.eq(r_valid), d_group.eq(r_group)]
-        d_sum = []
+            p.tree_valid.append(v)
+        p.r_valid, p.r_group = r_valid, r_group
+        p.d_valid, p.d_group = Signal(), Signal.like(p.a_group)
+        m.d.sync += [p.d_valid.eq(r_valid), p.d_group.eq(r_group)]
+        p.d_sum = []
         for lane, terms in enumerate(level):
             reg = Signal(signed(aw_), name=f"d_sum{lane}", reset_less=True)
             m.d.sync += reg.eq(_tree_sum(terms))     # one adder at most (two terms left)
-            d_sum.append(reg)
+            p.d_sum.append(reg)
         # the read address is a register, set a cycle ahead: the group of the update
         # that will be in R, else the sweep port's request (never both: the port is
         # used only while the array is idle)
-        raddr = Signal.like(a_group, name="acc_raddr")
-        m.d.sync += raddr.eq(Mux(r_next[0], r_next[1], self.sweep.addr))
-        m.d.comb += a_rd.addr.eq(raddr)
+        p.raddr = Signal.like(p.a_group, name="acc_raddr")
+        m.d.sync += p.raddr.eq(Mux(r_next[0], r_next[1], self.sweep.addr))
+        m.d.comb += a_rd.addr.eq(p.raddr)
 
-        # stage D: the accumulators read in C land in a register. Updates of one group
-        # come at least G cycles apart (an event walks all G groups), so a write the read
-        # missed exists only for G <= 3: one in the read's own cycle (k = 3 cycles apart),
-        # one in this cycle (k = 2), or the update now in E (k = 1, it will be in F). Only
-        # the bypasses a layer's G allows are built. Only updates write while updates
-        # are in flight (the sweep port waits for ``busy`` to fall), so the compares look
-        # at stage F alone.
-        e_valid, e_group = Signal(), Signal.like(a_group)
+    def _accumulate(self, m, p, a_rd, a_wr) -> None:
+        """Stages D to F: the accumulators read in C land in a register (D), the sums are
+        added to the newest value (E) and written back (F).
+
+        Updates of one group come at least G cycles apart (an event walks all G groups),
+        so a write the read missed exists only for G <= 3: one in the read's own cycle
+        (k = 3 cycles apart), one in this cycle (k = 2), or the update now in E (k = 1,
+        it will be in F). Only the bypasses a layer's G allows are built. Only updates
+        write while updates are in flight (the sweep port waits for ``busy`` to fall),
+        so the compares look at stage F alone."""
+        P, G, aw_ = self.lanes, self.groups, self.acc_width
+        p.e_valid, e_group = Signal(), Signal.like(p.a_group)
         e_sum = [Signal(signed(aw_), name=f"e_sum{lane}", reset_less=True) for lane in range(P)]
         e_raw = Signal(P * aw_, reset_less=True)
-        m.d.sync += [e_valid.eq(d_valid), e_group.eq(d_group), e_raw.eq(a_rd.data)]
-        m.d.sync += [e.eq(d) for e, d in zip(e_sum, d_sum)]
-        f_valid, f_group = Signal(), Signal.like(a_group)
+        m.d.sync += [p.e_valid.eq(p.d_valid), e_group.eq(p.d_group), e_raw.eq(a_rd.data)]
+        m.d.sync += [e.eq(d) for e, d in zip(e_sum, p.d_sum)]
+        f_valid, f_group = Signal(), Signal.like(p.a_group)
         f_new = [Signal(signed(aw_), name=f"f_acc{lane}", reset_less=True) for lane in range(P)]
         f_word = Cat(*[v.as_unsigned() for v in f_new])
         acc_in = e_raw
         near = 1 if self.window is not None else G   # fewest cycles between two updates
         if near <= 3:                                  # of one group
             fwd_a_valid, fwd_a = Signal(), Signal(P * aw_)  # write in the read's cycle
-            m.d.sync += [fwd_a_valid.eq(r_valid & f_valid & (f_group == r_group)),
+            m.d.sync += [fwd_a_valid.eq(p.r_valid & f_valid & (f_group == p.r_group)),
                          fwd_a.eq(f_word)]
             e_old_valid, e_old = Signal(), Signal(P * aw_)
-            with m.If(f_valid & (f_group == d_group)):      # write in this cycle: newer
-                m.d.sync += [e_old_valid.eq(d_valid), e_old.eq(f_word)]
+            with m.If(f_valid & (f_group == p.d_group)):      # write in this cycle: newer
+                m.d.sync += [e_old_valid.eq(p.d_valid), e_old.eq(f_word)]
             with m.Else():
-                m.d.sync += [e_old_valid.eq(d_valid & fwd_a_valid), e_old.eq(fwd_a)]
+                m.d.sync += [e_old_valid.eq(p.d_valid & fwd_a_valid), e_old.eq(fwd_a)]
             acc_in = Mux(e_old_valid, e_old, e_raw)
-
         # stage E: add to the newest accumulator value, into a register
-        m.d.sync += [f_valid.eq(e_valid), f_group.eq(e_group)]
+        m.d.sync += [f_valid.eq(p.e_valid), f_group.eq(e_group)]
         if near == 1:
             e_from_f = Signal()                   # newest of all: the update now in F
-            same = (d_group == e_group) if G > 1 else 1
-            m.d.sync += e_from_f.eq(d_valid & e_valid & same)
+            same = (p.d_group == e_group) if G > 1 else 1
+            m.d.sync += e_from_f.eq(p.d_valid & p.e_valid & same)
         for lane in range(P):
             acc = acc_in.word_select(lane, aw_).as_signed()
             if near == 1:
                 acc = Mux(e_from_f, f_new[lane], acc)
             m.d.sync += f_new[lane].eq(acc + e_sum[lane])
-
         # stage F: write back
         m.d.comb += [a_wr.en.eq(f_valid), a_wr.addr.eq(f_group), a_wr.data.eq(f_word)]
-
-        # sweep port: the request registered, then read the group and clear it (only
-        # while not busy)
-        sweep_en = Signal()
-        m.d.sync += sweep_en.eq(self.sweep.en)
-        with m.If(sweep_en):
-            m.d.comb += [a_wr.en.eq(1), a_wr.addr.eq(raddr), a_wr.data.eq(0)]
-        # busy: whether a stage after the first is full, from a register holding whether
-        # one will be next cycle (the stages fill only from the one before or from a sweep
-        # request), or the first stage (a_valid, or a conv layer's accepted event in q):
-        # the layer's control logic starts at flip-flops, and nothing the input offers
-        # reaches the busy register in the cycle it is offered
-        later = Signal()
-        m.d.comb += self.busy.eq(later | pending | a_valid)
-        m.d.sync += later.eq(pending | a_valid | Cat(*b_valid).any()
-                                 | c_valid | Cat(*tree_valid).any() | d_valid | e_valid
-                                 | self.sweep.en)
-        m.d.comb += self.sweep.data.eq(a_rd.data)
-        return m
 
     def _dense_walk(self, m, a_valid, a_value, a_group):
         """Stage A of a dense layer: an accepted event ``(j, s)`` walks the groups

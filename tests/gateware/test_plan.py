@@ -122,3 +122,5 @@ def test_the_plan_is_computed_once_per_design(monkeypatch):
     core = SNNCore(net, lanes=2)
     assert calls == {"core": 1, "layer": 2}
     assert all(layer.plan is lp for layer, lp in zip(core.layers, core.plan.layers))
+    Fragment.get(core, None)     # elaborated, as every design is (and still planned once)
+    assert calls == {"core": 1, "layer": 2}
