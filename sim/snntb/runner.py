@@ -24,8 +24,8 @@ import numpy as np
 
 from snnhw import ir
 
-__all__ = ["SIMULATORS", "SimulatorMissingError", "CaseResult", "simulator_available", "run_case",
-           "build", "rtl_manifest"]
+__all__ = ["SIMULATORS", "SimulatorMissingError", "RTLMismatchError", "CaseResult",
+           "simulator_available", "run_case", "build", "rtl_manifest"]
 
 SIMULATORS = ("verilator", "icarus")
 
@@ -161,13 +161,17 @@ def build(verilog: Path, top: str, sim: str, work: Path, *, waves: bool = False,
     return runner, build_dir, time.perf_counter() - t0
 
 
+class RTLMismatchError(ValueError):
+    """The generated RTL given was made from another network (one line)."""
+
+
 def rtl_manifest(rtl_dir: Path, net: ir.Network) -> tuple[Path, dict]:
     """The manifest of the generated RTL in ``rtl_dir`` (path and contents); a
-    ``ValueError`` when it was generated from another network than ``net``."""
+    :class:`RTLMismatchError` when it was generated from another network than ``net``."""
     manifest_path = next(Path(rtl_dir).glob("*.json"))
     manifest = json.loads(manifest_path.read_text())
     if manifest["ir_hash"] != net.content_hash():
-        raise ValueError(f"{manifest_path} was generated from another network "
+        raise RTLMismatchError(f"{manifest_path} was generated from another network "
                          f"(IR hash {manifest['ir_hash'][:16]} != {net.content_hash()[:16]})")
     return manifest_path, manifest
 

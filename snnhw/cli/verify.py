@@ -178,11 +178,50 @@ def _inputs(args, net, config, default_data=None):
 def run(args) -> int:
     import torch
 
-    from snntb.backend import SimBackend
-    from snntb.runner import SimulatorMissingError, simulator_available
+    from snntb.runner import RTLMismatchError, SimulatorMissingError
 
+    from ..gateware.plan import DesignError
     from ..host import BoardError
     from ..verify.coverify import coverify
+
+    _check_backend_args(args)
+    net, tmode, config, model, default_data = _load(args)
+    x, ys, what = _inputs(args, net, config, default_data)
+    float_pred = None
+    if model is not None:
+        with torch.no_grad():
+            float_pred = model(torch.as_tensor(x, dtype=torch.float32)).argmax(1).numpy()
+    backend, hw_name = _backend(args, net)
+    bar = None
+    if not (args.no_progress or args.json) and sys.stderr.isatty():
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(x), desc=hw_name, unit="sample", leave=False)
+
+    def progress(done: int) -> None:
+        if bar is not None:
+            bar.update(done - bar.n)
+
+    t0 = time.perf_counter()
+    try:
+        rep = coverify(net, x, ys, backend, torch_mode=tmode, float_pred=float_pred,
+                       progress=progress)
+    except (SimulatorMissingError, BoardError, DesignError, RTLMismatchError) as exc:
+        raise CLIError(str(exc)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    total = round(time.perf_counter() - t0, 1)
+    if args.json:
+        emit_json({**rep.as_dict(), "total_seconds": total, "model": str(args.model),
+                   "inputs": what})
+    else:
+        _print_report(args, net, rep, what, hw_name, total)
+    return 0 if rep.ok else 1
+
+
+def _check_backend_args(args) -> None:
+    """The backend's options, before anything is loaded."""
+    from snntb.runner import simulator_available
 
     if args.backend == "sim":
         why = simulator_available(args.sim)
@@ -192,14 +231,14 @@ def run(args) -> int:
             raise CLIError("--waves needs --engine cocotb (the bulk testbench records none)")
     elif not args.port:
         raise CLIError("--backend board needs --port (the board's serial port)")
-    net, tmode, config, model, default_data = _load(args)
-    x, ys, what = _inputs(args, net, config, default_data)
-    n = len(x)
-    float_pred = None
-    if model is not None:
-        with torch.no_grad():
-            float_pred = model(torch.as_tensor(x, dtype=torch.float32)).argmax(1).numpy()
-    lanes = parse_lanes(args.lanes, net)
+
+
+def _backend(args, net):
+    """``(backend, name)``: the board at ``--port`` or the simulated RTL."""
+    from snntb.backend import SimBackend
+
+    from ..host import BoardError
+
     if args.backend == "board":
         from ..host import BoardBackend
         if args.build:
@@ -210,40 +249,19 @@ def run(args) -> int:
                 raise CLIError(str(exc)) from None
         else:
             backend = BoardBackend(args.port, baud=args.baud or 115200)
-        hw_name = f"board ({args.port})"
-    else:
-        backend = SimBackend(args.sim, lanes=lanes, rtl_dir=args.rtl, work=args.work,
-                             in_pauses=args.in_pauses, out_pauses=args.out_pauses,
-                             seed=args.seed, waves=args.waves, engine=args.engine)
-        hw_name = f"RTL ({args.sim}, {args.engine})"
-    bar = None
-    if not (args.no_progress or args.json) and sys.stderr.isatty():
-        from tqdm.auto import tqdm
-        bar = tqdm(total=n, desc=hw_name, unit="sample", leave=False)
+        return backend, f"board ({args.port})"
+    backend = SimBackend(args.sim, lanes=parse_lanes(args.lanes, net), rtl_dir=args.rtl,
+                         work=args.work, in_pauses=args.in_pauses, out_pauses=args.out_pauses,
+                         seed=args.seed, waves=args.waves, engine=args.engine)
+    return backend, f"RTL ({args.sim}, {args.engine})"
 
-    def progress(done: int) -> None:
-        if bar is not None:
-            bar.update(done - bar.n)
 
-    t0 = time.perf_counter()
-    try:
-        rep = coverify(net, x, ys, backend, torch_mode=tmode, float_pred=float_pred,
-                       progress=progress)
-    except (SimulatorMissingError, BoardError) as exc:
-        raise CLIError(str(exc)) from None
-    except ValueError as exc:
-        raise CLIError(str(exc)) from None
-    finally:
-        if bar is not None:
-            bar.close()
-    total = round(time.perf_counter() - t0, 1)
-    d = {**rep.as_dict(), "total_seconds": total, "model": str(args.model), "inputs": what}
-    if args.json:
-        emit_json(d)
-        return 0 if rep.ok else 1
+def _print_report(args, net, rep, what: str, hw_name: str, total: float) -> None:
+    """The agreement table, the time, the first mismatches and PASS / FAIL."""
     def acc(value):
         return "-" if value is None else f"{value:.4f}"
 
+    n = rep.samples
     rows = []
     if rep.acc_float is not None:
         rows.append(["float model", "-", acc(rep.acc_float)])
@@ -272,5 +290,3 @@ def run(args) -> int:
     if info.get("errors"):
         print("testbench: " + "; ".join(info["errors"]))
     print("PASS" if rep.ok else "FAIL")
-    return 0 if rep.ok else 1
-

@@ -32,7 +32,7 @@ from ..ir import Network
 from ._checks import CheckedComponent
 from .layer import LIFLayer
 from .layouts import event_layout, result_layout
-from .plan import CorePlan, plan_core
+from .plan import CorePlan, DesignError, plan_core
 from .ports import CoreLoadPort
 from .skid import StreamRegister
 
@@ -67,10 +67,10 @@ class SNNCore(CheckedComponent):
                 continue
             mem = lp.memory("weights")
             if mem.depth > cls.LOAD_DEPTH:
-                raise ValueError(f"layer {lp.index}: {mem.depth} weight words; a loaded layer "
+                raise DesignError(f"layer {lp.index}: {mem.depth} weight words; a loaded layer "
                                  f"holds at most {cls.LOAD_DEPTH} (use more lanes)")
             if mem.width > cls.LOAD_WIDTH:
-                raise ValueError(f"layer {lp.index}: a loaded weight word is {lp.lanes} lanes "
+                raise DesignError(f"layer {lp.index}: a loaded weight word is {lp.lanes} lanes "
                                  f"x {lp.w_bits} bits = {mem.width} bits; at most "
                                  f"{cls.LOAD_WIDTH} (use fewer lanes)")
         return plan

@@ -33,7 +33,7 @@ __all__ = ["MemorySpec", "DISTRIBUTED_DEPTH", "distributed", "tree_stages", "Lay
            "BANK_WORDS", "SPRAM_DEPTH", "spram_pack", "SELECT_FANIN", "weight_banks",
            "weight_latency",
            "CorePlan", "MEMORY_KINDS", "SWEEP_STAGES", "synapse_memories", "link_buffer",
-           "plan_core", "design_memories", "unsupported", "event_table_fields",
+           "plan_core", "design_memories", "unsupported", "event_table_fields", "DesignError",
            "position_bits", "SPIKE_FIFO_GROUPS"]
 
 MEMORY_KINDS = ("rom", "ram", "spram")
@@ -391,6 +391,11 @@ class CorePlan:
         return [m.within(f"layer{lp.index}") for lp in self.layers for m in lp.memories]
 
 
+class DesignError(ValueError):
+    """A network, lanes or weight placement the gateware cannot build (the message is
+    one line, for the user)."""
+
+
 def unsupported(net: Network) -> str | None:
     """Why the gateware cannot build ``net`` (one line), or ``None`` when it can."""
     for i, ly in enumerate(net.layers):
@@ -408,17 +413,17 @@ def unsupported(net: Network) -> str | None:
 def plan_core(net: Network, lanes, weights: dict | None = None) -> CorePlan:
     """The plan of ``net`` at ``lanes`` (one for all layers or one per layer), with
     ``weights`` ``{layer: "ram" | "spram"}`` for the layers loaded at run time.
-    A network the gateware cannot build (:func:`unsupported`) is a ``ValueError``."""
+    A network the gateware cannot build (:func:`unsupported`) is a :class:`DesignError`."""
     why = unsupported(net)
     if why:
-        raise ValueError(why)
+        raise DesignError(why)
     ps = lanes_per_layer(lanes, len(net.layers))
     weights = dict(weights or {})
     for k, mem_kind in weights.items():
         if not isinstance(k, int) or not 0 <= k < len(net.layers):
-            raise ValueError(f"weights: no layer {k!r} (the network has {len(net.layers)})")
+            raise DesignError(f"weights: no layer {k!r} (the network has {len(net.layers)})")
         if mem_kind not in MEMORY_KINDS:
-            raise ValueError(f"weights of layer {k} must be one of {MEMORY_KINDS}, "
+            raise DesignError(f"weights of layer {k} must be one of {MEMORY_KINDS}, "
                              f"got {mem_kind!r}")
     return CorePlan(tuple(LayerPlan.of(net, i, p, weights.get(i, "rom"))
                           for i, p in enumerate(ps)))

@@ -89,104 +89,143 @@ def from_conv_chain(chain, *, timesteps: int, in_bits: int, in_scale: float, dt:
     if first_conv is None:
         name, node = next(n for n in body if type(n[1]).__name__ in CONV_NODES)
         raise NIRError(f"node {name!r}: {type(node).__name__} with no Conv1d/Conv2d in the graph: "
-                   "pools and Flatten belong to convolutional graphs")
+                       "pools and Flatten belong to convolutional graphs")
     shape = _input_map(chain[0][1], first_conv)
     if shape is None:
         raise NIRError("the Input node gives no map shape (C, H, W) and the first conv no "
-                   "input_shape: a conv needs to know its map")
-    in_shape, tokens, layers, flat = shape, [], [], False
+                       "input_shape: a conv needs to know its map")
+    walk = _ChainWalk(shape, dt, tol)
     for name, node in body:
-        kind = type(node).__name__
-        if kind in ("Conv1d", "Conv2d", *WEIGHTS) and layers and layers[-1]["neuron"] is None:
-            raise NIRError(f"node {name!r}: two weight layers in a row (after "
-                       f"{layers[-1]['name']!r}) with no neuron between them")
-        if kind in ("Conv1d", "Conv2d"):
-            if flat or shape is None:
-                raise NIRError(f"node {name!r}: a conv after a flattened map")
-            if int(getattr(node, "groups", 1)) != 1:
-                raise NIRError(f"node {name!r}: groups = {node.groups}; only groups = 1")
-            W = np.asarray(node.weight, dtype=np.float64)
-            if W.ndim != (3 if kind == "Conv1d" else 4):
-                raise NIRError(f"node {name!r}: weight has shape {W.shape}")
-            if kind == "Conv1d":
-                W = W[:, :, None, :]
-                stride = (1, _pair(name, "stride", node.stride, 1)[1])
-                padding = (0, _pair(name, "padding", node.padding, 0)[1])
-                dilation = (1, _pair(name, "dilation", node.dilation, 1)[1])
-            else:
-                stride, padding = _pair(name, "stride", node.stride, 1), _pair(
-                    name, "padding", node.padding, 0)
-                dilation = _pair(name, "dilation", node.dilation, 1)
-            if dilation != (1, 1):
-                raise NIRError(f"node {name!r}: dilation {dilation}; only 1 is supported")
-            if W.shape[1] != shape[0]:
-                raise NIRError(f"node {name!r}: takes {W.shape[1]} channels, its map has "
-                           f"{shape[0]}")
-            b = np.asarray(node.bias, dtype=np.float64).reshape(-1) if getattr(
-                node, "bias", None) is not None else np.zeros(W.shape[0])
-            if b.size != W.shape[0] or not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
-                raise NIRError(f"node {name!r}: bias must have {W.shape[0]} finite values, and the "
-                           "weights be finite")
-            (KH, KW), (SH, SW), (PH, PW) = W.shape[2:], stride, padding
-            tokens.append(f"c{W.shape[0]}k{KH}x{KW}s{SH}x{SW}p{PH}x{PW}")
-            try:
-                shape = plan_arch(tokens, in_shape, 1)[-2]["out_shape"]
-            except ArchError as exc:
-                raise NIRError(f"node {name!r}: {str(exc).removeprefix('--arch: ')}") from None
-            layers.append({"name": name, "kind": conv_kind.NAME, "W": W, "b": b, "neuron": None,
-                           "n": int(np.prod(shape)), "channels": int(W.shape[0])})
-        elif kind in ("SumPool2d", "AvgPool2d"):
-            if not layers or not layer_kind(layers[-1]["kind"]).MAP_OUT \
-                    or layers[-1]["neuron"] is None \
-                    or flat or tokens[-1][0] != "c":
-                raise NIRError(f"node {name!r} ({kind}) must follow a conv layer's neuron")
-            kernel = _pair(name, "kernel_size", node.kernel_size, 1)
-            stride = kernel if node.stride is None else _pair(name, "stride", node.stride, 1)
-            if stride != kernel or _pair(name, "padding", node.padding, 0) != (0, 0):
-                raise NIRError(f"node {name!r}: only pools whose stride equals the window and "
-                           "without padding fold into the next layer")
-            tokens.append(f"{'ap' if kind == 'AvgPool2d' else 'sp'}{kernel[0]}x{kernel[1]}")
-            try:
-                plan_arch(tokens, in_shape, 1)
-            except ArchError as exc:
-                raise NIRError(f"node {name!r}: {str(exc).removeprefix('--arch: ')}") from None
-            shape = (shape[0], shape[1] // kernel[0], shape[2] // kernel[1])
-        elif kind == "Flatten":
-            start, end = int(node.start_dim), int(node.end_dim)
-            if shape is None or start != 0 or end not in (-1, 2):
-                raise NIRError(f"node {name!r}: Flatten({start}, {end}); only the whole map "
-                           "(start_dim 0, end_dim -1, unbatched) flattens, channel-major")
-            flat = True
-        elif kind in WEIGHTS:
-            W, b = _weights(name, node)
-            n_in = int(np.prod(shape)) if shape is not None else layers[-1]["n"]
-            if W.shape[1] != n_in:
-                raise NIRError(f"node {name!r}: takes {W.shape[1]} inputs, the layer before gives "
-                           f"{n_in}")
-            tokens.append(f"d{W.shape[0]}")
-            layers.append({"name": name, "kind": dense_kind.NAME, "W": W, "b": b, "neuron": None,
-                           "n": int(W.shape[0]), "channels": int(W.shape[0])})
-            shape, flat = None, False
-        elif kind in NEURONS:
-            if not layers or layers[-1]["neuron"] is not None:
-                raise NIRError(f"node {name!r} ({kind}) has no weight node before it")
-            layers[-1]["neuron"] = _neuron(name, node, layers[-1]["n"], dt, tol)
-            layers[-1]["neuron_name"] = name
-        else:
-            raise NIRError(f"node {name!r}: {kind} nodes are not supported (snnhw takes Conv1d, "
-                       "Conv2d, SumPool2d, AvgPool2d, Flatten, Affine, Linear, LIF, IF, CubaLIF "
-                       "in a chain)")
-    if not layers or layer_kind(layers[-1]["kind"]).MAP_OUT:
-        raise NIRError("the last weight layer of a convolutional graph must be Affine/Linear")
-    for ly in layers[:-1]:
-        if ly["neuron"] is None:
-            raise NIRError(f"node {ly['name']!r}: a hidden weight layer needs a neuron after it")
+        walk.take(name, node)
+    layers = walk.finish()
     readout = "spikes" if layers[-1]["neuron"] is not None else "membrane"
-    model = SpikingConvNet(tokens[:-1], in_shape=in_shape, n_classes=layers[-1]["n"],
+    model = SpikingConvNet(walk.tokens[:-1], in_shape=shape, n_classes=layers[-1]["n"],
                            timesteps=timesteps, in_bits=in_bits, in_scale=in_scale,
                            readout=readout, spike_bits=1, fire="floor", reset=reset, mpr=False,
                            leak_shifts=[ly["neuron"]["leak_shift"] for ly in layers
                                         if ly["neuron"] is not None])
+    _copy_weights(model, layers, in_scale, tol)
+    return model.eval()
+
+
+class _ChainWalk:
+    """The chain's nodes in order, into ``--arch`` tokens (:func:`plan_arch` checks every
+    map) and weight layers with their neurons."""
+
+    def __init__(self, in_shape, dt: float, tol: float):
+        self.in_shape, self.shape, self.dt, self.tol = in_shape, in_shape, dt, tol
+        self.tokens, self.layers, self.flat = [], [], False
+
+    def take(self, name: str, node) -> None:
+        kind = type(node).__name__
+        if kind in ("Conv1d", "Conv2d", *WEIGHTS) and self.layers \
+                and self.layers[-1]["neuron"] is None:
+            raise NIRError(f"node {name!r}: two weight layers in a row (after "
+                           f"{self.layers[-1]['name']!r}) with no neuron between them")
+        if kind in ("Conv1d", "Conv2d"):
+            self.conv(name, node, kind)
+        elif kind in ("SumPool2d", "AvgPool2d"):
+            self.pool(name, node, kind)
+        elif kind == "Flatten":
+            start, end = int(node.start_dim), int(node.end_dim)
+            if self.shape is None or start != 0 or end not in (-1, 2):
+                raise NIRError(f"node {name!r}: Flatten({start}, {end}); only the whole map "
+                               "(start_dim 0, end_dim -1, unbatched) flattens, channel-major")
+            self.flat = True
+        elif kind in WEIGHTS:
+            self.affine(name, node)
+        elif kind in NEURONS:
+            if not self.layers or self.layers[-1]["neuron"] is not None:
+                raise NIRError(f"node {name!r} ({kind}) has no weight node before it")
+            self.layers[-1]["neuron"] = _neuron(name, node, self.layers[-1]["n"], self.dt,
+                                                self.tol)
+            self.layers[-1]["neuron_name"] = name
+        else:
+            raise NIRError(f"node {name!r}: {kind} nodes are not supported (snnhw takes Conv1d, "
+                           "Conv2d, SumPool2d, AvgPool2d, Flatten, Affine, Linear, LIF, IF, "
+                           "CubaLIF in a chain)")
+
+    def _plan(self, name: str) -> list[dict]:
+        try:
+            return plan_arch(self.tokens, self.in_shape, 1)
+        except ArchError as exc:
+            raise NIRError(f"node {name!r}: {str(exc).removeprefix('--arch: ')}") from None
+
+    def conv(self, name: str, node, kind: str) -> None:
+        if self.flat or self.shape is None:
+            raise NIRError(f"node {name!r}: a conv after a flattened map")
+        if int(getattr(node, "groups", 1)) != 1:
+            raise NIRError(f"node {name!r}: groups = {node.groups}; only groups = 1")
+        W = np.asarray(node.weight, dtype=np.float64)
+        if W.ndim != (3 if kind == "Conv1d" else 4):
+            raise NIRError(f"node {name!r}: weight has shape {W.shape}")
+        if kind == "Conv1d":
+            W = W[:, :, None, :]
+            stride = (1, _pair(name, "stride", node.stride, 1)[1])
+            padding = (0, _pair(name, "padding", node.padding, 0)[1])
+            dilation = (1, _pair(name, "dilation", node.dilation, 1)[1])
+        else:
+            stride, padding = _pair(name, "stride", node.stride, 1), _pair(
+                name, "padding", node.padding, 0)
+            dilation = _pair(name, "dilation", node.dilation, 1)
+        if dilation != (1, 1):
+            raise NIRError(f"node {name!r}: dilation {dilation}; only 1 is supported")
+        if W.shape[1] != self.shape[0]:
+            raise NIRError(f"node {name!r}: takes {W.shape[1]} channels, its map has "
+                           f"{self.shape[0]}")
+        b = np.asarray(node.bias, dtype=np.float64).reshape(-1) if getattr(
+            node, "bias", None) is not None else np.zeros(W.shape[0])
+        if b.size != W.shape[0] or not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+            raise NIRError(f"node {name!r}: bias must have {W.shape[0]} finite values, and the "
+                           "weights be finite")
+        (KH, KW), (SH, SW), (PH, PW) = W.shape[2:], stride, padding
+        self.tokens.append(f"c{W.shape[0]}k{KH}x{KW}s{SH}x{SW}p{PH}x{PW}")
+        self.shape = self._plan(name)[-2]["out_shape"]
+        self.layers.append({"name": name, "kind": conv_kind.NAME, "W": W, "b": b,
+                            "neuron": None, "n": int(np.prod(self.shape)),
+                            "channels": int(W.shape[0])})
+
+    def pool(self, name: str, node, kind: str) -> None:
+        last = self.layers[-1] if self.layers else None
+        if last is None or not layer_kind(last["kind"]).MAP_OUT or last["neuron"] is None \
+                or self.flat or self.tokens[-1][0] != "c":
+            raise NIRError(f"node {name!r} ({kind}) must follow a conv layer's neuron")
+        kernel = _pair(name, "kernel_size", node.kernel_size, 1)
+        stride = kernel if node.stride is None else _pair(name, "stride", node.stride, 1)
+        if stride != kernel or _pair(name, "padding", node.padding, 0) != (0, 0):
+            raise NIRError(f"node {name!r}: only pools whose stride equals the window and "
+                           "without padding fold into the next layer")
+        self.tokens.append(f"{'ap' if kind == 'AvgPool2d' else 'sp'}{kernel[0]}x{kernel[1]}")
+        self._plan(name)
+        self.shape = (self.shape[0], self.shape[1] // kernel[0], self.shape[2] // kernel[1])
+
+    def affine(self, name: str, node) -> None:
+        W, b = _weights(name, node)
+        n_in = int(np.prod(self.shape)) if self.shape is not None else self.layers[-1]["n"]
+        if W.shape[1] != n_in:
+            raise NIRError(f"node {name!r}: takes {W.shape[1]} inputs, the layer before gives "
+                           f"{n_in}")
+        self.tokens.append(f"d{W.shape[0]}")
+        self.layers.append({"name": name, "kind": dense_kind.NAME, "W": W, "b": b,
+                            "neuron": None, "n": int(W.shape[0]), "channels": int(W.shape[0])})
+        self.shape, self.flat = None, False
+
+    def finish(self) -> list[dict]:
+        """The weight layers, once the chain ends as a network must."""
+        if not self.layers or layer_kind(self.layers[-1]["kind"]).MAP_OUT:
+            raise NIRError("the last weight layer of a convolutional graph must be "
+                           "Affine/Linear")
+        for ly in self.layers[:-1]:
+            if ly["neuron"] is None:
+                raise NIRError(f"node {ly['name']!r}: a hidden weight layer needs a neuron "
+                               "after it")
+        return self.layers
+
+
+def _copy_weights(model: SpikingConvNet, layers: list[dict], in_scale: float,
+                  tol: float) -> None:
+    """Each layer's weights and bias into the model, in units of its threshold (the
+    neuron's per-channel input scale, leak charge and threshold folded in)."""
     with torch.no_grad():
         for i, (ly, op) in enumerate(zip(layers, model.ops)):
             W, b = ly["W"], ly["b"]
@@ -203,7 +242,6 @@ def from_conv_chain(chain, *, timesteps: int, in_bits: int, in_scale: float, dt:
                 b = (b * scale + charge) / theta
             op.weight.copy_(torch.as_tensor(W.reshape(op.weight.shape), dtype=torch.float32))
             op.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
-    return model.eval()
 
 
 def conv_to_nir(model: SpikingConvNet, nir, dt: float) -> tuple[dict, list]:

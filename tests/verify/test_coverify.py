@@ -140,3 +140,18 @@ def test_verify_on_a_user_file_and_explicit_inputs(tmp_path, capsys):
                  work]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "input must have shape ('batch', 3, 10), got (5, 2, 10)" in err[0]
+
+
+@pytest.mark.skipif(simulator_available("verilator") is not None, reason="no verilator")
+def test_verify_of_a_network_the_gateware_cannot_build_is_a_user_error(tmp_path, capsys):
+    # a conv layer last: the gateware reads out dense layers only (a DesignError, exit 2,
+    # one line); a bug inside the run would not be caught as a user error
+    from snnhw.ir.examples import random_conv_network
+
+    net = random_conv_network(np.random.default_rng(0), (1, 4, 4), [(2, (3, 3), (1, 1), (0, 0))],
+                              [])
+    path = ir.save(net, tmp_path / "c.snn")
+    assert main(["verify", str(path), "--n", "2", "--no-progress",
+                 "--work", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "reads out a dense layer" in err and len(err.splitlines()) == 1
