@@ -129,7 +129,8 @@ def run_network(core, x, *, in_pauses="none", out_pauses="none", seed=0,
     n_out = core.net.n_out
     batch = len(x)
     beats: list = []
-    n = len(core.layers)
+    layers = getattr(core, "layers", [])      # the serial core has no per-layer elements
+    n = len(layers)
     stats = {"cycles": 0, "syn": [0] * n, "starved": [0] * n, "blocked": [0] * n,
              "first_out": None}
 
@@ -154,7 +155,7 @@ def run_network(core, x, *, in_pauses="none", out_pauses="none", seed=0,
         while True:
             await ctx.tick()
             stats["cycles"] += 1
-            for k, layer in enumerate(core.layers):
+            for k, layer in enumerate(layers):
                 stats["syn"][k] += ctx.get(layer.syn.active)
                 stats["starved"][k] += ctx.get(layer.starved)
                 stats["blocked"][k] += ctx.get(layer.blocked)

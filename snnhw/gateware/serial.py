@@ -1,0 +1,385 @@
+"""The layer-serial core: one processing element computes every layer of a step in turn.
+
+docs/arithmetic.md, "Schedules": the arithmetic is the contract, not the
+schedule. Where :class:`~snnhw.gateware.network.SNNCore` builds a processing
+element per layer, :class:`SerialCore` builds one, with ``lanes`` neurons a cycle,
+and keeps everything that differs between layers in memory or in small tables:
+
+* the weights of all layers in one memory (layer ``l``'s word ``g * n_in + j``
+  from its base, :func:`snnhw.protocol.words.weight_words` at the widest
+  ``w_bits``), the biases in another, the membranes of the firing layers in a
+  third (each layer from its base), one accumulator memory as deep as the largest
+  layer's groups (the layers take turns), the logits in the readout;
+* the spikes of layer ``l`` at step ``t`` in a spike memory: one entry per group
+  that has a non-zero spike (its group and lane spikes), written by ``l``'s sweep
+  and read back as events by layer ``l + 1`` (one entry is enough for both: layer
+  ``l + 1`` reads every entry before its own sweep writes any);
+* the layer's constants (sizes, bases, ``k``, ``fire_offset``, ``s_max``, leak,
+  reset, membrane range) in tables indexed by the layer: the neuron lanes shift by
+  a register's amount, so their logic does not grow with the number of layers.
+
+The schedule of a step: layer 0 accumulates the input events up to the step's
+marker, then sweeps its groups; every later layer accumulates the entries of the
+spike memory, then sweeps. An event walks the layer's groups, two cycles a group
+(read the weights and the accumulators, then add and write); zero spikes cost no
+cycle. The last layer's sweep goes to a :class:`~snnhw.gateware.readout.Readout`,
+which after the sample's last step emits the logits and the class. The last step
+writes every membrane back as zero, so samples need no clear between them; after
+reset (or a pulse on ``clear``) the core first zeroes its memories.
+
+Ports as :class:`~snnhw.gateware.network.SNNCore`: ``i`` (input events and
+end-of-step markers), ``o`` (logits then class), ``clear``.
+
+This first form takes dense layers, weights in the bitstream, and one read
+port per memory (no banks, no SPRAM yet).
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, ResetInserter, Signal, signed, unsigned
+from amaranth.lib import memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..ir import Network
+from ..protocol.words import pack_lanes, weight_words
+from ..util import signed_bits, signed_range
+from ._checks import CheckedComponent, check_lanes
+from .kinds import kind as layer_kind
+from .layouts import event_layout, result_layout
+from .plan import DesignError, LayerPlan
+from .readout import Readout
+
+__all__ = ["SerialCore", "SerialPlan"]
+
+
+class SerialPlan:
+    """Sizes, bases and widths of the serial core of ``net`` at ``lanes``."""
+
+    def __init__(self, net: Network, lanes: int):
+        self.net, self.lanes = net, lanes
+        P, L = lanes, len(net.layers)
+        self.groups = [math.ceil(ly.n_out / P) for ly in net.layers]
+        self.n_in = [ly.n_in for ly in net.layers]
+        self.fires = [not (i == L - 1 and net.readout == "membrane") for i in range(L)]
+        self.w_bits = max(ly.w_bits for ly in net.layers)
+        self.u_bits = max(ly.u_bits for ly in net.layers)
+        self.acc_width = max(signed_bits(net.current_bound(i)) for i in range(L))
+        # the charge I = acc + b: one bit more than the wider of the two
+        self.current_width = max(self.acc_width, self.u_bits) + 1
+        self.value_bits = max([net.in_bits] + [ly.spike_bits for ly in net.layers])
+        hidden = range(L - 1)
+        self.spike_bits = max([1] + [net.layers[i].spike_bits for i in hidden])
+        self.entries = max([1] + [self.groups[i] for i in hidden])
+        self.w_base = _bases([g * n for g, n in zip(self.groups, self.n_in)])
+        self.b_base = _bases(self.groups)
+        self.m_base = _bases([g if f else 0 for g, f in zip(self.groups, self.fires)])
+        self.weight_words = sum(g * n for g, n in zip(self.groups, self.n_in))
+        self.bias_words = sum(self.groups)
+        self.membrane_words = max(1, sum(g for g, f in zip(self.groups, self.fires) if f))
+        self.acc_words = max(self.groups)
+        self.readout = LayerPlan.of(net, L - 1, lanes)
+
+    def weight_init(self) -> list[int]:
+        words = []
+        for ly in self.net.layers:
+            words += weight_words(ly.W, self.lanes, self.w_bits)
+        return words
+
+    def bias_init(self) -> list[int]:
+        words = []
+        P = self.lanes
+        for ly, g in zip(self.net.layers, self.groups):
+            b = list(ly.b) + [0] * (g * P - ly.n_out)
+            words += pack_lanes([b[k * P:(k + 1) * P] for k in range(g)], self.u_bits)
+        return words
+
+
+def _bases(sizes: list[int]) -> list[int]:
+    out, at = [], 0
+    for s in sizes:
+        out.append(at)
+        at += s
+    return out
+
+
+class SerialCore(CheckedComponent):
+    """The serial core of ``net`` with ``lanes`` neurons a cycle (module docstring)."""
+
+    @classmethod
+    def check(cls, net: Network, *, lanes: int, **_) -> SerialPlan:
+        check_lanes(lanes)
+        for i, ly in enumerate(net.layers):
+            if layer_kind(ly.kind).WINDOWED:
+                raise DesignError(f"layer {i} is a {ly.kind} layer: the serial core takes "
+                                  "dense layers so far (use the pipeline core)")
+        if not layer_kind(net.layers[-1].kind).READOUT:
+            raise DesignError(f"the last layer is a {net.layers[-1].kind} layer: the "
+                              "readout is a dense layer")
+        return SerialPlan(net, lanes)
+
+    def __init__(self, net: Network, *, lanes: int):
+        self.plan = self._checked
+        self.net, self.lanes = net, lanes
+        ro = self.plan.readout
+        super().__init__({
+            "i": In(stream.Signature(event_layout(net.n_in, net.in_bits))),
+            "o": Out(stream.Signature(result_layout(ro.logit_bits, net.n_out))),
+            "clear": In(1),
+        })
+
+    def elaborate(self, platform):
+        inner = Module()
+        s = self._state(inner)
+        self._memories(inner, s)
+        inner.submodules.readout = s.readout = Readout(self.plan.readout)
+        wiring.connect(inner, s.readout.o, wiring.flipped(self.o))
+        with inner.FSM(init="CLEAR"):
+            self._clear_state(inner, s)
+            self._accum_states(inner, s)
+            self._sweep_states(inner, s)
+        m = Module()
+        m.submodules.engine = ResetInserter(self.clear)(inner)
+        return m
+
+    def _state(self, m) -> SimpleNamespace:
+        """Counters and the tables of layer constants, indexed by the layer."""
+        p, net = self.plan, self.plan.net
+        L = len(net.layers)
+
+        def table(values, shape):
+            return Array(Const(v, shape) for v in values)
+
+        s = SimpleNamespace()
+        s.layer = Signal(range(max(L, 2)))
+        s.step = Signal(range(max(net.timesteps, 2)))
+        s.last_layer = s.layer == L - 1
+        s.last_step = s.step == net.timesteps - 1
+        s.group = Signal(range(max(p.groups) + 1))
+        s.addr = Signal(range(max(p.weight_words, p.bias_words, p.membrane_words,
+                                  p.acc_words) + 1))
+        wmax = max(p.weight_words, 2)
+        s.t_groups = table(p.groups, range(max(p.groups) + 1))
+        s.t_n_in = table(p.n_in, range(max(p.n_in) + 1))
+        s.t_w_base = table(p.w_base, range(wmax + 1))
+        s.t_b_base = table(p.b_base, range(p.bias_words + 1))
+        s.t_m_base = table(p.m_base, range(p.membrane_words + 1))
+        s.t_k = table([ly.k for ly in net.layers], range(p.u_bits))
+        s.t_off = table([ly.fire_offset for ly in net.layers], unsigned(p.u_bits))
+        s.t_smax = table([ly.s_max for ly in net.layers], unsigned(8))
+        s.t_leak = table([ly.leak_shift or 0 for ly in net.layers], range(p.u_bits + 1))
+        s.t_soft = table([ly.reset == "soft" for ly in net.layers], unsigned(1))
+        s.t_lo = table([signed_range(ly.u_bits)[0] for ly in net.layers], signed(p.u_bits))
+        s.t_hi = table([signed_range(ly.u_bits)[1] for ly in net.layers], signed(p.u_bits))
+        s.t_fires = table(p.fires, unsigned(1))
+        s.t_spike_bits = table([ly.spike_bits for ly in net.layers], range(9))
+        s.t_in_bits = table([net.input_bits(i) for i in range(L)], range(17))
+        # the event being walked: index, value, the weight address of its next group
+        s.ev_index = Signal(range(max(p.n_in) + 1))
+        s.ev_value = Signal(p.value_bits)
+        s.waddr = Signal(range(wmax + 1))
+        s.entries = Signal(range(p.entries + 1))      # written by the last sweep
+        s.entry = Signal(range(p.entries + 1))        # read by this accumulate phase
+        s.mask = Signal(p.lanes)                      # lanes of the entry still to walk
+        s.base = Signal(range(max(p.groups) * p.lanes + 1))   # the swept group's first neuron
+        s.e_base = Signal.like(s.base)
+        s.e_spikes = Signal(p.lanes * p.spike_bits)
+        return s
+
+    def _memories(self, m, s) -> None:
+        p = self.plan
+        P = p.lanes
+
+        def mem(name, width, depth, init=()):
+            m.submodules[name] = mm = memory.Memory(shape=unsigned(width), depth=max(depth, 1),
+                                                    init=list(init))
+            return mm
+
+        wm = mem("weights", P * p.w_bits, p.weight_words, p.weight_init())
+        bm = mem("bias", P * p.u_bits, p.bias_words, p.bias_init())
+        am = mem("acc", P * p.acc_width, p.acc_words)
+        mm = mem("membrane", P * p.u_bits, p.membrane_words)
+        em = mem("spikes", p.spike_bits * P + len(s.e_base), p.entries)
+        s.w_rd, s.b_rd = wm.read_port(), bm.read_port()
+        s.a_rd, s.a_wr = am.read_port(), am.write_port()
+        s.m_rd, s.m_wr = mm.read_port(), mm.write_port()
+        s.e_rd, s.e_wr = em.read_port(), em.write_port()
+
+    def _clear_state(self, m, s) -> None:
+        """CLEAR: every accumulator and membrane zeroed, one word a cycle."""
+        p = self.plan
+        top = max(p.acc_words, p.membrane_words) - 1
+        with m.State("CLEAR"):
+            m.d.comb += [s.a_wr.en.eq(s.addr < p.acc_words), s.a_wr.addr.eq(s.addr),
+                         s.a_wr.data.eq(0), s.m_wr.en.eq(s.addr < p.membrane_words),
+                         s.m_wr.addr.eq(s.addr), s.m_wr.data.eq(0)]
+            m.d.sync += s.addr.eq(s.addr + 1)
+            with m.If(s.addr == top):
+                m.d.sync += [s.addr.eq(0), s.layer.eq(0), s.step.eq(0)]
+                m.next = "INPUT"
+
+    def _start_event(self, m, s, index, value) -> None:
+        m.d.sync += [s.ev_index.eq(index), s.ev_value.eq(value), s.group.eq(0),
+                     s.waddr.eq(s.t_w_base[s.layer] + index)]
+
+    def _accum_states(self, m, s) -> None:
+        """INPUT (layer 0's events from ``i``), ENTRY / LANES (a later layer's events from
+        the spike memory), READ / ADD (an event walks the layer's groups)."""
+        p = self.plan
+        ev = self.i.payload
+        with m.State("INPUT"):
+            m.d.comb += self.i.ready.eq(1)
+            with m.If(self.i.valid):
+                with m.If(ev.eos):
+                    m.d.sync += s.group.eq(0)
+                    m.next = "SWEEP_READ"
+                with m.Elif(ev.value != 0):
+                    self._start_event(m, s, ev.index, ev.value)
+                    m.next = "READ"
+        with m.State("ENTRY"):            # read entry `entry` of the spike memory
+            m.d.comb += s.e_rd.addr.eq(s.entry)
+            with m.If(s.entry == s.entries):
+                m.d.sync += s.group.eq(0)
+                m.next = "SWEEP_READ"
+            with m.Else():
+                m.d.sync += s.entry.eq(s.entry + 1)
+                m.next = "LANES_LOAD"
+        with m.State("LANES_LOAD"):
+            word = s.e_rd.data
+            spikes = word[:p.lanes * p.spike_bits]
+            m.d.sync += [s.e_spikes.eq(spikes), s.e_base.eq(word[p.lanes * p.spike_bits:]),
+                         s.mask.eq(Cat(*[spikes.word_select(k, p.spike_bits) != 0
+                                         for k in range(p.lanes)]))]
+            m.next = "LANES"
+        with m.State("LANES"):            # the entry's non-zero lanes, lowest first
+            with m.If(s.mask == 0):
+                m.next = "ENTRY"
+            with m.Else():
+                lane = Signal(range(max(p.lanes, 2)))
+                for k in reversed(range(p.lanes)):
+                    with m.If(s.mask[k]):
+                        m.d.comb += lane.eq(k)
+                m.d.sync += s.mask.eq(s.mask & ~(1 << lane))
+                self._start_event(m, s, s.e_base + lane,
+                                  s.e_spikes.word_select(lane, p.spike_bits))
+                m.next = "READ"
+        self._walk_states(m, s)
+
+    def _walk_states(self, m, s) -> None:
+        p = self.plan
+        P = p.lanes
+        with m.State("READ"):
+            m.d.comb += [s.w_rd.addr.eq(s.waddr), s.a_rd.addr.eq(s.group)]
+            m.next = "ADD"
+        with m.State("ADD"):
+            sums = []
+            for lane in range(P):
+                w = s.w_rd.data.word_select(lane, p.w_bits).as_signed()
+                acc = s.a_rd.data.word_select(lane, p.acc_width).as_signed()
+                terms = [Mux(s.ev_value[b], w << b, 0) for b in range(p.value_bits)]
+                total = acc
+                for t in terms:
+                    total = total + t
+                sums.append(total[:p.acc_width])
+            m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(Cat(*sums))]
+            m.d.sync += [s.group.eq(s.group + 1), s.waddr.eq(s.waddr + s.t_n_in[s.layer])]
+            with m.If(s.group == s.t_groups[s.layer] - 1):
+                m.next = "AFTER_EVENT"
+            with m.Else():
+                m.next = "READ"
+        with m.State("AFTER_EVENT"):
+            with m.If(s.layer == 0):
+                m.next = "INPUT"
+            with m.Else():
+                m.next = "LANES"
+
+    def _sweep_states(self, m, s) -> None:
+        """SWEEP_READ / SWEEP_WRITE a group at a time; then the next layer, or the next
+        step (after the sample's last, the readout emits and the core waits for it)."""
+        p = self.plan
+        P = p.lanes
+        ro = p.readout
+        with m.State("SWEEP_READ"):
+            m.d.comb += [s.a_rd.addr.eq(s.group), s.b_rd.addr.eq(s.t_b_base[s.layer] + s.group),
+                         s.m_rd.addr.eq(s.t_m_base[s.layer] + s.group)]
+            with m.If(s.group == 0):
+                m.d.sync += [s.entries.eq(0), s.base.eq(0)]
+            m.next = "SWEEP_WRITE"
+        with m.State("SWEEP_WRITE"):
+            currents, spikes, membranes = [], [], []
+            for lane in range(P):
+                acc = s.a_rd.data.word_select(lane, p.acc_width).as_signed()
+                b = s.b_rd.data.word_select(lane, p.u_bits).as_signed()
+                current = Signal(signed(p.current_width), name=f"current{lane}")
+                m.d.comb += current.eq(acc + b)
+                u = s.m_rd.data.word_select(lane, p.u_bits).as_signed()
+                spike, u_new = self._neuron(m, s, lane, u, current)
+                currents.append(current[:ro.current_width])
+                spikes.append(spike)
+                membranes.append(Mux(s.last_step, 0, u_new)[:p.u_bits])
+            m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(0),
+                         s.m_wr.en.eq(s.t_fires[s.layer]),
+                         s.m_wr.addr.eq(s.t_m_base[s.layer] + s.group),
+                         s.m_wr.data.eq(Cat(*membranes))]
+            any_spike = Cat(*[sp != 0 for sp in spikes]).any()
+            with m.If(s.last_layer):
+                r = s.readout.i
+                m.d.comb += [r.valid.eq(1), r.payload.group.eq(s.group),
+                             r.payload.base.eq(s.base)]
+                if ro.fires:
+                    m.d.comb += r.payload.spikes.eq(Cat(*[sp[:ro.spike_bits] for sp in spikes]))
+                else:
+                    m.d.comb += r.payload.current.eq(Cat(*currents))
+            with m.Elif(any_spike):
+                m.d.comb += [s.e_wr.en.eq(1), s.e_wr.addr.eq(s.entries),
+                             s.e_wr.data.eq(Cat(Cat(*[sp[:p.spike_bits] for sp in spikes]),
+                                                s.base))]
+                m.d.sync += s.entries.eq(s.entries + 1)
+            m.d.sync += [s.group.eq(s.group + 1), s.base.eq(s.base + P)]
+            with m.If(s.group == s.t_groups[s.layer] - 1):
+                m.next = "LAYER_DONE"
+            with m.Else():
+                m.next = "SWEEP_READ"
+        with m.State("LAYER_DONE"):
+            m.d.sync += [s.group.eq(0), s.entry.eq(0)]
+            with m.If(~s.last_layer):
+                m.d.sync += s.layer.eq(s.layer + 1)
+                m.next = "ENTRY"
+            with m.Else():
+                m.d.sync += s.layer.eq(0)
+                with m.If(s.last_step):
+                    m.d.comb += s.readout.emit.eq(1)
+                    m.d.sync += s.step.eq(0)
+                    m.next = "EMIT"
+                with m.Else():
+                    m.d.sync += s.step.eq(s.step + 1)
+                    m.next = "INPUT"
+        with m.State("EMIT"):             # the readout's busy rises the cycle after emit
+            m.next = "WAIT"
+        with m.State("WAIT"):
+            with m.If(~s.readout.busy):
+                m.next = "INPUT"
+
+    def _neuron(self, m, s, lane: int, u, current):
+        """One lane's ``(s, u')`` with the layer's constants from the tables
+        (docs/arithmetic.md, "One neuron, one time step")."""
+        p = self.plan
+        L = s.t_leak[s.layer]
+        u_l = Signal(signed(p.u_bits + 1), name=f"u_l{lane}")
+        m.d.comb += u_l.eq(Mux(L == 0, u, u - (u >> L)))
+        x = Signal(signed(max(p.current_width, p.u_bits + 1) + 1), name=f"x{lane}")
+        m.d.comb += x.eq(u_l + current)
+        lo, hi = s.t_lo[s.layer], s.t_hi[s.layer]
+        v = Signal(signed(p.u_bits), name=f"v{lane}")
+        m.d.comb += v.eq(Mux(x > hi, hi, Mux(x < lo, lo, x)))
+        q = Signal(signed(p.u_bits + 2), name=f"q{lane}")
+        m.d.comb += q.eq((v + s.t_off[s.layer]) >> s.t_k[s.layer])
+        smax = s.t_smax[s.layer]
+        spike = Signal(8, name=f"s{lane}")
+        m.d.comb += spike.eq(Mux(q < 0, 0, Mux(q > smax, smax, q)))
+        u_new = Signal(signed(p.u_bits + 1), name=f"un{lane}")
+        m.d.comb += u_new.eq(Mux(s.t_soft[s.layer], v - (spike << s.t_k[s.layer]),
+                                 Mux(spike != 0, 0, v)))
+        return spike, u_new
