@@ -36,10 +36,15 @@ class SimBackend:
     engine : "bulk" or "cocotb"
         The bulk testbench (the simulator's own speed; results compared afterwards)
         or the cocotb testbench (every beat checked as it happens; waveforms).
+    core : "pipeline" or "serial"
+        The core generated when ``rtl_dir`` is ``None`` (:data:`snnhw.gateware.generate.
+        CORES`); given RTL says its own in its manifest.
     """
 
     def __init__(self, sim: str = "verilator", *, lanes=8, rtl_dir=None, work="out/sim",
-                 in_pauses="none", out_pauses="none", seed=0, waves=False, engine="bulk"):
+                 in_pauses="none", out_pauses="none", seed=0, waves=False, engine="bulk",
+                 core="pipeline"):
+        self.core = core
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
         if waves and engine != "cocotb":
@@ -55,11 +60,11 @@ class SimBackend:
         from snnhw.gateware.generate import write
 
         lanes = "-".join(map(str, self.lanes)) if isinstance(self.lanes, list) else self.lanes
-        out = self.work / f"rtl-{net.content_hash()[:12]}-lanes{lanes}"
+        out = self.work / f"rtl-{net.content_hash()[:12]}-lanes{lanes}-{self.core}"
         manifest = out / "snn_top.json"
         if not (manifest.exists() and json.loads(manifest.read_text())["ir_hash"]
                 == net.content_hash()):
-            write(net, self.lanes, out)
+            write(net, self.lanes, out, core=self.core)
         return out
 
     def run(self, net, x, progress=None) -> BackendResult:
@@ -79,7 +84,8 @@ class SimBackend:
     def _run_bulk(self, net, x, progress) -> BackendResult:
         rtl = self._rtl(net)
         _, manifest = rtl_manifest(rtl, net)
-        budget = cycle_budget(net, manifest["lanes"], x, self.in_pauses, self.out_pauses)
+        budget = cycle_budget(net, manifest["lanes"], x, self.in_pauses, self.out_pauses,
+                              core=manifest.get("core", "pipeline"))
         r = run_bulk(rtl, x, sim=self.sim, work=self.work, in_pauses=self.in_pauses,
                      out_pauses=self.out_pauses, seed=self.seed, max_cycles=budget,
                      progress=progress)

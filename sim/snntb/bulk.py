@@ -202,12 +202,21 @@ int main(int argc, char** argv) {{
 PAUSE_SLOWDOWN = {"none": 1, "light": 2, "alternate": 3, "bursty": 4, "heavy": 6}
 
 
-def cycle_budget(net, lanes, x, in_pauses: str = "none", out_pauses: str = "none") -> int:
+def cycle_budget(net, lanes, x, in_pauses: str = "none", out_pauses: str = "none",
+                 core: str = "pipeline") -> int:
     """Cycles a run of ``x`` may take before it counts as hung: the cycle model's bound
-    (:func:`snnhw.gateware.cycles.sample_bound`, every sample as if after a reset) times
+    (:func:`snnhw.gateware.cycles.sample_bound`, every sample as if after a reset, or
+    the serial core's :func:`snnhw.gateware.serial.sample_bound` plus its clear) times
     a margin for the pause patterns."""
     ev = cycles.events_per_step(net, x)
-    bound = sum(cycles.sample_bound(net, lanes, e, after_reset=True) for e in ev)
+    if core == "serial":
+        from snnhw.gateware.serial import SerialPlan, sample_bound
+
+        plan = SerialPlan(net, lanes)
+        clear = max(plan.acc_words, plan.membrane_words) + plan.acc_words
+        bound = sum(sample_bound(plan, e) + clear for e in ev)
+    else:
+        bound = sum(cycles.sample_bound(net, lanes, e, after_reset=True) for e in ev)
     return bound * PAUSE_SLOWDOWN[in_pauses] * PAUSE_SLOWDOWN[out_pauses] + 2000
 
 

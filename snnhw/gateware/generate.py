@@ -16,11 +16,12 @@ from amaranth.back import verilog
 from ..families import ICE40
 from ..ir import Network
 from ..protocol.streams import index_width
-from ..util import write_text_atomic
+from ..util import lanes_per_layer, write_text_atomic
 from . import cycles
 from .kinds import kind
 from .layouts import result_width
 from .network import SNNCore
+from .plan import DesignError
 
 __all__ = ["RTL_FORMAT", "generate_verilog", "manifest", "write"]
 
@@ -28,10 +29,34 @@ RTL_FORMAT = "snnhw-rtl"
 RTL_VERSION = 1
 
 
-def generate_verilog(net: Network, lanes, top: str = "snn_top") -> tuple[str, SNNCore]:
+#: the cores ``generate`` and ``build`` make: a processing element per layer, or one
+#: for all layers in turn (:mod:`snnhw.gateware.serial`)
+CORES = ("pipeline", "serial")
+
+
+def make_core(net: Network, lanes, core: str = "pipeline", **kw):
+    """The core ``core`` (:data:`CORES`) of ``net``; a :class:`DesignError` for an
+    unknown one or a network it cannot build."""
+    if core == "serial":
+        from .serial import SerialCore
+
+        if not isinstance(lanes, int):
+            lanes = lanes_per_layer(lanes, len(net.layers))
+            if len(set(lanes)) > 1:
+                raise DesignError("the serial core has one lanes setting for all layers, "
+                                  f"got {lanes}")
+            lanes = lanes[0]
+        return SerialCore(net, lanes=lanes)
+    if core != "pipeline":
+        raise DesignError(f"core must be one of {CORES}, got {core!r}")
+    return SNNCore(net, lanes=lanes, **kw)
+
+
+def generate_verilog(net: Network, lanes, top: str = "snn_top",
+                     core: str = "pipeline") -> tuple[str, SNNCore]:
     """Verilog text of the whole network and the elaborated core object."""
-    core = SNNCore(net, lanes=lanes)
-    return verilog.convert(core, name=top, emit_src=False), core
+    c = make_core(net, lanes, core)
+    return verilog.convert(c, name=top, emit_src=False), c
 
 
 def _fields(*items):
@@ -42,10 +67,40 @@ def _fields(*items):
     return out
 
 
+def _serial_layers(core) -> tuple[list, dict]:
+    """The serial core's layers and shared memories, for the manifest."""
+    p = core.plan
+    layers = [{"kind": ly.kind, "n_in": ly.n_in, "n_out": ly.n_out, "lanes": p.lanes,
+               "groups": g, "weight_base": wb, "bias_base": bb,
+               "membrane_base": mb if f else None,
+               "role": "hidden" if i < len(p.groups) - 1 else p.net.readout}
+              for i, (ly, g, wb, bb, mb, f) in enumerate(zip(
+                  p.net.layers, p.groups, p.w_base, p.b_base, p.m_base, p.fires))]
+    mems = {"weights": (p.weight_words, p.lanes * p.w_bits, "rom"),
+            "bias": (p.bias_words, p.lanes * p.u_bits, "rom"),
+            "acc": (p.acc_words, p.lanes * p.acc_width, "ram"),
+            "membrane": (p.membrane_words, p.lanes * p.u_bits, "ram"),
+            "spikes": (p.entries, p.lanes * p.spike_bits + p.base_bits, "ram")}
+    return layers, {k: {"name": f"engine.{k}", "words": d, "width": w, "kind": kd}
+                    for k, (d, w, kd) in mems.items()}
+
+
 def manifest(net: Network, core: SNNCore, top: str, verilog_file: str) -> dict:
     """Everything a testbench or board top needs to drive the generated module."""
-    last = core.plan.layers[-1]
-    rw = result_width(last.logit_bits, net.n_out)
+    from .serial import SerialCore
+
+    serial = isinstance(core, SerialCore)
+    logit_bits = core.plan.readout.logit_bits if serial else core.plan.layers[-1].logit_bits
+    rw = result_width(logit_bits, net.n_out)
+    extra = {"core": "serial" if serial else "pipeline"}
+    if serial:
+        layers, extra["memories"] = _serial_layers(core)
+    else:
+        layers = _pipeline_layers(core)
+    return {**_manifest_head(net, core, top, verilog_file, logit_bits, rw, layers), **extra}
+
+
+def _pipeline_layers(core) -> list:
     layers = []
     for lp in core.plan.layers:
         mem = {m.role: {"name": f"layer{lp.index}.{m.name}", "words": m.depth,
@@ -55,6 +110,10 @@ def manifest(net: Network, core: SNNCore, top: str, verilog_file: str) -> dict:
                  "max_walk": lp.max_walk, "role": lp.readout or "hidden", "memories": mem,
                  **kind(lp.kind).manifest_fields(lp)}
         layers.append(entry)
+    return layers
+
+
+def _manifest_head(net, core, top, verilog_file, logit_bits, rw, layers) -> dict:
     return {
         "format": RTL_FORMAT,
         "version": RTL_VERSION,
@@ -69,7 +128,7 @@ def manifest(net: Network, core: SNNCore, top: str, verilog_file: str) -> dict:
         "n_in": net.n_in,
         "n_out": net.n_out,
         "in_bits": net.in_bits,
-        "logit_bits": last.logit_bits,
+        "logit_bits": logit_bits,
         "ports": {
             "clk": {"dir": "in", "width": 1},
             "rst": {"dir": "in", "width": 1, "note": "synchronous, active high"},
@@ -91,11 +150,12 @@ def manifest(net: Network, core: SNNCore, top: str, verilog_file: str) -> dict:
     }
 
 
-def write(net: Network, lanes, out_dir, *, top: str = "snn_top") -> tuple[Path, Path, dict]:
+def write(net: Network, lanes, out_dir, *, top: str = "snn_top",
+          core: str = "pipeline") -> tuple[Path, Path, dict]:
     """Write ``<top>.v`` and ``<top>.json`` into ``out_dir``; return paths and manifest."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    text, core = generate_verilog(net, lanes, top)
+    text, core = generate_verilog(net, lanes, top, core)
     v_path = out / f"{top}.v"
     write_text_atomic(v_path, text)
     man = manifest(net, core, top, v_path.name)

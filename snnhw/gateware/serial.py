@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
+import numpy as np
 from amaranth.hdl import Array, Cat, Const, Module, Mux, ResetInserter, Signal, signed, unsigned
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -52,7 +53,7 @@ from .layouts import event_layout, result_layout
 from .plan import DesignError, LayerPlan
 from .readout import Readout
 
-__all__ = ["SerialCore", "SerialPlan"]
+__all__ = ["SERIAL_TAIL", "SerialCore", "SerialPlan", "ideal_cycles", "sample_bound"]
 
 
 class SerialPlan:
@@ -81,6 +82,7 @@ class SerialPlan:
         self.membrane_words = max(1, sum(g for g, f in zip(self.groups, self.fires) if f))
         self.acc_words = max(self.groups)
         self.readout = LayerPlan.of(net, L - 1, lanes)
+        self.base_bits = (max(self.groups) * P).bit_length()
 
     def weight_init(self) -> list[int]:
         words = []
@@ -183,7 +185,7 @@ class SerialCore(CheckedComponent):
         s.entries = Signal(range(p.entries + 1))      # written by the last sweep
         s.entry = Signal(range(p.entries + 1))        # read by this accumulate phase
         s.mask = Signal(p.lanes)                      # lanes of the entry still to walk
-        s.base = Signal(range(max(p.groups) * p.lanes + 1))   # the swept group's first neuron
+        s.base = Signal(p.base_bits)              # the swept group's first neuron
         s.e_base = Signal.like(s.base)
         s.e_spikes = Signal(p.lanes * p.spike_bits)
         return s
@@ -383,3 +385,33 @@ class SerialCore(CheckedComponent):
         m.d.comb += u_new.eq(Mux(s.t_soft[s.layer], v - (spike << s.t_k[s.layer]),
                                  Mux(spike != 0, 0, v)))
         return spike, u_new
+
+
+#: cycles after the sample's last sweep besides the readout's output: LAYER_DONE's
+#: emit, EMIT, and WAIT's first cycle
+SERIAL_TAIL = 3
+
+
+def sample_bound(plan: SerialPlan, events) -> int:
+    """Cycles one sample takes at most on the serial core (no stalls, after the memories
+    are cleared), from ``events[layer, step]``, the non-zero input events each layer
+    sees (:func:`snnhw.gateware.cycles.events_per_step`).
+
+    Per layer and step: ``E * (2 G + 3)`` (an event's fetch, two cycles a group, the
+    step back), ``2 G + 1`` for the sweep, and the spike memory's overhead, at most
+    ``2 G_prev + 2`` (two cycles an entry, the closing reads); the input's marker one
+    cycle. After the last step the readout's ``2 G + n_out + 3`` and
+    :data:`SERIAL_TAIL`."""
+    events = np.asarray(events)
+    total = 0
+    for layer, (g, e_l) in enumerate(zip(plan.groups, events)):
+        prev = plan.groups[layer - 1] if layer else 0
+        for e in e_l:
+            total += int(e) * (2 * g + 3) + 2 * g + 1 + 2 * prev + 2
+    return total + 2 * plan.groups[-1] + plan.net.n_out + 3 + SERIAL_TAIL
+
+
+def ideal_cycles(plan: SerialPlan, events) -> int:
+    """Synaptic work in cycles, ``sum E * G`` (what a lane-parallel core must do)."""
+    events = np.asarray(events)
+    return int(sum(int(e.sum()) * g for g, e in zip(plan.groups, events)))
