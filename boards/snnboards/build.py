@@ -105,7 +105,7 @@ def clock_config(spec, clock_mhz: float | None):
 def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
           out_dir: str | Path = "out/build", progress: bool = False,
           fit_check: bool = True, clock_mhz: float | None = None,
-          weights: str = "auto", seed: int = 1) -> dict:
+          weights: str = "auto", seed: int = 1, core: str = "pipeline") -> dict:
     """Build ``net`` for ``board_name``; return the report (also written as JSON).
 
     ``clock_mhz``: run the design from a PLL at this rate (the nearest the PLL
@@ -113,7 +113,8 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
     ``weights``: ``"auto"``, ``"bram"`` or ``"spram"``
     (:func:`snnboards.estimate.place_weights`); layers whose weights end up in
     SPRAM are listed in the report's ``weights_loaded``: the host loads them.
-    ``seed``: nextpnr's placement seed.
+    ``seed``: nextpnr's placement seed. ``core``: ``"pipeline"`` (a processing element
+    per layer) or ``"serial"`` (one for all layers, :mod:`snnhw.gateware.serial`).
     """
     spec = get_board(board_name)
     out = Path(out_dir).resolve()
@@ -121,8 +122,8 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
         raise BuildError(f"build folder {out} is a file")
     pll = clock_config(spec, clock_mhz)
     clk_hz = pll.f_out if pll is not None else spec.clk_hz
-    placed = place_weights(net, lanes, spec, weights)
-    est = estimate(net, spec.name, lanes=lanes, clk_hz=clk_hz, weights=placed)
+    placed = place_weights(net, lanes, spec, weights) if core == "pipeline" else {}
+    est = estimate(net, spec.name, lanes=lanes, clk_hz=clk_hz, weights=placed, core=core)
     ps = est["lanes"]  # one per layer
     if fit_check:
         check_fit(est, spec)  # raises BuildError naming the resource, before place and route
@@ -136,7 +137,8 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
         raise BuildError(f"cannot create the build folder {out}: {exc.strerror or exc}") from None
     synth = synth_options(spec, est)
     plat = spec.make_platform()
-    top = BoardTop(net, spec, lanes=ps, baud=baud, pll=pll, weights=placed)
+    top = BoardTop(net, spec, lanes=ps if core == "pipeline" else ps[0], baud=baud, pll=pll,
+                   weights=placed, core=core)
     t0 = time.perf_counter()
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -179,6 +181,7 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
     report.update({
         "board": spec.name, "description": spec.description, "network": net.name,
         "ir_hash": net.content_hash(), "lanes": ps, "baud": baud, "seed": int(seed),
+        "core": core,
         "weights_loaded": sorted(placed),
         "clock_mhz": round(clk_hz / 1e6, 4), "board_clock_mhz": spec.clk_hz / 1e6,
         "pll": None if pll is None else {"f_vco_mhz": round(pll.f_vco / 1e6, 3), **pll.params},

@@ -33,8 +33,11 @@ import numpy as np
 
 from snnhw.families import family as get_family
 from snnhw.gateware import cycles
+from snnhw.gateware.generate import CORES
 from snnhw.gateware.network import SNNCore
 from snnhw.gateware.plan import design_memories, plan_core
+from snnhw.gateware.serial import SerialCore, serial_design_memories
+from snnhw.gateware.serial import sample_bound as serial_sample_bound
 from snnhw.gateware.weights import builds_rom, spram_units
 from snnhw.ir import Network
 from snnhw.util import lanes_per_layer
@@ -47,13 +50,18 @@ __all__ = ["memories", "bram_blocks", "estimate", "check_fit", "place_weights", 
 WEIGHT_MODES = ("auto", "bram", "spram")
 
 
-def memories(net: Network, lanes, fam, weights: dict | None = None) -> list[dict]:
+def memories(net: Network, lanes, fam, weights: dict | None = None,
+             core: str = "pipeline") -> list[dict]:
     """Every memory in the board design, from the gateware's own plan
-    (:func:`snnhw.gateware.plan.design_memories`): name, role, depth (words),
+    (:func:`snnhw.gateware.plan.design_memories`, or the serial core's
+    :func:`snnhw.gateware.serial.serial_design_memories`): name, role, depth (words),
     width (bits), kind, the layer of a weight memory, and its block RAMs on family
     ``fam`` (``blocks``; ``spram`` for a memory in SPRAM)."""
     try:
-        specs = design_memories(net, lanes, weights)
+        if core == "serial":
+            specs = serial_design_memories(net, _one_lanes(lanes, net))
+        else:
+            specs = design_memories(net, lanes, weights)
     except ValueError as exc:
         raise BuildError(str(exc)) from None
     out = []
@@ -111,13 +119,29 @@ def place_weights(net: Network, lanes, spec, mode: str = "auto") -> dict[int, st
     return placed
 
 
+def _one_lanes(lanes, net: Network) -> int:
+    """The serial core's one lanes setting (a list must hold one value)."""
+    try:
+        ps = lanes_per_layer(lanes, len(net.layers))
+    except ValueError as exc:
+        raise BuildError(str(exc)) from None
+    if len(set(ps)) > 1:
+        raise BuildError(f"the serial core has one lanes setting for all layers, got {ps}")
+    return ps[0]
+
+
 def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
-             clk_hz: float | None = None, weights: str | dict = "auto") -> dict:
+             clk_hz: float | None = None, weights: str | dict = "auto",
+             core: str = "pipeline") -> dict:
     """Block RAM (per memory and total), SPRAM, logic cells (rough), cycles and latency
     at ``clk_hz`` (the board clock by default). ``weights``: a mode of
-    :func:`place_weights`, or its result."""
+    :func:`place_weights`, or its result. ``core``: ``"pipeline"`` or ``"serial"``."""
     spec = get_board(board_name)
     clk_hz = spec.clk_hz if clk_hz is None else clk_hz
+    if core == "serial":
+        return _estimate_serial(net, spec, _one_lanes(lanes, net), density, clk_hz)
+    if core != "pipeline":
+        raise BuildError(f"core must be one of {CORES}, got {core!r}")
     try:
         ps = lanes_per_layer(lanes, len(net.layers))
     except ValueError as exc:
@@ -181,6 +205,37 @@ def _logic_cells(plan, model) -> int:
         if lp.conv:
             total += model.conv_addr_bit * (lp.memory("weights").depth.bit_length()
                                             + lp.memory("accumulators").depth.bit_length())
+    return round(total)
+
+
+def _estimate_serial(net: Network, spec, lanes: int, density: float, clk_hz: float) -> dict:
+    """:func:`estimate` for the serial core (weights in block RAM so far)."""
+    try:
+        plan = SerialCore.check(net, lanes=lanes)
+    except ValueError as exc:
+        raise BuildError(str(exc)) from None
+    mems = memories(net, lanes, spec.family, core="serial")
+    ev = np.array([[round(density * (net.n_in if li == 0 else net.layers[li - 1].n_out))] *
+                   net.timesteps for li in range(len(net.layers))])
+    bound = serial_sample_bound(plan, ev)
+    return {
+        "board": spec.name, "family": spec.family.name, "lanes": [lanes] * len(net.layers),
+        "core": "serial", "memories": mems, "bram": sum(m["blocks"] for m in mems),
+        "spram": 0, "weights": {}, "memory_bits": sum(m["depth"] * m["width"] for m in mems),
+        "lc": _serial_logic_cells(plan, spec.family.logic), "dsp": 0,
+        "cycles_per_inference": int(bound), "input_density": density,
+        "latency_us": round(bound / clk_hz * 1e6, 1), "clock_mhz": clk_hz / 1e6,
+        "logit_bits": plan.readout.logit_bits,
+    }
+
+
+def _serial_logic_cells(plan, model) -> int:
+    """The serial core's cells: the family model's one-layer terms at the plan's widest
+    widths, plus the layer tables (a first model, to be fitted to builds)."""
+    p = plan.lanes
+    total = model.base + model.layer
+    total += model.state_bit * p * (plan.acc_width + plan.u_bits)
+    total += model.weight_bit * p * plan.w_bits
     return round(total)
 
 

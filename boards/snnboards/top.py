@@ -20,15 +20,17 @@ class BoardTop(Elaboratable):
     ``pll``: a :class:`~snnboards.clocks.PLLConfig` to run ``sync`` at its
     rate; without it ``sync`` is the board's default clock (the platform
     creates it with a power-on reset). ``weights``: ``{layer: "spram"}`` for
-    weights the host loads (:func:`snnboards.estimate.place_weights`).
+    weights the host loads (:func:`snnboards.estimate.place_weights`). ``core``:
+    ``"pipeline"`` or ``"serial"`` (:data:`snnhw.gateware.generate.CORES`).
     """
 
     def __init__(self, net: Network, board: Board, *, lanes=8, baud: int = 115200,
-                 pll: PLLConfig | None = None, weights: dict | None = None):
+                 pll: PLLConfig | None = None, weights: dict | None = None,
+                 core: str = "pipeline"):
         self.board, self.pll = board, pll
         self.clk_hz = pll.f_out if pll is not None else board.clk_hz
         self.linked = LinkedNetwork(net, lanes=lanes, clk_hz=self.clk_hz, baud=baud,
-                                    weights=weights)
+                                    weights=weights, core=core)
 
     def elaborate(self, platform):
         m = Module()

@@ -40,6 +40,10 @@ def add_parser(sub) -> None:
                         "(%(default)s)")
     p.add_argument("--seed", type=int_range(1, 1 << 30), default=1,
                    help="nextpnr's placement seed; Fmax varies a few %% with it (%(default)s)")
+    p.add_argument("--core", choices=["pipeline", "serial"], default="pipeline",
+                   help="pipeline: a processing element per layer; serial: one for all "
+                        "layers in turn, state in memory (dense layers so far; one lanes "
+                        "setting) (%(default)s)")
     p.add_argument("-o", "--output", default=None, help="build folder (out/build/<board>)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_build)
@@ -56,6 +60,10 @@ def add_parser(sub) -> None:
                    help="clock for the latency (default: the board oscillator)")
     e.add_argument("--weights", choices=["auto", "bram", "spram"], default="auto",
                    help="weights in block RAM or SPRAM, as for build (%(default)s)")
+    e.add_argument("--core", choices=["pipeline", "serial"], default="pipeline",
+                   help="pipeline: a processing element per layer; serial: one for all "
+                        "layers in turn, state in memory (dense layers so far; one lanes "
+                        "setting) (%(default)s)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=run_estimate)
 
@@ -77,7 +85,7 @@ def run_estimate(args) -> int:
     clk = None if args.clock_mhz is None else args.clock_mhz * 1e6
     try:
         est = estimate(net, spec.name, lanes=parse_lanes(args.lanes, net),
-                       clk_hz=clk, weights=args.weights)
+                       clk_hz=clk, weights=args.weights, core=args.core)
     except BuildError as exc:
         raise CLIError(str(exc)) from None
     try:
@@ -110,7 +118,7 @@ def run_build(args) -> int:
     try:
         report = build(net, spec.name, lanes=lanes, baud=args.baud, seed=args.seed,
                        out_dir=args.output or f"out/build/{spec.name}", progress=not args.json,
-                       clock_mhz=args.clock_mhz, weights=args.weights)
+                       clock_mhz=args.clock_mhz, weights=args.weights, core=args.core)
     except (BuildError, ValueError) as exc:
         raise CLIError(str(exc)) from None
     if args.json:

@@ -25,6 +25,10 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", default=None,
                    help="output folder (default rtl_out/<network name>)")
     p.add_argument("--top", default="snn_top", help="Verilog module name (%(default)s)")
+    p.add_argument("--core", choices=["pipeline", "serial"], default="pipeline",
+                   help="pipeline: a processing element per layer; serial: one for all "
+                        "layers in turn, state in memory (dense layers so far; one lanes "
+                        "setting) (%(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -41,9 +45,15 @@ def run(args) -> int:
     out = Path(args.output or f"rtl_out/{safe_name(net.name)}")
     prepare_output(out / f"{args.top}.v", "Verilog")   # refuses an -o that is a file
     t0 = time.perf_counter()
-    v_path, m_path, man = write(net, lanes, out, top=args.top)
+    from ..gateware.plan import DesignError
+
+    try:
+        v_path, m_path, man = write(net, lanes, out, top=args.top, core=args.core)
+    except DesignError as exc:
+        raise CLIError(str(exc)) from None
     report = {"verilog": str(v_path), "manifest": str(m_path), "ir_hash": man["ir_hash"],
-              "lanes": man["lanes"], "seconds": round(time.perf_counter() - t0, 2),
+              "lanes": man["lanes"], "core": man["core"],
+              "seconds": round(time.perf_counter() - t0, 2),
               "verilog_bytes": v_path.stat().st_size}
     if args.json:
         emit_json(report)

@@ -17,7 +17,6 @@ from amaranth.lib.wiring import In, Out
 
 from ..ir import Network
 from .hostlink import HostLink
-from .network import SNNCore
 from .uart import UARTRx, UARTTx, divisor_for
 
 __all__ = ["LinkedNetwork"]
@@ -28,12 +27,15 @@ class LinkedNetwork(wiring.Component):
 
     def __init__(self, net: Network, *, lanes, clk_hz: float, baud: int = 115200,
                  err_hold: int | None = None, weights: dict | None = None,
-                 bank_words: int | None = None):
+                 bank_words: int | None = None, core: str = "pipeline"):
+        from .generate import make_core
+
         self.net, self.lanes = net, lanes
         self.divisor = divisor_for(clk_hz, baud)
-        self.core = SNNCore(net, lanes=lanes, weights=weights, bank_words=bank_words)
+        kw = {"weights": weights, "bank_words": bank_words} if core == "pipeline" else {}
+        self.core = make_core(net, lanes, core, **kw)
         self.link = HostLink(n_in=net.n_in, in_bits=net.in_bits, n_out=net.n_out,
-                             logit_bits=self.core.plan.layers[-1].logit_bits,
+                             logit_bits=self.core.logit_bits,
                              timeout=40 * self.divisor,
                              weight_depths=self.core.weight_depths())
         self.err_hold = err_hold if err_hold is not None else int(clk_hz // 4)

@@ -92,6 +92,10 @@ class SNNCore(CheckedComponent):
             ports["load"] = In(CoreLoadPort())
         super().__init__(ports)
 
+    @property
+    def logit_bits(self) -> int:
+        return self.plan.layers[-1].logit_bits
+
     def weight_depths(self) -> dict[int, int]:
         """Words of every loaded layer's weight memory."""
         return {k: self.plan.layers[k].memory("weights").depth for k in self.loaded}

@@ -50,10 +50,11 @@ from ..util import signed_bits, signed_range
 from ._checks import CheckedComponent, check_lanes
 from .kinds import kind as layer_kind
 from .layouts import event_layout, result_layout
-from .plan import DesignError, LayerPlan
+from .plan import MAX_EVENTS, DesignError, LayerPlan, MemorySpec, link_buffer
 from .readout import Readout
 
-__all__ = ["SERIAL_TAIL", "SerialCore", "SerialPlan", "ideal_cycles", "sample_bound"]
+__all__ = ["SERIAL_TAIL", "SerialCore", "SerialPlan", "ideal_cycles", "sample_bound",
+           "serial_design_memories"]
 
 
 class SerialPlan:
@@ -83,6 +84,21 @@ class SerialPlan:
         self.acc_words = max(self.groups)
         self.readout = LayerPlan.of(net, L - 1, lanes)
         self.base_bits = (max(self.groups) * P).bit_length()
+
+    def memories(self) -> list[MemorySpec]:
+        """Every memory of the serial core, named from the core."""
+        P = self.lanes
+        mems = [MemorySpec("engine.weights", "weights", max(self.weight_words, 1),
+                           P * self.w_bits, kind="rom"),
+                MemorySpec("engine.bias", "bias", self.bias_words, P * self.u_bits, kind="rom"),
+                MemorySpec("engine.acc", "accumulators", self.acc_words, P * self.acc_width),
+                MemorySpec("engine.membrane", "membranes", self.membrane_words,
+                           P * self.u_bits),
+                MemorySpec("engine.spikes", "spikes", self.entries,
+                           P * self.spike_bits + self.base_bits)]
+        mems += [m.within("engine") for m in self.readout.memories
+                 if m.role == "logits"]
+        return mems
 
     def weight_init(self) -> list[int]:
         words = []
@@ -124,13 +140,21 @@ class SerialCore(CheckedComponent):
 
     def __init__(self, net: Network, *, lanes: int):
         self.plan = self._checked
+        self.loaded = []            # the serial core loads no weights at run time (yet)
         self.net, self.lanes = net, lanes
+        self.logit_bits = self.plan.readout.logit_bits
         ro = self.plan.readout
         super().__init__({
             "i": In(stream.Signature(event_layout(net.n_in, net.in_bits))),
             "o": Out(stream.Signature(result_layout(ro.logit_bits, net.n_out))),
             "clear": In(1),
         })
+
+    def weight_depths(self) -> dict[int, int]:
+        return {}
+
+    def memories(self) -> list[MemorySpec]:
+        return self.plan.memories()
 
     def elaborate(self, platform):
         inner = Module()
@@ -415,3 +439,15 @@ def ideal_cycles(plan: SerialPlan, events) -> int:
     """Synaptic work in cycles, ``sum E * G`` (what a lane-parallel core must do)."""
     events = np.asarray(events)
     return int(sum(int(e.sum()) * g for g, e in zip(plan.groups, events)))
+
+
+def serial_design_memories(net: Network, lanes: int,
+                           max_events: int = MAX_EVENTS) -> list[MemorySpec]:
+    """Every memory of the board design with the serial core: the core's and the host
+    link's frame buffer."""
+    try:
+        plan = SerialCore.check(net, lanes=lanes)
+    except DesignError:
+        raise
+    return [*(m.within("core") for m in plan.memories()),
+            link_buffer(max_events).within("link.receiver")]
