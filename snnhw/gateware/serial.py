@@ -294,27 +294,34 @@ class SerialCore(CheckedComponent):
         self._walk_states(m, s)
 
     def _walk_states(self, m, s) -> None:
+        """READ (the first group's weights), then per group MUL (the lanes' products
+        ``W * s`` as shifted adds, a balanced tree, into registers; the accumulators
+        read) and ADD (added, written; the next group's weights read): two cycles a
+        group."""
         p = self.plan
         P = p.lanes
+        prods = [Signal(signed(p.acc_width), name=f"prod{lane}") for lane in range(P)]
         with m.State("READ"):
-            m.d.comb += [s.w_rd.addr.eq(s.waddr), s.a_rd.addr.eq(s.group)]
-            m.next = "ADD"
-        with m.State("ADD"):
-            sums = []
+            m.d.comb += s.w_rd.addr.eq(s.waddr)
+            m.next = "MUL"
+        with m.State("MUL"):
+            m.d.comb += s.a_rd.addr.eq(s.group)
             for lane in range(P):
                 w = s.w_rd.data.word_select(lane, p.w_bits).as_signed()
-                acc = s.a_rd.data.word_select(lane, p.acc_width).as_signed()
                 terms = [Mux(s.ev_value[b], w << b, 0) for b in range(p.value_bits)]
-                total = acc
-                for t in terms:
-                    total = total + t
-                sums.append(total[:p.acc_width])
-            m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(Cat(*sums))]
-            m.d.sync += [s.group.eq(s.group + 1), s.waddr.eq(s.waddr + s.t_n_in[s.layer])]
+                m.d.sync += prods[lane].eq(_tree(terms))
+            m.d.sync += s.waddr.eq(s.waddr + s.t_n_in[s.layer])
+            m.next = "ADD"
+        with m.State("ADD"):
+            sums = [(s.a_rd.data.word_select(lane, p.acc_width).as_signed() + prods[lane])
+                    [:p.acc_width] for lane in range(P)]
+            m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(Cat(*sums)),
+                         s.w_rd.addr.eq(s.waddr)]
+            m.d.sync += s.group.eq(s.group + 1)
             with m.If(s.group == s.t_groups[s.layer] - 1):
                 m.next = "AFTER_EVENT"
             with m.Else():
-                m.next = "READ"
+                m.next = "MUL"
         with m.State("AFTER_EVENT"):
             with m.If(s.layer == 0):
                 m.next = "INPUT"
@@ -332,17 +339,22 @@ class SerialCore(CheckedComponent):
                          s.m_rd.addr.eq(s.t_m_base[s.layer] + s.group)]
             with m.If(s.group == 0):
                 m.d.sync += [s.entries.eq(0), s.base.eq(0)]
-            m.next = "SWEEP_WRITE"
-        with m.State("SWEEP_WRITE"):
-            currents, spikes, membranes = [], [], []
+            m.next = "SWEEP_V"
+        cur_r = [Signal(signed(p.current_width), name=f"cur{lane}") for lane in range(P)]
+        v_r = [Signal(signed(p.u_bits), name=f"v{lane}") for lane in range(P)]
+        with m.State("SWEEP_V"):          # the charge and v = sat(u_l + I), into registers
             for lane in range(P):
                 acc = s.a_rd.data.word_select(lane, p.acc_width).as_signed()
                 b = s.b_rd.data.word_select(lane, p.u_bits).as_signed()
-                current = Signal(signed(p.current_width), name=f"current{lane}")
-                m.d.comb += current.eq(acc + b)
                 u = s.m_rd.data.word_select(lane, p.u_bits).as_signed()
-                spike, u_new = self._neuron(m, s, lane, u, current)
-                currents.append(current[:ro.current_width])
+                current = acc + b
+                m.d.sync += [cur_r[lane].eq(current), v_r[lane].eq(self._v(s, u, current))]
+            m.next = "SWEEP_WRITE"
+        with m.State("SWEEP_WRITE"):      # fire and reset from v; written back
+            currents, spikes, membranes = [], [], []
+            for lane in range(P):
+                spike, u_new = self._fire(m, s, lane, v_r[lane])
+                currents.append(cur_r[lane][:ro.current_width])
                 spikes.append(spike)
                 membranes.append(Mux(s.last_step, 0, u_new)[:p.u_bits])
             m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(0),
@@ -388,18 +400,19 @@ class SerialCore(CheckedComponent):
             with m.If(~s.readout.busy):
                 m.next = "INPUT"
 
-    def _neuron(self, m, s, lane: int, u, current):
-        """One lane's ``(s, u')`` with the layer's constants from the tables
+    def _v(self, s, u, current):
+        """``v = sat(u_l + I)`` with the layer's leak and membrane range
         (docs/arithmetic.md, "One neuron, one time step")."""
-        p = self.plan
         L = s.t_leak[s.layer]
-        u_l = Signal(signed(p.u_bits + 1), name=f"u_l{lane}")
-        m.d.comb += u_l.eq(Mux(L == 0, u, u - (u >> L)))
-        x = Signal(signed(max(p.current_width, p.u_bits + 1) + 1), name=f"x{lane}")
-        m.d.comb += x.eq(u_l + current)
+        u_l = Mux(L == 0, u, u - (u >> L))
+        x = u_l + current
         lo, hi = s.t_lo[s.layer], s.t_hi[s.layer]
-        v = Signal(signed(p.u_bits), name=f"v{lane}")
-        m.d.comb += v.eq(Mux(x > hi, hi, Mux(x < lo, lo, x)))
+        return Mux(x > hi, hi, Mux(x < lo, lo, x))
+
+    def _fire(self, m, s, lane: int, v):
+        """One lane's ``(s, u')`` from ``v`` with the layer's ``k``, ``fire_offset``,
+        ``s_max`` and reset."""
+        p = self.plan
         q = Signal(signed(p.u_bits + 2), name=f"q{lane}")
         m.d.comb += q.eq((v + s.t_off[s.layer]) >> s.t_k[s.layer])
         smax = s.t_smax[s.layer]
@@ -409,7 +422,6 @@ class SerialCore(CheckedComponent):
         m.d.comb += u_new.eq(Mux(s.t_soft[s.layer], v - (spike << s.t_k[s.layer]),
                                  Mux(spike != 0, 0, v)))
         return spike, u_new
-
 
 #: cycles after the sample's last sweep besides the readout's output: LAYER_DONE's
 #: emit, EMIT, and WAIT's first cycle
@@ -421,17 +433,17 @@ def sample_bound(plan: SerialPlan, events) -> int:
     are cleared), from ``events[layer, step]``, the non-zero input events each layer
     sees (:func:`snnhw.gateware.cycles.events_per_step`).
 
-    Per layer and step: ``E * (2 G + 3)`` (an event's fetch, two cycles a group, the
-    step back), ``2 G + 1`` for the sweep, and the spike memory's overhead, at most
-    ``2 G_prev + 2`` (two cycles an entry, the closing reads); the input's marker one
-    cycle. After the last step the readout's ``2 G + n_out + 3`` and
+    Per layer and step: ``E * (2 G + 3)`` (an event's fetch, the first weight read,
+    two cycles a group, the step back), ``3 G + 1`` for the sweep, and the spike
+    memory's overhead, at most ``2 G_prev + 2`` (two cycles an entry, the closing
+    reads); the input's marker one cycle. After the last step the readout's ``2 G + n_out + 3`` and
     :data:`SERIAL_TAIL`."""
     events = np.asarray(events)
     total = 0
     for layer, (g, e_l) in enumerate(zip(plan.groups, events)):
         prev = plan.groups[layer - 1] if layer else 0
         for e in e_l:
-            total += int(e) * (2 * g + 3) + 2 * g + 1 + 2 * prev + 2
+            total += int(e) * (2 * g + 3) + 3 * g + 1 + 2 * prev + 2
     return total + 2 * plan.groups[-1] + plan.net.n_out + 3 + SERIAL_TAIL
 
 
@@ -451,3 +463,11 @@ def serial_design_memories(net: Network, lanes: int,
         raise
     return [*(m.within("core") for m in plan.memories()),
             link_buffer(max_events).within("link.receiver")]
+
+
+def _tree(terms):
+    """The sum of ``terms`` as a balanced tree of adds."""
+    while len(terms) > 1:
+        terms = [terms[k] + terms[k + 1] if k + 1 < len(terms) else terms[k]
+                 for k in range(0, len(terms), 2)]
+    return terms[0]
