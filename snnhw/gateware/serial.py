@@ -21,8 +21,10 @@ and keeps everything that differs between layers in memory or in small tables:
 The schedule of a step: layer 0 accumulates the input events up to the step's
 marker, then sweeps its groups; every later layer accumulates the entries of the
 spike memory, then sweeps. An event walks the layer's groups, two cycles a group
-(read the weights and the accumulators, then add and write); zero spikes cost no
-cycle. The last layer's sweep goes to a :class:`~snnhw.gateware.readout.Readout`,
+(the lanes' products into registers while the accumulators are read, then added
+and written while the next group's weights are read); the sweep takes three cycles
+a group (read; the charge and ``v``; fire, reset and write back); zero spikes cost
+no cycle. The last layer's sweep goes to a :class:`~snnhw.gateware.readout.Readout`,
 which after the sample's last step emits the logits and the class. The last step
 writes every membrane back as zero, so samples need no clear between them; after
 reset (or a pulse on ``clear``) the core first zeroes its memories.
