@@ -35,7 +35,7 @@ from snnhw.families import family as get_family
 from snnhw.gateware import cycles
 from snnhw.gateware.generate import CORES
 from snnhw.gateware.network import SNNCore
-from snnhw.gateware.plan import design_memories, plan_core
+from snnhw.gateware.plan import BANK_WORDS, design_memories, plan_core
 from snnhw.gateware.serial import SerialCore, serial_design_memories
 from snnhw.gateware.serial import sample_bound as serial_sample_bound
 from snnhw.gateware.weights import builds_rom, spram_units
@@ -75,6 +75,11 @@ def memories(net: Network, lanes, fam, weights: dict | None = None,
             mem["blocks"] = 0
         elif (own := builds_rom(fam, m)) is not None:
             mem["blocks"] = own          # built from the family's primitives
+        elif m.role == "weights" and core == "pipeline":
+            # the weight store's banks (BANK_WORDS words each) are memories of their own
+            mem["blocks"] = sum(fam.bram_blocks(min(BANK_WORDS, m.depth - start), m.width,
+                                                m.kind == "rom")
+                                for start in range(0, m.depth, BANK_WORDS))
         else:
             mem["blocks"] = fam.bram_blocks(m.depth, m.width, m.kind == "rom")
         out.append(mem)

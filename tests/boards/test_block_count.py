@@ -127,3 +127,14 @@ def test_block_rule_equals_synthesis_on_drawn_memories(family, shapes):
         cells = cell_counts(Path(tmp) / "mapped.json", "top")
     expected = sum(fam.bram_blocks(d, w, rom=rom) for d, w, rom in shapes)
     assert sum(cells.get(c, 0) for c in fam.bram_cells) == expected
+
+
+def test_a_banked_weight_rom_counts_per_bank_on_gowin():
+    # the 256x256 layer at lanes 8: 8192 x 32 weights in 8 banks of 1024 words, 2 blocks
+    # each (the whole memory at once would pack into 15): 16, as Yosys maps them
+    net = random_network(np.random.default_rng(3), [256, 256], in_bits=1, timesteps=1,
+                         spike_bits=1, w_bits=4, u_bits=12, readout="spikes")
+    mems = [m for m in memories(net, 8, FAMILIES["gowin"]) if m["name"].startswith("core.")]
+    weights = next(m for m in mems if m["role"] == "weights")
+    assert weights["blocks"] == 16
+    assert synthesised_blocks(SNNCore(net, lanes=8), "gowin") == sum(m["blocks"] for m in mems)
