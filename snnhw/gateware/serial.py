@@ -21,8 +21,9 @@ and keeps everything that differs between layers in memory or in small tables:
 The schedule of a step: layer 0 accumulates the input events up to the step's
 marker, then sweeps its groups; every later layer accumulates the entries of the
 spike memory, then sweeps. An event walks the layer's groups, two cycles a group
-(the lanes' products into registers while the accumulators are read, then added
-and written while the next group's weights are read); the sweep takes three cycles
+(the lanes' products into registers while the accumulators and the next group's
+weights are read, then added and written; every memory's data lands in a register
+first); the sweep takes three cycles
 a group (read; the charge and ``v``; fire, reset and write back); zero spikes cost
 no cycle. The last layer's sweep goes to a :class:`~snnhw.gateware.readout.Readout`,
 which after the sample's last step emits the logits and the class. The last step
@@ -296,30 +297,36 @@ class SerialCore(CheckedComponent):
         self._walk_states(m, s)
 
     def _walk_states(self, m, s) -> None:
-        """READ (the first group's weights), then per group MUL (the lanes' products
-        ``W * s`` as shifted adds, a balanced tree, into registers; the accumulators
-        read) and ADD (added, written; the next group's weights read): two cycles a
-        group."""
+        """READ and LOAD (the first group's weights, into a register), then per group MUL
+        (the lanes' products ``W * s`` as shifted adds, a balanced tree, into registers;
+        the accumulators and the next group's weights read) and ADD (added and written;
+        the next weights into their register): two cycles a group. Every memory's data
+        lands in a register before any logic."""
         p = self.plan
         P = p.lanes
         prods = [Signal(signed(p.acc_width), name=f"prod{lane}") for lane in range(P)]
+        wreg = Signal(P * p.w_bits, name="wreg")
+        step = s.t_n_in[s.layer]
         with m.State("READ"):
             m.d.comb += s.w_rd.addr.eq(s.waddr)
+            m.d.sync += s.waddr.eq(s.waddr + step)
+            m.next = "LOAD"
+        with m.State("LOAD"):
+            m.d.sync += wreg.eq(s.w_rd.data)
             m.next = "MUL"
         with m.State("MUL"):
-            m.d.comb += s.a_rd.addr.eq(s.group)
+            m.d.comb += [s.a_rd.addr.eq(s.group), s.w_rd.addr.eq(s.waddr)]
             for lane in range(P):
-                w = s.w_rd.data.word_select(lane, p.w_bits).as_signed()
+                w = wreg.word_select(lane, p.w_bits).as_signed()
                 terms = [Mux(s.ev_value[b], w << b, 0) for b in range(p.value_bits)]
                 m.d.sync += prods[lane].eq(_tree(terms))
-            m.d.sync += s.waddr.eq(s.waddr + s.t_n_in[s.layer])
+            m.d.sync += s.waddr.eq(s.waddr + step)
             m.next = "ADD"
         with m.State("ADD"):
             sums = [(s.a_rd.data.word_select(lane, p.acc_width).as_signed() + prods[lane])
                     [:p.acc_width] for lane in range(P)]
-            m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(Cat(*sums)),
-                         s.w_rd.addr.eq(s.waddr)]
-            m.d.sync += s.group.eq(s.group + 1)
+            m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(Cat(*sums))]
+            m.d.sync += [s.group.eq(s.group + 1), wreg.eq(s.w_rd.data)]
             with m.If(s.group == s.t_groups[s.layer] - 1):
                 m.next = "AFTER_EVENT"
             with m.Else():
@@ -435,8 +442,8 @@ def sample_bound(plan: SerialPlan, events) -> int:
     are cleared), from ``events[layer, step]``, the non-zero input events each layer
     sees (:func:`snnhw.gateware.cycles.events_per_step`).
 
-    Per layer and step: ``E * (2 G + 3)`` (an event's fetch, the first weight read,
-    two cycles a group, the step back), ``3 G + 1`` for the sweep, and the spike
+    Per layer and step: ``E * (2 G + 4)`` (an event's fetch, the first weight read
+    and load, two cycles a group, the step back), ``3 G + 1`` for the sweep, and the spike
     memory's overhead, at most ``2 G_prev + 2`` (two cycles an entry, the closing
     reads); the input's marker one cycle. After the last step the readout's ``2 G + n_out + 3`` and
     :data:`SERIAL_TAIL`."""
@@ -445,7 +452,7 @@ def sample_bound(plan: SerialPlan, events) -> int:
     for layer, (g, e_l) in enumerate(zip(plan.groups, events)):
         prev = plan.groups[layer - 1] if layer else 0
         for e in e_l:
-            total += int(e) * (2 * g + 3) + 3 * g + 1 + 2 * prev + 2
+            total += int(e) * (2 * g + 4) + 3 * g + 1 + 2 * prev + 2
     return total + 2 * plan.groups[-1] + plan.net.n_out + 3 + SERIAL_TAIL
 
 
