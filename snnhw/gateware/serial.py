@@ -205,6 +205,14 @@ class SerialCore(CheckedComponent):
         s.t_fires = table(p.fires, unsigned(1))
         s.t_spike_bits = table([ly.spike_bits for ly in net.layers], range(9))
         s.t_in_bits = table([net.input_bits(i) for i in range(L)], range(17))
+        # the layer's neuron constants, registered (the layer changes in LAYER_DONE, cycles
+        # before its sweep), so that no table lookup sits in front of the neuron lanes
+        s.c = SimpleNamespace()
+        for key in ("k", "off", "smax", "leak", "soft", "lo", "hi", "fires"):
+            table_ = getattr(s, f"t_{key}")
+            reg = Signal.like(table_[0], name=f"layer_{key}")
+            m.d.sync += reg.eq(table_[s.layer])
+            setattr(s.c, key, reg)
         # the event being walked: index, value, the weight address of its next group
         s.ev_index = Signal(range(max(p.n_in) + 1))
         s.ev_value = Signal(p.value_bits)
@@ -367,7 +375,7 @@ class SerialCore(CheckedComponent):
                 spikes.append(spike)
                 membranes.append(Mux(s.last_step, 0, u_new)[:p.u_bits])
             m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(0),
-                         s.m_wr.en.eq(s.t_fires[s.layer]),
+                         s.m_wr.en.eq(s.c.fires),
                          s.m_wr.addr.eq(s.t_m_base[s.layer] + s.group),
                          s.m_wr.data.eq(Cat(*membranes))]
             any_spike = Cat(*[sp != 0 for sp in spikes]).any()
@@ -412,10 +420,10 @@ class SerialCore(CheckedComponent):
     def _v(self, s, u, current):
         """``v = sat(u_l + I)`` with the layer's leak and membrane range
         (docs/arithmetic.md, "One neuron, one time step")."""
-        L = s.t_leak[s.layer]
+        L = s.c.leak
         u_l = Mux(L == 0, u, u - (u >> L))
         x = u_l + current
-        lo, hi = s.t_lo[s.layer], s.t_hi[s.layer]
+        lo, hi = s.c.lo, s.c.hi
         return Mux(x > hi, hi, Mux(x < lo, lo, x))
 
     def _fire(self, m, s, lane: int, v):
@@ -423,12 +431,12 @@ class SerialCore(CheckedComponent):
         ``s_max`` and reset."""
         p = self.plan
         q = Signal(signed(p.u_bits + 2), name=f"q{lane}")
-        m.d.comb += q.eq((v + s.t_off[s.layer]) >> s.t_k[s.layer])
-        smax = s.t_smax[s.layer]
+        m.d.comb += q.eq((v + s.c.off) >> s.c.k)
+        smax = s.c.smax
         spike = Signal(8, name=f"s{lane}")
         m.d.comb += spike.eq(Mux(q < 0, 0, Mux(q > smax, smax, q)))
         u_new = Signal(signed(p.u_bits + 1), name=f"un{lane}")
-        m.d.comb += u_new.eq(Mux(s.t_soft[s.layer], v - (spike << s.t_k[s.layer]),
+        m.d.comb += u_new.eq(Mux(s.c.soft, v - (spike << s.c.k),
                                  Mux(spike != 0, 0, v)))
         return spike, u_new
 
