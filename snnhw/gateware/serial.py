@@ -23,8 +23,8 @@ marker, then sweeps its groups; every later layer accumulates the entries of the
 spike memory, then sweeps. An event walks the layer's groups, two cycles a group
 (the lanes' products into registers while the accumulators and the next group's
 weights are read, then added and written; every memory's data lands in a register
-first); the sweep takes three cycles
-a group (read; the charge and ``v``; fire, reset and write back); zero spikes cost
+first); the sweep takes four cycles
+a group (read; the charge and ``v``; fire and reset; write back); zero spikes cost
 no cycle. The last layer's sweep goes to a :class:`~snnhw.gateware.readout.Readout`,
 which after the sample's last step emits the logits and the class. The last step
 writes every membrane back as zero, so samples need no clear between them; after
@@ -366,19 +366,27 @@ class SerialCore(CheckedComponent):
                 u = s.m_rd.data.word_select(lane, p.u_bits).as_signed()
                 current = acc + b
                 m.d.sync += [cur_r[lane].eq(current), v_r[lane].eq(self._v(s, u, current))]
-            m.next = "SWEEP_WRITE"
-        with m.State("SWEEP_WRITE"):      # fire and reset from v; written back
-            currents, spikes, membranes = [], [], []
+            m.next = "SWEEP_S"
+        s_r = [Signal(8, name=f"spike{lane}") for lane in range(P)]
+        un_r = [Signal(p.u_bits, name=f"u_new{lane}") for lane in range(P)]
+        any_r = Signal()
+        with m.State("SWEEP_S"):          # fire and reset from v, into registers
+            nonzero = []
             for lane in range(P):
                 spike, u_new = self._fire(m, s, lane, v_r[lane])
-                currents.append(cur_r[lane][:ro.current_width])
-                spikes.append(spike)
-                membranes.append(Mux(s.last_step, 0, u_new)[:p.u_bits])
+                m.d.sync += [s_r[lane].eq(spike),
+                             un_r[lane].eq(Mux(s.last_step, 0, u_new)[:p.u_bits])]
+                nonzero.append(spike != 0)
+            m.d.sync += any_r.eq(Cat(*nonzero).any())
+            m.next = "SWEEP_WRITE"
+        with m.State("SWEEP_WRITE"):      # written back; the spikes on
+            currents = [c[:ro.current_width] for c in cur_r]
+            spikes, membranes = s_r, un_r
             m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(0),
                          s.m_wr.en.eq(s.c.fires),
                          s.m_wr.addr.eq(s.t_m_base[s.layer] + s.group),
                          s.m_wr.data.eq(Cat(*membranes))]
-            any_spike = Cat(*[sp != 0 for sp in spikes]).any()
+            any_spike = any_r
             with m.If(s.last_layer):
                 r = s.readout.i
                 m.d.comb += [r.valid.eq(1), r.payload.group.eq(s.group),
@@ -451,7 +459,7 @@ def sample_bound(plan: SerialPlan, events) -> int:
     sees (:func:`snnhw.gateware.cycles.events_per_step`).
 
     Per layer and step: ``E * (2 G + 4)`` (an event's fetch, the first weight read
-    and load, two cycles a group, the step back), ``3 G + 1`` for the sweep, and the spike
+    and load, two cycles a group, the step back), ``4 G + 1`` for the sweep, and the spike
     memory's overhead, at most ``2 G_prev + 2`` (two cycles an entry, the closing
     reads); the input's marker one cycle. After the last step the readout's ``2 G + n_out + 3`` and
     :data:`SERIAL_TAIL`."""
@@ -460,7 +468,7 @@ def sample_bound(plan: SerialPlan, events) -> int:
     for layer, (g, e_l) in enumerate(zip(plan.groups, events)):
         prev = plan.groups[layer - 1] if layer else 0
         for e in e_l:
-            total += int(e) * (2 * g + 4) + 3 * g + 1 + 2 * prev + 2
+            total += int(e) * (2 * g + 4) + 4 * g + 1 + 2 * prev + 2
     return total + 2 * plan.groups[-1] + plan.net.n_out + 3 + SERIAL_TAIL
 
 
