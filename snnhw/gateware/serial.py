@@ -198,6 +198,13 @@ class SerialCore(CheckedComponent):
         s.t_k = table([ly.k for ly in net.layers], range(p.u_bits))
         s.t_off = table([ly.fire_offset for ly in net.layers], unsigned(p.u_bits))
         s.t_smax = table([ly.s_max for ly in net.layers], unsigned(8))
+        # (s_max + 1) << k: the least v + fire_offset that fires s_max; s_max << k; the
+        # k low bits (the fire and reset need no second shifter, docs/arithmetic.md:
+        # s << k is v + fire_offset with its k low bits cleared, or s_max << k)
+        wide = unsigned(p.u_bits + 9)
+        s.t_lim = table([(ly.s_max + 1) << ly.k for ly in net.layers], wide)
+        s.t_smaxk = table([ly.s_max << ly.k for ly in net.layers], wide)
+        s.t_low = table([(1 << ly.k) - 1 for ly in net.layers], unsigned(p.u_bits))
         s.t_leak = table([ly.leak_shift or 0 for ly in net.layers], range(p.u_bits + 1))
         s.t_soft = table([ly.reset == "soft" for ly in net.layers], unsigned(1))
         s.t_lo = table([signed_range(ly.u_bits)[0] for ly in net.layers], signed(p.u_bits))
@@ -208,7 +215,8 @@ class SerialCore(CheckedComponent):
         # the layer's neuron constants, registered (the layer changes in LAYER_DONE, cycles
         # before its sweep), so that no table lookup sits in front of the neuron lanes
         s.c = SimpleNamespace()
-        for key in ("k", "off", "smax", "leak", "soft", "lo", "hi", "fires"):
+        for key in ("k", "off", "smax", "leak", "soft", "lo", "hi", "fires", "lim", "smaxk",
+                    "low"):
             table_ = getattr(s, f"t_{key}")
             reg = Signal.like(table_[0], name=f"layer_{key}")
             m.d.sync += reg.eq(table_[s.layer])
@@ -438,14 +446,16 @@ class SerialCore(CheckedComponent):
         """One lane's ``(s, u')`` from ``v`` with the layer's ``k``, ``fire_offset``,
         ``s_max`` and reset."""
         p = self.plan
-        q = Signal(signed(p.u_bits + 2), name=f"q{lane}")
-        m.d.comb += q.eq((v + s.c.off) >> s.c.k)
-        smax = s.c.smax
+        x = Signal(signed(p.u_bits + 2), name=f"x{lane}")         # v + fire_offset
+        m.d.comb += x.eq(v + s.c.off)
+        low = x < 0
+        high = x >= s.c.lim
         spike = Signal(8, name=f"s{lane}")
-        m.d.comb += spike.eq(Mux(q < 0, 0, Mux(q > smax, smax, q)))
+        m.d.comb += spike.eq(Mux(low, 0, Mux(high, s.c.smax, x >> s.c.k)))
+        fired = Signal(signed(p.u_bits + 10), name=f"fired{lane}")  # s << k
+        m.d.comb += fired.eq(Mux(low, 0, Mux(high, s.c.smaxk, x & ~s.c.low)))
         u_new = Signal(signed(p.u_bits + 1), name=f"un{lane}")
-        m.d.comb += u_new.eq(Mux(s.c.soft, v - (spike << s.c.k),
-                                 Mux(spike != 0, 0, v)))
+        m.d.comb += u_new.eq(Mux(s.c.soft, v - fired, Mux(spike != 0, 0, v)))
         return spike, u_new
 
 #: cycles after the sample's last sweep besides the readout's output: LAYER_DONE's
