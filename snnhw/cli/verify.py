@@ -73,6 +73,9 @@ def add_parser(sub) -> None:
                    help="samples to run (default: all of them)")
     p.add_argument("--lanes", default="8", help="lanes when generating the RTL (%(default)s)")
     p.add_argument("--rtl", default=None, help="use this generated RTL folder instead")
+    p.add_argument("--core", choices=["pipeline", "serial"], default="pipeline",
+                   help="the core generated when no --rtl is given: a processing element "
+                        "per layer, or one for all layers in turn (%(default)s)")
     p.add_argument("--w-bits", type=int_range(2, 16), default=8,
                    help="for a checkpoint (%(default)s)")
     p.add_argument("--u-bits", type=int_range(8, 32), default=16,
@@ -252,7 +255,8 @@ def _backend(args, net):
         return backend, f"board ({args.port})"
     backend = SimBackend(args.sim, lanes=parse_lanes(args.lanes, net), rtl_dir=args.rtl,
                          work=args.work, in_pauses=args.in_pauses, out_pauses=args.out_pauses,
-                         seed=args.seed, waves=args.waves, engine=args.engine)
+                         seed=args.seed, waves=args.waves, engine=args.engine,
+                         core=args.core)
     return backend, f"RTL ({args.sim}, {args.engine})"
 
 
