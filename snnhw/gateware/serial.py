@@ -307,8 +307,9 @@ class SerialCore(CheckedComponent):
                     with m.If(s.mask[k]):
                         m.d.comb += lane.eq(k)
                 m.d.sync += s.mask.eq(s.mask & ~(1 << lane))
-                self._start_event(m, s, s.e_base + lane,
-                                  s.e_spikes.word_select(lane, p.spike_bits))
+                # a multiplexer over the lanes (a variable word_select would multiply)
+                lanes = Array(s.e_spikes.word_select(k, p.spike_bits) for k in range(p.lanes))
+                self._start_event(m, s, s.e_base + lane, lanes[lane])
                 m.next = "READ"
         self._walk_states(m, s)
 

@@ -19,11 +19,14 @@ def designs(tmp_path_factory):
     conv = random_conv_network(np.random.default_rng(1), (3, 7, 9),
                                [(6, (3, 3), (2, 1), (1, 1)), (5, (2, 3), (1, 2), (0, 1))],
                                [10], in_bits=4, timesteps=3, spike_bits=2, w_bits=8)
-    return {name: write(net, 4, tmp_path_factory.mktemp(name))[0]
-            for name, net in (("dense", dense), ("conv", conv))}
+    out = {name: write(net, 4, tmp_path_factory.mktemp(name))[0]
+           for name, net in (("dense", dense), ("conv", conv))}
+    # the serial core: per-layer shifts by a register's amount, still no multiplier
+    out["serial"] = write(dense, 3, tmp_path_factory.mktemp("serial"), core="serial")[0]
+    return out
 
 
-@pytest.mark.parametrize("kind", ["dense", "conv"])
+@pytest.mark.parametrize("kind", ["dense", "conv", "serial"])
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_no_multiplier_before_or_after_mapping(designs, kind, family):
     fam = FAMILIES[family]
