@@ -33,7 +33,7 @@ import numpy as np
 
 from snnhw.families import family as get_family
 from snnhw.gateware import cycles
-from snnhw.gateware.generate import CORES
+from snnhw.gateware.cores import CORES
 from snnhw.gateware.network import SNNCore
 from snnhw.gateware.plan import BANK_WORDS, design_memories, plan_core
 from snnhw.gateware.serial import SerialCore, serial_design_memories

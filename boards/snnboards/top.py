@@ -21,7 +21,7 @@ class BoardTop(Elaboratable):
     rate; without it ``sync`` is the board's default clock (the platform
     creates it with a power-on reset). ``weights``: ``{layer: "spram"}`` for
     weights the host loads (:func:`snnboards.estimate.place_weights`). ``core``:
-    ``"pipeline"`` or ``"serial"`` (:data:`snnhw.gateware.generate.CORES`).
+    ``"pipeline"`` or ``"serial"`` (:data:`snnhw.gateware.cores.CORES`).
     """
 
     def __init__(self, net: Network, board: Board, *, lanes=8, baud: int = 115200,

@@ -37,8 +37,8 @@ class SimBackend:
         The bulk testbench (the simulator's own speed; results compared afterwards)
         or the cocotb testbench (every beat checked as it happens; waveforms).
     core : "pipeline" or "serial"
-        The core generated when ``rtl_dir`` is ``None`` (:data:`snnhw.gateware.generate.
-        CORES`); given RTL says its own in its manifest.
+        The core generated when ``rtl_dir`` is ``None`` (:data:`snnhw.gateware.cores.CORES`);
+        given RTL says its own in its manifest.
     """
 
     def __init__(self, sim: str = "verilator", *, lanes=8, rtl_dir=None, work="out/sim",

@@ -52,9 +52,10 @@ def open_cluster(scheduler: str | None = None, workers: int | None = None):
         except (OSError, TimeoutError) as exc:
             raise SweepError(f"no Dask scheduler at {scheduler}: {exc}") from None
     n = workers or os.cpu_count() or 1
-    # non-daemonic workers: a build runs in a process of its own (a timeout stops it)
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
-                          "distributed.worker.daemon": False}):
+    # non-daemonic workers: a build runs in a process of its own (a timeout stops it).
+    # Set for the whole process: the nanny reads it whenever it (re)starts a worker
+    dask.config.set({"distributed.worker.daemon": False})
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                dashboard_address=None)
     return Client(cluster), cluster

@@ -16,40 +16,17 @@ from amaranth.back import verilog
 from ..families import ICE40
 from ..ir import Network
 from ..protocol.streams import index_width
-from ..util import lanes_per_layer, write_text_atomic
+from ..util import write_text_atomic
 from . import cycles
+from .cores import make_core
 from .kinds import kind
 from .layouts import result_width
 from .network import SNNCore
-from .plan import DesignError
 
 __all__ = ["RTL_FORMAT", "generate_verilog", "manifest", "write"]
 
 RTL_FORMAT = "snnhw-rtl"
 RTL_VERSION = 1
-
-
-#: the cores ``generate`` and ``build`` make: a processing element per layer, or one
-#: for all layers in turn (:mod:`snnhw.gateware.serial`)
-CORES = ("pipeline", "serial")
-
-
-def make_core(net: Network, lanes, core: str = "pipeline", **kw):
-    """The core ``core`` (:data:`CORES`) of ``net``; a :class:`DesignError` for an
-    unknown one or a network it cannot build."""
-    if core == "serial":
-        from .serial import SerialCore
-
-        if not isinstance(lanes, int):
-            lanes = lanes_per_layer(lanes, len(net.layers))
-            if len(set(lanes)) > 1:
-                raise DesignError("the serial core has one lanes setting for all layers, "
-                                  f"got {lanes}")
-            lanes = lanes[0]
-        return SerialCore(net, lanes=lanes)
-    if core != "pipeline":
-        raise DesignError(f"core must be one of {CORES}, got {core!r}")
-    return SNNCore(net, lanes=lanes, **kw)
 
 
 def generate_verilog(net: Network, lanes, top: str = "snn_top",

@@ -16,6 +16,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import Network
+from .cores import make_core
 from .hostlink import HostLink
 from .uart import UARTRx, UARTTx, divisor_for
 
@@ -28,8 +29,6 @@ class LinkedNetwork(wiring.Component):
     def __init__(self, net: Network, *, lanes, clk_hz: float, baud: int = 115200,
                  err_hold: int | None = None, weights: dict | None = None,
                  bank_words: int | None = None, core: str = "pipeline"):
-        from .generate import make_core
-
         self.net, self.lanes = net, lanes
         self.divisor = divisor_for(clk_hz, baud)
         kw = {"weights": weights, "bank_words": bank_words} if core == "pipeline" else {}
