@@ -114,7 +114,8 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
     (:func:`snnboards.estimate.place_weights`); layers whose weights end up in
     SPRAM are listed in the report's ``weights_loaded``: the host loads them.
     ``seed``: nextpnr's placement seed. ``core``: ``"pipeline"`` (a processing element
-    per layer) or ``"serial"`` (one for all layers, :mod:`snnhw.gateware.serial`).
+    per layer) or ``"serial"`` (one for all layers, :mod:`snnhw.gateware.serial`) or ``"auto"`` (the
+    pipeline core when the estimate says it fits, else the serial core).
     """
     spec = get_board(board_name)
     out = Path(out_dir).resolve()
@@ -122,6 +123,9 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
         raise BuildError(f"build folder {out} is a file")
     pll = clock_config(spec, clock_mhz)
     clk_hz = pll.f_out if pll is not None else spec.clk_hz
+    if core == "auto":      # the pipeline core when it fits, else the serial core
+        core = estimate(net, spec.name, lanes=lanes, clk_hz=clk_hz, weights=weights,
+                        core="auto")["core"]
     placed = place_weights(net, lanes, spec, weights) if core == "pipeline" else {}
     est = estimate(net, spec.name, lanes=lanes, clk_hz=clk_hz, weights=placed, core=core)
     ps = est["lanes"]  # one per layer

@@ -143,10 +143,12 @@ def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
     :func:`place_weights`, or its result. ``core``: ``"pipeline"`` or ``"serial"``."""
     spec = get_board(board_name)
     clk_hz = spec.clk_hz if clk_hz is None else clk_hz
+    if core == "auto":
+        return _estimate_auto(net, spec, lanes, density, clk_hz, weights)
     if core == "serial":
         return _estimate_serial(net, spec, _one_lanes(lanes, net), density, clk_hz)
     if core != "pipeline":
-        raise BuildError(f"core must be one of {CORES}, got {core!r}")
+        raise BuildError(f"core must be one of {(*CORES, 'auto')}, got {core!r}")
     try:
         ps = lanes_per_layer(lanes, len(net.layers))
     except ValueError as exc:
@@ -168,7 +170,7 @@ def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
         "lc": lc, "dsp": 0,
         "cycles_per_inference": int(bound), "input_density": density,
         "latency_us": round(bound / clk_hz * 1e6, 1), "clock_mhz": clk_hz / 1e6,
-        "logit_bits": plan.layers[-1].logit_bits,
+        "logit_bits": plan.layers[-1].logit_bits, "core": "pipeline",
     }
 
 
@@ -211,6 +213,27 @@ def _logic_cells(plan, model) -> int:
             total += model.conv_addr_bit * (lp.memory("weights").depth.bit_length()
                                             + lp.memory("accumulators").depth.bit_length())
     return round(total)
+
+
+def _estimate_auto(net: Network, spec, lanes, density: float, clk_hz: float, weights) -> dict:
+    """The pipeline core when it fits the board, else the serial core when it does (at
+    the same lanes); ``core`` and ``core_reason`` say which and why."""
+    pipe = estimate(net, spec.name, lanes=lanes, density=density, clk_hz=clk_hz,
+                    weights=weights)
+    try:
+        check_fit(pipe, spec)
+        return {**pipe, "core": "pipeline", "core_reason": "the pipeline core fits"}
+    except BuildError as exc:
+        why = str(exc)
+    try:
+        serial = estimate(net, spec.name, lanes=lanes, density=density, clk_hz=clk_hz,
+                          core="serial")
+    except BuildError as exc:       # a network or lanes the serial core does not take
+        return {**pipe, "core": "pipeline",
+                "core_reason": f"the pipeline core does not fit and the serial core "
+                               f"cannot be used: {exc}"}
+    return {**serial, "core_reason": f"the pipeline core does not fit ({why}); the serial "
+                                     "core is used"}
 
 
 def _estimate_serial(net: Network, spec, lanes: int, density: float, clk_hz: float) -> dict:

@@ -40,10 +40,11 @@ def add_parser(sub) -> None:
                         "(%(default)s)")
     p.add_argument("--seed", type=int_range(1, 1 << 30), default=1,
                    help="nextpnr's placement seed; Fmax varies a few %% with it (%(default)s)")
-    p.add_argument("--core", choices=["pipeline", "serial"], default="pipeline",
+    p.add_argument("--core", choices=["pipeline", "serial", "auto"], default="pipeline",
                    help="pipeline: a processing element per layer; serial: one for all "
                         "layers in turn, state in memory (dense layers so far; one lanes "
-                        "setting) (%(default)s)")
+                        "setting); auto: the pipeline core when it fits the board, else the "
+                        "serial core (%(default)s)")
     p.add_argument("-o", "--output", default=None, help="build folder (out/build/<board>)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_build)
@@ -60,10 +61,11 @@ def add_parser(sub) -> None:
                    help="clock for the latency (default: the board oscillator)")
     e.add_argument("--weights", choices=["auto", "bram", "spram"], default="auto",
                    help="weights in block RAM or SPRAM, as for build (%(default)s)")
-    e.add_argument("--core", choices=["pipeline", "serial"], default="pipeline",
+    e.add_argument("--core", choices=["pipeline", "serial", "auto"], default="pipeline",
                    help="pipeline: a processing element per layer; serial: one for all "
                         "layers in turn, state in memory (dense layers so far; one lanes "
-                        "setting) (%(default)s)")
+                        "setting); auto: the pipeline core when it fits the board, else the "
+                        "serial core (%(default)s)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=run_estimate)
 
@@ -105,6 +107,8 @@ def run_estimate(args) -> int:
     print(f"{spec.name}: block RAM {est['bram']} of {spec.capacity['bram']}{spram}, logic cells "
           f"~{est['lc']} of {spec.capacity['lc']}, DSP 0; ~{est['cycles_per_inference']} "
           f"cycles = {est['latency_us']} us per inference at {est['clock_mhz']:g} MHz")
+    if args.core == "auto":
+        print(f"core: {est['core']} ({est['core_reason']})")
     print("fits" if est["fits"] else f"does not fit: {est['does_not_fit']}")
     return 0 if est["fits"] else 1
 

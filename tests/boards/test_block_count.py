@@ -138,3 +138,14 @@ def test_a_banked_weight_rom_counts_per_bank_on_gowin():
     weights = next(m for m in mems if m["role"] == "weights")
     assert weights["blocks"] == 16
     assert synthesised_blocks(SNNCore(net, lanes=8), "gowin") == sum(m["blocks"] for m in mems)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_serial_core_block_count_equals_synthesis(family):
+    from snnhw.gateware.serial import SerialCore
+
+    net = random_network(np.random.default_rng(2), [40, 24, 10], in_bits=4, timesteps=2,
+                         spike_bits=2)
+    expected = sum(m["blocks"] for m in memories(net, 2, FAMILIES[family], core="serial")
+                   if m["name"].startswith("core."))
+    assert synthesised_blocks(SerialCore(net, lanes=2), family) == expected

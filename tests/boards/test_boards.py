@@ -188,3 +188,20 @@ def test_tool_error_names_the_tools_reason(tmp_path):
         "cells, design is probably at utilisation limit.\n0 warnings, 1 error\n")
     assert tool_error(tmp_path) == ("ERROR: Unable to find legal placement for all cells, "
                                     "design is probably at utilisation limit.")
+
+
+def test_auto_core_takes_the_pipeline_when_it_fits_else_the_serial_core():
+    import numpy as np
+
+    from snnhw.ir.examples import random_network
+
+    # ten layers of 32: the pipeline core needs a processing element each (about
+    # 11,000 cells, 51 block RAMs), the serial core one
+    deep = random_network(np.random.default_rng(0), [32] * 9 + [10], in_bits=4, timesteps=2,
+                          spike_bits=2)
+    e = estimate(deep, "icebreaker", lanes=2, core="auto")
+    assert e["core"] == "serial" and "pipeline core does not fit" in e["core_reason"]
+    assert e["lc"] < 5280 and e["bram"] <= 30
+    small = random_network(np.random.default_rng(0), [16, 12, 4])
+    e = estimate(small, "icebreaker", lanes=2, core="auto")
+    assert e["core"] == "pipeline" and e["core_reason"] == "the pipeline core fits"
