@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
         "finished point is written to an SQLite store at once; --resume skips finished "
         "points. The report (table, per-board Pareto front, PNG plots, HTML page) is written "
         "after a sweep, or alone with --report.",
-        epilog="Space file (TOML) keys: checkpoints, data, boards, lanes, w_bits, u_bits, "
+        epilog="Space file (TOML) keys: checkpoints, data, boards, lanes, w_bits, u_bits, cores, "
                "clock_mhz (lists); options given on the command line replace them. Spike bits "
                "and time steps are set by training: list one checkpoint per training, or give "
                "a [train] table (data, spike_bits, timesteps lists, and any 'snnhw train' "
@@ -46,6 +46,9 @@ def add_parser(sub) -> None:
                    help="membrane widths (default 16)")
     p.add_argument("--clock-mhz", nargs="+", type=float_range(0, 1000), default=None,
                    metavar="F", help="clocks; 0 is the board oscillator (default 0)")
+    p.add_argument("--cores", nargs="+", choices=["pipeline", "serial"], default=None,
+                   help="cores: pipeline (a processing element per layer), serial (one for "
+                        "all layers) (default pipeline)")
     p.add_argument("--build", choices=["none", "pareto", "all"], default="none",
                    help="real builds: none, the points on each board's front by estimates "
                         "(pareto), or every point that fits (%(default)s)")
@@ -119,7 +122,7 @@ def _space(args):
     try:
         space = load_space(args.space, checkpoints=args.checkpoints or None, data=args.data,
                            boards=args.boards, lanes=args.lanes, w_bits=args.w_bits,
-                           u_bits=args.u_bits, clock_mhz=args.clock_mhz)
+                           u_bits=args.u_bits, clock_mhz=args.clock_mhz, cores=args.cores)
         trainings = training_configs(space)
     except SpaceError as exc:
         raise CLIError(str(exc)) from None

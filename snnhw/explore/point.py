@@ -93,7 +93,8 @@ def _estimate(net, point: dict) -> dict:
     lanes = [int(v) for v in point["lanes"].split(",")]
     clk = point["clock_mhz"] * 1e6 if point["clock_mhz"] else None
     # one number or one per layer; estimate checks them against the network
-    est = estimate(net, spec.name, lanes=lanes[0] if len(lanes) == 1 else lanes, clk_hz=clk)
+    est = estimate(net, spec.name, lanes=lanes[0] if len(lanes) == 1 else lanes, clk_hz=clk,
+                   core=point.get("core", "pipeline"))
     try:
         check_fit(est, spec)
         fits, why = True, None
@@ -106,14 +107,15 @@ def _estimate(net, point: dict) -> dict:
             "capacity": {k: v for k, v in spec.capacity.items() if v is not None}}
 
 
-def _build_child(conn, net, board: str, lanes, out_dir: str, clock_mhz) -> None:
+def _build_child(conn, net, board: str, lanes, out_dir: str, clock_mhz, core) -> None:
     """The build, in its own process group (so a timeout stops the tools it started too);
     sends ``("ok", report)`` or ``("error", message)`` back."""
     os.setsid()
     from snnboards.build import BuildError, build
 
     try:
-        conn.send(("ok", build(net, board, lanes=lanes, out_dir=out_dir, clock_mhz=clock_mhz)))
+        conn.send(("ok", build(net, board, lanes=lanes, out_dir=out_dir, clock_mhz=clock_mhz,
+                               core=core)))
     except BuildError as exc:
         conn.send(("error", str(exc)))
     conn.close()
@@ -134,7 +136,8 @@ def _build(net, point: dict, out_dir: Path, timeout: float) -> dict:
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_build_child, daemon=False,
                         args=(send, net, point["board"], lanes[0] if len(lanes) == 1 else lanes,
-                              str(out_dir), point["clock_mhz"] or None))
+                              str(out_dir), point["clock_mhz"] or None,
+                              point.get("core", "pipeline")))
     child.start()
     send.close()
     status, rep, ready = None, None, False

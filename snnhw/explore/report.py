@@ -12,7 +12,8 @@ from .pareto import fronts, objectives
 
 __all__ = ["rows", "table", "plots", "write_html", "HEADER"]
 
-HEADER = ["hash", "checkpoint", "arch", "board", "lanes", "w_bits", "u_bits", "T", "spike_bits",
+HEADER = ["hash", "checkpoint", "arch", "board", "core", "lanes", "w_bits", "u_bits", "T",
+          "spike_bits",
           "accuracy", "lc", "bram", "latency_us", "fmax_mhz", "fits", "front", "status"]
 MARKERS = {"icebreaker": "o", "ulx3s": "s", "orangecrab": "^"}
 
@@ -26,7 +27,8 @@ def rows(recs: list[dict]) -> list[dict]:
         est = res.get("estimate") or {}
         o = objectives(r) or {}
         out.append({
-            "hash": r["hash"], "board": c["board"], "lanes": c["lanes"],
+            "hash": r["hash"], "board": c["board"], "core": c.get("core", "pipeline"),
+            "lanes": c["lanes"],
             "w_bits": c["w_bits"], "u_bits": c["u_bits"],
             "T": res.get("timesteps"), "spike_bits": res.get("spike_bits"),
             "accuracy": res.get("accuracy"),
@@ -54,7 +56,8 @@ def _short(path: str) -> str:
 def _order(r: dict):
     c = r["config"]
     lanes = [int(v) for v in c["lanes"].split(",")]
-    return (c["board"], c["checkpoint"], lanes, c["w_bits"], c["u_bits"], c["clock_mhz"],
+    return (c["board"], c["checkpoint"], c.get("core", "pipeline"), lanes, c["w_bits"],
+            c["u_bits"], c["clock_mhz"],
             r["hash"])
 
 

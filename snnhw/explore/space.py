@@ -16,6 +16,7 @@ records its checkpoint's spike bits and ``T``.
     w_bits = [4, 6, 8]
     u_bits = [16]
     clock_mhz = [0]                    # 0: the board oscillator
+    cores = ["pipeline", "serial"]     # default: pipeline
 
     [train]                            # optional: models trained by the sweep
     data = "digits"
@@ -43,6 +44,7 @@ KEYS = {
     "w_bits": "weight widths 2..16",
     "u_bits": "membrane widths 8..32",
     "clock_mhz": "clocks in MHz (0: the board oscillator)",
+    "cores": "cores: pipeline (a processing element per layer), serial (one for all)",
     "train": "a table: models the sweep trains, one per spike_bits x timesteps",
 }
 
@@ -63,11 +65,15 @@ class Point:
     w_bits: int
     u_bits: int
     clock_mhz: float
+    core: str = "pipeline"
 
     def key(self) -> dict:
-        """What the result depends on (the hash's input)."""
+        """What the result depends on (the hash's input; a pipeline point's hash is the
+        one it had before cores were swept, so stores made then still resume)."""
         d = dict(self.__dict__)
         del d["checkpoint"]
+        if d["core"] == "pipeline":
+            del d["core"]
         return d
 
     @property
@@ -89,6 +95,7 @@ class Space:
     w_bits: list[int] = field(default_factory=lambda: [8])
     u_bits: list[int] = field(default_factory=lambda: [16])
     clock_mhz: list[float] = field(default_factory=lambda: [0.0])
+    cores: list[str] = field(default_factory=lambda: ["pipeline"])
 
     def trainings(self) -> list[dict]:
         """``[train]`` as one training per ``spike_bits`` x ``timesteps``: each a dict of
@@ -109,8 +116,9 @@ class Space:
                     for wb in self.w_bits:
                         for ub in self.u_bits:
                             for clk in self.clock_mhz:
-                                out.append(Point(str(Path(ck).resolve()), sha, self.data, board,
-                                                 lanes, wb, ub, float(clk)))
+                                out += [Point(str(Path(ck).resolve()), sha, self.data, board,
+                                              lanes, wb, ub, float(clk), core)
+                                        for core in self.cores]
         return out
 
     def as_dict(self) -> dict:
@@ -203,8 +211,19 @@ def load_space(path: str | None = None, **overrides) -> Space:
                                         16))),
         u_bits=list(dict.fromkeys(_ints("u_bits", _list("u_bits", raw.get("u_bits", [16])), 8,
                                         32))),
-        clock_mhz=list(dict.fromkeys(clocks)))
+        clock_mhz=list(dict.fromkeys(clocks)),
+        cores=list(dict.fromkeys(_cores(raw.get("cores", ["pipeline"])))))
     return space
+
+
+def _cores(value) -> list[str]:
+    from ..gateware.cores import CORES
+
+    out = [str(c) for c in _list("cores", value)]
+    for c in out:
+        if c not in CORES:
+            raise SpaceError(f"cores: unknown core {c!r}; one of {', '.join(CORES)}")
+    return out
 
 
 #: 'snnhw train' choices a [train] table may set besides spike_bits and timesteps

@@ -137,3 +137,12 @@ def test_train_choices_checked_before_any_training(tmp_path):
     with pytest.raises(SpaceError, match="no input normalisation"):
         training_configs(load_space(str(f)))
 
+
+
+def test_cores_are_swept_and_a_pipeline_point_keeps_its_hash(ck):
+    plain = load_space(checkpoints=[str(ck)]).points()
+    both = load_space(checkpoints=[str(ck)], cores=["pipeline", "serial"]).points()
+    assert [p.core for p in both] == ["pipeline", "serial"]
+    assert both[0].hash == plain[0].hash and both[1].hash != plain[0].hash
+    with pytest.raises(SpaceError, match="cores: unknown core 'systolic'"):
+        load_space(checkpoints=[str(ck)], cores=["systolic"])

@@ -218,3 +218,15 @@ def test_a_task_that_kills_its_worker_twice_is_given_up(cluster):
         time.sleep(0.2)
     assert list(each_once(cluster, lambda v: v + 1, {"y": (1,)}, {}, "ok")) == [
         ("y", 2, None, 1)]
+
+
+def test_a_serial_core_point_is_estimated_with_the_serial_core(checkpoint):
+    from snnhw.explore.point import evaluate
+    from snnhw.explore.space import load_space
+
+    pipe, serial = load_space(checkpoints=[str(checkpoint)], lanes=["1"],
+                              cores=["pipeline", "serial"]).points()
+    recs = [evaluate({**p.as_dict(), "hash": p.hash}) for p in (pipe, serial)]
+    assert [r["status"] for r in recs] == ["ok", "ok"]
+    est = [r["result"]["estimate"] for r in recs]
+    assert est[0]["lc"] != est[1]["lc"] and est[0]["cycles"] < est[1]["cycles"]
