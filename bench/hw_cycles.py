@@ -143,6 +143,34 @@ def measure(net, x, lanes_list, bar):
     return rows
 
 
+def measure_serial(net, x, lanes_list, bar):
+    """The serial core: cycles per inference against its ideal, one group of ``lanes``
+    synapses a cycle plus one cycle per group swept (``sum E * G + T * sum G``)."""
+    from snnhw.gateware.serial import SerialCore, SerialPlan
+
+    g = golden.run(net, x)
+    events = cycles.events_per_step(net, x)                   # [sample, layer, step]
+    rows = []
+    for lanes in lanes_list:
+        plan = SerialPlan(net, lanes)
+        ideal = sum(int(e[k].sum()) * gk + net.timesteps * gk
+                    for e in events for k, gk in enumerate(plan.groups))
+        t0 = time.perf_counter()
+        r = run_network(SerialCore(net, lanes=lanes), x)
+        wall = time.perf_counter() - t0
+        rows.append({
+            "lanes": lanes, "core": "serial",
+            "cycles_per_inference": r.cycles / len(x),
+            "ideal_per_inference": ideal / len(x),
+            "utilisation": ideal / r.cycles,
+            "times_ideal": round(r.cycles / ideal, 3),
+            "exact": r.logits == g.logits.tolist(),
+            "sim_seconds": round(wall, 2),
+        })
+        bar.update(1)
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--net", default="out/digits.snn", help="digits IR file (%(default)s)")
@@ -157,6 +185,9 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="digits,784-128-10,mnist1d-cnn,digits-cnn",
                     help="networks, comma separated (%(default)s)")
     ap.add_argument("--skip-mnist", action="store_true", help="leave out 784-128-10")
+    ap.add_argument("--core", choices=["pipeline", "serial"], default="pipeline",
+                    help="pipeline: a processing element per layer; serial: one for all "
+                         "layers (dense networks) (%(default)s)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     if min(args.samples, args.mnist_samples, args.cnn_samples) < 1:
@@ -184,8 +215,9 @@ def main(argv=None) -> int:
                 "name": name, "sizes": [net.n_in] + [ly.n_out for ly in net.layers],
                 "kinds": [ly.kind for ly in net.layers],
                 "source": source, "samples": len(x), "timesteps": net.timesteps,
-                "rows": measure(net, x, lanes_list, bar)})
-    ok = all(r["exact"] and r["synapse_cycles_equal_ideal"]
+                "rows": (measure_serial if args.core == "serial" else measure)(
+                    net, x, lanes_list, bar)})
+    ok = all(r["exact"] and r.get("synapse_cycles_equal_ideal", True)
              for n in report["networks"] for r in n["rows"])
     report["all_exact"] = ok
     if args.json:
@@ -198,6 +230,11 @@ def main(argv=None) -> int:
         print(f"{'lanes':>5} {'cycles/inf':>11} {'ideal/inf':>10} {'util':>6} "
               f"{'bottleneck':>10} {'exact':>6}  lanes busy per layer")
         for r in n["rows"]:
+            if r.get("core") == "serial":
+                print(f"{r['lanes']:>5} {r['cycles_per_inference']:>11.1f} "
+                      f"{r['ideal_per_inference']:>10.1f} {r['utilisation']:>6.3f} "
+                      f"{'-':>10} {r['exact']!s:>6}  serial core, {r['times_ideal']}x ideal")
+                continue
             busy = " ".join(f"{k[0]}:{b:.2f}" for k, b in zip(r["layer_kinds"], r["lanes_busy"]))
             print(f"{r['lanes']:>5} {r['cycles_per_inference']:>11.1f} "
                   f"{r['ideal_per_inference']:>10.1f} {r['utilisation']:>6.3f} "

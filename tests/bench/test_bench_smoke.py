@@ -72,6 +72,19 @@ def test_hw_cycles_quick_run(tmp_path):
             row["utilisation"] * row["cycles_per_inference"], rel=1e-12)
 
 
+def test_hw_cycles_serial_core(tmp_path):
+    r = subprocess.run([sys.executable, str(BENCH / "hw_cycles.py"), "--json", "--net",
+                        str(tmp_path / "absent.snn"), "--lanes", "4", "--samples", "1",
+                        "--only", "digits", "--core", "serial"],
+                       capture_output=True, text=True, check=True)
+    d = json.loads(r.stdout)
+    row = d["networks"][0]["rows"][0]
+    assert d["all_exact"] is True and row["core"] == "serial"
+    assert row["cycles_per_inference"] >= row["ideal_per_inference"] > 0
+    assert row["times_ideal"] == round(row["cycles_per_inference"]
+                                       / row["ideal_per_inference"], 3)
+
+
 def test_hw_cycles_on_a_cnn(tmp_path):
     # a small two-conv CNN on the digits inputs (the default CNN's shapes simulate for
     # minutes in the Amaranth simulator)
