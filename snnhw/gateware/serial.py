@@ -20,10 +20,9 @@ and keeps everything that differs between layers in memory or in small tables:
 
 The schedule of a step: layer 0 accumulates the input events up to the step's
 marker, then sweeps its groups; every later layer accumulates the entries of the
-spike memory, then sweeps. An event walks the layer's groups, two cycles a group
-(the lanes' products into registers while the accumulators and the next group's
-weights are read, then added and written; every memory's data lands in a register
-first); the sweep takes four cycles
+spike memory, then sweeps. An event walks the layer's groups, one a cycle, through
+a pipeline (the weights into a register; the lanes' products into registers while
+the accumulators are read; added and written); the sweep takes four cycles
 a group (read; the charge and ``v``; fire and reset; write back); zero spikes cost
 no cycle. The last layer's sweep goes to a :class:`~snnhw.gateware.readout.Readout`,
 which after the sample's last step emits the logits and the class. The last step
@@ -165,6 +164,7 @@ class SerialCore(CheckedComponent):
         self._memories(inner, s)
         inner.submodules.readout = s.readout = Readout(self.plan.readout)
         wiring.connect(inner, s.readout.o, wiring.flipped(self.o))
+        self._walk_pipeline(inner, s)
         with inner.FSM(init="CLEAR"):
             self._clear_state(inner, s)
             self._accum_states(inner, s)
@@ -271,23 +271,21 @@ class SerialCore(CheckedComponent):
 
     def _accum_states(self, m, s) -> None:
         """INPUT (layer 0's events from ``i``), ENTRY / LANES (a later layer's events from
-        the spike memory), READ / ADD (an event walks the layer's groups)."""
+        the spike memory), WALK (an event walks the layer's groups), DRAIN."""
         p = self.plan
         ev = self.i.payload
         with m.State("INPUT"):
             m.d.comb += self.i.ready.eq(1)
             with m.If(self.i.valid):
                 with m.If(ev.eos):
-                    m.d.sync += s.group.eq(0)
-                    m.next = "SWEEP_READ"
+                    m.next = "DRAIN"
                 with m.Elif(ev.value != 0):
                     self._start_event(m, s, ev.index, ev.value)
-                    m.next = "READ"
+                    m.next = "WALK"
         with m.State("ENTRY"):            # read entry `entry` of the spike memory
             m.d.comb += s.e_rd.addr.eq(s.entry)
             with m.If(s.entry == s.entries):
-                m.d.sync += s.group.eq(0)
-                m.next = "SWEEP_READ"
+                m.next = "DRAIN"
             with m.Else():
                 m.d.sync += s.entry.eq(s.entry + 1)
                 m.next = "LANES_LOAD"
@@ -310,49 +308,56 @@ class SerialCore(CheckedComponent):
                 # a multiplexer over the lanes (a variable word_select would multiply)
                 lanes = Array(s.e_spikes.word_select(k, p.spike_bits) for k in range(p.lanes))
                 self._start_event(m, s, s.e_base + lane, lanes[lane])
-                m.next = "READ"
+                m.next = "WALK"
         self._walk_states(m, s)
 
     def _walk_states(self, m, s) -> None:
-        """READ and LOAD (the first group's weights, into a register), then per group MUL
-        (the lanes' products ``W * s`` as shifted adds, a balanced tree, into registers;
-        the accumulators and the next group's weights read) and ADD (added and written;
-        the next weights into their register): two cycles a group. Every memory's data
-        lands in a register before any logic."""
+        """WALK issues one group of the event a cycle (its weights read); a pipeline with
+        valid bits takes it on: the weights into a register, then the lanes' products
+        ``W * s`` (shifted adds, a balanced tree) into registers while the accumulators
+        are read, then added and written. Two updates of one group are issued at least
+        two cycles apart (an event's walk, then a cycle to fetch the next event), so a
+        read never misses a write. DRAIN waits for the pipeline before the sweep."""
+        v1, g1, val1 = s.walk
+        with m.State("WALK"):
+            m.d.comb += s.w_rd.addr.eq(s.waddr)
+            m.d.sync += [s.waddr.eq(s.waddr + s.t_n_in[s.layer]), s.group.eq(s.group + 1),
+                         v1.eq(1), g1.eq(s.group), val1.eq(s.ev_value)]
+            with m.If(s.group == s.t_groups[s.layer] - 1):
+                with m.If(s.layer == 0):
+                    m.next = "INPUT"
+                with m.Else():
+                    m.next = "LANES"
+        with m.State("DRAIN"):            # the last updates written, then the sweep
+            with m.If(~s.walk_busy):
+                m.d.sync += s.group.eq(0)
+                m.next = "SWEEP_READ"
+
+    def _walk_pipeline(self, m, s) -> None:
+        """The walk's pipeline after WALK (outside the state machine)."""
         p = self.plan
         P = p.lanes
-        prods = [Signal(signed(p.acc_width), name=f"prod{lane}") for lane in range(P)]
+        gw = len(s.group)
+        v1, v2, v3 = Signal(name="p1_valid"), Signal(name="p2_valid"), Signal(name="p3_valid")
+        g1, g2, g3 = (Signal(gw, name=f"p{k}_group") for k in (1, 2, 3))
+        val1, val2 = Signal.like(s.ev_value, name="p1_value"), Signal.like(s.ev_value,
+                                                                            name="p2_value")
         wreg = Signal(P * p.w_bits, name="wreg")
-        step = s.t_n_in[s.layer]
-        with m.State("READ"):
-            m.d.comb += s.w_rd.addr.eq(s.waddr)
-            m.d.sync += s.waddr.eq(s.waddr + step)
-            m.next = "LOAD"
-        with m.State("LOAD"):
-            m.d.sync += wreg.eq(s.w_rd.data)
-            m.next = "MUL"
-        with m.State("MUL"):
-            m.d.comb += [s.a_rd.addr.eq(s.group), s.w_rd.addr.eq(s.waddr)]
-            for lane in range(P):
-                w = wreg.word_select(lane, p.w_bits).as_signed()
-                terms = [Mux(s.ev_value[b], w << b, 0) for b in range(p.value_bits)]
-                m.d.sync += prods[lane].eq(_tree(terms))
-            m.d.sync += s.waddr.eq(s.waddr + step)
-            m.next = "ADD"
-        with m.State("ADD"):
+        prods = [Signal(signed(p.acc_width), name=f"prod{lane}") for lane in range(P)]
+        m.d.sync += [v1.eq(0), v2.eq(v1), g2.eq(g1), val2.eq(val1), v3.eq(v2), g3.eq(g2),
+                     wreg.eq(s.w_rd.data)]
+        for lane in range(P):
+            w = wreg.word_select(lane, p.w_bits).as_signed()
+            terms = [Mux(val2[b], w << b, 0) for b in range(p.value_bits)]
+            m.d.sync += prods[lane].eq(_tree(terms))
+        with m.If(v2):
+            m.d.comb += s.a_rd.addr.eq(g2)
+        with m.If(v3):
             sums = [(s.a_rd.data.word_select(lane, p.acc_width).as_signed() + prods[lane])
                     [:p.acc_width] for lane in range(P)]
-            m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(Cat(*sums))]
-            m.d.sync += [s.group.eq(s.group + 1), wreg.eq(s.w_rd.data)]
-            with m.If(s.group == s.t_groups[s.layer] - 1):
-                m.next = "AFTER_EVENT"
-            with m.Else():
-                m.next = "MUL"
-        with m.State("AFTER_EVENT"):
-            with m.If(s.layer == 0):
-                m.next = "INPUT"
-            with m.Else():
-                m.next = "LANES"
+            m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(g3), s.a_wr.data.eq(Cat(*sums))]
+        s.walk_busy = v1 | v2 | v3
+        s.walk = (v1, g1, val1)
 
     def _sweep_states(self, m, s) -> None:
         """SWEEP_READ / SWEEP_WRITE a group at a time; then the next layer, or the next
@@ -469,8 +474,8 @@ def sample_bound(plan: SerialPlan, events) -> int:
     are cleared), from ``events[layer, step]``, the non-zero input events each layer
     sees (:func:`snnhw.gateware.cycles.events_per_step`).
 
-    Per layer and step: ``E * (2 G + 4)`` (an event's fetch, the first weight read
-    and load, two cycles a group, the step back), ``4 G + 1`` for the sweep, and the spike
+    Per layer and step: ``E * (G + 1)`` (an event's fetch, a cycle a group), 4 cycles
+    to drain the walk's pipeline, ``4 G + 1`` for the sweep, and the spike
     memory's overhead, at most ``2 G_prev + 2`` (two cycles an entry, the closing
     reads); the input's marker one cycle. After the last step the readout's ``2 G + n_out + 3`` and
     :data:`SERIAL_TAIL`."""
@@ -479,7 +484,7 @@ def sample_bound(plan: SerialPlan, events) -> int:
     for layer, (g, e_l) in enumerate(zip(plan.groups, events)):
         prev = plan.groups[layer - 1] if layer else 0
         for e in e_l:
-            total += int(e) * (2 * g + 4) + 4 * g + 1 + 2 * prev + 2
+            total += int(e) * (g + 1) + 4 + 4 * g + 1 + 2 * prev + 2
     return total + 2 * plan.groups[-1] + plan.net.n_out + 3 + SERIAL_TAIL
 
 
