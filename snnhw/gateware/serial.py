@@ -382,20 +382,21 @@ class SerialCore(CheckedComponent):
                 m.d.sync += [cur_r[lane].eq(current), v_r[lane].eq(self._v(s, u, current))]
             m.next = "SWEEP_S"
         s_r = [Signal(8, name=f"spike{lane}") for lane in range(P)]
-        un_r = [Signal(p.u_bits, name=f"u_new{lane}") for lane in range(P)]
+        fired_r = [Signal(signed(p.u_bits + 10), name=f"fired{lane}") for lane in range(P)]
         any_r = Signal()
-        with m.State("SWEEP_S"):          # fire and reset from v, into registers
+        with m.State("SWEEP_S"):          # the spikes and s << k from v, into registers
             nonzero = []
             for lane in range(P):
-                spike, u_new = self._fire(m, s, lane, v_r[lane])
-                m.d.sync += [s_r[lane].eq(spike),
-                             un_r[lane].eq(Mux(s.last_step, 0, u_new)[:p.u_bits])]
+                spike, fired = self._fire(m, s, lane, v_r[lane])
+                m.d.sync += [s_r[lane].eq(spike), fired_r[lane].eq(fired)]
                 nonzero.append(spike != 0)
             m.d.sync += any_r.eq(Cat(*nonzero).any())
             m.next = "SWEEP_WRITE"
-        with m.State("SWEEP_WRITE"):      # written back; the spikes on
+        with m.State("SWEEP_WRITE"):      # the reset, written back; the spikes on
             currents = [c[:ro.current_width] for c in cur_r]
-            spikes, membranes = s_r, un_r
+            spikes = s_r
+            membranes = [Mux(s.last_step, 0, Mux(s.c.soft, v - f, Mux(sp != 0, 0, v)))
+                         [:p.u_bits] for v, f, sp in zip(v_r, fired_r, s_r)]
             m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(0),
                          s.m_wr.en.eq(s.c.fires),
                          s.m_wr.addr.eq(s.t_m_base[s.layer] + s.group),
@@ -449,8 +450,8 @@ class SerialCore(CheckedComponent):
         return Mux(x > hi, hi, Mux(x < lo, lo, x))
 
     def _fire(self, m, s, lane: int, v):
-        """One lane's ``(s, u')`` from ``v`` with the layer's ``k``, ``fire_offset``,
-        ``s_max`` and reset."""
+        """One lane's ``(s, s << k)`` from ``v`` with the layer's ``k``, ``fire_offset``
+        and ``s_max`` (the soft reset subtracts the second)."""
         p = self.plan
         x = Signal(signed(p.u_bits + 2), name=f"x{lane}")         # v + fire_offset
         m.d.comb += x.eq(v + s.c.off)
@@ -458,11 +459,9 @@ class SerialCore(CheckedComponent):
         high = x >= s.c.lim
         spike = Signal(8, name=f"s{lane}")
         m.d.comb += spike.eq(Mux(low, 0, Mux(high, s.c.smax, x >> s.c.k)))
-        fired = Signal(signed(p.u_bits + 10), name=f"fired{lane}")  # s << k
+        fired = Signal(signed(p.u_bits + 10), name=f"sk{lane}")      # s << k
         m.d.comb += fired.eq(Mux(low, 0, Mux(high, s.c.smaxk, x & ~s.c.low)))
-        u_new = Signal(signed(p.u_bits + 1), name=f"un{lane}")
-        m.d.comb += u_new.eq(Mux(s.c.soft, v - fired, Mux(spike != 0, 0, v)))
-        return spike, u_new
+        return spike, fired
 
 #: cycles after the sample's last sweep besides the readout's output: LAYER_DONE's
 #: emit, EMIT, and WAIT's first cycle
