@@ -7,6 +7,7 @@ their fields and their checks are :class:`NeuronFields`, shared.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -24,15 +25,49 @@ MAX_SPAN = 1 << 16              # a map side, kernel side, stride or padding
 NEURON_KEYS = ("w_bits", "u_bits", "k", "fire_offset", "spike_bits", "leak_shift", "reset")
 
 
+@dataclass(eq=False, kw_only=True)
 class NeuronFields:
-    """The per-neuron fields of every layer kind, and their checks.
+    """The weights, bias and per-neuron fields of every layer kind, and their checks
+    (keyword-only: a kind adds its own fields in any order).
 
     A kind's dataclass sets ``KIND`` (its name in the manifest and the registries)
     and ``SINCE_VERSION`` (the first schema version that has it).
+
+    Parameters
+    ----------
+    W : ndarray of int
+        Signed weights, ``w_bits`` two's complement (the kind gives the shape).
+    b : ndarray of int
+        Signed bias added every time step; must fit ``u_bits``.
+    w_bits : int
+        Weight width, 2..16.
+    u_bits : int
+        Membrane register width (saturating), 8..32.
+    k : int
+        Threshold exponent, ``theta = 2**k``, 0..u_bits-2.
+    fire_offset : int
+        Constant added before the spike quantiser, 0..2**k-1.
+    spike_bits : int
+        Output spike width, 1..8.
+    leak_shift : int or None
+        ``None`` for IF (no leak), else ``L >= 1`` (decay ``1 - 2**-L``), at most
+        ``u_bits``.
+    reset : {"soft", "hard"}
+        Soft reset subtracts the emitted amount, hard reset sets to zero.
     """
 
     KIND: ClassVar[str]
     SINCE_VERSION: ClassVar[int] = 1
+
+    W: np.ndarray
+    b: np.ndarray
+    w_bits: int
+    u_bits: int
+    k: int
+    fire_offset: int
+    spike_bits: int
+    leak_shift: int | None = None
+    reset: str = "soft"
 
     @property
     def theta(self) -> int:

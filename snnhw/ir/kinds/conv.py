@@ -44,13 +44,13 @@ def _taps(out: int, kernel: int, stride: int, padding: int, size: int) -> np.nda
     return (pos >= 0) & (pos < size)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class ConvLayer(NeuronFields):
     """A convolution layer of integer LIF neurons (docs/arithmetic.md, "Convolution").
 
     The input is a ``C_in x H x W`` map, the output ``C_out x OH x OW``; both are
     flattened channel-major (``torch.flatten`` of ``NCHW``). A 1-D convolution
-    is ``H = KH = 1``. Neuron fields as :class:`DenseLayer`.
+    is ``H = KH = 1``. The other fields are :class:`~snnhw.ir.neuron.NeuronFields`'.
 
     Parameters
     ----------
@@ -62,16 +62,7 @@ class ConvLayer(NeuronFields):
     padding : (PH, PW), each >= 0 (zeros)
     """
 
-    W: np.ndarray
-    b: np.ndarray
     in_shape: tuple[int, int, int]
-    w_bits: int
-    u_bits: int
-    k: int
-    fire_offset: int
-    spike_bits: int
-    leak_shift: int | None = None
-    reset: str = "soft"
     stride: tuple[int, int] = (1, 1)
     padding: tuple[int, int] = (0, 0)
     kind: str = field(default="conv")

@@ -16,42 +16,12 @@ from ..neuron import MAX_NEURONS, MAX_WEIGHTS, NeuronFields
 __all__ = ["DenseLayer"]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class DenseLayer(NeuronFields):
-    """One fully connected layer of integer LIF neurons (docs/arithmetic.md, "Per layer").
+    """One fully connected layer of integer LIF neurons (docs/arithmetic.md, "Per layer"):
+    ``W`` of shape ``(n_out, n_in)``, ``b`` of shape ``(n_out,)``; the other fields are
+    :class:`~snnhw.ir.neuron.NeuronFields`'."""
 
-    Parameters
-    ----------
-    W : ndarray of int, shape (n_out, n_in)
-        Signed weights, ``w_bits`` two's complement.
-    b : ndarray of int, shape (n_out,)
-        Signed bias added every time step; must fit ``u_bits``.
-    w_bits : int
-        Weight width, 2..16.
-    u_bits : int
-        Membrane register width (saturating), 8..32.
-    k : int
-        Threshold exponent, ``theta = 2**k``, 0..u_bits-2.
-    fire_offset : int
-        Constant added before the spike quantiser, 0..2**k-1.
-    spike_bits : int
-        Output spike width, 1..8.
-    leak_shift : int or None
-        ``None`` for IF (no leak), else ``L >= 1`` (decay ``1 - 2**-L``),
-        at most ``u_bits``.
-    reset : {"soft", "hard"}
-        Soft reset subtracts the emitted amount, hard reset sets to zero.
-    """
-
-    W: np.ndarray
-    b: np.ndarray
-    w_bits: int
-    u_bits: int
-    k: int
-    fire_offset: int
-    spike_bits: int
-    leak_shift: int | None = None
-    reset: str = "soft"
     kind: str = field(default="dense")
 
     KIND: ClassVar[str] = "dense"
