@@ -32,10 +32,9 @@ from snnhw.toolchain import ToolError, cell_counts, run_yosys
 PLATFORM_FAMILY = {"ice40": "ice40", "ecp5": "ecp5", "gowin": "GW1NR-9C"}
 
 
-def synthesised_blocks(core: SNNCore, family: str) -> int:
-    fam = FAMILIES[family]
+def rtlil_blocks(il: str, family: str) -> int:
+    """Block RAM cells ``synth_<family>`` makes of the RTLIL design ``il`` (top ``top``)."""
     with tempfile.TemporaryDirectory() as tmp:
-        il = rtlil.convert(core, name="top", platform=StandInPlatform(PLATFORM_FAMILY[family]))
         (Path(tmp) / "design.il").write_text(il)
         try:
             run_yosys(f"read_rtlil design.il; synth_{family} -top top; "
@@ -43,7 +42,13 @@ def synthesised_blocks(core: SNNCore, family: str) -> int:
         except ToolError as exc:
             pytest.skip(f"yosys unavailable: {exc}")
         cells = cell_counts(Path(tmp) / "mapped.json", "top")
-    return sum(cells.get(c, 0) for c in fam.bram_cells)
+    return sum(cells.get(c, 0) for c in FAMILIES[family].bram_cells)
+
+
+def synthesised_blocks(core: SNNCore, family: str) -> int:
+    return rtlil_blocks(rtlil.convert(core, name="top",
+                                      platform=StandInPlatform(PLATFORM_FAMILY[family])),
+                        family)
 
 
 def test_every_family_has_a_platform_string():
@@ -116,17 +121,8 @@ def test_block_rule_equals_synthesis_on_drawn_memories(family, shapes):
     shape was also checked alone on a grid of 80 while the rule was written)."""
     design = _Memories(shapes)
     il = rtlil.convert(design, name="top", ports=design.ports)
-    fam = FAMILIES[family]
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "design.il").write_text(il)
-        try:
-            run_yosys(f"read_rtlil design.il; synth_{family} -top top; "
-                      "tee -q -o mapped.json stat -json", cwd=tmp)
-        except ToolError as exc:
-            pytest.skip(f"yosys unavailable: {exc}")
-        cells = cell_counts(Path(tmp) / "mapped.json", "top")
-    expected = sum(fam.bram_blocks(d, w, rom=rom) for d, w, rom in shapes)
-    assert sum(cells.get(c, 0) for c in fam.bram_cells) == expected
+    expected = sum(FAMILIES[family].bram_blocks(d, w, rom=rom) for d, w, rom in shapes)
+    assert rtlil_blocks(il, family) == expected
 
 
 def test_a_banked_weight_rom_counts_per_bank_on_gowin():
