@@ -11,8 +11,8 @@ and keeps everything that differs between layers in memory or in small tables:
   third (each layer from its base), one accumulator memory as deep as the largest
   layer's groups (the layers take turns), the logits in the readout;
 * the spikes of layer ``l`` at step ``t`` in a spike memory: one entry per group
-  that has a non-zero spike (its group and lane spikes), written by ``l``'s sweep
-  and read back as events by layer ``l + 1`` (one entry is enough for both: layer
+  that has a non-zero spike (its first neuron and lane spikes), written by ``l``'s
+  sweep and read back as events by layer ``l + 1`` (one memory is enough: layer
   ``l + 1`` reads every entry before its own sweep writes any);
 * the layer's constants (sizes, bases, ``k``, ``fire_offset``, ``s_max``, leak,
   reset, membrane range) in tables indexed by the layer: the neuron lanes shift by
@@ -210,8 +210,6 @@ class SerialCore(CheckedComponent):
         s.t_lo = table([signed_range(ly.u_bits)[0] for ly in net.layers], signed(p.u_bits))
         s.t_hi = table([signed_range(ly.u_bits)[1] for ly in net.layers], signed(p.u_bits))
         s.t_fires = table(p.fires, unsigned(1))
-        s.t_spike_bits = table([ly.spike_bits for ly in net.layers], range(9))
-        s.t_in_bits = table([net.input_bits(i) for i in range(L)], range(17))
         # the layer's neuron constants, registered (the layer changes in LAYER_DONE, cycles
         # before its sweep), so that no table lookup sits in front of the neuron lanes
         s.c = SimpleNamespace()
@@ -497,10 +495,7 @@ def serial_design_memories(net: Network, lanes: int,
                            max_events: int = MAX_EVENTS) -> list[MemorySpec]:
     """Every memory of the board design with the serial core: the core's and the host
     link's frame buffer."""
-    try:
-        plan = SerialCore.check(net, lanes=lanes)
-    except DesignError:
-        raise
+    plan = SerialCore.check(net, lanes=lanes)
     return [*(m.within("core") for m in plan.memories()),
             link_buffer(max_events).within("link.receiver")]
 
