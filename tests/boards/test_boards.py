@@ -143,9 +143,9 @@ def test_weights_go_to_spram_when_block_ram_is_short(mnist_net, digits_net):
 
 
 def test_weights_placement_errors(mnist_net, tmp_path):
-    # all in block RAM: 25088 x 32 bits = 200 blocks (1024 x 4 each: with its read
-    # multiplexer the cheapest for Yosys, checked by synthesis), plus the 20 of the rest
-    with pytest.raises(BuildError, match=r"does not fit icebreaker: bram: needs 220"):
+    # all in block RAM: 25088 x 32 bits in 25 banks of 1024 words, 8 blocks each (4 for
+    # the last half bank) = 196 blocks of 4 Kbit, plus the 20 of the rest
+    with pytest.raises(BuildError, match=r"does not fit icebreaker: bram: needs 216"):
         build(mnist_net, "icebreaker", lanes=[4, 1], weights="bram", out_dir=tmp_path)
     with pytest.raises(BuildError, match="ulx3s has no SPRAM"):
         estimate(mnist_net, "ulx3s", lanes=[4, 1], weights="spram")
