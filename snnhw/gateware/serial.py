@@ -32,12 +32,14 @@ reset (or a pulse on ``clear``) the core first zeroes its memories.
 Ports as :class:`~snnhw.gateware.network.SNNCore`: ``i`` (input events and
 end-of-step markers), ``o`` (logits then class), ``clear``.
 
-This first form takes dense layers, weights in the bitstream, and one read
-port per memory (no banks, no SPRAM yet).
+This first form takes dense layers and weights in the bitstream (a
+:class:`~snnhw.gateware.weights.WeightStore`: banks with registered outputs; no SPRAM
+yet).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from types import SimpleNamespace
 
@@ -54,6 +56,7 @@ from .kinds import kind as layer_kind
 from .layouts import event_layout, result_layout
 from .plan import MAX_EVENTS, DesignError, LayerPlan, MemorySpec, link_buffer
 from .readout import Readout
+from .weights import WeightStore
 
 __all__ = ["SERIAL_TAIL", "SerialCore", "SerialPlan", "ideal_cycles", "sample_bound",
            "serial_design_memories"]
@@ -240,12 +243,16 @@ class SerialCore(CheckedComponent):
                                                     init=list(init))
             return mm
 
-        wm = mem("weights", P * p.w_bits, p.weight_words, p.weight_init())
+        # the weights: a WeightStore (banks of block RAM, each bank's output registered,
+        # the bank select after the registers), read `latency` cycles ahead
+        m.submodules.weights = s.store = WeightStore(
+            MemorySpec("mem", "weights", max(p.weight_words, 1), P * p.w_bits, kind="rom"),
+            init=p.weight_init())
         bm = mem("bias", P * p.u_bits, p.bias_words, p.bias_init())
         am = mem("acc", P * p.acc_width, p.acc_words)
         mm = mem("membrane", P * p.u_bits, p.membrane_words)
         em = mem("spikes", p.spike_bits * P + len(s.e_base), p.entries)
-        s.w_rd, s.b_rd = wm.read_port(), bm.read_port()
+        s.b_rd = bm.read_port()
         s.a_rd, s.a_wr = am.read_port(), am.write_port()
         s.m_rd, s.m_wr = mm.read_port(), mm.write_port()
         s.e_rd, s.e_wr = em.read_port(), em.write_port()
@@ -318,7 +325,7 @@ class SerialCore(CheckedComponent):
         read never misses a write. DRAIN waits for the pipeline before the sweep."""
         v1, g1, val1 = s.walk
         with m.State("WALK"):
-            m.d.comb += s.w_rd.addr.eq(s.waddr)
+            m.d.comb += s.store.rd_addr.eq(s.waddr)
             m.d.sync += [s.waddr.eq(s.waddr + s.t_n_in[s.layer]), s.group.eq(s.group + 1),
                          v1.eq(1), g1.eq(s.group), val1.eq(s.ev_value)]
             with m.If(s.group == s.t_groups[s.layer] - 1):
@@ -336,14 +343,23 @@ class SerialCore(CheckedComponent):
         p = self.plan
         P = p.lanes
         gw = len(s.group)
-        v1, v2, v3 = Signal(name="p1_valid"), Signal(name="p2_valid"), Signal(name="p3_valid")
-        g1, g2, g3 = (Signal(gw, name=f"p{k}_group") for k in (1, 2, 3))
-        val1, val2 = Signal.like(s.ev_value, name="p1_value"), Signal.like(s.ev_value,
-                                                                            name="p2_value")
+        # the issue's valid, group and value wait the weight store's latency (stages
+        # d_1 .. d_L); the word then lands in `wreg`
+        stages = [(Signal(name=f"d{k}_valid"), Signal(gw, name=f"d{k}_group"),
+                   Signal.like(s.ev_value, name=f"d{k}_value"))
+                  for k in range(1, s.store.latency + 1)]
+        v1, g1, val1 = stages[0]
+        m.d.sync += v1.eq(0)
+        for (va, ga, xa), (vb, gb, xb) in itertools.pairwise(stages):
+            m.d.sync += [vb.eq(va), gb.eq(ga), xb.eq(xa)]
+        vl, gl, vall = stages[-1]
+        v2, v3 = Signal(name="p2_valid"), Signal(name="p3_valid")
+        g2, g3 = Signal(gw, name="p2_group"), Signal(gw, name="p3_group")
+        val2 = Signal.like(s.ev_value, name="p2_value")
         wreg = Signal(P * p.w_bits, name="wreg")
         prods = [Signal(signed(p.acc_width), name=f"prod{lane}") for lane in range(P)]
-        m.d.sync += [v1.eq(0), v2.eq(v1), g2.eq(g1), val2.eq(val1), v3.eq(v2), g3.eq(g2),
-                     wreg.eq(s.w_rd.data)]
+        m.d.sync += [v2.eq(vl), g2.eq(gl), val2.eq(vall), v3.eq(v2), g3.eq(g2),
+                     wreg.eq(s.store.rd_data)]
         for lane in range(P):
             w = wreg.word_select(lane, p.w_bits).as_signed()
             terms = [Mux(val2[b], w << b, 0) for b in range(p.value_bits)]
@@ -354,7 +370,7 @@ class SerialCore(CheckedComponent):
             sums = [(s.a_rd.data.word_select(lane, p.acc_width).as_signed() + prods[lane])
                     [:p.acc_width] for lane in range(P)]
             m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(g3), s.a_wr.data.eq(Cat(*sums))]
-        s.walk_busy = v1 | v2 | v3
+        s.walk_busy = Cat(*[v for v, _, _ in stages], v2, v3).any()
         s.walk = (v1, g1, val1)
 
     def _sweep_states(self, m, s) -> None:
@@ -471,8 +487,8 @@ def sample_bound(plan: SerialPlan, events) -> int:
     are cleared), from ``events[layer, step]``, the non-zero input events each layer
     sees (:func:`snnhw.gateware.cycles.events_per_step`).
 
-    Per layer and step: ``E * (G + 1)`` (an event's fetch, a cycle a group), 4 cycles
-    to drain the walk's pipeline, ``4 G + 1`` for the sweep, and the spike
+    Per layer and step: ``E * (G + 1)`` (an event's fetch, a cycle a group), at most 6
+    cycles to drain the walk's pipeline (the weight store's latency, up to 4, and 2), ``4 G + 1`` for the sweep, and the spike
     memory's overhead, at most ``2 G_prev + 2`` (two cycles an entry, the closing
     reads); the input's marker one cycle. After the last step the readout's ``2 G + n_out + 3`` and
     :data:`SERIAL_TAIL`."""
@@ -481,7 +497,7 @@ def sample_bound(plan: SerialPlan, events) -> int:
     for layer, (g, e_l) in enumerate(zip(plan.groups, events)):
         prev = plan.groups[layer - 1] if layer else 0
         for e in e_l:
-            total += int(e) * (g + 1) + 4 + 4 * g + 1 + 2 * prev + 2
+            total += int(e) * (g + 1) + 6 + 4 * g + 1 + 2 * prev + 2
     return total + 2 * plan.groups[-1] + plan.net.n_out + 3 + SERIAL_TAIL
 
 
