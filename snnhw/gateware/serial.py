@@ -488,9 +488,10 @@ def sample_bound(plan: SerialPlan, events) -> int:
     sees (:func:`snnhw.gateware.cycles.events_per_step`).
 
     Per layer and step: ``E * (G + 1)`` (an event's fetch, a cycle a group), at most 6
-    cycles to drain the walk's pipeline (the weight store's latency, up to 4, and 2), ``4 G + 1`` for the sweep, and the spike
-    memory's overhead, at most ``2 G_prev + 2`` (two cycles an entry, the closing
-    reads); the input's marker one cycle. After the last step the readout's ``2 G + n_out + 3`` and
+    cycles to drain the walk's pipeline (the weight store's latency, up to 4, and 2),
+    ``4 G + 1`` for the sweep, and the spike memory's overhead, at most
+    ``2 G_prev + 2`` (two cycles an entry, the closing reads); the input's marker one
+    cycle. After the last step the readout's ``2 G + n_out + 3`` and
     :data:`SERIAL_TAIL`."""
     events = np.asarray(events)
     total = 0
