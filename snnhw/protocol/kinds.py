@@ -4,7 +4,7 @@ holds the layouts, the gateware builds the same words from them)."""
 
 from __future__ import annotations
 
-from ..ir import IRKindError
+from ..ir.kinds import lookup
 from .words import conv_weight_words, weight_words
 
 __all__ = ["WEIGHT_LAYOUTS", "layer_weight_words"]
@@ -16,6 +16,4 @@ WEIGHT_LAYOUTS = {"dense": weight_words, "conv": conv_weight_words}
 def layer_weight_words(layer, lanes: int) -> list[int]:
     """The weight memory of an IR layer at ``lanes``; :class:`IRKindError` if the host
     link has no layout for its kind."""
-    if layer.kind not in WEIGHT_LAYOUTS:
-        raise IRKindError(f"the host link has no weight layout for layer kind {layer.kind!r}")
-    return WEIGHT_LAYOUTS[layer.kind](layer.W, lanes, layer.w_bits)
+    return lookup(WEIGHT_LAYOUTS, layer.kind, "the host link")(layer.W, lanes, layer.w_bits)

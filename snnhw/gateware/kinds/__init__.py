@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ...ir import IRKindError
+from ...ir.kinds import lookup
 from . import conv, dense
 
 __all__ = ["KINDS", "kind"]
@@ -27,7 +27,4 @@ KINDS: dict[str, ModuleType] = {"dense": dense, "conv": conv}
 
 def kind(name: str) -> ModuleType:
     """The module of layer kind ``name``; :class:`IRKindError` (one line) if unknown."""
-    if name not in KINDS:
-        raise IRKindError(f"the gateware has no layer kind {name!r} (it builds "
-                          f"{', '.join(KINDS)})")
-    return KINDS[name]
+    return lookup(KINDS, name, "the gateware")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ...ir import IRKindError
-from ...ir.kinds import KINDS as IR_KINDS
+from ...ir.kinds import lookup
 from . import conv, dense
 
 __all__ = ["KINDS", "charge_of", "kind", "naive_charges_of"]
@@ -21,10 +20,7 @@ KINDS: dict[str, ModuleType] = {"dense": dense, "conv": conv}
 
 def kind(name: str) -> ModuleType:
     """The module of layer kind ``name``; :class:`IRKindError` (one line) if unknown."""
-    if name not in KINDS:
-        raise IRKindError(f"the golden model has no layer kind {name!r} (it has "
-                          f"{', '.join(KINDS)}; the IR has {', '.join(IR_KINDS)})")
-    return KINDS[name]
+    return lookup(KINDS, name, "the golden model")
 
 
 def charge_of(layer):

@@ -16,7 +16,8 @@ from . import conv, dense
 from .conv import ConvLayer, conv_out_size
 from .dense import DenseLayer
 
-__all__ = ["KINDS", "LAYER_KINDS", "ConvLayer", "DenseLayer", "conv_out_size", "layer_class"]
+__all__ = ["KINDS", "LAYER_KINDS", "ConvLayer", "DenseLayer", "conv_out_size", "layer_class",
+           "lookup"]
 
 #: name -> the kind's dataclass
 KINDS = {cls.KIND: cls for cls in (dense.DenseLayer, conv.ConvLayer)}
@@ -30,3 +31,12 @@ def layer_class(name, index: int | None = None) -> type:
     except (KeyError, TypeError):
         raise IRKindError(f"{_where(index)}: field 'kind' = {name!r} is not one of "
                           f"{list(KINDS)}") from None
+
+
+def lookup(registry: dict, name, where: str):
+    """``registry[name]``, a floor's entry for layer kind ``name``; :class:`IRKindError`
+    (one line) naming the kind and what ``where`` (the floor) has if it is not there."""
+    if not isinstance(name, str) or name not in registry:
+        raise IRKindError(f"{where} has no layer kind {name!r} (it has "
+                          f"{', '.join(registry)})")
+    return registry[name]

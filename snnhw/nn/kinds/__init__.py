@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ...ir import IRKindError
+from ...ir.kinds import lookup
 from . import conv, dense
 
 __all__ = ["KINDS", "kind"]
@@ -28,7 +28,4 @@ KINDS: dict[str, ModuleType] = {dense.NAME: dense, conv.NAME: conv}
 
 def kind(name: str) -> ModuleType:
     """The module of layer kind ``name``; :class:`IRKindError` (one line) if unknown."""
-    if name not in KINDS:
-        raise IRKindError(f"the torch front end has no layer kind {name!r} (it has "
-                          f"{', '.join(KINDS)})")
-    return KINDS[name]
+    return lookup(KINDS, name, "the torch front end")
