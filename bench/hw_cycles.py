@@ -146,15 +146,14 @@ def measure(net, x, lanes_list, bar):
 def measure_serial(net, x, lanes_list, bar):
     """The serial core: cycles per inference against its ideal, one group of ``lanes``
     synapses a cycle plus one cycle per group swept (``sum E * G + T * sum G``)."""
-    from snnhw.gateware.serial import SerialCore, SerialPlan
+    from snnhw.gateware.serial import SerialCore, SerialPlan, ideal_cycles
 
     g = golden.run(net, x)
     events = cycles.events_per_step(net, x)                   # [sample, layer, step]
     rows = []
     for lanes in lanes_list:
         plan = SerialPlan(net, lanes)
-        ideal = sum(int(e[k].sum()) * gk + net.timesteps * gk
-                    for e in events for k, gk in enumerate(plan.groups))
+        ideal = sum(ideal_cycles(plan, e) for e in events)
         t0 = time.perf_counter()
         r = run_network(SerialCore(net, lanes=lanes), x)
         wall = time.perf_counter() - t0

@@ -190,8 +190,7 @@ class SerialCore(CheckedComponent):
         s.last_layer = s.layer == L - 1
         s.last_step = s.step == net.timesteps - 1
         s.group = Signal(range(max(p.groups) + 1))
-        s.addr = Signal(range(max(p.weight_words, p.bias_words, p.membrane_words,
-                                  p.acc_words) + 1))
+        s.addr = Signal(range(max(p.membrane_words, p.acc_words) + 1))   # CLEAR's counter
         wmax = max(p.weight_words, 2)
         s.t_groups = table(p.groups, range(max(p.groups) + 1))
         s.t_n_in = table(p.n_in, range(max(p.n_in) + 1))
@@ -222,8 +221,7 @@ class SerialCore(CheckedComponent):
             reg = Signal.like(table_[0], name=f"layer_{key}")
             m.d.sync += reg.eq(table_[s.layer])
             setattr(s.c, key, reg)
-        # the event being walked: index, value, the weight address of its next group
-        s.ev_index = Signal(range(max(p.n_in) + 1))
+        # the event being walked: its value, the weight address of its next group
         s.ev_value = Signal(p.value_bits)
         s.waddr = Signal(range(wmax + 1))
         s.entries = Signal(range(p.entries + 1))      # written by the last sweep
@@ -271,7 +269,7 @@ class SerialCore(CheckedComponent):
                 m.next = "INPUT"
 
     def _start_event(self, m, s, index, value) -> None:
-        m.d.sync += [s.ev_index.eq(index), s.ev_value.eq(value), s.group.eq(0),
+        m.d.sync += [s.ev_value.eq(value), s.group.eq(0),
                      s.waddr.eq(s.t_w_base[s.layer] + index)]
 
     def _accum_states(self, m, s) -> None:
@@ -503,9 +501,10 @@ def sample_bound(plan: SerialPlan, events) -> int:
 
 
 def ideal_cycles(plan: SerialPlan, events) -> int:
-    """Synaptic work in cycles, ``sum E * G`` (what a lane-parallel core must do)."""
+    """The serial core's ideal for one sample's ``events[layer, step]``: one group of
+    ``lanes`` synapses a cycle plus one cycle a group swept, ``sum E * G + T * sum G``."""
     events = np.asarray(events)
-    return int(sum(int(e.sum()) * g for g, e in zip(plan.groups, events)))
+    return int(sum(int(e.sum()) * g + len(e) * g for g, e in zip(plan.groups, events)))
 
 
 def serial_design_memories(net: Network, lanes: int,
