@@ -90,10 +90,8 @@ def _estimate(net, point: dict) -> dict:
     from snnboards.platforms import BOARDS
 
     spec = BOARDS[point["board"]]
-    lanes = [int(v) for v in point["lanes"].split(",")]
     clk = point["clock_mhz"] * 1e6 if point["clock_mhz"] else None
-    # one number or one per layer; estimate checks them against the network
-    est = estimate(net, spec.name, lanes=lanes[0] if len(lanes) == 1 else lanes, clk_hz=clk,
+    est = estimate(net, spec.name, lanes=_lanes(point), clk_hz=clk,
                    core=point.get("core", "pipeline"))
     try:
         check_fit(est, spec)
@@ -105,6 +103,13 @@ def _estimate(net, point: dict) -> dict:
             "clock_mhz": est["clock_mhz"], "latency_us": est["latency_us"],
             "lanes": est["lanes"],
             "capacity": {k: v for k, v in spec.capacity.items() if v is not None}}
+
+
+def _lanes(point: dict):
+    """The point's lanes: one number, or one per layer (estimate and build check them
+    against the network)."""
+    lanes = [int(v) for v in point["lanes"].split(",")]
+    return lanes[0] if len(lanes) == 1 else lanes
 
 
 def _build_child(conn, net, board: str, lanes, out_dir: str, clock_mhz, core) -> None:
@@ -131,11 +136,10 @@ def _build(net, point: dict, out_dir: Path, timeout: float) -> dict:
         raise PointError("build: this worker is a daemonic process and cannot start the "
                          "build's; run Dask workers with distributed.worker.daemon: false "
                          "(snnhw explore's own cluster does)")
-    lanes = [int(v) for v in point["lanes"].split(",")]
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_build_child, daemon=False,
-                        args=(send, net, point["board"], lanes[0] if len(lanes) == 1 else lanes,
+                        args=(send, net, point["board"], _lanes(point),
                               str(out_dir), point["clock_mhz"] or None,
                               point.get("core", "pipeline")))
     child.start()
