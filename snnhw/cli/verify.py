@@ -253,7 +253,20 @@ def _backend(args, net):
         else:
             backend = BoardBackend(args.port, baud=args.baud or 115200)
         return backend, f"board ({args.port})"
-    backend = SimBackend(args.sim, lanes=parse_lanes(args.lanes, net), rtl_dir=args.rtl,
+    lanes = parse_lanes(args.lanes, net)
+    if args.core == "serial" and args.rtl is None:   # refused before any simulation
+        from ..gateware.plan import DesignError
+        from ..gateware.serial import SerialCore
+
+        one = lanes if isinstance(lanes, int) else lanes[0]
+        try:
+            if not isinstance(lanes, int) and len(set(lanes)) > 1:
+                raise DesignError("the serial core has one lanes setting for all layers, "
+                                  f"got {lanes}")
+            SerialCore.check(net, lanes=one)
+        except DesignError as exc:
+            raise CLIError(str(exc)) from None
+    backend = SimBackend(args.sim, lanes=lanes, rtl_dir=args.rtl,
                          work=args.work, in_pauses=args.in_pauses, out_pauses=args.out_pauses,
                          seed=args.seed, waves=args.waves, engine=args.engine,
                          core=args.core)

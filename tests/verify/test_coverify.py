@@ -155,3 +155,13 @@ def test_verify_of_a_network_the_gateware_cannot_build_is_a_user_error(tmp_path,
                  "--work", str(tmp_path / "w")]) == 2
     err = capsys.readouterr().err.strip()
     assert "reads out a dense layer" in err and len(err.splitlines()) == 1
+
+
+def test_verify_refuses_per_layer_lanes_on_the_serial_core_before_simulating(tmp_path, capsys):
+    net = random_network(np.random.default_rng(0), [6, 5, 3])
+    path = ir.save(net, tmp_path / "n.snn")
+    assert main(["verify", str(path), "--core", "serial", "--lanes", "2,1", "--n", "2",
+                 "--no-progress", "--work", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "one lanes setting for all layers" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "w").exists()
