@@ -126,7 +126,7 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
     if core == "auto":      # the pipeline core when it fits, else the serial core
         core = estimate(net, spec.name, lanes=lanes, clk_hz=clk_hz, weights=weights,
                         core="auto")["core"]
-    placed = place_weights(net, lanes, spec, weights) if core == "pipeline" else {}
+    placed = place_weights(net, lanes, spec, weights, core=core)
     est = estimate(net, spec.name, lanes=lanes, clk_hz=clk_hz, weights=placed, core=core)
     ps = est["lanes"]  # one per layer
     if fit_check:

@@ -59,7 +59,7 @@ def memories(net: Network, lanes, fam, weights: dict | None = None,
     ``fam`` (``blocks``; ``spram`` for a memory in SPRAM)."""
     try:
         if core == "serial":
-            specs = serial_design_memories(net, _one_lanes(lanes, net))
+            specs = serial_design_memories(net, _one_lanes(lanes, net), weights)
         else:
             specs = design_memories(net, lanes, weights)
     except ValueError as exc:
@@ -92,10 +92,11 @@ def bram_blocks(depth: int, width: int, family: str, rom: bool = False) -> int:
     return get_family(family).bram_blocks(depth, width, rom)
 
 
-def place_weights(net: Network, lanes, spec, mode: str = "auto") -> dict[int, str]:
+def place_weights(net: Network, lanes, spec, mode: str = "auto",
+                  core: str = "pipeline") -> dict[int, str]:
     """``{layer: "spram"}`` for the weight memories that go to SPRAM (see the module
     docstring); ``mode`` ``"bram"`` keeps all in block RAM, ``"spram"`` moves every one
-    that fits."""
+    that fits. The serial ``core`` keeps all layers in one memory: all move or none."""
     if mode not in WEIGHT_MODES:
         raise BuildError(f"weights must be one of {WEIGHT_MODES}, got {mode!r}")
     have = spec.capacity.get("spram", 0)
@@ -103,6 +104,8 @@ def place_weights(net: Network, lanes, spec, mode: str = "auto") -> dict[int, st
         return {}
     if not have:
         raise BuildError(f"{spec.name} has no SPRAM for the weights (iCE40UP5K boards do)")
+    if core == "serial":
+        return _place_serial(net, _one_lanes(lanes, net), spec, mode)
     mems = memories(net, lanes, spec.family)
     total = sum(mem["blocks"] for mem in mems)
     placed, used = {}, 0
@@ -121,6 +124,29 @@ def place_weights(net: Network, lanes, spec, mode: str = "auto") -> dict[int, st
     if mode == "spram" and not placed:
         raise BuildError(f"no layer's weights fit {spec.name}'s SPRAM ({have} blocks of "
                              f"16K x 16 bits, at most {SNNCore.LOAD_WIDTH}-bit words)")
+    return placed
+
+
+def _place_serial(net: Network, lanes: int, spec, mode: str) -> dict[int, str]:
+    """:func:`place_weights` for the serial core: its one weight store in SPRAM when
+    ``mode`` is ``"spram"``, or ``"auto"`` and the block RAM would not fit otherwise."""
+    if mode == "auto":
+        mems = memories(net, lanes, spec.family, core="serial")
+        if sum(m["blocks"] for m in mems) <= spec.capacity["bram"]:
+            return {}
+    placed = {k: "spram" for k in range(len(net.layers))}
+    try:
+        mems = memories(net, lanes, spec.family, placed, core="serial")
+    except BuildError as exc:   # words the load port cannot take, mixed w_bits
+        if mode == "auto":
+            return {}
+        raise BuildError(f"the weights cannot go to SPRAM: {exc}") from None
+    units = sum(m.get("spram", 0) for m in mems)
+    if units > spec.capacity["spram"]:
+        if mode == "auto":
+            return {}
+        raise BuildError(f"the weights need {units} SPRAM blocks of 16K x 16 bits, "
+                         f"{spec.name} has {spec.capacity['spram']} (try fewer lanes)")
     return placed
 
 
@@ -146,7 +172,7 @@ def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
     if core == "auto":
         return _estimate_auto(net, spec, lanes, density, clk_hz, weights)
     if core == "serial":
-        return _estimate_serial(net, spec, _one_lanes(lanes, net), density, clk_hz)
+        return _estimate_serial(net, spec, _one_lanes(lanes, net), density, clk_hz, weights)
     if core != "pipeline":
         raise BuildError(f"core must be one of {(*CORES, 'auto')}, got {core!r}")
     try:
@@ -227,6 +253,7 @@ def _estimate_auto(net: Network, spec, lanes, density: float, clk_hz: float, wei
         why = str(exc)
     try:
         serial = estimate(net, spec.name, lanes=lanes, density=density, clk_hz=clk_hz,
+                          weights=weights if isinstance(weights, str) else "auto",
                           core="serial")
     except BuildError as exc:       # a network or lanes the serial core does not take
         return {**pipe, "core": "pipeline",
@@ -236,20 +263,26 @@ def _estimate_auto(net: Network, spec, lanes, density: float, clk_hz: float, wei
                                      "core is used"}
 
 
-def _estimate_serial(net: Network, spec, lanes: int, density: float, clk_hz: float) -> dict:
-    """:func:`estimate` for the serial core (weights in block RAM so far)."""
+def _estimate_serial(net: Network, spec, lanes: int, density: float, clk_hz: float,
+                     weights) -> dict:
+    """:func:`estimate` for the serial core; ``weights`` a mode of :func:`place_weights`
+    or its result."""
+    placed = (weights if isinstance(weights, dict)
+              else place_weights(net, lanes, spec, weights, core="serial"))
     try:
-        plan = SerialCore.check(net, lanes=lanes)
+        plan = SerialCore.check(net, lanes=lanes, weights=placed)
     except ValueError as exc:
         raise BuildError(str(exc)) from None
-    mems = memories(net, lanes, spec.family, core="serial")
+    mems = memories(net, lanes, spec.family, placed, core="serial")
     ev = np.array([[round(density * (net.n_in if li == 0 else net.layers[li - 1].n_out))] *
                    net.timesteps for li in range(len(net.layers))])
     bound = serial_sample_bound(plan, ev)
     return {
         "board": spec.name, "family": spec.family.name, "lanes": [lanes] * len(net.layers),
         "core": "serial", "memories": mems, "bram": sum(m["blocks"] for m in mems),
-        "spram": 0, "weights": {}, "memory_bits": sum(m["depth"] * m["width"] for m in mems),
+        "spram": sum(m.get("spram", 0) for m in mems),
+        "weights": {str(k): v for k, v in sorted(placed.items())},
+        "memory_bits": sum(m["depth"] * m["width"] for m in mems),
         "lc": _serial_logic_cells(plan, spec.family.logic), "dsp": 0,
         "cycles_per_inference": int(bound), "input_density": density,
         "latency_us": round(bound / clk_hz * 1e6, 1), "clock_mhz": clk_hz / 1e6,

@@ -28,7 +28,7 @@ def make_core(net: Network, lanes, core: str = "pipeline", **kw):
                 raise DesignError("the serial core has one lanes setting for all layers, "
                                   f"got {lanes}")
             lanes = lanes[0]
-        return SerialCore(net, lanes=lanes)
+        return SerialCore(net, lanes=lanes, **kw)
     if core != "pipeline":
         raise DesignError(f"core must be one of {CORES}, got {core!r}")
     return SNNCore(net, lanes=lanes, **kw)

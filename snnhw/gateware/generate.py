@@ -143,7 +143,8 @@ def write(net: Network, lanes, out_dir, *, top: str = "snn_top",
 
 def write_linked(net: Network, lanes, out_dir, *, clk_hz: float, baud: int,
                  top: str = "snn_linked", weights: dict | None = None,
-                 bank_words: int | None = None) -> tuple[Path, Path, dict]:
+                 bank_words: int | None = None,
+                 core: str = "pipeline") -> tuple[Path, Path, dict]:
     """Verilog of the board-level design (UART + host link + network) and its manifest.
 
     Ports: ``clk``, ``rst``, ``rx``, ``tx``, ``led_activity``, ``led_error``.
@@ -151,14 +152,16 @@ def write_linked(net: Network, lanes, out_dir, *, clk_hz: float, baud: int,
     ``"spram"`` the simulation model of ``SB_SPRAM256KA`` (from Yosys's iCE40
     cell library) is written next to the design and listed in ``sources``;
     a small ``bank_words`` spreads a small memory over several banks (SPRAM
-    blocks, block RAMs) to exercise the bank select in simulation.
+    blocks, block RAMs) to exercise the bank select in simulation. ``core``: the core
+    around which the design is built (:data:`~snnhw.gateware.cores.CORES`; the serial
+    core loads all layers or none).
     """
     from .linked import LinkedNetwork
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     design = LinkedNetwork(net, lanes=lanes, clk_hz=clk_hz, baud=baud, weights=weights,
-                           bank_words=bank_words)
+                           bank_words=bank_words, core=core)
     text = verilog.convert(design, name=top, emit_src=False)
     v_path = out / f"{top}.v"
     write_text_atomic(v_path, text)
@@ -170,7 +173,7 @@ def write_linked(net: Network, lanes, out_dir, *, clk_hz: float, baud: int,
     man = {"format": RTL_FORMAT + "-linked", "version": RTL_VERSION, "top": top,
            "verilog": v_path.name, "ir_hash": net.content_hash(), "clk_hz": clk_hz,
            "baud": baud, "divisor": design.divisor, "timeout_cycles": design.link.timeout,
-           "lanes": lanes, "sources": sources,
+           "lanes": lanes, "sources": sources, "core": core,
            "weights_loaded": sorted(design.core.loaded)}
     m_path = out / f"{top}.json"
     write_text_atomic(m_path, json.dumps(man, indent=1, sort_keys=True) + "\n")

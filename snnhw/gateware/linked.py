@@ -31,8 +31,7 @@ class LinkedNetwork(wiring.Component):
                  bank_words: int | None = None, core: str = "pipeline"):
         self.net, self.lanes = net, lanes
         self.divisor = divisor_for(clk_hz, baud)
-        kw = {"weights": weights, "bank_words": bank_words} if core == "pipeline" else {}
-        self.core = make_core(net, lanes, core, **kw)
+        self.core = make_core(net, lanes, core, weights=weights, bank_words=bank_words)
         self.link = HostLink(n_in=net.n_in, in_bits=net.in_bits, n_out=net.n_out,
                              logit_bits=self.core.logit_bits,
                              timeout=40 * self.divisor,

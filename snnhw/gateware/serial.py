@@ -32,9 +32,14 @@ reset (or a pulse on ``clear``) the core first zeroes its memories.
 Ports as :class:`~snnhw.gateware.network.SNNCore`: ``i`` (input events and
 end-of-step markers), ``o`` (logits then class), ``clear``.
 
-This first form takes dense layers and weights in the bitstream (a
-:class:`~snnhw.gateware.weights.WeightStore`: banks with registered outputs; no SPRAM
-yet).
+The weights live in a :class:`~snnhw.gateware.weights.WeightStore` (banks with
+registered outputs): in the bitstream (``"rom"``), or loaded by the host
+(``"spram"`` on the iCE40UP5K, ``"ram"`` elsewhere) through ``load``
+(:class:`~snnhw.gateware.ports.CoreLoadPort`), layer by layer as for the pipeline
+core: word ``addr`` of layer ``layer`` goes to ``w_base[layer] + addr``, so the
+host sends the same WEIGHTS frames to either core. A loaded store holds every layer
+(one memory), so all layers are loaded or none, and their ``w_bits`` must agree (the
+host's words are each layer's own width). This form takes dense layers.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from ._checks import CheckedComponent, check_lanes
 from .kinds import kind as layer_kind
 from .layouts import event_layout, result_layout
 from .plan import MAX_EVENTS, DesignError, LayerPlan, MemorySpec, link_buffer
+from .ports import CoreLoadPort
 from .readout import Readout
 from .weights import WeightStore
 
@@ -63,10 +69,11 @@ __all__ = ["SERIAL_TAIL", "SerialCore", "SerialPlan", "ideal_cycles", "sample_bo
 
 
 class SerialPlan:
-    """Sizes, bases and widths of the serial core of ``net`` at ``lanes``."""
+    """Sizes, bases and widths of the serial core of ``net`` at ``lanes``; ``weights``
+    the weight store's kind (``"rom"``, ``"ram"``, ``"spram"``)."""
 
-    def __init__(self, net: Network, lanes: int):
-        self.net, self.lanes = net, lanes
+    def __init__(self, net: Network, lanes: int, weights: str = "rom"):
+        self.net, self.lanes, self.weights = net, lanes, weights
         P, L = lanes, len(net.layers)
         self.groups = [math.ceil(ly.n_out / P) for ly in net.layers]
         self.n_in = [ly.n_in for ly in net.layers]
@@ -93,8 +100,7 @@ class SerialPlan:
     def memories(self) -> list[MemorySpec]:
         """Every memory of the serial core, named from the core."""
         P = self.lanes
-        mems = [MemorySpec("engine.weights", "weights", max(self.weight_words, 1),
-                           P * self.w_bits, kind="rom"),
+        mems = [self.weight_spec().within("engine"),
                 MemorySpec("engine.bias", "bias", self.bias_words, P * self.u_bits, kind="rom"),
                 MemorySpec("engine.acc", "accumulators", self.acc_words, P * self.acc_width),
                 MemorySpec("engine.membrane", "membranes", self.membrane_words,
@@ -104,6 +110,20 @@ class SerialPlan:
         mems += [m.within("engine") for m in self.readout.memories
                  if m.role == "logits"]
         return mems
+
+    def weight_spec(self) -> MemorySpec:
+        """The weight store (every layer's words, one memory)."""
+        return MemorySpec("weights", "weights", max(self.weight_words, 1),
+                          self.lanes * self.w_bits, kind=self.weights)
+
+    @property
+    def loaded(self) -> list[int]:
+        """The layers the host loads (all, or none)."""
+        return [] if self.weights == "rom" else list(range(len(self.net.layers)))
+
+    def weight_depths(self) -> dict[int, int]:
+        """Words of each loaded layer (the WEIGHTS frames' address range)."""
+        return {k: self.groups[k] * self.n_in[k] for k in self.loaded}
 
     def weight_init(self) -> list[int]:
         words = []
@@ -120,6 +140,37 @@ class SerialPlan:
         return words
 
 
+def _store_kind(net: Network, weights: dict | None) -> str:
+    """The weight store's kind from ``{layer: "ram" | "spram"}`` (all layers or none)."""
+    kinds = set((weights or {}).values())
+    if not kinds:
+        return "rom"
+    if len(kinds) > 1 or set(weights) != set(range(len(net.layers))):
+        raise DesignError("the serial core keeps every layer's weights in one memory: load "
+                          f"all {len(net.layers)} layers the same way or none, got {weights}")
+    kind = kinds.pop()
+    if kind not in ("ram", "spram"):
+        raise DesignError(f"loaded weights go to 'ram' or 'spram', got {kind!r}")
+    return kind
+
+
+def _check_loadable(plan: SerialPlan) -> None:
+    """A loaded store takes the host's words unchanged: one ``w_bits``, words that fit
+    the load port."""
+    bits = sorted({ly.w_bits for ly in plan.net.layers})
+    if len(bits) > 1:
+        raise DesignError(f"weights loaded into the serial core need one w_bits for all "
+                          f"layers, got {bits} (keep them in the bitstream)")
+    width = plan.lanes * plan.w_bits
+    if width > CoreLoadPort.DATA_WIDTH:
+        raise DesignError(f"a loaded weight word is {plan.lanes} lanes x {plan.w_bits} bits "
+                          f"= {width} bits; at most {CoreLoadPort.DATA_WIDTH} (use fewer lanes)")
+    for k, depth in plan.weight_depths().items():
+        if depth > 1 << CoreLoadPort.ADDR_WIDTH:
+            raise DesignError(f"layer {k}: {depth} weight words; a loaded layer holds at "
+                              f"most {1 << CoreLoadPort.ADDR_WIDTH} (use more lanes)")
+
+
 def _bases(sizes: list[int]) -> list[int]:
     out, at = [], 0
     for s in sizes:
@@ -132,7 +183,8 @@ class SerialCore(CheckedComponent):
     """The serial core of ``net`` with ``lanes`` neurons a cycle (module docstring)."""
 
     @classmethod
-    def check(cls, net: Network, *, lanes: int, **_) -> SerialPlan:
+    def check(cls, net: Network, *, lanes: int, weights: dict | None = None,
+              **_) -> SerialPlan:
         check_lanes(lanes)
         for i, ly in enumerate(net.layers):
             if layer_kind(ly.kind).WINDOWED:
@@ -141,22 +193,30 @@ class SerialCore(CheckedComponent):
         if not layer_kind(net.layers[-1].kind).READOUT:
             raise DesignError(f"the last layer is a {net.layers[-1].kind} layer: the "
                               "readout is a dense layer")
-        return SerialPlan(net, lanes)
+        plan = SerialPlan(net, lanes, _store_kind(net, weights))
+        if plan.loaded:
+            _check_loadable(plan)
+        return plan
 
-    def __init__(self, net: Network, *, lanes: int):
+    def __init__(self, net: Network, *, lanes: int, weights: dict | None = None,
+                 bank_words: int | None = None):
         self.plan = self._checked
-        self.loaded = []            # the serial core loads no weights at run time (yet)
+        self.loaded = self.plan.loaded
+        self.bank_words = bank_words
         self.net, self.lanes = net, lanes
         self.logit_bits = self.plan.readout.logit_bits
         ro = self.plan.readout
-        super().__init__({
+        ports = {
             "i": In(stream.Signature(event_layout(net.n_in, net.in_bits))),
             "o": Out(stream.Signature(result_layout(ro.logit_bits, net.n_out))),
             "clear": In(1),
-        })
+        }
+        if self.loaded:
+            ports["load"] = In(CoreLoadPort())
+        super().__init__(ports)
 
     def weight_depths(self) -> dict[int, int]:
-        return {}
+        return self.plan.weight_depths()
 
     def memories(self) -> list[MemorySpec]:
         return self.plan.memories()
@@ -174,6 +234,13 @@ class SerialCore(CheckedComponent):
             self._sweep_states(inner, s)
         m = Module()
         m.submodules.engine = ResetInserter(self.clear)(inner)
+        if self.loaded:
+            # a WEIGHTS word of layer `layer` at `addr` goes to w_base[layer] + addr;
+            # registered (outside the clear: a load follows the host's clear)
+            load, wl = self.load, s.store.load
+            bases = Array(Const(b, len(wl.addr)) for b in self.plan.w_base)
+            m.d.sync += [wl.en.eq(load.en), wl.addr.eq(bases[load.layer] + load.addr),
+                         wl.data.eq(load.data)]
         return m
 
     def _state(self, m) -> SimpleNamespace:
@@ -243,9 +310,10 @@ class SerialCore(CheckedComponent):
 
         # the weights: a WeightStore (banks of block RAM, each bank's output registered,
         # the bank select after the registers), read `latency` cycles ahead
+        spec = p.weight_spec()
         m.submodules.weights = s.store = WeightStore(
-            MemorySpec("mem", "weights", max(p.weight_words, 1), P * p.w_bits, kind="rom"),
-            init=p.weight_init())
+            MemorySpec("mem", "weights", spec.depth, spec.width, kind=spec.kind),
+            init=p.weight_init() if spec.kind == "rom" else None, bank_words=self.bank_words)
         bm = mem("bias", P * p.u_bits, p.bias_words, p.bias_init())
         am = mem("acc", P * p.acc_width, p.acc_words)
         mm = mem("membrane", P * p.u_bits, p.membrane_words)
@@ -507,11 +575,11 @@ def ideal_cycles(plan: SerialPlan, events) -> int:
     return int(sum(int(e.sum()) * g + len(e) * g for g, e in zip(plan.groups, events)))
 
 
-def serial_design_memories(net: Network, lanes: int,
+def serial_design_memories(net: Network, lanes: int, weights: dict | None = None,
                            max_events: int = MAX_EVENTS) -> list[MemorySpec]:
     """Every memory of the board design with the serial core: the core's and the host
     link's frame buffer."""
-    plan = SerialCore.check(net, lanes=lanes)
+    plan = SerialCore.check(net, lanes=lanes, weights=weights)
     return [*(m.within("core") for m in plan.memories()),
             link_buffer(max_events).within("link.receiver")]
 

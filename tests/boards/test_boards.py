@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from snnboards.build import BuildError, build, synth_options
-from snnboards.estimate import bram_blocks, estimate
+from snnboards.estimate import bram_blocks, check_fit, estimate
 from snnboards.platforms import BOARDS, board
 from snnboards.top import BoardTop
 from snnhw.cli import main
@@ -205,3 +205,27 @@ def test_auto_core_takes_the_pipeline_when_it_fits_else_the_serial_core():
     small = random_network(np.random.default_rng(0), [16, 12, 4])
     e = estimate(small, "icebreaker", lanes=2, core="auto")
     assert e["core"] == "pipeline" and e["core_reason"] == "the pipeline core fits"
+
+
+def test_serial_core_weights_go_to_spram_all_or_none():
+    """784-128-10 with 4-bit weights: 12,800 words of 32 bits at lanes 8, far more than
+    the UP5K's block RAM; in SPRAM they take two blocks side by side (16K rows), every
+    layer, and the host loads them."""
+    import numpy as np
+
+    from snnhw.ir.examples import random_network
+
+    net = random_network(np.random.default_rng(0), [784, 128, 10], in_bits=8, timesteps=4,
+                         spike_bits=2, w_bits=4, u_bits=16)
+    e = estimate(net, "icebreaker", lanes=8, core="serial", density=0.19)
+    assert e["weights"] == {"0": "spram", "1": "spram"} and e["spram"] == 2
+    store = next(m for m in e["memories"] if m["role"] == "weights")
+    assert (store["depth"], store["width"], store["kind"]) == (16 * 784 + 2 * 128, 32, "spram")
+    assert e["bram"] <= 30
+    with pytest.raises(BuildError, match="does not fit"):
+        check_fit(estimate(net, "icebreaker", lanes=8, core="serial", weights="bram"),
+                  board("icebreaker"))
+    with pytest.raises(BuildError, match="has no SPRAM"):
+        estimate(net, "ulx3s", lanes=8, core="serial", weights="spram")
+    with pytest.raises(BuildError, match="17 lanes x 4 bits = 68 bits"):
+        estimate(net, "icebreaker", lanes=17, core="serial", weights="spram")

@@ -10,6 +10,7 @@ from amaranth.lib import wiring
 
 from snnhw import golden
 from snnhw.gateware import SNNCore
+from snnhw.gateware.cores import make_core
 from snnhw.gateware.hostlink import HostLink
 from snnhw.gateware.sim import get, simulate
 from snnhw.ir.examples import random_input, random_network
@@ -21,10 +22,10 @@ from snnhw.util import signed_bits
 
 
 class Harness(wiring.Component):
-    def __init__(self, net, lanes, timeout=200, weights=None):
+    def __init__(self, net, lanes, timeout=200, weights=None, core="pipeline"):
         from amaranth.lib import stream
         from amaranth.lib.wiring import In, Out
-        self.core = SNNCore(net, lanes=lanes, weights=weights)
+        self.core = make_core(net, lanes, core, weights=weights)
         self.link = HostLink(n_in=net.n_in, in_bits=net.in_bits, n_out=net.n_out,
                              logit_bits=signed_bits(net.logit_bound()), max_events=16,
                              timeout=timeout, weight_depths=self.core.weight_depths())
@@ -172,6 +173,35 @@ def test_weights_frames_load_the_network(setup):
     g = golden.run(net, x)
     assert results_of(out, net.n_out) == [(lg, c) for lg, c in
                                           zip(g.logits.tolist(), g.classes.tolist())]
+
+
+def test_weights_frames_load_the_serial_core(setup):
+    """The serial core keeps every layer in one memory: the same per-layer WEIGHTS frames
+    land at each layer's base (rows of layer 1 read from where layer 0's end)."""
+    net, x = setup
+    lanes = [3, 3]
+    loads = load_frames(net, lanes, [0, 1])
+    frames = sample_frames(x)
+    chunks = [(f, i + 1) for i, f in enumerate(loads + frames)]
+    harness = Harness(net, 3, weights={0: "ram", 1: "ram"}, core="serial")
+    assert harness.core.weight_depths() == {0: 3 * 10, 1: 2 * 8}
+    out = run(harness, chunks, len(loads) + len(frames) + len(x))
+    assert all(f.type == link.ACK for f in out if f.type != link.RESULT)
+    g = golden.run(net, x)
+    assert results_of(out, net.n_out) == [(lg, c) for lg, c in
+                                          zip(g.logits.tolist(), g.classes.tolist())]
+
+
+def test_serial_core_loads_all_layers_or_none(setup):
+    net, _ = setup
+    with pytest.raises(ValueError, match="all 2 layers the same way or none"):
+        make_core(net, 2, "serial", weights={0: "ram"})
+    mixed = net.replace(layers=[net.layers[0], dataclasses.replace(
+        net.layers[1], w_bits=6, W=np.clip(net.layers[1].W, -32, 31))])
+    with pytest.raises(ValueError, match=r"one w_bits for all layers, got \[6, 8\]"):
+        make_core(mixed, 2, "serial", weights={0: "ram", 1: "ram"})
+    with pytest.raises(ValueError, match="9 lanes x 8 bits = 72 bits"):
+        make_core(net, 9, "serial", weights={0: "spram", 1: "spram"})
 
 
 def test_unloaded_weights_are_zero(setup):

@@ -68,6 +68,32 @@ def test_uart_board_path_with_weights_in_spram(sim, spram_design):
 
 
 @pytest.fixture(scope="module")
+def serial_spram_design(design, tmp_path_factory):
+    """The serial core with every layer's weights in one SPRAM store: lanes 4 x 8 bits
+    (two SB_SPRAM256KA side by side), 6 x 64 + 3 x 24 = 456 words in banks of 256 rows:
+    four blocks; the host's per-layer WEIGHTS frames land at each layer's base."""
+    net, x, _ = design
+    out = tmp_path_factory.mktemp("serial-spram")
+    _, _, man = write_linked(net, 4, out / "rtl", clk_hz=1e6, baud=100_000,
+                             weights={0: "spram", 1: "spram"}, bank_words=256, core="serial")
+    text = (out / "rtl" / "snn_linked.v").read_text()
+    assert text.count("SB_SPRAM256KA ") == 4 and man["weights_loaded"] == [0, 1]
+    return net, x[:3], out
+
+
+def test_uart_board_path_serial_core_with_weights_in_spram(serial_spram_design):
+    net, x, out = serial_spram_design
+    r = run_case(net, x, rtl_dir=out / "rtl", sim="verilator", work=out, name="serial-spram",
+                 test_module="snntb.cocotb_link",
+                 extra={"divisor": 10, "corrupt": [[1, 0]], "load": [[4, 4], [0, 1]]})
+    rep = r.report
+    assert rep.get("problems") == [] and rep.get("decoder_errors") == [], rep
+    assert rep["weight_errors"] == [ErrorCode.BAD_WEIGHT_ADDRESS]
+    assert len(rep["results"]) == len(x)
+    assert r.ok and r.failed == 0
+
+
+@pytest.fixture(scope="module")
 def packed_spram_design(design, tmp_path_factory):
     """Layer 0 at one lane: 8-bit words, two to an SPRAM row (written through the nibble
     mask, picked by the low address bit), 64 x 24 = 1536 words in 768 rows, banks of
