@@ -145,15 +145,16 @@ def measure(net, x, lanes_list, bar):
 
 def measure_serial(net, x, lanes_list, bar):
     """The serial core: cycles per inference against its ideal, one group of ``lanes``
-    synapses a cycle plus one cycle per group swept (``sum E * G + T * sum G``)."""
+    synapses a cycle (the groups the events visit) plus one cycle per neuron swept
+    (:func:`snnhw.gateware.serial.ideal_cycles`)."""
     from snnhw.gateware.serial import SerialCore, SerialPlan, ideal_cycles
 
     g = golden.run(net, x)
-    events = cycles.events_per_step(net, x)                   # [sample, layer, step]
     rows = []
     for lanes in lanes_list:
         plan = SerialPlan(net, lanes)
-        ideal = sum(ideal_cycles(plan, e) for e in events)
+        walk = cycles.walk_cycles(net, lanes, x)               # [sample, layer, step]
+        ideal = sum(ideal_cycles(plan, w) for w in walk)
         t0 = time.perf_counter()
         r = run_network(SerialCore(net, lanes=lanes), x)
         wall = time.perf_counter() - t0

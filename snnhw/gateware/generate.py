@@ -53,13 +53,10 @@ def _serial_layers(core) -> tuple[list, dict]:
                "role": "hidden" if i < len(p.groups) - 1 else p.net.readout}
               for i, (ly, g, wb, bb, mb, f) in enumerate(zip(
                   p.net.layers, p.groups, p.w_base, p.b_base, p.m_base, p.fires))]
-    mems = {"weights": (p.weight_words, p.lanes * p.w_bits, "rom"),
-            "bias": (p.bias_words, p.lanes * p.u_bits, "rom"),
-            "acc": (p.acc_words, p.lanes * p.acc_width, "ram"),
-            "membrane": (p.membrane_words, p.lanes * p.u_bits, "ram"),
-            "spikes": (p.entries, p.lanes * p.spike_bits + p.base_bits, "ram")}
-    return layers, {k: {"name": f"engine.{k}", "words": d, "width": w, "kind": kd}
-                    for k, (d, w, kd) in mems.items()}
+    for rec, w, sb in zip(layers, p.walks, p.s_base):
+        if w.conv:
+            rec.update(channel_groups=w.cgroups, positions=w.positions, walk_start_base=sb)
+    return layers, {m.name.split(".", 1)[1]: m.as_dict() for m in p.memories()}
 
 
 def manifest(net: Network, core: SNNCore, top: str, verilog_file: str) -> dict:

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
@@ -54,7 +55,8 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import Network
-from ..protocol.words import pack_lanes, weight_words
+from ..protocol.kinds import WEIGHT_LAYOUTS
+from ..protocol.words import pack_lanes
 from ..util import signed_bits, signed_range
 from ._checks import CheckedComponent, check_lanes
 from .kinds import kind as layer_kind
@@ -63,9 +65,52 @@ from .plan import MAX_EVENTS, DesignError, LayerPlan, MemorySpec, link_buffer
 from .ports import CoreLoadPort
 from .readout import Readout
 from .weights import WeightStore
+from .window import ConvWindow
 
 __all__ = ["SERIAL_TAIL", "SerialCore", "SerialPlan", "ideal_cycles", "sample_bound",
            "serial_design_memories"]
+
+
+@dataclass(frozen=True)
+class LayerWalk:
+    """How the serial core walks one layer (the same walk as the pipeline core's synapse
+    array, :mod:`snnhw.gateware.window`): ``groups`` accumulator and membrane words,
+    ``cgroups`` channel groups (a dense layer: every group), ``positions`` output
+    positions a channel (1), ``words`` weight words, ``biases`` bias words, the walk's
+    constant adds (``w_group``, ``a_group``; a conv layer's ``w_col``, ``w_row``,
+    ``a_row``, the column's accumulator step being -1) and ``max_visits``, the groups
+    one event visits at most."""
+
+    conv: bool
+    groups: int
+    cgroups: int
+    positions: int
+    words: int
+    biases: int
+    w_group: int
+    a_group: int
+    w_col: int = 0
+    w_row: int = 0
+    a_row: int = 0
+    taps: int = 1
+    window: ConvWindow | None = None
+
+    @property
+    def max_visits(self) -> int:
+        return self.window.max_visits if self.conv else self.groups
+
+    @classmethod
+    def of(cls, layer, lanes: int) -> LayerWalk:
+        k = layer_kind(layer.kind)
+        w = k.window(layer, lanes)
+        biases = k.bias_words(layer, lanes, w)
+        if w is None:
+            g = math.ceil(layer.n_out / lanes)
+            return cls(False, g, g, 1, g * layer.n_in, biases, layer.n_in, 1)
+        st = w.steps
+        return cls(True, w.groups, w.channel_groups, w.positions, w.weight_words, biases,
+                   st["w_group"], st["a_group"], st["w_col"], st["w_row"], st["a_row"],
+                   w.taps, w)
 
 
 class SerialPlan:
@@ -75,7 +120,10 @@ class SerialPlan:
     def __init__(self, net: Network, lanes: int, weights: str = "rom"):
         self.net, self.lanes, self.weights = net, lanes, weights
         P, L = lanes, len(net.layers)
-        self.groups = [math.ceil(ly.n_out / P) for ly in net.layers]
+        self.walks = [LayerWalk.of(ly, P) for ly in net.layers]
+        self.conv = [w.conv for w in self.walks]
+        self.has_conv = any(self.conv)
+        self.groups = [w.groups for w in self.walks]
         self.n_in = [ly.n_in for ly in net.layers]
         self.fires = [not (i == L - 1 and net.readout == "membrane") for i in range(L)]
         self.w_bits = max(ly.w_bits for ly in net.layers)
@@ -87,15 +135,86 @@ class SerialPlan:
         hidden = range(L - 1)
         self.spike_bits = max([1] + [net.layers[i].spike_bits for i in hidden])
         self.entries = max([1] + [self.groups[i] for i in hidden])
-        self.w_base = _bases([g * n for g, n in zip(self.groups, self.n_in)])
-        self.b_base = _bases(self.groups)
+        self.layer_words = [w.words for w in self.walks]
+        self.w_base = _bases(self.layer_words)
+        self.b_base = _bases([w.biases for w in self.walks])
         self.m_base = _bases([g if f else 0 for g, f in zip(self.groups, self.fires)])
-        self.weight_words = sum(g * n for g, n in zip(self.groups, self.n_in))
-        self.bias_words = sum(self.groups)
+        self.weight_words = sum(self.layer_words)
+        self.bias_words = sum(w.biases for w in self.walks)
         self.membrane_words = max(1, sum(g for g, f in zip(self.groups, self.fires) if f))
         self.acc_words = max(self.groups)
         self.readout = LayerPlan.of(net, L - 1, lanes)
-        self.base_bits = (max(self.groups) * P).bit_length()
+        self._keys()
+        self._starts()
+
+    def _keys(self) -> None:
+        """What a swept group tells the next layer. Its entry in the spike memory holds a
+        key (and its position); lane ``k``'s input index there is ``key + k * stride``.
+        For a dense layer next, the key is the flat index of the group's lane 0
+        (``gc * lanes * positions + position``; ``stride = positions``); for a conv
+        layer next, the weight offset of the group's first channel (``gc * lanes *
+        taps``; ``stride = taps``). The sweep steps the key by ``key_pos`` within a
+        channel group and by ``key_wrap`` to the next. ``stride_in[l]`` is the stride of
+        layer ``l``'s input events."""
+        P, L = self.lanes, len(self.walks)
+        self.key_pos, self.key_wrap, self.stride_in = [], [], [1] * L
+        for i, w in enumerate(self.walks):
+            nxt = self.walks[i + 1] if i + 1 < L else None
+            if nxt is not None and nxt.conv:
+                pos, wrap, stride = 0, P * nxt.taps, nxt.taps
+            else:
+                pos, wrap, stride = 1, P * w.positions - (w.positions - 1), w.positions
+            self.key_pos.append(pos if w.positions > 1 else 0)
+            self.key_wrap.append(wrap)
+            if nxt is not None:
+                self.stride_in[i + 1] = stride
+        top = max(w.cgroups * kw + w.positions + P * s
+                  for w, kw, s in zip(self.walks, self.key_wrap, [*self.stride_in[1:], 1]))
+        self.key_bits = top.bit_length()
+        self.pos_bits = max(w.positions - 1 for w in self.walks).bit_length()
+
+    def _starts(self) -> None:
+        """Where a conv layer's walk starts (:meth:`ConvWindow.table`): one word per
+        input index of layer 0, per input position of a later conv layer (its channel
+        comes from the key); ``s_base`` each layer's first word."""
+        self.start_fields = {"w0": 1, "a0": 1, "nx": 1, "visits": 1}
+        rows = []
+        self.s_base = []
+        for i, w in enumerate(self.walks):
+            self.s_base.append(len(rows))
+            if not w.conv:
+                continue
+            tab = w.window.table()
+            n = len(tab["w0"]) if i == 0 else w.window.in_shape[1] * w.window.in_shape[2]
+            rows += [{f: int(tab[f][j]) for f in self.start_fields} for j in range(n)]
+        for f in self.start_fields:
+            self.start_fields[f] = max([1] + [r[f].bit_length() for r in rows])
+        self.start_rows = rows
+        # the bits some word sets: only those are stored (synthesis drops a bit that is
+        # 0 in every word, and the block count follows the stored width)
+        live = 0
+        for word in self._start_words():
+            live |= word
+        self.start_live = [b for b in range(sum(self.start_fields.values())) if live >> b & 1]
+
+    def _start_words(self) -> list[int]:
+        words = []
+        for r in self.start_rows:
+            word, at = 0, 0
+            for f, bits in self.start_fields.items():
+                word |= r[f] << at
+                at += bits
+            words.append(word)
+        return words
+
+    @property
+    def start_width(self) -> int:
+        """Bits of the walk-start memory (its live bits)."""
+        return max(len(self.start_live), 1)
+
+    def start_init(self) -> list[int]:
+        return [sum((w >> b & 1) << k for k, b in enumerate(self.start_live))
+                for w in self._start_words()]
 
     def memories(self) -> list[MemorySpec]:
         """Every memory of the serial core, named from the core."""
@@ -105,8 +224,10 @@ class SerialPlan:
                 MemorySpec("engine.acc", "accumulators", self.acc_words, P * self.acc_width),
                 MemorySpec("engine.membrane", "membranes", self.membrane_words,
                            P * self.u_bits),
-                MemorySpec("engine.spikes", "spikes", self.entries,
-                           P * self.spike_bits + self.base_bits)]
+                MemorySpec("engine.spikes", "spikes", self.entries, self.entry_width)]
+        if self.has_conv:
+            mems.append(MemorySpec("engine.starts", "walk starts", max(len(self.start_rows), 1),
+                                   self.start_width, kind="rom"))
         mems += [m.within("engine") for m in self.readout.memories
                  if m.role == "logits"]
         return mems
@@ -123,20 +244,27 @@ class SerialPlan:
 
     def weight_depths(self) -> dict[int, int]:
         """Words of each loaded layer (the WEIGHTS frames' address range)."""
-        return {k: self.groups[k] * self.n_in[k] for k in self.loaded}
+        return {k: self.layer_words[k] for k in self.loaded}
+
+    @property
+    def entry_width(self) -> int:
+        """A spike-memory entry: the lanes' spikes, the key, the position."""
+        return self.lanes * self.spike_bits + self.key_bits + (self.pos_bits
+                                                               if self.has_conv else 0)
 
     def weight_init(self) -> list[int]:
         words = []
         for ly in self.net.layers:
-            words += weight_words(ly.W, self.lanes, self.w_bits)
+            words += WEIGHT_LAYOUTS[ly.kind](ly.W, self.lanes, self.w_bits)
         return words
 
     def bias_init(self) -> list[int]:
+        """One word per channel group (a conv channel's bias serves all its positions)."""
         words = []
         P = self.lanes
-        for ly, g in zip(self.net.layers, self.groups):
-            b = list(ly.b) + [0] * (g * P - ly.n_out)
-            words += pack_lanes([b[k * P:(k + 1) * P] for k in range(g)], self.u_bits)
+        for ly, w in zip(self.net.layers, self.walks):
+            b = list(ly.b) + [0] * (w.biases * P - len(ly.b))
+            words += pack_lanes([b[k * P:(k + 1) * P] for k in range(w.biases)], self.u_bits)
         return words
 
 
@@ -186,10 +314,12 @@ class SerialCore(CheckedComponent):
     def check(cls, net: Network, *, lanes: int, weights: dict | None = None,
               **_) -> SerialPlan:
         check_lanes(lanes)
-        for i, ly in enumerate(net.layers):
-            if layer_kind(ly.kind).WINDOWED:
-                raise DesignError(f"layer {i} is a {ly.kind} layer: the serial core takes "
-                                  "dense layers so far (use the pipeline core)")
+        for i, ly in enumerate(net.layers[1:], 1):
+            if layer_kind(ly.kind).WINDOWED and not layer_kind(net.layers[i - 1].kind).WINDOWED:
+                raise DesignError(f"layer {i} is a {ly.kind} layer after a "
+                                  f"{net.layers[i - 1].kind} layer: the serial core takes "
+                                  "windowed layers from the input or after windowed layers "
+                                  "(use the pipeline core)")
         if not layer_kind(net.layers[-1].kind).READOUT:
             raise DesignError(f"the last layer is a {net.layers[-1].kind} layer: the "
                               "readout is a dense layer")
@@ -259,11 +389,12 @@ class SerialCore(CheckedComponent):
         s.group = Signal(range(max(p.groups) + 1))
         s.addr = Signal(range(max(p.membrane_words, p.acc_words) + 1))   # CLEAR's counter
         wmax = max(p.weight_words, 2)
+        aw = max(p.acc_words - 1, 1).bit_length()
         s.t_groups = table(p.groups, range(max(p.groups) + 1))
-        s.t_n_in = table(p.n_in, range(max(p.n_in) + 1))
         s.t_w_base = table(p.w_base, range(wmax + 1))
         s.t_b_base = table(p.b_base, range(p.bias_words + 1))
         s.t_m_base = table(p.m_base, range(p.membrane_words + 1))
+        # the neuron's constants
         s.t_k = table([ly.k for ly in net.layers], range(p.u_bits))
         s.t_off = table([ly.fire_offset for ly in net.layers], unsigned(p.u_bits))
         s.t_smax = table([ly.s_max for ly in net.layers], unsigned(8))
@@ -279,24 +410,58 @@ class SerialCore(CheckedComponent):
         s.t_lo = table([signed_range(ly.u_bits)[0] for ly in net.layers], signed(p.u_bits))
         s.t_hi = table([signed_range(ly.u_bits)[1] for ly in net.layers], signed(p.u_bits))
         s.t_fires = table(p.fires, unsigned(1))
-        # the layer's neuron constants, registered (the layer changes in LAYER_DONE, cycles
-        # before its sweep), so that no table lookup sits in front of the neuron lanes
+        # the walk's constant adds and the sweep's key steps
+        s.t_w_group = table([w.w_group for w in p.walks], range(wmax + 1))
+        keys = ["k", "off", "smax", "leak", "soft", "lo", "hi", "fires", "lim", "smaxk", "low",
+                "w_group", "w_base"]
+        if p.has_conv:
+            s.t_conv = table(p.conv, unsigned(1))
+            s.t_cgroups = table([w.cgroups for w in p.walks], range(max(p.groups) + 1))
+            s.t_a_group = table([w.a_group for w in p.walks], unsigned(aw))
+            s.t_w_col = table([w.w_col for w in p.walks], range(wmax + 1))
+            s.t_w_row = table([w.w_row for w in p.walks], range(wmax + 1))
+            # -OW, as an address-wide two's complement (the sum is cut to the address)
+            s.t_a_row = table([w.a_row % (1 << aw) for w in p.walks], unsigned(aw))
+            s.t_positions = table([w.positions for w in p.walks], range(max(p.groups) + 1))
+            s.t_key_pos = table(p.key_pos, unsigned(1))
+            s.t_key_wrap = table(p.key_wrap, unsigned(p.key_bits))
+            s.t_s_base = table(p.s_base, range(max(len(p.start_rows), 1) + 1))
+            keys += ["conv", "cgroups", "a_group", "w_col", "w_row", "a_row", "positions",
+                     "key_pos", "key_wrap", "s_base"]
+            for lane in range(p.lanes):
+                setattr(s, f"t_lane_off{lane}",
+                        table([lane * st for st in p.stride_in], unsigned(p.key_bits)))
+                keys.append(f"lane_off{lane}")
+        # the layer's constants, registered (the layer changes in LAYER_DONE, cycles
+        # before they are used), so that no table lookup sits in front of the lanes
         s.c = SimpleNamespace()
-        for key in ("k", "off", "smax", "leak", "soft", "lo", "hi", "fires", "lim", "smaxk",
-                    "low"):
+        for key in keys:
             table_ = getattr(s, f"t_{key}")
             reg = Signal.like(table_[0], name=f"layer_{key}")
             m.d.sync += reg.eq(table_[s.layer])
             setattr(s.c, key, reg)
-        # the event being walked: its value, the weight address of its next group
+        # the event being walked: its value, the weight and accumulator addresses of its
+        # next group, the groups left
         s.ev_value = Signal(p.value_bits)
         s.waddr = Signal(range(wmax + 1))
+        s.aaddr = Signal(aw)
+        s.left = Signal(range(max(w.max_visits for w in p.walks) + 1))
+        if p.has_conv:      # a window walk: channel group, column; each row's and column's start
+            s.gcnt = Signal.like(s.group)
+            s.col = Signal(range(max(w.window.kernel[1] if w.conv else 1
+                                     for w in p.walks) + 1))
+            s.nx = Signal.like(s.col)
+            s.w_colp, s.w_rowp = Signal.like(s.waddr), Signal.like(s.waddr)
+            s.a_colp, s.a_rowp = Signal.like(s.aaddr), Signal.like(s.aaddr)
         s.entries = Signal(range(p.entries + 1))      # written by the last sweep
         s.entry = Signal(range(p.entries + 1))        # read by this accumulate phase
         s.mask = Signal(p.lanes)                      # lanes of the entry still to walk
-        s.base = Signal(p.base_bits)              # the swept group's first neuron
-        s.e_base = Signal.like(s.base)
+        s.key = Signal(p.key_bits)                    # the swept group's key (_keys)
+        s.e_key = Signal(range(wmax + (1 << p.key_bits) + 1))     # the entry's, + w_base
         s.e_spikes = Signal(p.lanes * p.spike_bits)
+        if p.has_conv:
+            s.pos = Signal(max(p.pos_bits, 1))        # the swept group's position
+            s.cg = Signal.like(s.group)               # and channel group
         return s
 
     def _memories(self, m, s) -> None:
@@ -317,11 +482,24 @@ class SerialCore(CheckedComponent):
         bm = mem("bias", P * p.u_bits, p.bias_words, p.bias_init())
         am = mem("acc", P * p.acc_width, p.acc_words)
         mm = mem("membrane", P * p.u_bits, p.membrane_words)
-        em = mem("spikes", p.spike_bits * P + len(s.e_base), p.entries)
+        em = mem("spikes", p.entry_width, p.entries)
         s.b_rd = bm.read_port()
         s.a_rd, s.a_wr = am.read_port(), am.write_port()
         s.m_rd, s.m_wr = mm.read_port(), mm.write_port()
         s.e_rd, s.e_wr = em.read_port(), em.write_port()
+        if p.has_conv:
+            # read where INPUT or LANES_LOAD address it, held while they walk
+            sm = mem("starts", p.start_width, len(p.start_rows), p.start_init())
+            s.s_rd = sm.read_port()
+            m.d.comb += s.s_rd.en.eq(0)
+            stored = {b: s.s_rd.data[k] for k, b in enumerate(p.start_live)}
+            data = Cat(*[stored.get(b, Const(0, 1))
+                         for b in range(sum(p.start_fields.values()))])
+            at = 0
+            s.start = SimpleNamespace()
+            for f, bits in p.start_fields.items():
+                setattr(s.start, f, data[at:at + bits])
+                at += bits
 
     def _clear_state(self, m, s) -> None:
         """CLEAR: every accumulator and membrane zeroed, one word a cycle."""
@@ -336,13 +514,18 @@ class SerialCore(CheckedComponent):
                 m.d.sync += [s.addr.eq(0), s.layer.eq(0), s.step.eq(0)]
                 m.next = "INPUT"
 
-    def _start_event(self, m, s, index, value) -> None:
-        m.d.sync += [s.ev_value.eq(value), s.group.eq(0),
-                     s.waddr.eq(s.t_w_base[s.layer] + index)]
+    def _start_event(self, m, s, value, waddr, aaddr, visits, nx=None) -> None:
+        """The walk's first group: weight and accumulator addresses, groups to visit."""
+        m.d.sync += [s.ev_value.eq(value), s.waddr.eq(waddr), s.aaddr.eq(aaddr),
+                     s.left.eq(visits)]
+        if self.plan.has_conv:
+            m.d.sync += [s.gcnt.eq(0), s.col.eq(0), s.nx.eq(nx), s.w_colp.eq(waddr),
+                         s.w_rowp.eq(waddr), s.a_colp.eq(aaddr), s.a_rowp.eq(aaddr)]
 
     def _accum_states(self, m, s) -> None:
-        """INPUT (layer 0's events from ``i``), ENTRY / LANES (a later layer's events from
-        the spike memory), WALK (an event walks the layer's groups), DRAIN."""
+        """INPUT (layer 0's events from ``i``; START where layer 0 is a conv layer),
+        ENTRY / LANES (a later layer's events from the spike memory), WALK (an event
+        walks its groups), DRAIN."""
         p = self.plan
         ev = self.i.payload
         with m.State("INPUT"):
@@ -351,9 +534,33 @@ class SerialCore(CheckedComponent):
                 with m.If(ev.eos):
                     m.next = "DRAIN"
                 with m.Elif(ev.value != 0):
-                    self._start_event(m, s, ev.index, ev.value)
+                    if p.conv[0]:       # where its window starts: read, used in START
+                        m.d.comb += [s.s_rd.en.eq(1), s.s_rd.addr.eq(ev.index)]
+                        m.d.sync += s.ev_value.eq(ev.value)
+                        m.next = "START"
+                    else:
+                        self._start_event(m, s, ev.value, p.w_base[0] + ev.index, 0,
+                                          p.groups[0], 1)
+                        m.next = "WALK"
+        if p.conv[0]:
+            with m.State("START"):
+                st = s.start
+                with m.If(st.visits == 0):          # only padding sees it
+                    m.next = "INPUT"
+                with m.Else():
+                    self._start_event(m, s, s.ev_value, p.w_base[0] + st.w0, st.a0,
+                                      st.visits, st.nx)
                     m.next = "WALK"
-        with m.State("ENTRY"):            # read entry `entry` of the spike memory
+        self._entry_states(m, s)
+        self._walk_states(m, s)
+
+    def _entry_states(self, m, s) -> None:
+        """ENTRY reads entry ``entry`` of the spike memory; LANES_LOAD takes it (and
+        reads where a conv layer's window starts at its position); LANES walks its
+        non-zero lanes, lowest first."""
+        p = self.plan
+        sb = p.lanes * p.spike_bits
+        with m.State("ENTRY"):
             m.d.comb += s.e_rd.addr.eq(s.entry)
             with m.If(s.entry == s.entries):
                 m.next = "DRAIN"
@@ -362,12 +569,16 @@ class SerialCore(CheckedComponent):
                 m.next = "LANES_LOAD"
         with m.State("LANES_LOAD"):
             word = s.e_rd.data
-            spikes = word[:p.lanes * p.spike_bits]
-            m.d.sync += [s.e_spikes.eq(spikes), s.e_base.eq(word[p.lanes * p.spike_bits:]),
+            spikes = word[:sb]
+            key = word[sb:sb + p.key_bits]
+            m.d.sync += [s.e_spikes.eq(spikes), s.e_key.eq(key + s.c.w_base),
                          s.mask.eq(Cat(*[spikes.word_select(k, p.spike_bits) != 0
                                          for k in range(p.lanes)]))]
+            if p.has_conv:
+                pos = word[sb + p.key_bits:]
+                m.d.comb += [s.s_rd.en.eq(1), s.s_rd.addr.eq(s.c.s_base + pos)]
             m.next = "LANES"
-        with m.State("LANES"):            # the entry's non-zero lanes, lowest first
+        with m.State("LANES"):
             with m.If(s.mask == 0):
                 m.next = "ENTRY"
             with m.Else():
@@ -376,11 +587,29 @@ class SerialCore(CheckedComponent):
                     with m.If(s.mask[k]):
                         m.d.comb += lane.eq(k)
                 m.d.sync += s.mask.eq(s.mask & ~(1 << lane))
-                # a multiplexer over the lanes (a variable word_select would multiply)
-                lanes = Array(s.e_spikes.word_select(k, p.spike_bits) for k in range(p.lanes))
-                self._start_event(m, s, s.e_base + lane, lanes[lane])
+                # multiplexers over the lanes (a variable word_select would multiply)
+                value = Array(s.e_spikes.word_select(k, p.spike_bits)
+                              for k in range(p.lanes))[lane]
+                if not p.has_conv:      # lane k's index is key + k
+                    self._start_event(m, s, value, s.e_key + lane, 0, s.t_groups[s.layer], 1)
+                    m.next = "WALK"
+                else:
+                    self._conv_lane(m, s, lane, value)
+
+    def _conv_lane(self, m, s, lane, value) -> None:
+        """LANES in a design with conv layers: the lane's offset from the layer's table;
+        a conv layer adds where its window starts (and skips an input no window
+        reaches)."""
+        p, c, st = self.plan, s.c, s.start
+        off = Array(getattr(c, f"lane_off{k}") for k in range(p.lanes))[lane]
+        base = s.e_key + off
+        with m.If(c.conv):
+            with m.If(st.visits != 0):
+                self._start_event(m, s, value, base + st.w0, st.a0, st.visits, st.nx)
                 m.next = "WALK"
-        self._walk_states(m, s)
+        with m.Else():
+            self._start_event(m, s, value, base, 0, s.t_groups[s.layer], 1)
+            m.next = "WALK"
 
     def _walk_states(self, m, s) -> None:
         """WALK issues one group of the event a cycle (its weights read); a pipeline with
@@ -392,25 +621,48 @@ class SerialCore(CheckedComponent):
         v1, g1, val1 = s.walk
         with m.State("WALK"):
             m.d.comb += s.store.rd_addr.eq(s.waddr)
-            m.d.sync += [s.waddr.eq(s.waddr + s.t_n_in[s.layer]), s.group.eq(s.group + 1),
-                         v1.eq(1), g1.eq(s.group), val1.eq(s.ev_value)]
-            with m.If(s.group == s.t_groups[s.layer] - 1):
+            m.d.sync += [s.left.eq(s.left - 1), v1.eq(1), g1.eq(s.aaddr),
+                         val1.eq(s.ev_value)]
+            if self.plan.has_conv:
+                self._window_step(m, s)
+            else:
+                m.d.sync += [s.waddr.eq(s.waddr + s.c.w_group), s.aaddr.eq(s.aaddr + 1)]
+            with m.If(s.left == 1):
                 with m.If(s.layer == 0):
                     m.next = "INPUT"
                 with m.Else():
                     m.next = "LANES"
         with m.State("DRAIN"):            # the last updates written, then the sweep
             with m.If(~s.walk_busy):
-                m.d.sync += s.group.eq(0)
+                m.d.sync += [s.group.eq(0), s.entries.eq(0), s.key.eq(0)]
+                if self.plan.has_conv:
+                    m.d.sync += [s.pos.eq(0), s.cg.eq(0)]
                 m.next = "SWEEP_READ"
+
+    def _window_step(self, m, s) -> None:
+        """The next group of a window walk (:meth:`ConvWindow.visits`): the next channel
+        group; else the next column to the left; else the row above from its first
+        column. A dense layer's walk is all channel groups."""
+        c = s.c
+        with m.If(s.gcnt != c.cgroups - 1):
+            m.d.sync += [s.gcnt.eq(s.gcnt + 1), s.waddr.eq(s.waddr + c.w_group),
+                         s.aaddr.eq(s.aaddr + c.a_group)]
+        with m.Elif(s.col != s.nx - 1):
+            w, a = s.w_colp + c.w_col, s.a_colp - 1
+            m.d.sync += [s.gcnt.eq(0), s.col.eq(s.col + 1), s.w_colp.eq(w), s.a_colp.eq(a),
+                         s.waddr.eq(w), s.aaddr.eq(a)]
+        with m.Else():
+            w, a = s.w_rowp + c.w_row, s.a_rowp + c.a_row
+            m.d.sync += [s.gcnt.eq(0), s.col.eq(0), s.w_rowp.eq(w), s.a_rowp.eq(a),
+                         s.w_colp.eq(w), s.a_colp.eq(a), s.waddr.eq(w), s.aaddr.eq(a)]
 
     def _walk_pipeline(self, m, s) -> None:
         """The walk's pipeline after WALK (outside the state machine)."""
         p = self.plan
         P = p.lanes
-        gw = len(s.group)
-        # the issue's valid, group and value wait the weight store's latency (stages
-        # d_1 .. d_L); the word then lands in `wreg`
+        gw = len(s.aaddr)
+        # the issue's valid, accumulator address and value wait the weight store's
+        # latency (stages d_1 .. d_L); the word then lands in `wreg`
         stages = [(Signal(name=f"d{k}_valid"), Signal(gw, name=f"d{k}_group"),
                    Signal.like(s.ev_value, name=f"d{k}_value"))
                   for k in range(1, s.store.latency + 1)]
@@ -445,11 +697,10 @@ class SerialCore(CheckedComponent):
         p = self.plan
         P = p.lanes
         ro = p.readout
+        cg = s.cg if p.has_conv else s.group     # the bias is a channel group's
         with m.State("SWEEP_READ"):
-            m.d.comb += [s.a_rd.addr.eq(s.group), s.b_rd.addr.eq(s.t_b_base[s.layer] + s.group),
+            m.d.comb += [s.a_rd.addr.eq(s.group), s.b_rd.addr.eq(s.t_b_base[s.layer] + cg),
                          s.m_rd.addr.eq(s.t_m_base[s.layer] + s.group)]
-            with m.If(s.group == 0):
-                m.d.sync += [s.entries.eq(0), s.base.eq(0)]
             m.next = "SWEEP_V"
         cur_r = [Signal(signed(p.current_width), name=f"cur{lane}") for lane in range(P)]
         v_r = [Signal(signed(p.u_bits), name=f"v{lane}") for lane in range(P)]
@@ -481,25 +732,41 @@ class SerialCore(CheckedComponent):
                          s.m_wr.en.eq(s.c.fires),
                          s.m_wr.addr.eq(s.t_m_base[s.layer] + s.group),
                          s.m_wr.data.eq(Cat(*membranes))]
-            any_spike = any_r
             with m.If(s.last_layer):
                 r = s.readout.i
                 m.d.comb += [r.valid.eq(1), r.payload.group.eq(s.group),
-                             r.payload.base.eq(s.base)]
+                             r.payload.base.eq(s.key)]
                 if ro.fires:
                     m.d.comb += r.payload.spikes.eq(Cat(*[sp[:ro.spike_bits] for sp in spikes]))
                 else:
                     m.d.comb += r.payload.current.eq(Cat(*currents))
-            with m.Elif(any_spike):
+            with m.Elif(any_r):
+                entry = [Cat(*[sp[:p.spike_bits] for sp in spikes]), s.key]
+                if p.has_conv:
+                    entry.append(s.pos)
                 m.d.comb += [s.e_wr.en.eq(1), s.e_wr.addr.eq(s.entries),
-                             s.e_wr.data.eq(Cat(Cat(*[sp[:p.spike_bits] for sp in spikes]),
-                                                s.base))]
+                             s.e_wr.data.eq(Cat(*entry))]
                 m.d.sync += s.entries.eq(s.entries + 1)
-            m.d.sync += [s.group.eq(s.group + 1), s.base.eq(s.base + P)]
+            m.d.sync += s.group.eq(s.group + 1)
+            self._sweep_key(m, s)
             with m.If(s.group == s.t_groups[s.layer] - 1):
                 m.next = "LAYER_DONE"
             with m.Else():
                 m.next = "SWEEP_READ"
+        self._layer_done_states(m, s)
+
+    def _sweep_key(self, m, s) -> None:
+        """The next group's key (:meth:`SerialPlan._keys`), position and channel group."""
+        p, c = self.plan, s.c
+        if not p.has_conv:      # every layer dense: the next group's first neuron
+            m.d.sync += s.key.eq(s.key + p.lanes)
+            return
+        with m.If(s.pos == c.positions - 1):
+            m.d.sync += [s.pos.eq(0), s.cg.eq(s.cg + 1), s.key.eq(s.key + c.key_wrap)]
+        with m.Else():
+            m.d.sync += [s.pos.eq(s.pos + 1), s.key.eq(s.key + c.key_pos)]
+
+    def _layer_done_states(self, m, s) -> None:
         with m.State("LAYER_DONE"):
             m.d.sync += [s.group.eq(0), s.entry.eq(0)]
             with m.If(~s.last_layer):
@@ -553,26 +820,31 @@ def sample_bound(plan: SerialPlan, events) -> int:
     are cleared), from ``events[layer, step]``, the non-zero input events each layer
     sees (:func:`snnhw.gateware.cycles.events_per_step`).
 
-    Per layer and step: ``E * (G + 1)`` (an event's fetch, a cycle a group), at most 6
-    cycles to drain the walk's pipeline (the weight store's latency, up to 4, and 2),
-    ``4 G + 1`` for the sweep, and the spike memory's overhead, at most
-    ``2 G_prev + 2`` (two cycles an entry, the closing reads); the input's marker one
-    cycle. After the last step the readout's ``2 G + n_out + 3`` and
-    :data:`SERIAL_TAIL`."""
+    Per layer and step: ``E * (V + 1)`` (an event's fetch, a cycle for each of the at
+    most ``V`` groups it visits: a dense layer's ``G``, a conv layer's
+    :attr:`~snnhw.gateware.window.ConvWindow.max_visits`; a conv layer 0 reads where
+    the window starts, one cycle more), at most 6 cycles to drain the walk's pipeline
+    (the weight store's latency, up to 4, and 2), ``4 G + 1`` for the sweep, and the
+    spike memory's overhead, at most ``2 G_prev + 2`` (two cycles an entry, the closing
+    reads); the input's marker one cycle. After the last step the readout's
+    ``2 G + n_out + 3`` and :data:`SERIAL_TAIL`."""
     events = np.asarray(events)
     total = 0
-    for layer, (g, e_l) in enumerate(zip(plan.groups, events)):
+    for layer, (w, e_l) in enumerate(zip(plan.walks, events)):
         prev = plan.groups[layer - 1] if layer else 0
+        fetch = 2 if layer == 0 and w.conv else 1
         for e in e_l:
-            total += int(e) * (g + 1) + 6 + 4 * g + 1 + 2 * prev + 2
+            total += int(e) * (w.max_visits + fetch) + 6 + 4 * w.groups + 1 + 2 * prev + 2
     return total + 2 * plan.groups[-1] + plan.net.n_out + 3 + SERIAL_TAIL
 
 
-def ideal_cycles(plan: SerialPlan, events) -> int:
-    """The serial core's ideal for one sample's ``events[layer, step]``: one group of
-    ``lanes`` synapses a cycle plus one cycle a group swept, ``sum E * G + T * sum G``."""
-    events = np.asarray(events)
-    return int(sum(int(e.sum()) * g + len(e) * g for g, e in zip(plan.groups, events)))
+def ideal_cycles(plan: SerialPlan, walk) -> int:
+    """The serial core's ideal for one sample: one group of ``lanes`` synapses a cycle
+    (``walk[layer, step]``, the groups the events visit,
+    :func:`snnhw.gateware.cycles.walk_cycles`) plus a cycle per neuron swept
+    (``T * sum n_out``)."""
+    walk = np.asarray(walk)
+    return int(walk.sum()) + plan.net.timesteps * sum(ly.n_out for ly in plan.net.layers)
 
 
 def serial_design_memories(net: Network, lanes: int, weights: dict | None = None,

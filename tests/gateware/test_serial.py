@@ -13,6 +13,8 @@ from snnhw.gateware.serial import SerialCore
 from snnhw.gateware.sim import run_network
 from snnhw.ir.examples import random_conv_network, random_input, random_network
 
+from .test_conv import conv_net
+
 
 def _check(net, lanes, batch=3, seed=0, **pauses):
     x = random_input(np.random.default_rng(seed), net, batch)
@@ -44,8 +46,42 @@ def test_serial_core_equals_golden_on_drawn_networks(seed, sizes, lanes, readout
     _check(net, lanes, seed=seed, in_pauses=pauses, out_pauses=pauses)
 
 
-def test_serial_core_refuses_a_conv_layer_for_now():
-    net = random_conv_network(np.random.default_rng(0), (1, 4, 4),
-                              [(2, (3, 3), (1, 1), (0, 0))], [3])
-    with pytest.raises(DesignError, match="dense layers"):
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**32 - 1), one_d=st.booleans(), lanes=st.integers(1, 5),
+       spike_bits=st.integers(1, 3), leak=st.none() | st.integers(1, 4),
+       reset=st.sampled_from(["soft", "hard"]), readout=st.sampled_from(["membrane", "spikes"]),
+       pauses=st.sampled_from(["none", "light", "alternate", "bursty", "heavy"]))
+def test_serial_core_equals_golden_on_drawn_conv_networks(seed, one_d, lanes, spike_bits, leak,
+                                                          reset, readout, pauses):
+    """One or two conv layers (strides, padding, 1-D and 2-D maps, odd channel counts),
+    then a dense readout: the window walk, the keys passed between layers and the
+    channel groups' biases."""
+    rng = np.random.default_rng(seed)
+    net = conv_net(rng, one_d, in_bits=int(rng.integers(1, 5)),
+                   timesteps=int(rng.integers(1, 4)), spike_bits=spike_bits, leak_shift=leak,
+                   reset=reset, readout=readout, u_bits=int(rng.integers(10, 17)),
+                   weight_scale=float(rng.uniform(0.3, 1.0)))
+    _check(net, lanes, batch=2, seed=seed % 1000, in_pauses=pauses, out_pauses=pauses)
+
+
+def test_serial_core_conv_then_two_dense_layers():
+    """conv -> conv -> dense -> dense: a hidden dense layer fed by a conv layer's keys."""
+    net = random_conv_network(np.random.default_rng(3), (2, 1, 12),
+                              [(5, (1, 3), (1, 1), (0, 1)), (3, (1, 4), (1, 2), (0, 0))],
+                              [6, 4], timesteps=2)
+    for lanes in (1, 2, 4):
+        _check(net, lanes, batch=2)
+
+
+def test_serial_core_refuses_a_conv_layer_after_a_dense_layer():
+    from snnhw.ir import ConvLayer, Network
+
+    conv = random_conv_network(np.random.default_rng(0), (1, 4, 4),
+                               [(2, (3, 3), (1, 1), (0, 0))], [3])
+    dense = random_network(np.random.default_rng(0), [5, 16, 3])
+    c = conv.layers[0]
+    layer = ConvLayer(**{**c.__dict__, "in_shape": (1, 4, 4)})
+    net = Network(layers=[dense.layers[0], layer, conv.layers[1]], in_bits=conv.in_bits,
+                  timesteps=2, readout="membrane", name="dense-conv")
+    with pytest.raises(DesignError, match="conv layer after a dense layer"):
         SerialCore(net, lanes=2)

@@ -8,7 +8,7 @@ from snnhw import golden
 from snnhw.gateware.cycles import events_per_step
 from snnhw.gateware.generate import write
 from snnhw.gateware.serial import SerialPlan, sample_bound
-from snnhw.ir.examples import random_input, random_network
+from snnhw.ir.examples import random_conv_network, random_input, random_network
 from snntb.bulk import cycle_budget, run_bulk
 
 NETS = {
@@ -17,6 +17,11 @@ NETS = {
                                     reset="hard", leak_shift=2, u_bits=10, weight_scale=1.0), 3),
     "small": (lambda: random_network(np.random.default_rng(5), [12, 10, 5], name="small",
                                      in_bits=3, timesteps=3, spike_bits=2), 4),
+    # 1-D convs as MNIST-1D's (padding, a pooled second conv: stride 2), then dense
+    "conv": (lambda: random_conv_network(np.random.default_rng(6), (1, 1, 16),
+                                         [(6, (1, 5), (1, 1), (0, 2)),
+                                          (5, (1, 4), (1, 2), (0, 1))], [8, 4],
+                                         name="conv", in_bits=4, timesteps=3), 4),
 }
 
 
