@@ -679,9 +679,8 @@ class SerialCore(CheckedComponent):
         m.d.sync += [v2.eq(vl), g2.eq(gl), val2.eq(vall), v3.eq(v2), g3.eq(g2),
                      wreg.eq(s.store.rd_data)]
         for lane in range(P):
-            w = wreg.word_select(lane, p.w_bits).as_signed()
-            terms = [Mux(val2[b], w << b, 0) for b in range(p.value_bits)]
-            m.d.sync += prods[lane].eq(_tree(terms))
+            m.d.sync += prods[lane].eq(_tree(_product_terms(
+                wreg.word_select(lane, p.w_bits), p.w_bits, val2, p.value_bits)))
         with m.If(v2):
             m.d.comb += s.a_rd.addr.eq(g2)
         with m.If(v3):
@@ -854,6 +853,17 @@ def serial_design_memories(net: Network, lanes: int, weights: dict | None = None
     plan = SerialCore.check(net, lanes=lanes, weights=weights)
     return [*(m.within("core") for m in plan.memories()),
             link_buffer(max_events).within("link.receiver")]
+
+
+def _product_terms(w, w_bits: int, value, value_bits: int) -> list:
+    """``W * s`` (``W`` signed, ``s`` unsigned) as shifted adds over the narrower
+    operand's bits: ``sum_b s_b * (W << b)``, or ``sum_b w_b * (s << b)`` with the sign
+    bit's term subtracted."""
+    if value_bits <= w_bits:
+        ws = w.as_signed()
+        return [Mux(value[b], ws << b, 0) for b in range(value_bits)]
+    terms = [Mux(w[b], value << b, 0) for b in range(w_bits - 1)]
+    return [*terms, -Mux(w[w_bits - 1], value << (w_bits - 1), 0)]
 
 
 def _tree(terms):

@@ -33,16 +33,18 @@ def test_serial_core_equals_golden(lanes, readout):
     _check(net, lanes)
 
 
-@settings(max_examples=8, deadline=None, derandomize=True)
+@settings(max_examples=20, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**16), sizes=st.lists(st.integers(1, 12), min_size=2, max_size=4),
        lanes=st.integers(1, 5), readout=st.sampled_from(["membrane", "spikes"]),
-       spike_bits=st.integers(1, 3), in_bits=st.integers(1, 5),
+       spike_bits=st.integers(1, 3), in_bits=st.integers(1, 8), w_bits=st.integers(2, 8),
        leak=st.sampled_from([None, 1, 3]), reset=st.sampled_from(["soft", "hard"]),
        pauses=st.sampled_from(["none", "light", "alternate", "bursty", "heavy"]))
 def test_serial_core_equals_golden_on_drawn_networks(seed, sizes, lanes, readout, spike_bits,
-                                                     in_bits, leak, reset, pauses):
+                                                     in_bits, w_bits, leak, reset, pauses):
+    """Products over the weight's bits where they are fewer than the value's."""
     net = random_network(np.random.default_rng(seed), sizes, in_bits=in_bits, timesteps=3,
-                         readout=readout, spike_bits=spike_bits, leak_shift=leak, reset=reset)
+                         readout=readout, spike_bits=spike_bits, leak_shift=leak, reset=reset,
+                         w_bits=w_bits)
     _check(net, lanes, seed=seed, in_pauses=pauses, out_pauses=pauses)
 
 
