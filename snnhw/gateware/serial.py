@@ -143,7 +143,8 @@ class SerialPlan:
         self.bias_words = sum(w.biases for w in self.walks)
         self.membrane_words = max(1, sum(g for g, f in zip(self.groups, self.fires) if f))
         self.acc_words = max(self.groups)
-        self.readout = LayerPlan.of(net, L - 1, lanes)
+        # the sweep hands the readout a neuron at a time
+        self.readout = LayerPlan.of(net, L - 1, 1)
         self._keys()
         self._starts()
 
@@ -358,6 +359,7 @@ class SerialCore(CheckedComponent):
         inner.submodules.readout = s.readout = Readout(self.plan.readout)
         wiring.connect(inner, s.readout.o, wiring.flipped(self.o))
         self._walk_pipeline(inner, s)
+        self._neuron_pipeline(inner, s)
         with inner.FSM(init="CLEAR"):
             self._clear_state(inner, s)
             self._accum_states(inner, s)
@@ -394,6 +396,8 @@ class SerialCore(CheckedComponent):
         s.t_w_base = table(p.w_base, range(wmax + 1))
         s.t_b_base = table(p.b_base, range(p.bias_words + 1))
         s.t_m_base = table(p.m_base, range(p.membrane_words + 1))
+        s.b_addr = Signal(range(p.bias_words + 1))     # the swept group's bias word
+        s.m_addr = Signal(range(p.membrane_words + 1))     # and membrane word
         # the neuron's constants
         s.t_k = table([ly.k for ly in net.layers], range(p.u_bits))
         s.t_off = table([ly.fire_offset for ly in net.layers], unsigned(p.u_bits))
@@ -413,7 +417,7 @@ class SerialCore(CheckedComponent):
         # the walk's constant adds and the sweep's key steps
         s.t_w_group = table([w.w_group for w in p.walks], range(wmax + 1))
         keys = ["k", "off", "smax", "leak", "soft", "lo", "hi", "fires", "lim", "smaxk", "low",
-                "w_group", "w_base"]
+                "w_group", "w_base", "b_base", "m_base"]
         if p.has_conv:
             s.t_conv = table(p.conv, unsigned(1))
             s.t_cgroups = table([w.cgroups for w in p.walks], range(max(p.groups) + 1))
@@ -461,7 +465,6 @@ class SerialCore(CheckedComponent):
         s.e_spikes = Signal(p.lanes * p.spike_bits)
         if p.has_conv:
             s.pos = Signal(max(p.pos_bits, 1))        # the swept group's position
-            s.cg = Signal.like(s.group)               # and channel group
         return s
 
     def _memories(self, m, s) -> None:
@@ -634,9 +637,10 @@ class SerialCore(CheckedComponent):
                     m.next = "LANES"
         with m.State("DRAIN"):            # the last updates written, then the sweep
             with m.If(~s.walk_busy):
-                m.d.sync += [s.group.eq(0), s.entries.eq(0), s.key.eq(0)]
+                m.d.sync += [s.group.eq(0), s.entries.eq(0), s.key.eq(0),
+                             s.b_addr.eq(s.c.b_base), s.m_addr.eq(s.c.m_base)]
                 if self.plan.has_conv:
-                    m.d.sync += [s.pos.eq(0), s.cg.eq(0)]
+                    m.d.sync += s.pos.eq(0)
                 m.next = "SWEEP_READ"
 
     def _window_step(self, m, s) -> None:
@@ -691,62 +695,45 @@ class SerialCore(CheckedComponent):
         s.walk = (v1, g1, val1)
 
     def _sweep_states(self, m, s) -> None:
-        """SWEEP_READ / SWEEP_WRITE a group at a time; then the next layer, or the next
-        step (after the sample's last, the readout emits and the core waits for it)."""
+        """The sweep, a group at a time and within it a neuron a cycle through one
+        neuron pipeline: SWEEP_READ reads the group's accumulators, biases and
+        membranes (held while its lanes go through); SWEEP_LANE puts lane ``k`` into the
+        pipeline (the charge and ``v`` into registers; then ``s`` and ``s << k``; then
+        the reset, shifted into the group's new membrane word, the spike into its
+        spike word, and a last layer's neuron to the readout); two cycles drain it;
+        SWEEP_WRITE writes the membranes, zeroes the accumulators and writes the
+        spike entry when a lane fired. Then the next layer, or the next step (after
+        the sample's last, the readout emits and the core waits for it)."""
         p = self.plan
         P = p.lanes
-        ro = p.readout
-        cg = s.cg if p.has_conv else s.group     # the bias is a channel group's
+        sweeping, lane, start, words = s.sweeping, s.lane, s.start_lane, s.words
         with m.State("SWEEP_READ"):
-            m.d.comb += [s.a_rd.addr.eq(s.group), s.b_rd.addr.eq(s.t_b_base[s.layer] + cg),
-                         s.m_rd.addr.eq(s.t_m_base[s.layer] + s.group)]
-            m.next = "SWEEP_V"
-        cur_r = [Signal(signed(p.current_width), name=f"cur{lane}") for lane in range(P)]
-        v_r = [Signal(signed(p.u_bits), name=f"v{lane}") for lane in range(P)]
-        with m.State("SWEEP_V"):          # the charge and v = sat(u_l + I), into registers
-            for lane in range(P):
-                acc = s.a_rd.data.word_select(lane, p.acc_width).as_signed()
-                b = s.b_rd.data.word_select(lane, p.u_bits).as_signed()
-                u = s.m_rd.data.word_select(lane, p.u_bits).as_signed()
-                current = acc + b
-                m.d.sync += [cur_r[lane].eq(current), v_r[lane].eq(self._v(s, u, current))]
-            m.next = "SWEEP_S"
-        s_r = [Signal(8, name=f"spike{lane}") for lane in range(P)]
-        fired_r = [Signal(signed(p.u_bits + 10), name=f"fired{lane}") for lane in range(P)]
-        any_r = Signal()
-        with m.State("SWEEP_S"):          # the spikes and s << k from v, into registers
-            nonzero = []
-            for lane in range(P):
-                spike, fired = self._fire(m, s, lane, v_r[lane])
-                m.d.sync += [s_r[lane].eq(spike), fired_r[lane].eq(fired)]
-                nonzero.append(spike != 0)
-            m.d.sync += any_r.eq(Cat(*nonzero).any())
+            m.d.comb += sweeping.eq(1)
+            m.d.sync += lane.eq(0)
+            m.next = "SWEEP_LANE"
+        with m.State("SWEEP_LANE"):
+            m.d.comb += [sweeping.eq(1), start.eq(1)]
+            m.d.sync += lane.eq(lane + 1)
+            with m.If(lane == P - 1):
+                m.next = "SWEEP_FLUSH"
+        with m.State("SWEEP_FLUSH"):      # the last lane's spike and reset
+            m.d.comb += sweeping.eq(1)
+            m.next = "SWEEP_FLUSH2"
+        with m.State("SWEEP_FLUSH2"):
+            m.d.comb += sweeping.eq(1)
             m.next = "SWEEP_WRITE"
-        with m.State("SWEEP_WRITE"):      # the reset, written back; the spikes on
-            currents = [c[:ro.current_width] for c in cur_r]
-            spikes = s_r
-            membranes = [Mux(s.last_step, 0, Mux(s.c.soft, v - f, Mux(sp != 0, 0, v)))
-                         [:p.u_bits] for v, f, sp in zip(v_r, fired_r, s_r)]
+        with m.State("SWEEP_WRITE"):
             m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(0),
-                         s.m_wr.en.eq(s.c.fires),
-                         s.m_wr.addr.eq(s.t_m_base[s.layer] + s.group),
-                         s.m_wr.data.eq(Cat(*membranes))]
-            with m.If(s.last_layer):
-                r = s.readout.i
-                m.d.comb += [r.valid.eq(1), r.payload.group.eq(s.group),
-                             r.payload.base.eq(s.key)]
-                if ro.fires:
-                    m.d.comb += r.payload.spikes.eq(Cat(*[sp[:ro.spike_bits] for sp in spikes]))
-                else:
-                    m.d.comb += r.payload.current.eq(Cat(*currents))
-            with m.Elif(any_r):
-                entry = [Cat(*[sp[:p.spike_bits] for sp in spikes]), s.key]
+                         s.m_wr.en.eq(s.c.fires), s.m_wr.addr.eq(s.m_addr),
+                         s.m_wr.data.eq(words.membranes)]
+            with m.If(~s.last_layer & words.fired):
+                entry = [words.spikes, s.key]
                 if p.has_conv:
                     entry.append(s.pos)
                 m.d.comb += [s.e_wr.en.eq(1), s.e_wr.addr.eq(s.entries),
                              s.e_wr.data.eq(Cat(*entry))]
                 m.d.sync += s.entries.eq(s.entries + 1)
-            m.d.sync += s.group.eq(s.group + 1)
+            m.d.sync += [s.group.eq(s.group + 1), s.m_addr.eq(s.m_addr + 1), words.fired.eq(0)]
             self._sweep_key(m, s)
             with m.If(s.group == s.t_groups[s.layer] - 1):
                 m.next = "LAYER_DONE"
@@ -754,14 +741,76 @@ class SerialCore(CheckedComponent):
                 m.next = "SWEEP_READ"
         self._layer_done_states(m, s)
 
+    def _neuron_pipeline(self, m, s) -> None:
+        """One neuron a cycle (outside the state machine): lane ``s.lane`` of the read
+        words when ``s.start_lane``; ``v`` then the spike, then the reset, into the
+        group's new membrane word, spike word and whether a lane fired (``s.words``,
+        registers). While ``s.sweeping`` the group's words stay addressed (nothing
+        writes them until SWEEP_WRITE)."""
+        p = self.plan
+        P = p.lanes
+        s.sweeping, s.start_lane = Signal(), Signal()
+        s.lane = lane = Signal(range(max(P, 2)))
+        start = s.start_lane
+        # the bias and membrane addresses are registers (set at the sweep's start, stepped
+        # with the group), so the bias ROM's logic starts at a flip-flop
+        m.d.comb += [s.b_rd.addr.eq(s.b_addr), s.m_rd.addr.eq(s.m_addr)]
+        with m.If(s.sweeping):
+            m.d.comb += s.a_rd.addr.eq(s.group)
+
+        def pick(word, width):
+            return Array(word.word_select(k, width) for k in range(P))[lane]
+
+        acc = pick(s.a_rd.data, p.acc_width).as_signed()
+        b = pick(s.b_rd.data, p.u_bits).as_signed()
+        u = pick(s.m_rd.data, p.u_bits).as_signed()
+        # stage 1: the charge and v = sat(u_l + I)
+        v1, cur1 = Signal(name="sweep_v1_valid"), Signal(signed(p.current_width), name="cur")
+        v_r = Signal(signed(p.u_bits), name="v")
+        n1 = Signal(range(max(P, 2)), name="lane1")
+        m.d.sync += [v1.eq(start), cur1.eq(acc + b), v_r.eq(self._v(s, u, acc + b)),
+                     n1.eq(lane)]
+        # stage 2: the spike and s << k
+        v2, n2 = Signal(name="sweep_v2_valid"), Signal.like(n1, name="lane2")
+        cur2, v_2 = Signal.like(cur1, name="cur2"), Signal.like(v_r, name="v2")
+        s_r = Signal(8, name="spike")
+        fired_r = Signal(signed(p.u_bits + 10), name="fired")
+        spike, fired = self._fire(m, s, v_r)
+        m.d.sync += [v2.eq(v1), n2.eq(n1), cur2.eq(cur1), v_2.eq(v_r), s_r.eq(spike),
+                     fired_r.eq(fired)]
+        # stage 3: the reset (the last step leaves zero); shifted into the group's words
+        out = SimpleNamespace(membranes=Signal(P * p.u_bits, name="new_membranes"),
+                              spikes=Signal(P * p.spike_bits, name="new_spikes"),
+                              fired=Signal(name="group_fired"))
+        new_u = Mux(s.last_step, 0, Mux(s.c.soft, v_2 - fired_r,
+                                         Mux(s_r != 0, 0, v_2)))[:p.u_bits]
+        with m.If(v2):
+            m.d.sync += [out.membranes.eq(Cat(out.membranes[p.u_bits:], new_u)),
+                         out.spikes.eq(Cat(out.spikes[p.spike_bits:], s_r[:p.spike_bits]))]
+            with m.If(s_r != 0):
+                m.d.sync += out.fired.eq(1)
+            ro = p.readout
+            neuron = s.key + n2
+            # the last layer's neurons to the readout (not a group's padding lanes)
+            with m.If(s.last_layer & (neuron < p.net.n_out)):
+                r = s.readout.i
+                m.d.comb += [r.valid.eq(1), r.payload.group.eq(neuron),
+                             r.payload.base.eq(neuron)]
+                if ro.fires:
+                    m.d.comb += r.payload.spikes.eq(s_r[:ro.spike_bits])
+                else:
+                    m.d.comb += r.payload.current.eq(cur2[:ro.current_width])
+        s.words = out
+
     def _sweep_key(self, m, s) -> None:
         """The next group's key (:meth:`SerialPlan._keys`), position and channel group."""
         p, c = self.plan, s.c
         if not p.has_conv:      # every layer dense: the next group's first neuron
-            m.d.sync += s.key.eq(s.key + p.lanes)
+            m.d.sync += [s.key.eq(s.key + p.lanes), s.b_addr.eq(s.b_addr + 1)]
             return
         with m.If(s.pos == c.positions - 1):
-            m.d.sync += [s.pos.eq(0), s.cg.eq(s.cg + 1), s.key.eq(s.key + c.key_wrap)]
+            m.d.sync += [s.pos.eq(0), s.key.eq(s.key + c.key_wrap),
+                         s.b_addr.eq(s.b_addr + 1)]
         with m.Else():
             m.d.sync += [s.pos.eq(s.pos + 1), s.key.eq(s.key + c.key_pos)]
 
@@ -795,17 +844,17 @@ class SerialCore(CheckedComponent):
         lo, hi = s.c.lo, s.c.hi
         return Mux(x > hi, hi, Mux(x < lo, lo, x))
 
-    def _fire(self, m, s, lane: int, v):
-        """One lane's ``(s, s << k)`` from ``v`` with the layer's ``k``, ``fire_offset``
-        and ``s_max`` (the soft reset subtracts the second)."""
+    def _fire(self, m, s, v):
+        """The neuron's ``(s, s << k)`` from ``v`` with the layer's ``k``,
+        ``fire_offset`` and ``s_max`` (the soft reset subtracts the second)."""
         p = self.plan
-        x = Signal(signed(p.u_bits + 2), name=f"x{lane}")         # v + fire_offset
+        x = Signal(signed(p.u_bits + 2), name="x")         # v + fire_offset
         m.d.comb += x.eq(v + s.c.off)
         low = x < 0
         high = x >= s.c.lim
-        spike = Signal(8, name=f"s{lane}")
+        spike = Signal(8, name="s")
         m.d.comb += spike.eq(Mux(low, 0, Mux(high, s.c.smax, x >> s.c.k)))
-        fired = Signal(signed(p.u_bits + 10), name=f"sk{lane}")      # s << k
+        fired = Signal(signed(p.u_bits + 10), name="sk")      # s << k
         m.d.comb += fired.eq(Mux(low, 0, Mux(high, s.c.smaxk, x & ~s.c.low)))
         return spike, fired
 
@@ -823,18 +872,20 @@ def sample_bound(plan: SerialPlan, events) -> int:
     most ``V`` groups it visits: a dense layer's ``G``, a conv layer's
     :attr:`~snnhw.gateware.window.ConvWindow.max_visits`; a conv layer 0 reads where
     the window starts, one cycle more), at most 6 cycles to drain the walk's pipeline
-    (the weight store's latency, up to 4, and 2), ``4 G + 1`` for the sweep, and the
+    (the weight store's latency, up to 4, and 2), ``(lanes + 4) G + 1`` for the sweep (a
+    group's read, a cycle a lane, two to drain the neuron pipeline, the write), and the
     spike memory's overhead, at most ``2 G_prev + 2`` (two cycles an entry, the closing
     reads); the input's marker one cycle. After the last step the readout's
-    ``2 G + n_out + 3`` and :data:`SERIAL_TAIL`."""
+    ``3 n_out + 3`` (it takes a neuron at a time) and :data:`SERIAL_TAIL`."""
     events = np.asarray(events)
     total = 0
     for layer, (w, e_l) in enumerate(zip(plan.walks, events)):
         prev = plan.groups[layer - 1] if layer else 0
         fetch = 2 if layer == 0 and w.conv else 1
         for e in e_l:
-            total += int(e) * (w.max_visits + fetch) + 6 + 4 * w.groups + 1 + 2 * prev + 2
-    return total + 2 * plan.groups[-1] + plan.net.n_out + 3 + SERIAL_TAIL
+            total += (int(e) * (w.max_visits + fetch) + 6 + (plan.lanes + 4) * w.groups + 1
+                      + 2 * prev + 2)
+    return total + 3 * plan.net.n_out + 3 + SERIAL_TAIL
 
 
 def ideal_cycles(plan: SerialPlan, walk) -> int:
