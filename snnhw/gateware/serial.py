@@ -2,32 +2,40 @@
 
 docs/arithmetic.md, "Schedules": the arithmetic is the contract, not the
 schedule. Where :class:`~snnhw.gateware.network.SNNCore` builds a processing
-element per layer, :class:`SerialCore` builds one, with ``lanes`` neurons a cycle,
+element per layer, :class:`SerialCore` builds one, with ``lanes`` synapses a cycle,
 and keeps everything that differs between layers in memory or in small tables:
 
-* the weights of all layers in one memory (layer ``l``'s word ``g * n_in + j``
-  from its base, :func:`snnhw.protocol.words.weight_words` at the widest
-  ``w_bits``), the biases in another, the membranes of the firing layers in a
-  third (each layer from its base), one accumulator memory as deep as the largest
-  layer's groups (the layers take turns), the logits in the readout;
+* the weights of all layers in one memory (each layer's words from its base, in the
+  layout of its kind, :mod:`snnhw.protocol.kinds`, at the widest ``w_bits``), the
+  biases in another (a word per channel group), the membranes of the firing layers
+  in a third (each layer from its base), one accumulator memory as deep as the
+  largest layer's groups (the layers take turns), the logits in the readout;
 * the spikes of layer ``l`` at step ``t`` in a spike memory: one entry per group
-  that has a non-zero spike (its first neuron and lane spikes), written by ``l``'s
-  sweep and read back as events by layer ``l + 1`` (one memory is enough: layer
-  ``l + 1`` reads every entry before its own sweep writes any);
-* the layer's constants (sizes, bases, ``k``, ``fire_offset``, ``s_max``, leak,
-  reset, membrane range) in tables indexed by the layer: the neuron lanes shift by
-  a register's amount, so their logic does not grow with the number of layers.
+  that has a non-zero spike (its lanes' spikes, a key and the group's position;
+  :meth:`SerialPlan._keys`), written by ``l``'s sweep and read back as events by
+  layer ``l + 1`` (one memory is enough: layer ``l + 1`` reads every entry before
+  its own sweep writes any);
+* where a conv layer's window walk starts (:meth:`~snnhw.gateware.window.ConvWindow.
+  table`) in a small ROM: a word per input index of layer 0, per input position of
+  a later conv layer;
+* the layer's constants (sizes, bases, the walk's steps, ``k``, ``fire_offset``,
+  ``s_max``, leak, reset, membrane range) in tables indexed by the layer, registered
+  when the layer changes: the neuron shifts by a register's amount, so its logic
+  does not grow with the number of layers.
 
 The schedule of a step: layer 0 accumulates the input events up to the step's
 marker, then sweeps its groups; every later layer accumulates the entries of the
-spike memory, then sweeps. An event walks the layer's groups, one a cycle, through
-a pipeline (the weights into a register; the lanes' products into registers while
-the accumulators are read; added and written); the sweep takes four cycles
-a group (read; the charge and ``v``; fire and reset; write back); zero spikes cost
-no cycle. The last layer's sweep goes to a :class:`~snnhw.gateware.readout.Readout`,
-which after the sample's last step emits the logits and the class. The last step
-writes every membrane back as zero, so samples need no clear between them; after
-reset (or a pulse on ``clear``) the core first zeroes its memories.
+spike memory, then sweeps. An event walks the groups it reaches, one a cycle (a
+dense layer's every group; a conv layer's window, :mod:`snnhw.gateware.window`,
+channel groups innermost), through a pipeline (the weights into a register; the
+lanes' products into registers while the accumulators are read; added and
+written). The sweep reads a group's words, passes its lanes one a cycle through a
+single neuron pipeline (charge and leak; ``v``; spike; reset) and writes the group back:
+``lanes + 5`` cycles a group. Zero spikes cost no cycle. The last layer's neurons
+go to a :class:`~snnhw.gateware.readout.Readout` (at one lane), which after the
+sample's last step emits the logits and the class. The last step writes every
+membrane back as zero, so samples need no clear between them; after reset (or a
+pulse on ``clear``) the core first zeroes its memories.
 
 Ports as :class:`~snnhw.gateware.network.SNNCore`: ``i`` (input events and
 end-of-step markers), ``o`` (logits then class), ``clear``.
@@ -39,7 +47,8 @@ registered outputs): in the bitstream (``"rom"``), or loaded by the host
 core: word ``addr`` of layer ``layer`` goes to ``w_base[layer] + addr``, so the
 host sends the same WEIGHTS frames to either core. A loaded store holds every layer
 (one memory), so all layers are loaded or none, and their ``w_bits`` must agree (the
-host's words are each layer's own width). This form takes dense layers.
+host's words are each layer's own width). Dense and conv layers; a conv layer
+takes its input from the network's input or from a conv layer.
 """
 
 from __future__ import annotations
@@ -700,7 +709,7 @@ class SerialCore(CheckedComponent):
         membranes (held while its lanes go through); SWEEP_LANE puts lane ``k`` into the
         pipeline (the charge and ``v`` into registers; then ``s`` and ``s << k``; then
         the reset, shifted into the group's new membrane word, the spike into its
-        spike word, and a last layer's neuron to the readout); two cycles drain it;
+        spike word, and a last layer's neuron to the readout); three cycles drain it;
         SWEEP_WRITE writes the membranes, zeroes the accumulators and writes the
         spike entry when a lane fired. Then the next layer, or the next step (after
         the sample's last, the readout emits and the core waits for it)."""
@@ -716,12 +725,10 @@ class SerialCore(CheckedComponent):
             m.d.sync += lane.eq(lane + 1)
             with m.If(lane == P - 1):
                 m.next = "SWEEP_FLUSH"
-        with m.State("SWEEP_FLUSH"):      # the last lane's spike and reset
-            m.d.comb += sweeping.eq(1)
-            m.next = "SWEEP_FLUSH2"
-        with m.State("SWEEP_FLUSH2"):
-            m.d.comb += sweeping.eq(1)
-            m.next = "SWEEP_WRITE"
+        for n, nxt in ((1, "SWEEP_FLUSH2"), (2, "SWEEP_FLUSH3"), (3, "SWEEP_WRITE")):
+            with m.State(f"SWEEP_FLUSH{n if n > 1 else ''}"):   # the last lane's v, s, reset
+                m.d.comb += sweeping.eq(1)
+                m.next = nxt
         with m.State("SWEEP_WRITE"):
             m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(0),
                          s.m_wr.en.eq(s.c.fires), s.m_wr.addr.eq(s.m_addr),
@@ -764,21 +771,28 @@ class SerialCore(CheckedComponent):
         acc = pick(s.a_rd.data, p.acc_width).as_signed()
         b = pick(s.b_rd.data, p.u_bits).as_signed()
         u = pick(s.m_rd.data, p.u_bits).as_signed()
-        # stage 1: the charge and v = sat(u_l + I)
-        v1, cur1 = Signal(name="sweep_v1_valid"), Signal(signed(p.current_width), name="cur")
-        v_r = Signal(signed(p.u_bits), name="v")
-        n1 = Signal(range(max(P, 2)), name="lane1")
-        m.d.sync += [v1.eq(start), cur1.eq(acc + b), v_r.eq(self._v(s, u, acc + b)),
-                     n1.eq(lane)]
-        # stage 2: the spike and s << k
+        # stage 1: the lane's charge I = acc + b and its leaked membrane u_l
+        v1, n1 = Signal(name="sweep_v1_valid"), Signal(range(max(P, 2)), name="lane1")
+        cur1 = Signal(signed(p.current_width), name="cur")
+        ul = Signal(signed(p.u_bits), name="u_leaked")
+        leak = s.c.leak
+        m.d.sync += [v1.eq(start), n1.eq(lane), cur1.eq(acc + b),
+                     ul.eq(Mux(leak == 0, u, u - (u >> leak)))]
+        # stage 2: v = sat(u_l + I)
+        va, na = Signal(name="sweep_va_valid"), Signal.like(n1, name="lane_a")
+        cura, v_r = Signal.like(cur1, name="cur_a"), Signal(signed(p.u_bits), name="v")
+        x = ul + cur1
+        m.d.sync += [va.eq(v1), na.eq(n1), cura.eq(cur1),
+                     v_r.eq(Mux(x > s.c.hi, s.c.hi, Mux(x < s.c.lo, s.c.lo, x)))]
+        # stage 3: the spike and s << k
         v2, n2 = Signal(name="sweep_v2_valid"), Signal.like(n1, name="lane2")
         cur2, v_2 = Signal.like(cur1, name="cur2"), Signal.like(v_r, name="v2")
         s_r = Signal(8, name="spike")
         fired_r = Signal(signed(p.u_bits + 10), name="fired")
         spike, fired = self._fire(m, s, v_r)
-        m.d.sync += [v2.eq(v1), n2.eq(n1), cur2.eq(cur1), v_2.eq(v_r), s_r.eq(spike),
+        m.d.sync += [v2.eq(va), n2.eq(na), cur2.eq(cura), v_2.eq(v_r), s_r.eq(spike),
                      fired_r.eq(fired)]
-        # stage 3: the reset (the last step leaves zero); shifted into the group's words
+        # stage 4: the reset (the last step leaves zero); shifted into the group's words
         out = SimpleNamespace(membranes=Signal(P * p.u_bits, name="new_membranes"),
                               spikes=Signal(P * p.spike_bits, name="new_spikes"),
                               fired=Signal(name="group_fired"))
@@ -835,15 +849,6 @@ class SerialCore(CheckedComponent):
             with m.If(~s.readout.busy):
                 m.next = "INPUT"
 
-    def _v(self, s, u, current):
-        """``v = sat(u_l + I)`` with the layer's leak and membrane range
-        (docs/arithmetic.md, "One neuron, one time step")."""
-        L = s.c.leak
-        u_l = Mux(L == 0, u, u - (u >> L))
-        x = u_l + current
-        lo, hi = s.c.lo, s.c.hi
-        return Mux(x > hi, hi, Mux(x < lo, lo, x))
-
     def _fire(self, m, s, v):
         """The neuron's ``(s, s << k)`` from ``v`` with the layer's ``k``,
         ``fire_offset`` and ``s_max`` (the soft reset subtracts the second)."""
@@ -872,8 +877,8 @@ def sample_bound(plan: SerialPlan, events) -> int:
     most ``V`` groups it visits: a dense layer's ``G``, a conv layer's
     :attr:`~snnhw.gateware.window.ConvWindow.max_visits`; a conv layer 0 reads where
     the window starts, one cycle more), at most 6 cycles to drain the walk's pipeline
-    (the weight store's latency, up to 4, and 2), ``(lanes + 4) G + 1`` for the sweep (a
-    group's read, a cycle a lane, two to drain the neuron pipeline, the write), and the
+    (the weight store's latency, up to 4, and 2), ``(lanes + 5) G + 1`` for the sweep (a
+    group's read, a cycle a lane, three to drain the neuron pipeline, the write), and the
     spike memory's overhead, at most ``2 G_prev + 2`` (two cycles an entry, the closing
     reads); the input's marker one cycle. After the last step the readout's
     ``3 n_out + 3`` (it takes a neuron at a time) and :data:`SERIAL_TAIL`."""
@@ -883,7 +888,7 @@ def sample_bound(plan: SerialPlan, events) -> int:
         prev = plan.groups[layer - 1] if layer else 0
         fetch = 2 if layer == 0 and w.conv else 1
         for e in e_l:
-            total += (int(e) * (w.max_visits + fetch) + 6 + (plan.lanes + 4) * w.groups + 1
+            total += (int(e) * (w.max_visits + fetch) + 6 + (plan.lanes + 5) * w.groups + 1
                       + 2 * prev + 2)
     return total + 3 * plan.net.n_out + 3 + SERIAL_TAIL
 
