@@ -7,7 +7,6 @@ Same interface as the board backend (:class:`snnhw.verify.coverify.Backend`):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from snnhw.verify.backend import BackendResult
@@ -30,7 +29,7 @@ class SimBackend:
         Used when the RTL has to be generated.
     rtl_dir : path or None
         Existing generated RTL (its manifest must carry the network's IR hash);
-        ``None`` generates into ``work/rtl-<hash>-<lanes>``.
+        ``None`` generates into ``work/rtl-<hash>-<lanes>-<core>`` (on every run).
     work : path
         Build and case directories.
     engine : "bulk" or "cocotb"
@@ -61,10 +60,10 @@ class SimBackend:
 
         lanes = "-".join(map(str, self.lanes)) if isinstance(self.lanes, list) else self.lanes
         out = self.work / f"rtl-{net.content_hash()[:12]}-lanes{lanes}-{self.core}"
-        manifest = out / "snn_top.json"
-        if not (manifest.exists() and json.loads(manifest.read_text())["ir_hash"]
-                == net.content_hash()):
-            write(net, self.lanes, out, core=self.core)
+        # generated every time: RTL left there by another version of the generator must
+        # not stand in for this one's (the simulator's build is keyed by the Verilog's
+        # content, so unchanged Verilog is not rebuilt)
+        write(net, self.lanes, out, core=self.core)
         return out
 
     def run(self, net, x, progress=None) -> BackendResult:

@@ -165,3 +165,17 @@ def test_verify_refuses_per_layer_lanes_on_the_serial_core_before_simulating(tmp
     err = capsys.readouterr().err.strip()
     assert "one lanes setting for all layers" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "w").exists()
+
+
+def test_generated_rtl_is_never_stale(tmp_path):
+    """RTL left in the work folder by an older generator is written over, not simulated:
+    a Verilog file changed behind the manifest's back comes back as generated."""
+    from snntb.backend import SimBackend
+
+    net = random_network(np.random.default_rng(0), [6, 4, 3])
+    backend = SimBackend(lanes=2, work=tmp_path, core="serial")
+    out = backend._rtl(net)
+    fresh = (out / "snn_top.v").read_text()
+    (out / "snn_top.v").write_text("module snn_top; endmodule // an older generator's\n")
+    assert backend._rtl(net) == out
+    assert (out / "snn_top.v").read_text() == fresh
