@@ -187,7 +187,7 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-mnist", action="store_true", help="leave out 784-128-10")
     ap.add_argument("--core", choices=["pipeline", "serial"], default="pipeline",
                     help="pipeline: a processing element per layer; serial: one for all "
-                         "layers (dense networks) (%(default)s)")
+                         "layers (%(default)s)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     if min(args.samples, args.mnist_samples, args.cnn_samples) < 1:

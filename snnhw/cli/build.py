@@ -42,7 +42,7 @@ def add_parser(sub) -> None:
                    help="nextpnr's placement seed; Fmax varies a few %% with it (%(default)s)")
     p.add_argument("--core", choices=["pipeline", "serial", "auto"], default="pipeline",
                    help="pipeline: a processing element per layer; serial: one for all "
-                        "layers in turn, state in memory (dense layers so far; one lanes "
+                        "layers in turn, state in memory (dense and conv layers; one lanes "
                         "setting); auto: the pipeline core when it fits the board, else the "
                         "serial core (%(default)s)")
     p.add_argument("-o", "--output", default=None, help="build folder (out/build/<board>)")
@@ -63,7 +63,7 @@ def add_parser(sub) -> None:
                    help="weights in block RAM or SPRAM, as for build (%(default)s)")
     e.add_argument("--core", choices=["pipeline", "serial", "auto"], default="pipeline",
                    help="pipeline: a processing element per layer; serial: one for all "
-                        "layers in turn, state in memory (dense layers so far; one lanes "
+                        "layers in turn, state in memory (dense and conv layers; one lanes "
                         "setting); auto: the pipeline core when it fits the board, else the "
                         "serial core (%(default)s)")
     e.add_argument("--json", action="store_true", help="print one JSON object")

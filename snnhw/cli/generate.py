@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
     p.add_argument("--top", default="snn_top", help="Verilog module name (%(default)s)")
     p.add_argument("--core", choices=["pipeline", "serial"], default="pipeline",
                    help="pipeline: a processing element per layer; serial: one for all "
-                        "layers in turn, state in memory (dense layers so far; one lanes "
+                        "layers in turn, state in memory (dense and conv layers; one lanes "
                         "setting) (%(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
