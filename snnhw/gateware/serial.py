@@ -414,9 +414,11 @@ class SerialCore(CheckedComponent):
         # (s_max + 1) << k: the least v + fire_offset that fires s_max; s_max << k; the
         # k low bits (the fire and reset need no second shifter, docs/arithmetic.md:
         # s << k is v + fire_offset with its k low bits cleared, or s_max << k)
-        wide = unsigned(p.u_bits + 9)
-        s.t_lim = table([(ly.s_max + 1) << ly.k for ly in net.layers], wide)
-        s.t_smaxk = table([ly.s_max << ly.k for ly in net.layers], wide)
+        # (both capped at 2 ** (u_bits + 1), above every v + fire_offset: a cap never fires)
+        top = 1 << (p.u_bits + 1)
+        wide = unsigned(p.u_bits + 2)
+        s.t_lim = table([min((ly.s_max + 1) << ly.k, top) for ly in net.layers], wide)
+        s.t_smaxk = table([min(ly.s_max << ly.k, top) for ly in net.layers], wide)
         s.t_low = table([(1 << ly.k) - 1 for ly in net.layers], unsigned(p.u_bits))
         s.t_leak = table([ly.leak_shift or 0 for ly in net.layers], range(p.u_bits + 1))
         s.t_soft = table([ly.reset == "soft" for ly in net.layers], unsigned(1))
@@ -450,7 +452,10 @@ class SerialCore(CheckedComponent):
         s.c = SimpleNamespace()
         for key in keys:
             table_ = getattr(s, f"t_{key}")
-            reg = Signal.like(table_[0], name=f"layer_{key}")
+            # no reset (layer 0's value from the start): a constant of every layer is a
+            # constant, not a flip-flop
+            reg = Signal.like(table_[0], name=f"layer_{key}", init=table_[0].value,
+                              reset_less=True)
             m.d.sync += reg.eq(table_[s.layer])
             setattr(s.c, key, reg)
         # the event being walked: its value, the weight and accumulator addresses of its
@@ -786,11 +791,11 @@ class SerialCore(CheckedComponent):
                      v_r.eq(Mux(x > s.c.hi, s.c.hi, Mux(x < s.c.lo, s.c.lo, x)))]
         # stage 3: the spike and s << k
         v2, n2 = Signal(name="sweep_v2_valid"), Signal.like(n1, name="lane2")
-        cur2, v_2 = Signal.like(cur1, name="cur2"), Signal.like(v_r, name="v2")
+        v_2 = Signal.like(v_r, name="v2")
         s_r = Signal(8, name="spike")
-        fired_r = Signal(signed(p.u_bits + 10), name="fired")
+        fired_r = Signal(signed(p.u_bits + 2), name="fired")
         spike, fired = self._fire(m, s, v_r)
-        m.d.sync += [v2.eq(va), n2.eq(na), cur2.eq(cura), v_2.eq(v_r), s_r.eq(spike),
+        m.d.sync += [v2.eq(va), n2.eq(na), v_2.eq(v_r), s_r.eq(spike),
                      fired_r.eq(fired)]
         # stage 4: the reset (the last step leaves zero); shifted into the group's words
         out = SimpleNamespace(membranes=Signal(P * p.u_bits, name="new_membranes"),
@@ -803,17 +808,7 @@ class SerialCore(CheckedComponent):
                          out.spikes.eq(Cat(out.spikes[p.spike_bits:], s_r[:p.spike_bits]))]
             with m.If(s_r != 0):
                 m.d.sync += out.fired.eq(1)
-            ro = p.readout
-            neuron = s.key + n2
-            # the last layer's neurons to the readout (not a group's padding lanes)
-            with m.If(s.last_layer & (neuron < p.net.n_out)):
-                r = s.readout.i
-                m.d.comb += [r.valid.eq(1), r.payload.group.eq(neuron),
-                             r.payload.base.eq(neuron)]
-                if ro.fires:
-                    m.d.comb += r.payload.spikes.eq(s_r[:ro.spike_bits])
-                else:
-                    m.d.comb += r.payload.current.eq(cur2[:ro.current_width])
+        self._readout_beat(m, s, *((v2, n2, s_r) if p.readout.fires else (va, na, cura)))
         s.words = out
 
     def _sweep_key(self, m, s) -> None:
@@ -849,6 +844,19 @@ class SerialCore(CheckedComponent):
             with m.If(~s.readout.busy):
                 m.next = "INPUT"
 
+    def _readout_beat(self, m, s, valid, lane, value) -> None:
+        """The last layer's neuron to the readout (not a group's padding lanes): its
+        spikes from the spike stage, or its charge ``I`` from the ``v`` stage."""
+        ro = self.plan.readout
+        neuron = s.key + lane
+        with m.If(valid & s.last_layer & (neuron < self.plan.net.n_out)):
+            r = s.readout.i
+            m.d.comb += [r.valid.eq(1), r.payload.group.eq(neuron), r.payload.base.eq(neuron)]
+            if ro.fires:
+                m.d.comb += r.payload.spikes.eq(value[:ro.spike_bits])
+            else:
+                m.d.comb += r.payload.current.eq(value[:ro.current_width])
+
     def _fire(self, m, s, v):
         """The neuron's ``(s, s << k)`` from ``v`` with the layer's ``k``,
         ``fire_offset`` and ``s_max`` (the soft reset subtracts the second)."""
@@ -859,7 +867,7 @@ class SerialCore(CheckedComponent):
         high = x >= s.c.lim
         spike = Signal(8, name="s")
         m.d.comb += spike.eq(Mux(low, 0, Mux(high, s.c.smax, x >> s.c.k)))
-        fired = Signal(signed(p.u_bits + 10), name="sk")      # s << k
+        fired = Signal(signed(p.u_bits + 2), name="sk")      # s << k, below 2 ** (u_bits + 1)
         m.d.comb += fired.eq(Mux(low, 0, Mux(high, s.c.smaxk, x & ~s.c.low)))
         return spike, fired
 
