@@ -178,8 +178,11 @@ class SerialPlan:
             self.key_wrap.append(wrap)
             if nxt is not None:
                 self.stride_in[i + 1] = stride
-        top = max(w.cgroups * kw + w.positions + P * s
-                  for w, kw, s in zip(self.walks, self.key_wrap, [*self.stride_in[1:], 1]))
+        # the last group's key (a channel group's steps, times the channel groups) and its
+        # last lane's offset
+        top = max(w.cgroups * (kw + (w.positions - 1) * kp) + P * s
+                  for w, kw, kp, s in zip(self.walks, self.key_wrap, self.key_pos,
+                                          [*self.stride_in[1:], 1]))
         self.key_bits = top.bit_length()
         self.pos_bits = max(w.positions - 1 for w in self.walks).bit_length()
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from snnhw import golden
 from snnhw.gateware.plan import DesignError
-from snnhw.gateware.serial import SerialCore
+from snnhw.gateware.serial import SerialCore, SerialPlan
 from snnhw.gateware.sim import run_network
 from snnhw.ir.examples import random_conv_network, random_input, random_network
 
@@ -87,3 +87,37 @@ def test_serial_core_refuses_a_conv_layer_after_a_dense_layer():
                   timesteps=2, readout="membrane", name="dense-conv")
     with pytest.raises(DesignError, match="conv layer after a dense layer"):
         SerialCore(net, lanes=2)
+
+
+def _keys_reached(plan):
+    """Every key the sweeps hand on (the plan's steps replayed) plus its lanes' offsets."""
+    out = []
+    for i, w in enumerate(plan.walks[:-1]):
+        key = 0
+        for g in range(w.groups):
+            out.append(key + (plan.lanes - 1) * plan.stride_in[i + 1])
+            key += plan.key_wrap[i] if g % w.positions == w.positions - 1 else plan.key_pos[i]
+    return out
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**32 - 1), one_d=st.booleans(), lanes=st.integers(1, 5),
+       channels=st.integers(1, 40))
+def test_the_keys_fit_their_field(seed, one_d, lanes, channels):
+    """The entry's key field holds every key a layer hands on (16 channel groups of 12
+    positions at one lane once overflowed a field sized for the groups alone)."""
+    rng = np.random.default_rng(seed)
+    net = conv_net(rng, one_d)
+    c = net.layers[0]
+    wide = random_conv_network(rng, c.in_shape, [(channels, c.kernel, c.stride, c.padding)],
+                               [3])
+    for n in (net, wide):
+        plan = SerialPlan(n, lanes)
+        assert max(_keys_reached(plan), default=0) < 1 << plan.key_bits
+
+
+def test_serial_core_with_many_channel_groups():
+    """16 channels at one lane: 16 channel groups of 12 positions, keys up to 191."""
+    net = random_conv_network(np.random.default_rng(1), (1, 1, 12),
+                              [(16, (1, 5), (1, 1), (0, 2))], [4], timesteps=2)
+    _check(net, 1, batch=2)
