@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..ir.info import describe
 from ..util import format_table, printable
-from .common import emit_json, load_network, parse_lanes, sentence
+from .common import CLIError, emit_json, load_network, parse_lanes, sentence
 
 HELP = "show a network's layers, bit widths, memory and accumulator widths"
 
@@ -21,19 +21,38 @@ def add_parser(sub) -> None:
     p.add_argument("--lanes", default=None,
                    help="also show the hardware's memories at these lanes (one number, or "
                         "one per layer comma separated), as the gateware builds them")
+    p.add_argument("--core", choices=["pipeline", "serial"], default="pipeline",
+                   help="with --lanes, the memories of this core: a processing element per "
+                        "layer, or one for all layers in turn (%(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=run)
+
+
+def _memories(net, lanes, core: str) -> tuple:
+    """The lanes and memories (dicts) of ``core`` at ``lanes``, as the gateware plans
+    them (Amaranth imported only when asked)."""
+    from ..gateware.plan import DesignError, plan_core
+    from ..gateware.serial import SerialCore
+
+    try:
+        if core == "serial":
+            one = sorted(set(lanes if isinstance(lanes, list) else [lanes]))
+            if len(one) > 1:
+                raise DesignError(f"the serial core has one lanes setting, got {lanes}")
+            plan = SerialCore.check(net, lanes=one[0])
+            return [one[0]] * len(net.layers), [m.as_dict() for m in plan.memories()]
+        plan = plan_core(net, lanes)
+    except DesignError as exc:
+        raise CLIError(str(exc)) from None
+    return plan.lanes, [m.as_dict() for m in plan.memories()]
 
 
 def run(args) -> int:
     net = load_network(args.net)
     d = describe(net)
     if args.lanes is not None:
-        from ..gateware.plan import plan_core  # Amaranth only when asked
-
-        plan = plan_core(net, parse_lanes(args.lanes, net))
-        d["lanes"] = plan.lanes
-        d["memories"] = [m.as_dict() for m in plan.memories()]
+        d["lanes"], d["memories"] = _memories(net, parse_lanes(args.lanes, net), args.core)
+        d["core"] = args.core
     if args.json:
         emit_json(d)
         return 0
@@ -62,7 +81,8 @@ def run(args) -> int:
     print(f"parameter memory {d['param_bits']} bits ({d['param_bits'] / 8192:.1f} KiB), "
           f"membrane state {d['state_bits']} bits, logits {d['logit_bits']} bits")
     if "memories" in d:
-        print(f"\nmemories at lanes {d['lanes']} (words x bits; rom: contents in the bitstream)")
+        print(f"\nmemories of the {d['core']} core at lanes {d['lanes']} (words x bits; rom: "
+              "contents in the bitstream)")
         print(format_table([[m["name"], m["role"], m["words"], m["width"], m["kind"]]
                             for m in d["memories"]], ["memory", "holds", "words", "bits", "kind"]))
     return 0
