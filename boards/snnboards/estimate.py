@@ -302,21 +302,21 @@ def _estimate_serial(net: Network, spec, lanes: int, density: float, clk_hz: flo
 #: (a small bias table). A non-negative least-squares fit to the iCEBreaker builds in
 #: :data:`SERIAL_LC_CALIBRATION`; each predicted by a fit to the other nine is within
 #: 6 %. Other families scale it as their pipeline model does.
-SERIAL_LOGIC = {"base": 1893.4, "lane_bit": 2.46, "product_bit": 2.60, "conv": 776.7,
-                "rom_bit": 1.04}
+SERIAL_LOGIC = {"base": 1790.7, "lane_bit": 2.30, "product_bit": 2.93, "conv": 853.3,
+                "rom_bit": 0.98}
 #: network, lanes, weights, logic cells nextpnr packed (with the host link, 30 MHz PLL),
 #: the model's value
 SERIAL_LC_CALIBRATION = (
-    ("digits 64-128-10, w8", 1, "block RAM", 2178, 2135),
-    ("digits 64-128-10, w8", 1, "SPRAM", 2158, 2135),
-    ("digits 64-128-10, w8", 2, "block RAM", 2289, 2377),
-    ("digits 64-128-10, w8", 4, "SPRAM", 3028, 3006),
-    ("784-128-10, w4, 8-bit inputs", 2, "SPRAM", 2358, 2335),
-    ("784-128-10, w4, 8-bit inputs", 4, "SPRAM", 2889, 2923),
-    ("784-128-10, w4, 8-bit inputs", 8, "SPRAM", 3822, 3811),
-    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 1, "SPRAM", 2890, 2912),
-    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 2, "SPRAM", 3175, 3153),
-    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 4, "SPRAM", 3883, 3883),
+    ("digits 64-128-10, w8", 1, "block RAM", 2075, 2037),
+    ("digits 64-128-10, w8", 1, "SPRAM", 2057, 2037),
+    ("digits 64-128-10, w8", 2, "block RAM", 2196, 2283),
+    ("digits 64-128-10, w8", 4, "SPRAM", 2935, 2912),
+    ("784-128-10, w4, 8-bit inputs", 2, "SPRAM", 2262, 2236),
+    ("784-128-10, w4, 8-bit inputs", 4, "SPRAM", 2789, 2818),
+    ("784-128-10, w4, 8-bit inputs", 8, "SPRAM", 3720, 3712),
+    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 1, "SPRAM", 2865, 2890),
+    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 2, "SPRAM", 3163, 3136),
+    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 4, "SPRAM", 3857, 3859),
 )
 
 
