@@ -297,12 +297,12 @@ def _estimate_serial(net: Network, spec, lanes: int, density: float, clk_hz: flo
 #: and tables) + ``lane_bit`` per lane and bit of accumulator, two membranes and a
 #: weight (the walk's and the sweep's per-lane registers, adders and lane pick) +
 #: ``product_bit`` per lane and product-term bit (``min(w_bits, value_bits) *
-#: max(...)``, the shifted adds) + ``conv`` when a layer is windowed (the window walk's
+#: max(...)``, the shifted adds) + ``windowed`` when a layer is windowed (the window walk's
 #: counters, keys, lane offsets) + ``rom_bit`` per 16 bits of ROM Yosys keeps in logic
 #: (a small bias table). A non-negative least-squares fit to the iCEBreaker builds in
 #: :data:`SERIAL_LC_CALIBRATION`; each predicted by a fit to the other nine is within
 #: 6 %. Other families scale it as their pipeline model does.
-SERIAL_LOGIC = {"base": 1790.7, "lane_bit": 2.30, "product_bit": 2.93, "conv": 853.3,
+SERIAL_LOGIC = {"base": 1790.7, "lane_bit": 2.30, "product_bit": 2.93, "windowed": 853.3,
                 "rom_bit": 0.98}
 #: network, lanes, weights, logic cells nextpnr packed (with the host link, 30 MHz PLL),
 #: the model's value
@@ -328,7 +328,7 @@ def _serial_logic_cells(plan, fam, mems) -> int:
     logic_rom = sum(m["depth"] * m["width"] for m in mems
                     if m["name"].startswith("core.") and m["kind"] == "rom" and not m["blocks"])
     total = (c["base"] + c["lane_bit"] * P * (plan.acc_width + 2 * plan.u_bits + plan.w_bits)
-             + c["product_bit"] * P * narrow * wide + c["conv"] * plan.has_conv
+             + c["product_bit"] * P * narrow * wide + c["windowed"] * plan.has_conv
              + c["rom_bit"] * logic_rom / 16)
     return round(total * fam.logic.base / ICE40_LOGIC_BASE)
 

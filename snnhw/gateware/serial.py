@@ -433,7 +433,7 @@ class SerialCore(CheckedComponent):
         keys = ["k", "off", "smax", "leak", "soft", "lo", "hi", "fires", "lim", "smaxk", "low",
                 "w_group", "w_base", "b_base", "m_base"]
         if p.has_conv:
-            s.t_conv = table(p.conv, unsigned(1))
+            s.t_windowed = table(p.conv, unsigned(1))
             s.t_cgroups = table([w.cgroups for w in p.walks], range(max(p.groups) + 1))
             s.t_a_group = table([w.a_group for w in p.walks], unsigned(aw))
             s.t_w_col = table([w.w_col for w in p.walks], range(wmax + 1))
@@ -444,7 +444,7 @@ class SerialCore(CheckedComponent):
             s.t_key_pos = table(p.key_pos, unsigned(1))
             s.t_key_wrap = table(p.key_wrap, unsigned(p.key_bits))
             s.t_s_base = table(p.s_base, range(max(len(p.start_rows), 1) + 1))
-            keys += ["conv", "cgroups", "a_group", "w_col", "w_row", "a_row", "positions",
+            keys += ["windowed", "cgroups", "a_group", "w_col", "w_row", "a_row", "positions",
                      "key_pos", "key_wrap", "s_base"]
             for lane in range(p.lanes):
                 setattr(s, f"t_lane_off{lane}",
@@ -623,7 +623,7 @@ class SerialCore(CheckedComponent):
         p, c, st = self.plan, s.c, s.start
         off = Array(getattr(c, f"lane_off{k}") for k in range(p.lanes))[lane]
         base = s.e_key + off
-        with m.If(c.conv):
+        with m.If(c.windowed):
             with m.If(st.visits != 0):
                 self._start_event(m, s, value, base + st.w0, st.a0, st.visits, st.nx)
                 m.next = "WALK"
