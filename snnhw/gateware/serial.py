@@ -7,8 +7,9 @@ and keeps everything that differs between layers in memory or in small tables:
 
 * the weights of all layers in one memory (each layer's words from its base, in the
   layout of its kind, :mod:`snnhw.protocol.kinds`, at the widest ``w_bits``), the
-  biases in another (a word per channel group), the membranes of the firing layers
-  in a third (each layer from its base), one accumulator memory as deep as the
+  biases in another (``lanes`` words per channel group, a bias a word), the
+  membranes of the firing layers in a third (a membrane a word; each layer from its
+  base), one accumulator memory of ``lanes`` partial sums a word, as deep as the
   largest layer's groups (the layers take turns), the logits in the readout;
 * the spikes of layer ``l`` at step ``t`` in a spike memory: one entry per group
   that has a non-zero spike (its lanes' spikes, a key and the group's position;
@@ -29,9 +30,10 @@ spike memory, then sweeps. An event walks the groups it reaches, one a cycle (a
 dense layer's every group; a conv layer's window, :mod:`snnhw.gateware.window`,
 channel groups innermost), through a pipeline (the weights into a register; the
 lanes' products into registers while the accumulators are read; added and
-written). The sweep reads a group's words, passes its lanes one a cycle through a
-single neuron pipeline (charge and leak; ``v``; spike; reset) and writes the group back:
-``lanes + 5`` cycles a group. Zero spikes cost no cycle. The last layer's neurons
+written). The sweep holds a group's accumulator word and passes its lanes one a
+cycle through a single neuron pipeline (charge and leak; ``v``; spike; reset), each
+lane's bias and membrane read the cycle before it enters and its membrane written
+at the reset: ``lanes + 5`` cycles a group. Zero spikes cost no cycle. The last layer's neurons
 go to a :class:`~snnhw.gateware.readout.Readout` (at one lane), which after the
 sample's last step emits the logits and the class. The last step writes every
 membrane back as zero, so samples need no clear between them; after reset (or a
@@ -146,11 +148,12 @@ class SerialPlan:
         self.entries = max([1] + [self.groups[i] for i in hidden])
         self.layer_words = [w.words for w in self.walks]
         self.w_base = _bases(self.layer_words)
-        self.b_base = _bases([w.biases for w in self.walks])
-        self.m_base = _bases([g if f else 0 for g, f in zip(self.groups, self.fires)])
+        # the biases and membranes a neuron a word (the sweep takes a lane a cycle)
+        self.b_base = _bases([w.biases * P for w in self.walks])
+        self.m_base = _bases([g * P if f else 0 for g, f in zip(self.groups, self.fires)])
         self.weight_words = sum(self.layer_words)
-        self.bias_words = sum(w.biases for w in self.walks)
-        self.membrane_words = max(1, sum(g for g, f in zip(self.groups, self.fires) if f))
+        self.bias_words = sum(w.biases for w in self.walks) * P
+        self.membrane_words = max(1, P * sum(g for g, f in zip(self.groups, self.fires) if f))
         self.acc_words = max(self.groups)
         # the sweep hands the readout a neuron at a time
         self.readout = LayerPlan.of(net, L - 1, 1)
@@ -233,10 +236,9 @@ class SerialPlan:
         """Every memory of the serial core, named from the core."""
         P = self.lanes
         mems = [self.weight_spec().within("engine"),
-                MemorySpec("engine.bias", "bias", self.bias_words, P * self.u_bits, kind="rom"),
+                MemorySpec("engine.bias", "bias", self.bias_words, self.u_bits, kind="rom"),
                 MemorySpec("engine.acc", "accumulators", self.acc_words, P * self.acc_width),
-                MemorySpec("engine.membrane", "membranes", self.membrane_words,
-                           P * self.u_bits),
+                MemorySpec("engine.membrane", "membranes", self.membrane_words, self.u_bits),
                 MemorySpec("engine.spikes", "spikes", self.entries, self.entry_width)]
         if self.has_conv:
             mems.append(MemorySpec("engine.starts", "walk starts", max(len(self.start_rows), 1),
@@ -272,12 +274,12 @@ class SerialPlan:
         return words
 
     def bias_init(self) -> list[int]:
-        """One word per channel group (a conv channel's bias serves all its positions)."""
+        """A bias a word, ``lanes`` words per channel group (a conv channel's bias serves
+        all its positions), padding lanes zero."""
         words = []
-        P = self.lanes
         for ly, w in zip(self.net.layers, self.walks):
-            b = list(ly.b) + [0] * (w.biases * P - len(ly.b))
-            words += pack_lanes([b[k * P:(k + 1) * P] for k in range(w.biases)], self.u_bits)
+            b = list(ly.b) + [0] * (w.biases * self.lanes - len(ly.b))
+            words += pack_lanes([[v] for v in b], self.u_bits)
         return words
 
 
@@ -408,8 +410,8 @@ class SerialCore(CheckedComponent):
         s.t_w_base = table(p.w_base, range(wmax + 1))
         s.t_b_base = table(p.b_base, range(p.bias_words + 1))
         s.t_m_base = table(p.m_base, range(p.membrane_words + 1))
-        s.b_addr = Signal(range(p.bias_words + 1))     # the swept group's bias word
-        s.m_addr = Signal(range(p.membrane_words + 1))     # and membrane word
+        s.b_addr = Signal(range(p.bias_words + 1))     # the swept group's lane-0 bias
+        s.m_addr = Signal(range(p.membrane_words + 1))     # and membrane
         # the neuron's constants
         s.t_k = table([ly.k for ly in net.layers], range(p.u_bits))
         s.t_off = table([ly.fire_offset for ly in net.layers], unsigned(p.u_bits))
@@ -499,9 +501,9 @@ class SerialCore(CheckedComponent):
         m.submodules.weights = s.store = WeightStore(
             MemorySpec("mem", "weights", spec.depth, spec.width, kind=spec.kind),
             init=p.weight_init() if spec.kind == "rom" else None, bank_words=self.bank_words)
-        bm = mem("bias", P * p.u_bits, p.bias_words, p.bias_init())
+        bm = mem("bias", p.u_bits, p.bias_words, p.bias_init())
         am = mem("acc", P * p.acc_width, p.acc_words)
-        mm = mem("membrane", P * p.u_bits, p.membrane_words)
+        mm = mem("membrane", p.u_bits, p.membrane_words)
         em = mem("spikes", p.entry_width, p.entries)
         s.b_rd = bm.read_port()
         s.a_rd, s.a_wr = am.read_port(), am.write_port()
@@ -713,23 +715,23 @@ class SerialCore(CheckedComponent):
 
     def _sweep_states(self, m, s) -> None:
         """The sweep, a group at a time and within it a neuron a cycle through one
-        neuron pipeline: SWEEP_READ reads the group's accumulators, biases and
-        membranes (held while its lanes go through); SWEEP_LANE puts lane ``k`` into the
-        pipeline (the charge and ``v`` into registers; then ``s`` and ``s << k``; then
-        the reset, shifted into the group's new membrane word, the spike into its
-        spike word, and a last layer's neuron to the readout); three cycles drain it;
-        SWEEP_WRITE writes the membranes, zeroes the accumulators and writes the
-        spike entry when a lane fired. Then the next layer, or the next step (after
+        neuron pipeline: SWEEP_READ reads the group's accumulators (held while its
+        lanes go through) and lane 0's bias and membrane; SWEEP_LANE puts lane ``k``
+        into the pipeline and reads lane ``k + 1``'s (the charge and leak, ``v``, then
+        ``s`` and ``s << k``, then the reset, written to the lane's membrane, the spike
+        shifted into the group's spike word, and a last layer's neuron to the
+        readout); three cycles drain it; SWEEP_WRITE zeroes the accumulators and
+        writes the spike entry when a lane fired. Then the next layer, or the next step (after
         the sample's last, the readout emits and the core waits for it)."""
         p = self.plan
         P = p.lanes
         sweeping, lane, start, words = s.sweeping, s.lane, s.start_lane, s.words
-        with m.State("SWEEP_READ"):
-            m.d.comb += sweeping.eq(1)
+        with m.State("SWEEP_READ"):      # lane 0's bias and membrane read
+            m.d.comb += [sweeping.eq(1), s.rd_lane.eq(0)]
             m.d.sync += lane.eq(0)
             m.next = "SWEEP_LANE"
-        with m.State("SWEEP_LANE"):
-            m.d.comb += [sweeping.eq(1), start.eq(1)]
+        with m.State("SWEEP_LANE"):      # lane `lane` in, the next lane's words read
+            m.d.comb += [sweeping.eq(1), start.eq(1), s.rd_lane.eq(lane + 1)]
             m.d.sync += lane.eq(lane + 1)
             with m.If(lane == P - 1):
                 m.next = "SWEEP_FLUSH"
@@ -738,9 +740,7 @@ class SerialCore(CheckedComponent):
                 m.d.comb += sweeping.eq(1)
                 m.next = nxt
         with m.State("SWEEP_WRITE"):
-            m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(0),
-                         s.m_wr.en.eq(s.c.fires), s.m_wr.addr.eq(s.m_addr),
-                         s.m_wr.data.eq(words.membranes)]
+            m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(0)]
             with m.If(~s.last_layer & words.fired):
                 entry = [words.spikes, s.key]
                 if p.has_conv:
@@ -748,7 +748,7 @@ class SerialCore(CheckedComponent):
                 m.d.comb += [s.e_wr.en.eq(1), s.e_wr.addr.eq(s.entries),
                              s.e_wr.data.eq(Cat(*entry))]
                 m.d.sync += s.entries.eq(s.entries + 1)
-            m.d.sync += [s.group.eq(s.group + 1), s.m_addr.eq(s.m_addr + 1), words.fired.eq(0)]
+            m.d.sync += [s.group.eq(s.group + 1), s.m_addr.eq(s.m_addr + P), words.fired.eq(0)]
             self._sweep_key(m, s)
             with m.If(s.group == s.t_groups[s.layer] - 1):
                 m.next = "LAYER_DONE"
@@ -757,11 +757,12 @@ class SerialCore(CheckedComponent):
         self._layer_done_states(m, s)
 
     def _neuron_pipeline(self, m, s) -> None:
-        """One neuron a cycle (outside the state machine): lane ``s.lane`` of the read
-        words when ``s.start_lane``; ``v`` then the spike, then the reset, into the
-        group's new membrane word, spike word and whether a lane fired (``s.words``,
-        registers). While ``s.sweeping`` the group's words stay addressed (nothing
-        writes them until SWEEP_WRITE)."""
+        """One neuron a cycle (outside the state machine): lane ``s.lane`` of the held
+        accumulator word, with the bias and membrane read the cycle before (at
+        ``s.rd_lane``), when ``s.start_lane``; ``v``, then the spike, then the reset
+        (written to the membrane), the group's spike word and whether a lane fired
+        (``s.words``, registers). While ``s.sweeping`` the group's accumulator word
+        stays addressed (nothing writes it until SWEEP_WRITE)."""
         p = self.plan
         P = p.lanes
         s.sweeping, s.start_lane = Signal(), Signal()
@@ -769,7 +770,8 @@ class SerialCore(CheckedComponent):
         start = s.start_lane
         # the bias and membrane addresses are registers (set at the sweep's start, stepped
         # with the group), so the bias ROM's logic starts at a flip-flop
-        m.d.comb += [s.b_rd.addr.eq(s.b_addr), s.m_rd.addr.eq(s.m_addr)]
+        s.rd_lane = Signal(range(P + 1))
+        m.d.comb += [s.b_rd.addr.eq(s.b_addr + s.rd_lane), s.m_rd.addr.eq(s.m_addr + s.rd_lane)]
         with m.If(s.sweeping):
             m.d.comb += s.a_rd.addr.eq(s.group)
 
@@ -777,8 +779,8 @@ class SerialCore(CheckedComponent):
             return Array(word.word_select(k, width) for k in range(P))[lane]
 
         acc = pick(s.a_rd.data, p.acc_width).as_signed()
-        b = pick(s.b_rd.data, p.u_bits).as_signed()
-        u = pick(s.m_rd.data, p.u_bits).as_signed()
+        b = s.b_rd.data.as_signed()             # read for this lane the cycle before
+        u = s.m_rd.data.as_signed()
         # stage 1: the lane's charge I = acc + b and its leaked membrane u_l
         v1, n1 = Signal(name="sweep_v1_valid"), Signal(range(max(P, 2)), name="lane1")
         cur1 = Signal(signed(p.current_width), name="cur")
@@ -801,14 +803,15 @@ class SerialCore(CheckedComponent):
         m.d.sync += [v2.eq(va), n2.eq(na), v_2.eq(v_r), s_r.eq(spike),
                      fired_r.eq(fired)]
         # stage 4: the reset (the last step leaves zero); shifted into the group's words
-        out = SimpleNamespace(membranes=Signal(P * p.u_bits, name="new_membranes"),
-                              spikes=Signal(P * p.spike_bits, name="new_spikes"),
+        out = SimpleNamespace(spikes=Signal(P * p.spike_bits, name="new_spikes"),
                               fired=Signal(name="group_fired"))
         new_u = Mux(s.last_step, 0, Mux(s.c.soft, v_2 - fired_r,
                                          Mux(s_r != 0, 0, v_2)))[:p.u_bits]
         with m.If(v2):
-            m.d.sync += [out.membranes.eq(Cat(out.membranes[p.u_bits:], new_u)),
-                         out.spikes.eq(Cat(out.spikes[p.spike_bits:], s_r[:p.spike_bits]))]
+            # the lane's membrane written back (nothing reads it again this step)
+            m.d.comb += [s.m_wr.en.eq(s.c.fires), s.m_wr.addr.eq(s.m_addr + n2),
+                         s.m_wr.data.eq(new_u)]
+            m.d.sync += out.spikes.eq(Cat(out.spikes[p.spike_bits:], s_r[:p.spike_bits]))
             with m.If(s_r != 0):
                 m.d.sync += out.fired.eq(1)
         self._readout_beat(m, s, *((v2, n2, s_r) if p.readout.fires else (va, na, cura)))
@@ -818,11 +821,11 @@ class SerialCore(CheckedComponent):
         """The next group's key (:meth:`SerialPlan._keys`), position and channel group."""
         p, c = self.plan, s.c
         if not p.has_conv:      # every layer dense: the next group's first neuron
-            m.d.sync += [s.key.eq(s.key + p.lanes), s.b_addr.eq(s.b_addr + 1)]
+            m.d.sync += [s.key.eq(s.key + p.lanes), s.b_addr.eq(s.b_addr + p.lanes)]
             return
         with m.If(s.pos == c.positions - 1):
             m.d.sync += [s.pos.eq(0), s.key.eq(s.key + c.key_wrap),
-                         s.b_addr.eq(s.b_addr + 1)]
+                         s.b_addr.eq(s.b_addr + p.lanes)]
         with m.Else():
             m.d.sync += [s.pos.eq(s.pos + 1), s.key.eq(s.key + c.key_pos)]
 

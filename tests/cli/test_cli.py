@@ -64,8 +64,9 @@ def test_info_lanes_lists_the_serial_cores_memories(net_file, capsys):
     mems = {m["name"]: (m["words"], m["width"], m["kind"]) for m in d["memories"]}
     # 64-32-10 at 4 lanes: 8 and 3 groups; one weight store of 8 * 64 + 3 * 32 words
     assert mems["engine.weights"] == (8 * 64 + 3 * 32, 4 * 8, "rom")
-    assert mems["engine.bias"] == (8 + 3, 4 * 16, "rom")
-    assert mems["engine.membrane"] == (8, 4 * 16, "ram")     # the readout does not fire
+    # a bias and a membrane a word (the sweep takes a neuron a cycle), lanes per group
+    assert mems["engine.bias"] == ((8 + 3) * 4, 16, "rom")
+    assert mems["engine.membrane"] == (8 * 4, 16, "ram")     # the readout does not fire
     assert mems["engine.readout.logits"][0] == 10            # a neuron at a time
     assert d["core"] == "serial" and d["lanes"] == [4, 4]
     assert main(["info", str(path), "--lanes", "4,2", "--core", "serial"]) == 2
