@@ -286,7 +286,7 @@ def _estimate_serial(net: Network, spec, lanes: int, density: float, clk_hz: flo
         "spram": sum(m.get("spram", 0) for m in mems),
         "weights": {str(k): v for k, v in sorted(placed.items())},
         "memory_bits": sum(m["depth"] * m["width"] for m in mems),
-        "lc": _serial_logic_cells(plan, spec.family, mems), "dsp": 0,
+        "lc": _serial_logic_cells(plan, spec.family), "dsp": 0,
         "cycles_per_inference": int(bound), "input_density": density,
         "latency_us": round(bound / clk_hz * 1e6, 1), "clock_mhz": clk_hz / 1e6,
         "logit_bits": plan.readout.logit_bits,
@@ -295,41 +295,34 @@ def _estimate_serial(net: Network, spec, lanes: int, density: float, clk_hz: flo
 
 #: The serial core's iCE40 logic-cell model: ``base`` (the UART, host link, control
 #: and tables) + ``lane_bit`` per lane and bit of accumulator, two membranes and a
-#: weight (the walk's and the sweep's per-lane registers, adders and lane pick) +
-#: ``product_bit`` per lane and product-term bit (``min(w_bits, value_bits) *
-#: max(...)``, the shifted adds) + ``windowed`` when a layer is windowed (the window walk's
-#: counters, keys, lane offsets) + ``rom_bit`` per 16 bits of ROM Yosys keeps in logic
-#: (a small bias table). A non-negative least-squares fit to the iCEBreaker builds in
+#: weight (the walk's per-lane registers, shifted adds and accumulate, the lane pick)
+#: + ``windowed`` when a layer is windowed (the window walk's counters, keys, lane
+#: offsets, and so far the deeper tables of the networks that have them). A
+#: non-negative least-squares fit to the iCEBreaker builds in
 #: :data:`SERIAL_LC_CALIBRATION`; each predicted by a fit to the other nine is within
-#: 6 %. Other families scale it as their pipeline model does.
-SERIAL_LOGIC = {"base": 1790.7, "lane_bit": 2.30, "product_bit": 2.93, "windowed": 853.3,
-                "rom_bit": 0.98}
+#: 7 %. Other families scale it as their pipeline model does.
+SERIAL_LOGIC = {"base": 1858.6, "lane_bit": 2.86, "windowed": 793.1}
 #: network, lanes, weights, logic cells nextpnr packed (with the host link, 30 MHz PLL),
 #: the model's value
 SERIAL_LC_CALIBRATION = (
-    ("digits 64-128-10, w8", 1, "block RAM", 2075, 2037),
-    ("digits 64-128-10, w8", 1, "SPRAM", 2057, 2037),
-    ("digits 64-128-10, w8", 2, "block RAM", 2196, 2283),
-    ("digits 64-128-10, w8", 4, "SPRAM", 2935, 2912),
-    ("784-128-10, w4, 8-bit inputs", 2, "SPRAM", 2262, 2236),
-    ("784-128-10, w4, 8-bit inputs", 4, "SPRAM", 2789, 2818),
-    ("784-128-10, w4, 8-bit inputs", 8, "SPRAM", 3720, 3712),
-    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 1, "SPRAM", 2865, 2890),
-    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 2, "SPRAM", 3163, 3136),
-    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 4, "SPRAM", 3857, 3859),
+    ("digits 64-128-10, w8", 1, "block RAM", 2062, 2019),
+    ("digits 64-128-10, w8", 1, "SPRAM", 2040, 2019),
+    ("digits 64-128-10, w8", 2, "block RAM", 2109, 2179),
+    ("digits 64-128-10, w8", 4, "block RAM", 2434, 2499),
+    ("784-128-10, w4, 8-bit inputs", 2, "SPRAM", 2178, 2179),
+    ("784-128-10, w4, 8-bit inputs", 4, "SPRAM", 2507, 2499),
+    ("784-128-10, w4, 8-bit inputs", 8, "SPRAM", 3203, 3140),
+    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 1, "SPRAM", 2867, 2812),
+    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 2, "SPRAM", 2990, 2972),
+    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 4, "SPRAM", 3219, 3292),
 )
 
 
-def _serial_logic_cells(plan, fam, mems) -> int:
-    """:data:`SERIAL_LOGIC` for the serial core ``plan`` with the memories ``mems`` (as
-    :func:`memories` gives them) on family ``fam``."""
+def _serial_logic_cells(plan, fam) -> int:
+    """:data:`SERIAL_LOGIC` for the serial core ``plan`` on family ``fam``."""
     c, P = SERIAL_LOGIC, plan.lanes
-    narrow, wide = sorted((plan.w_bits, plan.value_bits))
-    logic_rom = sum(m["depth"] * m["width"] for m in mems
-                    if m["name"].startswith("core.") and m["kind"] == "rom" and not m["blocks"])
     total = (c["base"] + c["lane_bit"] * P * (plan.acc_width + 2 * plan.u_bits + plan.w_bits)
-             + c["product_bit"] * P * narrow * wide + c["windowed"] * plan.has_conv
-             + c["rom_bit"] * logic_rom / 16)
+             + c["windowed"] * plan.has_conv)
     return round(total * fam.logic.base / ICE40_LOGIC_BASE)
 
 
