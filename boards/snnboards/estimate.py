@@ -34,7 +34,7 @@ import numpy as np
 from snnhw.families import family as get_family
 from snnhw.families.ice40 import ICE40
 from snnhw.gateware import cycles
-from snnhw.gateware.cores import CORES
+from snnhw.gateware.cores import CORES, serial_lanes
 from snnhw.gateware.network import SNNCore
 from snnhw.gateware.plan import BANK_WORDS, design_memories, plan_core
 from snnhw.gateware.serial import SerialCore, serial_design_memories
@@ -154,14 +154,12 @@ def _place_serial(net: Network, lanes: int, spec, mode: str) -> dict[int, str]:
 
 
 def _one_lanes(lanes, net: Network) -> int:
-    """The serial core's one lanes setting (a list must hold one value)."""
+    """The serial core's one lanes setting (:func:`snnhw.gateware.cores.serial_lanes`),
+    a :class:`BuildError` otherwise."""
     try:
-        ps = lanes_per_layer(lanes, len(net.layers))
+        return serial_lanes(lanes, net)
     except ValueError as exc:
         raise BuildError(str(exc)) from None
-    if len(set(ps)) > 1:
-        raise BuildError(f"the serial core has one lanes setting for all layers, got {ps}")
-    return ps[0]
 
 
 def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,

@@ -31,16 +31,15 @@ def add_parser(sub) -> None:
 def _memories(net, lanes, core: str) -> tuple:
     """The lanes and memories (dicts) of ``core`` at ``lanes``, as the gateware plans
     them (Amaranth imported only when asked)."""
+    from ..gateware.cores import serial_lanes
     from ..gateware.plan import DesignError, plan_core
     from ..gateware.serial import SerialCore
 
     try:
         if core == "serial":
-            one = sorted(set(lanes if isinstance(lanes, list) else [lanes]))
-            if len(one) > 1:
-                raise DesignError(f"the serial core has one lanes setting, got {lanes}")
-            plan = SerialCore.check(net, lanes=one[0])
-            return [one[0]] * len(net.layers), [m.as_dict() for m in plan.memories()]
+            one = serial_lanes(lanes, net)
+            plan = SerialCore.check(net, lanes=one)
+            return [one] * len(net.layers), [m.as_dict() for m in plan.memories()]
         plan = plan_core(net, lanes)
     except DesignError as exc:
         raise CLIError(str(exc)) from None

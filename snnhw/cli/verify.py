@@ -255,15 +255,12 @@ def _backend(args, net):
         return backend, f"board ({args.port})"
     lanes = parse_lanes(args.lanes, net)
     if args.core == "serial" and args.rtl is None:   # refused before any simulation
+        from ..gateware.cores import serial_lanes
         from ..gateware.plan import DesignError
         from ..gateware.serial import SerialCore
 
-        one = lanes if isinstance(lanes, int) else lanes[0]
         try:
-            if not isinstance(lanes, int) and len(set(lanes)) > 1:
-                raise DesignError("the serial core has one lanes setting for all layers, "
-                                  f"got {lanes}")
-            SerialCore.check(net, lanes=one)
+            SerialCore.check(net, lanes=serial_lanes(lanes, net))
         except DesignError as exc:
             raise CLIError(str(exc)) from None
     backend = SimBackend(args.sim, lanes=lanes, rtl_dir=args.rtl,

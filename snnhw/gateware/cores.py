@@ -9,11 +9,20 @@ from ..util import lanes_per_layer
 from .network import SNNCore
 from .plan import DesignError
 
-__all__ = ["CORES", "make_core"]
+__all__ = ["CORES", "make_core", "serial_lanes"]
 
 #: the cores ``generate`` and ``build`` make: a processing element per layer, or one
 #: for all layers in turn (:mod:`snnhw.gateware.serial`)
 CORES = ("pipeline", "serial")
+
+
+def serial_lanes(lanes, net: Network) -> int:
+    """The serial core's one lanes setting from ``lanes`` (a number, or one per layer
+    that are all the same); a :class:`DesignError` (a ``ValueError``) otherwise."""
+    ps = lanes_per_layer(lanes, len(net.layers))
+    if len(set(ps)) > 1:
+        raise DesignError(f"the serial core has one lanes setting for all layers, got {ps}")
+    return ps[0]
 
 
 def make_core(net: Network, lanes, core: str = "pipeline", **kw):
@@ -22,13 +31,7 @@ def make_core(net: Network, lanes, core: str = "pipeline", **kw):
     if core == "serial":
         from .serial import SerialCore
 
-        if not isinstance(lanes, int):
-            lanes = lanes_per_layer(lanes, len(net.layers))
-            if len(set(lanes)) > 1:
-                raise DesignError("the serial core has one lanes setting for all layers, "
-                                  f"got {lanes}")
-            lanes = lanes[0]
-        return SerialCore(net, lanes=lanes, **kw)
+        return SerialCore(net, lanes=serial_lanes(lanes, net), **kw)
     if core != "pipeline":
         raise DesignError(f"core must be one of {CORES}, got {core!r}")
     return SNNCore(net, lanes=lanes, **kw)

@@ -135,7 +135,6 @@ class SerialPlan:
         self.conv = [w.conv for w in self.walks]
         self.has_conv = any(self.conv)
         self.groups = [w.groups for w in self.walks]
-        self.n_in = [ly.n_in for ly in net.layers]
         self.fires = [not (i == L - 1 and net.readout == "membrane") for i in range(L)]
         self.w_bits = max(ly.w_bits for ly in net.layers)
         self.u_bits = max(ly.u_bits for ly in net.layers)
@@ -206,22 +205,19 @@ class SerialPlan:
         for f in self.start_fields:
             self.start_fields[f] = max([1] + [r[f].bit_length() for r in rows])
         self.start_rows = rows
-        # the bits some word sets: only those are stored (synthesis drops a bit that is
-        # 0 in every word, and the block count follows the stored width)
-        live = 0
-        for word in self._start_words():
-            live |= word
-        self.start_live = [b for b in range(sum(self.start_fields.values())) if live >> b & 1]
-
-    def _start_words(self) -> list[int]:
-        words = []
-        for r in self.start_rows:
+        self._start_words = []
+        for r in rows:
             word, at = 0, 0
             for f, bits in self.start_fields.items():
                 word |= r[f] << at
                 at += bits
-            words.append(word)
-        return words
+            self._start_words.append(word)
+        # the bits some word sets: only those are stored (synthesis drops a bit that is
+        # 0 in every word, and the block count follows the stored width)
+        live = 0
+        for word in self._start_words:
+            live |= word
+        self.start_live = [b for b in range(sum(self.start_fields.values())) if live >> b & 1]
 
     @property
     def start_width(self) -> int:
@@ -230,7 +226,7 @@ class SerialPlan:
 
     def start_init(self) -> list[int]:
         return [sum((w >> b & 1) << k for k, b in enumerate(self.start_live))
-                for w in self._start_words()]
+                for w in self._start_words]
 
     def memories(self) -> list[MemorySpec]:
         """Every memory of the serial core, named from the core."""
@@ -734,11 +730,11 @@ class SerialCore(CheckedComponent):
             m.d.comb += [sweeping.eq(1), start.eq(1), s.rd_lane.eq(lane + 1)]
             m.d.sync += lane.eq(lane + 1)
             with m.If(lane == P - 1):
-                m.next = "SWEEP_FLUSH"
-        for n, nxt in ((1, "SWEEP_FLUSH2"), (2, "SWEEP_FLUSH3"), (3, "SWEEP_WRITE")):
-            with m.State(f"SWEEP_FLUSH{n if n > 1 else ''}"):   # the last lane's v, s, reset
+                m.next = "SWEEP_FLUSH1"
+        for n in (1, 2, 3):               # the last lane's v, spike, reset
+            with m.State(f"SWEEP_FLUSH{n}"):
                 m.d.comb += sweeping.eq(1)
-                m.next = nxt
+                m.next = f"SWEEP_FLUSH{n + 1}" if n < 3 else "SWEEP_WRITE"
         with m.State("SWEEP_WRITE"):
             m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(0)]
             with m.If(~s.last_layer & words.fired):
