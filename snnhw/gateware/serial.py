@@ -66,7 +66,7 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import Network
-from ..protocol.kinds import WEIGHT_LAYOUTS
+from ..protocol.kinds import layer_weight_words
 from ..protocol.words import pack_lanes
 from ..util import signed_bits, signed_range
 from ._checks import CheckedComponent, check_lanes
@@ -266,7 +266,7 @@ class SerialPlan:
     def weight_init(self) -> list[int]:
         words = []
         for ly in self.net.layers:
-            words += WEIGHT_LAYOUTS[ly.kind](ly.W, self.lanes, self.w_bits)
+            words += layer_weight_words(ly, self.lanes, self.w_bits)
         return words
 
     def bias_init(self) -> list[int]:

@@ -13,7 +13,9 @@ __all__ = ["WEIGHT_LAYOUTS", "layer_weight_words"]
 WEIGHT_LAYOUTS = {"dense": weight_words, "conv": conv_weight_words}
 
 
-def layer_weight_words(layer, lanes: int) -> list[int]:
-    """The weight memory of an IR layer at ``lanes``; :class:`IRKindError` if the host
-    link has no layout for its kind."""
-    return lookup(WEIGHT_LAYOUTS, layer.kind, "the host link")(layer.W, lanes, layer.w_bits)
+def layer_weight_words(layer, lanes: int, w_bits: int | None = None) -> list[int]:
+    """The weight memory of an IR layer at ``lanes``, its weights ``w_bits`` wide (the
+    layer's own by default); :class:`IRKindError` if the host link has no layout for
+    its kind."""
+    return lookup(WEIGHT_LAYOUTS, layer.kind, "the host link")(
+        layer.W, lanes, layer.w_bits if w_bits is None else w_bits)
