@@ -127,4 +127,5 @@ def test_a_file_with_an_unknown_kind_is_refused_in_one_line(tmp_path):
                         if info.filename == "manifest.json" else data)
     with pytest.raises(IRKindError) as info:
         loads(out.getvalue())
-    assert str(info.value) == "layer 1: field 'kind' = 'lstm' is not one of ['dense', 'conv']"
+    assert str(info.value) == ("layer 1: field 'kind' = 'lstm' is not one of "
+                               "['dense', 'conv', 'recurrent']")

@@ -402,6 +402,9 @@ def unsupported(net: Network) -> str | None:
         if ly.kind not in KINDS:
             return (f"layer {i} is a {ly.kind} layer, which the gateware does not build "
                     f"(it builds {', '.join(KINDS)})")
+        if ly.feedback is not None:
+            return (f"layer {i} is a {ly.kind} layer: the gateware does not build recurrence "
+                    "yet; the golden model ('snnhw run') and the torch integer mode run it")
     if not kind(net.layers[-1].kind).READOUT:
         readable = [name for name, k in KINDS.items() if k.READOUT]
         return (f"the last layer (the readout) is a {net.layers[-1].kind} layer: the gateware "

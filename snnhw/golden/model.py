@@ -34,7 +34,7 @@ from ..ir.neuron import NeuronFields
 from ..util import signed_range
 from .kinds import charge_of
 from .kinds.conv import im2col
-from .products import CHARGE_PATHS, charge_path
+from .products import CHARGE_PATHS, charge_path, product
 
 __all__ = ["CHARGE_PATHS", "LayerTrace", "Trace", "charge_path", "check_input", "im2col",
            "run"]
@@ -95,12 +95,15 @@ def check_input(net: Network, x) -> np.ndarray:
     return x.astype(np.int64, copy=False)
 
 
-def _neuron_steps(layer: NeuronFields, I: np.ndarray, keep: bool):
+def _neuron_steps(layer: NeuronFields, I: np.ndarray, keep: bool, path: str):
     """Leak, saturate, fire and reset over all steps (docs/arithmetic.md).
 
-    ``I`` is ``[batch, T, n_out]``. Returns ``(s, v, u)`` where ``v`` and
-    ``u`` are ``None`` unless ``keep``.
+    ``I`` is ``[batch, T, n_out]``, the feed-forward charge; a recurrent layer's
+    feedback ``R s[t-1]`` is added to it here, step by step, in place (so ``I`` is
+    the whole charge afterwards). Returns ``(s, v, u)`` where ``v`` and ``u`` are
+    ``None`` unless ``keep``.
     """
+    R = layer.feedback
     batch, T, n_out = I.shape
     lo, hi = signed_range(layer.u_bits)
     k, off, s_max, L = layer.k, layer.fire_offset, layer.s_max, layer.leak_shift
@@ -109,6 +112,8 @@ def _neuron_steps(layer: NeuronFields, I: np.ndarray, keep: bool):
     u_all = np.empty_like(I) if keep else None
     u = np.zeros((batch, n_out), dtype=np.int64)
     for t in range(T):
+        if R is not None and t > 0:
+            I[:, t] += product(s_all[:, t - 1], R.T, path)
         u_l = u if L is None else u - (u >> L)
         v = np.clip(u_l + I[:, t], lo, hi)
         s = np.clip((v + off) >> k, 0, s_max)
@@ -159,7 +164,7 @@ def run(net: Network, x, *, trace: bool = False, path: str = "auto") -> Trace:
             if trace:
                 traces.append(LayerTrace(I=I, v=running, s=np.zeros_like(I), u=running))
             break
-        s, v, u = _neuron_steps(layer, I, keep=trace)
+        s, v, u = _neuron_steps(layer, I, keep=trace, path=p)
         if trace:
             traces.append(LayerTrace(I=I, v=v, s=s, u=u))
         if i == last:

@@ -56,6 +56,7 @@ def run_sample(net: Network, x) -> tuple[list[int], int, list[dict]]:
     weights = [layer.W.tolist() for layer in net.layers]
     biases = [layer.b.tolist() for layer in net.layers]
     membranes = [[0] * layer.n_out for layer in net.layers]
+    previous = [[0] * layer.n_out for layer in net.layers]   # s[t-1] of every layer
     trace = [{"I": [], "v": [], "s": [], "u": []} for _ in net.layers]
     logits = [0] * net.n_out
     last = len(net.layers) - 1
@@ -65,6 +66,11 @@ def run_sample(net: Network, x) -> tuple[list[int], int, list[dict]]:
             step = {"I": [], "v": [], "s": [], "u": []}
             s_out = []
             currents = naive_charges_of(layer)(layer, weights[li], biases[li], s_in)
+            if layer.feedback is not None:      # docs/arithmetic.md, "Recurrence"
+                R = layer.feedback.tolist()
+                for i in range(len(currents)):
+                    for j in range(len(R[i])):
+                        currents[i] += R[i][j] * previous[li][j]
             for i, current in enumerate(currents):
                 step["I"].append(current)
                 if li == last and net.readout == "membrane":
@@ -83,6 +89,7 @@ def run_sample(net: Network, x) -> tuple[list[int], int, list[dict]]:
                     logits[i] += s
             for key in step:
                 trace[li][key].append(step[key])
+            previous[li] = step["s"]
             s_in = s_out
     best = 0
     for i in range(1, len(logits)):

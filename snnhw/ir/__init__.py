@@ -21,6 +21,7 @@ from .schema import (
     IRShapeError,
     IRVersionError,
     Network,
+    RecurrentLayer,
     dumps,
     load,
     loads,
@@ -29,7 +30,7 @@ from .schema import (
 
 __all__ = [
     "FORMAT_NAME", "LAYER_KINDS", "READOUTS", "RESETS", "SCHEMA_VERSION", "SUPPORTED_VERSIONS",
-    "ConvLayer", "DenseLayer",
+    "ConvLayer", "DenseLayer", "RecurrentLayer",
     "IRDTypeError", "IRError", "IRFormatError", "IRHashError", "IRKindError",
     "IRMissingError", "IRRangeError", "IRShapeError", "IRVersionError", "Network", "dumps",
     "load", "loads", "save", "conv_out_size",

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..util import signed_range
 from .layers import ConvLayer, conv_out_size
-from .schema import DenseLayer, Network, save
+from .schema import DenseLayer, Network, RecurrentLayer, save
 
 __all__ = ["build_example", "example_paths", "random_conv_network", "random_input",
            "random_network"]
@@ -35,9 +35,13 @@ def random_network(
     leak_shift: int | None = None,
     reset: str = "soft",
     weight_scale: float = 0.25,
+    recurrent: tuple[int, ...] = (),
     name: str = "",
 ) -> Network:
     """A valid network with the given layer ``sizes`` (``[n_in, h1, ..., n_out]``).
+
+    The layers whose indices ``recurrent`` lists are recurrent (docs/arithmetic.md,
+    "Recurrence"), their ``R`` drawn like ``W``.
 
     Weights are drawn from a normal distribution scaled to ``weight_scale``
     of the ``w_bits`` range and clipped to it; biases are small. ``k`` defaults
@@ -59,11 +63,14 @@ def random_network(
             k_i = k
         off = (1 << (k_i - 1)) - 1 if fire_offset == "half" and k_i > 0 else (
             0 if fire_offset == "half" else int(fire_offset))
-        layers.append(DenseLayer(
-            W=W.astype(np.int64), b=b.astype(np.int64), w_bits=w_bits, u_bits=u_bits,
-            k=k_i, fire_offset=off, spike_bits=spike_bits, leak_shift=leak_shift,
-            reset=reset,
-        ))
+        fields = dict(W=W.astype(np.int64), b=b.astype(np.int64), w_bits=w_bits,
+                      u_bits=u_bits, k=k_i, fire_offset=off, spike_bits=spike_bits,
+                      leak_shift=leak_shift, reset=reset)
+        if i in recurrent:
+            R = np.clip(np.rint(rng.normal(0, weight_scale * w_hi, (n_out, n_out))), w_lo, w_hi)
+            layers.append(RecurrentLayer(R=R.astype(np.int64), **fields))
+        else:
+            layers.append(DenseLayer(**fields))
     return Network(layers=layers, in_bits=in_bits, timesteps=timesteps,
                    readout=readout, name=name)
 

@@ -102,6 +102,20 @@ class NeuronFields:
         self.W = W.astype(np.int64, copy=False)
         self.b = b.astype(np.int64, copy=False)
 
+    @property
+    def feedback(self) -> np.ndarray | None:
+        """``R``, the weights from the layer's own spikes of the previous step
+        (docs/arithmetic.md, "Recurrence"); ``None`` for a kind without recurrence."""
+        return None
+
+    def arrays(self) -> dict:
+        """The layer's integer arrays by member name, in file and hash order."""
+        return {"W": self.W, "b": self.b}
+
+    def feedback_abs_row_sums(self) -> np.ndarray | None:
+        """``sum_i' |R[i, i']|`` per neuron, or ``None`` without recurrence."""
+        return None
+
     def abs_row_sums(self) -> np.ndarray:
         """``sum_j |W[i, j]|`` for every output neuron ``i`` (flat order), exact int64."""
         raise NotImplementedError

@@ -40,7 +40,7 @@ from .errors import (
     _check_choice,
     _check_int,
 )
-from .kinds import KINDS, LAYER_KINDS, ConvLayer, DenseLayer, layer_class
+from .kinds import KINDS, LAYER_KINDS, ConvLayer, DenseLayer, RecurrentLayer, layer_class
 from .neuron import RESETS
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "IRShapeError",
     "IRVersionError",
     "Network",
+    "RecurrentLayer",
     "dumps",
     "load",
     "loads",
@@ -69,8 +70,8 @@ __all__ = [
 ]
 
 FORMAT_NAME = "snnhw-ir"
-SCHEMA_VERSION = 2
-SUPPORTED_VERSIONS = (1, 2)     # v1 files (dense layers only) load unchanged
+SCHEMA_VERSION = 3
+SUPPORTED_VERSIONS = (1, 2, 3)  # v1 (dense) and v2 (conv) files load unchanged
 READOUTS = ("membrane", "spikes")
 
 # Limits that are not in docs/arithmetic.md but keep every integer path exact in int64
@@ -101,7 +102,7 @@ class Network:
         Free text, kept in the manifest; not part of the arithmetic.
     """
 
-    layers: list[DenseLayer | ConvLayer]
+    layers: list[DenseLayer | ConvLayer | RecurrentLayer]
     in_bits: int
     timesteps: int
     readout: str = "membrane"
@@ -141,6 +142,11 @@ class Network:
                     f"layer {i}: n_in = {layer.n_in} does not chain to layer "
                     f"{i - 1}'s n_out = {self.layers[i - 1].n_out}"
                 )
+        if self.readout == "membrane" and self.layers[-1].feedback is not None:
+            raise IRKindError(
+                f"layer {len(self.layers) - 1}: a {self.layers[-1].kind} layer cannot be the "
+                "membrane readout (it emits no spikes to feed back); add a layer after it "
+                "or use readout 'spikes'")
         if self.logit_bound() >= EXACT_INT_LIMIT:
             raise IRRangeError(
                 f"network: logits can reach {self.logit_bound()}, beyond the "
@@ -152,11 +158,15 @@ class Network:
 
         ``max_i (|b[i]| + sum_j |W[i, j]| * s_max_in)`` from the actual
         weights (for a conv layer, over the taps each neuron's window really
-        has): every partial sum of the charge sum lies within it.
+        has; for a recurrent layer plus ``sum_i' |R[i, i']| * s_max``): every
+        partial sum of the charge sum lies within it.
         """
         layer = self.layers[index]
         s_max_in = (1 << self.input_bits(index)) - 1
         per_neuron = layer.abs_row_sums() * s_max_in + np.abs(layer.bias_per_neuron)
+        fed_back = layer.feedback_abs_row_sums()
+        if fed_back is not None:
+            per_neuron = per_neuron + fed_back * layer.s_max
         return int(per_neuron.max())
 
     def logit_bound(self) -> int:
@@ -170,7 +180,7 @@ class Network:
         h = hashlib.sha256()
         h.update(json.dumps(self._manifest_body(), sort_keys=True).encode())
         for layer in self.layers:
-            for arr in (layer.W, layer.b):
+            for arr in layer.arrays().values():
                 h.update(str(arr.shape).encode())
                 h.update(np.ascontiguousarray(arr, dtype="<i8").tobytes())
         return h.hexdigest()
@@ -199,7 +209,8 @@ class Network:
             isinstance(other, Network)
             and self._manifest_body() == other._manifest_body()
             and all(
-                np.array_equal(a.W, b.W) and np.array_equal(a.b, b.b)
+                all(np.array_equal(x, y) for x, y in zip(a.arrays().values(),
+                                                         b.arrays().values()))
                 for a, b in zip(self.layers, other.layers)
             )
         )
@@ -236,8 +247,9 @@ def dumps(net: Network) -> bytes:
 
         put("manifest.json", json.dumps(net.manifest(), indent=1, sort_keys=True).encode())
         for i, layer in enumerate(net.layers):
-            put(f"layer{i}.W.npy", _npy_bytes(layer.W.astype(_storage_dtype(layer.w_bits))))
-            put(f"layer{i}.b.npy", _npy_bytes(layer.b.astype(_storage_dtype(layer.u_bits))))
+            for key, arr in layer.arrays().items():
+                bits = layer.u_bits if key == "b" else layer.w_bits
+                put(f"layer{i}.{key}.npy", _npy_bytes(arr.astype(_storage_dtype(bits))))
     return buf.getvalue()
 
 

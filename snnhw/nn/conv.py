@@ -13,6 +13,9 @@ right on the input map ``in_shape = (C, H, W)`` of the data (a 1-D signal is
   layer and divide its map evenly; export folds it into the next layer (docs/arithmetic.md,
   "Convolution"). There is no max pooling (it is not linear).
 * ``d<N>``: a dense layer of ``N`` neurons over the flattened map.
+* ``r<N>``: a recurrent dense layer of ``N`` neurons (docs/arithmetic.md,
+  "Recurrence"): it also reads its own spikes of the step before, trained by
+  backpropagation through the sample's steps.
 
 The last dense layer, to the classes, is always added (like ``--hidden`` for the
 MLP): ``c16k5p2,ap2,d64`` on MNIST-1D is conv 1->16, pool, dense 320->64, dense
@@ -33,6 +36,7 @@ from .folded import FloatLayer, fold_batchnorm
 from .kinds import conv as conv_kind
 from .kinds import dense as dense_kind
 from .kinds import kind
+from .kinds import recurrent as recurrent_kind
 from .model import ENCODINGS, MAX_PARAMETERS
 from .neuron import SpikingLayers, neuron_list
 
@@ -41,7 +45,7 @@ __all__ = ["SpikingConvNet", "parse_arch", "plan_arch", "ArchError"]
 _PAIR = r"\d+(?:x\d+)?"
 _CONV = re.compile(rf"c(\d+)k({_PAIR})(?:s({_PAIR}))?(?:p({_PAIR}))?")
 _POOL = re.compile(rf"(sp|ap)({_PAIR})")
-_DENSE = re.compile(r"d(\d+)")
+_DENSE = re.compile(r"([dr])(\d+)")
 MAX_SIDE = 1 << 12
 
 
@@ -62,7 +66,8 @@ def parse_arch(text) -> list[str]:
         if not isinstance(t, str) or not (_CONV.fullmatch(t) or _POOL.fullmatch(t)
                                           or _DENSE.fullmatch(t)):
             raise ArchError(f"--arch: {t!r} is not a layer (c<C>k<K>[s<S>][p<P>], sp<P>, "
-                            "ap<P> or d<N>; max pooling is not linear and has no place here)")
+                            "ap<P>, d<N> or r<N>; max pooling is not linear and has no place "
+                            "here)")
     return tokens
 
 
@@ -105,11 +110,13 @@ def plan_arch(tokens, in_shape, n_classes: int) -> list[dict]:
             plan[-1]["pool_after"] = (t[0] == "a", win)
             shape = (shape[0], shape[1] // win[0], shape[2] // win[1])
         else:
-            n = int(_DENSE.fullmatch(t).group(1))
+            m = _DENSE.fullmatch(t)
+            n = int(m.group(2))
             n_in = shape[0] * shape[1] * shape[2] if shape is not None else plan[-1]["n_out"]
             if not 1 <= n <= 1 << 20:
                 raise ArchError(f"--arch: {t!r}: a dense layer has 1..{1 << 20} neurons")
-            plan.append({"kind": dense_kind.NAME, "token": t, "n_in": n_in, "n_out": n,
+            plan.append({"kind": (dense_kind if m.group(1) == "d" else recurrent_kind).NAME,
+                         "token": t, "n_in": n_in, "n_out": n,
                          "pool": pool or (1, 1), "pool_in_shape": pool and pooled_from,
                          "in_shape": shape})
             weights += n * n_in
@@ -202,7 +209,8 @@ class SpikingConvNet(SpikingLayers, nn.Module):
             s = kind(ly["kind"]).shape_input(s)
             I = self.bn[i](op(s))
             if i < len(self.lif):
-                spikes = self.lif[i](I.reshape(T, batch, *I.shape[1:]))
+                spikes = self.lif[i](I.reshape(T, batch, *I.shape[1:]),
+                                     feedback=getattr(op, "feedback", None))
                 s = spikes.reshape(T * batch, *I.shape[1:])
                 if "pool_after" in ly:
                     average, win = ly["pool_after"]
@@ -224,5 +232,5 @@ class SpikingConvNet(SpikingLayers, nn.Module):
                 W = W / (ph * pw)            # the layer reads sum-pooled spikes
             geo = {"pool": tuple(ly["pool"]),
                    "pool_in_shape": tuple(ly["pool_in_shape"]) if ly["pool_in_shape"] else None}
-            out.append(kind(ly["kind"]).float_layer(ly, W, b, geo))
+            out.append(kind(ly["kind"]).float_layer(ly, W, b, geo, op))
         return out

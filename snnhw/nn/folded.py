@@ -24,6 +24,7 @@ class FloatLayer:
 
     ``kind`` (:mod:`snnhw.nn.kinds`): dense ``W[n_out, n_in]``; conv
     ``W[C_out, C_in, KH, KW]`` over the map ``in_shape`` with ``stride`` and ``padding``.
+    ``R`` (a recurrent layer): ``[n_out, n_out]`` over its own spikes of the step before.
     ``pool``: the layer reads its input sum-pooled by ``pool = (PH, PW)`` windows
     (window = stride), the unpooled map being ``pool_in_shape``; ``(1, 1)`` is no pooling.
     """
@@ -36,6 +37,7 @@ class FloatLayer:
     padding: tuple[int, int] = (0, 0)
     pool: tuple[int, int] = (1, 1)
     pool_in_shape: tuple[int, int, int] | None = None
+    R: torch.Tensor | None = None      # recurrent: thresholds per spike of the step before
 
     def geometry(self) -> dict:
         """The non-weight fields, to carry into the integer layer."""

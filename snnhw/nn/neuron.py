@@ -97,12 +97,17 @@ class MultiBitLIF(nn.Module):
             return v - r * self.theta
         return v * (1.0 - r.clamp(max=1.0))
 
-    def forward(self, I: torch.Tensor) -> torch.Tensor:
+    def forward(self, I: torch.Tensor, feedback: torch.nn.Module | None = None
+                ) -> torch.Tensor:
+        """Spikes ``[T, batch, ...]`` of the charges ``I``; ``feedback`` (a recurrent
+        layer's ``R``, docs/arithmetic.md "Recurrence") adds ``feedback(s[t-1])`` to
+        the charge of step ``t``."""
         self.recorded = []
         u = torch.zeros_like(I[0])
         out = []
         for t in range(I.shape[0]):
-            v = self.charge(u, I[t])
+            It = I[t] if feedback is None or t == 0 else I[t] + feedback(out[-1])
+            v = self.charge(u, It)
             s = self.fire_(v)
             u = self.reset_(v, s)
             if self.record:

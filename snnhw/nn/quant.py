@@ -70,6 +70,7 @@ class IntegerLayer:
     padding: tuple[int, int] = (0, 0)
     pool: tuple[int, int] = (1, 1)                   # sum-pools its input by this first
     pool_in_shape: tuple[int, int, int] | None = None
+    R: torch.Tensor | None = None                    # recurrent: over s[t-1]
 
     @property
     def s_max(self) -> int:
@@ -91,6 +92,8 @@ class IntegerLayer:
         fields = dict(b=self.b.numpy().astype(np.int64), w_bits=self.w_bits, u_bits=self.u_bits,
                       k=self.k, fire_offset=self.fire_offset, spike_bits=self.spike_bits,
                       leak_shift=self.leak_shift, reset=self.reset)
+        if self.R is not None:
+            fields["R"] = self.R.numpy().astype(np.int64)
         return kind(self.kind).to_ir(W, geo, fields)
 
 
@@ -141,7 +144,11 @@ class IntegerSNN:
             lo, hi = signed_range(ly.u_bits)
             u = torch.zeros((batch, I.shape[2]), dtype=torch.int64)
             vs, ss, us = [], [], []
+            if ly.R is not None:
+                I = I.clone()
             for t in range(T):
+                if ly.R is not None and t > 0:    # docs/arithmetic.md, "Recurrence"
+                    I[:, t] += torch.matmul(ss[-1], ly.R.T)
                 u_l = u if ly.leak_shift is None else u - (u >> ly.leak_shift)
                 v = torch.clamp(u_l + I[:, t], lo, hi)
                 s = torch.clamp((v + ly.fire_offset) >> ly.k, 0, ly.s_max)
@@ -163,6 +170,8 @@ class IntegerSNN:
                                b=torch.as_tensor(ly.b, dtype=torch.int64), w_bits=ly.w_bits,
                                u_bits=ly.u_bits, k=ly.k, fire_offset=ly.fire_offset,
                                spike_bits=ly.spike_bits, leak_shift=ly.leak_shift, reset=ly.reset,
+                               R=(None if ly.feedback is None
+                                  else torch.as_tensor(ly.feedback, dtype=torch.int64)),
                                **kind(ly.kind).ir_geometry(ly))
                   for ly in net.layers]
         return cls(layers=layers, in_bits=net.in_bits, timesteps=net.timesteps,
@@ -213,12 +222,15 @@ def quantize(model, *, w_bits: int = 8, u_bits: int = 16,
         W, b = fl.W, fl.b
         readout_only = i == last and model.readout == "membrane"
         Wt, bt = W / theta, b / theta
+        Rt = None if fl.R is None else fl.R / theta
         k_max = u_bits - 2 if readout_only else u_bits - 2 - headroom
         if k_max < 1:
             raise ExportError(f"layer {i}: u_bits={u_bits} leaves no room for "
                               f"{headroom} bits of membrane headroom")
         k_min = 1 if fire == "half" and not readout_only else 0
-        k = _choose_k(i, float(Wt.abs().max()), w_bits, k_max, k_min)
+        w_max = float(Wt.abs().max()) if Rt is None else max(float(Wt.abs().max()),
+                                                             float(Rt.abs().max()))
+        k = _choose_k(i, w_max, w_bits, k_max, k_min)
         b_max = float(bt.abs().max()) if bt.numel() else 0.0
         while k > k_min and round(b_max * 2**k) > b_lim:
             k -= 1
@@ -228,7 +240,8 @@ def quantize(model, *, w_bits: int = 8, u_bits: int = 16,
         Wq = torch.round(Wt * 2**k).to(torch.int64)
         bq = torch.round(bt * 2**k).to(torch.int64)
         offset = (1 << (k - 1)) - 1 if fire == "half" and k > 0 else 0
-        layers.append(IntegerLayer(W=Wq, b=bq, w_bits=w_bits, u_bits=u_bits, k=k,
+        Rq = None if Rt is None else torch.round(Rt * 2**k).to(torch.int64)
+        layers.append(IntegerLayer(W=Wq, b=bq, R=Rq, w_bits=w_bits, u_bits=u_bits, k=k,
                                    fire_offset=offset, spike_bits=spike_bits,
                                    leak_shift=(model.lif[i].leak_shift if i < len(model.lif)
                                                else cfg.get("leak_shift")),

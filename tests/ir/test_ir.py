@@ -113,7 +113,7 @@ def good() -> bytes:
 
 
 @pytest.mark.parametrize("version, exc, text", [
-    (3, ir.IRVersionError, "schema version 3 is not supported"),
+    (4, ir.IRVersionError, "schema version 4 is not supported"),
     ("1", ir.IRVersionError, "schema version '1' is not supported"),
     (True, ir.IRVersionError, "schema version True is not supported"),
 ])
@@ -461,7 +461,7 @@ def test_special_and_huge_files_are_refused(tmp_path):
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def test_a_v1_file_loads_unchanged_and_resaves_as_v2():
+def test_a_v1_file_loads_unchanged_and_resaves_as_the_current_version():
     # committed before v2 existed: dense layers only, "version": 1
     path = FIXTURES / "v1_dense.snn"
     with zipfile.ZipFile(path) as zf:
@@ -473,7 +473,7 @@ def test_a_v1_file_loads_unchanged_and_resaves_as_v2():
     for ly, ld in zip(net.layers, stored["layers"]):
         assert ly.scalars() == ld
     again = ir.loads(ir.dumps(net))
-    assert again.equals(net) and again.manifest()["version"] == ir.SCHEMA_VERSION == 2
+    assert again.equals(net) and again.manifest()["version"] == ir.SCHEMA_VERSION == 3
     # and it computes what the contract says: golden == the naive loop on its input
     from snnhw import golden
     from snnhw.golden import naive
@@ -481,6 +481,34 @@ def test_a_v1_file_loads_unchanged_and_resaves_as_v2():
 
     x = np.load(example_paths()[1])[:4]
     assert golden.run(net, x).logits.tolist() == naive.run_batch(net, x)[0]
+
+
+def test_a_v2_file_loads_unchanged_and_computes_the_same():
+    # committed before v3 existed: conv and dense layers, "version": 2
+    path = FIXTURES / "v2_conv.snn"
+    with zipfile.ZipFile(path) as zf:
+        stored = json.loads(zf.read("manifest.json"))
+    assert stored["version"] == 2
+    net = ir.load(path)
+    assert net.content_hash() == stored["content_hash"]
+    assert [ly.scalars() for ly in net.layers] == stored["layers"]
+    assert ir.loads(ir.dumps(net)).equals(net)
+    from snnhw import golden
+    from snnhw.golden import naive
+    from snnhw.ir.examples import random_input
+
+    x = random_input(np.random.default_rng(0), net, 3, density=0.5)
+    assert golden.run(net, x).logits.tolist() == naive.run_batch(net, x)[0]
+
+
+def test_a_recurrent_layer_in_a_v2_file_is_refused():
+    from snnhw.ir.examples import random_network
+
+    net = random_network(np.random.default_rng(0), [3, 4, 2], recurrent=(0,))
+    data = with_manifest(ir.dumps(net), lambda m: m.update(version=2))
+    with pytest.raises(ir.IRVersionError,
+                       match="layer 0: recurrent layers need schema version 3"):
+        ir.loads(data)
 
 
 def test_conv_roundtrip_keeps_every_field(tmp_path):

@@ -17,12 +17,12 @@ from __future__ import annotations
 from types import ModuleType
 
 from ...ir.kinds import lookup
-from . import conv, dense
+from . import conv, dense, recurrent
 
 __all__ = ["KINDS", "kind"]
 
 #: IR kind name -> this floor's module
-KINDS: dict[str, ModuleType] = {"dense": dense, "conv": conv}
+KINDS: dict[str, ModuleType] = {"dense": dense, "conv": conv, "recurrent": recurrent}
 
 
 def kind(name: str) -> ModuleType:

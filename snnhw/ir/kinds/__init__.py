@@ -12,15 +12,16 @@ it back). The other floors key their own kind modules by the same name
 from __future__ import annotations
 
 from ..errors import IRKindError, _where
-from . import conv, dense
+from . import conv, dense, recurrent
 from .conv import ConvLayer, conv_out_size
 from .dense import DenseLayer
+from .recurrent import RecurrentLayer
 
-__all__ = ["KINDS", "LAYER_KINDS", "ConvLayer", "DenseLayer", "conv_out_size", "layer_class",
-           "lookup"]
+__all__ = ["KINDS", "LAYER_KINDS", "ConvLayer", "DenseLayer", "RecurrentLayer", "conv_out_size",
+           "layer_class", "lookup"]
 
 #: name -> the kind's dataclass
-KINDS = {cls.KIND: cls for cls in (dense.DenseLayer, conv.ConvLayer)}
+KINDS = {cls.KIND: cls for cls in (dense.DenseLayer, conv.ConvLayer, recurrent.RecurrentLayer)}
 LAYER_KINDS = tuple(KINDS)
 
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 from types import ModuleType
 
 from ...ir.kinds import lookup
-from . import conv, dense
+from . import conv, dense, recurrent
 
 __all__ = ["KINDS", "kind"]
 
 #: IR kind name -> this floor's module
-KINDS: dict[str, ModuleType] = {dense.NAME: dense, conv.NAME: conv}
+KINDS: dict[str, ModuleType] = {dense.NAME: dense, conv.NAME: conv,
+                                  recurrent.NAME: recurrent}
 
 
 def kind(name: str) -> ModuleType:

@@ -28,7 +28,8 @@ def shape_input(s: torch.Tensor) -> torch.Tensor:
     return s
 
 
-def float_layer(entry: dict, W: torch.Tensor, b: torch.Tensor, pool: dict) -> FloatLayer:
+def float_layer(entry: dict, W: torch.Tensor, b: torch.Tensor, pool: dict, op=None
+                ) -> FloatLayer:
     return FloatLayer(NAME, W, b, in_shape=tuple(entry["in_shape"]),
                       stride=tuple(entry["stride"]), padding=tuple(entry["padding"]), **pool)
 

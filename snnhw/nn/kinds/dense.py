@@ -26,7 +26,9 @@ def shape_input(s: torch.Tensor) -> torch.Tensor:
     return s.reshape(len(s), -1)
 
 
-def float_layer(entry: dict, W: torch.Tensor, b: torch.Tensor, pool: dict) -> FloatLayer:
+def float_layer(entry: dict, W: torch.Tensor, b: torch.Tensor, pool: dict, op=None
+                ) -> FloatLayer:
+    """The layer in float (``op``, the torch module, is for kinds with more weights)."""
     return FloatLayer(NAME, W, b, in_shape=None, **pool)
 
 
