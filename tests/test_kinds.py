@@ -51,7 +51,8 @@ IR_MEMBERS = ("KIND", "SINCE_VERSION", "n_in", "n_out", "bias_per_neuron", "abs_
               "synops_per_event", "geometry", "validate", "scalars", "from_manifest")
 NN_MEMBERS = ("NAME", "MAP_OUT", "torch_modules", "shape_input", "float_layer", "charge",
               "fold_pool", "to_ir", "ir_geometry", "nir_nodes")
-GATEWARE_MEMBERS = ("WINDOWED", "READOUT", "window", "bias_words", "manifest_fields")
+GATEWARE_MEMBERS = ("WINDOWED", "READOUT", "window", "bias_words", "manifest_fields",
+                    "synapse_matrix")
 
 
 def _floors():

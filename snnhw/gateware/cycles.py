@@ -1,6 +1,7 @@
 """Cycle model of the generated hardware (documented, and tested as a bound).
 
-Per layer and time step, with ``E`` non-zero input events and ``G`` groups
+Per layer and time step, with ``E`` non-zero input events (a recurrent layer's
+include its own non-zero spikes of the step before, which it replays) and ``G`` groups
 of ``lanes`` neurons (``ceil(n_out / lanes)``; a conv layer's ``Gc * OH * OW``,
 ``Gc = ceil(C_out / lanes)``)::
 
@@ -15,6 +16,9 @@ of ``lanes`` neurons (``ceil(n_out / lanes)``; a conv layer's ``Gc * OH * OW``,
                + X              # a longer synapse pipeline: the adder tree of
                                 # inputs wider than 2 bits, a weight read of
                                 # 3 or 4 cycles (LayerPlan.extra_stages)
+
+A recurrent layer adds ``REPLAY_OVERHEAD + X`` to every step after the first (its
+replay marker waits for the synapse pipeline like the step's marker).
 
 Between layers each step's events pass a push register, a FIFO, the serializer and a
 register slice (``LINK_LATENCY`` cycles). The readout emits its logits
@@ -40,20 +44,31 @@ from .. import golden
 from ..ir import Network
 from .plan import plan_core
 
-__all__ = ["STEP_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "events_per_step",
+__all__ = ["STEP_OVERHEAD", "REPLAY_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "events_per_step",
            "walk_cycles", "layer_step_bound", "output_cycles", "sample_bound", "ideal_cycles",
            "formula_text"]
 
 STEP_OVERHEAD = 15
+#: a recurrent layer's replay of the step before (every step but the first): the
+#: replay FIFO's head to the array, and its marker taken once the array is idle
+REPLAY_OVERHEAD = 9
 LINK_LATENCY = 6
 FIXED_LATENCY = 4  # the register slices at the core's input and output, two more
 
 
 def _layer_inputs(net: Network, x) -> list[np.ndarray]:
-    """Per layer, its input spikes ``[sample, step, n_in]`` (golden model)."""
+    """Per layer, its input spikes ``[sample, step, n_in]`` (golden model); a recurrent
+    layer's also its own spikes of the step before (``[sample, step, n_in + n_out]``,
+    the events it replays)."""
     x = np.asarray(x)
     t = golden.run(net, x, trace=True)
-    return [x] + [lt.s for lt in t.layers[:-1]]
+    ins = [x] + [lt.s for lt in t.layers[:-1]]
+    for i, (ly, lt) in enumerate(zip(net.layers, t.layers)):
+        if ly.feedback is not None:
+            before = np.zeros_like(lt.s)
+            before[:, 1:] = lt.s[:, :-1]
+            ins[i] = np.concatenate([ins[i], before], axis=2)
+    return ins
 
 
 def events_per_step(net: Network, x) -> np.ndarray:
@@ -69,7 +84,7 @@ def walk_cycles(net: Network, lanes, x) -> np.ndarray:
     for lp, s in zip(plan_core(net, lanes).layers, _layer_inputs(net, x)):
         live = s != 0
         if lp.window is None:
-            out.append(np.count_nonzero(live, axis=2) * lp.groups)
+            out.append(np.count_nonzero(live, axis=2) * lp.groups)   # replayed ones too
         else:
             out.append(live.astype(np.int64) @ lp.window.table()["visits"])
     return np.stack(out, axis=1)
@@ -79,7 +94,8 @@ def layer_step_bound(walk: int, g: int, extra: int = 0) -> int:
     """Cycles of one layer's step: ``S + G + STEP_OVERHEAD``, where ``S`` (``walk``) is
     the synapse array's cycles (``E * G`` for a dense layer), plus ``extra``: the
     synapse pipeline's extra stages (:attr:`~snnhw.gateware.plan.LayerPlan.extra_stages`;
-    the marker waits for a longer pipeline)."""
+    the marker waits for a longer pipeline; a recurrent layer's replay marker waits
+    for it too)."""
     return walk + g + STEP_OVERHEAD + extra
 
 
@@ -105,6 +121,8 @@ def sample_bound(net: Network, lanes, events: np.ndarray, *, after_reset: bool =
                     else np.asarray(walk[li]))
         total += sum(layer_step_bound(int(s), lp.groups, lp.extra_stages) + LINK_LATENCY
                      for s in per_step)
+        if lp.recurrent:   # every step after the first replays the one before
+            total += (len(per_step) - 1) * (REPLAY_OVERHEAD + lp.extra_stages)
     return total + output_cycles(gs[-1], net.n_out) + FIXED_LATENCY
 
 
@@ -124,6 +142,8 @@ def formula_text() -> str:
             f" + 2*G_last + n_out + 3 + {FIXED_LATENCY}; S = E*G (dense), at most "
             "E*ceil(KH/SH)*ceil(KW/SW)*Gc (conv); G = ceil(n_out/lanes) (dense), "
             "Gc*OH*OW (conv), Gc = ceil(C_out/lanes); "
-            "E = non-zero input events of the layer in the step; "
+            "E = non-zero input events of the layer in the step (a recurrent layer's include "
+            "its own non-zero spikes of the step before, and every step after the first "
+            f"adds {REPLAY_OVERHEAD} + X); "
             "X = ceil(log2(input bits)) - 1, at least 0, plus 1 for a weight memory of "
             "more than 4 banks, 2 for one of more than 8")

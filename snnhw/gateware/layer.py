@@ -41,6 +41,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..ir import Network
 from ._checks import CheckedComponent, check_lanes
+from .kinds import kind
 from .layouts import event_layout, result_layout
 from .plan import SWEEP_STAGES, LayerPlan
 from .readout import Readout
@@ -93,7 +94,8 @@ class LIFLayer(CheckedComponent):
         self.layer, self.index, self.lanes = net.layers[index], index, lanes
         self.timesteps = net.timesteps
         self.readout = plan.readout
-        self.syn = SynapseArray(self.layer.W, w_bits=plan.w_bits, in_bits=plan.in_bits,
+        self.syn = SynapseArray(kind(self.layer.kind).synapse_matrix(self.layer),
+                                w_bits=plan.w_bits, in_bits=plan.syn_bits,
                                 lanes=lanes, acc_width=plan.acc_width, weights=weights,
                                 bank_words=bank_words, window=plan.window,
                                 split_in=plan.split_in)
@@ -104,6 +106,9 @@ class LIFLayer(CheckedComponent):
         else:
             self.tail = Readout(plan)
             out_sig = stream.Signature(result_layout(plan.logit_bits, plan.n_out))
+        # a recurrent layer's spike words of step t, replayed as its own events in t + 1
+        self.replay = (SpikeSerializer(plan, reserve=SWEEP_STAGES + 1, memory="replay_fifo")
+                       if plan.recurrent else None)
         super().__init__({
             "i": In(stream.Signature(event_layout(plan.in_index, plan.in_bits))),
             "o": Out(out_sig),
@@ -129,6 +134,9 @@ class LIFLayer(CheckedComponent):
         c = self._counters(m)
         c.marker = Signal()
         c.room, c.marker_taken, c.idle = self._results(m, c.marker)
+        if self.replay is not None:
+            m.submodules.replay = self.replay
+            c.room, c.marker_taken = self._keep_for_replay(m, c)
         with m.FSM(init="CLEAR"):
             with m.State("CLEAR"):
                 m.d.comb += [sweep.cmd.valid.eq(1), sweep.cmd.payload.clear.eq(1)]
@@ -138,6 +146,9 @@ class LIFLayer(CheckedComponent):
                     m.next = "ACCUM"
             with m.State("ACCUM"):
                 self._accum_state(m, c)
+            if self.replay is not None:
+                with m.State("REPLAY"):
+                    self._replay_state(m, c)
             with m.State("SWEEP"):
                 self._sweep_state(m, c)
         return m
@@ -190,16 +201,59 @@ class LIFLayer(CheckedComponent):
         with m.If(ev.eos):
             m.d.comb += self.i.ready.eq(c.idle)
             with m.If(self.i.valid & c.idle):
-                m.d.sync += [c.addr.eq(0), c.base.eq(0)]
-                if self.plan.conv:
-                    m.d.sync += [c.pos.eq(0), c.channel.eq(0)]
-                if self.plan.split_out:
-                    m.d.sync += c.first.eq(0)
-                m.next = "SWEEP"
+                if self.replay is None:
+                    self._start_sweep(m, c)
+                else:       # no spikes of a step before the first
+                    with m.If(c.step == 0):
+                        self._start_sweep(m, c)
+                    with m.Else():
+                        m.next = "REPLAY"
         with m.Elif(ev.value == 0):
             m.d.comb += self.i.ready.eq(1)
         with m.Else():
             m.d.comb += [syn.i.valid.eq(self.i.valid), self.i.ready.eq(syn.i.ready)]
+
+    def _start_sweep(self, m, c) -> None:
+        m.d.sync += [c.addr.eq(0), c.base.eq(0)]
+        if self.plan.conv:
+            m.d.sync += [c.pos.eq(0), c.channel.eq(0)]
+        if self.plan.split_out:
+            m.d.sync += c.first.eq(0)
+        m.next = "SWEEP"
+
+    def _keep_for_replay(self, m, c):
+        """A recurrent layer keeps the spike words of every step but the sample's last,
+        and the marker, in its replay FIFO (sized for a whole step, so the sweep never
+        waits for it). The marker goes to the tail and the replay FIFO in the same cycle
+        (``c.replay_ok`` holds the tail's back until both take it). Returns the sweep's
+        ``room`` and ``marker_taken``."""
+        sweep, replay = self.sweep, self.replay
+        res, word = sweep.o.payload, replay.i.payload
+        keep = ~c.last_step
+        c.replay_ok = replay.i.ready | c.last_step
+        c.sweep_end = Signal()      # SWEEP: every group swept, the marker due
+        marker = c.sweep_end & c.marker_taken & keep
+        m.d.comb += replay.i.valid.eq((sweep.o.valid & (res.spikes != 0) & keep) | marker)
+        with m.If(marker):
+            m.d.comb += word.eos.eq(1)
+        with m.Else():
+            m.d.comb += [word.base.eq(res.base), word.spikes.eq(res.spikes)]
+        return c.room & replay.room, c.marker_taken & c.replay_ok
+
+    def _replay_state(self, m, c) -> None:
+        """REPLAY: the spikes of the step before, from the replay FIFO, into the synapse
+        array as events ``n_in + i``; its marker, taken once the array is idle, starts
+        the sweep."""
+        ev, syn = self.replay.o.payload, self.syn
+        m.d.comb += [syn.i.payload.index.eq(ev.index + self.plan.n_in),
+                     syn.i.payload.value.eq(ev.value)]
+        with m.If(ev.eos):
+            m.d.comb += self.replay.o.ready.eq(c.idle)
+            with m.If(self.replay.o.valid & c.idle):
+                self._start_sweep(m, c)
+        with m.Else():
+            m.d.comb += [syn.i.valid.eq(self.replay.o.valid),
+                         self.replay.o.ready.eq(syn.i.ready)]
 
     def _sweep_state(self, m, c) -> None:
         """SWEEP: a command a group while the tail has room; then the end-of-step marker
@@ -229,7 +283,10 @@ class LIFLayer(CheckedComponent):
         with m.If((c.addr == G) & ~sweep.busy):
             # every group swept: the marker goes out (a hidden layer), or after the
             # sample's last step the readout emits its results
-            m.d.comb += c.marker.eq(hidden)
+            if self.replay is None:
+                m.d.comb += c.marker.eq(hidden)
+            else:
+                m.d.comb += [c.marker.eq(hidden & c.replay_ok), c.sweep_end.eq(1)]
             if not hidden:
                 m.d.comb += self.tail.emit.eq(c.last_step)
             with m.If(c.marker_taken):

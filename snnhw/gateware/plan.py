@@ -240,6 +240,10 @@ class LayerPlan:
     split_in: bool = False
     #: the output events go to a conv layer, indexed ``channel << position_bits | position``
     split_out: bool = False
+    #: the layer reads its own spikes of the step before (docs/arithmetic.md,
+    #: "Recurrence"): they are replayed into the synapse array as input events
+    #: ``n_in + i`` (its weights are ``[W | R]``) from the ``replay_fifo``
+    recurrent: bool = False
 
     @property
     def conv(self) -> bool:
@@ -314,7 +318,13 @@ class LayerPlan:
         """Synapse pipeline stages beyond the shortest (2-bit inputs, a 2-cycle weight
         read): the adder tree's (:func:`tree_stages`) and a longer weight read's
         (:func:`weight_latency`). A step's marker waits for them."""
-        return tree_stages(self.in_bits) + weight_latency(self.memory("weights")) - 2
+        return tree_stages(self.syn_bits) + weight_latency(self.memory("weights")) - 2
+
+    @property
+    def syn_bits(self) -> int:
+        """Bits of the values the synapse array multiplies by: the input events', or a
+        recurrent layer's wider of those and its own replayed spikes'."""
+        return max(self.in_bits, self.spike_bits) if self.recurrent else self.in_bits
 
     def memory(self, role: str) -> MemorySpec:
         for mem in self.memories:
@@ -333,9 +343,11 @@ class LayerPlan:
         window = gk.window(ly, lanes)
         split_in = gk.WINDOWED and index > 0 and kind(net.layers[index - 1].kind).WINDOWED
         split_out = gk.WINDOWED and not last and kind(net.layers[index + 1].kind).WINDOWED
+        recurrent = ly.feedback is not None
         mems = [m.within("syn") for m in synapse_memories(
-            n_in=ly.n_in, n_out=ly.n_out, lanes=lanes, w_bits=ly.w_bits, acc_width=acc_width,
-            weights=weights, window=window, split_in=split_in)]
+            n_in=ly.n_in + (ly.n_out if recurrent else 0), n_out=ly.n_out, lanes=lanes,
+            w_bits=ly.w_bits, acc_width=acc_width, weights=weights, window=window,
+            split_in=split_in)]
         g = window.groups if window is not None else math.ceil(ly.n_out / lanes)
         bias_words = gk.bias_words(ly, lanes, window)
         mems.append(MemorySpec("sweep.bias", "bias", bias_words, lanes * ly.u_bits,
@@ -357,12 +369,19 @@ class LayerPlan:
         else:
             mems.append(MemorySpec("readout.logits", "logits", g, lanes * logit_bits,
                                    distributed=distributed(g)))
+        if recurrent:
+            # a step's spike words and its marker, kept until the next step replays them
+            # (nothing reads them while the sweep writes them), with the spike FIFO's margin
+            width = ((_base_limit(window, lanes, split_out, g) - 1).bit_length()
+                     + lanes * ly.spike_bits + 1 + lanes.bit_length())
+            mems.append(MemorySpec("replay.fifo.storage", "replay_fifo",
+                                   g + 5 + SWEEP_STAGES, width))
         mems = tuple(dataclasses.replace(m, layer=index) for m in mems)
         return cls(index=index, kind=ly.kind, n_in=ly.n_in, n_out=ly.n_out, lanes=lanes,
                    in_bits=net.input_bits(index), w_bits=ly.w_bits, u_bits=ly.u_bits,
                    spike_bits=ly.spike_bits, acc_width=acc_width, logit_bits=logit_bits,
                    readout=readout, weights=weights, memories=mems, window=window,
-                   split_in=split_in, split_out=split_out)
+                   split_in=split_in, split_out=split_out, recurrent=recurrent)
 
 
 def _base_limit(window: ConvWindow | None, lanes: int, split_out: bool, groups: int) -> int:
@@ -402,9 +421,6 @@ def unsupported(net: Network) -> str | None:
         if ly.kind not in KINDS:
             return (f"layer {i} is a {ly.kind} layer, which the gateware does not build "
                     f"(it builds {', '.join(KINDS)})")
-        if ly.feedback is not None:
-            return (f"layer {i} is a {ly.kind} layer: the gateware does not build recurrence "
-                    "yet; the golden model ('snnhw run') and the torch integer mode run it")
     if not kind(net.layers[-1].kind).READOUT:
         readable = [name for name, k in KINDS.items() if k.READOUT]
         return (f"the last layer (the readout) is a {net.layers[-1].kind} layer: the gateware "

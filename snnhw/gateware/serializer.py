@@ -45,6 +45,9 @@ class SpikeSerializer(CheckedComponent):
     plan : LayerPlan
     reserve : int
         Words ``room`` keeps free: the groups in flight in the sweep and the marker.
+    memory : str
+        The plan's memory role of its FIFO: ``"spike_fifo"``, or ``"replay_fifo"`` for
+        the serializer that replays a recurrent layer's spikes into the layer itself.
 
     Ports
     -----
@@ -54,16 +57,16 @@ class SpikeSerializer(CheckedComponent):
     """
 
     @classmethod
-    def check(cls, plan: LayerPlan, *, reserve: int) -> None:
-        if plan.readout is not None:
+    def check(cls, plan: LayerPlan, *, reserve: int, memory: str = "spike_fifo") -> None:
+        if plan.readout is not None and memory == "spike_fifo":
             raise ValueError(f"layer {plan.index} is the readout; it has no spike FIFO")
-        depth = plan.memory("spike_fifo").depth
+        depth = plan.memory(memory).depth
         if depth < reserve + 3:
             raise ValueError(f"a spike FIFO of {depth} words cannot keep {reserve} free")
 
-    def __init__(self, plan: LayerPlan, *, reserve: int):
+    def __init__(self, plan: LayerPlan, *, reserve: int, memory: str = "spike_fifo"):
         self.plan, self.reserve = plan, reserve
-        self.fifo_memory = plan.memory("spike_fifo")
+        self.fifo_memory = plan.memory(memory)
         super().__init__({
             "i": In(stream.Signature(word_layout(plan))),
             "o": Out(stream.Signature(event_layout(plan.out_index, plan.spike_bits))),

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from snnhw import golden
 from snnhw.gateware import SNNCore, cycles
 from snnhw.gateware.sim import StandInPlatform, run_network
+from snnhw.ir import DenseLayer
 from snnhw.ir.examples import random_input, random_network
 from snnhw.protocol.streams import PAUSE_PATTERNS, encode_sample
 
@@ -36,6 +37,43 @@ def test_random_networks_with_stalls(seed, depth, spike_bits, leak, reset, reado
                          u_bits=u_bits, weight_scale=float(rng.uniform(0.1, 1.0)))
     x = random_input(rng, net, 3, density=float(rng.uniform(0.2, 1.0)))
     check(net, x, lanes, in_pauses=in_p, out_pauses=out_p, seed=seed % 1000)
+
+
+@settings(max_examples=15)
+@given(seed=st.integers(0, 2**32 - 1), depth=st.integers(1, 3), data=st.data(),
+       spike_bits=st.integers(1, 4), leak=st.none() | st.integers(1, 5),
+       reset=st.sampled_from(["soft", "hard"]), lanes=st.integers(1, 6),
+       in_p=st.sampled_from(PAUSE_PATTERNS), out_p=st.sampled_from(PAUSE_PATTERNS))
+def test_recurrent_networks_with_stalls(seed, depth, data, spike_bits, leak, reset, lanes,
+                                        in_p, out_p):
+    # docs/arithmetic.md "Recurrence": every firing layer may be recurrent (a spike readout's
+    # last layer too); the replayed spikes may be wider than the layer's input events
+    readout = data.draw(st.sampled_from(["membrane", "spikes"]))
+    firing = depth if readout == "spikes" else depth - 1
+    recurrent = tuple(i for i in range(firing) if data.draw(st.booleans()))
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 12, depth + 1).tolist()
+    net = random_network(rng, sizes, in_bits=int(rng.integers(1, 4)),
+                         timesteps=int(rng.integers(1, 6)), spike_bits=spike_bits,
+                         leak_shift=leak, reset=reset, readout=readout,
+                         weight_scale=float(rng.uniform(0.2, 1.0)), recurrent=recurrent)
+    x = random_input(rng, net, 2, density=float(rng.uniform(0.2, 1.0)))
+    check(net, x, lanes, in_pauses=in_p, out_pauses=out_p, seed=seed % 1000)
+
+
+def test_recurrence_changes_the_result_and_is_replayed_exactly():
+    # a recurrent layer whose feedback matters (the same net without R computes other
+    # logits), through a clear in the middle of a sample, under heavy stalls
+    rng = np.random.default_rng(21)
+    net = random_network(rng, [6, 10, 5], in_bits=2, timesteps=6, spike_bits=3,
+                         recurrent=(0, 1), readout="spikes", weight_scale=0.6)
+    x = random_input(rng, net, 3, density=0.5)
+    plain = net.replace(layers=[DenseLayer(W=ly.W, b=ly.b, **ly._neuron_scalars())
+                                for ly in net.layers])
+    assert golden.run(plain, x).logits.tolist() != golden.run(net, x).logits.tolist()
+    check(net, x, 3, in_pauses="heavy", out_pauses="heavy")
+    first = len(encode_sample(x[0]))
+    check(net, x, 4, clear_after=first // 2, in_pauses="light")
 
 
 def test_lanes_not_dividing_and_per_layer_lanes():

@@ -46,6 +46,17 @@ def test_plan_manifest_estimate_and_yosys_agree_on_a_cnn(tmp_path):
     _check_agree(net, [3, 2, 4], tmp_path)
 
 
+def test_plan_manifest_estimate_and_yosys_agree_with_recurrent_layers(tmp_path):
+    # the weights of [W | R] and each recurrent layer's replay FIFO
+    net = random_network(np.random.default_rng(4), [7, 9, 6, 4], recurrent=(0, 1),
+                         spike_bits=2, readout="spikes")
+    plans = plan_core(net, [2, 3, 1]).layers
+    assert [lp.memory("weights").depth for lp in plans[:2]] == [5 * (7 + 9), 2 * (9 + 6)]
+    assert all(any(m.role == "replay_fifo" for m in lp.memories) for lp in plans[:2])
+    assert not any(m.role == "replay_fifo" for m in plans[2].memories)
+    _check_agree(net, [2, 3, 1], tmp_path)
+
+
 def _check_agree(net, lanes, out):
     # the board design, as built: every memory Yosys sees is in the plan, and only those
     # (a one-word memory is a register in the Verilog, and planned as one)

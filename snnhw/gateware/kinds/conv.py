@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..window import ConvWindow, position_bits
 
-__all__ = ["READOUT", "WINDOWED", "bias_words", "manifest_fields", "window"]
+__all__ = ["READOUT", "WINDOWED", "bias_words", "manifest_fields", "synapse_matrix", "window"]
 
 WINDOWED = True
 #: a conv layer's neurons are not read out (the readout is a dense layer's)
@@ -15,6 +15,11 @@ READOUT = False
 
 def window(layer, lanes: int) -> ConvWindow:
     return ConvWindow.of(layer, lanes)
+
+
+def synapse_matrix(layer):
+    """The weights the synapse array walks: the layer's own."""
+    return layer.W
 
 
 def bias_words(layer, lanes: int, window: ConvWindow) -> int:

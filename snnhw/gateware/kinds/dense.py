@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["READOUT", "WINDOWED", "bias_words", "manifest_fields", "window"]
+__all__ = ["READOUT", "WINDOWED", "bias_words", "manifest_fields", "synapse_matrix", "window"]
 
 WINDOWED = False
 READOUT = True
@@ -13,6 +13,11 @@ READOUT = True
 
 def window(layer, lanes: int) -> None:
     return None
+
+
+def synapse_matrix(layer):
+    """The weights the synapse array walks: the layer's own."""
+    return layer.W
 
 
 def bias_words(layer, lanes: int, window) -> int:

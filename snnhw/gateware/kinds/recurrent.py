@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from .dense import bias_words, manifest_fields, window
 
-__all__ = ["READOUT", "WINDOWED", "bias_words", "manifest_fields", "window"]
+__all__ = ["READOUT", "WINDOWED", "bias_words", "manifest_fields", "synapse_matrix", "window"]
 
 WINDOWED = False
 READOUT = True
+
+
+def synapse_matrix(layer):
+    """``[W | R]``: input events ``0 .. n_in-1``, then the layer's replayed spikes."""
+    return layer.stacked()
