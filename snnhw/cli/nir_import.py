@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +18,16 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "import", help=HELP,
         description=sentence(HELP) + ". The graph must be a feed-forward chain of "
-        "Affine/Linear and LIF/IF/CubaLIF nodes; each neuron's tau, r, v_leak, v_threshold "
+        "Affine/Linear and LIF/IF/CubaLIF nodes (or conv chains), where a neuron may feed "
+        "back to itself through one Affine/Linear node (snnTorch's RLeaky: a recurrent "
+        "layer); each neuron's tau, r, v_leak, v_threshold "
         "and v_reset become snnhw's leak shift, weights, bias and threshold (see snnhw.nn.nirio). "
         "Writes the IR (and with --checkpoint the float model), then checks that the torch "
         "integer mode and the golden model agree bit for bit on random inputs.",
-        epilog="A graph snnhw cannot represent (recurrence, an unsupported node, a leak that "
-               "no shift computes) is refused with the node and parameter named; exit 2.")
+        epilog="A graph snnhw cannot represent (any other cycle, an unsupported node, a leak "
+               "that no shift computes) is refused with the node and parameter named; exit 2. "
+               "If no neuron fires on the check inputs, a warning names --dt: snnTorch's "
+               "graphs take the default 1e-4, discrete-time producers such as Sinabs --dt 1.")
     p.add_argument("model", metavar="MODEL", help="NIR file (nir.write / snnTorch's "
                    "export_to_nir then nir.write)")
     p.add_argument("-o", "--output", default="out/imported.snn", help="IR file (%(default)s)")
@@ -70,8 +75,15 @@ def run(args) -> int:
     q, net = quantise(model, args, name)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 1 << net.in_bits, size=(args.check, net.timesteps, net.n_in))
-    _, _, per_sample, mismatch = integer_vs_golden(q, net, x)
+    r, _, per_sample, mismatch = integer_vs_golden(q, net, x)
     agree = int(per_sample.sum())
+    fired = sum(int(ly["s"].sum()) for ly in r["layers"])
+    warnings = [] if fired else [
+        f"no neuron fired on the {len(x)} check inputs: the network may be silent. "
+        + (f"It was imported with --dt {args.dt}" if args.dt is not None else
+           "It was imported with the default step (--dt 1e-4, snnTorch's, unless the graph "
+           "records one)")
+        + "; discrete-time producers such as Sinabs need --dt 1"]
     if agree == args.check:   # files are written (or replaced) only when the check passes
         from ..ir import save
         from ..nn.train import save_checkpoint
@@ -86,7 +98,9 @@ def run(args) -> int:
               "reset": net.layers[0].reset, "checkpoint": args.checkpoint,
               "check_samples": len(x), "integer_golden_agree": agree,
               "written": agree == len(x),
-              "first_mismatch": mismatch}
+              "first_mismatch": mismatch, "spikes_on_check": fired, "warnings": warnings}
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
     if args.json:
         emit_json(report)
     else:

@@ -325,6 +325,10 @@ class SerialCore(CheckedComponent):
     def check(cls, net: Network, *, lanes: int, weights: dict | None = None,
               **_) -> SerialPlan:
         check_lanes(lanes)
+        for i, ly in enumerate(net.layers):
+            if ly.feedback is not None:
+                raise DesignError(f"layer {i} is a {ly.kind} layer: the serial core does not "
+                                  "replay a layer's own spikes (use the pipeline core)")
         for i, ly in enumerate(net.layers[1:], 1):
             if layer_kind(ly.kind).WINDOWED and not layer_kind(net.layers[i - 1].kind).WINDOWED:
                 raise DesignError(f"layer {i} is a {ly.kind} layer after a "

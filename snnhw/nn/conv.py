@@ -71,14 +71,15 @@ def parse_arch(text) -> list[str]:
     return tokens
 
 
-def plan_arch(tokens, in_shape, n_classes: int) -> list[dict]:
-    """Every layer's geometry, the final dense layer added; an :class:`ArchError` names
-    the first token that cannot be built (an empty map, an uneven pool, too many weights)."""
+def plan_arch(tokens, in_shape, n_classes: int, last: str = "d") -> list[dict]:
+    """Every layer's geometry, the final layer added (dense, or recurrent with
+    ``last="r"``); an :class:`ArchError` names the first token that cannot be built (an
+    empty map, an uneven pool, too many weights)."""
     tokens = parse_arch(tokens)
     shape = tuple(int(v) for v in in_shape)
     one_d = shape[1] == 1
     plan, pool, pooled_from, weights = [], None, None, 0
-    for t in [*tokens, f"d{n_classes}"]:
+    for t in [*tokens, f"{last}{n_classes}"]:
         if m := _CONV.fullmatch(t):
             if shape is None:
                 raise ArchError(f"--arch: conv layer {t!r} after a dense layer (it has no map)")
@@ -152,6 +153,9 @@ class SpikingConvNet(SpikingLayers, nn.Module):
     in_shape : (C, H, W)
         The input map; the data's flat inputs are it, channel-major.
     n_classes : int
+    recurrent_readout : bool
+        The final layer is recurrent (``readout="spikes"`` only: a membrane readout
+        does not fire, so it cannot feed back).
     timesteps, in_bits, in_scale, readout, bn, encoding, x_max, leak_shifts, **neuron
         As :class:`~snnhw.nn.model.SpikingMLP` (no input normalisation: a per-input
         shift is not a conv's weight-shared bias; BatchNorm after the first conv does
@@ -161,8 +165,11 @@ class SpikingConvNet(SpikingLayers, nn.Module):
     def __init__(self, arch, *, in_shape, n_classes: int, timesteps: int = 4, in_bits: int = 5,
                  in_scale: float = 1 / 16, readout: str = "membrane", bn: bool = False,
                  encoding: str = "direct", x_max: float = 16.0, leak_shifts: list | None = None,
-                 **neuron):
+                 recurrent_readout: bool = False, **neuron):
         super().__init__()
+        if recurrent_readout and readout != "spikes":
+            raise ArchError("a recurrent last layer needs readout='spikes' (a membrane "
+                            "readout does not fire, so it has nothing to feed back)")
         if (not isinstance(in_shape, (list, tuple)) or len(in_shape) != 3
                 or not all(isinstance(v, int) and v >= 1 for v in in_shape)):
             raise ArchError(f"in_shape must be three positive integers, got {in_shape!r}")
@@ -179,13 +186,15 @@ class SpikingConvNet(SpikingLayers, nn.Module):
         if encoding not in ENCODINGS:
             raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
         tokens = parse_arch(arch)
-        self.plan = plan_arch(tokens, in_shape, n_classes)
+        self.plan = plan_arch(tokens, in_shape, n_classes, "r" if recurrent_readout else "d")
         self.config = dict(arch=tokens, in_shape=[int(v) for v in in_shape],
                            n_classes=int(n_classes), timesteps=int(timesteps),
                            in_bits=int(in_bits), in_scale=float(in_scale), readout=readout,
                            bn=bool(bn), encoding=encoding, x_max=float(x_max), **neuron)
         if leak_shifts is not None:
             self.config["leak_shifts"] = list(leak_shifts)
+        if recurrent_readout:
+            self.config["recurrent_readout"] = True
         self.timesteps, self.in_bits, self.in_scale = int(timesteps), int(in_bits), float(in_scale)
         self.readout = readout
         self.normalised = False

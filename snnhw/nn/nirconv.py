@@ -247,7 +247,9 @@ def _copy_weights(model: SpikingConvNet, layers: list[dict], in_scale: float,
 def conv_to_nir(model: SpikingConvNet, nir, dt: float) -> tuple[dict, list]:
     """Nodes and edges of ``model`` (binary spikes, ``fire="floor"``: checked by the caller)."""
     theta = float(model.config.get("theta", 1.0))
-    nodes = {"input": nir.Input(input_type=np.array(model.in_shape))}
+    # the input as the first layer reads it: a map for a conv layer, flat for a dense one
+    first = layer_kind(model.plan[0]["kind"]).shape_input(torch.zeros(1, *model.in_shape))
+    nodes = {"input": nir.Input(input_type=np.array(first.shape[1:]))}
     edges, prev = [], "input"
 
     def add(name, node):
@@ -274,6 +276,9 @@ def conv_to_nir(model: SpikingConvNet, nir, dt: float) -> tuple[dict, list]:
                 add(f"lif{i}", nir.LIF(tau=np.full(out, tau, dtype=np.float32),
                                        r=np.full(out, tau / dt, dtype=np.float32), v_leak=zero,
                                        v_threshold=thr, v_reset=zero))
+            if fl.R is not None:    # a recurrent layer: the neuron back to itself
+                nodes[f"rec{i}"] = nir.Linear(weight=fl.R.numpy().astype(np.float32))
+                edges += [(f"lif{i}", f"rec{i}"), (f"rec{i}", f"lif{i}")]
     nodes["output"] = nir.Output(output_type=np.array([model.plan[-1]["n_out"]]))
     edges.append((prev, "output"))
     return nodes, edges

@@ -71,6 +71,7 @@ from .nirnodes import (
     _neuron,
     _weights,
 )
+from .nirrec import _feedback, recurrent_model
 
 __all__ = ["from_nir", "to_nir", "read_graph", "write_graph", "NIRError", "DEFAULT_DT",
            "LEAK_TOLERANCE"]
@@ -114,9 +115,42 @@ def write_graph(path: str | Path, graph) -> Path:
 
 
 # ------------------------------------------------------------------------------- import
-def _chain(graph) -> list[tuple[str, object]]:
-    """The nodes from Input to Output in order; refuses anything but one simple path."""
-    nodes, edges = graph.nodes, list(graph.edges)
+def _flatten(graph):
+    """``(nodes, edges)`` with every ``NIRGraph`` node (a subgraph, as some producers
+    write a recurrent layer) inlined: its nodes named ``<subgraph>.<node>``, the edges
+    into it going to its ``Input``'s successors and those out of it leaving from its
+    ``Output``'s predecessors."""
+    nodes, edges = dict(graph.nodes), list(graph.edges)
+    while True:
+        sub = next((k for k, n in nodes.items() if type(n).__name__ == "NIRGraph"), None)
+        if sub is None:
+            return nodes, edges
+        inner_nodes, inner_edges = _flatten(nodes.pop(sub))
+        kinds = {k: type(n).__name__ for k, n in inner_nodes.items()}
+        ins = [k for k, t in kinds.items() if t == "Input"]
+        outs = [k for k, t in kinds.items() if t == "Output"]
+        if len(ins) != 1 or len(outs) != 1:
+            raise NIRError(f"subgraph {sub!r} needs exactly one Input and one Output node")
+        entry = [f"{sub}.{b}" for a, b in inner_edges if a == ins[0]]
+        leave = [f"{sub}.{a}" for a, b in inner_edges if b == outs[0]]
+        for k, n in inner_nodes.items():
+            if k not in (ins[0], outs[0]):
+                nodes[f"{sub}.{k}"] = n
+        new = [(f"{sub}.{a}", f"{sub}.{b}") for a, b in inner_edges
+               if a != ins[0] and b != outs[0]]
+        for a, b in edges:
+            srcs = leave if a == sub else [a]
+            dsts = entry if b == sub else [b]
+            new += [(x, y) for x in srcs for y in dsts]
+        edges = new
+
+
+def _chain(graph) -> tuple[list[tuple[str, object]], dict]:
+    """The nodes from Input to Output in order, and ``{neuron: (name, node)}``: the
+    ``Affine``/``Linear`` node through which a neuron's output reaches its own input
+    (docs/arithmetic.md, "Recurrence": snnTorch's ``RLeaky``). Refuses anything but one
+    simple path with such loops, naming the nodes."""
+    nodes, edges = _flatten(graph)
     succ: dict[str, list[str]] = {k: [] for k in nodes}
     pred: dict[str, list[str]] = {k: [] for k in nodes}
     for a, b in edges:
@@ -126,6 +160,18 @@ def _chain(graph) -> list[tuple[str, object]]:
         succ[a].append(b)
         pred[b].append(a)
     kinds = {k: type(n).__name__ for k, n in nodes.items()}
+    feedback = {}
+    for k, kind in kinds.items():       # neuron -> weights -> the same neuron
+        loops = [p for p in pred[k] if kind in NEURONS and kinds[p] in WEIGHTS
+                 and pred[p] == [k] and succ[p] == [k]]
+        if len(loops) > 1:
+            raise NIRError(f"neuron {k!r} feeds back through {len(loops)} nodes "
+                           f"({', '.join(loops)}); one recurrent weight node is supported")
+        for p in loops:
+            feedback[k] = (p, nodes[p])
+            pred[k].remove(p)
+            succ[k].remove(p)
+            pred[p], succ[p] = [], []
     inputs = [k for k, t in kinds.items() if t == "Input"]
     outputs = [k for k, t in kinds.items() if t == "Output"]
     if len(inputs) != 1 or len(outputs) != 1:
@@ -134,13 +180,15 @@ def _chain(graph) -> list[tuple[str, object]]:
     chain, seen, k = [], set(), inputs[0]
     while True:
         if k in seen:
-            raise NIRError(f"node {k!r} ({kinds[k]}) is reached twice: recurrent graphs are "
-                           "not supported (snnhw layers are feed-forward)")
+            cycle = [name for name, _ in chain[[n for n, _ in chain].index(k):]]
+            raise NIRError(f"the graph has a cycle through {', '.join(cycle)}: the only cycle "
+                           "snnhw takes is a neuron's output back to its own input through "
+                           "one Affine/Linear node (a recurrent layer)")
         seen.add(k)
         if len(pred[k]) > 1:
             raise NIRError(f"node {k!r} ({kinds[k]}) has {len(pred[k])} inputs "
-                           f"({', '.join(pred[k])}): recurrence and merging branches are "
-                           "not supported")
+                           f"({', '.join(pred[k])}): merging branches are not supported (a "
+                           "neuron's own feedback through one Affine/Linear node is)")
         chain.append((k, nodes[k]))
         if k == outputs[0]:
             break
@@ -148,10 +196,11 @@ def _chain(graph) -> list[tuple[str, object]]:
             raise NIRError(f"node {k!r} ({kinds[k]}) has {len(succ[k])} outputs: only a "
                            "single feed-forward chain from Input to Output is supported")
         k = succ[k][0]
-    if len(seen) != len(nodes):
-        extra = sorted(set(nodes) - seen)
+    loops = {p for p, _ in feedback.values()}
+    if len(seen) + len(loops) != len(nodes):
+        extra = sorted(set(nodes) - seen - loops)
         raise NIRError(f"nodes {extra} are not on the path from Input to Output")
-    return chain
+    return chain, feedback
 
 
 def from_nir(graph, *, timesteps: int | None = None, in_bits: int | None = None,
@@ -177,8 +226,11 @@ def from_nir(graph, *, timesteps: int | None = None, in_bits: int | None = None,
         raise NIRError(f"dt must be positive, got {dt!r}")
     if reset not in ("soft", "hard"):
         raise NIRError(f"reset must be 'soft' or 'hard', got {reset!r}")
-    chain = _chain(graph)
+    chain, feedback = _chain(graph)
     if any(type(node).__name__ in CONV_NODES for _, node in chain):
+        if feedback:
+            raise NIRError(f"recurrent neurons ({', '.join(feedback)}) in a convolutional "
+                           "graph: snnhw's recurrent layers are dense")
         return from_conv_chain(chain, timesteps=timesteps, in_bits=in_bits,
                                in_scale=float(meta.get("snnhw_in_scale", 1.0)), dt=dt,
                                reset=reset, tol=tol)
@@ -201,6 +253,8 @@ def from_nir(graph, *, timesteps: int | None = None, in_bits: int | None = None,
                                "snnhw neurons take their charge from a dense layer")
             layers[-1]["neuron"] = _neuron(name, node, layers[-1]["W"].shape[0], dt, tol)
             layers[-1]["neuron_name"] = name
+            if name in feedback:
+                layers[-1]["R"] = _feedback(name, *feedback[name], layers[-1]["W"].shape[0])
         else:
             raise NIRError(f"node {name!r}: {kind} nodes are not supported (snnhw takes "
                            f"{', '.join(WEIGHTS)}, {', '.join(CONV_NODES)} and "
@@ -212,6 +266,9 @@ def from_nir(graph, *, timesteps: int | None = None, in_bits: int | None = None,
             raise NIRError(f"node {ly['name']!r}: a hidden weight layer needs a neuron after it")
     readout = "spikes" if layers[-1]["neuron"] is not None else "membrane"
     in_scale = float(meta.get("snnhw_in_scale", 1.0))
+    if feedback:
+        return recurrent_model(layers, timesteps=timesteps, in_bits=in_bits,
+                               in_scale=in_scale, readout=readout, reset=reset)
     sizes = [layers[0]["W"].shape[1]] + [ly["W"].shape[0] for ly in layers]
     model = SpikingMLP(sizes, timesteps=timesteps, in_bits=in_bits, in_scale=in_scale,
                        readout=readout, spike_bits=1, fire="floor", reset=reset, mpr=False,

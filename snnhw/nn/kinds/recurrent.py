@@ -63,4 +63,6 @@ def ir_geometry(layer: RecurrentLayer) -> dict:
 
 
 def nir_nodes(add, nir, i: int, fl, model, after_map: bool) -> tuple[int, ...]:
-    raise NotImplementedError("NIR export of recurrent layers")
+    """The dense kind's ``Affine``; the feedback ``Linear`` from the neuron back to itself
+    is written with the neuron (:func:`snnhw.nn.nirconv.conv_to_nir`)."""
+    return dense.nir_nodes(add, nir, i, fl, model, after_map)
