@@ -55,6 +55,11 @@ TEMPORAL_CLAIMS = {**CLAIMS, "leak": ("leak shift 3", "no leak (IF)", {"leak_shi
 DEEP_CNN = {"mnist1d": "c32k5p2,c32k3p1,sp2,c32k3p1,c32k3p1,sp2,d128",
             "digits": "c16k3p1,c16k3p1,sp2,c32k3p1,c32k3p1,sp2,d128"}
 CNN_ENCODINGS = ("cnn", "deep-cnn")
+#: the recurrent network on the temporal encoding (``snnhw train --arch rnn``): recurrence
+#: against the same layer without it, then the temporal claims; exported at RNN_W_BITS
+RNN_CLAIMS = {"recurrence": ("recurrent (r128)", "feed-forward (d128)", {"arch": "d128"}),
+              **TEMPORAL_CLAIMS}
+RNN_W_BITS = 10
 
 
 # ---------------------------------------------------------------- one run each (in a worker)
@@ -77,18 +82,17 @@ def run_snn(task: dict) -> dict:
     from snnhw.nn.train import TrainConfig, evaluate, train
 
     data = _data(task["data"])
-    change = dict(task["change"], seed=task["seed"])
+    change = {"arch": task["arch"]} if task.get("arch") else {}
+    change.update(task["change"], seed=task["seed"])   # a claim may change the arch
     if not data.temporal:
         change["timesteps"] = task["T"]
     if task.get("epochs"):
         change["epochs"] = task["epochs"]
-    if task.get("arch"):
-        change["arch"] = task["arch"]
     cfg = TrainConfig.for_data(data, **change)
     t0 = time.perf_counter()
     model, _ = train(cfg, data, progress=False)
     seconds = time.perf_counter() - t0
-    _, net = export_model(model)
+    _, net = export_model(model, w_bits=task.get("w_bits", 8))
     x = encode(model.config, data.x_test).numpy()
     return {"float": evaluate(model, data.x_test, data.y_test),
             "int": float((golden.run(net, x).classes == data.y_test).mean()),
@@ -251,6 +255,8 @@ def _setting(args, enc: str, name: str) -> tuple[dict, list, int | None, dict]:
     """Claims, T values, epochs and extra task fields of one encoding."""
     if enc == "temporal":
         return TEMPORAL_CLAIMS, [0], args.temporal_epochs, {}
+    if enc == "recurrent":
+        return RNN_CLAIMS, [0], args.rnn_epochs, {"arch": "rnn", "w_bits": RNN_W_BITS}
     if enc in CNN_ENCODINGS:
         arch = "cnn" if enc == "cnn" else DEEP_CNN[name]
         return CLAIMS, args.cnn_Ts, args.cnn_epochs, {"arch": arch}
@@ -306,8 +312,9 @@ def report(args, data_names, tasks, results) -> dict:
                 cells.append(cell)
             rows.append({"encoding": enc, "name": claim, "a_label": a_label,
                          "b_label": b_label, "cells": cells,
-                         **({"arch": extra["arch"] if extra["arch"] != "cnn" else
-                             _data(name).defaults["cnn"]["arch"]} if extra else {})})
+                         **({"arch": _data(name).defaults[extra["arch"]]["arch"]
+                             if extra["arch"] in ("cnn", "rnn") else extra["arch"]}
+                            if extra else {})})
     baseline = None
     static = data_names.get("static")
     if static:
@@ -328,7 +335,7 @@ def report(args, data_names, tasks, results) -> dict:
                          "cells": cells})
     return {"data": args.data, "encodings": data_names, "seeds": args.seeds,
             "epochs": args.epochs, "temporal_epochs": args.temporal_epochs,
-            "cnn_epochs": args.cnn_epochs,
+            "cnn_epochs": args.cnn_epochs, "rnn_epochs": args.rnn_epochs,
             "float_mlp": baseline, "rows": rows}
 
 
@@ -358,7 +365,7 @@ def markdown(rep: dict) -> str:
                       f"{fmt(rep['float_mlp'])} %."]
     archs = {row["encoding"]: row["arch"] for row in rep["rows"] if "arch" in row}
     if archs:
-        lines += ["", "CNNs: " + "; ".join(f"{enc} `{a}`" for enc, a in archs.items())
+        lines += ["", "Architectures: " + "; ".join(f"{enc} `{a}`" for enc, a in archs.items())
                   + (f", {rep['cnn_epochs']} epochs" if rep.get("cnn_epochs") else "")
                   + "."]
     return "\n".join(lines) + "\n"
@@ -424,8 +431,9 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default="digits", help="data set (%(default)s; mnist1d also "
                     "runs its temporal encoding)")
     ap.add_argument("--encodings", default=None,
-                    help="static,temporal,cnn,deep-cnn (default: static and temporal where "
-                         "the data set has a temporal form)")
+                    help="static,temporal,recurrent,cnn,deep-cnn (default: static and "
+                         "temporal where the data set has a temporal form; recurrent: the "
+                         "temporal form's recurrent network, --arch rnn)")
     ap.add_argument("--seeds", type=int, default=3, help="seeds per configuration (%(default)s)")
     ap.add_argument("--timesteps", default="1,2,4,8", help="T values, static (%(default)s)")
     ap.add_argument("--cnn-timesteps", default="1,2,4", help="T values, CNNs (%(default)s)")
@@ -438,6 +446,8 @@ def main(argv=None) -> int:
     ap.add_argument("--temporal-epochs", type=int, default=None,
                     help="epochs per temporal run (default: the data set's)")
     ap.add_argument("--convert-epochs", type=int, default=None, help="ANN epochs (60)")
+    ap.add_argument("--rnn-epochs", type=int, default=None,
+                    help="epochs per recurrent run (default: the recurrent network's)")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (%(default)s)")
     ap.add_argument("--cache", default=None,
                     help="folder of finished runs (default out/ablation-cache/DATA; 'none' "
@@ -463,9 +473,9 @@ def main(argv=None) -> int:
     for enc in wanted:
         if enc == "static" and not data.temporal:
             names["static"] = args.data
-        elif enc == "temporal" and (data.temporal or temporal_name in DATASETS):
-            names["temporal"] = args.data if data.temporal else temporal_name
-        elif enc in CNN_ENCODINGS and "conv" in data.defaults and args.data in DEEP_CNN:
+        elif enc in ("temporal", "recurrent") and (data.temporal or temporal_name in DATASETS):
+            names[enc] = args.data if data.temporal else temporal_name
+        elif enc in CNN_ENCODINGS and "cnn" in data.defaults and args.data in DEEP_CNN:
             names[enc] = args.data
         elif args.encodings:
             raise SystemExit(f"ablation: data {args.data!r} has no {enc} encoding")

@@ -50,10 +50,14 @@ def add_parser(sub) -> None:
                         "are quantised to it, default 8)")
     p.add_argument("--hidden", default=None, help="hidden layer sizes, comma separated "
                    "(digits: 128)")
-    p.add_argument("--arch", default=None, metavar="LAYERS|cnn",
-                   help="train a CNN: layers comma separated, c<C>k<K>[s<S>][p<P>] (conv), "
-                        "sp<P>/ap<P> (sum/average pool), d<N> (dense); the last dense layer "
-                        "to the classes is added. 'cnn' takes the data set's default (digits "
+    p.add_argument("--arch", default=None, metavar="LAYERS|cnn|rnn",
+                   help="train a CNN or a recurrent network: layers comma separated, "
+                        "c<C>k<K>[s<S>][p<P>] (conv), sp<P>/ap<P> (sum/average pool), d<N> "
+                        "(dense), r<N> (recurrent dense: it also reads its own spikes of the "
+                        "step before); the last dense layer to the classes is added. 'rnn' "
+                        "takes the data set's default recurrent network (mnist1d-temporal "
+                        "r128 with Adam, lr 0.005, 60 epochs, batch 64, BatchNorm; export it "
+                        "with --w-bits 10). 'cnn' takes the data set's default (digits "
                         "c16k3p1,sp2,c32k3p1,sp2,d128; mnist1d c32k5p2,sp2,c32k3p1,sp2,"
                         "c32k3p1,sp2,d128, each with Adam, lr 0.002, 40 epochs, batch 64, "
                         "BatchNorm). Maps: digits 1x8x8, mnist1d 1x1x40, an .npz its "
@@ -107,8 +111,9 @@ def config_for(args, data) -> TrainConfig:
         if args.hidden is not None:
             raise CLIError("--hidden is for the MLP; a CNN's layers are all in --arch")
         from ..nn.conv import ArchError, plan_arch
+        from ..nn.train import NAMED_ARCHS
 
-        if args.arch != "cnn":
+        if args.arch not in NAMED_ARCHS:
             try:
                 plan_arch(args.arch, data.in_shape, data.n_classes)
             except ArchError as exc:

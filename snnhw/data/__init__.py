@@ -143,6 +143,12 @@ MNIST1D_CNN = {"arch": "c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", "optimizer": 
                "lr": 2e-3, "epochs": 40, "batch_size": 64, "bn": True}
 
 
+#: the recurrent network of mnist1d-temporal (``--arch rnn``) and its training choices;
+#: exported at 10-bit weights (BatchNorm folds large input weights into the first layer)
+MNIST1D_TEMPORAL_RNN = {"arch": "r128", "optimizer": "adam", "lr": 5e-3, "epochs": 60,
+                        "batch_size": 64, "bn": True}
+
+
 def _mnist1d() -> Dataset:
     from .files import quantise_floats
 
@@ -172,7 +178,7 @@ def _mnist1d_temporal() -> Dataset:
                           "one position per step, thermometer code of 8 levels",
                    info={"quantised": q, "levels": MNIST1D_LEVELS},
                    defaults={**MNIST1D_DEFAULTS, "normalize": False, "leak_shift": 3,
-                             "epochs": 10})
+                             "epochs": 10, "rnn": dict(MNIST1D_TEMPORAL_RNN)})
 
 
 DATASETS = {"digits": _digits, "mnist1d": _mnist1d, "mnist1d-temporal": _mnist1d_temporal}

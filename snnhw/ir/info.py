@@ -21,6 +21,8 @@ def describe(net: Network) -> dict:
     layers = []
     for i, layer in enumerate(net.layers):
         fires = not (i == len(net.layers) - 1 and net.readout == "membrane")
+        # W and, for a recurrent layer, R (every array but the bias)
+        weights = sum(int(a.size) for key, a in layer.arrays().items() if key != "b")
         layers.append({
             "index": i,
             "kind": layer.kind,
@@ -37,8 +39,8 @@ def describe(net: Network) -> dict:
             "reset": layer.reset,
             "fires": fires,
             **layer.geometry((1 << net.input_bits(i)) - 1),
-            "weights": int(layer.W.size),
-            "weight_bits": int(layer.W.size) * layer.w_bits,
+            "weights": weights,
+            "weight_bits": weights * layer.w_bits,
             "bias_bits": int(layer.b.size) * layer.u_bits,
             "synops_per_event": layer.synops_per_event(),
             "membrane_bits": layer.n_out * layer.u_bits if fires else 0,

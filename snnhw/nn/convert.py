@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .conv import SpikingConvNet, parse_arch, plan_arch
+from .conv import ArchError, SpikingConvNet, parse_arch, plan_arch
 from .kinds import kind
 from .model import SpikingMLP, check_sizes, poisson_encode
 
@@ -67,6 +67,10 @@ class ReLUCNN(nn.Module):
         self.arch, self.in_shape, self.n_classes = parse_arch(arch), tuple(in_shape), n_classes
         self.plan = plan_arch(self.arch, self.in_shape, n_classes)
         self.fc = nn.ModuleList(kind(p["kind"]).torch_modules(p, False)[0] for p in self.plan)
+        for p, op in zip(self.plan, self.fc):
+            if hasattr(op, "feedback"):
+                raise ArchError(f"--arch: {p['token']!r} is recurrent; ANN-to-SNN conversion "
+                                "takes feed-forward layers (train it with 'snnhw train')")
 
     def forward(self, x, *, return_hidden: bool = False):
         x = x.reshape(len(x), *self.in_shape)

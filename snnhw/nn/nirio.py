@@ -172,6 +172,11 @@ def _chain(graph) -> tuple[list[tuple[str, object]], dict]:
             pred[k].remove(p)
             succ[k].remove(p)
             pred[p], succ[p] = [], []
+    cycle = _cycle(succ)
+    if cycle:
+        raise NIRError(f"the graph has a cycle through {', '.join(cycle)}: the only cycle "
+                       "snnhw takes is a neuron's output back to its own input through one "
+                       "Affine/Linear node (a recurrent layer)")
     inputs = [k for k, t in kinds.items() if t == "Input"]
     outputs = [k for k, t in kinds.items() if t == "Output"]
     if len(inputs) != 1 or len(outputs) != 1:
@@ -179,11 +184,6 @@ def _chain(graph) -> tuple[list[tuple[str, object]], dict]:
                        f"{len(inputs)} and {len(outputs)}")
     chain, seen, k = [], set(), inputs[0]
     while True:
-        if k in seen:
-            cycle = [name for name, _ in chain[[n for n, _ in chain].index(k):]]
-            raise NIRError(f"the graph has a cycle through {', '.join(cycle)}: the only cycle "
-                           "snnhw takes is a neuron's output back to its own input through "
-                           "one Affine/Linear node (a recurrent layer)")
         seen.add(k)
         if len(pred[k]) > 1:
             raise NIRError(f"node {k!r} ({kinds[k]}) has {len(pred[k])} inputs "
@@ -201,6 +201,31 @@ def _chain(graph) -> tuple[list[tuple[str, object]], dict]:
         extra = sorted(set(nodes) - seen - loops)
         raise NIRError(f"nodes {extra} are not on the path from Input to Output")
     return chain, feedback
+
+
+def _cycle(succ: dict[str, list[str]]) -> list[str]:
+    """The nodes of one cycle of the graph ``succ`` in order (empty if it has none)."""
+    state: dict[str, int] = {}     # 1: on the current path, 2: done
+    for root in sorted(succ):
+        if root in state:
+            continue
+        path, stack = [], [(root, iter(succ[root]))]
+        state[root] = 1
+        path.append(root)
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                path.pop()
+                state[node] = 2
+            elif state.get(nxt) == 1:
+                return path[path.index(nxt):]
+            elif nxt not in state:
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append((nxt, iter(succ[nxt])))
+    return []
 
 
 def from_nir(graph, *, timesteps: int | None = None, in_bits: int | None = None,

@@ -36,6 +36,10 @@ class CheckpointError(ValueError):
     """A file is not an snnhw checkpoint (or not a readable one)."""
 
 
+#: the architectures a data set may name (``--arch cnn``, ``--arch rnn``)
+NAMED_ARCHS = ("cnn", "rnn")
+
+
 @dataclass
 class TrainConfig:
     """Every training choice; defaults train the digits model in well under 60 s on 2 cores."""
@@ -69,19 +73,24 @@ class TrainConfig:
         ``hidden`` sizes among them), then ``changes``. Sizes follow the data's inputs
         and classes; a temporal data set fixes ``timesteps`` to its length.
 
-        ``arch="cnn"`` takes the data set's default CNN (``defaults["cnn"]``: its
-        architecture and the training choices it was measured with); any ``arch``
-        takes those training choices, and never input normalisation (a conv
-        network's BatchNorm does that job, and folds exactly)."""
+        ``arch="cnn"`` or ``"rnn"`` takes the data set's default CNN or recurrent
+        network (``defaults["cnn"]``, ``defaults["rnn"]``: its architecture and the
+        training choices it was measured with); any other ``arch`` takes the CNN's
+        training choices (else the recurrent network's), and never input normalisation
+        (a conv network's BatchNorm does that job, and folds exactly)."""
         chosen = {"hidden": (128,), **data.defaults}
-        conv = chosen.pop("cnn", None)
+        named = {key: chosen.pop(key, None) for key in NAMED_ARCHS}
         if changes.get("arch") is not None:
-            if changes["arch"] == "cnn":
-                if not conv:
-                    raise ValueError(f"data {data.name!r} has no default CNN: give the layers, "
-                                     "e.g. --arch c16k3p1,sp2,d64")
-                changes = {**changes, "arch": conv["arch"]}
-            chosen.update({k: v for k, v in (conv or {}).items() if k != "arch"})
+            arch = changes["arch"]
+            if arch in NAMED_ARCHS:
+                if not named[arch]:
+                    raise ValueError(f"data {data.name!r} has no default {arch}: give the "
+                                     "layers, e.g. --arch c16k3p1,sp2,d64 or r128")
+                recipe = named[arch]
+                changes = {**changes, "arch": recipe["arch"]}
+            else:
+                recipe = next((r for r in named.values() if r), None)
+            chosen.update({k: v for k, v in (recipe or {}).items() if k != "arch"})
             chosen["normalize"] = False
             if changes.get("normalize"):
                 raise ValueError("a CNN takes no input normalisation (its first BatchNorm "

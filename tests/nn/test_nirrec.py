@@ -4,6 +4,8 @@ compared with snnTorch's simulation step by step; hand-written graphs with the s
 cycle (flat and as a subgraph); any other cycle refused naming its nodes; snnhw ->
 NIR -> snnhw identical; the quantised import bit-exact through the golden model."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -29,7 +31,7 @@ class RNet(nn.Module):
     def __init__(self, sizes, beta, *, all_to_all, seed, last_linear=False, wscale=1.0):
         super().__init__()
         torch.manual_seed(seed)
-        self.fc = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
+        self.fc = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
         with torch.no_grad():
             for fc in self.fc:
                 fc.weight.mul_(wscale)
@@ -147,7 +149,7 @@ def test_hand_written_graphs_flat_and_nested_import_the_same():
 
 
 def test_another_cycle_is_refused_naming_its_nodes():
-    with pytest.raises(NIRError, match="cycle through fc, lif, out|has 2 inputs"):
+    with pytest.raises(NIRError, match="cycle through fc, lif, out: the only cycle"):
         from_nir(_hand_graph(np.zeros((3, 3)), extra_cycle=True), timesteps=4)
 
 
@@ -166,5 +168,5 @@ def test_snnhw_to_nir_to_snnhw_is_identical():
     x = binary_input(7, 20, 6, 5)
     with torch.no_grad():
         assert torch.equal(model(x), back(x))
-    q, ir_net = export_model(back, w_bits=8, u_bits=16)
+    _, ir_net = export_model(back, w_bits=8, u_bits=16)
     assert isinstance(ir_net.layers[0], RecurrentLayer)
