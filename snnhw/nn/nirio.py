@@ -70,6 +70,7 @@ from .nirnodes import (
     NIRError,
     _neuron,
     _weights,
+    fold_neuron,
 )
 from .nirrec import _feedback, recurrent_model
 
@@ -301,13 +302,7 @@ def from_nir(graph, *, timesteps: int | None = None, in_bits: int | None = None,
                                                if ly["neuron"] is not None])
     with torch.no_grad():
         for i, ly in enumerate(layers):
-            W, b = ly["W"], ly["b"]
-            if i == 0:
-                W = W / in_scale
-            nr = ly["neuron"]
-            if nr is not None:
-                W = W * (nr["scale"] / nr["theta"])[:, None]
-                b = (b * nr["scale"] + nr["charge"]) / nr["theta"]
+            W, b, _ = fold_neuron(ly, i == 0, in_scale)
             model.fc[i].weight.copy_(torch.as_tensor(W, dtype=torch.float32))
             model.fc[i].bias.copy_(torch.as_tensor(b, dtype=torch.float32))
     return model.eval()

@@ -119,3 +119,21 @@ def _weights(name: str, node) -> tuple[np.ndarray, np.ndarray]:
     return W, b
 
 
+
+
+def fold_neuron(ly: dict, first: bool, in_scale: float):
+    """``(W, b, R)`` of an imported dense layer in units of its neuron's threshold: the
+    first layer's input scale undone, the neuron's input scale and leak charge folded
+    in, a feedback node's bias (received every step) joined to the bias; ``R`` (the
+    feedback's weights, scaled like ``W``) is ``None`` without feedback."""
+    W, b = ly["W"], ly["b"]
+    if first:
+        W = W / in_scale
+    R, bias_fb = ly.get("R", (None, 0.0))
+    nr = ly["neuron"]
+    if nr is not None:
+        gain = nr["scale"] / nr["theta"]
+        W = W * gain[:, None]
+        b = ((b + bias_fb) * nr["scale"] + nr["charge"]) / nr["theta"]
+        R = None if R is None else R * gain[:, None]
+    return W, b, R

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .conv import SpikingConvNet
-from .nirnodes import NIRError, _weights
+from .nirnodes import NIRError, _weights, fold_neuron
 
 __all__ = ["recurrent_model"]
 
@@ -43,18 +43,9 @@ def recurrent_model(layers: list[dict], *, timesteps: int, in_bits: int, in_scal
                                         if ly["neuron"] is not None])
     with torch.no_grad():
         for i, (ly, op) in enumerate(zip(layers, model.ops)):
-            W, b = ly["W"], ly["b"]
-            if i == 0:
-                W = W / in_scale
-            nr = ly["neuron"]
-            if nr is not None:
-                gain = nr["scale"] / nr["theta"]
-                W = W * gain[:, None]
-                bias_fb = ly["R"][1] if "R" in ly else 0.0
-                b = ((b + bias_fb) * nr["scale"] + nr["charge"]) / nr["theta"]
-                if "R" in ly:
-                    op.feedback.weight.copy_(torch.as_tensor(ly["R"][0] * gain[:, None],
-                                                             dtype=torch.float32))
+            W, b, R = fold_neuron(ly, i == 0, in_scale)
             op.weight.copy_(torch.as_tensor(W, dtype=torch.float32))
             op.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
+            if R is not None:
+                op.feedback.weight.copy_(torch.as_tensor(R, dtype=torch.float32))
     return model.eval()

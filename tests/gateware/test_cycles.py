@@ -9,14 +9,17 @@ from snnhw.gateware.sim import run_network
 from snnhw.ir.examples import random_input, random_network
 
 
-@settings(max_examples=15)
+@settings(max_examples=20)
 @given(seed=st.integers(0, 2**32 - 1), depth=st.integers(1, 3), lanes=st.integers(1, 8),
-       readout=st.sampled_from(["membrane", "spikes"]))
-def test_one_sample_within_bound(seed, depth, lanes, readout):
+       readout=st.sampled_from(["membrane", "spikes"]), recurrent=st.booleans())
+def test_one_sample_within_bound(seed, depth, lanes, readout, recurrent):
+    # a recurrent layer's replayed spikes are events like any other: E * G synapse cycles
     rng = np.random.default_rng(seed)
     sizes = rng.integers(1, 20, depth + 1).tolist()
-    net = random_network(rng, sizes, in_bits=3, timesteps=int(rng.integers(1, 5)),
-                         spike_bits=2, readout=readout)
+    firing = depth if readout == "spikes" else depth - 1
+    net = random_network(rng, sizes, in_bits=3, timesteps=int(rng.integers(1, 6)),
+                         spike_bits=2, readout=readout,
+                         recurrent=tuple(range(firing)) if recurrent else ())
     x = random_input(rng, net, 1, density=float(rng.uniform(0, 1)))
     r = run_network(SNNCore(net, lanes=lanes), x)
     ev = cycles.events_per_step(net, x)
@@ -34,21 +37,6 @@ def test_bound_is_close_for_a_single_layer():
     bound = cycles.sample_bound(net, 4, ev[0], after_reset=True)
     # within the per-step link allowance, which the first layer's input barely uses
     assert bound - net.timesteps * cycles.LINK_LATENCY <= r.cycles <= bound
-
-
-@settings(max_examples=8)
-@given(seed=st.integers(0, 2**32 - 1), depth=st.integers(1, 3), lanes=st.integers(1, 8))
-def test_recurrent_sample_within_bound_and_synapse_work_ideal(seed, depth, lanes):
-    # the replayed spikes are events like any other: E * G synapse cycles each
-    rng = np.random.default_rng(seed)
-    sizes = rng.integers(1, 20, depth + 1).tolist()
-    net = random_network(rng, sizes, in_bits=3, timesteps=int(rng.integers(1, 6)),
-                         spike_bits=2, readout="spikes", recurrent=tuple(range(depth)))
-    x = random_input(rng, net, 1, density=float(rng.uniform(0, 1)))
-    r = run_network(SNNCore(net, lanes=lanes), x)
-    ev = cycles.events_per_step(net, x)
-    assert r.cycles <= cycles.sample_bound(net, lanes, ev[0], after_reset=True)
-    assert sum(r.synapse_cycles) == cycles.ideal_cycles(net, lanes, ev)
 
 
 def test_recurrent_bound_is_close_for_a_single_layer():
