@@ -182,9 +182,7 @@ def estimate(net: Network, board_name: str, *, lanes=8, density: float = 0.5,
         raise BuildError(str(exc)) from None
     placed = weights if isinstance(weights, dict) else place_weights(net, ps, spec, weights)
     mems = memories(net, ps, spec.family, placed)
-    # average events: inputs at `density`, hidden layers at the same rate (a rough guess)
-    ev = np.array([[round(density * (net.n_in if li == 0 else net.layers[li - 1].n_out))] *
-                   net.timesteps for li in range(len(net.layers))])
+    ev = _guess_events(net, density)
     bound = cycles.sample_bound(net, ps, ev)
     plan = plan_core(net, ps, placed)
     lc = _logic_cells(plan, spec.family.logic)
@@ -247,6 +245,18 @@ def _logic_cells(plan, model) -> int:
     return round(total)
 
 
+def _guess_events(net: Network, density: float) -> np.ndarray:
+    """``events[layer, step]`` of an average sample: inputs at ``density``, hidden layers
+    at the same rate (a rough guess), and a recurrent layer's own spikes of the step
+    before at that rate too (every step but the first)."""
+    ev = np.array([[round(density * (net.n_in if li == 0 else net.layers[li - 1].n_out))] *
+                   net.timesteps for li in range(len(net.layers))])
+    for li, ly in enumerate(net.layers):
+        if ly.feedback is not None:
+            ev[li, 1:] += round(density * ly.n_out)
+    return ev
+
+
 def _estimate_auto(net: Network, spec, lanes, density: float, clk_hz: float, weights) -> dict:
     """The pipeline core when it fits the board, else the serial core when it does (at
     the same lanes); ``core`` and ``core_reason`` say which and why."""
@@ -280,8 +290,7 @@ def _estimate_serial(net: Network, spec, lanes: int, density: float, clk_hz: flo
     except ValueError as exc:
         raise BuildError(str(exc)) from None
     mems = memories(net, lanes, spec.family, placed, core="serial")
-    ev = np.array([[round(density * (net.n_in if li == 0 else net.layers[li - 1].n_out))] *
-                   net.timesteps for li in range(len(net.layers))])
+    ev = _guess_events(net, density)
     bound = serial_sample_bound(plan, ev)
     return {
         "board": spec.name, "family": spec.family.name, "lanes": [lanes] * len(net.layers),
