@@ -115,9 +115,10 @@ class LayerWalk:
         k = layer_kind(layer.kind)
         w = k.window(layer, lanes)
         biases = k.bias_words(layer, lanes, w)
-        if w is None:
+        if w is None:       # a row per input (a recurrent layer's own spikes after them)
             g = math.ceil(layer.n_out / lanes)
-            return cls(False, g, g, 1, g * layer.n_in, biases, layer.n_in, 1)
+            rows = k.synapse_matrix(layer).shape[1]
+            return cls(False, g, g, 1, g * rows, biases, rows, 1)
         st = w.steps
         return cls(True, w.groups, w.channel_groups, w.positions, w.weight_words, biases,
                    st["w_group"], st["a_group"], st["w_col"], st["w_row"], st["a_row"],
@@ -143,7 +144,10 @@ class SerialPlan:
         self.current_width = max(self.acc_width, self.u_bits) + 1
         self.value_bits = max([net.in_bits] + [ly.spike_bits for ly in net.layers])
         hidden = range(L - 1)
-        self.spike_bits = max([1] + [net.layers[i].spike_bits for i in hidden])
+        #: the recurrent layers (their spikes of a step are replayed into them in the next)
+        self.recurrent = [ly.feedback is not None for ly in net.layers]
+        self.spike_bits = max([1] + [ly.spike_bits for i, ly in enumerate(net.layers)
+                                     if i in hidden or self.recurrent[i]])
         self.entries = max([1] + [self.groups[i] for i in hidden])
         self.layer_words = [w.words for w in self.walks]
         self.w_base = _bases(self.layer_words)
@@ -154,6 +158,9 @@ class SerialPlan:
         self.bias_words = sum(w.biases for w in self.walks) * P
         self.membrane_words = max(1, P * sum(g for g, f in zip(self.groups, self.fires) if f))
         self.acc_words = max(self.groups)
+        # the replay memory: a recurrent layer's entries of a step, from its base
+        self.r_base = _bases([g if r else 0 for g, r in zip(self.groups, self.recurrent)])
+        self.replay_words = sum(g for g, r in zip(self.groups, self.recurrent) if r)
         # the sweep hands the readout a neuron at a time
         self.readout = LayerPlan.of(net, L - 1, 1)
         self._keys()
@@ -236,6 +243,9 @@ class SerialPlan:
                 MemorySpec("engine.acc", "accumulators", self.acc_words, P * self.acc_width),
                 MemorySpec("engine.membrane", "membranes", self.membrane_words, self.u_bits),
                 MemorySpec("engine.spikes", "spikes", self.entries, self.entry_width)]
+        if self.replay_words:
+            mems.append(MemorySpec("engine.replay", "replay", self.replay_words,
+                                   self.replay_width))
         if self.has_conv:
             mems.append(MemorySpec("engine.starts", "walk starts", max(len(self.start_rows), 1),
                                    self.start_width, kind="rom"))
@@ -256,6 +266,12 @@ class SerialPlan:
     def weight_depths(self) -> dict[int, int]:
         """Words of each loaded layer (the WEIGHTS frames' address range)."""
         return {k: self.layer_words[k] for k in self.loaded}
+
+    @property
+    def replay_width(self) -> int:
+        """A replay-memory entry: the lanes' spikes and the key (a recurrent layer is
+        dense: no position)."""
+        return self.lanes * self.spike_bits + self.key_bits
 
     @property
     def entry_width(self) -> int:
@@ -325,10 +341,6 @@ class SerialCore(CheckedComponent):
     def check(cls, net: Network, *, lanes: int, weights: dict | None = None,
               **_) -> SerialPlan:
         check_lanes(lanes)
-        for i, ly in enumerate(net.layers):
-            if ly.feedback is not None:
-                raise DesignError(f"layer {i} is a {ly.kind} layer: the serial core does not "
-                                  "replay a layer's own spikes (use the pipeline core)")
         for i, ly in enumerate(net.layers[1:], 1):
             if layer_kind(ly.kind).WINDOWED and not layer_kind(net.layers[i - 1].kind).WINDOWED:
                 raise DesignError(f"layer {i} is a {ly.kind} layer after a "
@@ -452,6 +464,11 @@ class SerialCore(CheckedComponent):
                 setattr(s, f"t_lane_off{lane}",
                         table([lane * st for st in p.stride_in], unsigned(p.key_bits)))
                 keys.append(f"lane_off{lane}")
+        if p.replay_words:     # a recurrent layer's replay: its rows after the input's
+            s.t_recurrent = table(p.recurrent, unsigned(1))
+            s.t_rec_row = table([ly.n_in for ly in net.layers], range(wmax + 1))
+            s.t_r_base = table(p.r_base, range(p.replay_words + 1))
+            keys += ["recurrent", "rec_row", "r_base"]
         # the layer's constants, registered (the layer changes in LAYER_DONE, cycles
         # before they are used), so that no table lookup sits in front of the lanes
         s.c = SimpleNamespace()
@@ -484,6 +501,12 @@ class SerialCore(CheckedComponent):
         s.e_spikes = Signal(p.lanes * p.spike_bits)
         if p.has_conv:
             s.pos = Signal(max(p.pos_bits, 1))        # the swept group's position
+        # replaying a recurrent layer's entries of the step before (from the replay
+        # memory), the entry read, and per recurrent layer the entries its sweep wrote
+        s.replaying = Signal()
+        s.r_entry = Signal(range(max(p.groups) + 1))
+        s.r_counts = {i: Signal(range(g + 1), name=f"replay_count{i}")
+                      for i, (g, r) in enumerate(zip(p.groups, p.recurrent)) if r}
         return s
 
     def _memories(self, m, s) -> None:
@@ -505,6 +528,9 @@ class SerialCore(CheckedComponent):
         am = mem("acc", P * p.acc_width, p.acc_words)
         mm = mem("membrane", p.u_bits, p.membrane_words)
         em = mem("spikes", p.entry_width, p.entries)
+        if p.replay_words:
+            rm = mem("replay", p.replay_width, p.replay_words)
+            s.r_rd, s.r_wr = rm.read_port(), rm.write_port()
         s.b_rd = bm.read_port()
         s.a_rd, s.a_wr = am.read_port(), am.write_port()
         s.m_rd, s.m_wr = mm.read_port(), mm.write_port()
@@ -554,7 +580,7 @@ class SerialCore(CheckedComponent):
             m.d.comb += self.i.ready.eq(1)
             with m.If(self.i.valid):
                 with m.If(ev.eos):
-                    m.next = "DRAIN"
+                    self._events_done(m, s)
                 with m.Elif(ev.value != 0):
                     if p.conv[0]:       # where its window starts: read, used in START
                         m.d.comb += [s.s_rd.en.eq(1), s.s_rd.addr.eq(ev.index)]
@@ -576,6 +602,26 @@ class SerialCore(CheckedComponent):
         self._entry_states(m, s)
         self._walk_states(m, s)
 
+    def _events_done(self, m, s) -> None:
+        """The layer's input events are walked: a recurrent layer (after the first step)
+        replays its own spikes of the step before, then the sweep."""
+        if not self.plan.replay_words:
+            m.next = "DRAIN"
+            return
+        # (the table, not the registered constant: INPUT or ENTRY may end in the first
+        # cycle of a layer, before its constants are registered)
+        with m.If(s.t_recurrent[s.layer] & (s.step != 0)):
+            m.d.sync += [s.replaying.eq(1), s.r_entry.eq(0)]
+            m.next = "REPLAY_ENTRY"
+        with m.Else():
+            m.next = "DRAIN"
+
+    def _replay_count(self, s):
+        """The current layer's replay entries (0 for a layer without recurrence)."""
+        p = self.plan
+        width = max(len(c) for c in s.r_counts.values())
+        return Array(s.r_counts.get(i, Const(0, width)) for i in range(len(p.groups)))[s.layer]
+
     def _entry_states(self, m, s) -> None:
         """ENTRY reads entry ``entry`` of the spike memory; LANES_LOAD takes it (and
         reads where a conv layer's window starts at its position); LANES walks its
@@ -585,15 +631,28 @@ class SerialCore(CheckedComponent):
         with m.State("ENTRY"):
             m.d.comb += s.e_rd.addr.eq(s.entry)
             with m.If(s.entry == s.entries):
-                m.next = "DRAIN"
+                self._events_done(m, s)
             with m.Else():
                 m.d.sync += s.entry.eq(s.entry + 1)
                 m.next = "LANES_LOAD"
+        if p.replay_words:
+            with m.State("REPLAY_ENTRY"):   # entry `r_entry` of the layer's replay memory
+                m.d.comb += s.r_rd.addr.eq(s.c.r_base + s.r_entry)
+                with m.If(s.r_entry == self._replay_count(s)):
+                    m.d.sync += s.replaying.eq(0)
+                    m.next = "DRAIN"
+                with m.Else():
+                    m.d.sync += s.r_entry.eq(s.r_entry + 1)
+                    m.next = "LANES_LOAD"
         with m.State("LANES_LOAD"):
             word = s.e_rd.data
+            row = s.c.w_base
+            if p.replay_words:      # a replayed spike of neuron i is row n_in + i
+                word = Mux(s.replaying, s.r_rd.data, word)
+                row = s.c.w_base + Mux(s.replaying, s.c.rec_row, 0)
             spikes = word[:sb]
             key = word[sb:sb + p.key_bits]
-            m.d.sync += [s.e_spikes.eq(spikes), s.e_key.eq(key + s.c.w_base),
+            m.d.sync += [s.e_spikes.eq(spikes), s.e_key.eq(key + row),
                          s.mask.eq(Cat(*[spikes.word_select(k, p.spike_bits) != 0
                                          for k in range(p.lanes)]))]
             if p.has_conv:
@@ -602,7 +661,13 @@ class SerialCore(CheckedComponent):
             m.next = "LANES"
         with m.State("LANES"):
             with m.If(s.mask == 0):
-                m.next = "ENTRY"
+                if p.replay_words:
+                    with m.If(s.replaying):
+                        m.next = "REPLAY_ENTRY"
+                    with m.Else():
+                        m.next = "ENTRY"
+                else:
+                    m.next = "ENTRY"
             with m.Else():
                 lane = Signal(range(max(p.lanes, 2)))
                 for k in reversed(range(p.lanes)):
@@ -624,6 +689,8 @@ class SerialCore(CheckedComponent):
         reaches)."""
         p, c, st = self.plan, s.c, s.start
         off = Array(getattr(c, f"lane_off{k}") for k in range(p.lanes))[lane]
+        if p.replay_words:          # a replayed entry's lanes are its own neurons, 1 apart
+            off = Mux(s.replaying, lane, off)
         base = s.e_key + off
         with m.If(c.windowed):
             with m.If(st.visits != 0):
@@ -650,7 +717,7 @@ class SerialCore(CheckedComponent):
             else:
                 m.d.sync += [s.waddr.eq(s.waddr + s.c.w_group), s.aaddr.eq(s.aaddr + 1)]
             with m.If(s.left == 1):
-                with m.If(s.layer == 0):
+                with m.If((s.layer == 0) & ~s.replaying):
                     m.next = "INPUT"
                 with m.Else():
                     m.next = "LANES"
@@ -658,6 +725,9 @@ class SerialCore(CheckedComponent):
             with m.If(~s.walk_busy):
                 m.d.sync += [s.group.eq(0), s.entries.eq(0), s.key.eq(0),
                              s.b_addr.eq(s.c.b_base), s.m_addr.eq(s.c.m_base)]
+                for i, count in s.r_counts.items():    # its sweep writes them anew
+                    with m.If(s.layer == i):
+                        m.d.sync += count.eq(0)
                 if self.plan.has_conv:
                     m.d.sync += s.pos.eq(0)
                 m.next = "SWEEP_READ"
@@ -748,6 +818,8 @@ class SerialCore(CheckedComponent):
                 m.d.comb += [s.e_wr.en.eq(1), s.e_wr.addr.eq(s.entries),
                              s.e_wr.data.eq(Cat(*entry))]
                 m.d.sync += s.entries.eq(s.entries + 1)
+            if p.replay_words:      # kept for the next step (the sample's last: no next)
+                self._keep_for_replay(m, s, words)
             m.d.sync += [s.group.eq(s.group + 1), s.m_addr.eq(s.m_addr + P), words.fired.eq(0)]
             self._sweep_key(m, s)
             with m.If(s.group == s.t_groups[s.layer] - 1):
@@ -755,6 +827,17 @@ class SerialCore(CheckedComponent):
             with m.Else():
                 m.next = "SWEEP_READ"
         self._layer_done_states(m, s)
+
+    def _keep_for_replay(self, m, s, words) -> None:
+        """SWEEP_WRITE of a recurrent layer: a group with a spike also goes to the layer's
+        replay memory (its spikes and key), but in the sample's last step."""
+        with m.If(s.c.recurrent & words.fired & ~s.last_step):
+            count = self._replay_count(s)
+            m.d.comb += [s.r_wr.en.eq(1), s.r_wr.addr.eq(s.c.r_base + count),
+                         s.r_wr.data.eq(Cat(words.spikes, s.key))]
+            for i, c in s.r_counts.items():
+                with m.If(s.layer == i):
+                    m.d.sync += c.eq(c + 1)
 
     def _neuron_pipeline(self, m, s) -> None:
         """One neuron a cycle (outside the state machine): lane ``s.lane`` of the held
@@ -894,16 +977,20 @@ def sample_bound(plan: SerialPlan, events) -> int:
     (the weight store's latency, up to 4, and 2), ``(lanes + 5) G + 1`` for the sweep (a
     group's read, a cycle a lane, three to drain the neuron pipeline, the write), and the
     spike memory's overhead, at most ``2 G_prev + 2`` (two cycles an entry, the closing
-    reads); the input's marker one cycle. After the last step the readout's
+    reads); the input's marker one cycle. A recurrent layer's replayed spikes are
+    events (``E`` counts them) and its replay memory adds ``2 G + 1`` a step after the
+    first. After the last step the readout's
     ``3 n_out + 3`` (it takes a neuron at a time) and :data:`SERIAL_TAIL`."""
     events = np.asarray(events)
     total = 0
     for layer, (w, e_l) in enumerate(zip(plan.walks, events)):
         prev = plan.groups[layer - 1] if layer else 0
         fetch = 2 if layer == 0 and w.conv else 1
-        for e in e_l:
+        for t, e in enumerate(e_l):
             total += (int(e) * (w.max_visits + fetch) + 6 + (plan.lanes + 5) * w.groups + 1
                       + 2 * prev + 2)
+            if plan.recurrent[layer] and t > 0:     # its replay memory's entries
+                total += 2 * w.groups + 1
     return total + 3 * plan.net.n_out + 3 + SERIAL_TAIL
 
 

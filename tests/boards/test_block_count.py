@@ -137,19 +137,20 @@ def test_a_banked_weight_rom_counts_per_bank_on_gowin():
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
-@pytest.mark.parametrize("shape", ["dense", "conv"])
+@pytest.mark.parametrize("shape", ["dense", "conv", "recurrent"])
 def test_serial_core_block_count_equals_synthesis(family, shape):
     from snnhw.gateware.serial import SerialCore
     from snnhw.ir.examples import random_conv_network
 
-    if shape == "dense":
+    if shape in ("dense", "recurrent"):    # recurrent: [W | R] and the replay memory
         net = random_network(np.random.default_rng(2), [40, 24, 10], in_bits=4, timesteps=2,
-                             spike_bits=2)
+                             spike_bits=2, recurrent=(0,) if shape == "recurrent" else ())
     else:   # the walk-start ROM and 400 membranes besides
         net = random_conv_network(np.random.default_rng(2), (1, 1, 40),
                                   [(16, (1, 5), (1, 1), (0, 2)), (8, (1, 6), (1, 2), (0, 2))],
                                   [10], timesteps=2)
     mems = memories(net, 2, FAMILIES[family], core="serial")
     assert any(m["role"] == "walk starts" for m in mems) == (shape == "conv")
+    assert any(m["role"] == "replay" for m in mems) == (shape == "recurrent")
     expected = sum(m["blocks"] for m in mems if m["name"].startswith("core."))
     assert synthesised_blocks(SerialCore(net, lanes=2), family) == expected

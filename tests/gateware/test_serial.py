@@ -66,6 +66,66 @@ def test_serial_core_equals_golden_on_drawn_conv_networks(seed, one_d, lanes, sp
     _check(net, lanes, batch=2, seed=seed % 1000, in_pauses=pauses, out_pauses=pauses)
 
 
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**16), depth=st.integers(1, 3), lanes=st.integers(1, 5),
+       readout=st.sampled_from(["membrane", "spikes"]), spike_bits=st.integers(1, 3),
+       in_bits=st.integers(1, 4), leak=st.sampled_from([None, 1, 3]),
+       reset=st.sampled_from(["soft", "hard"]), data=st.data(),
+       pauses=st.sampled_from(["none", "light", "alternate", "bursty", "heavy"]))
+def test_serial_core_equals_golden_on_drawn_recurrent_networks(seed, depth, lanes, readout,
+                                                               spike_bits, in_bits, leak,
+                                                               reset, data, pauses):
+    """A recurrent layer's spikes of a step replayed into it in the next (any firing
+    layer, the first and a spike readout's last too), wider than its input events or not."""
+    rng = np.random.default_rng(seed)
+    firing = depth if readout == "spikes" else depth - 1
+    recurrent = tuple(i for i in range(firing) if data.draw(st.booleans()))
+    net = random_network(rng, rng.integers(1, 10, depth + 1).tolist(), in_bits=in_bits,
+                         timesteps=int(rng.integers(1, 6)), readout=readout,
+                         spike_bits=spike_bits, leak_shift=leak, reset=reset,
+                         weight_scale=float(rng.uniform(0.2, 1.0)), recurrent=recurrent)
+    _check(net, lanes, batch=2, seed=seed, in_pauses=pauses, out_pauses=pauses)
+
+
+def test_serial_core_recurrence_matters_and_survives_a_clear():
+    """The feedback changes the logits (a net without it computes others), a sample with
+    no input events in a step still replays the step before, and a clear in the middle of
+    a sample leaves no replay entry behind."""
+    from snnhw.ir import DenseLayer
+    from snnhw.protocol.streams import encode_sample
+
+    rng = np.random.default_rng(31)
+    net = random_network(rng, [5, 7, 4], recurrent=(0,), spike_bits=2, timesteps=5,
+                         in_bits=2, reset="hard", leak_shift=2, weight_scale=0.6)
+    x = random_input(rng, net, 3, density=0.6)
+    x[:, 1] = 0          # a step of no input events: only the replay drives layer 0
+    plain = net.replace(layers=[DenseLayer(W=ly.W, b=ly.b, **ly._neuron_scalars())
+                                for ly in net.layers])
+    assert golden.run(plain, x).logits.tolist() != golden.run(net, x).logits.tolist()
+    g = golden.run(net, x)
+    for lanes in (1, 3):
+        run = run_network(SerialCore(net, lanes=lanes), x, in_pauses="light")
+        assert run.logits == g.logits.tolist()
+    cut = len(encode_sample(x[0])) // 2
+    run = run_network(SerialCore(net, lanes=2), x, clear_after=cut)
+    assert run.logits == g.logits.tolist()
+
+
+def test_serial_core_conv_then_recurrent():
+    """conv -> recurrent dense -> dense: a replayed entry's lanes are its own neurons
+    (one apart), not the conv layer's stride."""
+    from snnhw.ir import RecurrentLayer
+
+    base = random_conv_network(np.random.default_rng(3), (2, 1, 12),
+                               [(5, (1, 3), (1, 1), (0, 1))], [6, 4], timesteps=3)
+    hidden = base.layers[1]
+    R = np.clip(np.random.default_rng(4).integers(-20, 20, (6, 6)), -31, 31)
+    rec = RecurrentLayer(W=hidden.W, b=hidden.b, R=R, **hidden._neuron_scalars())
+    net = base.replace(layers=[base.layers[0], rec, base.layers[2]])
+    for lanes in (1, 2, 4):
+        _check(net, lanes, batch=2)
+
+
 def test_serial_core_conv_then_two_dense_layers():
     """conv -> conv -> dense -> dense: a hidden dense layer fed by a conv layer's keys."""
     net = random_conv_network(np.random.default_rng(3), (2, 1, 12),

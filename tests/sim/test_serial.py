@@ -17,6 +17,11 @@ NETS = {
                                     reset="hard", leak_shift=2, u_bits=10, weight_scale=1.0), 3),
     "small": (lambda: random_network(np.random.default_rng(5), [12, 10, 5], name="small",
                                      in_bits=3, timesteps=3, spike_bits=2), 4),
+    # two recurrent layers (the last a spike readout) replaying wider spikes than the input
+    "recurrent": (lambda: random_network(np.random.default_rng(7), [10, 12, 8, 4],
+                                         name="recurrent", in_bits=1, timesteps=5,
+                                         spike_bits=2, readout="spikes", recurrent=(0, 2),
+                                         weight_scale=0.6), 3),
     # 1-D convs as MNIST-1D's (padding, a pooled second conv: stride 2), then dense
     "conv": (lambda: random_conv_network(np.random.default_rng(6), (1, 1, 16),
                                          [(6, (1, 5), (1, 1), (0, 2)),
