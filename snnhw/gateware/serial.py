@@ -465,10 +465,10 @@ class SerialCore(CheckedComponent):
                         table([lane * st for st in p.stride_in], unsigned(p.key_bits)))
                 keys.append(f"lane_off{lane}")
         if p.replay_words:     # a recurrent layer's replay: its rows after the input's
-            s.t_recurrent = table(p.recurrent, unsigned(1))
+            s.t_replays = table(p.recurrent, unsigned(1))
             s.t_rec_row = table([ly.n_in for ly in net.layers], range(wmax + 1))
             s.t_r_base = table(p.r_base, range(p.replay_words + 1))
-            keys += ["recurrent", "rec_row", "r_base"]
+            keys += ["replays", "rec_row", "r_base"]
         # the layer's constants, registered (the layer changes in LAYER_DONE, cycles
         # before they are used), so that no table lookup sits in front of the lanes
         s.c = SimpleNamespace()
@@ -610,7 +610,7 @@ class SerialCore(CheckedComponent):
             return
         # (the table, not the registered constant: INPUT or ENTRY may end in the first
         # cycle of a layer, before its constants are registered)
-        with m.If(s.t_recurrent[s.layer] & (s.step != 0)):
+        with m.If(s.t_replays[s.layer] & (s.step != 0)):
             m.d.sync += [s.replaying.eq(1), s.r_entry.eq(0)]
             m.next = "REPLAY_ENTRY"
         with m.Else():
@@ -831,7 +831,7 @@ class SerialCore(CheckedComponent):
     def _keep_for_replay(self, m, s, words) -> None:
         """SWEEP_WRITE of a recurrent layer: a group with a spike also goes to the layer's
         replay memory (its spikes and key), but in the sample's last step."""
-        with m.If(s.c.recurrent & words.fired & ~s.last_step):
+        with m.If(s.c.replays & words.fired & ~s.last_step):
             count = self._replay_count(s)
             m.d.comb += [s.r_wr.en.eq(1), s.r_wr.addr.eq(s.c.r_base + count),
                          s.r_wr.data.eq(Cat(words.spikes, s.key))]

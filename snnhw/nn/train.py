@@ -84,7 +84,8 @@ class TrainConfig:
             arch = changes["arch"]
             if arch in NAMED_ARCHS:
                 if not named[arch]:
-                    raise ValueError(f"data {data.name!r} has no default {arch}: give the "
+                    what = "CNN" if arch == "cnn" else "recurrent network"
+                    raise ValueError(f"data {data.name!r} has no default {what}: give the "
                                      "layers, e.g. --arch c16k3p1,sp2,d64 or r128")
                 recipe = named[arch]
                 changes = {**changes, "arch": recipe["arch"]}

@@ -28,7 +28,7 @@ def test_arch_rnn_is_the_temporal_data_sets_recurrent_network():
     assert (cfg.arch, cfg.optimizer, cfg.lr, cfg.epochs, cfg.bn) == ("r128", "adam", 5e-3,
                                                                       60, True)
     assert cfg.timesteps == 40 and cfg.leak_shift == 3
-    with pytest.raises(ValueError, match="no default rnn"):
+    with pytest.raises(ValueError, match="no default recurrent network"):
         TrainConfig.for_data(load_data("digits"), arch="rnn")
 
 

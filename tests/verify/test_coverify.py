@@ -154,7 +154,7 @@ def test_verify_of_a_network_the_gateware_cannot_build_is_a_user_error(tmp_path,
     assert main(["verify", str(path), "--n", "2", "--no-progress",
                  "--work", str(tmp_path / "w")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "reads out a dense layer" in err and len(err.splitlines()) == 1
+    assert "reads out a dense or recurrent layer" in err and len(err.splitlines()) == 1
 
 
 def test_verify_refuses_per_layer_lanes_on_the_serial_core_before_simulating(tmp_path, capsys):
