@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 VENV="${SNNHW_VENV:-.venv}"
-"$VENV/bin/ruff" check snnhw tests bench sim boards
+"$VENV/bin/ruff" check snnhw tests bench sim boards examples
 exec "$VENV/bin/python" -m pytest "$@"
