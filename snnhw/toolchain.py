@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .errors import SnnhwError
 from .families import FAMILIES
 
 __all__ = ["ToolError", "tool", "run_yosys", "synth_stats", "cell_counts", "memory_map",
@@ -24,7 +25,7 @@ __all__ = ["ToolError", "tool", "run_yosys", "synth_stats", "cell_counts", "memo
 TOOL_DEFAULTS = {var: cmd for fam in FAMILIES.values() for var, cmd in fam.tools}
 
 
-class ToolError(RuntimeError):
+class ToolError(SnnhwError, RuntimeError):
     """A tool is missing or failed; the message says which and why."""
 
 

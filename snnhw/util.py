@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import SnnhwError
+
 __all__ = ["signed_bits", "signed_range", "lanes_per_layer", "format_table", "OutputError",
            "prepare_output", "atomic_write", "atomic_path", "write_text_atomic", "printable",
            "safe_name"]
@@ -45,7 +47,7 @@ def format_table(rows: list[list], header: list[str]) -> str:
     return "\n".join(lines)
 
 
-class OutputError(ValueError):
+class OutputError(SnnhwError, ValueError):
     """An output path that cannot be written; the one-line message says why."""
 
 

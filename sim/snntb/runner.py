@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from snnhw import ir
+from snnhw.errors import SnnhwError
 
 __all__ = ["SIMULATORS", "SimulatorMissingError", "RTLMismatchError", "CaseResult",
            "simulator_available", "run_case", "build", "rtl_manifest"]
@@ -30,7 +31,7 @@ __all__ = ["SIMULATORS", "SimulatorMissingError", "RTLMismatchError", "CaseResul
 SIMULATORS = ("verilator", "icarus")
 
 
-class SimulatorMissingError(RuntimeError):
+class SimulatorMissingError(SnnhwError, RuntimeError):
     """The simulator is not installed; the message says how to get it."""
 
 
@@ -161,7 +162,7 @@ def build(verilog: Path, top: str, sim: str, work: Path, *, waves: bool = False,
     return runner, build_dir, time.perf_counter() - t0
 
 
-class RTLMismatchError(ValueError):
+class RTLMismatchError(SnnhwError, ValueError):
     """The generated RTL given was made from another network (one line)."""
 
 

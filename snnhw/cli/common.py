@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from ..errors import SnnhwError
 from ..ir import IRError, Network, load
 
 __all__ = ["CLIError", "emit_json", "load_network", "parse_lanes", "sentence",
@@ -16,7 +17,7 @@ DATA_HELP = ("data set: digits, mnist1d, mnist1d-temporal, or an .npz file with 
              "y_train, x_test, y_test (docs/data.md)")
 
 
-class CLIError(Exception):
+class CLIError(SnnhwError):
     """A user mistake: reported as one line on stderr, exit status 2."""
 
 

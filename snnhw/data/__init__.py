@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import SnnhwError
+
 __all__ = ["Split", "Dataset", "DataError", "DATASETS", "load_data", "load_digits_split",
            "DIGITS_IN_BITS", "DIGITS_MAX", "thermometer"]
 
@@ -53,7 +55,7 @@ def load_digits_split(seed: int = 0, test_fraction: float = 0.2) -> Split:
     return Split(xtr, ytr, xte, yte)
 
 
-class DataError(ValueError):
+class DataError(SnnhwError, ValueError):
     """Data that cannot be used; the one-line message names the array or the problem."""
 
 

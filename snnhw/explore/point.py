@@ -20,6 +20,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from ..errors import SnnhwError
 from ..ir import ConvLayer
 
 __all__ = ["evaluate", "train_model", "tool_versions", "accuracy_of"]
@@ -171,7 +172,7 @@ def _build(net, point: dict, out_dir: Path, timeout: float) -> dict:
             "folder": str(out_dir)}
 
 
-class PointError(Exception):
+class PointError(SnnhwError):
     """A stage of a point failed; the message is the point's error."""
 
 

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import SnnhwError
 from .pareto import fronts
 from .point import evaluate, train_model
 from .space import Point
@@ -35,7 +36,7 @@ BUILD_MODES = ("none", "pareto", "all")
 ATTEMPTS = 2
 
 
-class SweepError(RuntimeError):
+class SweepError(SnnhwError, RuntimeError):
     """A sweep that cannot start (store conflicts, no scheduler); one line."""
 
 

@@ -33,6 +33,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import SnnhwError
+
 __all__ = ["SpaceError", "Space", "Point", "load_space", "KEYS"]
 
 #: keys a space file may hold, and what each is
@@ -49,7 +51,7 @@ KEYS = {
 }
 
 
-class SpaceError(ValueError):
+class SpaceError(SnnhwError, ValueError):
     """A space that cannot be swept; the message names the key."""
 
 

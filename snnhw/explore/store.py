@@ -17,6 +17,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from ..errors import SnnhwError
+
 __all__ = ["Store", "StoreError", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
@@ -42,7 +44,7 @@ CREATE TABLE IF NOT EXISTS sweep_points (
 """
 
 
-class StoreError(ValueError):
+class StoreError(SnnhwError, ValueError):
     """A file that is not a results store, or one of another schema version."""
 
 

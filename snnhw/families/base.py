@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..errors import SnnhwError
+
 __all__ = ["Family", "PLLConfig", "ClockError", "ReportNames", "LogicModel",
            "LOGIC_COST_RAM", "LOGIC_COST_ROM", "FACTOR_MUX", "FACTOR_DEMUX", "FACTOR_EMU"]
 
@@ -31,7 +33,7 @@ FACTOR_MUX, FACTOR_DEMUX, FACTOR_EMU = 0.5, 0.5, 2
 EMU_RAM_BLOCK, EMU_ROM_BLOCK, EMU_LUTRAM = 7, 1, 1
 
 
-class ClockError(ValueError):
+class ClockError(SnnhwError, ValueError):
     """No PLL setting reaches the requested frequency."""
 
 

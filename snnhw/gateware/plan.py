@@ -20,6 +20,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from ..errors import SnnhwError
 from ..families import of_platform
 from ..ir import Network
 from ..protocol.link import MAX_EVENTS
@@ -410,7 +411,7 @@ class CorePlan:
         return [m.within(f"layer{lp.index}") for lp in self.layers for m in lp.memories]
 
 
-class DesignError(ValueError):
+class DesignError(SnnhwError, ValueError):
     """A network, lanes or weight placement the gateware cannot build (the message is
     one line, for the user)."""
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 
+from ..errors import SnnhwError
 from ..protocol import link
 from ..protocol.streams import encode_sample
 from ..verify.backend import BackendResult
@@ -25,7 +26,7 @@ from ..verify.backend import BackendResult
 __all__ = ["LinkSession", "BoardBackend", "BoardError"]
 
 
-class BoardError(RuntimeError):
+class BoardError(SnnhwError, RuntimeError):
     """The board did not answer as the protocol says (the message says what happened)."""
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import SnnhwError
+
 __all__ = ["IRDTypeError", "IRError", "IRFormatError", "IRHashError", "IRKindError",
            "IRMissingError", "IRRangeError", "IRShapeError", "IRVersionError"]
 
 
-class IRError(Exception):
+class IRError(SnnhwError):
     """Base class of every error raised while validating or loading an IR."""
 
 

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from ..errors import SnnhwError
 from ..ir import READOUTS, conv_out_size
 from .folded import FloatLayer, fold_batchnorm
 from .kinds import conv as conv_kind
@@ -49,7 +50,7 @@ _DENSE = re.compile(r"([dr])(\d+)")
 MAX_SIDE = 1 << 12
 
 
-class ArchError(ValueError):
+class ArchError(SnnhwError, ValueError):
     """An architecture text that cannot be built on the given input."""
 
 

@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+from ..errors import SnnhwError
+
 __all__ = ["DEFAULT_DT", "LEAK_TOLERANCE", "NEURONS", "WEIGHTS", "NIRError"]
 
 DEFAULT_DT = 1e-4
@@ -15,7 +17,7 @@ NEURONS = ("LIF", "IF", "CubaLIF")
 WEIGHTS = ("Affine", "Linear")
 
 
-class NIRError(ValueError):
+class NIRError(SnnhwError, ValueError):
     """A NIR graph snnhw cannot represent; the message names the node and parameter."""
 
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..errors import SnnhwError
 from ..ir import ConvLayer, DenseLayer, Network
 from ..util import signed_range
 from .folded import fold_bn, fold_input
@@ -47,7 +48,7 @@ __all__ = ["ExportError", "IntegerLayer", "IntegerSNN", "quantize", "fold_bn", "
            "fold_pool"]
 
 
-class ExportError(ValueError):
+class ExportError(SnnhwError, ValueError):
     """A float model cannot be represented in the IR with the given widths."""
 
 

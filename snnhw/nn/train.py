@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..data import DIGITS_IN_BITS, DIGITS_MAX, Dataset, Split
+from ..errors import SnnhwError
 from ..util import atomic_write
 from .conv import SpikingConvNet
 from .model import SpikingMLP, direct_encode, input_stats
@@ -32,7 +33,7 @@ CHECKPOINT_KIND = "snnhw-spiking-mlp"
 CNN_CHECKPOINT_KIND = "snnhw-spiking-cnn"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(SnnhwError, ValueError):
     """A file is not an snnhw checkpoint (or not a readable one)."""
 
 

@@ -47,6 +47,7 @@ import enum
 import struct
 from dataclasses import dataclass
 
+from ..errors import SnnhwError
 from .streams import Event
 
 __all__ = ["HOST_HEADER", "BOARD_HEADER", "EVENTS", "CLEAR", "WEIGHTS", "ACK", "RESULT",
@@ -92,7 +93,7 @@ def error_text(code: int) -> str:
         return f"unknown error code {code}"
 
 
-class LinkError(ValueError):
+class LinkError(SnnhwError, ValueError):
     """A frame or payload that does not follow the protocol."""
 
 
