@@ -136,19 +136,28 @@ class Model:
         return Report("Generated", {"verilog": str(v), "manifest": str(m), "core": man["core"],
                                     "lanes": man["lanes"], "ir_hash": man["ir_hash"]})
 
-    def verify(self, x, y=None, *, lanes=8, core: str = "pipeline", sim: str = "verilator",
-               engine: str = "bulk", in_pauses: str = "none", out_pauses: str = "none",
-               seed: int = 0, work=None) -> Report:
+    def verify(self, x=None, y=None, *, data: str | None = None, n: int | None = None,
+               lanes=8, core: str = "pipeline", sim: str = "verilator", engine: str = "bulk",
+               in_pauses: str = "none", out_pauses: str = "none", seed: int = 0,
+               work=None) -> Report:
         """Torch integer mode, golden model and the generated RTL on the same inputs
         (``snnhw verify``): every layer of torch and golden compared, the RTL's logits and
-        classes against golden; ``y`` (labels) adds accuracies. ``ok`` is all agreeing."""
+        classes against golden; ``y`` (labels) adds accuracies. ``ok`` is all agreeing.
+        Instead of ``x``, ``data`` names a data set (or an ``.npz``) whose test split is
+        run with its labels, encoded as the model was trained (``n``: the first ``n``)."""
         import tempfile
 
         from snntb.backend import SimBackend
 
         from .verify.coverify import coverify
 
+        if (x is None) == (data is None):
+            raise ValueError("verify takes inputs x or a data set's name, one of the two")
+        if data is not None:
+            x, y = self._test_split(data)
         x = self._steps(x)
+        if n is not None:
+            x, y = x[:n], None if y is None else np.asarray(y)[:n]
         with tempfile.TemporaryDirectory() as tmp:
             backend = SimBackend(sim, lanes=lanes, work=Path(work or tmp), in_pauses=in_pauses,
                                  out_pauses=out_pauses, seed=seed, engine=engine, core=core)
@@ -181,6 +190,19 @@ class Model:
         return to_nir(self.float_model, dt=DEFAULT_DT if dt is None else dt)
 
     # ------------------------------------------------------------------------ helpers
+    def _test_split(self, data: str):
+        """A data set's test inputs (encoded as the float model's config says, if any) and
+        labels."""
+        from .data import load_data
+
+        d = load_data(data)
+        x = d.x_test
+        if self._config is not None:
+            from .nn.model import encode
+
+            x = encode(self._config, x).numpy()
+        return x, d.y_test
+
     def _steps(self, x) -> np.ndarray:
         x = np.asarray(x)
         if x.ndim == 2:

@@ -88,3 +88,15 @@ def test_every_error_class_derives_from_the_one_base():
                 found += [getattr(importlib.import_module(mod), n) for n in names]
     assert len(found) >= 20
     assert [c.__name__ for c in found if not issubclass(c, snnhw.SnnhwError)] == []
+
+
+def test_verify_a_data_sets_test_split():
+    from snntb.runner import simulator_available
+
+    if simulator_available("verilator") is not None:
+        pytest.skip("no verilator")
+    m = snnhw.load(example_paths()[0])          # 64 inputs of 5 bits: the digits' shape
+    rep = m.verify(data="digits", n=20, lanes=4, in_pauses="light")
+    assert rep.ok and rep.samples == 20 and rep.acc_hw == rep.acc_golden is not None
+    with pytest.raises(ValueError, match="one of the two"):
+        m.verify()
