@@ -103,11 +103,17 @@ class Model:
 
         return golden.run(self.network, self._steps(x), trace=trace)
 
-    def info(self) -> Report:
-        """Widths, bounds and sizes per layer (``snnhw info``)."""
+    def info(self, *, lanes=None, core: str = "pipeline") -> Report:
+        """Widths, bounds and sizes per layer (``snnhw info``); with ``lanes`` also the
+        memories of ``core`` at those lanes, as the gateware plans them (``lanes``,
+        ``core``, ``memories``)."""
         from .ir.info import describe
 
-        return Report("Info", describe(self.network))
+        d = describe(self.network)
+        if lanes is not None:
+            d["lanes"], d["memories"] = _planned_memories(self.network, lanes, core)
+            d["core"] = core
+        return Report("Info", d)
 
     def estimate(self, board: str = "icebreaker", *, lanes=8, core: str = "pipeline",
                  weights: str = "auto", clock_mhz: float | None = None,
@@ -130,11 +136,17 @@ class Model:
     def generate(self, folder, *, lanes=8, core: str = "pipeline",
                  top: str = "snn_top") -> Report:
         """Verilog and its manifest into ``folder`` (``snnhw generate``)."""
+        import time
+
         from .gateware.generate import write
 
+        t0 = time.perf_counter()
         v, m, man = write(self.network, lanes, Path(folder), top=top, core=core)
-        return Report("Generated", {"verilog": str(v), "manifest": str(m), "core": man["core"],
-                                    "lanes": man["lanes"], "ir_hash": man["ir_hash"]})
+        return Report("Generated", {"verilog": str(v), "manifest": str(m),
+                                    "ir_hash": man["ir_hash"], "lanes": man["lanes"],
+                                    "core": man["core"],
+                                    "seconds": round(time.perf_counter() - t0, 2),
+                                    "verilog_bytes": v.stat().st_size})
 
     def verify(self, x=None, y=None, *, data: str | None = None, n: int | None = None,
                lanes=8, core: str = "pipeline", sim: str = "verilator", engine: str = "bulk",
@@ -215,6 +227,21 @@ class Model:
         self.float_model.eval()
         with torch.no_grad():
             return self.float_model(torch.as_tensor(x, dtype=torch.float32)).argmax(1).numpy()
+
+
+def _planned_memories(net: Network, lanes, core: str) -> tuple[list, list[dict]]:
+    """The lanes and memories (dicts) of ``core`` at ``lanes``, as the gateware plans them
+    (a :class:`~snnhw.gateware.plan.DesignError` for a network or lanes it cannot build)."""
+    from .gateware.cores import serial_lanes
+    from .gateware.plan import plan_core
+    from .gateware.serial import SerialCore
+
+    if core == "serial":
+        one = serial_lanes(lanes, net)
+        plan = SerialCore.check(net, lanes=one)
+        return [one] * len(net.layers), [m.as_dict() for m in plan.memories()]
+    plan = plan_core(net, lanes)
+    return plan.lanes, [m.as_dict() for m in plan.memories()]
 
 
 def load(path) -> Model:

@@ -80,21 +80,17 @@ def _board(name):
 
 def run_estimate(args) -> int:
     from snnboards.build import BuildError
-    from snnboards.estimate import check_fit, estimate
+
+    from ..api import Model
 
     net = load_network(args.net)
     spec = _board(args.board)
-    clk = None if args.clock_mhz is None else args.clock_mhz * 1e6
     try:
-        est = estimate(net, spec.name, lanes=parse_lanes(args.lanes, net),
-                       clk_hz=clk, weights=args.weights, core=args.core)
+        est = Model(net).estimate(spec.name, lanes=parse_lanes(args.lanes, net),
+                                  clock_mhz=args.clock_mhz, weights=args.weights,
+                                  core=args.core).to_dict()
     except BuildError as exc:
         raise CLIError(str(exc)) from None
-    try:
-        check_fit(est, spec)
-        est["fits"], est["does_not_fit"] = True, None
-    except BuildError as exc:
-        est["fits"], est["does_not_fit"] = False, str(exc)
     if args.json:
         emit_json(est)
         return 0 if est["fits"] else 1

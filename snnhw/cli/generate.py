@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 from ..util import prepare_output, safe_name
@@ -35,7 +34,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..gateware.generate import write
 
     net = load_network(args.net)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.top):
@@ -44,20 +42,16 @@ def run(args) -> int:
     # the network's name comes from the file: it names one folder under rtl_out/, no more
     out = Path(args.output or f"rtl_out/{safe_name(net.name)}")
     prepare_output(out / f"{args.top}.v", "Verilog")   # refuses an -o that is a file
-    t0 = time.perf_counter()
+    from ..api import Model
     from ..gateware.plan import DesignError
 
     try:
-        v_path, m_path, man = write(net, lanes, out, top=args.top, core=args.core)
+        report = Model(net).generate(out, lanes=lanes, top=args.top, core=args.core).to_dict()
     except DesignError as exc:
         raise CLIError(str(exc)) from None
-    report = {"verilog": str(v_path), "manifest": str(m_path), "ir_hash": man["ir_hash"],
-              "lanes": man["lanes"], "core": man["core"],
-              "seconds": round(time.perf_counter() - t0, 2),
-              "verilog_bytes": v_path.stat().st_size}
     if args.json:
         emit_json(report)
     else:
-        print(f"wrote {v_path} ({report['verilog_bytes']} bytes) and {m_path} in "
-              f"{report['seconds']} s; lanes {man['lanes']}")
+        print(f"wrote {report['verilog']} ({report['verilog_bytes']} bytes) and "
+              f"{report['manifest']} in {report['seconds']} s; lanes {report['lanes']}")
     return 0

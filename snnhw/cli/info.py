@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..ir.info import describe
 from ..util import format_table, printable
 from .common import CLIError, emit_json, load_network, parse_lanes, sentence
 
@@ -28,30 +27,16 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _memories(net, lanes, core: str) -> tuple:
-    """The lanes and memories (dicts) of ``core`` at ``lanes``, as the gateware plans
-    them (Amaranth imported only when asked)."""
-    from ..gateware.cores import serial_lanes
-    from ..gateware.plan import DesignError, plan_core
-    from ..gateware.serial import SerialCore
+def run(args) -> int:
+    from ..api import Model
+    from ..gateware.plan import DesignError
 
+    net = load_network(args.net)
+    lanes = parse_lanes(args.lanes, net) if args.lanes is not None else None
     try:
-        if core == "serial":
-            one = serial_lanes(lanes, net)
-            plan = SerialCore.check(net, lanes=one)
-            return [one] * len(net.layers), [m.as_dict() for m in plan.memories()]
-        plan = plan_core(net, lanes)
+        d = Model(net).info(lanes=lanes, core=args.core).to_dict()
     except DesignError as exc:
         raise CLIError(str(exc)) from None
-    return plan.lanes, [m.as_dict() for m in plan.memories()]
-
-
-def run(args) -> int:
-    net = load_network(args.net)
-    d = describe(net)
-    if args.lanes is not None:
-        d["lanes"], d["memories"] = _memories(net, parse_lanes(args.lanes, net), args.core)
-        d["core"] = args.core
     if args.json:
         emit_json(d)
         return 0
