@@ -182,15 +182,15 @@ class Model:
 
     def build(self, board: str = "icebreaker", *, lanes=8, clock_mhz: float | None = None,
               out_dir=None, core: str = "pipeline", weights: str = "auto",
-              baud: int = 115200, seed: int = 1) -> Report:
+              baud: int = 115200, seed: int = 1, progress: bool = False) -> Report:
         """The bitstream for ``board`` with the open toolchain, the UART host link included
-        (``snnhw build``): resources, Fmax, timing."""
+        (``snnhw build``): resources, Fmax, timing; ``progress`` shows the tools' stages."""
         from snnboards.build import build
 
         out = out_dir or f"out/build/{board}"
         return Report("Build", build(self.network, board, lanes=lanes, out_dir=out,
                                      clock_mhz=clock_mhz, core=core, weights=weights,
-                                     baud=baud, seed=seed))
+                                     baud=baud, seed=seed, progress=progress))
 
     def to_nir(self, *, dt: float | None = None):
         """The float model as a ``nir.NIRGraph`` (a model from torch or NIR only)."""

@@ -110,15 +110,18 @@ def run_estimate(args) -> int:
 
 
 def run_build(args) -> int:
-    from snnboards.build import BuildError, build, format_report
+    from snnboards.build import BuildError, format_report
+
+    from ..api import Model
 
     net = load_network(args.net)
     spec = _board(args.board)
     lanes = parse_lanes(args.lanes, net)
     try:
-        report = build(net, spec.name, lanes=lanes, baud=args.baud, seed=args.seed,
-                       out_dir=args.output or f"out/build/{spec.name}", progress=not args.json,
-                       clock_mhz=args.clock_mhz, weights=args.weights, core=args.core)
+        report = Model(net).build(spec.name, lanes=lanes, baud=args.baud, seed=args.seed,
+                                  out_dir=args.output or f"out/build/{spec.name}",
+                                  progress=not args.json, clock_mhz=args.clock_mhz,
+                                  weights=args.weights, core=args.core).to_dict()
     except (BuildError, ValueError) as exc:
         raise CLIError(str(exc)) from None
     if args.json:

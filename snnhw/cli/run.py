@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..golden import run as golden_run
+from ..api import Model
 from ..util import atomic_write, format_table, prepare_output
 from .common import DATA_HELP, as_steps, emit_json, load_dataset, load_input, load_network, sentence
 
@@ -38,7 +38,7 @@ def run(args) -> int:
         data = load_dataset(args.data)
         x = as_steps(net, data.x_test, f"data {data.name!r}")
         labels = data.y_test
-    result = golden_run(net, x, trace=bool(args.trace))
+    result = Model(net).run(x, trace=bool(args.trace))
     accuracy = None if labels is None else float((result.classes == labels).mean())
     if args.trace:
         arrays = {"logits": result.logits, "classes": result.classes}
