@@ -353,6 +353,10 @@ class LayerPlan:
         bias_words = gk.bias_words(ly, lanes, window)
         mems.append(MemorySpec("sweep.bias", "bias", bias_words, lanes * ly.u_bits,
                                kind="rom", distributed=distributed(bias_words)))
+        # a word of the spike (and replay) FIFO: first neuron, spikes, marker, and the
+        # count of its spiking lanes
+        fifo_width = ((_base_limit(window, lanes, split_out, g) - 1).bit_length()
+                      + lanes * ly.spike_bits + 1 + lanes.bit_length())
         if readout != "membrane":
             mems.append(MemorySpec("sweep.membrane", "membranes", g, lanes * ly.u_bits,
                                    distributed=distributed(g)))
@@ -363,20 +367,16 @@ class LayerPlan:
             # checks are registered); SyncFIFOBuffered keeps one of them in its output
             # register, the rest in this memory
             # (a word: first neuron, spikes, marker, and the count of its spiking lanes)
-            width = ((_base_limit(window, lanes, split_out, g) - 1).bit_length()
-                     + lanes * ly.spike_bits + 1 + lanes.bit_length())
             mems.append(MemorySpec("serializer.fifo.storage", "spike_fifo",
-                                   min(g, SPIKE_FIFO_GROUPS) + 4 + SWEEP_STAGES, width))
+                                   min(g, SPIKE_FIFO_GROUPS) + 4 + SWEEP_STAGES, fifo_width))
         else:
             mems.append(MemorySpec("readout.logits", "logits", g, lanes * logit_bits,
                                    distributed=distributed(g)))
         if recurrent:
             # a step's spike words and its marker, kept until the next step replays them
             # (nothing reads them while the sweep writes them), with the spike FIFO's margin
-            width = ((_base_limit(window, lanes, split_out, g) - 1).bit_length()
-                     + lanes * ly.spike_bits + 1 + lanes.bit_length())
             mems.append(MemorySpec("replay.fifo.storage", "replay_fifo",
-                                   g + 5 + SWEEP_STAGES, width))
+                                   g + 5 + SWEEP_STAGES, fifo_width))
         mems = tuple(dataclasses.replace(m, layer=index) for m in mems)
         return cls(index=index, kind=ly.kind, n_in=ly.n_in, n_out=ly.n_out, lanes=lanes,
                    in_bits=net.input_bits(index), w_bits=ly.w_bits, u_bits=ly.u_bits,
