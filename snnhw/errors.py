@@ -26,14 +26,26 @@ error                                   raised by
 ``snntb.runner.RTLMismatchError``       RTL that was generated from another network
 ``snnhw.util.OutputError``              an output path that cannot be written
 ``snnhw.explore`` errors                a bad design space, store or sweep
+``snnhw.errors.InputError``             inputs, labels, a data set or options that do
+                                        not fit the network or each other
 ``snnhw.cli.common.CLIError``           bad command-line arguments
 =====================================  ==================================================
 """
 
 from __future__ import annotations
 
-__all__ = ["SnnhwError"]
+__all__ = ["InputError", "SnnhwError"]
 
 
 class SnnhwError(Exception):
     """The base of every snnhw error (the module docstring lists them)."""
+
+
+class InputError(SnnhwError, ValueError):
+    """Inputs, labels, a data set or a choice of options that do not fit the network or
+    each other. ``cli`` is the same message in the command line's terms (its option
+    names, e.g. ``--n`` for ``n=``)."""
+
+    def __init__(self, message: str, *, cli: str | None = None):
+        super().__init__(message)
+        self.cli = message if cli is None else cli

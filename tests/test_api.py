@@ -1,6 +1,7 @@
 """The Python API (snnhw.api): every step from Python, typed errors, readable results."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,5 +99,83 @@ def test_verify_a_data_sets_test_split():
     m = snnhw.load(example_paths()[0])          # 64 inputs of 5 bits: the digits' shape
     rep = m.verify(data="digits", n=20, lanes=4, in_pauses="light")
     assert rep.ok and rep.samples == 20 and rep.acc_hw == rep.acc_golden is not None
-    with pytest.raises(ValueError, match="one of the two"):
-        m.verify()
+    with pytest.raises(snnhw.InputError, match="not both"):
+        m.verify(np.zeros((1, 64), dtype=np.int64), data="digits")
+    with pytest.raises(snnhw.InputError, match=r"n must be in 1\.\.360, got 361") as err:
+        m.verify(data="digits", n=361)
+    assert err.value.cli.startswith("--n must be")     # the command line's spelling
+
+
+def test_train_export_compare_and_the_checkpoint_round_trip(tmp_path):
+    """train -> Trained (its report, save, export) -> compare, self_check; the checkpoint
+    opens again as the same model and remembers its data set."""
+    pytest.importorskip("torch")
+    t = snnhw.train("digits", epochs=1, hidden=(16,), seed=3, spike_bits=1, fire="floor")
+    assert t.sizes == [64, 16, 10] and t.data == "digits" and 0 <= t.test_acc <= 1
+    assert "Training(" in repr(t) and json.dumps(t.to_dict())
+    m = t.export(w_bits=6)
+    assert m.data == "digits" and m.network.layers[0].w_bits == 6
+    c = m.compare()                                          # the model's own data set
+    assert c.samples == 360 and c.agree_samples == 360 and c.data == "digits"
+    s = m.self_check(16, seed=1)
+    assert s.check_samples == 16 and s.integer_golden_agree == 16
+    ck = t.save(tmp_path / "m.pt")
+    again = snnhw.open_checkpoint(ck)
+    assert again.data == "digits"
+    m2 = snnhw.from_checkpoint(ck, w_bits=6, name="")
+    assert m2.network.equals(m.network)
+    nir = m2.save_nir(tmp_path / "m.nir")
+    assert sorted(nir.nodes.values()).count("Affine") == 2 and nir.edges
+    back = snnhw.load(m2.save(tmp_path / "m.snn"))
+    x, y, what = back.inputs(data="digits", n=5)             # an IR file: encoding auto
+    from snnhw.data import load_data
+
+    assert x.shape == (5, 4, 64) and "digits" in what
+    assert y.tolist() == load_data("digits").y_test[:5].tolist()
+    assert back.run(x).classes.tolist() == m.run(x).classes.tolist()
+
+
+def test_input_errors_carry_the_command_lines_spelling(tmp_path):
+    pytest.importorskip("torch")
+    m = snnhw.load(example_paths()[0])
+    with pytest.raises(snnhw.InputError, match=r"^n must be in 1\.\.360, got 0$") as err:
+        m.inputs(data="digits", n=0)
+    assert err.value.cli == "--n must be in 1..360, got 0"
+    with pytest.raises(snnhw.InputError, match=r"x: shape \[2, 3\], expected"):
+        m.run(np.zeros((2, 3), dtype=np.int64))
+    with pytest.raises(snnhw.InputError, match=r"has inputs of \[40\] per sample"):
+        m.inputs(data="mnist1d")
+    from snnhw.api import check_backend
+
+    with pytest.raises(snnhw.InputError, match="port=") as err:
+        check_backend("board")
+    assert err.value.cli == "--backend board needs --port (the board's serial port)"
+    with pytest.raises(snnhw.InputError, match="hidden is for the MLP") as err:
+        snnhw.train("digits", arch="cnn", hidden=(8,))
+    assert "--arch" in err.value.cli
+    with pytest.raises(snnhw.InputError, match="timesteps must be 40") as err:
+        snnhw.train("mnist1d-temporal", timesteps=4)
+    assert "-T must be 40" in err.value.cli
+    with pytest.raises(snnhw.InputError, match="is temporal; conversion rate-codes"):
+        snnhw.convert("mnist1d-temporal")
+    with pytest.raises(snnhw.InputError, match="resume and redo"):
+        snnhw.explore_space([], resume=True, redo=True)
+    with pytest.raises(snnhw.InputError, match="no results store"):
+        snnhw.explore_report(tmp_path / "none.sqlite")
+
+
+def test_convert_then_explore_from_python(tmp_path):
+    """convert -> a checkpoint -> a one-point sweep on a one-worker cluster -> the same
+    point reported again from the store."""
+    pytest.importorskip("torch")
+    c = snnhw.convert("digits", hidden=(16,), epochs=2, timesteps=8, l4=0.0)
+    assert 0 <= c.snn_test_acc <= 1 and c.l4_strength == 0.0 and c.arch is None
+    ck = c.save(tmp_path / "conv.pt")
+    assert snnhw.open_checkpoint(ck).data == "digits"
+    store = tmp_path / "s.sqlite"
+    r = snnhw.explore_space([str(ck)], boards=["icebreaker"], lanes=["1"], w_bits=[8],
+                            store=store, workers=1)
+    assert r.failed == 0 and len(r.points) == 1 and r.summary["sweep"] == r.sweep
+    again = snnhw.explore_report(store)
+    assert again.points == r.points and again.front == r.front and again.summary is None
+    assert Path(again.html).is_file() and all(Path(p).is_file() for p in again.plots)

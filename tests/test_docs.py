@@ -31,6 +31,18 @@ def test_every_docs_page_is_in_the_index():
     assert missing == []
 
 
+def test_the_cli_reference_names_every_command_and_the_api_page_every_export():
+    import snnhw.api
+    from snnhw.cli import build_parser
+
+    cli = (ROOT / "docs" / "cli.md").read_text()
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert len(sub.choices) >= 11
+    assert [name for name in sub.choices if f"`snnhw {name} " not in cli] == []
+    api = (ROOT / "docs" / "api.md").read_text()
+    assert [name for name in snnhw.api.__all__ if name not in api] == []
+
+
 def test_the_documentation_site_builds_strict(tmp_path):
     """mkdocs.yml: every page in the navigation, the API reference from the docstrings,
     no warning (broken links, missing pages, unrendered references) tolerated."""

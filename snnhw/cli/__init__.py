@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from .. import __version__
+from ..errors import InputError
 from ..util import OutputError
 from . import build, convert, explore, export, generate, info, nir_import, run, train, verify
 from .args import Parser
@@ -33,9 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CLIError, OutputError) as exc:
-        # one line, whatever a library put in the message
-        print(f"snnhw: error: {' '.join(str(exc).split())}", file=sys.stderr)
+    except (CLIError, OutputError, InputError) as exc:
+        # one line, whatever a library put in the message; an InputError in the command
+        # line's terms
+        text = exc.cli if isinstance(exc, InputError) else str(exc)
+        print(f"snnhw: error: {' '.join(text.split())}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); not an error of ours.

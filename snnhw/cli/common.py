@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
 import numpy as np
 
-from ..errors import SnnhwError
+from ..errors import InputError, SnnhwError
 from ..ir import IRError, Network, load
 
 __all__ = ["CLIError", "emit_json", "load_network", "parse_lanes", "sentence",
-           "as_steps", "load_input", "load_dataset", "read_npy", "DATA_HELP"]
+           "as_steps", "load_input", "load_dataset", "read_npy", "DATA_HELP", "one_line"]
 
 DATA_HELP = ("data set: digits, mnist1d, mnist1d-temporal, or an .npz file with x_train, "
              "y_train, x_test, y_test (docs/data.md)")
@@ -91,22 +92,24 @@ def parse_lanes(text: str, net: Network):
 def as_steps(net: Network, x, where: str) -> np.ndarray:
     """``x`` as the network's input ``[batch, T, n_in]`` (int64): ``[n_in]`` and
     ``[batch, n_in]`` repeat every step; checked against the shape and ``in_bits``."""
-    from ..golden import check_input
+    from ..api.inputs import steps
 
-    x = np.asarray(x)
-    if x.ndim == 1:
-        x = x[None, :]
-    if x.ndim == 2:
-        if x.shape[1] != net.n_in:
-            raise CLIError(f"{where}: shape {list(x.shape)}, expected [batch, {net.n_in}] or "
-                           f"[batch, {net.timesteps}, {net.n_in}]")
-        x = np.repeat(x[:, None, :], net.timesteps, axis=1)
-    if x.size == 0:
-        raise CLIError(f"{where}: no samples (shape {list(x.shape)})")
     try:
-        return check_input(net, x)
-    except (TypeError, ValueError) as exc:
-        raise CLIError(f"{where}: {exc}") from None
+        return steps(net, x, where)
+    except InputError as exc:
+        raise CLIError(exc.cli) from None
+
+
+@contextlib.contextmanager
+def one_line(*errors, prefix: str = ""):
+    """The API's ``errors`` as one-line :class:`CLIError` messages (after ``prefix``);
+    an :class:`~snnhw.errors.InputError` in the command line's terms."""
+    try:
+        yield
+    except InputError as exc:
+        raise CLIError(exc.cli) from None
+    except errors as exc:
+        raise CLIError(prefix + str(exc)) from None
 
 
 MAX_INPUT_BYTES = 1 << 31

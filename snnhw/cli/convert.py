@@ -3,13 +3,9 @@ SNN."""
 
 from __future__ import annotations
 
-import torch
-
-from ..nn.convert import ReLUCNN, choose_l4_strength, convert, snn_accuracy, train_ann
-from ..nn.train import save_checkpoint
 from ..util import prepare_output
 from .args import MAX_EPOCHS, MAX_SEED, MAX_TIMESTEPS, float_range, int_range, parse_sizes
-from .common import DATA_HELP, CLIError, emit_json, load_dataset, sentence
+from .common import DATA_HELP, emit_json, one_line, sentence
 
 HELP = ("train a ReLU MLP or CNN on a data set and convert it to a spiking network (Poisson "
         "input)")
@@ -51,56 +47,22 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from ..api import convert
+    from ..nn.conv import ArchError
+
     sizes = list(parse_sizes(args.hidden))
     out = prepare_output(args.output, "checkpoint")
-    data = load_dataset(args.data, args.in_bits)
-    if data.temporal:
-        raise CLIError(f"data {data.name!r} is temporal; conversion rate-codes static inputs "
-                       "(train it with 'snnhw train' instead)")
-    sizes = [data.n_in, *sizes, data.n_classes]
-    net = None
-    if args.arch is not None:
-        from ..nn.conv import ArchError
-
-        arch = args.arch
-        if arch == "cnn":
-            if "cnn" not in data.defaults:
-                raise CLIError(f"data {data.name!r} has no default CNN: give the layers, e.g. "
-                               "--arch c16k3p1,sp2,d64")
-            arch = data.defaults["cnn"]["arch"]
-        try:
-            torch.manual_seed(args.seed)
-            net = ReLUCNN(arch, data.in_shape, data.n_classes)
-        except ArchError as exc:
-            raise CLIError(str(exc)) from None
-    x_max = float(data.x_max)
-    n_cal = len(data.x_train) // 5
-    xc, yc = data.x_train[:n_cal], data.y_train[:n_cal]
-    ann = train_ann(sizes, data.x_train[n_cal:], data.y_train[n_cal:], epochs=args.epochs,
-                    seed=args.seed, x_max=x_max, net=net)
-    scores = {}
-    if args.l4 == "auto":
-        alpha, scores = choose_l4_strength(ann, xc, yc, timesteps=args.timesteps,
-                                           spike_bits=args.spike_bits, seed=args.seed,
-                                           x_max=x_max)
-    else:
-        alpha = args.l4
-    calib = torch.as_tensor(xc, dtype=torch.float32) / x_max
-    snn = convert(ann, calib, timesteps=args.timesteps, spike_bits=args.spike_bits,
-                  percentile=args.percentile, l4_strength=alpha, x_max=x_max)
-    with torch.no_grad():
-        ann_acc = float((ann(torch.as_tensor(data.x_test, dtype=torch.float32) / x_max)
-                         .argmax(1).numpy() == data.y_test).mean())
-    acc = snn_accuracy(snn, data.x_test, data.y_test, seed=args.seed, x_max=x_max)
-    save_checkpoint(out, snn, train_config=None, data=args.data)
-    report = {"checkpoint": str(out), "ann_test_acc": ann_acc, "snn_test_acc": acc,
-              "l4_strength": alpha, "l4_calibration_scores": {str(k): v for k, v in scores.items()},
-              "timesteps": args.timesteps, "data": data.name,
-              "arch": ",".join(net.arch) if net is not None else None}
+    with one_line(ArchError, ValueError):   # a DataError is a ValueError
+        c = convert(args.data, in_bits=args.in_bits, hidden=sizes, arch=args.arch,
+                    timesteps=args.timesteps, spike_bits=args.spike_bits,
+                    percentile=args.percentile, l4=args.l4, epochs=args.epochs,
+                    seed=args.seed)
+    c.save(out)
+    report = {"checkpoint": str(out), **c.to_dict()}
     if args.json:
         emit_json(report)
     else:
-        print(f"ReLU ANN test accuracy {ann_acc:.4f}; converted SNN (T={args.timesteps}, "
-              f"Poisson input) {acc:.4f}; L4 strength {alpha}")
+        print(f"ReLU ANN test accuracy {c.ann_test_acc:.4f}; converted SNN (T={c.timesteps}, "
+              f"Poisson input) {c.snn_test_acc:.4f}; L4 strength {c.l4_strength}")
         print(f"checkpoint: {out}")
     return 0

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..api.sweep import DEFAULT_STORE
 from .args import float_range, int_range
-from .common import CLIError, emit_json, sentence
+from .common import CLIError, emit_json, one_line, sentence
 
 HELP = "sweep quantisation, boards, lanes and clocks on Dask and report the Pareto front"
-DEFAULT_STORE = "out/explore/results.sqlite"
 
 
 def add_parser(sub) -> None:
@@ -77,126 +77,37 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..explore.store import Store, StoreError
+    from ..api import explore_report, explore_space
+    from ..explore.runner import SweepError
+    from ..explore.space import SpaceError
+    from ..explore.store import StoreError
 
     if args.report and (args.checkpoints or args.space):
         raise CLIError("--report reads the store only; give no checkpoints or --space")
     if args.resume and args.redo:
         raise CLIError("--resume and --redo exclude each other")
-    if args.report and not Path(args.store).is_file():
-        raise CLIError(f"no results store at {args.store} (run a sweep first)")
-    space = trainings = None
-    if not args.report:   # everything about the space is checked before any file is touched
-        space, trainings = _space(args)
-    _report_dir(args)
-    try:
-        store = Store(args.store)
-    except (StoreError, OSError) as exc:
-        raise CLIError(str(exc)) from None
-    with store:
+    with one_line(SpaceError, StoreError, SweepError, OSError):
         if args.report:
-            return _report(args, store, summary=None)
-        return _sweep(args, store, space, trainings)
-
-
-def _report_dir(args) -> Path:
-    """The report folder (``-o``, or ``<store>.report``), made now: a path that cannot be
-    a folder is one line before a sweep, not an error after it."""
-    out = Path(args.output or str(args.store) + ".report")
-    if out.exists() and not out.is_dir():
-        raise CLIError(f"report folder {out}: a file is in the way")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CLIError(f"report folder {out}: {exc.strerror or exc}") from None
-    return out
-
-
-def _space(args):
-    """The space and its trainings, every checkpoint opened and checked here, once, so a
-    wrong file or choice is one line before a cluster starts."""
-    from ..data import DATASETS
-    from ..explore.space import SpaceError, load_space, training_configs
-    from ..nn.train import CheckpointError, load_checkpoint
-
-    try:
-        space = load_space(args.space, checkpoints=args.checkpoints or None, data=args.data,
-                           boards=args.boards, lanes=args.lanes, w_bits=args.w_bits,
-                           u_bits=args.u_bits, clock_mhz=args.clock_mhz, cores=args.cores)
-        trainings = training_configs(space)
-    except SpaceError as exc:
-        raise CLIError(str(exc)) from None
-    for ck in space.checkpoints:
-        try:
-            load_checkpoint(ck)
-        except FileNotFoundError:
-            raise CLIError(f"checkpoints: no such file: {ck}") from None
-        except CheckpointError as exc:
-            raise CLIError(f"checkpoints: {exc}") from None
-    if space.data is not None and space.data not in DATASETS and not Path(space.data).is_file():
-        raise CLIError(f"data: {space.data!r} is neither a data set ({', '.join(DATASETS)}) "
-                       "nor a file")
-    return space, trainings
-
-
-def _sweep(args, store, space, trainings) -> int:
-    from ..explore.runner import SweepError, open_cluster, sweep, train_models
-
-    try:
-        client, cluster = open_cluster(args.scheduler, args.workers)
-    except SweepError as exc:
-        raise CLIError(str(exc)) from None
-    try:
-        trained = 0
-        if trainings:
-            paths, trained = train_models(trainings, client, str(store.path) + ".models",
-                                          progress=not args.json)
-            space.checkpoints = [*space.checkpoints, *paths]
-        summary = sweep(space.points(), store, client=client, build=args.build,
-                        resume=args.resume, redo=args.redo, retry_failed=args.retry_failed,
-                        build_timeout=args.build_timeout, space=space.as_dict(),
-                        progress=not args.json)
-    except SweepError as exc:
-        raise CLIError(str(exc)) from None
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-    return _report(args, store, summary={**summary.as_dict(), "trained": trained})
-
-
-def _report(args, store, summary: dict | None) -> int:
-    from ..explore import report
-    from ..explore.pareto import fronts
-
-    sweep_id = summary["sweep"] if summary else args.sweep
-    recs = store.points(sweep_id)
-    if not recs:
-        raise CLIError(f"{store.path} has no points" + (f" in sweep {sweep_id}" if sweep_id
-                                                        else ""))
-    rows = report.rows(recs)
-    out = _report_dir(args)
-    images = report.plots(rows, out)
-    ok = sum(r["status"] == "ok" for r in recs)
-    text = (f"{len(recs)} points ({ok} finished, {len(recs) - ok} failed), "
-            f"{sum(bool(r['fits']) for r in rows)} fit their board"
-            + (f"; sweep {sweep_id}" if sweep_id else "; whole store")
-            + (f"; wall time {summary['wall_seconds']} s on {summary['workers']} worker"
-               + ("s" if summary["workers"] != 1 else "") if summary else ""))
-    page = report.write_html(rows, images, out / "index.html", title=store.path.name,
-                             summary=text)
-    front = fronts(recs)
-    failed = len(recs) - ok
+            r = explore_report(args.store, sweep=args.sweep, report_dir=args.output)
+        else:
+            r = explore_space(args.checkpoints, space=args.space, data=args.data,
+                              boards=args.boards, lanes=args.lanes, w_bits=args.w_bits,
+                              u_bits=args.u_bits, clock_mhz=args.clock_mhz, cores=args.cores,
+                              store=args.store, scheduler=args.scheduler,
+                              workers=args.workers, build=args.build,
+                              build_timeout=args.build_timeout, resume=args.resume,
+                              redo=args.redo, retry_failed=args.retry_failed,
+                              report_dir=args.output, progress=not args.json)
     if args.json:
-        emit_json({"store": str(store.path), "sweep": sweep_id, "summary": summary,
-                   "points": rows, "front": front, "plots": [str(p) for p in images],
-                   "html": str(page), "failed": failed})
+        emit_json({key: value for key, value in r.to_dict().items() if key != "text"})
     else:
-        print(report.table(rows))
-        print(text)
-        for board, hashes in front.items():
+        from ..explore.report import table
+
+        print(table(r.points))
+        print(r.text)
+        for board, hashes in r.front.items():
             print(f"front on {board}: " + (", ".join(hashes) if hashes else "(no point fits)"))
-        print(f"wrote {page} and {', '.join(p.name for p in images)}")
-        if failed:
-            print(f"snnhw: {failed} point(s) failed; see the status column", file=sys.stderr)
-    return 1 if failed else 0
+        print(f"wrote {r.html} and {', '.join(Path(p).name for p in r.plots)}")
+        if r.failed:
+            print(f"snnhw: {r.failed} point(s) failed; see the status column", file=sys.stderr)
+    return 1 if r.failed else 0

@@ -5,13 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..ir import save
-from ..nn.export import compare, export_model
 from ..nn.quant import ExportError
-from ..nn.train import CheckpointError, checkpoint_data, load_checkpoint
+from ..nn.train import CheckpointError
 from ..util import prepare_output
 from .args import MAX_SEED, float_range, int_range
-from .common import DATA_HELP, CLIError, emit_json, load_dataset, sentence
+from .common import DATA_HELP, CLIError, emit_json, load_dataset, one_line, sentence
 
 WARN_DROP_POINTS = 5.0   # a quantisation loss worth a warning (test accuracy points)
 HELP = "quantise a trained checkpoint into the integer IR file (.snn)"
@@ -46,24 +44,28 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from ..api import open_checkpoint
+
     try:
-        model, ck = load_checkpoint(args.checkpoint)
+        with one_line(CheckpointError):
+            ck = open_checkpoint(args.checkpoint)
     except FileNotFoundError:
         raise CLIError(f"no such checkpoint: {args.checkpoint}") from None
-    except CheckpointError as exc:
-        raise CLIError(str(exc)) from None
     if args.nir:
-        return _run_nir(args, model)
+        return _run_nir(args, ck)
     name = args.name if args.name is not None else Path(args.checkpoint).stem
     out = prepare_output(args.output, "IR file")
-    data = load_dataset(args.data or checkpoint_data(ck), args.in_bits)
-    check_data(model.config, data)
-    q, net = quantise(model, args, name)
-    c = compare(model, q, net, data.x_test, data.y_test, seed=args.seed)
+    data = load_dataset(args.data or ck.data, args.in_bits)
+    with one_line():
+        ck.check_data(data)
+    with one_line(ExportError, prefix="cannot export: "):
+        m = ck.export(w_bits=args.w_bits, u_bits=args.u_bits, name=name)
+    c = m.compare(data, seed=args.seed)
+    net = m.network
     if c.agree_samples == c.samples:   # a file is written (or replaced) only when it checks
-        save(net, out)
-    report = {"ir": str(out), "content_hash": net.content_hash(), **c.as_dict(),
-              "data": data.name, "written": c.agree_samples == c.samples,
+        m.save(out)
+    report = {"ir": str(out), "content_hash": net.content_hash(), **c.to_dict(),
+              "written": c.agree_samples == c.samples,
               "k": [ly.k for ly in net.layers],
               "fire_offset": [ly.fire_offset for ly in net.layers]}
     drop = 100 * (c.float_acc - c.int_acc)
@@ -86,46 +88,17 @@ def run(args) -> int:
     return 0 if c.agree_samples == c.samples else 1
 
 
-def check_data(config: dict, data) -> None:
-    """A one-line :class:`CLIError` when ``data`` does not fit the model's inputs."""
-    from math import prod
-
-    n_in = config["sizes"][0] if "sizes" in config else prod(config["in_shape"])
-    T = config["timesteps"]
-    if not data.fits(n_in, T):
-        raise CLIError(f"data {data.name!r} has inputs of {data.shape_text()} per sample; the "
-                       f"model takes {n_in} inputs over T={T} steps (choose its data with "
-                       "--data)")
-    if data.temporal and config.get("encoding") == "poisson":
-        raise CLIError(f"data {data.name!r} is temporal; this model rate-codes static inputs")
-
-
-def quantise(model, args, name: str):
-    """Quantise ``model`` with ``args.w_bits`` / ``args.u_bits``; returns the integer mode
-    and the network, or a one-line :class:`CLIError`."""
-    try:
-        return export_model(model, w_bits=args.w_bits, u_bits=args.u_bits, name=name)
-    except ExportError as exc:
-        raise CLIError(f"cannot export: {exc}") from None
-
-
-def _run_nir(args, model) -> int:
-    from ..nn.nirio import DEFAULT_DT, NIRError, read_graph, to_nir, write_graph
+def _run_nir(args, ck) -> int:
+    from ..nn.nirio import NIRError
 
     out = prepare_output(args.output if args.output != "out/net.snn" else "out/model.nir",
                          "NIR file")
-    try:
-        graph = to_nir(model, dt=args.dt or DEFAULT_DT)
-    except NIRError as exc:
-        raise CLIError(f"cannot export to NIR: {exc}") from None
-    write_graph(out, graph)
-    back = read_graph(out)  # what nir.read makes of it
-    report = {"nir": str(out), "nodes": {k: type(n).__name__ for k, n in back.nodes.items()},
-              "edges": [list(e) for e in back.edges]}
+    with one_line(NIRError, prefix="cannot export to NIR: "):
+        report = ck.save_nir(out, dt=args.dt).to_dict()
     if args.json:
         emit_json(report)
     else:
-        nxt = dict(back.edges)
+        nxt = dict(report["edges"])
         order, k = [], next(k for k, v in report["nodes"].items() if v == "Input")
         while k is not None and k not in order:
             order.append(k)

@@ -32,9 +32,7 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-
 def run(args) -> int:
-
     net = load_network(args.net)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.top):
         raise CLIError(f"--top must be a Verilog identifier, got {args.top!r}")

@@ -5,11 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ..util import prepare_output
 from .args import MAX_TIMESTEPS, float_range, int_range
-from .common import CLIError, emit_json, sentence
+from .common import CLIError, emit_json, one_line, sentence
 
 HELP = "import a NIR graph (from snnTorch, Norse, SpikingJelly, ...) into the integer IR"
 
@@ -55,9 +53,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..golden.compare import integer_vs_golden
-    from ..nn.nirio import NIRError, from_nir
-    from .export import quantise
+    from ..api import float_from_nir, from_torch
+    from ..nn.nirio import NIRError
+    from ..nn.quant import ExportError
 
     out = prepare_output(args.output, "IR file")
     if args.checkpoint:
@@ -66,39 +64,32 @@ def run(args) -> int:
     if not src.is_file():
         raise CLIError(f"cannot import {args.model}: "
                        f"{'not a regular file' if src.exists() else 'no such file'}")
-    try:
-        model = from_nir(Path(args.model), timesteps=args.timesteps, in_bits=args.in_bits,
-                         dt=args.dt, reset=args.reset)
-    except (NIRError, ValueError) as exc:
-        raise CLIError(f"cannot import {args.model}: {exc}") from None
-    name = args.name if args.name is not None else Path(args.model).stem
-    q, net = quantise(model, args, name)
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 1 << net.in_bits, size=(args.check, net.timesteps, net.n_in))
-    r, _, per_sample, mismatch = integer_vs_golden(q, net, x)
-    agree = int(per_sample.sum())
-    fired = sum(int(ly["s"].sum()) for ly in r["layers"])
+    with one_line(NIRError, ValueError, prefix=f"cannot import {args.model}: "):
+        model = float_from_nir(src, timesteps=args.timesteps, in_bits=args.in_bits,
+                               dt=args.dt, reset=args.reset)
+    name = args.name if args.name is not None else src.stem
+    with one_line(ExportError, prefix="cannot export: "):
+        m = from_torch(model, w_bits=args.w_bits, u_bits=args.u_bits, name=name)
+    check = m.self_check(args.check).to_dict()
+    agree, fired = check["integer_golden_agree"], check["spikes_on_check"]
+    net = m.network
     warnings = [] if fired else [
-        f"no neuron fired on the {len(x)} check inputs: the network may be silent. "
+        f"no neuron fired on the {args.check} check inputs: the network may be silent. "
         + (f"It was imported with --dt {args.dt}" if args.dt is not None else
            "It was imported with the default step (--dt 1e-4, snnTorch's, unless the graph "
            "records one)")
         + "; discrete-time producers such as Sinabs need --dt 1"]
     if agree == args.check:   # files are written (or replaced) only when the check passes
-        from ..ir import save
-        from ..nn.train import save_checkpoint
-        save(net, out)
+        m.save(out)
         if args.checkpoint:
-            save_checkpoint(args.checkpoint, model)
+            m.save_checkpoint(args.checkpoint)
     report = {"ir": str(out), "content_hash": net.content_hash(), "name": name,
               "sizes": [net.n_in] + [ly.n_out for ly in net.layers],
               "leak_shift": [ly.leak_shift for ly in net.layers],
               "k": [ly.k for ly in net.layers], "readout": net.readout,
               "timesteps": net.timesteps, "in_bits": net.in_bits,
               "reset": net.layers[0].reset, "checkpoint": args.checkpoint,
-              "check_samples": len(x), "integer_golden_agree": agree,
-              "written": agree == len(x),
-              "first_mismatch": mismatch, "spikes_on_check": fired, "warnings": warnings}
+              **check, "written": agree == args.check, "warnings": warnings}
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     if args.json:
@@ -110,8 +101,8 @@ def run(args) -> int:
               f"k {report['k']}, readout {net.readout}, {report['reset']} reset")
         if args.checkpoint:
             print(f"{written} {args.checkpoint} (float model)")
-        print(f"torch integer mode == golden model on {agree}/{len(x)} random samples "
+        print(f"torch integer mode == golden model on {agree}/{args.check} random samples "
               "(every layer's I, v, s, u and the logits)")
-        if mismatch:
-            print(f"first mismatch: {mismatch}")
-    return 0 if agree == len(x) else 1
+        if check["first_mismatch"]:
+            print(f"first mismatch: {check['first_mismatch']}")
+    return 0 if agree == args.check else 1

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..nn.train import TrainConfig, evaluate, save_checkpoint, train
+from ..nn.train import TrainConfig
 from ..util import prepare_output
 from .args import MAX_EPOCHS, MAX_SEED, MAX_TIMESTEPS, float_range, int_range, parse_sizes
-from .common import DATA_HELP, CLIError, emit_json, load_dataset, sentence
+from .common import DATA_HELP, emit_json, one_line, sentence
 
 HELP = ("train a multi-bit spiking MLP or CNN on a data set (scikit-learn's bundled digits "
         "by default)")
@@ -98,61 +98,36 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def config_for(args, data) -> TrainConfig:
-    """The training config: options given, else the data set's defaults, else TrainConfig's."""
+def options(args) -> dict:
+    """The training options given on the command line (the rest take the data set's
+    defaults, see :func:`snnhw.api.train_config`)."""
     given = {key: getattr(args, key) for key in DATA_DEFAULTS if getattr(args, key) is not None}
     if args.leak_shift is not UNSET:
         given["leak_shift"] = args.leak_shift
     if "hidden" in given:
         given["hidden"] = parse_sizes(given["hidden"])
-    if args.timesteps is not None:
-        given["timesteps"] = args.timesteps
-    if args.arch is not None:
-        if args.hidden is not None:
-            raise CLIError("--hidden is for the MLP; a CNN's layers are all in --arch")
-        from ..nn.conv import ArchError, plan_arch
-        from ..nn.train import NAMED_ARCHS
-
-        if args.arch not in NAMED_ARCHS:
-            try:
-                plan_arch(args.arch, data.in_shape, data.n_classes)
-            except ArchError as exc:
-                raise CLIError(str(exc)) from None
-        given["arch"] = args.arch
-    if data.temporal and args.timesteps not in (None, data.steps):
-        raise CLIError(f"data {data.name!r} is temporal with {data.steps} steps; -T must be "
-                       f"{data.steps} (or left out), got {args.timesteps}")
-    try:
-        cfg = TrainConfig.for_data(
-            data, spike_bits=args.spike_bits, reset=args.reset, fire=args.fire,
-            mpr=not args.no_mpr, rmp_lambda=args.rmp_lambda, rmp_schedule=args.rmp_schedule,
-            readout=args.readout, seed=args.seed, **given)
-    except ValueError as exc:
-        raise CLIError(str(exc)) from None
-    cfg.data = args.data   # a file is found again by its path
-    return cfg
+    return {**given, "timesteps": args.timesteps, "arch": args.arch,
+            "spike_bits": args.spike_bits, "reset": args.reset, "fire": args.fire,
+            "mpr": not args.no_mpr, "rmp_lambda": args.rmp_lambda,
+            "rmp_schedule": args.rmp_schedule, "readout": args.readout, "seed": args.seed}
 
 
 def run(args) -> int:
+    from ..api import train
+    from ..nn.conv import ArchError
+
     out = prepare_output(args.output, "checkpoint")
-    data = load_dataset(args.data, args.in_bits)
-    cfg = config_for(args, data)
-    try:
-        model, history = train(cfg, data, progress=not (args.no_progress or args.json))
-    except ValueError as exc:
-        raise CLIError(str(exc)) from None
-    save_checkpoint(out, model, history, cfg)
-    report = {"checkpoint": str(out), "seconds": round(history["seconds"], 2),
-              "train_acc": history["train_acc"][-1],
-              "test_acc": evaluate(model, data.x_test, data.y_test),
-              "sizes": list(cfg.sizes), "timesteps": cfg.timesteps, "spike_bits": cfg.spike_bits,
-              "data": data.name, "normalize": cfg.normalize, "arch": cfg.arch}
+    with one_line(ArchError, ValueError):   # a DataError is a ValueError
+        t = train(args.data, in_bits=args.in_bits,
+                  progress=not (args.no_progress or args.json), **options(args))
+    t.save(out)
+    report = {"checkpoint": str(out), **t.to_dict()}
     if args.json:
         emit_json(report)
     else:
-        shape = f"CNN {cfg.arch}" if cfg.arch else "-".join(map(str, cfg.sizes))
-        print(f"trained {shape} on {data.name}, T={cfg.timesteps}, "
-              f"{cfg.spike_bits}-bit spikes in {report['seconds']} s")
-        print(f"float accuracy: train {report['train_acc']:.4f}, test {report['test_acc']:.4f}")
+        shape = f"CNN {t.arch}" if t.arch else "-".join(map(str, t.sizes))
+        print(f"trained {shape} on {t.data}, T={t.timesteps}, "
+              f"{t.spike_bits}-bit spikes in {t.seconds} s")
+        print(f"float accuracy: train {t.train_acc:.4f}, test {t.test_acc:.4f}")
         print(f"checkpoint: {out}")
     return 0

@@ -124,9 +124,13 @@ def test_convert_on_a_user_file(files, tmp_path, capsys):
 
 
 def test_options_given_win_over_the_data_defaults():
+    from snnhw.api import train_config
     from snnhw.cli import build_parser
-    from snnhw.cli.train import config_for
+    from snnhw.cli.train import options
     from snnhw.data import load_data
+
+    def config_for(args, data):
+        return train_config(data, **options(args))
 
     data = load_data("mnist1d-temporal")
     parse = build_parser().parse_args

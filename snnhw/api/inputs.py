@@ -1,0 +1,115 @@
+"""A network's inputs: arrays brought to ``[batch, T, n_in]``, a data set's test split
+encoded as the model was trained, or seeded random inputs when no data fits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from ..ir import Network
+
+__all__ = ["RANDOM_DENSITY", "RANDOM_SAMPLES", "MAX_RANDOM_SAMPLES", "steps", "take",
+           "split_inputs", "check_fits"]
+
+RANDOM_DENSITY = 0.25   # share of non-zero values in the seeded random inputs
+RANDOM_SAMPLES = 64
+MAX_RANDOM_SAMPLES = 1 << 16
+
+
+def steps(net: Network, x, where: str = "x", *, cli_where: str | None = None) -> np.ndarray:
+    """``x`` as the network's input ``[batch, T, n_in]`` (int64): ``[n_in]`` and
+    ``[batch, n_in]`` repeat every step; checked against the shape and ``in_bits``
+    (:class:`~snnhw.errors.InputError` naming ``where``)."""
+    from ..golden import check_input
+
+    def error(detail: str) -> InputError:
+        return InputError(f"{where}: {detail}", cli=f"{cli_where or where}: {detail}")
+
+    x = np.asarray(x)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim == 2:
+        if x.shape[1] != net.n_in:
+            raise error(f"shape {list(x.shape)}, expected [batch, {net.n_in}] or "
+                        f"[batch, {net.timesteps}, {net.n_in}]")
+        x = np.repeat(x[:, None, :], net.timesteps, axis=1)
+    if x.size == 0:
+        raise error(f"no samples (shape {list(x.shape)})")
+    try:
+        return check_input(net, x)
+    except (TypeError, ValueError) as exc:
+        raise error(str(exc)) from None
+
+
+def take(x, y, n: int | None):
+    """The first ``n`` samples of ``x`` and labels ``y`` (all of them when ``n`` is None)."""
+    if n is None:
+        return x, y
+    if not 1 <= n <= len(x):
+        msg = f"n must be in 1..{len(x)}, got {n}"
+        raise InputError(msg, cli="--" + msg)
+    return x[:n], None if y is None else y[:n]
+
+
+def split_inputs(net: Network, *, data=None, default_data: str | None = None,
+                config: dict | None = None, encoding: str = "auto",
+                in_bits: int | None = None, n: int | None = None, seed: int = 0):
+    """``(x[n, T, n_in] int64, labels or None, what they are)``: the test split of
+    ``data`` (a name, an ``.npz`` path or a :class:`~snnhw.data.Dataset`; default
+    ``default_data``, else digits) encoded by ``config`` (a float model's; for an IR file
+    ``encoding``: ``auto`` is direct when the data's values fit ``in_bits``, else
+    Poisson). When no data set was named and the default does not fit the network,
+    :data:`RANDOM_SAMPLES` seeded random inputs (``n`` of them) of its ``in_bits``."""
+    from ..data import Dataset, load_data
+    from ..nn.model import encode
+
+    given = data or default_data
+    d = given if isinstance(given, Dataset) else load_data(given or "digits", in_bits=in_bits)
+    if not d.fits(net.n_in, net.timesteps):
+        if given is not None:
+            raise InputError(f"data {d.name!r} has inputs of {d.shape_text()} per sample; "
+                             f"the network takes {net.n_in} inputs over T={net.timesteps} "
+                             "steps")
+        return _random(net, RANDOM_SAMPLES if n is None else n, seed)
+    xs, ys = take(d.x_test, d.y_test, n)
+    if config is None:
+        config = {"timesteps": net.timesteps, "encoding": encoding, "x_max": 16.0}
+    if config["encoding"] == "auto":
+        top = int(max(d.x_train.max(), d.x_test.max()))
+        config = {**config, "x_max": float(max(top, 1)),
+                  "encoding": "direct" if top < 1 << net.in_bits else "poisson"}
+    x = xs if d.temporal else encode(config, xs, seed).numpy()
+    where = f"data {d.name!r}"
+    direct = config["encoding"] == "direct"
+    x = steps(net, x, where + (" (try encoding='poisson')" if direct else ""),
+              cli_where=where + (" (try --encoding poisson)" if direct else ""))
+    return x, ys, f"{d.name} test samples"
+
+
+def _random(net: Network, n: int, seed: int):
+    if not 1 <= n <= MAX_RANDOM_SAMPLES:
+        msg = f"n must be in 1..{MAX_RANDOM_SAMPLES}, got {n}"
+        raise InputError(msg, cli="--" + msg)
+    rng = np.random.default_rng(seed)
+    shape = (n, net.timesteps, net.n_in)
+    x = rng.integers(1, 1 << net.in_bits, shape) * (rng.random(shape) < RANDOM_DENSITY)
+    return x.astype(np.int64), None, (
+        f"seeded random inputs (seed {seed}, in_bits {net.in_bits}, "
+        f"{int(RANDOM_DENSITY * 100)} % non-zero; the default data does not fit "
+        f"n_in={net.n_in})")
+
+
+def check_fits(config: dict, data) -> None:
+    """An :class:`~snnhw.errors.InputError` when the test split of ``data`` (a
+    :class:`~snnhw.data.Dataset`) does not fit a float model of ``config``."""
+    from math import prod
+
+    n_in = config["sizes"][0] if "sizes" in config else prod(config["in_shape"])
+    T = config["timesteps"]
+    if not data.fits(n_in, T):
+        msg = (f"data {data.name!r} has inputs of {data.shape_text()} per sample; the model "
+               f"takes {n_in} inputs over T={T} steps")
+        raise InputError(msg + " (choose its data with data=)",
+                         cli=msg + " (choose its data with --data)")
+    if data.temporal and config.get("encoding") == "poisson":
+        raise InputError(f"data {data.name!r} is temporal; this model rate-codes static inputs")
