@@ -15,9 +15,6 @@ import numpy as np
 from sklearn.datasets import make_classification
 
 import snnhw
-from snnhw.data import load_data
-from snnhw.nn.model import encode
-from snnhw.nn.train import TrainConfig, train
 
 
 def make_file(path: Path) -> Path:
@@ -32,13 +29,12 @@ def make_file(path: Path) -> Path:
 def main(out_dir=None) -> dict:
     out = Path(out_dir or tempfile.mkdtemp(prefix="snnhw-own-"))
     out.mkdir(parents=True, exist_ok=True)
-    data = load_data(str(make_file(out / "mine.npz")), in_bits=4)
-    cfg = TrainConfig.for_data(data, hidden=(24,), timesteps=4, epochs=15)
-    model, _ = train(cfg, data, progress=False)
-    net = snnhw.from_torch(model, w_bits=6, name="mine")
+    data = str(make_file(out / "mine.npz"))
+    trained = snnhw.train(data, in_bits=4, hidden=(24,), timesteps=4, epochs=15)
+    print(trained)
+    net = trained.export(w_bits=6, name="mine")
     net.save(out / "mine.snn")
-    x = encode(model.config, data.x_test).numpy()
-    checked = net.verify(x, data.y_test, lanes=2)
+    checked = net.verify(lanes=2)          # the whole test split of the data it was trained on
     print(checked)
     built = net.build("icebreaker", lanes=2, out_dir=out / "build")
     print(f"iCEBreaker: {built.resources['lc']['used']} logic cells, Fmax "

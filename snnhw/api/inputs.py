@@ -58,13 +58,15 @@ def split_inputs(net: Network, *, data=None, default_data: str | None = None,
     ``data`` (a name, an ``.npz`` path or a :class:`~snnhw.data.Dataset`; default
     ``default_data``, else digits) encoded by ``config`` (a float model's; for an IR file
     ``encoding``: ``auto`` is direct when the data's values fit ``in_bits``, else
-    Poisson). When no data set was named and the default does not fit the network,
+    Poisson; an ``.npz`` file is read at ``in_bits``, default the network's, the width
+    it was trained at). When no data set was named and the default does not fit the network,
     :data:`RANDOM_SAMPLES` seeded random inputs (``n`` of them) of its ``in_bits``."""
     from ..data import Dataset, load_data
     from ..nn.model import encode
 
     given = data or default_data
-    d = given if isinstance(given, Dataset) else load_data(given or "digits", in_bits=in_bits)
+    d = given if isinstance(given, Dataset) else load_data(
+        given or "digits", in_bits=net.in_bits if in_bits is None else in_bits)
     if not d.fits(net.n_in, net.timesteps):
         if given is not None:
             raise InputError(f"data {d.name!r} has inputs of {d.shape_text()} per sample; "
