@@ -12,7 +12,7 @@ from .model import Model, write_nir
 from .report import Report
 
 __all__ = ["Trained", "convert", "float_from_nir", "from_checkpoint", "from_nir", "from_torch",
-           "load", "open_checkpoint", "train", "train_config"]
+           "load", "open_checkpoint", "train", "train_config", "widths"]
 
 
 class Trained(Report):
@@ -44,9 +44,11 @@ class Trained(Report):
         nodes and edges ``nir.read`` finds in it."""
         return write_nir(self.model, path, dt=dt)
 
-    def export(self, *, w_bits: int = 8, u_bits: int = 16, name: str = ""):
-        """The model quantised to the IR (:func:`~snnhw.api.from_torch`); ``data`` of the
-        result is the data set it was trained on."""
+    def export(self, *, w_bits: int | None = None, u_bits: int | None = None,
+               name: str = ""):
+        """The model quantised to the IR (:func:`~snnhw.api.from_torch`; widths default
+        to those it was trained for with QAT, else 8 and 16); ``data`` of the result is
+        the data set it was trained on."""
         m = from_torch(self.model, w_bits=w_bits, u_bits=u_bits, name=name)
         m.data = self._data_spec
         return m
@@ -59,11 +61,22 @@ def load(path) -> Model:
     return Model(load_ir(path))
 
 
-def from_torch(model, *, w_bits: int = 8, u_bits: int = 16, name: str = "") -> Model:
+def widths(model, w_bits: int | None = None, u_bits: int | None = None) -> tuple[int, int]:
+    """The export widths of ``model``: those given, else the ones it was trained for with
+    quantisation-aware training (``model.config["qat"]``), else 8 and 16."""
+    qat = model.config.get("qat") or {}
+    return (qat.get("w_bits", 8) if w_bits is None else w_bits,
+            qat.get("u_bits", 16) if u_bits is None else u_bits)
+
+
+def from_torch(model, *, w_bits: int | None = None, u_bits: int | None = None,
+               name: str = "") -> Model:
     """A trained snnhw torch model (:class:`~snnhw.nn.model.SpikingMLP`,
-    :class:`~snnhw.nn.conv.SpikingConvNet`) quantised to the IR (``snnhw export``)."""
+    :class:`~snnhw.nn.conv.SpikingConvNet`) quantised to the IR (``snnhw export``);
+    widths as :func:`widths` chooses them."""
     from ..nn.export import export_model
 
+    w_bits, u_bits = widths(model, w_bits, u_bits)
     q, net = export_model(model, w_bits=w_bits, u_bits=u_bits, name=name)
     return Model(net, integer=q, float_model=model, config=dict(model.config))
 
@@ -81,8 +94,8 @@ def open_checkpoint(path) -> Trained:
                    history=ck.get("history") or None, data_spec=data)
 
 
-def from_checkpoint(path, *, w_bits: int = 8, u_bits: int = 16, name: str | None = None
-                    ) -> Model:
+def from_checkpoint(path, *, w_bits: int | None = None, u_bits: int | None = None,
+                    name: str | None = None) -> Model:
     """An snnhw checkpoint quantised to the IR; its ``data`` is the data set it was made
     for."""
     return open_checkpoint(path).export(w_bits=w_bits, u_bits=u_bits,
@@ -90,8 +103,8 @@ def from_checkpoint(path, *, w_bits: int = 8, u_bits: int = 16, name: str | None
 
 
 def from_nir(graph, *, timesteps: int | None = None, in_bits: int | None = None,
-             dt: float | None = None, reset: str | None = None, w_bits: int = 8,
-             u_bits: int = 16, name: str = "nir") -> Model:
+             dt: float | None = None, reset: str | None = None, w_bits: int | None = None,
+             u_bits: int | None = None, name: str = "nir") -> Model:
     """A NIR graph (a ``nir.NIRGraph`` object or a ``.nir`` path) quantised to the IR
     (``snnhw import``). A graph object whose producer left node types out (Sinabs' conv
     layers) gets them inferred first. A graph snnhw cannot represent is a
@@ -179,7 +192,8 @@ def train(data="digits", *, in_bits: int | None = None, progress: bool = False,
         "seconds": round(history["seconds"], 2), "train_acc": history["train_acc"][-1],
         "test_acc": evaluate(model, d.x_test, d.y_test), "sizes": list(cfg.sizes),
         "timesteps": cfg.timesteps, "spike_bits": cfg.spike_bits, "data": d.name,
-        "normalize": cfg.normalize, "arch": cfg.arch}, model, history=history,
+        "normalize": cfg.normalize, "arch": cfg.arch, "qat": model.config.get("qat")},
+        model, history=history,
         train_config=cfg, data_spec=cfg.data)
 
 

@@ -92,6 +92,16 @@ def add_parser(sub) -> None:
                    help=f"(digits: {d.lr})")
     p.add_argument("--weight-decay", type=float_range(0, 10), default=None,
                    help=f"(digits: {d.weight_decay})")
+    p.add_argument("--qat", type=int_range(2, 16), default=None, metavar="W_BITS",
+                   help="quantisation-aware training: after the float epochs, --qat-epochs "
+                        "more whose forward pass is the export's integer arithmetic at "
+                        "W_BITS-bit weights (and --qat-u-bits membranes), so that the model "
+                        "is its integer export; its reported accuracy is the integer one, "
+                        "and 'snnhw export' takes these widths by default")
+    p.add_argument("--qat-epochs", type=int_range(1, MAX_EPOCHS), default=20,
+                   help="with --qat (%(default)s)")
+    p.add_argument("--qat-u-bits", type=int_range(8, 32), default=d.qat_u_bits,
+                   help="with --qat: membrane width, 8..32 (%(default)s)")
     p.add_argument("--seed", type=int_range(0, MAX_SEED), default=d.seed, help="(%(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -109,7 +119,10 @@ def options(args) -> dict:
     return {**given, "timesteps": args.timesteps, "arch": args.arch,
             "spike_bits": args.spike_bits, "reset": args.reset, "fire": args.fire,
             "mpr": not args.no_mpr, "rmp_lambda": args.rmp_lambda,
-            "rmp_schedule": args.rmp_schedule, "readout": args.readout, "seed": args.seed}
+            "rmp_schedule": args.rmp_schedule, "readout": args.readout, "seed": args.seed,
+            **({} if args.qat is None else {"qat_epochs": args.qat_epochs,
+                                            "qat_w_bits": args.qat,
+                                            "qat_u_bits": args.qat_u_bits})}
 
 
 def run(args) -> int:
@@ -128,6 +141,9 @@ def run(args) -> int:
         shape = f"CNN {t.arch}" if t.arch else "-".join(map(str, t.sizes))
         print(f"trained {shape} on {t.data}, T={t.timesteps}, "
               f"{t.spike_bits}-bit spikes in {t.seconds} s")
-        print(f"float accuracy: train {t.train_acc:.4f}, test {t.test_acc:.4f}")
+        what = ("float accuracy" if t.qat is None else
+                f"integer accuracy (QAT at {t.qat['w_bits']}-bit weights, "
+                f"{t.qat['u_bits']}-bit membranes)")
+        print(f"{what}: train {t.train_acc:.4f}, test {t.test_acc:.4f}")
         print(f"checkpoint: {out}")
     return 0

@@ -40,6 +40,7 @@ from .kinds import kind
 from .kinds import recurrent as recurrent_kind
 from .model import ENCODINGS, MAX_PARAMETERS
 from .neuron import SpikingLayers, neuron_list
+from .qat import check_qat
 
 __all__ = ["SpikingConvNet", "parse_arch", "plan_arch", "ArchError"]
 
@@ -166,7 +167,7 @@ class SpikingConvNet(SpikingLayers, nn.Module):
     def __init__(self, arch, *, in_shape, n_classes: int, timesteps: int = 4, in_bits: int = 5,
                  in_scale: float = 1 / 16, readout: str = "membrane", bn: bool = False,
                  encoding: str = "direct", x_max: float = 16.0, leak_shifts: list | None = None,
-                 recurrent_readout: bool = False, **neuron):
+                 recurrent_readout: bool = False, qat: dict | None = None, **neuron):
         super().__init__()
         if recurrent_readout and readout != "spikes":
             raise ArchError("a recurrent last layer needs readout='spikes' (a membrane "
@@ -196,6 +197,8 @@ class SpikingConvNet(SpikingLayers, nn.Module):
             self.config["leak_shifts"] = list(leak_shifts)
         if recurrent_readout:
             self.config["recurrent_readout"] = True
+        if qat is not None:
+            self.config["qat"] = check_qat(qat)
         self.timesteps, self.in_bits, self.in_scale = int(timesteps), int(in_bits), float(in_scale)
         self.readout = readout
         self.normalised = False
@@ -211,7 +214,10 @@ class SpikingConvNet(SpikingLayers, nn.Module):
         self.lif = neuron_list(spiking, neuron, leak_shifts)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x[batch, T, n_in]`` integer-valued inputs -> logits ``[batch, n_out]``."""
+        """``x[batch, T, n_in]`` integer-valued inputs -> logits ``[batch, n_out]`` (with
+        ``qat`` set, in the export's integer arithmetic: :mod:`snnhw.nn.qat`)."""
+        if "qat" in self.config:
+            return self.integer_logits(x)
         batch, T, _ = x.shape
         s = x.transpose(0, 1).reshape(T * batch, *self.in_shape) * self.in_scale
         out = None

@@ -11,11 +11,31 @@ no layer kind).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
 
-__all__ = ["FloatLayer", "fold_batchnorm", "fold_bn", "fold_input"]
+__all__ = ["FloatLayer", "differentiable", "fold_batchnorm", "fold_bn", "fold_input", "param"]
+
+_GRAD = {"keep": False}
+
+
+@contextlib.contextmanager
+def differentiable():
+    """Fold with autograd: inside, the folded weights keep their gradient path to the
+    model's parameters (quantisation-aware training, :mod:`snnhw.nn.qat`); outside,
+    they are detached copies."""
+    old, _GRAD["keep"] = _GRAD["keep"], True
+    try:
+        yield
+    finally:
+        _GRAD["keep"] = old
+
+
+def param(t: torch.Tensor) -> torch.Tensor:
+    """A parameter as float64, detached unless inside :func:`differentiable`."""
+    return (t if _GRAD["keep"] else t.detach()).double()
 
 
 @dataclass
@@ -49,11 +69,11 @@ def fold_batchnorm(op, bn) -> tuple[torch.Tensor, torch.Tensor]:
     """Float64 ``(W, b)`` of a ``Linear`` or ``Conv2d`` with the eval-mode BatchNorm after
     it (``BatchNorm1d``/``2d``, per output neuron or channel) folded in; ``Identity``:
     the layer as it is."""
-    W, b = op.weight.detach().double(), op.bias.detach().double()
+    W, b = param(op.weight), param(op.bias)
     if isinstance(bn, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
-        scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
+        scale = param(bn.weight) / torch.sqrt(bn.running_var.double() + bn.eps)
         W = W * scale.reshape(-1, *([1] * (W.dim() - 1)))
-        b = (b - bn.running_mean.double()) * scale + bn.bias.detach().double()
+        b = (b - bn.running_mean.double()) * scale + param(bn.bias)
     return W, b
 
 

@@ -27,6 +27,7 @@ from torch import nn
 
 from ..ir import READOUTS
 from .neuron import SpikingLayers, neuron_list
+from .qat import check_qat
 
 __all__ = ["SpikingMLP", "check_sizes", "MAX_PARAMETERS", "direct_encode", "poisson_encode",
            "encode", "ENCODINGS", "input_stats"]
@@ -133,7 +134,8 @@ class SpikingMLP(SpikingLayers, nn.Module):
     def __init__(self, sizes, *, timesteps: int = 4, in_bits: int = 5, in_scale: float = 1 / 16,
                  readout: str = "membrane", bn: bool = False, encoding: str = "direct",
                  x_max: float = 16.0, leak_shifts: list | None = None,
-                 in_mean: list | None = None, in_std: list | None = None, **neuron):
+                 in_mean: list | None = None, in_std: list | None = None,
+                 qat: dict | None = None, **neuron):
         super().__init__()
         sizes = check_sizes(sizes)
         for key, value, lo, hi in (("timesteps", timesteps, 1, 1 << 16),
@@ -153,6 +155,8 @@ class SpikingMLP(SpikingLayers, nn.Module):
                            encoding=encoding, x_max=float(x_max), **neuron)
         if leak_shifts is not None:
             self.config["leak_shifts"] = list(leak_shifts)
+        if qat is not None:
+            self.config["qat"] = check_qat(qat)
         if (in_mean is None) != (in_std is None):
             raise ValueError("in_mean and in_std go together")
         self.normalised = in_mean is not None
@@ -186,7 +190,10 @@ class SpikingMLP(SpikingLayers, nn.Module):
         return [FloatLayer(NAME, W, b) for W, b in fold_input(self)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x[batch, T, n_in]`` integer-valued inputs -> logits ``[batch, n_out]``."""
+        """``x[batch, T, n_in]`` integer-valued inputs -> logits ``[batch, n_out]`` (with
+        ``qat`` set, in the export's integer arithmetic: :mod:`snnhw.nn.qat`)."""
+        if "qat" in self.config:
+            return self.integer_logits(x)
         batch, T, _ = x.shape
         s = x.transpose(0, 1).reshape(T * batch, -1)
         s = (s - self.in_shift) * self.in_gain if self.normalised else s * self.in_scale

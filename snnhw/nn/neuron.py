@@ -137,6 +137,25 @@ class SpikingLayers:
     def neurons(self) -> list[MultiBitLIF]:
         return list(self.lif)
 
+    def set_qat(self, w_bits: int | None, u_bits: int = 16, k_rule: str = "mse") -> None:
+        """From now on the forward pass is the export's integer arithmetic at these widths
+        (quantisation-aware training, :mod:`snnhw.nn.qat`), kept in the config and the
+        checkpoint, with the rule that chooses each layer's threshold exponent
+        (:func:`~snnhw.nn.quant.quantize`); ``w_bits=None`` returns to the float forward
+        pass."""
+        from .qat import check_qat
+
+        self.config.pop("qat", None)
+        if w_bits is not None:
+            self.config["qat"] = check_qat({"w_bits": w_bits, "u_bits": u_bits,
+                                            "k_rule": k_rule})
+
+    def integer_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The forward pass of a model with ``qat`` set (:meth:`set_qat`)."""
+        from .qat import integer_forward
+
+        return integer_forward(self, x, **self.config["qat"])[0]
+
     def record(self, on: bool = True) -> None:
         """Keep pre-fire membranes and spikes of every neuron (for RMP-Loss)."""
         for n in self.lif:

@@ -128,8 +128,12 @@ class IntegerSNN:
         Returns a dict with ``logits`` ``[batch, n_out]``, ``classes``
         ``[batch]`` and ``layers``: per layer a dict of ``I, v, s, u`` tensors
         ``[batch, T, n_out]`` (the conventions of :class:`snnhw.golden.LayerTrace`).
+        Layers quantised with ``ste`` (QAT) run on float64 tensors that hold the same
+        integers, with gradients.
         """
-        x = torch.as_tensor(np.asarray(x), dtype=torch.int64)
+        ste = self.layers[0].W.is_floating_point()
+        x = x if torch.is_tensor(x) else torch.as_tensor(np.asarray(x))
+        x = x.to(torch.float64 if ste else torch.int64)
         batch, T, _ = x.shape
         s_in = x
         traces = []
@@ -143,17 +147,17 @@ class IntegerSNN:
                 logits = acc[:, -1]
                 break
             lo, hi = signed_range(ly.u_bits)
-            u = torch.zeros((batch, I.shape[2]), dtype=torch.int64)
+            u = torch.zeros((batch, I.shape[2]), dtype=x.dtype)
             vs, ss, us = [], [], []
             if ly.R is not None:
                 I = I.clone()
             for t in range(T):
                 if ly.R is not None and t > 0:    # docs/arithmetic.md, "Recurrence"
                     I[:, t] += torch.matmul(ss[-1], ly.R.T)
-                u_l = u if ly.leak_shift is None else u - (u >> ly.leak_shift)
+                u_l = u if ly.leak_shift is None else u - _shr(u, ly.leak_shift)
                 v = torch.clamp(u_l + I[:, t], lo, hi)
-                s = torch.clamp((v + ly.fire_offset) >> ly.k, 0, ly.s_max)
-                u = v - (s << ly.k) if ly.reset == "soft" else torch.where(s > 0, 0, v)
+                s = torch.clamp(_shr(v + ly.fire_offset, ly.k), 0, ly.s_max)
+                u = v - _shl(s, ly.k) if ly.reset == "soft" else torch.where(s > 0, 0, v)
                 vs.append(v)
                 ss.append(s)
                 us.append(u)
@@ -196,10 +200,59 @@ def _choose_k(i: int, m: float, w_bits: int, k_max: int, k_min: int) -> int:
     return k
 
 
+K_RULES = ("max", "mse")
+
+
+def _mse_k(weights: list[torch.Tensor], w_bits: int, k: int, k_max: int) -> int:
+    """The ``k`` in ``k..k_max`` (``k``: the largest that holds every weight) whose
+    weights, rounded and clipped to ``w_bits``, are nearest the float ones (least squared
+    error): a finer step for the many at the cost of clipping a few outliers."""
+    w_max = (1 << (w_bits - 1)) - 1
+    w = torch.cat([t.detach().reshape(-1) for t in weights])
+
+    def err(kk: int) -> float:
+        z = w * 2**kk
+        return float(((torch.clamp(torch.round(z), -w_max, w_max) - z) ** 2).sum() / 4**kk)
+    return min(range(k, k_max + 1), key=lambda kk: (err(kk), kk))
+
+
+def _round(x: torch.Tensor, ste: bool, w_bits: int | None = None) -> torch.Tensor:
+    """``round(x)`` (clipped to ``w_bits`` when given) as int64, or (``ste``) as float64
+    whose gradient is the identity (zero where clipped)."""
+    r = torch.round(x)
+    if ste:
+        r = x + (r - x).detach()
+    if w_bits is not None:
+        w_max = (1 << (w_bits - 1)) - 1
+        r = torch.clamp(r, -w_max, w_max)
+    return r if ste else r.to(torch.int64)
+
+
+def _shr(x: torch.Tensor, n: int) -> torch.Tensor:
+    """``x >> n`` (an arithmetic shift: the floor of ``x / 2**n``); on float64 (QAT,
+    :mod:`snnhw.nn.qat`) the same value, with the gradient of ``x / 2**n``."""
+    if not x.is_floating_point():
+        return x >> n
+    y = x / (1 << n)
+    return y + (torch.floor(y) - y).detach()
+
+
+def _shl(x: torch.Tensor, n: int) -> torch.Tensor:
+    return x * (1 << n) if x.is_floating_point() else x << n
+
+
 def quantize(model, *, w_bits: int = 8, u_bits: int = 16,
-             headroom: int | None = None, name: str = "") -> IntegerSNN:
+             headroom: int | None = None, name: str = "", ste: bool = False,
+             k_rule: str | None = None) -> IntegerSNN:
     """Quantise a float model (:class:`SpikingMLP`, :class:`~snnhw.nn.conv.SpikingConvNet`)
-    into its integer mode (see module doc).
+    into its integer mode (see module doc). ``ste``: the integers as float64 tensors
+    with straight-through gradients to the float weights (quantisation-aware
+    training, :mod:`snnhw.nn.qat`); the values are the same.
+
+    ``k_rule`` chooses each layer's threshold exponent: ``max`` the largest ``k`` that
+    holds every weight, ``mse`` (from there up) the one whose rounded weights, the few
+    largest clipped to ``w_bits``, are nearest the float ones. Default: the rule the
+    model was trained with (``config["qat"]``), else ``max``.
 
     Raises
     ------
@@ -211,6 +264,9 @@ def quantize(model, *, w_bits: int = 8, u_bits: int = 16,
     if not 8 <= u_bits <= 32:
         raise ExportError(f"u_bits must be in 8..32, got {u_bits}")
     cfg = model.config
+    k_rule = k_rule or (cfg.get("qat") or {}).get("k_rule", "max")
+    if k_rule not in K_RULES:
+        raise ExportError(f"k_rule must be one of {K_RULES}, got {k_rule!r}")
     spike_bits = cfg.get("spike_bits", 1)
     fire = cfg.get("fire", "half")
     theta = cfg.get("theta", 1.0)
@@ -229,19 +285,24 @@ def quantize(model, *, w_bits: int = 8, u_bits: int = 16,
             raise ExportError(f"layer {i}: u_bits={u_bits} leaves no room for "
                               f"{headroom} bits of membrane headroom")
         k_min = 1 if fire == "half" and not readout_only else 0
-        w_max = float(Wt.abs().max()) if Rt is None else max(float(Wt.abs().max()),
-                                                             float(Rt.abs().max()))
+        w_max = float(Wt.detach().abs().max())
+        if Rt is not None:
+            w_max = max(w_max, float(Rt.detach().abs().max()))
         k = _choose_k(i, w_max, w_bits, k_max, k_min)
-        b_max = float(bt.abs().max()) if bt.numel() else 0.0
+        clip = None
+        if k_rule == "mse":
+            k = _mse_k([Wt] if Rt is None else [Wt, Rt], w_bits, k, k_max)
+            clip = w_bits
+        b_max = float(bt.detach().abs().max()) if bt.numel() else 0.0
         while k > k_min and round(b_max * 2**k) > b_lim:
             k -= 1
         if round(b_max * 2**k) > b_lim:
             raise ExportError(f"layer {i}: bias {b_max:.4g} thresholds does not fit "
                               f"u_bits={u_bits}")
-        Wq = torch.round(Wt * 2**k).to(torch.int64)
-        bq = torch.round(bt * 2**k).to(torch.int64)
+        Wq = _round(Wt * 2**k, ste, clip)
+        bq = _round(bt * 2**k, ste)
         offset = (1 << (k - 1)) - 1 if fire == "half" and k > 0 else 0
-        Rq = None if Rt is None else torch.round(Rt * 2**k).to(torch.int64)
+        Rq = None if Rt is None else _round(Rt * 2**k, ste, clip)
         layers.append(IntegerLayer(W=Wq, b=bq, R=Rq, w_bits=w_bits, u_bits=u_bits, k=k,
                                    fire_offset=offset, spike_bits=spike_bits,
                                    leak_shift=(model.lif[i].leak_shift if i < len(model.lif)

@@ -66,6 +66,14 @@ class TrainConfig:
     normalize: bool = False
     data: str = "digits"
     arch: str | None = None       # a CNN (snnhw.nn.conv); None: the MLP of ``sizes``
+    # quantisation-aware training (snnhw.nn.qat): after ``epochs`` float epochs,
+    # ``qat_epochs`` more in the export's integer arithmetic at these widths, from
+    # ``lr * qat_lr_scale`` down a cosine; the model keeps that forward pass
+    qat_epochs: int = 0
+    qat_w_bits: int = 8
+    qat_u_bits: int = 16
+    qat_lr_scale: float = 0.5
+    qat_k_rule: str = "mse"
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -178,7 +186,6 @@ def train(cfg: TrainConfig, data: Split, *, progress: bool = True, model: Spikin
     steps_per_epoch = math.ceil(len(data.x_train) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
     rmp = RMPLoss(cfg.rmp_lambda, cfg.rmp_schedule, total_epochs=cfg.epochs)
-    ce = nn.CrossEntropyLoss()
     x_all = _inputs(data.x_train, cfg.timesteps)
     y_all = torch.as_tensor(data.y_train)
     g = torch.Generator().manual_seed(cfg.seed)
@@ -188,32 +195,64 @@ def train(cfg: TrainConfig, data: Split, *, progress: bool = True, model: Spikin
     for epoch in bar:
         model.train()
         model.record(cfg.rmp_lambda > 0)
-        perm = torch.randperm(len(y_all), generator=g)
-        tot, tot_rmp, correct = 0.0, 0.0, 0
-        for start in range(0, len(perm), cfg.batch_size):
-            idx = perm[start:start + cfg.batch_size]
-            out = model(x_all[idx])
-            loss = ce(out, y_all[idx])
-            if cfg.rmp_lambda > 0 and model.neurons:
-                reg = rmp(model.neurons, epoch)
-                loss = loss + reg
-                tot_rmp += float(reg.detach()) * len(idx)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            tot += float(loss.detach()) * len(idx)
-            correct += int((out.argmax(1) == y_all[idx]).sum())
-        n = len(perm)
-        history["loss"].append(tot / n)
-        history["rmp"].append(tot_rmp / n)
-        history["train_acc"].append(correct / n)
+        _epoch(model, cfg, x_all, y_all, g, opt, sched, history,
+               rmp=rmp if cfg.rmp_lambda > 0 else None, epoch=epoch)
         if hasattr(bar, "set_postfix"):   # a bar only on a terminal
-            bar.set_postfix(loss=f"{tot / n:.3f}", acc=f"{correct / n:.3f}")
+            bar.set_postfix(loss=f"{history['loss'][-1]:.3f}",
+                            acc=f"{history['train_acc'][-1]:.3f}")
+    if cfg.qat_epochs:
+        _qat(model, cfg, x_all, y_all, g, opt, steps_per_epoch, history, progress)
     model.record(False)
     history["seconds"] = time.perf_counter() - t0
     model.eval()
     return model, history
+
+
+def _epoch(model, cfg: TrainConfig, x_all, y_all, g, opt, sched, history: dict, *,
+           rmp: RMPLoss | None = None, epoch: int = 0) -> None:
+    """One pass over the training split in shuffled batches; the loss, the RMP-Loss term
+    (when ``rmp`` is given) and the accuracy into ``history``."""
+    ce = nn.CrossEntropyLoss()
+    perm = torch.randperm(len(y_all), generator=g)
+    tot, tot_rmp, correct = 0.0, 0.0, 0
+    for start in range(0, len(perm), cfg.batch_size):
+        idx = perm[start:start + cfg.batch_size]
+        out = model(x_all[idx])
+        loss = ce(out, y_all[idx])
+        if rmp is not None and model.neurons:
+            reg = rmp(model.neurons, epoch)
+            loss = loss + reg
+            tot_rmp += float(reg.detach()) * len(idx)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        tot += float(loss.detach()) * len(idx)
+        correct += int((out.argmax(1) == y_all[idx]).sum())
+    n = len(perm)
+    history["loss"].append(tot / n)
+    history["rmp"].append(tot_rmp / n)
+    history["train_acc"].append(correct / n)
+
+
+def _qat(model, cfg: TrainConfig, x_all, y_all, g, opt, steps_per_epoch: int, history: dict,
+         progress: bool) -> None:
+    """The QAT phase: the model's forward pass becomes the export's integer arithmetic
+    (BatchNorm frozen at its running statistics, no RMP-Loss: the membranes it shapes
+    are the float ones), trained from ``lr * qat_lr_scale`` down a cosine."""
+    model.set_qat(cfg.qat_w_bits, cfg.qat_u_bits, cfg.qat_k_rule)
+    model.eval()
+    model.record(False)
+    for group in opt.param_groups:
+        group["lr"] = group["initial_lr"] = cfg.lr * cfg.qat_lr_scale
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.qat_epochs
+                                                       * steps_per_epoch)
+    bar = _progress(range(cfg.qat_epochs), progress, "QAT")
+    for _ in bar:
+        _epoch(model, cfg, x_all, y_all, g, opt, sched, history)
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(loss=f"{history['loss'][-1]:.3f}",
+                            acc=f"{history['train_acc'][-1]:.3f}")
 
 
 def _progress(it, enabled: bool, desc: str):
@@ -254,7 +293,7 @@ MAX_CHECKPOINT_BYTES = 1 << 30
 # every keyword SpikingMLP takes (and the MultiBitLIF ones it passes on)
 CONFIG_KEYS = {"sizes", "timesteps", "in_bits", "in_scale", "readout", "bn", "encoding", "x_max",
                "leak_shifts", "in_mean", "in_std", "spike_bits", "reset", "leak_shift", "fire",
-               "mpr", "theta", "detach_reset"}
+               "mpr", "theta", "detach_reset", "qat"}
 CNN_CONFIG_KEYS = (CONFIG_KEYS - {"sizes", "in_mean", "in_std"}) | {"arch", "in_shape",
                                                                     "n_classes"}
 

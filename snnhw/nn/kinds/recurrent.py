@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ...ir import RecurrentLayer
-from ..folded import FloatLayer
+from ..folded import FloatLayer, param
 from . import dense
 
 __all__ = ["MAP_OUT", "NAME", "RecurrentLinear", "charge", "float_layer", "fold_pool",
@@ -50,7 +50,7 @@ def torch_modules(entry: dict, bn: bool) -> tuple[nn.Module, nn.Module]:
 def float_layer(entry: dict, W: torch.Tensor, b: torch.Tensor, pool: dict, op=None):
     """The dense float layer with ``R`` (float64, thresholds per spike of the step
     before) from ``op.feedback``."""
-    return FloatLayer(NAME, W, b, in_shape=None, R=op.feedback.weight.detach().double(),
+    return FloatLayer(NAME, W, b, in_shape=None, R=param(op.feedback.weight),
                       **pool)
 
 

@@ -1,0 +1,212 @@
+"""Accuracy the hardware keeps at low weight widths, with and without quantisation-aware
+training (QAT).
+
+For every network and seed, the data set's recipe trains the float model once; then for
+every weight width: the plain export (round at export) and QAT (``--qat-epochs`` more
+epochs from the float model whose forward pass is the export's integer arithmetic at
+that width, then the export). Every number is the integer (hardware) accuracy of the
+export on the whole test split, checked bit for bit: torch integer mode == golden model
+on every layer's ``I, v, s, u`` (a run that disagrees is marked). Networks (MNIST-1D):
+
+- ``mlp``: 40-256-128-10, the data set's MLP recipe;
+- ``cnn``: the default CNN ``c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128``;
+- ``board``: the iCEBreaker's CNN ``c32k5p2,sp2,c32k3p1,sp4``;
+- ``rnn``: mnist1d-temporal's recurrent network (r128).
+
+Float checkpoints and finished runs are cached under ``--cache`` (an interrupted run
+continues). One thread per run.
+
+    python bench/qat.py --nets mlp --w-bits 3,4,6,8 --seeds 3
+    python bench/qat.py --nets cnn,board --w-bits 4,8 --seeds 3 --json
+    python bench/qat.py --nets mlp --seeds 1 --epochs 2 --qat-epochs 1   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+NETS = {"mlp": ("mnist1d", None), "cnn": ("mnist1d", "cnn"),
+        "board": ("mnist1d", "c32k5p2,sp2,c32k3p1,sp4"), "rnn": ("mnist1d-temporal", "rnn")}
+
+
+def _float_model(net: str, seed: int, epochs: int | None, cache: Path):
+    """The float model of ``net`` (trained once, cached) and its config."""
+    import torch
+
+    from snnhw.data import load_data
+    from snnhw.nn.train import TrainConfig, load_checkpoint, save_checkpoint, train
+
+    data_name, arch = NETS[net]
+    data = load_data(data_name)
+    cfg = TrainConfig.for_data(data, seed=seed, **({"arch": arch} if arch else {}),
+                               **({"epochs": epochs} if epochs else {}))
+    path = cache / f"{net}-s{seed}-e{cfg.epochs}.pt"
+    if not path.exists():
+        torch.manual_seed(seed)
+        model, history = train(cfg, data, progress=False)
+        save_checkpoint(path, model, history, cfg)
+    model, ck = load_checkpoint(path)
+    return model, cfg, data, float(ck["history"].get("seconds", 0.0))
+
+
+def run_one(net: str, seed: int, w_bits: int, qat: bool, *, epochs: int | None,
+            qat_epochs: int, u_bits: int, cache: Path) -> dict:
+    """One export (plain or after QAT) of ``net`` at ``w_bits``: its accuracies."""
+    from snnhw.nn.export import compare, export_model
+    from snnhw.nn.quant import ExportError
+    from snnhw.nn.train import train
+
+    model, cfg, data, float_seconds = _float_model(net, seed, epochs, cache)
+    float_acc = None
+    seconds = 0.0
+    if qat:
+        from snnhw.nn.train import evaluate
+
+        float_acc = evaluate(model, data.x_test, data.y_test)
+        t0 = time.perf_counter()
+        try:
+            model, _ = train(replace(cfg, epochs=0, qat_epochs=qat_epochs, qat_w_bits=w_bits,
+                                     qat_u_bits=u_bits), data, progress=False, model=model)
+        except ValueError as exc:
+            return {"net": net, "seed": seed, "w_bits": w_bits, "qat": qat,
+                    "error": str(exc)}
+        seconds = time.perf_counter() - t0
+    try:
+        q, ir = export_model(model, w_bits=w_bits, u_bits=u_bits)
+    except ExportError as exc:
+        return {"net": net, "seed": seed, "w_bits": w_bits, "qat": qat, "error": str(exc)}
+    c = compare(model, q, ir, data.x_test, data.y_test)
+    return {"net": net, "seed": seed, "w_bits": w_bits, "qat": qat,
+            "float": c.float_acc if float_acc is None else float_acc, "int": c.int_acc,
+            "model_acc": c.float_acc, "bit_exact": c.agree_samples == c.samples,
+            "samples": c.samples, "float_train_seconds": round(float_seconds, 1),
+            "qat_seconds": round(seconds, 1)}
+
+
+def summary(runs: list[dict]) -> list[dict]:
+    """Mean ± std per (net, w_bits, qat) over seeds."""
+    rows = []
+    keys = sorted({(r["net"], r["w_bits"], r["qat"]) for r in runs},
+                  key=lambda k: (list(NETS).index(k[0]), k[1], k[2]))
+    for net, wb, qat in keys:
+        rs = [r for r in runs if (r["net"], r["w_bits"], r["qat"]) == (net, wb, qat)]
+        ok = [r for r in rs if "error" not in r]
+        ints = np.array([r["int"] for r in ok]) * 100
+        floats = np.array([r["float"] for r in ok]) * 100
+        rows.append({"net": net, "w_bits": wb, "qat": qat, "seeds": len(rs),
+                     "failed": len(rs) - len(ok),
+                     "int_mean": round(float(ints.mean()), 2) if len(ok) else None,
+                     "int_std": round(float(ints.std()), 2) if len(ok) else None,
+                     "float_mean": round(float(floats.mean()), 2) if len(ok) else None,
+                     "gap": round(float((floats - ints).mean()), 2) if len(ok) else None,
+                     "bit_exact": all(r["bit_exact"] for r in ok),
+                     "errors": sorted({r["error"] for r in rs if "error" in r})})
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| network | w_bits | QAT | integer % (mean ± std) | float % | float − integer "
+             "| bit-exact |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        acc = ("failed: " + "; ".join(r["errors"]) if r["int_mean"] is None else
+               f"{r['int_mean']:.2f} ± {r['int_std']:.2f}"
+               + (f" ({r['failed']} failed)" if r["failed"] else ""))
+        lines.append(f"| {r['net']} | {r['w_bits']} | {'yes' if r['qat'] else 'no'} | {acc} | "
+                     f"{r['float_mean'] if r['float_mean'] is not None else '-'} | "
+                     f"{r['gap'] if r['gap'] is not None else '-'} | "
+                     f"{'yes' if r['bit_exact'] else 'NO'} |")
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    nets = [n for n in NETS if any(r["net"] == n for r in rows)]
+    fig, axes = plt.subplots(1, len(nets), figsize=(4.2 * len(nets), 3.4), squeeze=False)
+    for ax, net in zip(axes[0], nets):
+        for qat, style in ((False, "o--"), (True, "s-")):
+            rs = [r for r in rows if r["net"] == net and r["qat"] == qat
+                  and r["int_mean"] is not None]
+            ax.errorbar([r["w_bits"] for r in rs], [r["int_mean"] for r in rs],
+                        yerr=[r["int_std"] for r in rs], fmt=style, capsize=3,
+                        label="QAT" if qat else "round at export")
+        fl = [r["float_mean"] for r in rows if r["net"] == net and not r["qat"]
+              and r["float_mean"] is not None]
+        if fl:
+            ax.axhline(np.mean(fl), color="gray", lw=0.8, label="float")
+        ax.set_title(f"{net} ({NETS[net][0]})")
+        ax.set_xlabel("weight bits")
+        ax.set_ylabel("integer test accuracy, %")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--nets", default="mlp", help=f"comma separated: {', '.join(NETS)}")
+    ap.add_argument("--w-bits", default="3,4,6,8", help="comma separated (%(default)s)")
+    ap.add_argument("--u-bits", type=int, default=16, help="(%(default)s)")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (%(default)s)")
+    ap.add_argument("--epochs", type=int, default=None, help="float epochs (the recipe's)")
+    ap.add_argument("--qat-epochs", type=int, default=20, help="(%(default)s)")
+    ap.add_argument("--cache", default="out/bench/qat", help="(%(default)s)")
+    ap.add_argument("--plot", default=None, metavar="PNG", help="write the plot here")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    nets = args.nets.split(",")
+    unknown = [n for n in nets if n not in NETS]
+    if unknown:
+        ap.error(f"unknown network(s) {unknown}; one of {list(NETS)}")
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    runs = []
+    t0 = time.perf_counter()
+    for net in nets:
+        for seed in range(args.seeds):
+            for wb in (int(v) for v in args.w_bits.split(",")):
+                for qat in (False, True):
+                    key = cache / (f"{net}-s{seed}-w{wb}-u{args.u_bits}-{'qat' if qat else 'plain'}"
+                                   f"-e{args.epochs}-q{args.qat_epochs}.json")
+                    if key.exists():
+                        r = json.loads(key.read_text())
+                    else:
+                        r = run_one(net, seed, wb, qat, epochs=args.epochs,
+                                    qat_epochs=args.qat_epochs, u_bits=args.u_bits,
+                                    cache=cache)
+                        key.write_text(json.dumps(r))
+                    runs.append(r)
+                    if not args.json:
+                        print(f"{net} seed {seed} w_bits {wb} {'QAT' if qat else 'plain'}: "
+                              + (r.get("error") or f"integer {100 * r['int']:.2f} %"),
+                              file=sys.stderr)
+    rows = summary(runs)
+    if args.plot:
+        plot(rows, Path(args.plot))
+    report = {"rows": rows, "runs": runs, "seconds": round(time.perf_counter() - t0, 1),
+              "qat_epochs": args.qat_epochs, "u_bits": args.u_bits, "plot": args.plot}
+    if args.json:
+        json.dump(report, sys.stdout)
+        print()
+    else:
+        print(table(rows))
+    return 0 if all(r["bit_exact"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Quantisation-aware training: the model's forward pass is the export's integer
+arithmetic, bit for bit, and its gradients reach every parameter."""
+
+import numpy as np
+import pytest
+import torch
+
+import snnhw
+from snnhw import golden
+from snnhw.data import load_data
+from snnhw.nn.model import SpikingMLP, encode
+from snnhw.nn.qat import check_qat, integer_forward
+from snnhw.nn.quant import quantize
+
+
+def _traces_equal_golden(model, x, w_bits, u_bits, k_rule):
+    """The QAT forward pass's every layer's I, v, s, u and logits == the golden model of
+    the export at the same widths and threshold rule."""
+    logits, tr = integer_forward(model, torch.as_tensor(x), w_bits=w_bits, u_bits=u_bits,
+                                 k_rule=k_rule)
+    net = quantize(model, w_bits=w_bits, u_bits=u_bits, k_rule=k_rule).to_ir()
+    g = golden.run(net, np.asarray(x, dtype=np.int64), trace=True)
+    for i, (a, b) in enumerate(zip(tr["layers"], g.layers)):
+        for key in "Ivsu":
+            got = a[key].detach().numpy()
+            assert np.array_equal(got, np.round(got)), (i, key)     # integers, held exactly
+            assert np.array_equal(got.astype(np.int64), getattr(b, key)), (i, key)
+    assert np.array_equal(tr["logits"].detach().numpy().astype(np.int64), g.logits)
+    return logits, g
+
+
+@pytest.mark.parametrize("w_bits,k_rule", [(3, "mse"), (4, "max"), (4, "mse"), (8, "mse")])
+def test_the_integer_forward_pass_is_the_golden_model_and_has_gradients(w_bits, k_rule):
+    torch.manual_seed(w_bits)
+    m = SpikingMLP([64, 24, 10], timesteps=4, in_bits=5, spike_bits=2, bn=True, leak_shift=3,
+                   in_mean=list(np.linspace(1, 8, 64)), in_std=list(np.linspace(2, 5, 64)))
+    m.train()
+    m(torch.randint(0, 32, (32, 4, 64)).float())              # BatchNorm statistics
+    m.eval()
+    x = torch.randint(0, 32, (20, 4, 64))
+    logits, g = _traces_equal_golden(m, x, w_bits, 16, k_rule)
+    assert logits.argmax(1).tolist() == g.classes.tolist()
+    logits.logsumexp(1).sum().backward()
+    grads = {n: p.grad for n, p in m.named_parameters()}
+    assert all(v is not None and float(v.abs().sum()) > 0 for v in grads.values()), [
+        n for n, v in grads.items() if v is None or float(v.abs().sum()) == 0]
+
+
+@pytest.mark.parametrize("data,w_bits,options", [
+    ("digits", 4, {"hidden": (16,), "spike_bits": 2}),
+    ("digits", 4, {"arch": "c4k3p1,sp2,d16", "bn": True, "readout": "spikes"}),
+    # BatchNorm's fold makes the input weights large: 4 bits cannot hold them here
+    ("mnist1d-temporal", 8, {"arch": "r16", "leak_shift": 3, "bn": True, "hard": True}),
+])
+def test_after_qat_the_model_is_its_export(data, w_bits, options):
+    """A short float phase then QAT: the model's own predictions are the golden model's
+    classes on the whole test split (its reported accuracy is the integer one), and its
+    forward pass equals the golden model on every layer."""
+    options = dict(options)
+    if options.pop("hard", False):
+        options["reset"] = "hard"
+    t = snnhw.train(data, epochs=1, qat_epochs=1, qat_w_bits=w_bits, qat_u_bits=14, seed=1,
+                    **options)
+    model = t.model
+    assert model.config["qat"] == {"w_bits": w_bits, "u_bits": 14, "k_rule": "mse"}
+    m = t.export()                                   # the widths it was trained for
+    assert m.network.layers[0].w_bits == w_bits and m.network.layers[0].u_bits == 14
+    c = m.compare()
+    assert c.agree_samples == c.samples and c.float_acc == c.int_acc == c.golden_acc
+    assert t.test_acc == c.int_acc
+    d = load_data(data)
+    x = d.x_test[:40] if d.temporal else encode(model.config, d.x_test[:40]).numpy()
+    _traces_equal_golden(model, x, w_bits, 14, "mse")
+
+
+def test_a_qat_checkpoint_keeps_its_widths_and_export_takes_them(tmp_path):
+    t = snnhw.train("digits", hidden=(12,), epochs=1, qat_epochs=1, qat_w_bits=5, seed=2)
+    ck = t.save(tmp_path / "q.pt")
+    back = snnhw.open_checkpoint(ck)
+    assert back.model.config["qat"] == {"w_bits": 5, "u_bits": 16, "k_rule": "mse"}
+    m = snnhw.from_checkpoint(ck)                   # widths: the ones it was trained for
+    assert m.network.layers[0].w_bits == 5
+    assert snnhw.from_checkpoint(ck, w_bits=8).network.layers[0].w_bits == 8
+    x = torch.as_tensor(encode(back.model.config, load_data("digits").x_test[:16]))
+    assert back.model(x.float()).argmax(1).tolist() == m.run(x.numpy()).classes.tolist()
+
+
+def test_qat_settings_are_checked():
+    assert check_qat(None) is None
+    for bad in ({"w_bits": 1, "u_bits": 16}, {"w_bits": 4}, {"w_bits": 4, "u_bits": 64},
+                {"w_bits": True, "u_bits": 16}, [4, 16],
+                {"w_bits": 4, "u_bits": 16, "k_rule": "best"}):
+        with pytest.raises(ValueError, match="qat"):
+            check_qat(bad)
+    with pytest.raises(ValueError, match="qat"):
+        SpikingMLP([4, 3], qat={"w_bits": 99, "u_bits": 16})
+
+
+def test_the_mse_rule_clips_a_few_outliers_for_a_finer_step():
+    """A layer of small weights and one outlier: ``max`` takes the k that holds the
+    outlier, ``mse`` a larger one (the outlier clipped to the widest weight), and its
+    weights are nearer the float ones; both are legal IR."""
+    torch.manual_seed(0)
+    m = SpikingMLP([32, 8, 4], timesteps=2, in_bits=4, spike_bits=1)
+    with torch.no_grad():                   # per input unit (in_scale 1/16): within ±0.1
+        m.fc[0].weight.uniform_(-1.6, 1.6)  # and one at 0.3
+        m.fc[0].weight[0, 0] = 4.8
+    ks = {rule: quantize(m, w_bits=4, k_rule=rule).layers[0].k for rule in ("max", "mse")}
+    assert ks["mse"] > ks["max"]
+    q = quantize(m, w_bits=4, k_rule="mse")
+    assert int(q.layers[0].W.abs().max()) == 7 and int(q.layers[0].W[0, 0]) == 7
+    q.to_ir()                                       # validated: every weight within w_bits
