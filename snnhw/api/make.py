@@ -199,21 +199,33 @@ def train(data="digits", *, in_bits: int | None = None, progress: bool = False,
 
 def convert(data="digits", *, hidden=(128,), arch: str | None = None, timesteps: int = 32,
             spike_bits: int = 1, percentile: float = 99.9, l4="auto", epochs: int = 60,
-            seed: int = 0, in_bits: int | None = None) -> Trained:
+            seed: int = 0, in_bits: int | None = None, encoding: str = "poisson",
+            normalize: bool = False) -> Trained:
     """Train a ReLU MLP (``hidden`` sizes) or CNN (``arch``; ``'cnn'``: the data set's
     default) on ``data`` and convert it to a rate-coded SNN (``snnhw convert``):
     data-based normalisation at ``percentile`` on calibration data (the first 20 % of
     the training split) and the L4-norm weight adjustment (``l4``: ``'auto'`` chooses
-    the strength on the calibration data, a number fixes it, 0 disables it)."""
+    the strength on the calibration data, a number fixes it, 0 disables it).
+
+    ``encoding``: the SNN's input, ``poisson`` spikes of rate ``x / x_max`` or ``direct``
+    (the integers every step, multi-bit); ``normalize`` (an MLP with ``direct``): the ANN
+    trains on ``(x - mean) / std`` per input, which the SNN's first layer computes and
+    export folds into its weights and bias, as for trained networks."""
     import torch
 
-    from ..nn.convert import ReLUCNN, choose_l4_strength, snn_accuracy, train_ann
+    from ..nn.convert import InputMap, ReLUCNN, choose_l4_strength, snn_accuracy, train_ann
     from ..nn.convert import convert as to_snn
+    from ..nn.model import input_stats
 
     d = _dataset(data, in_bits)
     if d.temporal:
         raise InputError(f"data {d.name!r} is temporal; conversion rate-codes static inputs "
                          "(train it with 'snnhw train' instead)")
+    if normalize and (encoding != "direct" or arch is not None):
+        raise InputError("normalize converts an MLP with encoding='direct' (Poisson rates "
+                         "cannot be negative; a CNN takes no input normalisation)",
+                         cli="--normalize converts an MLP with --encoding direct (Poisson "
+                             "rates cannot be negative; a CNN takes no input normalisation)")
     sizes = [d.n_in, *hidden, d.n_classes]
     net = None
     if arch is not None:
@@ -229,24 +241,25 @@ def convert(data="digits", *, hidden=(128,), arch: str | None = None, timesteps:
     x_max = float(d.x_max)
     n_cal = len(d.x_train) // 5
     xc, yc = d.x_train[:n_cal], d.y_train[:n_cal]
+    mean, std = input_stats(d.x_train) if normalize else (None, None)
+    inputs = InputMap(encoding=encoding, x_max=x_max, in_bits=d.in_bits, mean=mean, std=std)
     ann = train_ann(sizes, d.x_train[n_cal:], d.y_train[n_cal:], epochs=epochs, seed=seed,
-                    x_max=x_max, net=net)
+                    x_max=x_max, net=net, inputs=inputs)
     scores = {}
     if l4 == "auto":
         alpha, scores = choose_l4_strength(ann, xc, yc, timesteps=timesteps,
-                                           spike_bits=spike_bits, seed=seed, x_max=x_max)
+                                           spike_bits=spike_bits, seed=seed, x_max=x_max,
+                                           percentile=percentile, inputs=inputs)
     else:
         alpha = l4
-    calib = torch.as_tensor(xc, dtype=torch.float32) / x_max
-    snn = to_snn(ann, calib, timesteps=timesteps, spike_bits=spike_bits,
-                 percentile=percentile, l4_strength=alpha, x_max=x_max)
+    snn = to_snn(ann, inputs.features(xc), timesteps=timesteps, spike_bits=spike_bits,
+                 percentile=percentile, l4_strength=alpha, inputs=inputs)
     with torch.no_grad():
-        ann_acc = float((ann(torch.as_tensor(d.x_test, dtype=torch.float32) / x_max)
-                         .argmax(1).numpy() == d.y_test).mean())
+        ann_acc = float((ann(inputs.features(d.x_test)).argmax(1).numpy() == d.y_test).mean())
     acc = snn_accuracy(snn, d.x_test, d.y_test, seed=seed, x_max=x_max)
     return Trained("Conversion", {
         "ann_test_acc": ann_acc, "snn_test_acc": acc, "l4_strength": alpha,
         "l4_calibration_scores": {str(k): v for k, v in scores.items()},
-        "timesteps": timesteps, "data": d.name,
+        "timesteps": timesteps, "data": d.name, "encoding": encoding, "normalize": normalize,
         "arch": ",".join(net.arch) if net is not None else None}, snn,
         data_spec=data if isinstance(data, str) else d.name)

@@ -5,8 +5,15 @@ Baseline, data-based normalisation: for every hidden layer ``l`` take
 calibration data. A spike count ``s`` of a layer with ``s_max`` levels stands
 for the activation ``s * lam / s_max`` per step, so the converted weights are
 ``W'_l = W_l * (lam_{l-1} / s_max_{l-1}) * (s_max_l / lam_l)`` and
-``b'_l = b_l * s_max_l / lam_l`` (input: Poisson spikes, ``lam_0 = 1``,
-``s_max_0 = 1``). The last layer is a membrane readout, whose positive scale
+``b'_l = b_l * s_max_l / lam_l`` (``lam_0 = 1``, ``s_max_0 = 1``).
+
+Inputs (:class:`InputMap`): the ANN sees features of the raw integers, rates
+``x / x_max`` or (``normalize``) ``(x - mean) / std`` per input as trained spiking
+networks do. The SNN's input stream is Poisson spikes of rate ``x / x_max`` (``poisson``:
+their expectation is the ANN's features) or the integers themselves every step
+(``direct``: the SNN's first layer scales or normalises them exactly as the ANN did, and
+export folds that into the first layer's weights and bias); normalised features need
+``direct``. The last layer is a membrane readout, whose positive scale
 does not change the argmax, so only its input scale is applied. A ReLU CNN
 (:class:`ReLUCNN`, the layers of :mod:`snnhw.nn.conv`) converts the same way: one
 ``lam`` per layer over all its channels and positions, the weights of a conv
@@ -25,16 +32,58 @@ strength is chosen on calibration data by :func:`choose_l4_strength`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn
 
 from .conv import ArchError, SpikingConvNet, parse_arch, plan_arch
 from .kinds import kind
-from .model import SpikingMLP, check_sizes, poisson_encode
+from .model import SpikingMLP, check_sizes, encode
 
-__all__ = ["ReLUMLP", "ReLUCNN", "train_ann", "activation_scales", "l4_ratio", "convert",
-           "choose_l4_strength", "snn_accuracy"]
+__all__ = ["InputMap", "ReLUMLP", "ReLUCNN", "train_ann", "activation_scales", "l4_ratio",
+           "convert", "choose_l4_strength", "snn_accuracy"]
+
+ENCODINGS = ("poisson", "direct")
+
+
+@dataclass
+class InputMap:
+    """How raw integer inputs become the ANN's features (``x / x_max``, or with ``mean``
+    and ``std`` ``(x - mean) / std``) and the converted SNN's input stream
+    (``encoding``: ``poisson`` spikes of rate ``x / x_max``, or ``direct``: the
+    ``in_bits``-bit integers every step)."""
+
+    encoding: str = "poisson"
+    x_max: float = 16.0
+    in_bits: int = 5
+    mean: list | None = None
+    std: list | None = None
+
+    def __post_init__(self):
+        if self.encoding not in ENCODINGS:
+            raise ValueError(f"encoding must be one of {ENCODINGS}, got {self.encoding!r}")
+        if self.mean is not None and self.encoding != "direct":
+            raise ValueError("normalised inputs convert with direct encoding only (Poisson "
+                             "rates cannot be negative)")
+
+    def features(self, x) -> torch.Tensor:
+        x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+        if self.mean is None:
+            return x / self.x_max
+        return (x - torch.as_tensor(self.mean, dtype=torch.float32)) / torch.as_tensor(
+            self.std, dtype=torch.float32)
+
+    def snn_options(self) -> dict:
+        """The SNN's input options (``SpikingMLP`` / ``SpikingConvNet`` keywords)."""
+        if self.encoding == "poisson":
+            return {"in_bits": 1, "in_scale": 1.0, "encoding": "poisson",
+                    "x_max": float(self.x_max)}
+        norm = {} if self.mean is None else {"in_mean": list(self.mean),
+                                             "in_std": list(self.std)}
+        return {"in_bits": int(self.in_bits), "in_scale": 1.0 / self.x_max,
+                "encoding": "direct", "x_max": float(self.x_max), **norm}
 
 
 class ReLUMLP(nn.Module):
@@ -90,15 +139,16 @@ class ReLUCNN(nn.Module):
 
 
 def train_ann(sizes, x: np.ndarray, y: np.ndarray, *, epochs: int = 60, lr: float = 0.05,
-              seed: int = 0, x_max: float = 16.0, net: nn.Module | None = None
-              ) -> ReLUMLP | ReLUCNN:
+              seed: int = 0, x_max: float = 16.0, net: nn.Module | None = None,
+              inputs: InputMap | None = None) -> ReLUMLP | ReLUCNN:
     """Train a ReLU MLP of ``sizes`` (or the given ``net``, e.g. a :class:`ReLUCNN`) on
-    integer inputs scaled to ``[0, 1]`` by ``x_max``."""
+    the features of integer inputs (``inputs``; default: scaled to ``[0, 1]`` by
+    ``x_max``)."""
     torch.manual_seed(seed)
     net = ReLUMLP(sizes) if net is None else net
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    xt = torch.as_tensor(x, dtype=torch.float32) / x_max
+    xt = (inputs or InputMap(x_max=x_max)).features(x)
     yt = torch.as_tensor(y)
     g = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
@@ -137,14 +187,17 @@ def l4_ratio(W: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def convert(ann: ReLUMLP | ReLUCNN, calib_rates: torch.Tensor, *, timesteps: int,
             spike_bits: int = 1, percentile: float = 99.9, l4_strength: float = 0.0,
-            reset: str = "soft", x_max: float = 16.0) -> SpikingMLP | SpikingConvNet:
-    """A rate-coded :class:`SpikingMLP` or :class:`SpikingConvNet` (IF neurons, Poisson
-    inputs) from ``ann``."""
+            reset: str = "soft", x_max: float = 16.0, inputs: InputMap | None = None
+            ) -> SpikingMLP | SpikingConvNet:
+    """A rate-coded :class:`SpikingMLP` or :class:`SpikingConvNet` (IF neurons) from
+    ``ann``; ``calib_rates`` are the ANN's input features of the calibration data, and
+    ``inputs`` the SNN's input stream (default: Poisson of ``x / x_max``)."""
+    inputs = inputs or InputMap(x_max=x_max)
     lams = activation_scales(ann, calib_rates, percentile)
     s_max = (1 << spike_bits) - 1
-    snn = ann.spiking(timesteps=timesteps, in_bits=1, in_scale=1.0, readout="membrane",
-                      spike_bits=spike_bits, reset=reset, leak_shift=None, fire="floor",
-                      mpr=False, encoding="poisson", x_max=float(x_max))
+    snn = ann.spiking(timesteps=timesteps, readout="membrane", spike_bits=spike_bits,
+                      reset=reset, leak_shift=None, fire="floor", mpr=False,
+                      **inputs.snn_options())
     prev_lam, prev_smax = 1.0, 1
     last = len(ann.fc) - 1
     for i, (fc, dst) in enumerate(zip(ann.fc, snn.fc if hasattr(snn, "fc") else snn.ops)):
@@ -167,23 +220,24 @@ def convert(ann: ReLUMLP | ReLUCNN, calib_rates: torch.Tensor, *, timesteps: int
 @torch.no_grad()
 def snn_accuracy(snn: SpikingMLP | SpikingConvNet, x: np.ndarray, y: np.ndarray, *, seed: int,
                  x_max: float = 16.0) -> float:
-    """Accuracy of a converted SNN under seeded Poisson input."""
-    rates = torch.as_tensor(x, dtype=torch.float32) / x_max
-    spikes = poisson_encode(rates, snn.timesteps, seed)
-    pred = snn(spikes).argmax(1).numpy()
+    """Accuracy of a converted SNN on raw inputs ``x``, encoded as its config says
+    (seeded Poisson spikes of ``x / x_max``, or direct)."""
+    pred = snn(encode(snn.config, x, seed).to(torch.float32)).argmax(1).numpy()
     return float((pred == y).mean())
 
 
 def choose_l4_strength(ann: ReLUMLP | ReLUCNN, calib_x: np.ndarray, calib_y: np.ndarray, *,
                        timesteps: int, spike_bits: int = 1,
                        grid=(-1.0, -0.5, 0.0, 0.5, 1.0, 2.0), seed: int = 0,
-                       x_max: float = 16.0) -> tuple[float, dict]:
+                       x_max: float = 16.0, percentile: float = 99.9,
+                       inputs: InputMap | None = None) -> tuple[float, dict]:
     """Pick ``alpha`` from ``grid`` by calibration accuracy (ties: smallest ``|alpha|``)."""
-    rates = torch.as_tensor(calib_x, dtype=torch.float32) / x_max
+    inputs = inputs or InputMap(x_max=x_max)
+    rates = inputs.features(calib_x)
     scores = {}
     for alpha in grid:
         snn = convert(ann, rates, timesteps=timesteps, spike_bits=spike_bits, l4_strength=alpha,
-                      x_max=x_max)
+                      percentile=percentile, inputs=inputs)
         scores[alpha] = snn_accuracy(snn, calib_x, calib_y, seed=seed, x_max=x_max)
     best = max(scores, key=lambda a: (scores[a], -abs(a)))
     return best, scores

@@ -112,3 +112,67 @@ def test_cnn_conversion_tracks_the_ann_on_digits():
     snn = convert(ann, calib, timesteps=32)
     acc = snn_accuracy(snn, d.x_test, d.y_test, seed=0)
     assert ann_acc > 0.9 and acc > ann_acc - 0.08, (ann_acc, acc)
+
+
+def test_direct_normalised_conversion_computes_the_anns_first_layer_exactly():
+    """With direct encoding and normalised inputs the SNN's first layer charge per step is
+    the ANN's first pre-activation in units of lam / s_max, on raw integers (the
+    normalisation folded), and the SNN exports bit-exact."""
+    from snnhw.nn.convert import InputMap
+    from snnhw.nn.export import compare, export_model
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 32, (400, 4))
+    y = (x[:, 0] > x[:, 1]).astype(np.int64)
+    inputs = InputMap(encoding="direct", x_max=31.0, in_bits=5,
+                      mean=list(x.mean(0)), std=list(x.std(0)))
+    ann = small_ann()
+    feats = inputs.features(x)
+    snn = convert(ann, feats, timesteps=8, spike_bits=2, inputs=inputs)
+    lam = activation_scales(ann, feats)[0]
+    W, b = snn.float_layers()[0].W, snn.float_layers()[0].b      # per raw input unit
+    charge = torch.as_tensor(x, dtype=torch.float64) @ W.T + b
+    want = ann.fc[0](feats).double() * 3 / lam
+    assert torch.allclose(charge, want, atol=1e-4)
+    assert snn.config["encoding"] == "direct" and snn.config["in_bits"] == 5
+    q, net = export_model(snn)
+    c = compare(snn, q, net, x, y)
+    assert c.agree_samples == c.samples == 400
+
+
+def test_normalised_inputs_need_direct_encoding():
+    from snnhw.nn.convert import InputMap
+
+    with pytest.raises(ValueError, match="direct encoding only"):
+        InputMap(encoding="poisson", mean=[0.0], std=[1.0])
+    with pytest.raises(ValueError, match="encoding must be"):
+        InputMap(encoding="rate")
+
+
+def test_api_convert_direct_normalised_on_digits():
+    import snnhw
+
+    c = snnhw.convert("digits", hidden=(32,), epochs=5, timesteps=8, l4=0.0,
+                      encoding="direct", normalize=True)
+    assert c.encoding == "direct" and c.normalize and c.snn_test_acc > 0.8
+    assert c.snn_test_acc > c.ann_test_acc - 0.1, (c.snn_test_acc, c.ann_test_acc)
+    m = c.export()
+    cmp = m.compare()
+    assert cmp.agree_samples == cmp.samples and cmp.int_acc > 0.8
+    with pytest.raises(snnhw.InputError, match="normalize converts an MLP") as err:
+        snnhw.convert("digits", normalize=True)
+    assert "--encoding direct" in err.value.cli
+
+
+def test_cli_convert_direct_normalised(tmp_path, capsys):
+    import json
+
+    from snnhw.cli import main
+
+    out = tmp_path / "c.pt"
+    assert main(["convert", "--encoding", "direct", "--normalize", "--epochs", "2", "-T", "4",
+                 "--l4", "0", "--hidden", "16", "-o", str(out), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["encoding"] == "direct" and r["normalize"] is True and out.is_file()
+    assert main(["convert", "--normalize", "-o", str(tmp_path / "d.pt")]) == 2
+    assert "--normalize converts an MLP with --encoding direct" in capsys.readouterr().err
