@@ -1,8 +1,9 @@
 """ANN-to-SNN conversion on MNIST-1D, and what the L4-norm adjustment is worth there.
 
 For every network and seed one ReLU ANN is trained (the MLP on normalised inputs, the
-CNN on inputs scaled to [0, 1]); then at every T it is converted three ways, all with
-direct (multi-bit) input encoding, IF neurons and soft reset:
+CNN with BatchNorm, folded before conversion, on inputs scaled to [0, 1]); then at every
+T it is converted three ways, all with direct (multi-bit) input encoding, IF neurons and
+soft reset:
 
 - ``l4``: data-based normalisation (99.9th percentile) plus the L4-norm adjustment, its
   strength chosen on the calibration data (the first 20 % of the training split);
@@ -51,7 +52,7 @@ def run_seed(net: str, seed: int, Ts: list[int], epochs: int | None, spike_bits:
         mean = std = None
         torch.manual_seed(seed)
         sizes, model = None, ReLUCNN(data.defaults["cnn"]["arch"], data.in_shape,
-                                     data.n_classes)
+                                     data.n_classes, bn=True)
     inputs = InputMap(encoding="direct", x_max=x_max, in_bits=data.in_bits, mean=mean,
                       std=std)
     t0 = time.perf_counter()

@@ -202,7 +202,8 @@ def convert(data="digits", *, hidden=(128,), arch: str | None = None, timesteps:
             seed: int = 0, in_bits: int | None = None, encoding: str = "poisson",
             normalize: bool = False) -> Trained:
     """Train a ReLU MLP (``hidden`` sizes) or CNN (``arch``; ``'cnn'``: the data set's
-    default) on ``data`` and convert it to a rate-coded SNN (``snnhw convert``):
+    default; with BatchNorm, folded before conversion) on ``data`` and convert it to a
+    rate-coded SNN (``snnhw convert``):
     data-based normalisation at ``percentile`` on calibration data (the first 20 % of
     the training split) and the L4-norm weight adjustment (``l4``: ``'auto'`` chooses
     the strength on the calibration data, a number fixes it, 0 disables it).
@@ -237,7 +238,7 @@ def convert(data="digits", *, hidden=(128,), arch: str | None = None, timesteps:
                                      "e.g. --arch c16k3p1,sp2,d64")
             arch = d.defaults["cnn"]["arch"]
         torch.manual_seed(seed)
-        net = ReLUCNN(arch, d.in_shape, d.n_classes)   # an ArchError names the layer
+        net = ReLUCNN(arch, d.in_shape, d.n_classes, bn=True)   # an ArchError names the layer
     x_max = float(d.x_max)
     n_cal = len(d.x_train) // 5
     xc, yc = d.x_train[:n_cal], d.y_train[:n_cal]

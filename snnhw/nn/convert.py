@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from .conv import ArchError, SpikingConvNet, parse_arch, plan_arch
+from .folded import fold_batchnorm
 from .kinds import kind
 from .model import SpikingMLP, check_sizes, encode
 
@@ -109,13 +110,19 @@ class ReLUMLP(nn.Module):
 
 class ReLUCNN(nn.Module):
     """Non-spiking CNN of an ``--arch`` text (:mod:`snnhw.nn.conv`): ``conv -> ReLU ->
-    [pool]`` blocks, dense ``-> ReLU`` layers, a last dense layer; inputs are rates."""
+    [pool]`` blocks, dense ``-> ReLU`` layers, a last dense layer; inputs are rates.
+    ``bn``: BatchNorm after every layer but the last (folded into it by
+    :func:`convert`, eval-mode statistics)."""
 
-    def __init__(self, arch, in_shape, n_classes: int):
+    def __init__(self, arch, in_shape, n_classes: int, bn: bool = False):
         super().__init__()
         self.arch, self.in_shape, self.n_classes = parse_arch(arch), tuple(in_shape), n_classes
         self.plan = plan_arch(self.arch, self.in_shape, n_classes)
-        self.fc = nn.ModuleList(kind(p["kind"]).torch_modules(p, False)[0] for p in self.plan)
+        last = len(self.plan) - 1
+        mods = [kind(p["kind"]).torch_modules(p, bn and i < last)
+                for i, p in enumerate(self.plan)]
+        self.fc = nn.ModuleList(op for op, _ in mods)
+        self.bn = nn.ModuleList(norm for _, norm in mods)   # folded into fc by convert
         for p, op in zip(self.plan, self.fc):
             if hasattr(op, "feedback"):
                 raise ArchError(f"--arch: {p['token']!r} is recurrent; ANN-to-SNN conversion "
@@ -125,7 +132,7 @@ class ReLUCNN(nn.Module):
         x = x.reshape(len(x), *self.in_shape)
         hidden = []
         for i, (p, op) in enumerate(zip(self.plan, self.fc)):
-            x = op(kind(p["kind"]).shape_input(x))
+            x = self.bn[i](op(kind(p["kind"]).shape_input(x)))
             if i < len(self.fc) - 1:
                 x = torch.relu(x)
                 hidden.append(x)
@@ -140,13 +147,19 @@ class ReLUCNN(nn.Module):
 
 def train_ann(sizes, x: np.ndarray, y: np.ndarray, *, epochs: int = 60, lr: float = 0.05,
               seed: int = 0, x_max: float = 16.0, net: nn.Module | None = None,
-              inputs: InputMap | None = None) -> ReLUMLP | ReLUCNN:
+              inputs: InputMap | None = None, optimizer: str = "sgd") -> ReLUMLP | ReLUCNN:
     """Train a ReLU MLP of ``sizes`` (or the given ``net``, e.g. a :class:`ReLUCNN`) on
     the features of integer inputs (``inputs``; default: scaled to ``[0, 1]`` by
-    ``x_max``)."""
+    ``x_max``) with ``optimizer`` (``sgd`` with momentum 0.9, or ``adam``) from ``lr``
+    down a cosine."""
     torch.manual_seed(seed)
     net = ReLUMLP(sizes) if net is None else net
-    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
+    if optimizer == "adam":
+        opt = torch.optim.Adam(net.parameters(), lr=lr)
+    elif optimizer == "sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
+    else:
+        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     xt = (inputs or InputMap(x_max=x_max)).features(x)
     yt = torch.as_tensor(y)
@@ -201,8 +214,8 @@ def convert(ann: ReLUMLP | ReLUCNN, calib_rates: torch.Tensor, *, timesteps: int
     prev_lam, prev_smax = 1.0, 1
     last = len(ann.fc) - 1
     for i, (fc, dst) in enumerate(zip(ann.fc, snn.fc if hasattr(snn, "fc") else snn.ops)):
-        W = fc.weight.detach().clone()
-        b = fc.bias.detach().clone()
+        W, b = fold_batchnorm(fc, ann.bn[i] if hasattr(ann, "bn") else nn.Identity())
+        W, b = W.float(), b.float()
         W = W * (prev_lam / prev_smax)
         if i < last:
             W, b = W * (s_max / lams[i]), b * (s_max / lams[i])

@@ -176,3 +176,26 @@ def test_cli_convert_direct_normalised(tmp_path, capsys):
     assert r["encoding"] == "direct" and r["normalize"] is True and out.is_file()
     assert main(["convert", "--normalize", "-o", str(tmp_path / "d.pt")]) == 2
     assert "--normalize converts an MLP with --encoding direct" in capsys.readouterr().err
+
+
+def test_a_cnns_batchnorm_is_folded_before_conversion():
+    """ReLUCNN(bn=True): the converted first layer is conv and BatchNorm folded (eval
+    statistics), scaled by s_max / lam, and the SNN's charge matches the ANN's."""
+    from snnhw.nn.convert import ReLUCNN
+
+    torch.manual_seed(0)
+    ann = ReLUCNN("c4k3p1,sp2,d8", (1, 1, 12), 3, bn=True)
+    with torch.no_grad():
+        ann.bn[0].running_mean.copy_(torch.linspace(-0.5, 0.5, 4))
+        ann.bn[0].running_var.copy_(torch.linspace(0.5, 2.0, 4))
+        ann.bn[0].weight.copy_(torch.linspace(0.5, 1.5, 4))
+        ann.bn[0].bias.copy_(torch.linspace(-0.1, 0.2, 4))
+    ann.eval()
+    rates = torch.rand(300, 12, generator=torch.Generator().manual_seed(1))
+    snn = convert(ann, rates, timesteps=4, spike_bits=2)
+    lam = activation_scales(ann, rates)[0]
+    scale = ann.bn[0].weight / torch.sqrt(ann.bn[0].running_var + ann.bn[0].eps)
+    W = ann.fc[0].weight * scale[:, None, None, None] * 3 / lam
+    b = ((ann.fc[0].bias - ann.bn[0].running_mean) * scale + ann.bn[0].bias) * 3 / lam
+    assert torch.allclose(snn.ops[0].weight, W, atol=1e-6)
+    assert torch.allclose(snn.ops[0].bias, b, atol=1e-6)
