@@ -11,6 +11,7 @@ on every layer's ``I, v, s, u`` (a run that disagrees is marked). Networks (MNIS
 - ``mlp``: 40-256-128-10, the data set's MLP recipe;
 - ``cnn``: the default CNN ``c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128``;
 - ``board``: the iCEBreaker's CNN ``c32k5p2,sp2,c32k3p1,sp4``;
+- ``temporal``: mnist1d-temporal's MLP recipe (leak shift 3, T = 40);
 - ``rnn``: mnist1d-temporal's recurrent network (r128).
 
 Float checkpoints and finished runs are cached under ``--cache`` (an interrupted run
@@ -33,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 NETS = {"mlp": ("mnist1d", None), "cnn": ("mnist1d", "cnn"),
-        "board": ("mnist1d", "c32k5p2,sp2,c32k3p1,sp4"), "rnn": ("mnist1d-temporal", "rnn")}
+        "board": ("mnist1d", "c32k5p2,sp2,c32k3p1,sp4"), "temporal": ("mnist1d-temporal", None),
+        "rnn": ("mnist1d-temporal", "rnn")}
 
 
 def _float_model(net: str, seed: int, epochs: int | None, cache: Path):
