@@ -51,12 +51,21 @@ class OutputError(SnnhwError, ValueError):
     """An output path that cannot be written; the one-line message says why."""
 
 
-def prepare_output(path, what: str = "output") -> Path:
-    """Check, before any work, that a file can be written at ``path``: not a folder, its
+def prepare_output(path, what: str = "output", *, inputs=()) -> Path:
+    """Check, before any work, that a file can be written at ``path``: not a folder nor
+    any other non-regular file (a device, a pipe), not one of ``inputs`` (the files the
+    command reads; compared after resolving ``.``, ``..`` and symbolic links), its
     folder creatable (made here) and writable. Raises :class:`OutputError`."""
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"{what} {path} is a folder; give a file name")
+    if path.exists() and not path.is_file():
+        raise OutputError(f"{what} {path} is not a regular file (a device or a pipe); give "
+                          "a file name")
+    for given in inputs:
+        if given is not None and _same_file(path, Path(given)):
+            raise OutputError(f"{what} {path} is the input {given}: writing it would destroy "
+                              "the input; give another name")
     parent = path.parent
     for up in (parent, *parent.parents):
         if up.exists():
@@ -71,6 +80,15 @@ def prepare_output(path, what: str = "output") -> Path:
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"{what} {path}: folder {parent} is not writable")
     return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` are one existing file (through ``.``, ``..``, hard or
+    symbolic links). A data set's name or a missing input is no file."""
+    try:
+        return a.exists() and b.is_file() and os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
 
 
 def _mode_for(path: Path) -> int:

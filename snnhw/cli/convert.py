@@ -58,7 +58,7 @@ def run(args) -> int:
     from ..nn.conv import ArchError
 
     sizes = list(parse_sizes(args.hidden))
-    out = prepare_output(args.output, "checkpoint")
+    out = prepare_output(args.output, "checkpoint", inputs=(args.data,))
     with one_line(ArchError, ValueError):   # a DataError is a ValueError
         c = convert(args.data, in_bits=args.in_bits, hidden=sizes, arch=args.arch,
                     timesteps=args.timesteps, spike_bits=args.spike_bits,

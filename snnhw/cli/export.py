@@ -56,7 +56,7 @@ def run(args) -> int:
     if args.nir:
         return _run_nir(args, ck)
     name = args.name if args.name is not None else Path(args.checkpoint).stem
-    out = prepare_output(args.output, "IR file")
+    out = prepare_output(args.output, "IR file", inputs=(args.checkpoint, args.data))
     data = load_dataset(args.data or ck.data, args.in_bits)
     with one_line():
         ck.check_data(data)
@@ -94,7 +94,7 @@ def _run_nir(args, ck) -> int:
     from ..nn.nirio import NIRError
 
     out = prepare_output(args.output if args.output != "out/net.snn" else "out/model.nir",
-                         "NIR file")
+                         "NIR file", inputs=(args.checkpoint,))
     with one_line(NIRError, prefix="cannot export to NIR: "):
         report = ck.save_nir(out, dt=args.dt).to_dict()
     if args.json:

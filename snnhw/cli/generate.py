@@ -39,7 +39,7 @@ def run(args) -> int:
     lanes = parse_lanes(args.lanes, net)
     # the network's name comes from the file: it names one folder under rtl_out/, no more
     out = Path(args.output or f"rtl_out/{safe_name(net.name)}")
-    prepare_output(out / f"{args.top}.v", "Verilog")   # refuses an -o that is a file
+    prepare_output(out / f"{args.top}.v", "Verilog", inputs=(args.net,))   # -o a file: no
     from ..api import Model
     from ..gateware.plan import DesignError
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -57,9 +58,12 @@ def run(args) -> int:
     from ..nn.nirio import NIRError
     from ..nn.quant import ExportError
 
-    out = prepare_output(args.output, "IR file")
+    out = prepare_output(args.output, "IR file", inputs=(args.model,))
     if args.checkpoint:
-        prepare_output(args.checkpoint, "checkpoint")
+        prepare_output(args.checkpoint, "checkpoint", inputs=(args.model,))
+        if os.path.realpath(args.checkpoint) == os.path.realpath(out):
+            raise CLIError(f"--checkpoint {args.checkpoint} is the IR file's path too; give "
+                           "two names")
     src = Path(args.model)
     if not src.is_file():
         raise CLIError(f"cannot import {args.model}: "

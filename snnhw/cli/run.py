@@ -29,7 +29,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    trace = prepare_output(args.trace, "trace") if args.trace else None
+    trace = (prepare_output(args.trace, "trace", inputs=(args.net, args.input, args.data))
+             if args.trace else None)
     net = load_network(args.net)
     labels = None
     if args.input is not None:

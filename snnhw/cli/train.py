@@ -129,7 +129,7 @@ def run(args) -> int:
     from ..api import train
     from ..nn.conv import ArchError
 
-    out = prepare_output(args.output, "checkpoint")
+    out = prepare_output(args.output, "checkpoint", inputs=(args.data,))
     with one_line(ArchError, ValueError):   # a DataError is a ValueError
         t = train(args.data, in_bits=args.in_bits,
                   progress=not (args.no_progress or args.json), **options(args))

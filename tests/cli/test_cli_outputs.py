@@ -1,0 +1,80 @@
+"""An output never destroys an input: the same file (by any spelling, or a link) or a
+device as an output is refused in one line before any work, and the input survives."""
+
+import os
+
+import numpy as np
+import pytest
+
+from snnhw.cli import main
+from snnhw.ir.examples import example_paths
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("io")
+    ck = d / "m.pt"
+    assert main(["train", "--epochs", "1", "--hidden", "8", "-o", str(ck), "--json"]) == 0
+    net = d / "n.snn"
+    assert main(["export", str(ck), "-o", str(net), "--json"]) == 0
+    x = d / "x.npy"
+    np.save(x, np.load(example_paths()[1])[:2])
+    rng = np.random.default_rng(0)
+    npz = d / "mine.npz"
+    np.savez(npz, x_train=rng.integers(0, 16, (40, 6)), y_train=rng.integers(0, 2, 40),
+             x_test=rng.integers(0, 16, (10, 6)), y_test=rng.integers(0, 2, 10))
+    return {"ck": ck, "net": net, "x": x, "npz": npz, "dir": d}
+
+
+def _cases(f):
+    d = f["dir"]
+    link = d / "link.pt"
+    if not link.exists():
+        os.symlink(f["ck"], link)
+    dotted = f"{d}/./././{f['ck'].name}"
+    return [
+        (["export", str(f["ck"]), "-o", str(f["ck"])], f["ck"]),
+        (["export", str(f["ck"]), "-o", dotted], f["ck"]),
+        (["export", str(f["ck"]), "-o", str(link)], f["ck"]),
+        (["export", str(f["ck"]), "--nir", "-o", str(f["ck"])], f["ck"]),
+        (["run", str(f["net"]), "--input", str(f["x"]), "--trace", str(f["x"])], f["x"]),
+        (["run", str(f["net"]), "--input", str(f["x"]), "--trace", str(f["net"])], f["net"]),
+        (["train", "--data", str(f["npz"]), "-o", str(f["npz"]), "--epochs", "1"], f["npz"]),
+        (["convert", "--data", str(f["npz"]), "-o", str(f["npz"]), "--epochs", "1"], f["npz"]),
+    ]
+
+
+def test_an_output_that_is_an_input_is_refused_and_the_input_survives(files, capsys):
+    for argv, victim in _cases(files):
+        before = victim.read_bytes()
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "would destroy the input" in err[0], (argv, err)
+        assert victim.read_bytes() == before, argv
+
+
+def test_import_refuses_its_own_graph_and_one_name_for_two_outputs(files, tmp_path, capsys):
+    import torch
+
+    from snnhw.nn.conv import SpikingConvNet
+    from snnhw.nn.nirio import to_nir, write_graph
+
+    torch.manual_seed(0)
+    model = SpikingConvNet("d6", in_shape=(1, 1, 4), n_classes=2, timesteps=2, in_bits=1,
+                           in_scale=1.0, spike_bits=1, fire="floor", mpr=False)
+    g = tmp_path / "g.nir"
+    write_graph(g, to_nir(model))
+    before = g.read_bytes()
+    assert main(["import", str(g), "-o", str(g)]) == 2
+    assert "would destroy the input" in capsys.readouterr().err
+    out = tmp_path / "o.snn"
+    assert main(["import", str(g), "-o", str(out), "--checkpoint", str(out)]) == 2
+    assert "give two names" in capsys.readouterr().err
+    assert g.read_bytes() == before and not out.exists()
+
+
+def test_a_device_is_not_an_output(files, capsys):
+    if not os.path.exists("/dev/null"):
+        pytest.skip("no /dev/null")
+    assert main(["export", str(files["ck"]), "-o", "/dev/null"]) == 2
+    assert "not a regular file" in capsys.readouterr().err
