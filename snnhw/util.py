@@ -104,20 +104,40 @@ def _mode_for(path: Path) -> int:
 def atomic_path(path):
     """Yield a temporary path next to ``path``; when the block succeeds, the file written
     there replaces ``path`` in one step (``fsync``, then ``os.replace``). On any error the
-    temporary file is removed and ``path`` is left as it was."""
+    temporary file is removed and ``path`` is left as it was; an operating-system error
+    (a full disk, a file too large, an I/O error, no permission, a name too long) is an
+    :class:`OutputError` naming ``path`` and the reason."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         yield Path(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        why = _write_failure(exc)
+        if why is not None:
+            raise OutputError(f"cannot write {path}: {why}") from None
         raise
+
+
+def _write_failure(exc: BaseException) -> str | None:
+    """The one-line reason of a failed write, or ``None`` for an error that is not one
+    (a bug, an interrupt: passed on as it is). torch's zip writer reports a short write
+    (a full disk, a file size limit) as a ``RuntimeError`` about the stream position."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc).splitlines()[0]
+    if isinstance(exc, RuntimeError) and ("unexpected pos" in str(exc)
+                                          or "PytorchStreamWriter" in str(exc)):
+        return "the write stopped short (a full disk or a file size limit)"
+    return None
 
 
 @contextlib.contextmanager

@@ -78,3 +78,34 @@ def test_a_device_is_not_an_output(files, capsys):
         pytest.skip("no /dev/null")
     assert main(["export", str(files["ck"]), "-o", "/dev/null"]) == 2
     assert "not a regular file" in capsys.readouterr().err
+
+
+LIMITED = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # a write past the limit fails: EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (256, 256))
+from snnhw.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("what", ["export", "train", "run --trace"])
+def test_a_write_that_fails_is_one_line_and_leaves_no_temporary_file(files, tmp_path, what):
+    """EFBIG (a file size limit) while writing an IR file, a checkpoint (torch's writer) or
+    a trace: exit 2, one line naming the path, the old file kept, no temporary file."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.bin"
+    out.write_bytes(b"old")
+    argv = {"export": ["export", str(files["ck"]), "-o", str(out)],
+            "train": ["train", "--epochs", "1", "--hidden", "8", "-o", str(out)],
+            "run --trace": ["run", str(files["net"]), "--input", str(files["x"]),
+                            "--trace", str(out)]}[what]
+    r = subprocess.run([sys.executable, "-c", LIMITED, *argv], capture_output=True, text=True,
+                       cwd=tmp_path, timeout=300)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1, r.stderr[-2000:]
+    assert f"cannot write {out}" in lines[0] and "Traceback" not in r.stderr
+    assert out.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
