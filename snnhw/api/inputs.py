@@ -8,7 +8,8 @@ import numpy as np
 from ..errors import InputError
 from ..ir import Network
 
-__all__ = ["RANDOM_DENSITY", "RANDOM_SAMPLES", "MAX_RANDOM_SAMPLES", "steps", "take",
+__all__ = ["RANDOM_DENSITY", "RANDOM_SAMPLES", "MAX_RANDOM_SAMPLES", "check_labels", "steps",
+           "take",
            "split_inputs", "check_fits"]
 
 RANDOM_DENSITY = 0.25   # share of non-zero values in the seeded random inputs
@@ -39,6 +40,20 @@ def steps(net: Network, x, where: str = "x", *, cli_where: str | None = None) ->
         return check_input(net, x)
     except (TypeError, ValueError) as exc:
         raise error(str(exc)) from None
+
+
+def check_labels(y, classes: int, where: str, *, cli_where: str | None = None) -> np.ndarray:
+    """Labels ``y`` as int64, or an :class:`~snnhw.errors.InputError` naming ``where``:
+    integers (any width, unsigned up to 2**64-1 included) in ``0 .. classes-1``."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "iub" or y.ndim != 1:
+        detail = f"expected 1-D integer labels, got dtype {y.dtype}, shape {list(y.shape)}"
+        raise InputError(f"{where}: {detail}", cli=f"{cli_where or where}: {detail}")
+    if len(y) and (int(y.min()) < 0 or int(y.max()) >= classes):
+        detail = (f"labels {int(y.min())}..{int(y.max())}; the network has {classes} classes "
+                  f"(0..{classes - 1})")
+        raise InputError(f"{where}: {detail}", cli=f"{cli_where or where}: {detail}")
+    return y.astype(np.int64)
 
 
 def take(x, y, n: int | None):
@@ -73,6 +88,7 @@ def split_inputs(net: Network, *, data=None, default_data: str | None = None,
                              f"the network takes {net.n_in} inputs over T={net.timesteps} "
                              "steps")
         return _random(net, RANDOM_SAMPLES if n is None else n, seed)
+    check_labels(d.y_test, net.n_out, f"data {d.name!r}")
     xs, ys = take(d.x_test, d.y_test, n)
     if config is None:
         config = {"timesteps": net.timesteps, "encoding": encoding, "x_max": 16.0}

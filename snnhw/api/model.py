@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..ir import Network
-from .inputs import check_fits, split_inputs, steps, take
+from .inputs import check_fits, check_labels, split_inputs, steps, take
 from .report import Report
 
 __all__ = ["Model", "check_backend", "write_nir"]
@@ -79,7 +79,13 @@ class Model:
             if data is not None:
                 raise InputError("give inputs x or a data set, not both",
                                  cli="--input and --data exclude each other")
-            x, y = take(steps(self.network, x), None if y is None else np.asarray(y), n)
+            x = steps(self.network, x)
+            if y is not None:
+                y = check_labels(y, self.network.n_out, "y", cli_where="--labels")
+                if len(y) != len(x):
+                    raise InputError(f"y: {len(y)} labels for {len(x)} samples",
+                                     cli=f"--labels: {len(y)} labels for {len(x)} samples")
+            x, y = take(x, y, n)
             return x, y, "given samples"
         return split_inputs(self.network, data=data, default_data=self.data,
                             config=self._config, encoding=encoding, in_bits=in_bits, n=n,

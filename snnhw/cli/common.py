@@ -73,10 +73,12 @@ def parse_lanes(text: str, net: Network):
         raise CLIError(why)
     n_layers = len(net.layers)
     sizes = [ly.n_out for ly in net.layers]
-    try:
-        values = [int(v) for v in str(text).split(",")]
-    except ValueError:
-        raise CLIError(f"--lanes takes integers, got {text!r}") from None
+    import re
+
+    parts = str(text).split(",")
+    if not all(re.fullmatch(r"\s*[-+]?[0-9]+\s*", p) for p in parts):   # ASCII digits only
+        raise CLIError(f"--lanes takes integers, got {text!r}")
+    values = [int(p) for p in parts]
     if any(v < 1 for v in values) or len(values) not in (1, n_layers):
         raise CLIError(f"--lanes takes one positive integer or {n_layers} of them, got {text!r}")
     if len(values) == 1 and values[0] > max(sizes):

@@ -154,7 +154,8 @@ def _lanes(values) -> list[str]:
     for v in values:
         text = str(v).replace(" ", "")
         parts = text.split(",")
-        if isinstance(v, bool) or not all(p.isdigit() and int(p) >= 1 for p in parts):
+        if isinstance(v, bool) or not all(p.isascii() and p.isdigit() and int(p) >= 1
+                                          for p in parts):
             raise SpaceError(f"lanes: {v!r} is not a positive integer or a comma-separated "
                              "list of them")
         out.append(text)

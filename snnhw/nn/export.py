@@ -24,8 +24,15 @@ __all__ = ["export_model", "compare", "Comparison"]
 def export_model(model: SpikingMLP, *, w_bits: int = 8, u_bits: int = 16, name: str = ""
                  ) -> tuple[IntegerSNN, Network]:
     """Quantise ``model``; return its integer mode and the validated IR."""
+    from ..ir import IRError
+    from .quant import ExportError
+
     q = quantize(model, w_bits=w_bits, u_bits=u_bits, name=name)
-    return q, q.to_ir()
+    try:
+        return q, q.to_ir()
+    except IRError as exc:    # e.g. a leak shift wider than u_bits
+        raise ExportError(f"the IR cannot hold this model at w_bits={w_bits}, "
+                          f"u_bits={u_bits}: {exc}") from None
 
 
 @dataclass

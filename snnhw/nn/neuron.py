@@ -54,8 +54,11 @@ class MultiBitLIF(nn.Module):
             raise ValueError(f"spike_bits must be an integer in 1..8, got {spike_bits!r}")
         if reset not in RESETS:
             raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
-        if leak_shift is not None and (not isinstance(leak_shift, int) or leak_shift < 1):
-            raise ValueError(f"leak_shift must be None or an integer >= 1, got {leak_shift!r}")
+        if leak_shift is not None and (isinstance(leak_shift, bool)
+                                       or not isinstance(leak_shift, int)
+                                       or not 1 <= leak_shift <= 32):
+            raise ValueError(f"leak_shift must be None or an integer in 1..32, got "
+                             f"{leak_shift!r}")
         if fire not in FIRE_MODES:
             raise ValueError(f"fire must be one of {FIRE_MODES}, got {fire!r}")
         if not theta > 0:

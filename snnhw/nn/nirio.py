@@ -58,6 +58,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..ir.schema import MAX_TIMESTEPS
+from ..util import printable
 from .conv import SpikingConvNet
 from .folded import fold_input
 from .model import SpikingMLP
@@ -229,6 +231,37 @@ def _cycle(succ: dict[str, list[str]]) -> list[str]:
     return []
 
 
+def _meta(meta: dict, key: str, default, kind, lo=None, hi=None):
+    """One value of a graph's metadata (HDF5 gives numpy scalars or one-element arrays):
+    an integer in ``lo..hi``, a finite float in ``(lo, hi]``, or a string; anything else is
+    a :class:`NIRError` naming the key."""
+    if key not in meta:
+        return default
+    raw = meta[key]
+    what = {int: "an integer", float: "a number", str: "a string"}[kind]
+    try:
+        a = np.asarray(raw)
+        ok = a.size == 1 and a.dtype.kind in ("iuf" if kind is not str else "USO")
+        v = a.reshape(()).item() if ok else None
+    except (TypeError, ValueError):
+        ok, v = False, None
+    if isinstance(v, bytes):
+        v = v.decode("utf-8", "replace")
+    if not ok or isinstance(v, bool) or (kind is str) != isinstance(v, str):
+        raise NIRError(f"metadata {key}: expected {what}, got "
+                       f"{printable(repr(raw))[:60]}")
+    if kind is int:
+        if not float(v).is_integer() or not lo <= v <= hi:
+            raise NIRError(f"metadata {key}: expected an integer in {lo}..{hi}, got {v!r}")
+        return int(v)
+    if kind is float:
+        if not (np.isfinite(v) and lo < v <= hi):
+            raise NIRError(f"metadata {key}: expected a finite number in ({lo:g}, {hi:g}], "
+                           f"got {v!r}")
+        return float(v)
+    return v
+
+
 def from_nir(graph, *, timesteps: int | None = None, in_bits: int | None = None,
              dt: float | None = None, reset: str | None = None,
              tol: float = LEAK_TOLERANCE) -> SpikingMLP:
@@ -244,10 +277,13 @@ def from_nir(graph, *, timesteps: int | None = None, in_bits: int | None = None,
     if isinstance(graph, str | Path):
         graph = read_graph(graph)
     meta = getattr(graph, "metadata", None) or {}
-    timesteps = int(meta.get("snnhw_timesteps", 4)) if timesteps is None else timesteps
-    in_bits = int(meta.get("snnhw_in_bits", 1)) if in_bits is None else in_bits
-    dt = float(meta.get("snnhw_dt", DEFAULT_DT)) if dt is None else dt
-    reset = str(meta.get("snnhw_reset", "soft")) if reset is None else reset
+    if not isinstance(meta, dict):
+        raise NIRError(f"the graph's metadata must be a mapping, got {type(meta).__name__}")
+    timesteps = (_meta(meta, "snnhw_timesteps", 4, int, 1, MAX_TIMESTEPS)
+                 if timesteps is None else timesteps)
+    in_bits = _meta(meta, "snnhw_in_bits", 1, int, 1, 16) if in_bits is None else in_bits
+    dt = _meta(meta, "snnhw_dt", DEFAULT_DT, float, 0.0, 1.0) if dt is None else dt
+    reset = _meta(meta, "snnhw_reset", "soft", str) if reset is None else reset
     if not dt > 0:
         raise NIRError(f"dt must be positive, got {dt!r}")
     if reset not in ("soft", "hard"):
@@ -258,7 +294,8 @@ def from_nir(graph, *, timesteps: int | None = None, in_bits: int | None = None,
             raise NIRError(f"recurrent neurons ({', '.join(feedback)}) in a convolutional "
                            "graph: snnhw's recurrent layers are dense")
         return from_conv_chain(chain, timesteps=timesteps, in_bits=in_bits,
-                               in_scale=float(meta.get("snnhw_in_scale", 1.0)), dt=dt,
+                               in_scale=_meta(meta, "snnhw_in_scale", 1.0, float, 0.0,
+                                              1e6), dt=dt,
                                reset=reset, tol=tol)
     body = chain[1:-1]
     layers: list[dict] = []

@@ -1,0 +1,91 @@
+"""Values that used to pass validation and should not: labels outside the classes,
+non-ASCII digits, NIR metadata of the wrong type or range, a checkpoint whose leak shift
+the IR cannot hold. Each is one line and exit status 2."""
+
+import numpy as np
+import pytest
+import torch
+
+from snnhw.cli import main
+from snnhw.ir.examples import example_paths
+
+
+def _one_line(capsys, needle):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0] and "Traceback" not in err[0], err
+    return err[0]
+
+
+@pytest.mark.parametrize("labels,needle", [
+    (np.array([0, 99]), "the network has 10 classes"),
+    (np.array([0, 2**64 - 1], dtype=np.uint64), "the network has 10 classes"),
+    (np.array([0, -1]), "the network has 10 classes"),
+])
+def test_labels_outside_the_classes(tmp_path, capsys, labels, needle):
+    net, x = example_paths()
+    xs = tmp_path / "x.npy"
+    np.save(xs, np.load(x)[:2])
+    y = tmp_path / "y.npy"
+    np.save(y, labels)
+    assert main(["verify", str(net), "--input", str(xs), "--labels", str(y)]) == 2
+    assert _one_line(capsys, needle).startswith("snnhw: error: --labels")
+
+
+def test_a_data_files_labels_outside_the_classes(tmp_path, capsys):
+    from snnhw.ir import save
+    from snnhw.ir.examples import random_network
+
+    rng = np.random.default_rng(0)
+    net = tmp_path / "n.snn"
+    save(random_network(rng, [6, 4, 3], in_bits=4, timesteps=2), net)
+    npz = tmp_path / "d.npz"
+    np.savez(npz, x_train=rng.integers(0, 16, (8, 6)), y_train=rng.integers(0, 3, 8),
+             x_test=rng.integers(0, 16, (4, 6)), y_test=np.array([0, 1, 2, 7]))
+    assert main(["verify", str(net), "--data", str(npz)]) == 2
+    _one_line(capsys, "labels 0..7; the network has 3 classes")
+
+
+@pytest.mark.parametrize("lanes", ["²", "٢", "2,²"])
+def test_lanes_take_ascii_digits_only(capsys, lanes):
+    assert main(["info", str(example_paths()[0]), "--lanes", lanes]) == 2
+    _one_line(capsys, "--lanes takes integers")
+    from snnhw.explore.space import SpaceError, load_space
+
+    with pytest.raises(SpaceError, match="lanes"):
+        load_space(checkpoints=["x.pt"], lanes=[lanes])
+
+
+@pytest.mark.parametrize("key,value,needle", [
+    ("snnhw_timesteps", 4.7, "expected an integer in 1..65536, got 4.7"),
+    ("snnhw_timesteps", np.array([4, 5]), "snnhw_timesteps: expected an integer"),
+    ("snnhw_dt", float("inf"), "snnhw_dt: expected a finite number"),
+    ("snnhw_dt", 1e308, "snnhw_dt: expected a finite number"),
+    ("snnhw_in_bits", "five", "snnhw_in_bits: expected an integer"),
+])
+def test_nir_metadata_of_the_wrong_type_or_range(tmp_path, capsys, key, value, needle):
+    import nir
+
+    from snnhw.nn.conv import SpikingConvNet
+    from snnhw.nn.nirio import to_nir
+
+    torch.manual_seed(0)
+    model = SpikingConvNet("d6", in_shape=(1, 1, 4), n_classes=2, timesteps=2, in_bits=1,
+                           in_scale=1.0, spike_bits=1, fire="floor", mpr=False)
+    g = to_nir(model)
+    g.metadata[key] = value
+    path = tmp_path / "g.nir"
+    nir.write(path, g)
+    assert main(["import", str(path), "-o", str(tmp_path / "o.snn")]) == 2
+    _one_line(capsys, needle)
+
+
+def test_a_checkpoint_whose_leak_the_ir_cannot_hold(tmp_path, capsys):
+    from snnhw.nn.model import SpikingMLP
+    from snnhw.nn.train import save_checkpoint
+
+    m = SpikingMLP([64, 8, 10], leak_shift=20)           # the IR allows 1..u_bits
+    ck = save_checkpoint(tmp_path / "l.pt", m)
+    assert main(["export", str(ck), "-o", str(tmp_path / "l.snn"), "--u-bits", "16"]) == 2
+    _one_line(capsys, "cannot export: the IR cannot hold this model")
+    with pytest.raises(ValueError, match=r"leak_shift must be None or an integer in 1\.\.32"):
+        SpikingMLP([4, 3, 2], leak_shift=99)
