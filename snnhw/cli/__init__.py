@@ -7,7 +7,7 @@ import sys
 
 from .. import __version__
 from ..errors import InputError
-from ..util import OutputError
+from ..util import OutputError, printable
 from . import build, convert, explore, export, generate, info, nir_import, run, train, verify
 from .args import Parser
 from .common import CLIError
@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         # one line, whatever a library put in the message; an InputError in the command
         # line's terms
         text = exc.cli if isinstance(exc, InputError) else str(exc)
-        print(f"snnhw: error: {' '.join(text.split())}", file=sys.stderr)
+        # control characters from a file's contents never reach the terminal
+        print(f"snnhw: error: {printable(' '.join(text.split()))}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); not an error of ours.

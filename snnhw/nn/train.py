@@ -21,7 +21,7 @@ from torch import nn
 
 from ..data import DIGITS_IN_BITS, DIGITS_MAX, Dataset, Split
 from ..errors import SnnhwError
-from ..util import atomic_write
+from ..util import atomic_write, printable
 from .conv import SpikingConvNet
 from .model import SpikingMLP, direct_encode, input_stats
 from .rmp import RMPLoss
@@ -39,6 +39,14 @@ class CheckpointError(SnnhwError, ValueError):
 
 #: the architectures a data set may name (``--arch cnn``, ``--arch rnn``)
 NAMED_ARCHS = ("cnn", "rnn")
+
+
+#: the ranges of TrainConfig's numeric choices (the command line's option types agree)
+INT_RANGES = {"timesteps": (1, 1 << 16), "spike_bits": (1, 8), "epochs": (0, 100_000),
+              "batch_size": (1, 1 << 20), "seed": (0, 2**32 - 1), "qat_epochs": (0, 100_000),
+              "qat_w_bits": (2, 16), "qat_u_bits": (8, 32)}
+FLOAT_RANGES = {"lr": (0.0, 100.0), "weight_decay": (0.0, 10.0), "rmp_lambda": (0.0, 1000.0),
+                "momentum": (0.0, 1.0), "qat_lr_scale": (0.0, 100.0)}
 
 
 @dataclass
@@ -115,7 +123,30 @@ class TrainConfig:
                 raise ValueError(f"data {data.name!r} is temporal with {data.steps} steps; "
                                  f"T must be {data.steps}, got {T}")
             chosen["timesteps"] = data.steps
-        return cls(sizes=(data.n_in, *hidden, data.n_classes), data=data.name, **chosen)
+        cfg = cls(sizes=(data.n_in, *hidden, data.n_classes), data=data.name, **chosen)
+        cfg.check()
+        return cfg
+
+    def check(self) -> None:
+        """A one-line ``ValueError`` for a choice out of its range (``epochs = 0`` only
+        with QAT epochs: a QAT phase from a trained model)."""
+        for key, (lo, hi) in INT_RANGES.items():
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise ValueError(f"{key} must be an integer in {lo}..{hi}, got {v!r}")
+        for key, (lo, hi) in FLOAT_RANGES.items():
+            v = getattr(self, key)
+            if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+                    or not lo <= v <= hi):
+                raise ValueError(f"{key} must be a number in {lo:g}..{hi:g}, got {v!r}")
+        if self.epochs + self.qat_epochs < 1:
+            raise ValueError("epochs must be at least 1")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if self.leak_shift is not None and (isinstance(self.leak_shift, bool) or not isinstance(
+                self.leak_shift, int) or not 1 <= self.leak_shift <= 31):
+            raise ValueError(f"leak_shift must be None or an integer in 1..31, got "
+                             f"{self.leak_shift!r}")
 
     def model(self, data: Dataset | Split | None = None) -> SpikingMLP | SpikingConvNet:
         """The untrained model for ``data`` (its ``in_bits`` and input range; its input
@@ -332,14 +363,14 @@ def load_checkpoint(path: str | Path) -> tuple[SpikingMLP | SpikingConvNet, dict
     cfg = ck.get("config")
     if not isinstance(cfg, dict) or first not in cfg:
         raise CheckpointError(f"{path}: key 'config' must be a dict with '{first}'")
-    unknown = sorted(str(k) for k in cfg if k not in keys)
+    unknown = sorted(printable(str(k)) for k in cfg if k not in keys)
     if unknown:
         raise CheckpointError(f"{path}: unknown config key(s) {', '.join(unknown)}")
     cfg = dict(cfg)
     try:
         model = (SpikingConvNet if cnn else SpikingMLP)(cfg.pop(first), **cfg)
     except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: bad config: {exc}") from None
+        raise CheckpointError(f"{path}: bad config: {printable(str(exc))}") from None
     state = ck.get("state_dict")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
                                               for v in state.values()):
@@ -349,8 +380,8 @@ def load_checkpoint(path: str | Path) -> tuple[SpikingMLP | SpikingConvNet, dict
     extra = sorted(set(state) - set(want))
     if missing or extra:
         raise CheckpointError(f"{path}: state_dict does not match its config (missing: "
-                              f"{', '.join(missing) or '-'}; unexpected: "
-                              f"{', '.join(extra) or '-'})")
+                              f"{', '.join(map(printable, missing)) or '-'}; unexpected: "
+                              f"{', '.join(map(printable, extra)) or '-'})")
     for key, value in state.items():
         if tuple(value.shape) != tuple(want[key].shape):
             raise CheckpointError(f"{path}: state_dict['{key}'] has shape {list(value.shape)}, "

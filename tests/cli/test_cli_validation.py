@@ -89,3 +89,34 @@ def test_a_checkpoint_whose_leak_the_ir_cannot_hold(tmp_path, capsys):
     _one_line(capsys, "cannot export: the IR cannot hold this model")
     with pytest.raises(ValueError, match=r"leak_shift must be None or an integer in 1\.\.32"):
         SpikingMLP([4, 3, 2], leak_shift=99)
+
+
+def test_control_characters_from_a_checkpoint_never_reach_the_terminal(tmp_path, capsys):
+    from snnhw.nn.model import SpikingMLP
+
+    m = SpikingMLP([64, 8, 10])
+    state = m.state_dict()
+    state["evil\x1b[2J\x07"] = torch.zeros(1)
+    ck = tmp_path / "evil.pt"
+    torch.save({"kind": "snnhw-spiking-mlp", "data": "dig\x1b]0;x\x07its", "config": m.config,
+                "state_dict": state, "history": {}, "train_config": {}}, ck)
+    assert main(["export", str(ck), "-o", str(tmp_path / "e.snn")]) == 2
+    line = _one_line(capsys, "unexpected: evil")
+    assert "\x1b" not in line and "\x07" not in line and "\\x1b" in line
+    del state["evil\x1b[2J\x07"]
+    torch.save({"kind": "snnhw-spiking-mlp", "data": "dig\x1b]0;x\x07its", "config": m.config,
+                "state_dict": state, "history": {}, "train_config": {}}, ck)
+    assert main(["export", str(ck), "-o", str(tmp_path / "e.snn")]) == 2
+    line = _one_line(capsys, "unknown data set")
+    assert "\x1b" not in line and "\x07" not in line
+
+
+def test_explores_trainings_take_the_ranges_of_train(tmp_path):
+    from snnhw.explore.space import SpaceError, load_space, training_configs
+
+    for value, needle in (("0", "epochs must be at least 1"), ("-3", "epochs must be an "
+                          "integer in 0..100000"), ("1.5", "got 1.5"), ("true", "got True")):
+        f = tmp_path / "s.toml"
+        f.write_text(f'boards = ["icebreaker"]\n[train]\ndata = "digits"\nepochs = {value}\n')
+        with pytest.raises(SpaceError, match=needle):
+            training_configs(load_space(str(f)))
