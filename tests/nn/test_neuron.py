@@ -43,7 +43,7 @@ def test_state_starts_at_zero_every_call():
 @pytest.mark.parametrize("kwargs, text", [
     (dict(spike_bits=0), "spike_bits must be an integer in 1..8"),
     (dict(reset="zero"), "reset must be one of"),
-    (dict(leak_shift=0), "leak_shift must be None or an integer >= 1"),
+    (dict(leak_shift=0), "leak_shift must be None or an integer in 1..32"),
     (dict(fire="round"), "fire must be one of"),
     (dict(theta=0.0), "theta must be positive"),
 ])
