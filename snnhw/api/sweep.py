@@ -25,12 +25,13 @@ def explore_space(checkpoints=(), *, space=None, data=None, boards=None, lanes=N
     each finished point written to the SQLite ``store`` at once, then report it as
     :func:`explore_report` does (``summary`` says what the sweep did). Everything about
     the space is checked before any file is touched."""
-    from ..explore.runner import open_cluster, sweep, train_models
+    from ..explore.runner import check_cluster, open_cluster, sweep, train_models
     from ..explore.store import Store
 
     if resume and redo:
         raise InputError("resume and redo exclude each other",
                          cli="--resume and --redo exclude each other")
+    check_cluster(scheduler, workers)
     the_space, trainings = _space(space, checkpoints=list(checkpoints) or None, data=data,
                                   boards=boards, lanes=lanes, w_bits=w_bits, u_bits=u_bits,
                                   clock_mhz=clock_mhz, cores=cores)

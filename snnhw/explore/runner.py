@@ -40,6 +40,40 @@ class SweepError(SnnhwError, RuntimeError):
     """A sweep that cannot start (store conflicts, no scheduler); one line."""
 
 
+def scheduler_address(text: str) -> str:
+    """A Dask scheduler address ``[tcp://]HOST:PORT`` (an IPv6 host in brackets) checked,
+    as ``tcp://HOST:PORT``; anything else is a one-line :class:`SweepError`."""
+    import re
+
+    m = re.fullmatch(r"(?:tcp://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})",
+                     str(text).strip())
+    if m is None or not 1 <= int(m.group(2)) <= 65535:
+        raise SweepError(f"scheduler {text!r}: expected tcp://HOST:PORT (HOST a name, an IPv4 "
+                         "address or an IPv6 one in brackets; PORT 1..65535)")
+    if m.group(1).startswith("["):
+        import ipaddress
+
+        try:
+            ipaddress.IPv6Address(m.group(1)[1:-1])
+        except ValueError:
+            raise SweepError(f"scheduler {text!r}: {m.group(1)} is not an IPv6 address") from None
+    return f"tcp://{m.group(1)}:{int(m.group(2))}"
+
+
+def check_cluster(scheduler: str | None = None, workers: int | None = None) -> str | None:
+    """The scheduler's checked address (:func:`scheduler_address`), or ``None`` for a
+    local cluster, whose ``workers`` must be at most the machine's cores; a
+    :class:`SweepError` otherwise."""
+    if scheduler:
+        return scheduler_address(scheduler)
+    cores = os.cpu_count() or 1
+    if workers is not None and not 1 <= workers <= cores:
+        raise SweepError(f"workers must be in 1..{cores} (the cores of this machine) for a "
+                         f"local cluster, got {workers}; an existing cluster (scheduler) "
+                         "has its own")
+    return None
+
+
 def open_cluster(scheduler: str | None = None, workers: int | None = None):
     """``(client, cluster)``: a client of the scheduler at ``scheduler``, or of a new
     ``LocalCluster`` of ``workers`` single-threaded worker processes (default: one per
@@ -47,11 +81,12 @@ def open_cluster(scheduler: str | None = None, workers: int | None = None):
     import dask
     from dask.distributed import Client, LocalCluster
 
-    if scheduler:
+    address = check_cluster(scheduler, workers)
+    if address:
         try:
-            return Client(scheduler, timeout="20s"), None
-        except (OSError, TimeoutError) as exc:
-            raise SweepError(f"no Dask scheduler at {scheduler}: {exc}") from None
+            return Client(address, timeout="20s"), None
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise SweepError(f"no Dask scheduler at {address}: {exc}") from None
     n = workers or os.cpu_count() or 1
     # non-daemonic workers: a build runs in a process of its own (a timeout stops it).
     # Set for the whole process: the nanny reads it whenever it (re)starts a worker

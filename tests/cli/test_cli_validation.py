@@ -120,3 +120,21 @@ def test_explores_trainings_take_the_ranges_of_train(tmp_path):
         f.write_text(f'boards = ["icebreaker"]\n[train]\ndata = "digits"\nepochs = {value}\n')
         with pytest.raises(SpaceError, match=needle):
             training_configs(load_space(str(f)))
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--scheduler", "tcp://host"], "expected tcp://HOST:PORT"),
+    (["--scheduler", "tls://a:1"], "expected tcp://HOST:PORT"),
+    (["--scheduler", "tcp://[::zz]:1"], "expected tcp://HOST:PORT"),
+    (["--scheduler", "tcp://[1::2::3]:8786"], "is not an IPv6 address"),
+    (["--workers", "1000"], "workers must be in 1.."),
+])
+def test_explore_checks_the_cluster_before_touching_anything(tmp_path, capsys, argv, needle):
+    from snnhw.nn.model import SpikingMLP
+    from snnhw.nn.train import save_checkpoint
+
+    ck = save_checkpoint(tmp_path / "m.pt", SpikingMLP([64, 4, 10]))
+    store = tmp_path / "s.sqlite"
+    assert main(["explore", str(ck), "--store", str(store), *argv]) == 2
+    _one_line(capsys, needle)
+    assert not store.exists() and not (tmp_path / "s.sqlite.report").exists()
