@@ -136,6 +136,15 @@ def read_npy(path: str, what: str) -> np.ndarray:
                 "not an .npy file")
         raise CLIError(f"{what} {path}: {kind}; expected an .npy array (numpy.save)")
     try:
+        with open(p, "rb") as f:     # the header's shape, before anything is allocated
+            fmt = np.lib.format
+            version = fmt.read_magic(f)
+            read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _, dtype = read(f)
+            declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if declared > p.stat().st_size - f.tell():
+                raise CLIError(f"{what} {path}: its header declares {list(shape)} of "
+                               f"{dtype} ({declared:,} bytes), more than the file holds")
         x = np.load(p, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

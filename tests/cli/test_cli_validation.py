@@ -138,3 +138,19 @@ def test_explore_checks_the_cluster_before_touching_anything(tmp_path, capsys, a
     assert main(["explore", str(ck), "--store", str(store), *argv]) == 2
     _one_line(capsys, needle)
     assert not store.exists() and not (tmp_path / "s.sqlite.report").exists()
+
+
+def test_an_npy_header_that_declares_more_than_the_file_holds(tmp_path, capsys):
+    """A 100-byte file declaring 8 TB is refused from its header, before any allocation."""
+    bomb = tmp_path / "bomb.npy"
+    with open(bomb, "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<i8", "fortran_order": False, "shape": (10**6, 10**6)})
+        f.write(b"\0" * 64)
+    net = str(example_paths()[0])
+    assert main(["run", net, "--input", str(bomb)]) == 2
+    _one_line(capsys, "more than the file holds")
+    xs = tmp_path / "x.npy"
+    np.save(xs, np.load(example_paths()[1])[:2])
+    assert main(["verify", net, "--input", str(xs), "--labels", str(bomb)]) == 2
+    _one_line(capsys, "more than the file holds")
