@@ -231,6 +231,31 @@ def _cycle(succ: dict[str, list[str]]) -> list[str]:
     return []
 
 
+def _port_size(node, attr: str):
+    """The number of values a NIR ``Input``/``Output`` node declares (``None``: not
+    declared)."""
+    types = getattr(node, attr, None)
+    if not isinstance(types, dict) or not types:
+        return None
+    try:
+        shape = np.asarray(next(iter(types.values()))).reshape(-1)
+        return int(np.prod(shape)) if shape.size and (shape > 0).all() else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _check_ports(chain, n_in: int, n_out: int) -> None:
+    """The graph's ``Input`` and ``Output`` sizes (where declared) against its first and
+    last layers (a :class:`NIRError` naming the node)."""
+    for (name, node), attr, want, what in ((chain[0], "input_type", n_in, "first layer takes"),
+                                           (chain[-1], "output_type", n_out,
+                                            "last layer gives")):
+        got = _port_size(node, attr)
+        if got is not None and got != want:
+            raise NIRError(f"node {name!r} ({type(node).__name__}) declares {got} values; the "
+                           f"{what} {want}")
+
+
 def _meta(meta: dict, key: str, default, kind, lo=None, hi=None):
     """One value of a graph's metadata (HDF5 gives numpy scalars or one-element arrays):
     an integer in ``lo..hi``, a finite float in ``(lo, hi]``, or a string; anything else is
@@ -328,7 +353,8 @@ def from_nir(graph, *, timesteps: int | None = None, in_bits: int | None = None,
         if ly["neuron"] is None:
             raise NIRError(f"node {ly['name']!r}: a hidden weight layer needs a neuron after it")
     readout = "spikes" if layers[-1]["neuron"] is not None else "membrane"
-    in_scale = float(meta.get("snnhw_in_scale", 1.0))
+    _check_ports(chain, layers[0]["W"].shape[1], layers[-1]["W"].shape[0])
+    in_scale = _meta(meta, "snnhw_in_scale", 1.0, float, 0.0, 1e6)
     if feedback:
         return recurrent_model(layers, timesteps=timesteps, in_bits=in_bits,
                                in_scale=in_scale, readout=readout, reset=reset)

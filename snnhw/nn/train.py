@@ -383,11 +383,19 @@ def load_checkpoint(path: str | Path) -> tuple[SpikingMLP | SpikingConvNet, dict
                               f"{', '.join(map(printable, missing)) or '-'}; unexpected: "
                               f"{', '.join(map(printable, extra)) or '-'})")
     for key, value in state.items():
+        if value.layout != torch.strided or value.is_complex() or (
+                value.dtype != want[key].dtype and not (value.is_floating_point()
+                                                        and want[key].is_floating_point())):
+            raise CheckpointError(f"{path}: state_dict['{printable(key)}'] must be a dense "
+                                  f"real tensor of {want[key].dtype}, got {value.dtype} "
+                                  f"({str(value.layout).replace('torch.', '')})")
         if tuple(value.shape) != tuple(want[key].shape):
-            raise CheckpointError(f"{path}: state_dict['{key}'] has shape {list(value.shape)}, "
+            raise CheckpointError(f"{path}: state_dict['{printable(key)}'] has shape "
+                                  f"{list(value.shape)}, "
                                   f"its config needs {list(want[key].shape)}")
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise CheckpointError(f"{path}: state_dict['{key}'] has NaN or infinite values")
+            raise CheckpointError(f"{path}: state_dict['{printable(key)}'] has NaN or infinite "
+                                  "values")
     model.load_state_dict(state)
     model.eval()
     return model, ck

@@ -154,3 +154,41 @@ def test_an_npy_header_that_declares_more_than_the_file_holds(tmp_path, capsys):
     np.save(xs, np.load(example_paths()[1])[:2])
     assert main(["verify", net, "--input", str(xs), "--labels", str(bomb)]) == 2
     _one_line(capsys, "more than the file holds")
+
+
+@pytest.mark.parametrize("make,needle", [
+    (lambda w: w.to(torch.complex64), "must be a dense real tensor"),
+    (lambda w: w.to_sparse(), "must be a dense real tensor"),
+    (lambda w: w.to(torch.int64), "must be a dense real tensor"),
+])
+def test_checkpoint_tensors_dense_and_real(tmp_path, capsys, make, needle):
+    from snnhw.nn.model import SpikingMLP
+    from snnhw.nn.train import save_checkpoint
+
+    ck = save_checkpoint(tmp_path / "m.pt", SpikingMLP([64, 4, 10]))
+    blob = torch.load(ck, weights_only=True)
+    blob["state_dict"]["fc.0.weight"] = make(blob["state_dict"]["fc.0.weight"])
+    torch.save(blob, ck)
+    assert main(["export", str(ck), "-o", str(tmp_path / "m.snn")]) == 2
+    _one_line(capsys, needle)
+
+
+def test_nir_input_and_output_sizes_match_the_layers(tmp_path, capsys):
+    import nir
+
+    from snnhw.nn.conv import SpikingConvNet
+    from snnhw.nn.nirio import to_nir
+
+    torch.manual_seed(0)
+    model = SpikingConvNet("d6", in_shape=(1, 1, 4), n_classes=2, timesteps=2, in_bits=1,
+                           in_scale=1.0, spike_bits=1, fire="floor", mpr=False)
+    for node, new, needle in (("input", nir.Input(input_type=np.array([7])),
+                               "declares 7 values; the first layer takes 4"),
+                              ("output", nir.Output(output_type=np.array([5])),
+                               "declares 5 values; the last layer gives 2")):
+        g = to_nir(model)
+        g.nodes[node] = new
+        path = tmp_path / f"{node}.nir"
+        nir.write(path, g)
+        assert main(["import", str(path), "-o", str(tmp_path / "o.snn")]) == 2
+        _one_line(capsys, needle)
