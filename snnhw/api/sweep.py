@@ -65,8 +65,8 @@ def explore_report(store=DEFAULT_STORE, *, sweep: int | None = None,
 
     if not Path(store).is_file():
         raise InputError(f"no results store at {store} (run a sweep first)")
-    out = _report_dir(store, report_dir)
-    with Store(store) as st:
+    with Store(store, readonly=True) as st:   # a report never changes the store
+        out = _report_dir(store, report_dir)
         return _report(st, None, sweep, out)
 
 

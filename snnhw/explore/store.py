@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from ..errors import SnnhwError
+from ..util import printable
 
 __all__ = ["Store", "StoreError", "SCHEMA_VERSION"]
 
@@ -49,29 +50,60 @@ class StoreError(SnnhwError, ValueError):
 
 
 class Store:
-    """A results store at ``path`` (created when missing)."""
+    """A results store at ``path`` (created when missing). A file that is not one (not
+    SQLite, or an SQLite database of other tables) is refused without being changed;
+    ``readonly`` opens an existing store for reading only (reports)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, readonly: bool = False):
         self.path = Path(path)
         if self.path.exists() and not self.path.is_file():
             raise StoreError(f"{self.path}: not a regular file")
-        if self.path.exists() and self.path.stat().st_size:
+        exists = self.path.exists() and self.path.stat().st_size > 0
+        if readonly and not exists:
+            raise StoreError(f"{self.path}: not a results store (an empty file)")
+        if exists:
             with open(self.path, "rb") as f:
                 if f.read(16) != b"SQLite format 3\x00":
                     raise StoreError(f"{self.path}: not a results store (not an SQLite file)")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._check_tables()
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.executescript(_SCHEMA)
-            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
-                            (str(SCHEMA_VERSION),))
+            if readonly:
+                self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                          timeout=60, isolation_level=None)
+            else:
+                self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.executescript(_SCHEMA)
+                self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
+                                (str(SCHEMA_VERSION),))
             got = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a results store ({exc})") from None
         if got != str(SCHEMA_VERSION):
             raise StoreError(f"{self.path}: store schema {got}, this snnhw reads "
                              f"{SCHEMA_VERSION}")
+
+    def _check_tables(self) -> None:
+        """An existing SQLite file is a store only if it has the store's ``meta`` table
+        with a schema row, or no table at all (a new database); checked read-only."""
+        try:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                 timeout=60)
+            try:
+                tables = {r[0] for r in db.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table'")}
+                ours = "meta" in tables and db.execute(
+                    "SELECT count(*) FROM meta WHERE key='schema'").fetchone()[0] == 1
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a results store ({exc})") from None
+        if tables and not ours:
+            names = ", ".join(sorted(tables)[:5])
+            raise StoreError(f"{self.path}: not a results store (an SQLite database of other "
+                             f"tables: {printable(names)}); it is left as it was")
 
     def close(self) -> None:
         self.db.close()

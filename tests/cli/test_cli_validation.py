@@ -192,3 +192,28 @@ def test_nir_input_and_output_sizes_match_the_layers(tmp_path, capsys):
         nir.write(path, g)
         assert main(["import", str(path), "-o", str(tmp_path / "o.snn")]) == 2
         _one_line(capsys, needle)
+
+
+def test_explore_leaves_a_foreign_or_empty_store_as_it_was(tmp_path, capsys):
+    import sqlite3
+
+    from snnhw.nn.model import SpikingMLP
+    from snnhw.nn.train import save_checkpoint
+
+    ck = save_checkpoint(tmp_path / "m.pt", SpikingMLP([64, 4, 10]))
+    foreign = tmp_path / "app.sqlite"
+    db = sqlite3.connect(foreign)
+    db.execute("CREATE TABLE users (name TEXT)")
+    db.execute("INSERT INTO users VALUES ('ada')")
+    db.commit()
+    db.close()
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")
+    before = foreign.read_bytes()
+    assert main(["explore", str(ck), "--store", str(foreign), "--workers", "1"]) == 2
+    _one_line(capsys, "an SQLite database of other tables: users")
+    assert main(["explore", "--report", "--store", str(foreign)]) == 2
+    _one_line(capsys, "an SQLite database of other tables: users")
+    assert main(["explore", "--report", "--store", str(empty)]) == 2
+    _one_line(capsys, "not a results store")
+    assert foreign.read_bytes() == before and empty.read_bytes() == b""
