@@ -12,9 +12,19 @@ from ..ir import Network
 from .inputs import check_fits, check_labels, split_inputs, steps, take
 from .report import Report
 
-__all__ = ["Model", "check_backend", "write_nir"]
+__all__ = ["MEMORY_BUDGET", "Model", "check_backend", "sample_bytes", "write_nir"]
 
 BACKENDS = ("sim", "board")
+#: what one golden-model run may hold at once (inputs expanded over T, charges, states)
+MEMORY_BUDGET = 1 << 30
+
+
+def sample_bytes(net: Network, trace: bool = False) -> int:
+    """About the memory one sample takes in the golden model: its inputs over ``T`` steps
+    and, per layer, the charge, membranes and spikes of every step (twice that with a
+    trace)."""
+    neurons = sum(ly.n_out for ly in net.layers)
+    return 8 * net.timesteps * (net.n_in + (8 if trace else 4) * neurons)
 
 
 class Model:
@@ -91,12 +101,42 @@ class Model:
                             config=self._config, encoding=encoding, in_bits=in_bits, n=n,
                             seed=seed)
 
-    def run(self, x, *, trace: bool = False):
+    def run(self, x, *, trace: bool = False, where: str = "x",
+            cli_where: str | None = None):
         """The golden model on integer inputs ``x[batch, T, n_in]`` (or ``[batch, n_in]``,
-        the same values every step): a :class:`~snnhw.golden.model.Trace`."""
+        the same values every step): a :class:`~snnhw.golden.model.Trace`.
+
+        Memory stays within :data:`MEMORY_BUDGET`: a batch that would need more runs in
+        pieces (logits and classes joined); a trace that would need more is refused with
+        the memory it would take (an :class:`~snnhw.errors.InputError`; ``where`` names
+        the inputs in it)."""
+        import numpy as np
+
         from .. import golden
 
-        return golden.run(self.network, steps(self.network, x), trace=trace)
+        net = self.network
+        x = np.asarray(x)
+        if x.ndim == 1:
+            x = x[None, :]
+        per = sample_bytes(net, trace)
+        if trace and per * len(x) > MEMORY_BUDGET:
+            need = per * len(x) / 2**30
+            msg = (f"{where}: the trace of {len(x)} samples at T={net.timesteps} needs about "
+                   f"{need:.1f} GiB, more than the {MEMORY_BUDGET >> 30} GiB budget; run "
+                   "fewer samples")
+            raise InputError(msg, cli=msg.replace(where, cli_where or where, 1))
+        step = max(1, MEMORY_BUDGET // per)
+        if per > MEMORY_BUDGET:
+            msg = (f"{where}: one sample at T={net.timesteps} needs about {per / 2**30:.1f} "
+                   f"GiB, more than the {MEMORY_BUDGET >> 30} GiB budget")
+            raise InputError(msg, cli=msg.replace(where, cli_where or where, 1))
+        parts = [golden.run(net, steps(net, x[i:i + step], where, cli_where=cli_where),
+                            trace=trace) for i in range(0, max(len(x), 1), step)]
+        if len(parts) == 1:
+            return parts[0]
+        return golden.Trace(logits=np.concatenate([p.logits for p in parts]),
+                            classes=np.concatenate([p.classes for p in parts]),
+                            layers=None, paths=parts[0].paths)
 
     def info(self, *, lanes=None, core: str = "pipeline") -> Report:
         """Widths, bounds and sizes per layer (``snnhw info``); with ``lanes`` also the

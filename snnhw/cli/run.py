@@ -6,7 +6,7 @@ import numpy as np
 
 from ..api import Model
 from ..util import atomic_write, format_table, prepare_output
-from .common import DATA_HELP, as_steps, emit_json, load_dataset, load_input, load_network, sentence
+from .common import DATA_HELP, emit_json, load_dataset, load_network, one_line, read_npy, sentence
 
 HELP = "run the bit-exact golden model on an input batch"
 
@@ -34,12 +34,13 @@ def run(args) -> int:
     net = load_network(args.net)
     labels = None
     if args.input is not None:
-        x = load_input(args.input, net)
+        x, where = read_npy(args.input, "input"), f"input {args.input}"
     else:
         data = load_dataset(args.data)
-        x = as_steps(net, data.x_test, f"data {data.name!r}")
+        x, where = data.x_test, f"data {data.name!r}"
         labels = data.y_test
-    result = Model(net).run(x, trace=bool(args.trace))
+    with one_line():   # run in pieces when the batch is large; a trace too large refused
+        result = Model(net).run(x, trace=bool(args.trace), where=where)
     accuracy = None if labels is None else float((result.classes == labels).mean())
     if args.trace:
         arrays = {"logits": result.logits, "classes": result.classes}
