@@ -49,6 +49,7 @@ def _read(path: Path) -> dict[str, np.ndarray]:
             if missing:
                 raise DataError(f"{path}: missing array(s) {', '.join(missing)} (an .npz "
                                 f"needs {', '.join(ARRAYS)})")
+            _check_sizes(path, z.zip, [n for n in (*ARRAYS, "in_shape") if n in z.files])
             out = {}
             for name in ARRAYS + (("in_shape",) if "in_shape" in z.files else ()):
                 try:
@@ -62,6 +63,35 @@ def _read(path: Path) -> dict[str, np.ndarray]:
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: "
                         f"{exc})") from None
+
+
+MAX_DATA_BYTES = 1 << 30   # what the arrays of one data file may take once read
+
+
+def _check_sizes(path: Path, zf: zipfile.ZipFile, names: list[str]) -> None:
+    """Every member's size as its ``.npy`` header declares it (shape times item size),
+    checked against what the member holds and against :data:`MAX_DATA_BYTES` in all,
+    before any array is allocated: a small compressed file cannot declare gigabytes."""
+    total = 0
+    for name in names:
+        member = f"{name}.npy"
+        try:
+            info = zf.getinfo(member)
+            with zf.open(member) as f:
+                version = np.lib.format.read_magic(f)
+                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read(f)
+        except KeyError:
+            continue
+        declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if declared > info.file_size:
+            raise DataError(f"{path}: array {name} declares {list(shape)} of {dtype} "
+                            f"({declared:,} bytes), more than its member holds")
+        total += declared
+        if total > MAX_DATA_BYTES:
+            raise DataError(f"{path}: the arrays take more than {MAX_DATA_BYTES >> 20} MiB "
+                            f"once read ({name} reaches {total:,} bytes)")
 
 
 def _labels(path, name, y, n) -> np.ndarray:

@@ -217,3 +217,29 @@ def test_explore_leaves_a_foreign_or_empty_store_as_it_was(tmp_path, capsys):
     assert main(["explore", "--report", "--store", str(empty)]) == 2
     _one_line(capsys, "not a results store")
     assert foreign.read_bytes() == before and empty.read_bytes() == b""
+
+
+def test_a_data_file_that_declares_more_than_it_holds_or_the_budget(tmp_path, capsys,
+                                                                   monkeypatch):
+    import io
+    import zipfile
+
+    import snnhw.data.files as files
+
+    bomb = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in ("x_train", "y_train", "x_test", "y_test"):
+            buf = io.BytesIO()
+            np.lib.format.write_array_header_1_0(
+                buf, {"descr": "<i8", "fortran_order": False, "shape": (10**5, 10**4)})
+            buf.write(b"\0" * 1000)
+            zf.writestr(f"{name}.npy", buf.getvalue())
+    assert main(["train", "--data", str(bomb), "-o", str(tmp_path / "m.pt")]) == 2
+    _one_line(capsys, "more than its member holds")
+    zeros = tmp_path / "zeros.npz"          # honest, compressed, larger than the budget
+    np.savez_compressed(zeros, x_train=np.zeros((400, 400), np.int64),
+                        y_train=np.zeros(400, np.int64), x_test=np.zeros((4, 400), np.int64),
+                        y_test=np.zeros(4, np.int64))
+    monkeypatch.setattr(files, "MAX_DATA_BYTES", 1 << 20)
+    assert main(["train", "--data", str(zeros), "-o", str(tmp_path / "m.pt")]) == 2
+    _one_line(capsys, "the arrays take more than 1 MiB once read")
