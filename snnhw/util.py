@@ -82,6 +82,26 @@ def prepare_output(path, what: str = "output", *, inputs=()) -> Path:
     return path
 
 
+def npy_header(f):
+    """``(shape, fortran_order, dtype, nbytes)`` from the ``.npy`` header at the position
+    of the binary file object ``f`` (left just after the header), nothing allocated:
+    ``nbytes`` is what the header declares the data to take. Versions 1.0 and 2.0; a
+    ``ValueError`` for anything else."""
+    import numpy as np
+
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    else:
+        raise ValueError(f"unsupported npy version {version}")
+    count = 1
+    for dim in shape:
+        count *= int(dim)
+    return shape, fortran, dtype, count * dtype.itemsize
+
+
 def _same_file(a: Path, b: Path) -> bool:
     """Whether ``a`` and ``b`` are one existing file (through ``.``, ``..``, hard or
     symbolic links). A data set's name or a missing input is no file."""

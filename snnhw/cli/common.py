@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import InputError, SnnhwError
 from ..ir import IRError, Network, load
+from ..util import npy_header
 
 __all__ = ["CLIError", "emit_json", "load_network", "parse_lanes", "sentence",
            "as_steps", "load_input", "load_dataset", "read_npy", "DATA_HELP", "one_line"]
@@ -137,11 +138,7 @@ def read_npy(path: str, what: str) -> np.ndarray:
         raise CLIError(f"{what} {path}: {kind}; expected an .npy array (numpy.save)")
     try:
         with open(p, "rb") as f:     # the header's shape, before anything is allocated
-            fmt = np.lib.format
-            version = fmt.read_magic(f)
-            read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
-            shape, _, dtype = read(f)
-            declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            shape, _, dtype, declared = npy_header(f)
             if declared > p.stat().st_size - f.tell():
                 raise CLIError(f"{what} {path}: its header declares {list(shape)} of "
                                f"{dtype} ({declared:,} bytes), more than the file holds")

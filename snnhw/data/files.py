@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..util import npy_header
 from . import DataError, Dataset
 
 __all__ = ["load_npz", "quantise_floats", "MAX_IN_BITS", "MAX_FILE_BYTES"]
@@ -78,13 +79,9 @@ def _check_sizes(path: Path, zf: zipfile.ZipFile, names: list[str]) -> None:
         try:
             info = zf.getinfo(member)
             with zf.open(member) as f:
-                version = np.lib.format.read_magic(f)
-                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                        else np.lib.format.read_array_header_2_0)
-                shape, _, dtype = read(f)
+                shape, _, dtype, declared = npy_header(f)
         except KeyError:
             continue
-        declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
         if declared > info.file_size:
             raise DataError(f"{path}: array {name} declares {list(shape)} of {dtype} "
                             f"({declared:,} bytes), more than its member holds")

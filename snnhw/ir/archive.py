@@ -13,7 +13,8 @@ import zlib
 
 import numpy as np
 
-from .errors import IRDTypeError, IRError, IRFormatError, IRMissingError, IRShapeError
+from ..util import npy_header
+from .errors import IRDTypeError, IRFormatError, IRMissingError, IRShapeError
 from .neuron import MAX_NEURONS, MAX_WEIGHTS, NEURON_KEYS
 
 __all__ = ["MAX_MEMBER_BYTES", "READ_ERRORS", "field", "int_list", "layer_array",
@@ -61,15 +62,7 @@ def read_member(zf: zipfile.ZipFile, name: str, limit: int = MAX_MEMBER_BYTES) -
 def parse_npy(raw: bytes, name: str, max_count: int = MAX_WEIGHTS) -> np.ndarray:
     fp = io.BytesIO(raw)
     try:
-        version = np.lib.format.read_magic(fp)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-        else:
-            raise IRFormatError(f"array '{name}': unsupported npy version {version}")
-    except IRError:
-        raise
+        shape, fortran, dtype, _ = npy_header(fp)
     except READ_ERRORS as exc:
         raise IRFormatError(f"array '{name}': bad npy header: {exc}") from None
     if dtype.kind not in "iu" or dtype.hasobject:
