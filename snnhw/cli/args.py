@@ -11,7 +11,7 @@ import argparse
 import math
 
 __all__ = ["Parser", "int_range", "float_range", "parse_sizes", "MAX_EPOCHS", "MAX_TIMESTEPS",
-           "MAX_SEED", "MAX_LAYER"]
+           "MAX_SEED", "MAX_LAYER", "width_options"]
 
 MAX_EPOCHS = 100_000
 MAX_TIMESTEPS = 1 << 16
@@ -24,6 +24,17 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def width_options(p, prefix: str = "") -> None:
+    """``--w-bits`` and ``--u-bits`` for quantising a checkpoint: unset, they take the
+    widths it was trained for with ``--qat``, else 8 and 16 (:func:`snnhw.api.widths`)."""
+    p.add_argument("--w-bits", type=int_range(2, 16), default=None,
+                   help=f"{prefix}weight width, 2..16 (8, or the width a checkpoint trained "
+                        "with --qat was trained for)")
+    p.add_argument("--u-bits", type=int_range(8, 32), default=None,
+                   help=f"{prefix}membrane width, 8..32 (16, or the width a checkpoint "
+                        "trained with --qat was trained for)")
 
 
 def int_range(lo: int, hi: int):

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..nn.quant import ExportError
 from ..nn.train import CheckpointError
 from ..util import prepare_output
-from .args import MAX_SEED, float_range, int_range
+from .args import MAX_SEED, float_range, int_range, width_options
 from .common import DATA_HELP, CLIError, emit_json, load_dataset, one_line, sentence
 
 WARN_DROP_POINTS = 5.0   # a quantisation loss worth a warning (test accuracy points)
@@ -23,12 +23,7 @@ def add_parser(sub) -> None:
         epilog="Exit status 1 if the torch integer mode and the golden model differ anywhere.")
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="from 'snnhw train' or 'snnhw convert'")
     p.add_argument("-o", "--output", default="out/net.snn", help="IR file (%(default)s)")
-    p.add_argument("--w-bits", type=int_range(2, 16), default=None,
-                   help="weight width, 2..16 (8, or the width a checkpoint trained "
-                        "with --qat was trained for)")
-    p.add_argument("--u-bits", type=int_range(8, 32), default=None,
-                   help="membrane width, 8..32 (16, or the width a checkpoint trained "
-                        "with --qat was trained for)")
+    width_options(p)
     p.add_argument("--name", default=None, help="network name kept in the file")
     p.add_argument("--data", default=None, metavar="NAME|FILE",
                    help=DATA_HELP + " (default: the data set the checkpoint was trained on)")

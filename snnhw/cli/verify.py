@@ -8,7 +8,7 @@ from pathlib import Path
 from ..api.inputs import RANDOM_DENSITY, RANDOM_SAMPLES
 from ..protocol.streams import PAUSE_PATTERNS
 from ..util import format_table, printable
-from .args import MAX_SEED, int_range
+from .args import MAX_SEED, int_range, width_options
 from .common import (
     DATA_HELP,
     CLIError,
@@ -73,12 +73,7 @@ def add_parser(sub) -> None:
     p.add_argument("--core", choices=["pipeline", "serial"], default="pipeline",
                    help="the core generated when no --rtl is given: a processing element "
                         "per layer, or one for all layers in turn (%(default)s)")
-    p.add_argument("--w-bits", type=int_range(2, 16), default=None,
-                   help="for a checkpoint: weight width, 2..16 (8, or the width it was "
-                        "trained for with --qat)")
-    p.add_argument("--u-bits", type=int_range(8, 32), default=None,
-                   help="for a checkpoint: membrane width, 8..32 (16, or the width it was "
-                        "trained for with --qat)")
+    width_options(p, "for a checkpoint: ")
     p.add_argument("--name", default=None,
                    help="for a checkpoint: the network name, as given to 'snnhw export' "
                         "(default: the checkpoint's file name); it is part of the IR hash "

@@ -41,12 +41,10 @@ from torch import nn
 from .conv import ArchError, SpikingConvNet, parse_arch, plan_arch
 from .folded import fold_batchnorm
 from .kinds import kind
-from .model import SpikingMLP, check_sizes, encode
+from .model import ENCODINGS, SpikingMLP, check_sizes, encode
 
 __all__ = ["InputMap", "ReLUMLP", "ReLUCNN", "train_ann", "activation_scales", "l4_ratio",
            "convert", "choose_l4_strength", "snn_accuracy"]
-
-ENCODINGS = ("poisson", "direct")
 
 
 @dataclass
