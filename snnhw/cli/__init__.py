@@ -45,6 +45,15 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (e.g. `| head`); not an error of ours.
         sys.stderr.close()
         return 0
+    except OSError as exc:
+        # a file the command reads (or a folder it makes) that the system refuses: a
+        # name too long, no permission, an I/O error; writes say so themselves
+        # (util.atomic_path)
+        where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+        why = exc.strerror or str(exc)
+        print(f"snnhw: error: {printable(f'{where}: {why}' if where else why)}",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("snnhw: interrupted", file=sys.stderr)
         return 130

@@ -40,8 +40,8 @@ def width_options(p, prefix: str = "") -> None:
 def int_range(lo: int, hi: int):
     """An argparse ``type``: an integer in ``lo..hi``."""
     def parse(text: str) -> int:
-        try:
-            value = int(text)
+        try:   # ASCII digits only: int() also takes other scripts' digits ('٢' is 2)
+            value = int(text) if text.isascii() else None
         except ValueError:
             value = None
         if value is None or not lo <= value <= hi:
@@ -55,7 +55,7 @@ def float_range(lo: float, hi: float, *, lo_open: bool = False):
     """An argparse ``type``: a finite number in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``)."""
     def parse(text: str) -> float:
         try:
-            value = float(text)
+            value = float(text) if text.isascii() else math.nan
         except ValueError:
             value = math.nan
         ok = math.isfinite(value) and value <= hi and (value > lo if lo_open else value >= lo)

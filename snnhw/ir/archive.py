@@ -17,10 +17,11 @@ from ..util import npy_header
 from .errors import IRDTypeError, IRFormatError, IRMissingError, IRShapeError
 from .neuron import MAX_NEURONS, MAX_WEIGHTS, NEURON_KEYS
 
-__all__ = ["MAX_MEMBER_BYTES", "READ_ERRORS", "field", "int_list", "layer_array",
-           "neuron_fields", "parse_npy", "read_member"]
+__all__ = ["MAX_ARCHIVE_BYTES", "MAX_MEMBER_BYTES", "READ_ERRORS", "field", "int_list",
+           "layer_array", "neuron_fields", "open_archive", "parse_npy", "read_member"]
 
 MAX_MEMBER_BYTES = 1 << 30
+MAX_ARCHIVE_BYTES = 1 << 30    # all members of one archive together, decompressed
 
 # Everything the standard library may raise on a damaged zip or npy member.
 READ_ERRORS = (
@@ -41,7 +42,18 @@ READ_ERRORS = (
 )
 
 
+def open_archive(data: bytes, budget: int | None = None) -> zipfile.ZipFile:
+    """The zip archive in ``data``, whose members :func:`read_member` reads at most
+    ``budget`` bytes of in all (decompressed; default :data:`MAX_ARCHIVE_BYTES`): each
+    member is bounded on its own, and so is their sum, whatever the headers say."""
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    zf.snnhw_budget = MAX_ARCHIVE_BYTES if budget is None else budget
+    return zf
+
+
 def read_member(zf: zipfile.ZipFile, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
+    """Member ``name``'s bytes: at most ``limit``, and at most what is left of the
+    archive's budget (:func:`open_archive`)."""
     try:
         info = zf.getinfo(name)
     except KeyError:
@@ -49,6 +61,12 @@ def read_member(zf: zipfile.ZipFile, name: str, limit: int = MAX_MEMBER_BYTES) -
     if info.file_size > limit:
         raise IRFormatError(f"member '{name}' claims {info.file_size} bytes, more than the "
                             f"{limit} allowed")
+    left = getattr(zf, "snnhw_budget", MAX_ARCHIVE_BYTES)
+    if info.file_size > left:
+        raise IRFormatError(f"member '{name}' claims {info.file_size} bytes: the archive's "
+                            f"members would hold more than the {MAX_ARCHIVE_BYTES:,} bytes "
+                            "allowed in all")
+    limit = min(limit, left)
     try:
         with zf.open(name) as f:
             raw = f.read(limit + 1)   # never more than the limit, whatever the header says
@@ -56,6 +74,7 @@ def read_member(zf: zipfile.ZipFile, name: str, limit: int = MAX_MEMBER_BYTES) -
         raise IRFormatError(f"member '{name}' cannot be read: {exc}") from None
     if len(raw) > limit:
         raise IRFormatError(f"member '{name}' holds more than {limit} bytes")
+    zf.snnhw_budget = left - len(raw)
     return raw
 
 

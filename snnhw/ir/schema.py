@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .archive import READ_ERRORS, field, read_member
+from .archive import READ_ERRORS, field, open_archive, read_member
 from .errors import (
     IRDTypeError,
     IRError,
@@ -293,7 +293,7 @@ def load(path: str | Path) -> Network:
 def loads(data: bytes) -> Network:
     """Parse the bytes of an ``.snn`` file; see :func:`load`."""
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
+        zf = open_archive(data)
     except READ_ERRORS as exc:
         raise IRFormatError(f"not an snnhw IR archive (zip): {exc}") from None
     with zf:

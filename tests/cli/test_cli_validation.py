@@ -243,3 +243,42 @@ def test_a_data_file_that_declares_more_than_it_holds_or_the_budget(tmp_path, ca
     monkeypatch.setattr(files, "MAX_DATA_BYTES", 1 << 20)
     assert main(["train", "--data", str(zeros), "-o", str(tmp_path / "m.pt")]) == 2
     _one_line(capsys, "the arrays take more than 1 MiB once read")
+
+
+@pytest.mark.parametrize("argv", [
+    ["verify", "NET", "--n", "٢"],
+    ["verify", "NET", "--n", "²"],
+    ["export", "x.pt", "--w-bits", "٨"],
+    ["import", "x.nir", "--dt", "٠.٥"],
+])
+def test_numbers_take_ascii_digits_only(capsys, argv):
+    # int() and float() take other scripts' digits; an option does not
+    argv = [str(example_paths()[0]) if a == "NET" else a for a in argv]
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "must be" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["info", "{long}.snn"],
+    ["export", "{long}.pt"],
+    ["import", "{long}.nir"],
+    ["run", "NET", "--input", "{long}.npy"],
+    ["train", "--data", "{long}.npz", "--epochs", "1"],
+    ["generate", "NET", "-o", "{tmp}/{long}/rtl"],
+    ["export", "CKPT", "-o", "{tmp}/{long}.snn"],
+])
+def test_a_path_the_system_refuses_is_one_line(tmp_path, capsys, argv):
+    # ENAMETOOLONG on an input or an output path, wherever the command meets it
+    from snnhw.nn.model import SpikingMLP
+    from snnhw.nn.train import save_checkpoint
+
+    ck = save_checkpoint(tmp_path / "m.pt", SpikingMLP([64, 8, 10]))
+    fill = {"long": "a" * 300, "tmp": str(tmp_path)}
+    args = [str(example_paths()[0]) if a == "NET" else str(ck) if a == "CKPT"
+            else a.format(**fill) for a in argv]
+    assert main(args) == 2
+    line = _one_line(capsys, "File name too long")
+    assert line.startswith("snnhw: error:")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

@@ -437,6 +437,20 @@ def test_a_weight_member_larger_than_its_manifest_is_refused_unread():
         ir.loads(rezip(parts))
 
 
+def test_the_members_together_are_bounded(monkeypatch):
+    # each member within its own bound, but not all of them together: a deflate bomb of
+    # many layers is refused once the archive's total passes the budget
+    from snnhw.ir import archive
+
+    data = ir.dumps(small_net())
+    total = sum(len(v) for k, v in members(data).items() if k.endswith(".npy"))
+    monkeypatch.setattr(archive, "MAX_ARCHIVE_BYTES", total)   # the manifest goes over
+    with pytest.raises(ir.IRFormatError, match=r"more than the [0-9,]+ bytes allowed in all"):
+        ir.loads(data)
+    monkeypatch.setattr(archive, "MAX_ARCHIVE_BYTES", total + (1 << 20))
+    assert ir.loads(data).equals(small_net())
+
+
 def test_negative_dimensions_in_an_npy_header():
     parts = members(GOOD)
     n = ORIGINAL.layers[0].n_out
