@@ -135,6 +135,43 @@ def test_train_export_compare_and_the_checkpoint_round_trip(tmp_path):
     assert back.run(x).classes.tolist() == m.run(x).classes.tolist()
 
 
+def test_checks_run_in_batches_within_the_budget(monkeypatch, capsys):
+    """export's comparison runs in batches when the budget is short (the same counts);
+    import's check and verify's inputs that do not fit are refused with the memory they
+    would need and how many fit, in the command line's terms too."""
+    pytest.importorskip("torch")
+    import snnhw.api.inputs as inputs_mod
+    from snnhw.cli import main
+
+    m = snnhw.train("digits", epochs=1, hidden=(8,), seed=1).export()
+    whole, check = m.compare().to_dict(), m.self_check(20).to_dict()
+    per = inputs_mod.check_bytes(m.network)
+    monkeypatch.setattr(inputs_mod, "MEMORY_BUDGET", 7 * per)     # 7 samples at a time
+    assert m.compare().to_dict() == whole and whole["agree_samples"] == 360
+    assert check["integer_golden_agree"] == 20
+    with pytest.raises(snnhw.InputError, match=r"^samples: 20 samples .* \(samples=7\)"):
+        m.self_check(20)
+    with pytest.raises(snnhw.InputError, match=r"360 samples at T=4 need about .* MiB to "
+                                               r"check, .*; at most 7 fit \(n=7\)"):
+        m.inputs(data="digits")
+    assert len(m.inputs(data="digits", n=7)[0]) == 7
+    with pytest.raises(snnhw.InputError, match=r"^x: 9 samples .* \(n=7\)"):
+        m.inputs(np.zeros((9, 64), np.int64))
+    monkeypatch.setattr(inputs_mod, "MEMORY_BUDGET", per // 2)    # not one sample
+    with pytest.raises(snnhw.InputError, match=r"1 sample at T=4 need about"):
+        m.compare()
+    with pytest.raises(snnhw.InputError, match=r"3 samples at T=4 need about .* budget$"):
+        m.self_check(3)
+    net, x = example_paths()
+    monkeypatch.setattr(inputs_mod, "MEMORY_BUDGET", 7 * inputs_mod.check_bytes(
+        snnhw.load(net).network))
+    assert main(["verify", str(net), "--input", str(x)]) == 2
+    assert capsys.readouterr().err.startswith(f"snnhw: error: --input: {len(np.load(x))} "
+                                              "samples")
+    assert main(["verify", str(net), "--data", "digits", "--n", "8"]) == 2
+    assert "at most 7 fit (--n 7)" in capsys.readouterr().err
+
+
 def test_input_errors_carry_the_command_lines_spelling(tmp_path):
     pytest.importorskip("torch")
     m = snnhw.load(example_paths()[0])
@@ -184,7 +221,7 @@ def test_convert_then_explore_from_python(tmp_path):
 def test_run_stays_within_its_memory_budget(monkeypatch, tmp_path, capsys):
     """A batch larger than the budget runs in pieces (the same logits); a trace larger
     than it, or one sample larger than it, is refused with the memory it would need."""
-    import snnhw.api.model as model_mod
+    import snnhw.api.inputs as model_mod
     from snnhw.cli import main
 
     m = snnhw.load(example_paths()[0])

@@ -8,13 +8,55 @@ import numpy as np
 from ..errors import InputError
 from ..ir import Network
 
-__all__ = ["RANDOM_DENSITY", "RANDOM_SAMPLES", "MAX_RANDOM_SAMPLES", "check_labels", "steps",
-           "take",
-           "split_inputs", "check_fits"]
+__all__ = ["MEMORY_BUDGET", "RANDOM_DENSITY", "RANDOM_SAMPLES", "MAX_RANDOM_SAMPLES",
+           "check_budget", "check_bytes", "check_fits", "check_labels", "sample_bytes",
+           "split_inputs", "steps", "take"]
 
 RANDOM_DENSITY = 0.25   # share of non-zero values in the seeded random inputs
 RANDOM_SAMPLES = 64
 MAX_RANDOM_SAMPLES = 1 << 16
+#: what one run may hold at once (inputs expanded over T, charges, states, traces)
+MEMORY_BUDGET = 1 << 30
+
+
+def sample_bytes(net: Network, trace: bool = False) -> int:
+    """About the memory one sample takes in the golden model: its inputs over ``T`` steps
+    and, per layer, the charge, membranes and spikes of every step (twice that with a
+    trace)."""
+    neurons = sum(ly.n_out for ly in net.layers)
+    return 8 * net.timesteps * (net.n_in + (8 if trace else 4) * neurons)
+
+
+def check_bytes(net: Network) -> int:
+    """About the memory one sample takes when the torch integer mode and the golden model
+    run it side by side, every layer traced (``verify``, ``export``'s comparison,
+    ``import``'s check)."""
+    return 2 * sample_bytes(net, trace=True)
+
+
+def _amount(size: int) -> str:
+    return f"{size / 2**30:.1f} GiB" if size >= 1 << 30 else f"{size / 2**20:.1f} MiB"
+
+
+def check_budget(net: Network, samples: int, where: str, *, option: str = "n",
+                 cli_option: str = "--n", cli_where: str | None = None,
+                 batched: bool = False) -> int:
+    """How many of ``samples`` may be checked side by side within :data:`MEMORY_BUDGET`.
+    With ``batched`` the caller runs them in batches of that many, and only one sample
+    too large is refused; else all must fit at once. The refusal is an
+    :class:`~snnhw.errors.InputError` with the memory they would need."""
+    per = check_bytes(net)
+    fit = MEMORY_BUDGET // per
+    if samples <= fit or (batched and fit >= 1):
+        return max(1, min(samples, fit))
+    count = 1 if batched else samples
+    text = (f"{count} sample{'s' if count > 1 else ''} at T={net.timesteps} need about "
+            f"{_amount(per * count)} to check, more than the {_amount(MEMORY_BUDGET)} "
+            "budget")
+    fits = f"; at most {fit} fit" if fit else ""
+    raise InputError(f"{where}: {text}{fits}" + (f" ({option}={fit})" if fit else ""),
+                     cli=f"{cli_where or where}: {text}{fits}"
+                     + (f" ({cli_option} {fit})" if fit else ""))
 
 
 def steps(net: Network, x, where: str = "x", *, cli_where: str | None = None) -> np.ndarray:
@@ -90,6 +132,7 @@ def split_inputs(net: Network, *, data=None, default_data: str | None = None,
         return _random(net, RANDOM_SAMPLES if n is None else n, seed)
     check_labels(d.y_test, net.n_out, f"data {d.name!r}")
     xs, ys = take(d.x_test, d.y_test, n)
+    check_budget(net, len(xs), f"data {d.name!r}")
     if config is None:
         config = {"timesteps": net.timesteps, "encoding": encoding, "x_max": 16.0}
     if config["encoding"] == "auto":
@@ -108,6 +151,7 @@ def _random(net: Network, n: int, seed: int):
     if not 1 <= n <= MAX_RANDOM_SAMPLES:
         msg = f"n must be in 1..{MAX_RANDOM_SAMPLES}, got {n}"
         raise InputError(msg, cli="--" + msg)
+    check_budget(net, n, "random inputs")
     rng = np.random.default_rng(seed)
     shape = (n, net.timesteps, net.n_in)
     x = rng.integers(1, 1 << net.in_bits, shape) * (rng.random(shape) < RANDOM_DENSITY)

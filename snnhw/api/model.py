@@ -9,24 +9,22 @@ import numpy as np
 
 from ..errors import InputError
 from ..ir import Network
-from .inputs import check_fits, check_labels, split_inputs, steps, take
+from . import inputs as _inputs
+from .inputs import (
+    MEMORY_BUDGET,
+    check_budget,
+    check_fits,
+    check_labels,
+    sample_bytes,
+    split_inputs,
+    steps,
+    take,
+)
 from .report import Report
 
 __all__ = ["MEMORY_BUDGET", "Model", "check_backend", "sample_bytes", "write_nir"]
 
 BACKENDS = ("sim", "board")
-#: what one golden-model run may hold at once (inputs expanded over T, charges, states)
-MEMORY_BUDGET = 1 << 30
-
-
-def sample_bytes(net: Network, trace: bool = False) -> int:
-    """About the memory one sample takes in the golden model: its inputs over ``T`` steps
-    and, per layer, the charge, membranes and spikes of every step (twice that with a
-    trace)."""
-    neurons = sum(ly.n_out for ly in net.layers)
-    return 8 * net.timesteps * (net.n_in + (8 if trace else 4) * neurons)
-
-
 class Model:
     """An integer network (:class:`~snnhw.ir.Network`, the IR) and, when it came from torch,
     its torch integer mode and float model (used by :meth:`verify` and :meth:`compare`).
@@ -89,6 +87,9 @@ class Model:
             if data is not None:
                 raise InputError("give inputs x or a data set, not both",
                                  cli="--input and --data exclude each other")
+            x = np.asarray(x)
+            check_budget(self.network, len(x[:n]) if x.ndim > 1 else 1, "x",
+                         cli_where="--input")
             x = steps(self.network, x)
             if y is not None:
                 y = check_labels(y, self.network.n_out, "y", cli_where="--labels")
@@ -118,17 +119,18 @@ class Model:
         x = np.asarray(x)
         if x.ndim == 1:
             x = x[None, :]
+        budget = _inputs.MEMORY_BUDGET
         per = sample_bytes(net, trace)
-        if trace and per * len(x) > MEMORY_BUDGET:
+        if trace and per * len(x) > budget:
             need = per * len(x) / 2**30
             msg = (f"{where}: the trace of {len(x)} samples at T={net.timesteps} needs about "
-                   f"{need:.1f} GiB, more than the {MEMORY_BUDGET >> 30} GiB budget; run "
+                   f"{need:.1f} GiB, more than the {budget >> 30} GiB budget; run "
                    "fewer samples")
             raise InputError(msg, cli=msg.replace(where, cli_where or where, 1))
-        step = max(1, MEMORY_BUDGET // per)
-        if per > MEMORY_BUDGET:
+        step = max(1, budget // per)
+        if per > budget:
             msg = (f"{where}: one sample at T={net.timesteps} needs about {per / 2**30:.1f} "
-                   f"GiB, more than the {MEMORY_BUDGET >> 30} GiB budget")
+                   f"GiB, more than the {budget >> 30} GiB budget")
             raise InputError(msg, cli=msg.replace(where, cli_where or where, 1))
         parts = [golden.run(net, steps(net, x[i:i + step], where, cli_where=cli_where),
                             trace=trace) for i in range(0, max(len(x), 1), step)]
@@ -150,11 +152,14 @@ class Model:
             d["core"] = core
         return Report("Info", d)
 
-    def compare(self, data=None, *, in_bits: int | None = None, seed: int = 0) -> Report:
+    def compare(self, data=None, *, in_bits: int | None = None, seed: int = 0,
+                progress=None) -> Report:
         """Float model, torch integer mode and golden model on the test split of ``data``
         (default: the data set the model was trained on), as ``snnhw export`` checks an
         export: ``float_acc``, ``int_acc``, ``golden_acc``, ``agree_samples`` of
-        ``samples`` (every layer's I, v, s, u and the logits equal), ``first_mismatch``."""
+        ``samples`` (every layer's I, v, s, u and the logits equal), ``first_mismatch``.
+        A long run goes in batches within :data:`MEMORY_BUDGET`; ``progress(done)`` is
+        called after each."""
         from ..data import Dataset, load_data
         from ..nn.export import compare
 
@@ -162,8 +167,9 @@ class Model:
         d = data if isinstance(data, Dataset) else load_data(data or self.data or "digits",
                                                              in_bits=in_bits)
         check_fits(self.float_model.config, d)
+        batch = check_budget(self.network, len(d.x_test), f"data {d.name!r}", batched=True)
         c = compare(self.float_model, self._integer, self.network, d.x_test, d.y_test,
-                    seed=seed)
+                    seed=seed, batch=batch, progress=progress)
         return Report("Comparison", {**c.as_dict(), "data": d.name})
 
     def self_check(self, samples: int = 64, *, seed: int = 0) -> Report:
@@ -174,6 +180,8 @@ class Model:
 
         net = self.network
         rng = np.random.default_rng(seed)
+        check_budget(net, samples, "samples", option="samples", cli_option="--check",
+                     cli_where="--check")
         x = rng.integers(0, 1 << net.in_bits, size=(samples, net.timesteps, net.n_in))
         r, _, per_sample, mismatch = integer_vs_golden(self._torch_mode(), net, x)
         return Report("SelfCheck", {

@@ -164,3 +164,19 @@ def load_dataset(spec: str, in_bits: int | None = None):
         return load_data(spec, in_bits=in_bits)
     except DataError as exc:
         raise CLIError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def sample_progress(total: int, desc: str, enabled: bool = True):
+    """A callback ``progress(done)`` that draws a bar of ``total`` samples on a terminal
+    (nothing into pipes and logs, or when not ``enabled``: ``--json``, ``--no-progress``)."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda done: None
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="sample", leave=False)
+    try:
+        yield lambda done: bar.update(done - bar.n)
+    finally:
+        bar.close()

@@ -9,7 +9,15 @@ from ..nn.quant import ExportError
 from ..nn.train import CheckpointError
 from ..util import prepare_output
 from .args import MAX_SEED, float_range, int_range, width_options
-from .common import DATA_HELP, CLIError, emit_json, load_dataset, one_line, sentence
+from .common import (
+    DATA_HELP,
+    CLIError,
+    emit_json,
+    load_dataset,
+    one_line,
+    sample_progress,
+    sentence,
+)
 
 WARN_DROP_POINTS = 5.0   # a quantisation loss worth a warning (test accuracy points)
 HELP = "quantise a trained checkpoint into the integer IR file (.snn)"
@@ -57,7 +65,8 @@ def run(args) -> int:
         ck.check_data(data)
     with one_line(ExportError, prefix="cannot export: "):
         m = ck.export(w_bits=args.w_bits, u_bits=args.u_bits, name=name)
-    c = m.compare(data, seed=args.seed)
+    with sample_progress(len(data.x_test), "comparing", not args.json) as progress:
+        c = m.compare(data, seed=args.seed, progress=progress)
     net = m.network
     if c.agree_samples == c.samples:   # a file is written (or replaced) only when it checks
         m.save(out)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from ..api.inputs import RANDOM_DENSITY, RANDOM_SAMPLES
@@ -18,6 +17,7 @@ from .common import (
     one_line,
     parse_lanes,
     read_npy,
+    sample_progress,
     sentence,
 )
 
@@ -154,26 +154,14 @@ def run(args) -> int:
     lanes = parse_lanes(args.lanes, net) if args.backend == "sim" else None
     hw_name = (f"board ({args.port})" if args.backend == "board"
                else f"RTL ({args.sim}, {args.engine})")
-    bar = None
-    if not (args.no_progress or args.json) and sys.stderr.isatty():
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(x), desc=hw_name, unit="sample", leave=False)
-
-    def progress(done: int) -> None:
-        if bar is not None:
-            bar.update(done - bar.n)
-
-    try:
-        with one_line(SimulatorMissingError, BoardError, DesignError, RTLMismatchError):
-            rep = model.verify(x, ys, lanes=lanes, core=args.core, backend=args.backend,
-                               sim=args.sim, engine=args.engine, rtl=args.rtl,
-                               in_pauses=args.in_pauses, out_pauses=args.out_pauses,
-                               seed=args.seed, waves=args.waves, work=args.work,
-                               port=args.port, baud=args.baud, build_dir=args.build,
-                               progress=progress).to_dict()
-    finally:
-        if bar is not None:
-            bar.close()
+    with sample_progress(len(x), hw_name, not (args.no_progress or args.json)) as progress, \
+            one_line(SimulatorMissingError, BoardError, DesignError, RTLMismatchError):
+        rep = model.verify(x, ys, lanes=lanes, core=args.core, backend=args.backend,
+                           sim=args.sim, engine=args.engine, rtl=args.rtl,
+                           in_pauses=args.in_pauses, out_pauses=args.out_pauses,
+                           seed=args.seed, waves=args.waves, work=args.work,
+                           port=args.port, baud=args.baud, build_dir=args.build,
+                           progress=progress).to_dict()
     rep["inputs"] = what
     if args.json:
         emit_json({**rep, "model": str(args.model)})

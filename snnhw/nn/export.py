@@ -50,17 +50,31 @@ class Comparison:
 
 @torch.no_grad()
 def compare(model: SpikingMLP, q: IntegerSNN, net: Network, x: np.ndarray, y: np.ndarray,
-            *, seed: int = 0) -> Comparison:
-    """Float vs torch-integer vs golden on raw data ``x`` (encoded per the model)."""
-    xi = encode(model.config, x, seed)
+            *, seed: int = 0, batch: int | None = None, progress=None) -> Comparison:
+    """Float vs torch-integer vs golden on raw data ``x`` (encoded per the model), ``batch``
+    samples at a time (default: all at once), so that memory stays bounded for long runs;
+    a batch's Poisson inputs are seeded with ``seed`` plus its first sample's index;
+    ``progress(done)`` is called after each batch."""
+    batch = batch or max(len(x), 1)
     model.eval()
-    float_pred = model(xi.to(torch.float32)).argmax(1).numpy()
-    r, g, agree, mismatch = integer_vs_golden(q, net, xi.numpy())
+    float_pred, int_pred, golden_pred, agree, mismatch = [], [], [], [], None
+    for i in range(0, len(x), batch):
+        xi = encode(model.config, x[i:i + batch], seed + i)
+        float_pred.append(model(xi.to(torch.float32)).argmax(1).numpy())
+        r, g, same, first = integer_vs_golden(q, net, xi.numpy())
+        int_pred.append(r["classes"].numpy())
+        golden_pred.append(g.classes)
+        agree.append(same)
+        if mismatch is None and first is not None:
+            mismatch = {**first, "sample": first["sample"] + i}
+        if progress is not None:
+            progress(i + len(same))
+    join = np.concatenate
     return Comparison(
         samples=len(y),
-        float_acc=float((float_pred == y).mean()),
-        int_acc=float((r["classes"].numpy() == y).mean()),
-        golden_acc=float((g.classes == y).mean()),
-        agree_samples=int(agree.sum()),
+        float_acc=float((join(float_pred) == y).mean()),
+        int_acc=float((join(int_pred) == y).mean()),
+        golden_acc=float((join(golden_pred) == y).mean()),
+        agree_samples=int(join(agree).sum()),
         first_mismatch=mismatch,
     )

@@ -87,12 +87,61 @@ def _nir():
     return nir
 
 
+MAX_GRAPH_BYTES = 1 << 30    # a NIR file's datasets together, as their headers declare them
+MAX_GRAPH_OBJECTS = 1 << 16  # groups, datasets and attributes
+
+
+def check_sizes(path: Path) -> None:
+    """Refuse an HDF5 file that with its datasets and attributes would take more than
+    :data:`MAX_GRAPH_BYTES` once read (a few kilobytes of compressed chunks can declare
+    terabytes), or that holds more than :data:`MAX_GRAPH_OBJECTS` objects, from its
+    headers alone."""
+    import h5py
+
+    def size(shape, dtype) -> int:
+        count = 1
+        for dim in shape or ():
+            count *= int(dim)
+        return count * max(dtype.itemsize, 1)
+
+    total, objects = path.stat().st_size, 0
+
+    def visit(name, obj):
+        nonlocal total, objects
+        objects += 1 + len(obj.attrs)
+        if objects > MAX_GRAPH_OBJECTS:
+            return name       # stop the walk
+        for key in obj.attrs:
+            attr = obj.attrs.get_id(key)
+            total += size(attr.shape, attr.dtype)
+        if isinstance(obj, h5py.Dataset):
+            total += size(obj.shape, obj.dtype)
+        return name if total > MAX_GRAPH_BYTES else None
+
+    try:
+        with h5py.File(path, "r") as f:
+            stopped = visit("/", f) or f.visititems(visit)
+    except Exception as exc:  # h5py raises many kinds for a file that is not HDF5
+        raise NIRError(f"{path}: not a readable NIR graph ({type(exc).__name__}: {exc})") \
+            from None
+    if total > MAX_GRAPH_BYTES:
+        raise NIRError(f"{path}: its data declare more than {MAX_GRAPH_BYTES:,} bytes "
+                       f"(at {printable(stopped)}); a NIR graph snnhw imports holds less")
+    if objects > MAX_GRAPH_OBJECTS:
+        raise NIRError(f"{path}: more than {MAX_GRAPH_OBJECTS:,} groups, datasets and "
+                       "attributes; a NIR graph snnhw imports holds fewer")
+
+
 def read_graph(path: str | Path):
-    """``nir.read`` with a clear error for a missing or unreadable file."""
+    """``nir.read`` with a clear error for a missing or unreadable file, after
+    :func:`check_sizes`."""
     nir = _nir()
     path = Path(path)
     if not path.exists():
         raise NIRError(f"no such NIR file: {path}")
+    if not path.is_file():
+        raise NIRError(f"{path}: not a regular file")
+    check_sizes(path)
     try:
         try:
             return nir.read(str(path))

@@ -282,3 +282,19 @@ def test_a_path_the_system_refuses_is_one_line(tmp_path, capsys, argv):
     line = _one_line(capsys, "File name too long")
     assert line.startswith("snnhw: error:")
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_nir_file_declaring_huge_datasets_is_refused_unread(tmp_path, capsys):
+    # 13 kB on disk, 320 GB once read: refused from the HDF5 headers, nothing allocated
+    import h5py
+
+    bomb = tmp_path / "bomb.nir"
+    with h5py.File(bomb, "w") as f:
+        ds = f.create_group("node").create_dataset(
+            "weight", shape=(200_000, 200_000), dtype="f8", chunks=(1000, 1000),
+            compression="gzip")
+        ds[:1000, :1000] = 0
+    assert bomb.stat().st_size < 100_000
+    assert main(["import", str(bomb), "-o", str(tmp_path / "o.snn")]) == 2
+    _one_line(capsys, "its data declare more than 1,073,741,824 bytes (at node/weight)")
+    assert not (tmp_path / "o.snn").exists()
