@@ -35,7 +35,7 @@ from pathlib import Path
 
 from ..errors import SnnhwError
 
-__all__ = ["SpaceError", "Space", "Point", "load_space", "KEYS"]
+__all__ = ["SpaceError", "Space", "Point", "load_space", "KEYS", "MAX_POINTS"]
 
 #: keys a space file may hold, and what each is
 KEYS = {
@@ -108,6 +108,16 @@ class Space:
         return [{**rest, "spike_bits": sb, "timesteps": t}
                 for sb in self.train["spike_bits"] for t in self.train["timesteps"]]
 
+    def size(self) -> int:
+        """How many points :meth:`points` gives (with a checkpoint per training), counted
+        without making them."""
+        n = len(self.checkpoints) + (len(self.train["spike_bits"]) * len(self.train["timesteps"])
+                                     if self.train else 0)
+        for values in (self.boards, self.lanes, self.w_bits, self.u_bits, self.clock_mhz,
+                       self.cores):
+            n *= len(values)
+        return n
+
     def points(self) -> list[Point]:
         """Every combination, checkpoints outermost, in a fixed order."""
         out = []
@@ -125,6 +135,12 @@ class Space:
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+#: the most points one sweep takes (each builds a design; a space larger than this is a
+#: typo or a list that multiplied out)
+MAX_POINTS = 10_000
+MAX_SPACE_FILE_BYTES = 1 << 20
 
 
 def file_sha256(path: str) -> str:
@@ -175,6 +191,9 @@ def load_space(path: str | None = None, **overrides) -> Space:
     raw: dict = {}
     if path is not None:
         try:
+            if Path(path).stat().st_size > MAX_SPACE_FILE_BYTES:
+                raise SpaceError(f"space file {path}: larger than "
+                                 f"{MAX_SPACE_FILE_BYTES >> 10} KiB")
             raw = tomllib.loads(Path(path).read_text())
         except FileNotFoundError:
             raise SpaceError(f"no such space file: {path}") from None
@@ -216,6 +235,10 @@ def load_space(path: str | None = None, **overrides) -> Space:
                                         32))),
         clock_mhz=list(dict.fromkeys(clocks)),
         cores=list(dict.fromkeys(_cores(raw.get("cores", ["pipeline"])))))
+    count = space.size()
+    if count > MAX_POINTS:
+        raise SpaceError(f"the space has {count:,} points, more than the {MAX_POINTS:,} a "
+                         "sweep takes; give fewer values (each key's values multiply)")
     return space
 
 

@@ -109,3 +109,52 @@ def test_a_write_that_fails_is_one_line_and_leaves_no_temporary_file(files, tmp_
     assert f"cannot write {out}" in lines[0] and "Traceback" not in r.stderr
     assert out.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
+
+
+@pytest.mark.parametrize("fault", ["ENOSPC on fsync", "EIO on rename", "EPERM on rename"])
+@pytest.mark.parametrize("what", ["export", "import", "generate", "run --trace", "train"])
+def test_an_os_error_while_writing_is_one_line(files, tmp_path, monkeypatch, capsys, what,
+                                               fault):
+    """A failing disk (ENOSPC, EIO) or an immutable target (EPERM) injected where every
+    output is committed: one line naming the path and the reason, the old output kept,
+    no temporary file left."""
+    import errno
+
+    from snnhw import util
+
+    code = getattr(errno, fault.split()[0])
+    where = "fsync" if "fsync" in fault else "replace"
+
+    def fail(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    out = tmp_path / ("rtl" if what == "generate" else "out.bin")
+    graph = tmp_path / "g.nir"
+    if what == "import":
+        assert main(["train", "--epochs", "1", "--hidden", "8", "--spike-bits", "1", "--fire",
+                     "floor", "-o", str(tmp_path / "b.pt"), "--json"]) == 0
+        assert main(["export", str(tmp_path / "b.pt"), "--nir", "-o", str(graph)]) == 0
+        (tmp_path / "b.pt").unlink()
+    capsys.readouterr()
+    if what == "generate":
+        out.mkdir()
+        (out / "snn_top.v").write_text("old")
+        target = out / "snn_top.v"
+    else:
+        out.write_bytes(b"old")
+        target = out
+    argv = {"export": ["export", str(files["ck"]), "-o", str(out)],
+            "import": ["import", str(graph), "-o", str(out)],
+            "generate": ["generate", str(files["net"]), "-o", str(out)],
+            "train": ["train", "--epochs", "1", "--hidden", "8", "-o", str(out)],
+            "run --trace": ["run", str(files["net"]), "--input", str(files["x"]),
+                            "--trace", str(out)]}[what]
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    monkeypatch.setattr(util.os, where, fail)
+    assert main(argv) == 2
+    monkeypatch.undo()
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "cannot write" in lines[0] and str(tmp_path) in lines[0], lines
+    assert os.strerror(code) in lines[0]
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before

@@ -61,6 +61,25 @@ def test_space_errors_name_the_key(tmp_path, ck, text, what):
         load_space(str(f)).points()
 
 
+def test_a_space_too_large_is_refused_before_any_point_is_made(tmp_path, ck, capsys):
+    from snnhw.cli import main
+
+    f = tmp_path / "s.toml"
+    f.write_text(f'checkpoints = ["{ck}"]\nlanes = {list(range(1, 101))}\n'
+                 f'clock_mhz = {list(range(1, 101))}\nw_bits = [4, 8]\n')
+    with pytest.raises(SpaceError, match=r"the space has 20,000 points, more than the "
+                                         r"10,000 a sweep takes"):
+        load_space(str(f))
+    assert main(["explore", "--space", str(f), "--store", str(tmp_path / "x.sqlite")]) == 2
+    assert "20,000 points" in capsys.readouterr().err
+    assert not (tmp_path / "x.sqlite").exists()
+    f.write_text("#" * (1 << 20) + "\n")
+    with pytest.raises(SpaceError, match="larger than 1024 KiB"):
+        load_space(str(f))
+    assert load_space(checkpoints=[str(ck)], lanes=[str(n) for n in range(1, 51)],
+                      w_bits=[4, 8]).size() == 100
+
+
 def test_missing_checkpoint_is_a_space_error(tmp_path):
     with pytest.raises(SpaceError, match="no such file"):
         load_space(checkpoints=[str(tmp_path / "none.pt")]).points()
