@@ -78,7 +78,11 @@ def read_member(zf: zipfile.ZipFile, name: str, limit: int = MAX_MEMBER_BYTES) -
     return raw
 
 
-def parse_npy(raw: bytes, name: str, max_count: int = MAX_WEIGHTS) -> np.ndarray:
+def parse_npy(raw: bytes, name: str, max_count: int = MAX_WEIGHTS,
+              zf: zipfile.ZipFile | None = None) -> np.ndarray:
+    """The integer array in npy bytes ``raw``, as int64. With ``zf`` (the archive it came
+    from) its int64 size is charged to the archive's budget first: a member stored as
+    int8 takes eight times its bytes once read."""
     fp = io.BytesIO(raw)
     try:
         shape, fortran, dtype, _ = npy_header(fp)
@@ -94,13 +98,20 @@ def parse_npy(raw: bytes, name: str, max_count: int = MAX_WEIGHTS) -> np.ndarray
     if count > max_count:
         raise IRShapeError(f"array '{name}': {shape} holds {count} values, more than the "
                            f"{max_count} allowed")
-    payload = raw[fp.tell():]
-    if count * dtype.itemsize != len(payload):
+    offset = fp.tell()
+    if count * dtype.itemsize != len(raw) - offset:
         raise IRFormatError(
             f"array '{name}': header says {shape} x {dtype} = "
-            f"{count * dtype.itemsize} bytes, member holds {len(payload)}"
+            f"{count * dtype.itemsize} bytes, member holds {len(raw) - offset}"
         )
-    arr = np.frombuffer(payload, dtype=dtype, count=count)
+    if zf is not None:
+        left = getattr(zf, "snnhw_budget", MAX_ARCHIVE_BYTES) - 8 * count
+        if left < 0:
+            raise IRFormatError(f"array '{name}': {count} values: the archive's arrays would "
+                                f"take more than the {MAX_ARCHIVE_BYTES:,} bytes allowed in "
+                                "all")
+        zf.snnhw_budget = left
+    arr = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
     order = "F" if fortran else "C"
     return arr.reshape(shape, order=order).astype(np.int64)
 
@@ -129,4 +140,4 @@ def layer_array(zf: zipfile.ZipFile, i: int, name: str, count: int) -> np.ndarra
     """Member ``layer<i>.<name>.npy`` holding at most ``count`` values (8 bytes each plus
     the npy header: nothing larger is read)."""
     return parse_npy(read_member(zf, f"layer{i}.{name}.npy", 8 * count + 4096),
-                     f"layer{i}.{name}", count)
+                     f"layer{i}.{name}", count, zf)

@@ -449,6 +449,12 @@ def test_the_members_together_are_bounded(monkeypatch):
         ir.loads(data)
     monkeypatch.setattr(archive, "MAX_ARCHIVE_BYTES", total + (1 << 20))
     assert ir.loads(data).equals(small_net())
+    # the values are charged as the int64 they become, not the int8 they are stored as
+    values = sum(ly.W.size + ly.b.size for ly in small_net().layers)
+    stored = sum(len(v) for v in members(data).values())         # the manifest too
+    monkeypatch.setattr(archive, "MAX_ARCHIVE_BYTES", stored + 8 * values - 1)
+    with pytest.raises(ir.IRFormatError, match=r"the archive's arrays would take more than"):
+        ir.loads(data)
 
 
 def test_negative_dimensions_in_an_npy_header():
