@@ -1,16 +1,29 @@
 """Run a fixed list of hostile inputs through the real ``snnhw`` command, each in its own
-process, and count the outcomes: a clean one-line error (exit 2), another exit, a
-traceback, a hang (timeout), and a pre-existing output file changed by a command that did
-not succeed (a file lost).
+process under an address-space limit (4 GiB by default), and count the outcomes: a clean
+one-line error (exit 2), another exit, a traceback, a hang (timeout), a run out of memory
+(something tried to allocate past the limit), a pre-existing output file changed by a
+command that did not succeed (a file lost), an input file changed, a temporary file left
+behind, raw control characters printed.
+
+The cases come in classes: ``old`` (the first list: damaged files, bad options), then the
+classes of the second pass: ``memory`` (files and options that declare huge work:
+compressed bombs, npy headers, HDF5 datasets, long runs), ``outputs`` (an output that is an
+input, a device, a foreign store), ``os`` (a file size limit, an I/O error or a full disk
+injected where outputs are committed, names too long), ``values`` (values that used to
+pass validation) and ``names`` (control characters from file contents).
 
     python bench/hostile_inputs.py            # table of the cases that did not exit 2
     python bench/hostile_inputs.py --json     # one JSON object with the counts and cases
+    python bench/hostile_inputs.py --only memory,os --memory-gib 4
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
+import resource
 import struct
 import subprocess
 import sys
@@ -222,59 +235,324 @@ def cases(f: dict[str, str], keep: str) -> list[list[str]]:
     return c
 
 
+def _stream_npy(zf: zipfile.ZipFile, name: str, shape: tuple, dtype: str) -> None:
+    """An ``.npy`` member of zeros written in pieces: a compressed bomb is made without
+    holding it in memory."""
+    with zf.open(name, "w", force_zip64=True) as out:
+        np.lib.format.write_array_header_1_0(out, {"descr": np.dtype(dtype).str,
+                                                   "fortran_order": False, "shape": shape})
+        left = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        block = bytes(1 << 24)
+        while left > 0:
+            out.write(block[:min(left, len(block))])
+            left -= len(block)
+
+
+def second_workspace(d: Path, f: dict[str, str]) -> dict[str, str]:
+    """The second pass's files: bombs made on the fly, long-T networks, NIR graphs with
+    bad metadata, a foreign SQLite file, checkpoints with bad tensors or names."""
+    import sqlite3
+
+    import h5py
+    import nir
+    import torch
+
+    from snnhw import ir
+    from snnhw.ir.examples import random_network
+    from snnhw.nn.nirio import to_nir, write_graph
+    from snnhw.nn.train import TrainConfig, save_checkpoint
+
+    rng = np.random.default_rng(1)
+    out: dict[str, Path] = {}
+    # a data file of 1.1 GiB of zeros in a few MB
+    with zipfile.ZipFile(d / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as zf:
+        _stream_npy(zf, "x_train.npy", (2_250_000, 64), "<f8")
+        for name, arr in (("y_train", np.zeros(4, int)), ("x_test", np.zeros((2, 64))),
+                          ("y_test", np.zeros(2, int))):
+            with zf.open(f"{name}.npy", "w") as m:
+                np.lib.format.write_array(m, arr)
+    # an npy header declaring 10^12 values over 100 bytes
+    hdr = b"{'descr': '<i8', 'fortran_order': False, 'shape': (1000000, 1000000), }"
+    (d / "huge.npy").write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", 118)
+                                 + hdr.ljust(117) + b"\n" + bytes(100))
+    # an IR file whose int8 weights would be 1.5 GiB as int64, in a few hundred kB
+    with zipfile.ZipFile(d / "good.snn") as zf:
+        man = json.loads(zf.read("manifest.json"))
+    big = [{**man["layers"][0], "n_in": 8192, "n_out": 8192} for _ in range(3)]
+    with zipfile.ZipFile(d / "irbomb.snn", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", json.dumps({**man, "layers": big}))
+        for i in range(3):
+            _stream_npy(zf, f"layer{i}.W.npy", (8192, 8192), "|i1")
+            _stream_npy(zf, f"layer{i}.b.npy", (8192,), "|i1")
+    # an HDF5 file declaring a 320 GB dataset in compressed chunks
+    with h5py.File(d / "bomb.nir", "w") as h:
+        ds = h.create_group("node").create_dataset("weight", shape=(200_000, 200_000),
+                                                   dtype="f8", chunks=(1000, 1000),
+                                                   compression="gzip")
+        ds[:1000, :1000] = 0
+    # long runs: T = 65536
+    ir.save(random_network(rng, [64, 6, 10], in_bits=5, timesteps=65536), d / "long.snn")
+    save_checkpoint(d / "long.pt", TrainConfig(sizes=(64, 6, 10), timesteps=65536).model())
+    np.savez(d / "small.npz", x_train=rng.integers(0, 16, (4, 64)), y_train=np.arange(4),
+             x_test=rng.integers(0, 16, (2, 64)), y_test=np.arange(2))
+    # NIR graphs: a good one, and metadata of the wrong type or range
+    model = TrainConfig(sizes=(64, 6, 10), timesteps=2, spike_bits=1, fire="floor").model()
+    write_graph(d / "graph.nir", to_nir(model))
+    for name, key, value in (("ts47", "snnhw_timesteps", 4.7), ("dtinf", "snnhw_dt", np.inf),
+                             ("tsarray", "snnhw_timesteps", np.array([4, 5]))):
+        g = to_nir(model)
+        g.metadata[key] = value
+        nir.write(d / f"{name}.nir", g)
+        out[f"{name}.nir"] = d / f"{name}.nir"
+    # explore: a foreign database, an empty file, a huge space, a bad [train]
+    with sqlite3.connect(d / "foreign.sqlite") as db:
+        db.execute("CREATE TABLE mine (x)")
+        db.execute("INSERT INTO mine VALUES (42)")
+    db.close()
+    (d / "empty.store").write_bytes(b"")
+    (d / "huge.toml").write_text(f'checkpoints = ["{d / "good.pt"}"]\n'
+                                 f'lanes = {list(range(1, 1001))}\n'
+                                 f'clock_mhz = {list(range(1, 1001))}\n')
+    (d / "epochs0.toml").write_text("[train]\nepochs = 0\n")
+    # labels and checkpoints with values that must not pass
+    np.save(d / "x2.npy", rng.integers(0, 32, (2, 64)))
+    np.save(d / "u64.npy", np.array([0, 2**64 - 1], dtype=np.uint64))
+    ck = torch.load(d / "good.pt", weights_only=True)
+    state = ck["state_dict"]
+    for name, change in (
+            ("leak99", {"config": {**ck["config"], "leak_shift": 99}}),
+            ("complex", {"state_dict": {k: v.to(torch.complex64) for k, v in state.items()}}),
+            ("sparse", {"state_dict": {k: v.to_sparse() if v.dim() == 2 else v
+                                       for k, v in state.items()}}),
+            ("evildata", {"data": "dig\x1b]0;x\x07its"}),
+            ("evilkey", {"state_dict": {**state, "evil\x1b[2J\x07": torch.zeros(1)}})):
+        torch.save({**ck, **change}, d / f"{name}.pt")
+        out[f"{name}.pt"] = d / f"{name}.pt"
+    os.symlink(d / "good.pt", d / "link.pt")
+    for name in ("bomb.npz", "huge.npy", "irbomb.snn", "bomb.nir", "long.snn", "long.pt",
+                 "small.npz", "graph.nir", "foreign.sqlite", "empty.store", "huge.toml",
+                 "epochs0.toml", "x2.npy", "u64.npy"):
+        out[name] = d / name
+    return {k: str(v) for k, v in out.items()}
+
+
+def second_cases(f: dict[str, str], keep: str) -> list[tuple[str, list[str]]]:
+    """``(class, command line)`` of the second pass; ``keep`` is an existing output."""
+    long = "n" * 300
+    ws = str(Path(keep).parent)
+    c: list[tuple[str, list[str]]] = []
+    c += [("memory", a) for a in (
+        ["train", "--data", f["bomb.npz"], "-o", keep, "--epochs", "1"],
+        ["export", f["good.pt"], "-o", keep, "--data", f["bomb.npz"]],
+        ["run", f["good.snn"], "--data", f["bomb.npz"]],
+        ["verify", f["good.snn"], "--data", f["bomb.npz"]],
+        ["run", f["good.snn"], "--input", f["huge.npy"]],
+        ["verify", f["good.snn"], "--input", f["x2.npy"], "--labels", f["huge.npy"]],
+        ["info", f["irbomb.snn"]],
+        ["estimate", f["irbomb.snn"], "--board", "icebreaker"],
+        ["import", f["bomb.nir"], "-o", keep],
+        ["import", f["graph.nir"], "--timesteps", "65536", "--check", "65536", "-o", keep],
+        ["verify", f["long.snn"], "--data", "digits"],
+        ["run", f["long.snn"], "--input", f["x2.npy"], "--trace", keep + ".npz"],
+        ["run", f["long.snn"], "--data", "digits", "--trace", keep + ".npz"],
+        ["run", f["long.snn"], "--data", "digits"],
+        ["export", f["long.pt"], "-o", keep + ".snn", "--data", f["small.npz"]],
+        ["explore", "--space", f["huge.toml"], "--store", keep + ".sqlite"],
+        ["explore", f["good.pt"], "--workers", "1000", "--store", keep + ".sqlite"])]
+    c += [("outputs", a) for a in (
+        ["export", f["good.pt"], "-o", f["good.pt"]],
+        ["export", f["good.pt"], "-o", f"{ws}/./././good.pt"],
+        ["export", f["good.pt"], "-o", f"{ws}/link.pt"],
+        ["export", f["good.pt"], "--nir", "-o", f["good.pt"]],
+        ["import", f["graph.nir"], "-o", f["graph.nir"]],
+        ["run", f["good.snn"], "--input", f["x2.npy"], "--trace", f["x2.npy"]],
+        ["train", "--data", f["small.npz"], "-o", f["small.npz"], "--epochs", "1"],
+        ["convert", "--data", f["small.npz"], "-o", f["small.npz"], "--epochs", "1"],
+        ["export", f["good.pt"], "-o", "/dev/null"],
+        ["explore", f["good.pt"], "--store", f["foreign.sqlite"]],
+        ["explore", "--report", "--store", f["foreign.sqlite"]],
+        ["explore", "--report", "--store", f["empty.store"]])]
+    writes = (["export", f["good.pt"], "-o", keep],
+              ["train", "--epochs", "1", "--hidden", "8", "-o", keep],
+              ["run", f["good.snn"], "--input", f["x2.npy"], "--trace", keep],
+              ["generate", f["good.snn"], "-o", keep + ".d"],
+              ["import", f["graph.nir"], "-o", keep])
+    for fault in ("@fsize=256", "@eio", "@enospc"):
+        c += [("os", [fault, *a]) for a in writes]
+    c += [("os", a) for a in (
+        ["info", f"{ws}/{long}.snn"], ["export", f"{ws}/{long}.pt"],
+        ["import", f"{ws}/{long}.nir"], ["run", f["good.snn"], "--input", f"{ws}/{long}.npy"],
+        ["train", "--data", f"{ws}/{long}.npz", "--epochs", "1"],
+        ["export", f["good.pt"], "-o", f"{ws}/{long}.snn"],
+        ["generate", f["good.snn"], "-o", f"{ws}/{long}/rtl"],
+        ["run", f["good.snn"], "--input", f["x2.npy"], "--trace", f"{ws}/{long}.npz"])]
+    c += [("values", a) for a in (
+        ["import", f["ts47.nir"], "-o", keep], ["import", f["dtinf.nir"], "-o", keep],
+        ["import", f["tsarray.nir"], "-o", keep],
+        ["verify", f["good.snn"], "--input", f["x2.npy"], "--labels", f["u64.npy"]],
+        ["export", f["leak99.pt"], "-o", keep], ["export", f["complex.pt"], "-o", keep],
+        ["export", f["sparse.pt"], "-o", keep],
+        ["explore", "--space", f["epochs0.toml"], "--store", keep + ".sqlite"],
+        ["info", f["good.snn"], "--lanes", "\u00b2"],
+        ["verify", f["good.snn"], "--n", "\u0662"],
+        ["train", "--epochs", "\u0662", "-o", keep],
+        ["explore", f["good.pt"], "--scheduler", "tls://host:1", "--store", keep + ".sqlite"],
+        ["explore", f["good.pt"], "--scheduler", "hostonly", "--store", keep + ".sqlite"],
+        ["explore", f["good.pt"], "--scheduler", "tcp://[::1", "--store", keep + ".sqlite"])]
+    c += [("names", ["export", f[n], "-o", keep]) for n in ("evildata.pt", "evilkey.pt")]
+    return c
+
+
+CLASSES = ("old", "memory", "outputs", "os", "values", "names")
+
+# Each case runs in this launcher: the address-space limit from the environment, then the
+# case's harness options (tokens before the command line: '@fsize=N' a file size limit,
+# '@eio' / '@enospc' every fsync failing with that error), then snnhw's own main. The limit
+# is snnhw's process's: the tools it starts (Yosys in WebAssembly reserves 8 GiB of address
+# space it never touches, Verilator, nextpnr) run without it.
+LAUNCH = """
+import errno, os, resource, signal, subprocess, sys
+argv = sys.argv[1:]
+limit = int(os.environ.get("HOSTILE_AS_BYTES", "0"))
+if limit:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
+    def unlimited():
+        resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    popen = subprocess.Popen.__init__
+    def child(self, *args, **kwargs):
+        kwargs.setdefault("preexec_fn", unlimited)
+        popen(self, *args, **kwargs)
+    subprocess.Popen.__init__ = child
+while argv and argv[0].startswith("@"):
+    opt = argv.pop(0)
+    if opt.startswith("@fsize="):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        n = int(opt[7:])
+        resource.setrlimit(resource.RLIMIT_FSIZE, (n, n))
+    else:
+        code = {"@eio": errno.EIO, "@enospc": errno.ENOSPC}[opt]
+        def fail(*args, code=code):
+            raise OSError(code, os.strerror(code))
+        os.fsync = fail
+from snnhw.cli import main
+sys.exit(main(argv))
+"""
+OUT_OF_MEMORY = ("MemoryError", "Unable to allocate", "Cannot allocate memory",
+                 "std::bad_alloc", "out of memory")
+
+
+def _fingerprint(paths) -> dict[str, str]:
+    """A file's SHA-256 (its size and time for files over 4 MB, the bombs)."""
+    out = {}
+    for p in map(Path, paths):
+        if not p.is_file() or p.is_symlink():
+            continue
+        st = p.stat()
+        out[str(p)] = (f"{st.st_size}:{st.st_mtime_ns}" if st.st_size > 4 << 20
+                       else hashlib.sha256(p.read_bytes()).hexdigest())
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--timeout", type=float, default=120.0, help="seconds per case")
+    ap.add_argument("--timeout", type=float, default=120.0, help="seconds per case (120)")
+    ap.add_argument("--memory-gib", type=float, default=4.0,
+                    help="address-space limit of each case in GiB, 0 for none (4)")
+    ap.add_argument("--only", default=",".join(CLASSES),
+                    help=f"classes to run, comma-separated: {', '.join(CLASSES)} (all)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
+    only = [c for c in args.only.split(",") if c]
+    unknown = sorted(set(only) - set(CLASSES))
+    if unknown:
+        ap.error(f"--only: unknown class(es) {', '.join(unknown)}; known: {', '.join(CLASSES)}")
+    env = {**os.environ, "HOSTILE_AS_BYTES": str(int(args.memory_gib * 2**30))}
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         f = workspace(d)
         keep = d / "keep.out"
+        all_cases = [("old", c) for c in cases(f, str(keep))] if "old" in only else []
+        if set(only) - {"old"}:
+            f.update(second_workspace(d, f))
+            all_cases += [(cls, c) for cls, c in second_cases(f, str(keep)) if cls in only]
+        inputs = _fingerprint(f.values())
         results = []
         t0 = time.perf_counter()
-        all_cases = cases(f, str(keep))
-        for i, cmd in enumerate(all_cases):
+        peak = 0
+        for i, (cls, cmd) in enumerate(all_cases):
             keep.write_bytes(SENTINEL)
             for extra in (Path(str(keep) + ".d"), Path(str(keep) + ".b")):
                 if extra.exists() and extra.is_file():
                     extra.unlink()
+            started = time.perf_counter()
             try:
-                r = subprocess.run([sys.executable, "-m", "snnhw", *cmd], capture_output=True,
-                                   text=True, timeout=args.timeout, cwd=d)
+                r = subprocess.run([sys.executable, "-c", LAUNCH, *cmd], capture_output=True,
+                                   text=True, timeout=args.timeout, cwd=d, env=env)
                 rc, err = r.returncode, r.stderr
             except subprocess.TimeoutExpired:
                 rc, err = None, "timeout"
+            rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss >> 10   # MiB
+            case_peak = rss if rss > peak else None    # a new high is this case's own
+            peak = max(peak, rss)
             lost = rc != 0 and keep.read_bytes() != SENTINEL
+            now = _fingerprint(inputs)
+            changed = sorted(Path(p).name for p in inputs if now.get(p) != inputs[p])
+            inputs.update(now)
+            left = [str(p.relative_to(d)) for p in d.rglob("*.tmp")]
+            for p in d.rglob("*.tmp"):
+                p.unlink()
             outside = (d.parent / "outside").exists() or (d / "outside").exists()
             lines = [ln for ln in err.strip().splitlines() if not ln.startswith("snnhw: warn")]
-            outcome = ("hang" if rc is None else "traceback" if "Traceback" in err else
+            outcome = ("hang" if rc is None else
+                       "out of memory" if any(m in err for m in OUT_OF_MEMORY) else
+                       "traceback" if "Traceback" in err else
                        "clean exit 2" if rc == 2 and len(lines) == 1 else
                        f"exit {rc}, {len(lines)} stderr lines")
-            results.append({"case": i, "argv": [a.replace(tmp, "$WS") for a in cmd],
-                            "outcome": outcome, "file_lost": lost, "escaped": outside,
-                            "stderr": err.strip().splitlines()[-1:] if err.strip() else []})
+            results.append({"case": i, "class": cls,
+                            "argv": [a.replace(tmp, "$WS") for a in cmd],
+                            "outcome": outcome, "file_lost": lost, "inputs_changed": changed,
+                            "temporary_files": left, "escaped": outside,
+                            "control_characters": any(c in err for c in "\x1b\x07"),
+                            "seconds": round(time.perf_counter() - started, 1),
+                            "peak_mib": case_peak,
+                            "stderr": [ln.replace(tmp, "$WS")
+                                       for ln in err.strip().splitlines()[-1:]]})
             if not args.json:
                 print(f"\r{i + 1}/{len(all_cases)}", end="", file=sys.stderr, flush=True)
         seconds = round(time.perf_counter() - t0, 1)
     counts: dict[str, int] = {}
+    per_class: dict[str, dict[str, int]] = {}
     for r in results:
         counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
-    report = {"cases": len(results), "outcomes": counts,
+        c = per_class.setdefault(r["class"], {})
+        c[r["outcome"]] = c.get(r["outcome"], 0) + 1
+    report = {"cases": len(results), "classes": only, "outcomes": counts,
+              "per_class": per_class, "memory_limit_gib": args.memory_gib,
               "tracebacks": counts.get("traceback", 0), "hangs": counts.get("hang", 0),
+              "out_of_memory": counts.get("out of memory", 0),
               "files_lost": sum(r["file_lost"] for r in results),
-              "escaped": sum(r["escaped"] for r in results), "seconds": seconds,
-              "not_exit_2": [r for r in results if r["outcome"] != "clean exit 2"]}
+              "inputs_changed": sum(bool(r["inputs_changed"]) for r in results),
+              "temporary_files_left": sum(len(r["temporary_files"]) for r in results),
+              "control_characters": sum(r["control_characters"] for r in results),
+              "escaped": sum(r["escaped"] for r in results),
+              "peak_rss_mib": peak, "seconds": seconds,
+              "not_exit_2": [r for r in results if r["outcome"] != "clean exit 2"
+                             or r["file_lost"] or r["inputs_changed"]
+                             or r["temporary_files"] or r["control_characters"]]}
     if args.json:
         json.dump(report, sys.stdout)
         print()
         return 0
     print()
-    print(f"{report['cases']} hostile inputs in {seconds} s: {counts}; tracebacks "
-          f"{report['tracebacks']}, hangs {report['hangs']}, files lost {report['files_lost']}, "
-          f"writes outside the workspace {report['escaped']}")
+    print(f"{report['cases']} hostile inputs ({', '.join(only)}) in {seconds} s under "
+          f"{args.memory_gib:g} GiB each: {counts}")
+    print(f"tracebacks {report['tracebacks']}, hangs {report['hangs']}, out of memory "
+          f"{report['out_of_memory']}, files lost {report['files_lost']}, inputs changed "
+          f"{report['inputs_changed']}, temporary files left {report['temporary_files_left']}, "
+          f"raw control characters {report['control_characters']}, writes outside the "
+          f"workspace {report['escaped']}; largest resident size {peak} MiB")
     for r in report["not_exit_2"]:
-        print(f"  {r['outcome']}: snnhw {' '.join(r['argv'])}  {r['stderr']}")
+        print(f"  [{r['class']}] {r['outcome']}: snnhw {' '.join(r['argv'])}  {r['stderr']}")
     return 0
 
 

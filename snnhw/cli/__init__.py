@@ -6,11 +6,10 @@ import argparse
 import sys
 
 from .. import __version__
-from ..errors import InputError
-from ..util import OutputError, printable
+from ..errors import InputError, SnnhwError
+from ..util import printable
 from . import build, convert, explore, export, generate, info, nir_import, run, train, verify
 from .args import Parser
-from .common import CLIError
 
 __all__ = ["build_parser", "main"]
 
@@ -34,9 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CLIError, OutputError, InputError) as exc:
+    except SnnhwError as exc:
         # one line, whatever a library put in the message; an InputError in the command
-        # line's terms
+        # line's terms. Commands turn the errors they expect into CLIErrors with their
+        # context; any other snnhw error that gets here is still one line
         text = exc.cli if isinstance(exc, InputError) else str(exc)
         # control characters from a file's contents never reach the terminal
         print(f"snnhw: error: {printable(' '.join(text.split()))}", file=sys.stderr)

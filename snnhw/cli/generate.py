@@ -42,10 +42,11 @@ def run(args) -> int:
     prepare_output(out / f"{args.top}.v", "Verilog", inputs=(args.net,))   # -o a file: no
     from ..api import Model
     from ..gateware.plan import DesignError
+    from ..toolchain import ToolError
 
     try:
         report = Model(net).generate(out, lanes=lanes, top=args.top, core=args.core).to_dict()
-    except DesignError as exc:
+    except (DesignError, ToolError) as exc:
         raise CLIError(str(exc)) from None
     if args.json:
         emit_json(report)

@@ -31,9 +31,20 @@ RTL_VERSION = 1
 
 def generate_verilog(net: Network, lanes, top: str = "snn_top",
                      core: str = "pipeline") -> tuple[str, SNNCore]:
-    """Verilog text of the whole network and the elaborated core object."""
+    """Verilog text of the whole network and the elaborated core object. A Yosys that
+    fails (it runs as a separate process: out of memory, a file size limit, a full
+    disk) is a :class:`~snnhw.toolchain.ToolError` with its last line."""
+    from amaranth._toolchain.yosys import YosysError
+
+    from ..toolchain import ToolError
+
     c = make_core(net, lanes, core)
-    return verilog.convert(c, name=top, emit_src=False), c
+    try:
+        return verilog.convert(c, name=top, emit_src=False), c
+    except YosysError as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        raise ToolError("the Verilog conversion (Yosys) failed: "
+                        + (lines[-1] if lines else "no message")) from None
 
 
 def _fields(*items):

@@ -159,3 +159,18 @@ def test_fmax_one_configuration():
     tp = row["throughput"]
     assert tp["bit_exact"] and 0 < tp["lane_utilisation"] <= 1
     assert row["synops_per_second"] == round(tp["adds_per_cycle"] * row["fmax_median_mhz"] * 1e6)
+
+
+def test_hostile_inputs_subset_is_clean():
+    """The CI subset of bench/hostile_inputs.py (outputs that are inputs, values that used
+    to pass, control characters from files) under its 4 GiB address-space limit: every
+    case one line and exit 2, nothing lost, changed or left behind."""
+    r = subprocess.run([sys.executable, str(BENCH / "hostile_inputs.py"), "--json", "--only",
+                        "outputs,values,names"], capture_output=True, text=True, check=True,
+                       timeout=900)
+    d = json.loads(r.stdout)
+    assert d["classes"] == ["outputs", "values", "names"] and d["memory_limit_gib"] == 4.0
+    assert d["cases"] >= 25 and d["outcomes"] == {"clean exit 2": d["cases"]}, d["not_exit_2"]
+    for key in ("tracebacks", "hangs", "out_of_memory", "files_lost", "inputs_changed",
+                "temporary_files_left", "control_characters", "escaped"):
+        assert d[key] == 0, (key, d["not_exit_2"])
