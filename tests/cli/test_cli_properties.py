@@ -1,8 +1,9 @@
 """Every subcommand, given arguments drawn from valid and invalid domains (numbers at and
 past every limit, NaN/inf, empty and huge values, files of the wrong kind, folders,
-missing parents), ends cleanly: no traceback, exit status 0, 1 or 2, one line of stderr
-on 2, ``--json`` output one JSON object (or nothing), and no existing file in the output
-location changed unless the command exited 0.
+missing parents, an output that is one of the inputs, files that declare huge contents),
+ends cleanly: no traceback, exit status 0, 1 or 2, one line of stderr on 2, ``--json``
+output one JSON object (or nothing), no existing file in the output location changed
+unless the command exited 0, and no input of the command changed at all.
 
 The default example count is small for CI. Run it long with, e.g.::
 
@@ -15,6 +16,7 @@ import contextlib
 import io
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -59,21 +61,70 @@ def ws(tmp_path_factory):
     (d / "empty.bin").write_bytes(b"")
     (d / "folder").mkdir()
     (d / "file").write_bytes(b"x")
+    bombs(d)
+    os.symlink(d / "good.snn", d / "link.snn")
     return d
+
+
+def _npy_header(shape, descr="<i8") -> bytes:
+    text = repr({"descr": descr, "fortran_order": False, "shape": shape}).encode()
+    text = text.ljust(117) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text
+
+
+def bombs(d):
+    """Small files that declare huge contents: an npy header of 10^12 values, a data file
+    whose member declares 8 TB, an IR file whose weights declare 8192 x 8192 over a few
+    bytes, an HDF5 graph declaring 320 GB in compressed chunks."""
+    import zipfile
+
+    import h5py
+
+    big = _npy_header((1000000, 1000000)) + bytes(64)
+    (d / "huge.npy").write_bytes(big)
+    with zipfile.ZipFile(d / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("x_train.npy", big)
+        for name, arr in (("y_train", np.zeros(2, int)), ("x_test", np.zeros((2, 64))),
+                          ("y_test", np.zeros(2, int))):
+            buf = io.BytesIO()
+            np.save(buf, arr)
+            zf.writestr(f"{name}.npy", buf.getvalue())
+    with zipfile.ZipFile(d / "good.snn") as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    parts["layer0.W.npy"] = _npy_header((8192, 8192), "|i1") + bytes(64)
+    with zipfile.ZipFile(d / "irbomb.snn", "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    with h5py.File(d / "bomb.nir", "w") as h:
+        ds = h.create_group("node").create_dataset("weight", shape=(200_000, 200_000),
+                                                   dtype="f8", chunks=(1000, 1000),
+                                                   compression="gzip")
+        ds[:10, :10] = 0
+
+
+BOMBS = ("huge.npy", "bomb.npz", "irbomb.snn", "bomb.nir")
 
 
 def inputs(ws):
     return st.sampled_from([str(ws / n) for n in ("good.snn", "good.pt", "x.npy", "xf.npy",
                                                   "data.npz", "bad.npz", "text.txt",
                                                   "empty.bin", "folder", "missing.snn",
-                                                  "conv.snn", "conv.pt")]
+                                                  "conv.snn", "conv.pt", "link.snn",
+                                                  *BOMBS)]
                            + ["/dev/null", ""])
 
 
+#: the options whose value is a file the command writes
+OUTPUT_OPTIONS = ("-o", "--trace", "--store", "--checkpoint")
+
+
 def outputs(ws, name):
-    """Output paths: new, an existing file (the sentinel), a folder, under a file."""
+    """Output paths: new, an existing file (the sentinel), a folder, under a file, and
+    the workspace's inputs themselves (by their name, through ``.`` and through a link)."""
     return st.sampled_from([f"{ws}/out/{name}", f"{ws}/keep/{name}", str(ws / "folder"),
-                            f"{ws}/file/{name}", f"{ws}/new/deeper/{name}"])
+                            f"{ws}/file/{name}", f"{ws}/new/deeper/{name}",
+                            str(ws / "good.snn"), str(ws / "good.pt"), f"{ws}/./x.npy",
+                            str(ws / "data.npz"), str(ws / "link.snn"), "/dev/null"])
 
 
 def number():
@@ -99,7 +150,7 @@ def command(*parts):
 
 def data_values(ws):
     return st.sampled_from(["digits", "nope", str(ws / "data.npz"), str(ws / "bad.npz"),
-                            str(ws / "text.txt"), str(ws / "folder")])
+                            str(ws / "text.txt"), str(ws / "folder"), str(ws / "bomb.npz")])
 
 
 def archs():
@@ -206,9 +257,39 @@ def reset_outputs(ws):
     (keep / "rtl" / "snn_top.v").write_bytes(SENTINEL)
 
 
+_ORIGINALS: dict = {}
+
+
+def originals(ws) -> dict:
+    """The workspace's input files as they were made (its top level, the bombs too), by
+    their resolved paths."""
+    if ws not in _ORIGINALS:
+        _ORIGINALS[ws] = {Path(os.path.realpath(p)): p.read_bytes() for p in ws.iterdir()
+                          if p.is_file() and not p.is_symlink()}
+    return _ORIGINALS[ws]
+
+
+def command_inputs(argv) -> list[str]:
+    """The arguments that name files the command reads (not an output option's value)."""
+    return [a for i, a in enumerate(argv) if a and "\0" not in a and not a.startswith("-")
+            and not (i and argv[i - 1] in OUTPUT_OPTIONS)]
+
+
 def check(ws, argv):
     reset_outputs(ws)
+    saved = originals(ws)
+    for p, data in saved.items():       # a command that succeeded may have replaced one
+        if not p.is_file() or p.read_bytes() != data:
+            if p.is_dir():
+                import shutil
+
+                shutil.rmtree(p)
+            p.write_bytes(data)
     rc, out, err = run_main(argv)
+    for a in command_inputs(argv):
+        p = Path(os.path.realpath(a))
+        if p in saved:
+            assert p.read_bytes() == saved[p], (argv, "input changed", p)
     assert rc in (0, 1, 2), (argv, rc, err)
     assert "Traceback" not in err, (argv, err)
     if rc == 2:
