@@ -12,6 +12,7 @@ from ..ir import Network
 from . import inputs as _inputs
 from .inputs import (
     MEMORY_BUDGET,
+    _amount,
     check_budget,
     check_fits,
     check_labels,
@@ -122,15 +123,14 @@ class Model:
         budget = _inputs.MEMORY_BUDGET
         per = sample_bytes(net, trace)
         if trace and per * len(x) > budget:
-            need = per * len(x) / 2**30
             msg = (f"{where}: the trace of {len(x)} samples at T={net.timesteps} needs about "
-                   f"{need:.1f} GiB, more than the {budget >> 30} GiB budget; run "
+                   f"{_amount(per * len(x))}, more than the {_amount(budget)} budget; run "
                    "fewer samples")
             raise InputError(msg, cli=msg.replace(where, cli_where or where, 1))
         step = max(1, budget // per)
         if per > budget:
-            msg = (f"{where}: one sample at T={net.timesteps} needs about {per / 2**30:.1f} "
-                   f"GiB, more than the {budget >> 30} GiB budget")
+            msg = (f"{where}: one sample at T={net.timesteps} needs about {_amount(per)}, "
+                   f"more than the {_amount(budget)} budget")
             raise InputError(msg, cli=msg.replace(where, cli_where or where, 1))
         parts = [golden.run(net, steps(net, x[i:i + step], where, cli_where=cli_where),
                             trace=trace) for i in range(0, max(len(x), 1), step)]
