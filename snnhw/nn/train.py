@@ -207,13 +207,7 @@ def train(cfg: TrainConfig, data: Split, *, progress: bool = True, model: Spikin
     check_fit(cfg, data)
     torch.manual_seed(cfg.seed)
     model = model if model is not None else cfg.model(data)
-    if cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                              weight_decay=cfg.weight_decay)
-    elif cfg.optimizer == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    else:
-        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {cfg.optimizer!r}")
+    opt = _optimizer(model, cfg, cfg.lr)
     steps_per_epoch = math.ceil(len(data.x_train) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
     rmp = RMPLoss(cfg.rmp_lambda, cfg.rmp_schedule, total_epochs=cfg.epochs)
@@ -232,7 +226,7 @@ def train(cfg: TrainConfig, data: Split, *, progress: bool = True, model: Spikin
             bar.set_postfix(loss=f"{history['loss'][-1]:.3f}",
                             acc=f"{history['train_acc'][-1]:.3f}")
     if cfg.qat_epochs:
-        _qat(model, cfg, x_all, y_all, g, opt, steps_per_epoch, history, progress)
+        _qat(model, cfg, x_all, y_all, steps_per_epoch, history, progress)
     model.record(False)
     history["seconds"] = time.perf_counter() - t0
     model.eval()
@@ -266,16 +260,29 @@ def _epoch(model, cfg: TrainConfig, x_all, y_all, g, opt, sched, history: dict, 
     history["train_acc"].append(correct / n)
 
 
-def _qat(model, cfg: TrainConfig, x_all, y_all, g, opt, steps_per_epoch: int, history: dict,
+def _optimizer(model, cfg: TrainConfig, lr: float):
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=cfg.momentum,
+                               weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
+    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {cfg.optimizer!r}")
+
+
+def _qat(model, cfg: TrainConfig, x_all, y_all, steps_per_epoch: int, history: dict,
          progress: bool) -> None:
     """The QAT phase: the model's forward pass becomes the export's integer arithmetic
     (BatchNorm frozen at its running statistics, no RMP-Loss: the membranes it shapes
-    are the float ones), trained from ``lr * qat_lr_scale`` down a cosine."""
+    are the float ones), trained from ``lr * qat_lr_scale`` down a cosine with a fresh
+    optimizer and shuffle seeded by ``seed`` (the float phase's moment estimates would
+    damp the first steps: the same QAT from a float checkpoint, or after the float
+    epochs in one run, gives the same model)."""
     model.set_qat(cfg.qat_w_bits, cfg.qat_u_bits, cfg.qat_k_rule)
     model.eval()
     model.record(False)
-    for group in opt.param_groups:
-        group["lr"] = group["initial_lr"] = cfg.lr * cfg.qat_lr_scale
+    torch.manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(cfg.seed)
+    opt = _optimizer(model, cfg, cfg.lr * cfg.qat_lr_scale)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.qat_epochs
                                                        * steps_per_epoch)
     bar = _progress(range(cfg.qat_epochs), progress, "QAT")
