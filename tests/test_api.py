@@ -136,34 +136,36 @@ def test_train_export_compare_and_the_checkpoint_round_trip(tmp_path):
 
 
 def test_checks_run_in_batches_within_the_budget(monkeypatch, capsys):
-    """export's comparison runs in batches when the budget is short (the same counts);
-    import's check and verify's inputs that do not fit are refused with the memory they
-    would need and how many fit, in the command line's terms too."""
+    """The side-by-side checks (export's comparison, import's check) run in batches when
+    the budget is short (the same counts); inputs that do not fit, or one sample whose
+    check does not, are refused with the memory they would need (and how many fit), in
+    the command line's terms too."""
     pytest.importorskip("torch")
     import snnhw.api.inputs as inputs_mod
     from snnhw.cli import main
 
     m = snnhw.train("digits", epochs=1, hidden=(8,), seed=1).export()
     whole, check = m.compare().to_dict(), m.self_check(20).to_dict()
-    per = inputs_mod.check_bytes(m.network)
-    monkeypatch.setattr(inputs_mod, "MEMORY_BUDGET", 7 * per)     # 7 samples at a time
+    per, inp = inputs_mod.check_bytes(m.network), inputs_mod.input_bytes(m.network)
+    monkeypatch.setattr(inputs_mod, "MEMORY_BUDGET", 7 * per)     # 7 checks at a time
     assert m.compare().to_dict() == whole and whole["agree_samples"] == 360
+    assert m.self_check(20).to_dict()["integer_golden_agree"] == 20
     assert check["integer_golden_agree"] == 20
-    with pytest.raises(snnhw.InputError, match=r"^samples: 20 samples .* \(samples=7\)"):
-        m.self_check(20)
-    with pytest.raises(snnhw.InputError, match=r"360 samples at T=4 need about .* MiB to "
-                                               r"check, .*; at most 7 fit \(n=7\)"):
+    monkeypatch.setattr(inputs_mod, "MEMORY_BUDGET", 100 * inp)   # 100 samples of inputs
+    with pytest.raises(snnhw.InputError, match=r"360 samples at T=4 need about .* MiB of "
+                                               r"inputs, .*; at most 100 fit \(n=100\)"):
         m.inputs(data="digits")
-    assert len(m.inputs(data="digits", n=7)[0]) == 7
-    with pytest.raises(snnhw.InputError, match=r"^x: 9 samples .* \(n=7\)"):
-        m.inputs(np.zeros((9, 64), np.int64))
-    monkeypatch.setattr(inputs_mod, "MEMORY_BUDGET", per // 2)    # not one sample
-    with pytest.raises(snnhw.InputError, match=r"1 sample at T=4 need about"):
-        m.compare()
-    with pytest.raises(snnhw.InputError, match=r"3 samples at T=4 need about .* budget$"):
-        m.self_check(3)
+    assert len(m.inputs(data="digits", n=100)[0]) == 100
+    with pytest.raises(snnhw.InputError, match=r"^x: 101 samples .* \(n=100\)"):
+        m.inputs(np.zeros((101, 64), np.int64))
+    with pytest.raises(snnhw.InputError, match=r"^samples: 200 samples .* \(samples=100\)"):
+        m.self_check(200)
+    monkeypatch.setattr(inputs_mod, "MEMORY_BUDGET", per // 2)    # not one check
+    for call in (m.compare, lambda: m.self_check(1)):
+        with pytest.raises(snnhw.InputError, match=r"one sample at T=4 needs about"):
+            call()
     net, x = example_paths()
-    monkeypatch.setattr(inputs_mod, "MEMORY_BUDGET", 7 * inputs_mod.check_bytes(
+    monkeypatch.setattr(inputs_mod, "MEMORY_BUDGET", 7 * inputs_mod.input_bytes(
         snnhw.load(net).network))
     assert main(["verify", str(net), "--input", str(x)]) == 2
     assert capsys.readouterr().err.startswith(f"snnhw: error: --input: {len(np.load(x))} "

@@ -9,8 +9,8 @@ from ..errors import InputError
 from ..ir import Network
 
 __all__ = ["MEMORY_BUDGET", "RANDOM_DENSITY", "RANDOM_SAMPLES", "MAX_RANDOM_SAMPLES",
-           "check_budget", "check_bytes", "check_fits", "check_labels", "sample_bytes",
-           "split_inputs", "steps", "take"]
+           "check_batch", "check_bytes", "check_fits", "check_inputs", "check_labels",
+           "input_bytes", "sample_bytes", "split_inputs", "steps", "take"]
 
 RANDOM_DENSITY = 0.25   # share of non-zero values in the seeded random inputs
 RANDOM_SAMPLES = 64
@@ -34,29 +34,42 @@ def check_bytes(net: Network) -> int:
     return 2 * sample_bytes(net, trace=True)
 
 
+def input_bytes(net: Network) -> int:
+    """The memory of one sample's inputs over the ``T`` steps (int64)."""
+    return 8 * net.timesteps * net.n_in
+
+
 def _amount(size: int) -> str:
     return f"{size / 2**30:.1f} GiB" if size >= 1 << 30 else f"{size / 2**20:.1f} MiB"
 
 
-def check_budget(net: Network, samples: int, where: str, *, option: str = "n",
-                 cli_option: str = "--n", cli_where: str | None = None,
-                 batched: bool = False) -> int:
-    """How many of ``samples`` may be checked side by side within :data:`MEMORY_BUDGET`.
-    With ``batched`` the caller runs them in batches of that many, and only one sample
-    too large is refused; else all must fit at once. The refusal is an
-    :class:`~snnhw.errors.InputError` with the memory they would need."""
-    per = check_bytes(net)
+def check_inputs(net: Network, samples: int, where: str, *, option: str = "n",
+                 cli_option: str = "--n", cli_where: str | None = None) -> None:
+    """The inputs of ``samples`` samples over ``T`` steps fit :data:`MEMORY_BUDGET`, else an
+    :class:`~snnhw.errors.InputError` with the memory they would need and how many fit
+    (``option=N``; ``cli_option N`` in the command line's terms)."""
+    per = input_bytes(net)
     fit = MEMORY_BUDGET // per
-    if samples <= fit or (batched and fit >= 1):
-        return max(1, min(samples, fit))
-    count = 1 if batched else samples
-    text = (f"{count} sample{'s' if count > 1 else ''} at T={net.timesteps} need about "
-            f"{_amount(per * count)} to check, more than the {_amount(MEMORY_BUDGET)} "
-            "budget")
+    if samples <= fit:
+        return
+    text = (f"{samples} samples at T={net.timesteps} need about {_amount(per * samples)} "
+            f"of inputs, more than the {_amount(MEMORY_BUDGET)} budget")
     fits = f"; at most {fit} fit" if fit else ""
     raise InputError(f"{where}: {text}{fits}" + (f" ({option}={fit})" if fit else ""),
                      cli=f"{cli_where or where}: {text}{fits}"
                      + (f" ({cli_option} {fit})" if fit else ""))
+
+
+def check_batch(net: Network, where: str, *, cli_where: str | None = None) -> int:
+    """How many samples a side-by-side check (:func:`check_bytes`) runs at once within
+    :data:`MEMORY_BUDGET`; one sample that needs more is an
+    :class:`~snnhw.errors.InputError` with the memory it would take."""
+    per = check_bytes(net)
+    if per > MEMORY_BUDGET:
+        text = (f"one sample at T={net.timesteps} needs about {_amount(per)} to check, more "
+                f"than the {_amount(MEMORY_BUDGET)} budget")
+        raise InputError(f"{where}: {text}", cli=f"{cli_where or where}: {text}")
+    return MEMORY_BUDGET // per
 
 
 def steps(net: Network, x, where: str = "x", *, cli_where: str | None = None) -> np.ndarray:
@@ -132,7 +145,7 @@ def split_inputs(net: Network, *, data=None, default_data: str | None = None,
         return _random(net, RANDOM_SAMPLES if n is None else n, seed)
     check_labels(d.y_test, net.n_out, f"data {d.name!r}")
     xs, ys = take(d.x_test, d.y_test, n)
-    check_budget(net, len(xs), f"data {d.name!r}")
+    check_inputs(net, len(xs), f"data {d.name!r}")
     if config is None:
         config = {"timesteps": net.timesteps, "encoding": encoding, "x_max": 16.0}
     if config["encoding"] == "auto":
@@ -151,7 +164,7 @@ def _random(net: Network, n: int, seed: int):
     if not 1 <= n <= MAX_RANDOM_SAMPLES:
         msg = f"n must be in 1..{MAX_RANDOM_SAMPLES}, got {n}"
         raise InputError(msg, cli="--" + msg)
-    check_budget(net, n, "random inputs")
+    check_inputs(net, n, "random inputs")
     rng = np.random.default_rng(seed)
     shape = (n, net.timesteps, net.n_in)
     x = rng.integers(1, 1 << net.in_bits, shape) * (rng.random(shape) < RANDOM_DENSITY)

@@ -13,8 +13,9 @@ from . import inputs as _inputs
 from .inputs import (
     MEMORY_BUDGET,
     _amount,
-    check_budget,
+    check_batch,
     check_fits,
+    check_inputs,
     check_labels,
     sample_bytes,
     split_inputs,
@@ -89,7 +90,7 @@ class Model:
                 raise InputError("give inputs x or a data set, not both",
                                  cli="--input and --data exclude each other")
             x = np.asarray(x)
-            check_budget(self.network, len(x[:n]) if x.ndim > 1 else 1, "x",
+            check_inputs(self.network, len(x[:n]) if x.ndim > 1 else 1, "x",
                          cli_where="--input")
             x = steps(self.network, x)
             if y is not None:
@@ -167,7 +168,7 @@ class Model:
         d = data if isinstance(data, Dataset) else load_data(data or self.data or "digits",
                                                              in_bits=in_bits)
         check_fits(self.float_model.config, d)
-        batch = check_budget(self.network, len(d.x_test), f"data {d.name!r}", batched=True)
+        batch = check_batch(self.network, f"data {d.name!r}")   # encoded a batch at a time
         c = compare(self.float_model, self._integer, self.network, d.x_test, d.y_test,
                     seed=seed, batch=batch, progress=progress)
         return Report("Comparison", {**c.as_dict(), "data": d.name})
@@ -180,14 +181,20 @@ class Model:
 
         net = self.network
         rng = np.random.default_rng(seed)
-        check_budget(net, samples, "samples", option="samples", cli_option="--check",
+        check_inputs(net, samples, "samples", option="samples", cli_option="--check",
                      cli_where="--check")
+        batch = check_batch(net, "samples", cli_where="--check")
         x = rng.integers(0, 1 << net.in_bits, size=(samples, net.timesteps, net.n_in))
-        r, _, per_sample, mismatch = integer_vs_golden(self._torch_mode(), net, x)
+        agree, spikes, mismatch = 0, 0, None
+        for i in range(0, samples, batch):    # the traces a batch at a time
+            r, _, per_sample, first = integer_vs_golden(self._torch_mode(), net, x[i:i + batch])
+            agree += int(per_sample.sum())
+            spikes += sum(int(ly["s"].sum()) for ly in r["layers"])
+            if mismatch is None and first is not None:
+                mismatch = {**first, "sample": first["sample"] + i}
         return Report("SelfCheck", {
-            "check_samples": len(x), "integer_golden_agree": int(per_sample.sum()),
-            "first_mismatch": mismatch,
-            "spikes_on_check": sum(int(ly["s"].sum()) for ly in r["layers"])})
+            "check_samples": samples, "integer_golden_agree": agree,
+            "first_mismatch": mismatch, "spikes_on_check": spikes})
 
     # ------------------------------------------------------------------ hardware
     def estimate(self, board: str = "icebreaker", *, lanes=8, core: str = "pipeline",
@@ -255,7 +262,8 @@ class Model:
                                      waves=waves, work=work or tmp)
             t0 = time.perf_counter()
             rep = coverify(self.network, x, y, hw, torch_mode=self._torch_mode(),
-                           float_pred=float_pred, progress=progress)
+                           float_pred=float_pred, progress=progress,
+                           batch=check_batch(self.network, "inputs"))
         return Report("Verification", {**rep.as_dict(), "inputs": what,
                                        "total_seconds": round(time.perf_counter() - t0, 1)})
 

@@ -48,9 +48,10 @@ class CoverifyReport:
 
 def coverify(net: Network, x: np.ndarray, y: np.ndarray, backend: Backend, *,
              torch_mode=None, float_pred: np.ndarray | None = None,
-             progress=None) -> CoverifyReport:
+             progress=None, batch: int | None = None) -> CoverifyReport:
     """Run ``x[batch, T, n_in]`` through all three and compare (labels ``y``, or ``None``:
-    no accuracies)."""
+    no accuracies). Torch and golden, every layer traced, run ``batch`` samples at a time
+    (default: all at once), so that their memory stays bounded."""
     x = np.asarray(x, dtype=np.int64)
     y = None if y is None else np.asarray(y)
 
@@ -62,31 +63,31 @@ def coverify(net: Network, x: np.ndarray, y: np.ndarray, backend: Backend, *,
         from ..nn.quant import IntegerSNN  # PyTorch only when co-verification runs
 
         torch_mode = IntegerSNN.from_ir(net)
-    r, g, same, mm_tg = integer_vs_golden(torch_mode, net, x)
+    g_logits, g_classes, t_classes, same, mm_tg = _torch_vs_golden(torch_mode, net, x, batch)
     t2 = time.perf_counter()
     hw = backend.run(net, x, progress=progress)
     t3 = time.perf_counter()
 
 
-    hw_logits = np.full_like(g.logits, np.iinfo(np.int64).min)
+    hw_logits = np.full_like(g_logits, np.iinfo(np.int64).min)
     hw_classes = np.full(n, -1, dtype=np.int64)
     got = min(len(hw.logits), n)
     for i in range(got):
         if len(hw.logits[i]) == net.n_out:
             hw_logits[i] = hw.logits[i]
         hw_classes[i] = hw.classes[i]
-    agree_hw = np.all(hw_logits == g.logits, axis=1) & (hw_classes == g.classes)
+    agree_hw = np.all(hw_logits == g_logits, axis=1) & (hw_classes == g_classes)
     mm_gh = None
     if not agree_hw.all():
         s = int(np.flatnonzero(~agree_hw)[0])
         if s >= got:
             mm_gh = dict(sample=s, what="missing result", received=len(hw.logits), sent=n)
         else:
-            diff = np.flatnonzero(hw_logits[s] != g.logits[s])
+            diff = np.flatnonzero(hw_logits[s] != g_logits[s])
             neuron = int(diff[0]) if diff.size else None
             mm_gh = dict(sample=s, layer=len(net.layers) - 1, step=None, neuron=neuron,
                          what="logit" if diff.size else "class",
-                         golden=int(g.logits[s, neuron]) if diff.size else int(g.classes[s]),
+                         golden=int(g_logits[s, neuron]) if diff.size else int(g_classes[s]),
                          hardware=int(hw_logits[s, neuron]) if diff.size else int(hw_classes[s]))
     if len(hw.logits) > n:
         mm_gh = mm_gh or dict(sample=n, what="extra results", received=len(hw.logits), sent=n)
@@ -95,8 +96,8 @@ def coverify(net: Network, x: np.ndarray, y: np.ndarray, backend: Backend, *,
         samples=n,
         torch_golden_agree=int(same.sum()),
         golden_hw_agree=int(agree_hw.sum()),
-        acc_torch=acc(r["classes"].numpy()),
-        acc_golden=acc(g.classes),
+        acc_torch=acc(t_classes),
+        acc_golden=acc(g_classes),
         acc_hw=acc(hw_classes),
         acc_float=acc(float_pred),
         first_mismatch_torch_golden=mm_tg,
@@ -106,3 +107,17 @@ def coverify(net: Network, x: np.ndarray, y: np.ndarray, backend: Backend, *,
         seconds={"torch_golden": round(t2 - t0, 2),
                  "hardware": round(t3 - t2, 2)},
     )
+
+
+def _torch_vs_golden(torch_mode, net: Network, x: np.ndarray, batch: int | None):
+    """Golden logits and classes, torch classes, per-sample agreement and the first
+    mismatch of ``x``, ``batch`` samples at a time."""
+    batch = batch or max(len(x), 1)
+    parts, mismatch = [], None
+    for i in range(0, len(x), batch):
+        r, g, same, first = integer_vs_golden(torch_mode, net, x[i:i + batch])
+        parts.append((g.logits, g.classes, r["classes"].numpy(), same))
+        if mismatch is None and first is not None:
+            mismatch = {**first, "sample": first["sample"] + i}
+    g_logits, g_classes, t_classes, same = (np.concatenate(p) for p in zip(*parts))
+    return g_logits, g_classes, t_classes, same, mismatch

@@ -62,6 +62,33 @@ def test_lost_and_extra_results(case):
     assert not rep.ok and rep.first_mismatch_golden_hw["what"] == "extra results"
 
 
+def test_batches_give_the_same_report_and_name_the_same_mismatch(case):
+    """torch and golden in batches (bounded memory): the same counts and accuracies, and a
+    torch/golden mismatch in a later batch is named by its sample in the whole run."""
+    from snnhw.nn.quant import IntegerSNN
+
+    net, x, y = case
+    whole = coverify(net, x, y, FakeBackend(lambda lg, c: None)).as_dict()
+    parts = coverify(net, x, y, FakeBackend(lambda lg, c: None), batch=3).as_dict()
+    for key in ("samples", "torch_golden_agree", "golden_hw_agree", "acc_torch", "acc_golden",
+                "acc_hw", "first_mismatch_torch_golden", "first_mismatch_golden_hw"):
+        assert parts[key] == whole[key], key
+
+    class Off(IntegerSNN):      # a torch mode whose logit is off on the 8th sample only
+        def run(self, xi):
+            r = super().run(xi)
+            for j in range(len(xi)):
+                if np.array_equal(np.asarray(xi[j]), x[7]):
+                    r["logits"][j, 1] += 1
+            return r
+    assert sum(np.array_equal(s, x[7]) for s in x) == 1
+    off = Off.from_ir(net)
+    for batch in (None, 3, 4):
+        rep = coverify(net, x, y, FakeBackend(lambda lg, c: None), torch_mode=off, batch=batch)
+        mm = rep.first_mismatch_torch_golden
+        assert rep.torch_golden_agree == 9 and mm["sample"] == 7
+
+
 @pytest.mark.skipif(simulator_available("verilator") is not None, reason="no verilator")
 def test_verify_cli_on_a_small_model(tmp_path, capsys):
     ck = tmp_path / "m.pt"
