@@ -223,22 +223,22 @@ def test_convert_then_explore_from_python(tmp_path):
 def test_run_stays_within_its_memory_budget(monkeypatch, tmp_path, capsys):
     """A batch larger than the budget runs in pieces (the same logits); a trace larger
     than it, or one sample larger than it, is refused with the memory it would need."""
-    import snnhw.api.inputs as model_mod
+    import snnhw.api.inputs as inputs_mod
     from snnhw.cli import main
 
     m = snnhw.load(example_paths()[0])
     x = np.load(example_paths()[1])
     whole = m.run(x)
-    per = model_mod.sample_bytes(m.network)
-    monkeypatch.setattr(model_mod, "MEMORY_BUDGET", 3 * per)        # 3 samples at once
+    per = inputs_mod.sample_bytes(m.network)
+    monkeypatch.setattr(inputs_mod, "MEMORY_BUDGET", 3 * per)        # 3 samples at once
     pieces = m.run(x)
     assert pieces.logits.tolist() == whole.logits.tolist() and len(x) > 3
     with pytest.raises(snnhw.InputError, match=r"the trace of .* needs about"):
         m.run(x, trace=True)
-    monkeypatch.setattr(model_mod, "MEMORY_BUDGET", per // 2)
+    monkeypatch.setattr(inputs_mod, "MEMORY_BUDGET", per // 2)
     with pytest.raises(snnhw.InputError, match=r"one sample at T=.* needs about"):
         m.run(x)
-    monkeypatch.setattr(model_mod, "MEMORY_BUDGET", 3 * per)
+    monkeypatch.setattr(inputs_mod, "MEMORY_BUDGET", 3 * per)
     assert main(["run", str(example_paths()[0]), "--input", str(example_paths()[1]),
                  "--trace", str(tmp_path / "t.npz")]) == 2
     err = capsys.readouterr().err

@@ -11,7 +11,6 @@ from ..errors import InputError
 from ..ir import Network
 from . import inputs as _inputs
 from .inputs import (
-    MEMORY_BUDGET,
     _amount,
     check_batch,
     check_fits,
@@ -24,7 +23,7 @@ from .inputs import (
 )
 from .report import Report
 
-__all__ = ["MEMORY_BUDGET", "Model", "check_backend", "sample_bytes", "write_nir"]
+__all__ = ["Model", "check_backend", "write_nir"]
 
 BACKENDS = ("sim", "board")
 class Model:
@@ -109,10 +108,10 @@ class Model:
         """The golden model on integer inputs ``x[batch, T, n_in]`` (or ``[batch, n_in]``,
         the same values every step): a :class:`~snnhw.golden.model.Trace`.
 
-        Memory stays within :data:`MEMORY_BUDGET`: a batch that would need more runs in
-        pieces (logits and classes joined); a trace that would need more is refused with
-        the memory it would take (an :class:`~snnhw.errors.InputError`; ``where`` names
-        the inputs in it)."""
+        Memory stays within :data:`~snnhw.api.inputs.MEMORY_BUDGET`: a batch that would
+        need more runs in pieces (logits and classes joined); a trace that would need more
+        is refused with the memory it would take (an :class:`~snnhw.errors.InputError`;
+        ``where`` names the inputs in it)."""
         import numpy as np
 
         from .. import golden
@@ -159,8 +158,8 @@ class Model:
         (default: the data set the model was trained on), as ``snnhw export`` checks an
         export: ``float_acc``, ``int_acc``, ``golden_acc``, ``agree_samples`` of
         ``samples`` (every layer's I, v, s, u and the logits equal), ``first_mismatch``.
-        A long run goes in batches within :data:`MEMORY_BUDGET`; ``progress(done)`` is
-        called after each."""
+        A long run goes in batches within :data:`~snnhw.api.inputs.MEMORY_BUDGET`;
+        ``progress(done)`` is called after each."""
         from ..data import Dataset, load_data
         from ..nn.export import compare
 
