@@ -408,8 +408,9 @@ CLASSES = ("old", "memory", "outputs", "os", "values", "names")
 # Each case runs in this launcher: the address-space limit from the environment, then the
 # case's harness options (tokens before the command line: '@fsize=N' a file size limit,
 # '@eio' / '@enospc' every fsync failing with that error), then snnhw's own main. The limit
-# is snnhw's process's: the tools it starts (Yosys in WebAssembly reserves 8 GiB of address
-# space it never touches, Verilator, nextpnr) run without it.
+# is snnhw's process's: the tools it starts (Yosys in WebAssembly, whose runtime reserves
+# address space it never touches and cannot start under a 4 GiB limit; Verilator, nextpnr)
+# run without it.
 LAUNCH = """
 import errno, os, resource, signal, subprocess, sys
 argv = sys.argv[1:]
