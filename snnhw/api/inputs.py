@@ -9,7 +9,7 @@ from ..errors import InputError
 from ..ir import Network
 
 __all__ = ["MEMORY_BUDGET", "RANDOM_DENSITY", "RANDOM_SAMPLES", "MAX_RANDOM_SAMPLES",
-           "check_batch", "check_bytes", "check_fits", "check_inputs", "check_labels",
+           "batch_size", "check_batch", "check_bytes", "check_fits", "check_inputs", "check_labels",
            "input_bytes", "sample_bytes", "split_inputs", "steps", "take"]
 
 RANDOM_DENSITY = 0.25   # share of non-zero values in the seeded random inputs
@@ -60,16 +60,22 @@ def check_inputs(net: Network, samples: int, where: str, *, option: str = "n",
                      + (f" ({cli_option} {fit})" if fit else ""))
 
 
-def check_batch(net: Network, where: str, *, cli_where: str | None = None) -> int:
-    """How many samples a side-by-side check (:func:`check_bytes`) runs at once within
-    :data:`MEMORY_BUDGET`; one sample that needs more is an
-    :class:`~snnhw.errors.InputError` with the memory it would take."""
-    per = check_bytes(net)
+def batch_size(net: Network, per: int, where: str, *, doing: str = "",
+               cli_where: str | None = None) -> int:
+    """How many samples of ``per`` bytes each fit :data:`MEMORY_BUDGET` at once; one sample
+    that needs more is an :class:`~snnhw.errors.InputError` with the memory it would take
+    (``doing`` says for what)."""
     if per > MEMORY_BUDGET:
-        text = (f"one sample at T={net.timesteps} needs about {_amount(per)} to check, more "
+        text = (f"one sample at T={net.timesteps} needs about {_amount(per)}{doing}, more "
                 f"than the {_amount(MEMORY_BUDGET)} budget")
         raise InputError(f"{where}: {text}", cli=f"{cli_where or where}: {text}")
     return MEMORY_BUDGET // per
+
+
+def check_batch(net: Network, where: str, *, cli_where: str | None = None) -> int:
+    """How many samples a side-by-side check (:func:`check_bytes`) runs at once within
+    :data:`MEMORY_BUDGET` (:func:`batch_size`)."""
+    return batch_size(net, check_bytes(net), where, doing=" to check", cli_where=cli_where)
 
 
 def steps(net: Network, x, where: str = "x", *, cli_where: str | None = None) -> np.ndarray:

@@ -12,6 +12,7 @@ from ..ir import Network
 from . import inputs as _inputs
 from .inputs import (
     _amount,
+    batch_size,
     check_batch,
     check_fits,
     check_inputs,
@@ -112,26 +113,19 @@ class Model:
         need more runs in pieces (logits and classes joined); a trace that would need more
         is refused with the memory it would take (an :class:`~snnhw.errors.InputError`;
         ``where`` names the inputs in it)."""
-        import numpy as np
-
         from .. import golden
 
         net = self.network
         x = np.asarray(x)
         if x.ndim == 1:
             x = x[None, :]
-        budget = _inputs.MEMORY_BUDGET
         per = sample_bytes(net, trace)
-        if trace and per * len(x) > budget:
+        if trace and per * len(x) > _inputs.MEMORY_BUDGET:
             msg = (f"{where}: the trace of {len(x)} samples at T={net.timesteps} needs about "
-                   f"{_amount(per * len(x))}, more than the {_amount(budget)} budget; run "
-                   "fewer samples")
+                   f"{_amount(per * len(x))}, more than the {_amount(_inputs.MEMORY_BUDGET)} "
+                   "budget; run fewer samples")
             raise InputError(msg, cli=msg.replace(where, cli_where or where, 1))
-        step = max(1, budget // per)
-        if per > budget:
-            msg = (f"{where}: one sample at T={net.timesteps} needs about {_amount(per)}, "
-                   f"more than the {_amount(budget)} budget")
-            raise InputError(msg, cli=msg.replace(where, cli_where or where, 1))
+        step = batch_size(net, per, where, cli_where=cli_where)
         parts = [golden.run(net, steps(net, x[i:i + step], where, cli_where=cli_where),
                             trace=trace) for i in range(0, max(len(x), 1), step)]
         if len(parts) == 1:
@@ -176,7 +170,7 @@ class Model:
         """Torch integer mode == golden model on ``samples`` uniform random inputs (``snnhw
         import``'s check): ``check_samples``, ``integer_golden_agree``,
         ``first_mismatch`` and ``spikes_on_check`` (0: the network may be silent)."""
-        from ..golden.compare import integer_vs_golden
+        from ..golden.compare import integer_vs_golden_batched
 
         net = self.network
         rng = np.random.default_rng(seed)
@@ -184,15 +178,10 @@ class Model:
                      cli_where="--check")
         batch = check_batch(net, "samples", cli_where="--check")
         x = rng.integers(0, 1 << net.in_bits, size=(samples, net.timesteps, net.n_in))
-        agree, spikes, mismatch = 0, 0, None
-        for i in range(0, samples, batch):    # the traces a batch at a time
-            r, _, per_sample, first = integer_vs_golden(self._torch_mode(), net, x[i:i + batch])
-            agree += int(per_sample.sum())
-            spikes += sum(int(ly["s"].sum()) for ly in r["layers"])
-            if mismatch is None and first is not None:
-                mismatch = {**first, "sample": first["sample"] + i}
+        _, _, _, agree, mismatch, spikes = integer_vs_golden_batched(self._torch_mode(), net,
+                                                                     x, batch)
         return Report("SelfCheck", {
-            "check_samples": samples, "integer_golden_agree": agree,
+            "check_samples": samples, "integer_golden_agree": int(agree.sum()),
             "first_mismatch": mismatch, "spikes_on_check": spikes})
 
     # ------------------------------------------------------------------ hardware

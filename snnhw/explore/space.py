@@ -111,8 +111,7 @@ class Space:
     def size(self) -> int:
         """How many points :meth:`points` gives (with a checkpoint per training), counted
         without making them."""
-        n = len(self.checkpoints) + (len(self.train["spike_bits"]) * len(self.train["timesteps"])
-                                     if self.train else 0)
+        n = len(self.checkpoints) + len(self.trainings())
         for values in (self.boards, self.lanes, self.w_bits, self.u_bits, self.clock_mhz,
                        self.cores):
             n *= len(values)

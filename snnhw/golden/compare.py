@@ -11,7 +11,7 @@ import numpy as np
 from ..ir import Network
 from .model import run
 
-__all__ = ["first_mismatch", "per_sample_equal", "integer_vs_golden"]
+__all__ = ["first_mismatch", "per_sample_equal", "integer_vs_golden", "integer_vs_golden_batched"]
 
 
 def first_mismatch(a_layers, b_layers, a_logits, b_logits) -> dict | None:
@@ -58,3 +58,21 @@ def integer_vs_golden(q, net: Network, xi: np.ndarray):
     t_logits = r["logits"].numpy()
     agree = per_sample_equal(t_layers, g_layers, t_logits, g.logits)
     return r, g, agree, first_mismatch(t_layers, g_layers, t_logits, g.logits)
+
+
+def integer_vs_golden_batched(q, net: Network, xi: np.ndarray, batch: int | None = None):
+    """:func:`integer_vs_golden` of ``xi``, ``batch`` samples at a time (default: all at
+    once), so that the traces' memory stays bounded. Returns
+    ``(torch classes, golden logits, golden classes, per-sample agreement, first mismatch,
+    spikes)``: the mismatch's sample counted in the whole ``xi``, ``spikes`` the sum of
+    every layer's spikes in the torch trace."""
+    batch = batch or max(len(xi), 1)
+    parts, mismatch, spikes = [], None, 0
+    for i in range(0, len(xi), batch):
+        r, g, same, first = integer_vs_golden(q, net, xi[i:i + batch])
+        parts.append((r["classes"].numpy(), g.logits, g.classes, same))
+        spikes += sum(int(ly["s"].sum()) for ly in r["layers"])
+        if mismatch is None and first is not None:
+            mismatch = {**first, "sample": first["sample"] + i}
+    t_classes, g_logits, g_classes, same = (np.concatenate(p) for p in zip(*parts))
+    return t_classes, g_logits, g_classes, same, mismatch, spikes

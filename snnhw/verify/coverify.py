@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..golden.compare import integer_vs_golden
+from ..golden.compare import integer_vs_golden_batched
 from ..ir import Network
 from .backend import Backend
 
@@ -63,7 +63,8 @@ def coverify(net: Network, x: np.ndarray, y: np.ndarray, backend: Backend, *,
         from ..nn.quant import IntegerSNN  # PyTorch only when co-verification runs
 
         torch_mode = IntegerSNN.from_ir(net)
-    g_logits, g_classes, t_classes, same, mm_tg = _torch_vs_golden(torch_mode, net, x, batch)
+    t_classes, g_logits, g_classes, same, mm_tg, _ = integer_vs_golden_batched(
+        torch_mode, net, x, batch)
     t2 = time.perf_counter()
     hw = backend.run(net, x, progress=progress)
     t3 = time.perf_counter()
@@ -107,17 +108,3 @@ def coverify(net: Network, x: np.ndarray, y: np.ndarray, backend: Backend, *,
         seconds={"torch_golden": round(t2 - t0, 2),
                  "hardware": round(t3 - t2, 2)},
     )
-
-
-def _torch_vs_golden(torch_mode, net: Network, x: np.ndarray, batch: int | None):
-    """Golden logits and classes, torch classes, per-sample agreement and the first
-    mismatch of ``x``, ``batch`` samples at a time."""
-    batch = batch or max(len(x), 1)
-    parts, mismatch = [], None
-    for i in range(0, len(x), batch):
-        r, g, same, first = integer_vs_golden(torch_mode, net, x[i:i + batch])
-        parts.append((g.logits, g.classes, r["classes"].numpy(), same))
-        if mismatch is None and first is not None:
-            mismatch = {**first, "sample": first["sample"] + i}
-    g_logits, g_classes, t_classes, same = (np.concatenate(p) for p in zip(*parts))
-    return g_logits, g_classes, t_classes, same, mismatch
