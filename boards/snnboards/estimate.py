@@ -312,21 +312,21 @@ def _estimate_serial(net: Network, spec, lanes: int, density: float, clk_hz: flo
 #: offsets, and so far the deeper tables of the networks that have them). A
 #: non-negative least-squares fit to the iCEBreaker builds in
 #: :data:`SERIAL_LC_CALIBRATION`; each predicted by a fit to the other nine is within
-#: 7 %. Other families scale it as their pipeline model does.
-SERIAL_LOGIC = {"base": 1858.6, "lane_bit": 2.86, "windowed": 793.1}
+#: 6 %. Other families scale it as their pipeline model does.
+SERIAL_LOGIC = {"base": 1807.0, "lane_bit": 2.84, "windowed": 774.8}
 #: network, lanes, weights, logic cells nextpnr packed (with the host link, 30 MHz PLL),
 #: the model's value
 SERIAL_LC_CALIBRATION = (
-    ("digits 64-128-10, w8", 1, "block RAM", 2062, 2019),
-    ("digits 64-128-10, w8", 1, "SPRAM", 2040, 2019),
-    ("digits 64-128-10, w8", 2, "block RAM", 2109, 2179),
-    ("digits 64-128-10, w8", 4, "block RAM", 2434, 2499),
-    ("784-128-10, w4, 8-bit inputs", 2, "SPRAM", 2178, 2179),
-    ("784-128-10, w4, 8-bit inputs", 4, "SPRAM", 2507, 2499),
-    ("784-128-10, w4, 8-bit inputs", 8, "SPRAM", 3203, 3140),
-    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 1, "SPRAM", 2867, 2812),
-    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 2, "SPRAM", 2990, 2972),
-    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 4, "SPRAM", 3219, 3292),
+    ("digits 64-128-10, w8", 1, "block RAM", 2028, 1966),
+    ("digits 64-128-10, w8", 1, "SPRAM", 1982, 1966),
+    ("digits 64-128-10, w8", 2, "block RAM", 2074, 2125),
+    ("digits 64-128-10, w8", 4, "block RAM", 2384, 2443),
+    ("784-128-10, w4, 8-bit inputs", 2, "SPRAM", 2092, 2125),
+    ("784-128-10, w4, 8-bit inputs", 4, "SPRAM", 2452, 2443),
+    ("784-128-10, w4, 8-bit inputs", 8, "SPRAM", 3131, 3079),
+    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 1, "SPRAM", 2778, 2741),
+    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 2, "SPRAM", 2916, 2900),
+    ("MNIST-1D CNN c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128", 4, "SPRAM", 3163, 3218),
 )
 
 

@@ -102,6 +102,12 @@ class EventFeeder(wiring.Component):
 class WeightLoader(wiring.Component):
     """WEIGHTS frames from the buffer to the core's load port (see the module docstring).
 
+    Parameters
+    ----------
+    buffer_depth : bytes of the frame buffer
+    word_bits : bits of a word the core reads (``load.data`` above them is 0)
+    depth : words of the deepest loaded memory (a write's address is below it)
+
     Ports
     -----
     cmd : In(stream of :func:`~snnhw.gateware.receiver.command_layout`)
@@ -109,7 +115,12 @@ class WeightLoader(wiring.Component):
     load : Out(CoreLoadPort)
     """
 
-    def __init__(self, *, buffer_depth: int):
+    def __init__(self, *, buffer_depth: int, word_bits: int = CoreLoadPort.DATA_WIDTH,
+                 depth: int = 1 << CoreLoadPort.ADDR_WIDTH):
+        if not 0 < word_bits <= CoreLoadPort.DATA_WIDTH:
+            raise ValueError(f"word_bits must be 1..{CoreLoadPort.DATA_WIDTH}, got {word_bits}")
+        self.word_bytes = -(-word_bits // 8)
+        self.depth = depth
         super().__init__({
             "cmd": In(stream.Signature(command_layout())),
             "buf": Out(BufferReadPort(buffer_depth)),
@@ -124,11 +135,19 @@ class WeightLoader(wiring.Component):
         m.d.comb += rdata.eq(self.buf.data)  # the buffer's registered output
         # the word being assembled is also the write's data (it holds until the next
         # byte, four cycles after the write), and the layer is the command's (held
-        # until it is taken): no copies of either
-        word = Signal(8 * wb, reset_less=True)
-        w_next = Signal(16)
+        # until it is taken): no copies of either. Only the word's first `word_bytes`
+        # bytes are kept (the core reads no more of a word; the rest is the protocol's
+        # zero padding), and addresses only as wide as the deepest loaded memory (the
+        # receiver has checked the frame's range against it)
+        nb = self.word_bytes
+        word = Signal(8 * nb, reset_less=True)
+        w_next = Signal(range(self.depth + 1))
         cmd = self.cmd.payload
         m.d.sync += self.load.en.eq(0)
+        # the write's address is the counter itself, which moves on after the write
+        m.d.comb += self.load.addr.eq(w_next)
+        with m.If(self.load.en):
+            m.d.sync += w_next.eq(w_next + 1)
         m.d.comb += [self.load.data.eq(word), self.load.layer.eq(cmd.w_layer)]
         with m.FSM():
             with m.State("IDLE"):
@@ -149,10 +168,11 @@ class WeightLoader(wiring.Component):
             with m.State("B2"):
                 m.next = "C"
             with m.State("C"):
-                shifted = Cat(word[8:], rdata)
-                m.d.sync += [word.eq(shifted), addr.eq(addr + 1)]
-                with m.If(addr[:wb.bit_length() - 1] == (hdr + wb - 1) % wb):
-                    m.d.sync += [self.load.en.eq(1), self.load.addr.eq(w_next),
-                                 w_next.eq(w_next + 1)]
+                pos = addr[:wb.bit_length() - 1]      # (hdr + byte of the word) % wb
+                with m.If(Cat(*[pos == (hdr + b) % wb for b in range(nb)]).any()):
+                    m.d.sync += word.eq(Cat(word[8:], rdata))
+                m.d.sync += addr.eq(addr + 1)
+                with m.If(pos == (hdr + wb - 1) % wb):
+                    m.d.sync += self.load.en.eq(1)
                 m.next = "A"
         return m

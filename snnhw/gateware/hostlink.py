@@ -8,7 +8,8 @@ Four components joined by streams and named ports:
 * :class:`~snnhw.gateware.feeder.EventFeeder`: an EVENTS frame's events from
   the buffer to the network;
 * :class:`~snnhw.gateware.feeder.WeightLoader`: a WEIGHTS frame's words from
-  the buffer to the core's load port;
+  the buffer to the core's load port (only in a design that loads weights: the
+  others refuse every WEIGHTS frame);
 * :class:`~snnhw.gateware.transmitter.FrameTransmitter`: ACK / ERROR replies
   and one RESULT frame per sample, streamed from the network's output.
 
@@ -18,7 +19,7 @@ words written, or the network cleared), which is the host's flow control.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -43,6 +44,7 @@ class HostLink(CheckedComponent):
     max_events : events per frame (buffer of ``3 * max_events`` bytes)
     timeout : cycles of silence that abandon a frame
     weight_depths : {layer: words} of the layers loaded by WEIGHTS frames
+    load_width : bits of a weight word the core reads from ``load.data``
 
     Ports
     -----
@@ -64,14 +66,18 @@ class HostLink(CheckedComponent):
 
     def __init__(self, *, n_in: int, in_bits: int, n_out: int, logit_bits: int,
                  max_events: int = link.MAX_EVENTS, timeout: int = 1 << 16,
-                 weight_depths: dict | None = None):
+                 weight_depths: dict | None = None,
+                 load_width: int = CoreLoadPort.DATA_WIDTH):
         self.n_in, self.in_bits, self.n_out, self.logit_bits = n_in, in_bits, n_out, logit_bits
         self.max_events, self.timeout = max_events, timeout
         self.receiver = FrameReceiver(max_events=max_events, timeout=timeout,
                                       weight_depths=weight_depths)
         depth = self.receiver.buffer.depth
         self.feeder = EventFeeder(n_in=n_in, in_bits=in_bits, buffer_depth=depth)
-        self.loader = WeightLoader(buffer_depth=depth)
+        # no loader when nothing is loaded (the receiver refuses every WEIGHTS frame then)
+        self.loader = (WeightLoader(buffer_depth=depth, word_bits=load_width,
+                                    depth=max(weight_depths.values()))
+                       if weight_depths else None)
         self.transmitter = FrameTransmitter(n_out=n_out, logit_bits=logit_bits)
         super().__init__({
             "rx": In(stream.Signature(8)),
@@ -92,15 +98,18 @@ class HostLink(CheckedComponent):
         m = Module()
         m.submodules.receiver = rx = self.receiver
         m.submodules.feeder = feeder = self.feeder
-        m.submodules.loader = loader = self.loader
+        units = [feeder]
+        if self.loader is not None:
+            m.submodules.loader = loader = self.loader
+            units.append(loader)
+            wiring.connect(m, loader.load, wiring.flipped(self.load))
         m.submodules.transmitter = tx = self.transmitter
         wiring.connect(m, wiring.flipped(self.rx), rx.rx)
         wiring.connect(m, tx.tx, wiring.flipped(self.tx))
         wiring.connect(m, rx.reply, tx.reply)
         wiring.connect(m, wiring.flipped(self.res), tx.res)
         wiring.connect(m, feeder.ev, wiring.flipped(self.ev))
-        wiring.connect(m, loader.load, wiring.flipped(self.load))
-        # one command, two consumers: each acts on its own frame type and takes it. Which
+        # one command, one or two consumers: each acts on its own frame type and takes it. Which
         # one reads the buffer is registered (the type is set long before the command is
         # handed on), so that no compare sits in front of the buffer's address
         loading = Signal()
@@ -108,12 +117,13 @@ class HostLink(CheckedComponent):
         # The consumers' "done" (their cmd.ready) reaches the receiver through a register,
         # and the command is hidden from them in that cycle so that neither starts it again
         done = Signal()
-        m.d.sync += done.eq(feeder.cmd.ready | loader.cmd.ready)
-        for unit in (feeder, loader):
+        m.d.sync += done.eq(Cat(*[unit.cmd.ready for unit in units]).any())
+        for unit in units:
             m.d.comb += [unit.cmd.valid.eq(rx.cmd.valid & ~done),
                          unit.cmd.payload.eq(rx.cmd.payload), unit.buf.data.eq(rx.buf.data)]
         m.d.comb += [rx.cmd.ready.eq(done),
-                     rx.buf.addr.eq(Mux(loading, loader.buf.addr, feeder.buf.addr)),
+                     rx.buf.addr.eq(feeder.buf.addr if self.loader is None
+                                    else Mux(loading, self.loader.buf.addr, feeder.buf.addr)),
                      self.clear.eq(rx.clear),
                      self.frame_ok.eq(rx.reply.valid & ~rx.reply.payload.error),
                      self.frame_bad.eq(rx.reply.valid & rx.reply.payload.error)]

@@ -35,7 +35,8 @@ class LinkedNetwork(wiring.Component):
         self.link = HostLink(n_in=net.n_in, in_bits=net.in_bits, n_out=net.n_out,
                              logit_bits=self.core.logit_bits,
                              timeout=40 * self.divisor,
-                             weight_depths=self.core.weight_depths())
+                             weight_depths=self.core.weight_depths(),
+                             load_width=self.core.load_width())
         self.err_hold = err_hold if err_hold is not None else int(clk_hz // 4)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1),
                           "led_activity": Out(1), "led_error": Out(1)})

@@ -100,6 +100,12 @@ class SNNCore(CheckedComponent):
         """Words of every loaded layer's weight memory."""
         return {k: self.plan.layers[k].memory("weights").depth for k in self.loaded}
 
+    def load_width(self) -> int:
+        """Bits of a loaded weight word the core reads from ``load.data`` (the widest
+        loaded layer's; 1 when none is loaded)."""
+        return max((self.plan.layers[k].memory("weights").width for k in self.loaded),
+                   default=1)
+
     def memories(self):
         """Every memory, named from the core (:mod:`snnhw.gateware.plan`)."""
         return self.plan.memories()

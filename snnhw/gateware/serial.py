@@ -375,6 +375,10 @@ class SerialCore(CheckedComponent):
     def weight_depths(self) -> dict[int, int]:
         return self.plan.weight_depths()
 
+    def load_width(self) -> int:
+        """Bits of a loaded weight word the core reads from ``load.data``."""
+        return self.plan.lanes * self.plan.w_bits
+
     def memories(self) -> list[MemorySpec]:
         return self.plan.memories()
 
@@ -397,8 +401,9 @@ class SerialCore(CheckedComponent):
             # registered (outside the clear: a load follows the host's clear)
             load, wl = self.load, s.store.load
             bases = Array(Const(b, len(wl.addr)) for b in self.plan.w_base)
-            m.d.sync += [wl.en.eq(load.en), wl.addr.eq(bases[load.layer] + load.addr),
-                         wl.data.eq(load.data)]
+            m.d.sync += [wl.en.eq(load.en), wl.addr.eq(bases[load.layer] + load.addr)]
+            # the loader's word holds for cycles after its write (WeightLoader): no copy
+            m.d.comb += wl.data.eq(load.data)
         return m
 
     def _state(self, m) -> SimpleNamespace:

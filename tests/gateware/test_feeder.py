@@ -118,3 +118,27 @@ def test_loader_writes_every_word_at_its_address():
                         "w_start": 100}, collect)
     assert writes == [(3, 100 + k, w) for k, w in enumerate(words)]
     assert taken and taken[0] >= 4 * 8 * len(words)
+
+
+def test_a_narrow_loader_keeps_the_bytes_the_core_reads():
+    """A core reading 12-bit words gets each word's first two bytes (the rest of the
+    word is the protocol's padding) and addresses as wide as its memory."""
+    words = [0x0123456789ABCDEF, 0xFFF, (1 << 64) - 1, 0x8000000000000ABC, 0x5A5A]
+    (frame,) = link.weights_frames(1, words, start=3)
+    payload = link.FrameDecoder(header=link.HOST_HEADER).feed(frame)[0].payload
+    loader = WeightLoader(buffer_depth=DEPTH, word_bits=12, depth=8)
+    bench = Bench(loader, payload)
+    writes = []
+
+    async def collect(ctx):
+        async for _, _, en, addr, data in ctx.tick().sample(
+                bench.load.en, bench.load.addr, bench.load.data):
+            if en:
+                writes.append((int(addr), int(data)))
+            if len(writes) == len(words):
+                return
+
+    run(bench, {"type": link.WEIGHTS, "length": len(payload), "w_layer": 1, "w_start": 3},
+        collect)
+    assert loader.word_bytes == 2
+    assert writes == [(3 + k, w & 0xFFFF) for k, w in enumerate(words)]

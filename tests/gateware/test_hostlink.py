@@ -28,7 +28,8 @@ class Harness(wiring.Component):
         self.core = make_core(net, lanes, core, weights=weights)
         self.link = HostLink(n_in=net.n_in, in_bits=net.in_bits, n_out=net.n_out,
                              logit_bits=signed_bits(net.logit_bound()), max_events=16,
-                             timeout=timeout, weight_depths=self.core.weight_depths())
+                             timeout=timeout, weight_depths=self.core.weight_depths(),
+                             load_width=self.core.load_width())
         super().__init__({"rx": In(stream.Signature(8)), "tx": Out(stream.Signature(8))})
 
     def elaborate(self, platform):
@@ -247,6 +248,23 @@ def test_bad_weights_frame_writes_nothing(setup, make_bad, code):
     out = run(harness, chunks, len(loads) + 1 + len(frames) + 1)
     replies = [f for f in out if f.type != link.RESULT]
     assert (replies[len(loads)].type, replies[len(loads)].payload) == (link.ERROR, bytes([code]))
+    g = golden.run(net, x[:1])
+    assert results_of(out, net.n_out) == [(g.logits[0].tolist(), int(g.classes[0]))]
+
+
+def test_a_design_that_loads_nothing_has_no_loader_and_refuses_weights(setup):
+    """Without loaded layers the link has no weight loader; a WEIGHTS frame is refused
+    (nothing is written) and the next sample's result is the golden model's."""
+    net, x = setup
+    harness = Harness(net, [3, 2])
+    assert harness.link.loader is None
+    frames = sample_frames(x[:1])
+    chunks = [(link.weights_frames(0, [0x7F7F7F] * 2)[0], 1)]
+    chunks += [(f, 2 + i) for i, f in enumerate(frames)]
+    out = run(harness, chunks, 1 + len(frames) + 1)
+    replies = [f for f in out if f.type != link.RESULT]
+    assert (replies[0].type, replies[0].payload) == (link.ERROR,
+                                                      bytes([ErrorCode.BAD_WEIGHT_ADDRESS]))
     g = golden.run(net, x[:1])
     assert results_of(out, net.n_out) == [(g.logits[0].tolist(), int(g.classes[0]))]
 
