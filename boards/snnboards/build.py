@@ -102,7 +102,7 @@ def clock_config(spec, clock_mhz: float | None):
     return spec.family.pll(spec.clk_hz, clock_mhz * 1e6, spec.device)
 
 
-def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
+def build(net: Network, board_name: str, *, lanes=8, baud: int | None = None,
           out_dir: str | Path = "out/build", progress: bool = False,
           fit_check: bool = True, clock_mhz: float | None = None,
           weights: str = "auto", seed: int = 1, core: str = "pipeline") -> dict:
@@ -113,6 +113,8 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
     ``weights``: ``"auto"``, ``"bram"`` or ``"spram"``
     (:func:`snnboards.estimate.place_weights`); layers whose weights end up in
     SPRAM are listed in the report's ``weights_loaded``: the host loads them.
+    ``baud``: the UART rate (default: the fastest the board's USB bridge takes that
+    the design clock makes within 1 %, :meth:`~snnboards.platforms.Board.default_baud`).
     ``seed``: nextpnr's placement seed. ``core``: ``"pipeline"`` (a processing element
     per layer) or ``"serial"`` (one for all layers, :mod:`snnhw.gateware.serial`) or ``"auto"`` (the
     pipeline core when the estimate says it fits, else the serial core).
@@ -123,6 +125,8 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int = 115200,
         raise BuildError(f"build folder {out} is a file")
     pll = clock_config(spec, clock_mhz)
     clk_hz = pll.f_out if pll is not None else spec.clk_hz
+    if baud is None:
+        baud = spec.default_baud(clk_hz)
     if core == "auto":      # the pipeline core when it fits, else the serial core
         core = estimate(net, spec.name, lanes=lanes, clk_hz=clk_hz, weights=weights,
                         core="auto")["core"]

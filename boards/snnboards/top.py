@@ -15,7 +15,8 @@ __all__ = ["BoardTop"]
 
 
 class BoardTop(Elaboratable):
-    """``net`` with ``lanes`` on ``board``, talking to the host at ``baud``.
+    """``net`` with ``lanes`` on ``board``, talking to the host at ``baud`` (by default the
+    fastest rate of the board's USB bridge that its clock makes, :meth:`Board.default_baud`).
 
     ``pll``: a :class:`~snnboards.clocks.PLLConfig` to run ``sync`` at its
     rate; without it ``sync`` is the board's default clock (the platform
@@ -24,11 +25,13 @@ class BoardTop(Elaboratable):
     ``"pipeline"`` or ``"serial"`` (:data:`snnhw.gateware.cores.CORES`).
     """
 
-    def __init__(self, net: Network, board: Board, *, lanes=8, baud: int = 115200,
+    def __init__(self, net: Network, board: Board, *, lanes=8, baud: int | None = None,
                  pll: PLLConfig | None = None, weights: dict | None = None,
                  core: str = "pipeline"):
         self.board, self.pll = board, pll
         self.clk_hz = pll.f_out if pll is not None else board.clk_hz
+        if baud is None:
+            baud = board.default_baud(self.clk_hz)
         self.linked = LinkedNetwork(net, lanes=lanes, clk_hz=self.clk_hz, baud=baud,
                                     weights=weights, core=core)
 

@@ -237,7 +237,8 @@ class Model:
 
         from ..verify.coverify import coverify
 
-        check_backend(backend, sim=sim, engine=engine, waves=waves, port=port)
+        check_backend(backend, sim=sim, engine=engine, waves=waves, port=port, baud=baud,
+                      build_dir=build_dir)
         x, y, what = self.inputs(x, y, data=data, n=n, encoding=encoding, in_bits=in_bits,
                                  seed=seed)
         float_pred = self._float_classes(x) if self.float_model is not None else None
@@ -257,9 +258,11 @@ class Model:
 
     def build(self, board: str = "icebreaker", *, lanes=8, clock_mhz: float | None = None,
               out_dir=None, core: str = "pipeline", weights: str = "auto",
-              baud: int = 115200, seed: int = 1, progress: bool = False) -> Report:
+              baud: int | None = None, seed: int = 1, progress: bool = False) -> Report:
         """The bitstream for ``board`` with the open toolchain, the UART host link included
-        (``snnhw build``): resources, Fmax, timing; ``progress`` shows the tools' stages."""
+        (``snnhw build``): resources, Fmax, timing; ``progress`` shows the tools' stages.
+        ``baud``: the UART rate (default: the fastest the board's USB bridge takes that
+        the design clock makes within 1 %)."""
         from snnboards.build import build
 
         out = out_dir or f"out/build/{board}"
@@ -295,7 +298,7 @@ class Model:
         if build_dir:
             return BoardBackend.from_build(port, build_dir, self.network,
                                            **({"baud": baud} if baud else {}))
-        return BoardBackend(port, baud=baud or 115200)
+        return BoardBackend(port, baud=baud)
 
     def _simulator(self, *, lanes, core: str, rtl, work, **options):
         from snntb.backend import SimBackend
@@ -310,10 +313,12 @@ class Model:
 
 
 def check_backend(backend: str = "sim", *, sim: str = "verilator", engine: str = "bulk",
-                  waves: bool = False, port: str | None = None) -> None:
+                  waves: bool = False, port: str | None = None, baud: int | None = None,
+                  build_dir=None) -> None:
     """The hardware options of :meth:`Model.verify`, checked before anything runs: the
     simulator installed (:class:`~snntb.runner.SimulatorMissingError`), waves only with
-    cocotb, a board's port given (:class:`~snnhw.errors.InputError`)."""
+    cocotb, a board's port given and its rate known (its build folder's report, or
+    ``baud``) (:class:`~snnhw.errors.InputError`)."""
     from snntb.runner import SimulatorMissingError, simulator_available
 
     if backend not in BACKENDS:
@@ -329,6 +334,12 @@ def check_backend(backend: str = "sim", *, sim: str = "verilator", engine: str =
     elif not port:
         raise InputError("backend='board' needs port= (the board's serial port)",
                          cli="--backend board needs --port (the board's serial port)")
+    elif not build_dir and not baud:
+        # the rate a bitstream talks at is its build's (each board has its own default)
+        raise InputError("backend='board' needs build_dir= (the build folder, whose report "
+                         "has the UART rate) or baud=",
+                         cli="--backend board needs --build DIR (the build folder, whose "
+                             "report has the UART rate) or --baud")
 
 
 def write_nir(float_model, path, *, dt: float | None = None) -> Report:

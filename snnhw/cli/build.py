@@ -28,8 +28,11 @@ def add_parser(sub) -> None:
     p.add_argument("net", metavar="NET", help="network IR file (.snn)")
     p.add_argument("--board", required=True, help=BOARD_HELP)
     p.add_argument("--lanes", default="2", help="lanes, one or per layer (%(default)s)")
-    p.add_argument("--baud", type=int_range(300, 12_000_000), default=115200,
-                   help="UART rate (%(default)s)")
+    p.add_argument("--baud", type=int_range(300, 12_000_000), default=None,
+                   help="UART rate (default: the fastest the board's USB bridge takes that "
+                        "the design clock makes within 1 %%: iCEBreaker 3,000,000, ULX3S "
+                        "1,000,000 from 25 MHz, Tang boards 1,000,000, OrangeCrab 115,200 "
+                        "(an adapter of your own); the report gives it)")
     p.add_argument("--clock-mhz", type=float_range(0, 1000, lo_open=True), default=None,
                    help="run the design from a PLL at this rate (the nearest the PLL makes); "
                         "default: the board oscillator")

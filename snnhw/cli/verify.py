@@ -50,8 +50,8 @@ def add_parser(sub) -> None:
     p.add_argument("--port", default=None, help="serial port for --backend board, "
                    "e.g. /dev/ttyUSB1 (iCEBreaker's second FTDI port)")
     p.add_argument("--baud", type=int_range(300, 12_000_000), default=None,
-                   help="for --backend board (115200, or "
-                   "the rate in --build's report)")
+                   help="for --backend board: the UART rate the bitstream was built with "
+                   "(default: the rate in --build's report)")
     p.add_argument("--build", default=None, metavar="DIR",
                    help="for --backend board: the build folder of the bitstream on the board "
                         "(snnhw build -o DIR); checks it was built from this network and "
@@ -147,7 +147,7 @@ def run(args) -> int:
     # the backend's options, before anything is loaded
     with one_line(SimulatorMissingError):
         check_backend(args.backend, sim=args.sim, engine=args.engine, waves=args.waves,
-                      port=args.port)
+                      port=args.port, baud=args.baud, build_dir=args.build)
     model = _model(args)
     x, ys, what = _inputs(args, model)
     net = model.network

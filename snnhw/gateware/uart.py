@@ -12,16 +12,42 @@ from amaranth.lib.wiring import In, Out
 
 from ._checks import CheckedComponent
 
-__all__ = ["UARTRx", "UARTTx", "divisor_for"]
+__all__ = ["UARTRx", "UARTTx", "divisor_for", "rate_error", "fastest_baud",
+           "MIN_DIVISOR", "MAX_RATE_ERROR", "DEFAULT_RATE_ERROR"]
+
+#: fewest clock cycles per bit the receiver samples reliably (the synchronizer's delay
+#: and the sampling point in the middle of the bit)
+MIN_DIVISOR = 4
+#: the largest rate error accepted for a rate asked for; a rate chosen by default keeps
+#: half of it for the other side's own error
+MAX_RATE_ERROR = 0.02
+DEFAULT_RATE_ERROR = 0.01
+
+
+def rate_error(clk_hz: float, baud: int) -> tuple[int, float]:
+    """``(divisor, relative rate error)`` of ``baud`` made from ``clk_hz``."""
+    d = max(round(clk_hz / baud), 1)
+    return d, abs(clk_hz / d - baud) / baud
 
 
 def divisor_for(clk_hz: float, baud: int) -> int:
     """Clock cycles per bit; raises ``ValueError`` if the rate error exceeds 2 %."""
-    d = round(clk_hz / baud)
-    if d < 4 or abs(clk_hz / d - baud) / baud > 0.02:
+    d, err = rate_error(clk_hz, baud)
+    if d < MIN_DIVISOR or err > MAX_RATE_ERROR:
         raise ValueError(f"cannot make {baud} baud from {clk_hz / 1e6:g} MHz "
-                         f"(divisor {d}, {100 * abs(clk_hz / max(d, 1) - baud) / baud:.1f} % off)")
+                         f"(divisor {d}, {100 * err:.1f} % off)")
     return d
+
+
+def fastest_baud(clk_hz: float, rates, max_error: float = DEFAULT_RATE_ERROR) -> int:
+    """The first of ``rates`` (fastest first) that ``clk_hz`` makes within ``max_error``
+    with at least :data:`MIN_DIVISOR` cycles a bit; ``ValueError`` if none does."""
+    for baud in rates:
+        d, err = rate_error(clk_hz, baud)
+        if d >= MIN_DIVISOR and err <= max_error:
+            return int(baud)
+    raise ValueError(f"none of the rates {list(rates)} can be made from {clk_hz / 1e6:g} MHz "
+                     f"within {100 * max_error:g} %")
 
 
 class UARTRx(CheckedComponent):

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from snntb.runner import simulator_available
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
@@ -174,3 +176,23 @@ def test_hostile_inputs_subset_is_clean():
     for key in ("tracebacks", "hangs", "out_of_memory", "files_lost", "inputs_changed",
                 "temporary_files_left", "control_characters", "escaped"):
         assert d[key] == 0, (key, d["not_exit_2"])
+
+
+@pytest.mark.skipif(simulator_available("verilator") is not None, reason="no verilator")
+def test_link_rate_times_the_uart_path_and_the_inference(tmp_path):
+    """One digits sample at the iCEBreaker's default rate: end to end over the bit-level
+    UART (RESULT checked against golden inside the test), the inference alone, and the
+    wire's bound, which end to end can never beat."""
+    r = subprocess.run([sys.executable, str(BENCH / "link_rate.py"), "--json", "--only",
+                        "digits", "--digits", str(tmp_path / "none.snn"), "--samples", "1",
+                        "--bauds", "default"], capture_output=True, text=True, check=True)
+    d = json.loads(r.stdout)
+    (res,) = d["results"]
+    (rate,) = res["rates"]
+    assert d["board"] == "icebreaker" and rate["baud"] == 3_000_000 and rate["divisor"] == 10
+    assert res["source"].startswith("seeded random") and res["frames_per_sample"] >= 1
+    assert 0 < rate["inferences_per_s"] <= rate["wire_bound_per_s"]
+    assert rate["inferences_per_s_with_turnaround"] < rate["inferences_per_s"]
+    assert res["inference_only_per_s"] > rate["inferences_per_s"] and rate["link_share"] > 1
+    # the bytes the host sent: its own frames of the sample, as the protocol packs them
+    assert rate["host_bytes_per_sample"] > 6 * res["frames_per_sample"]

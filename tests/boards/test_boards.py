@@ -3,6 +3,7 @@ iCE40 build of the default digits network (the CI build)."""
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -14,6 +15,7 @@ from snnhw.cli import main
 from snnhw.data import load_digits_split
 from snnhw.families.ice40 import DENSE_SHARE, MIN_CE_USE
 from snnhw.ir import save
+from snnhw.ir.examples import random_network
 from snnhw.nn.export import export_model
 from snnhw.nn.train import TrainConfig, train
 
@@ -34,6 +36,22 @@ def test_every_board_plans_without_tools(name, digits_net, tmp_path):
     constraints = next(v for k, v in files.items() if k.endswith((".pcf", ".lpf", ".cst")))
     text = constraints if isinstance(constraints, str) else constraints.decode()
     assert "uart" in text and "snn_board.il" in files
+
+
+@pytest.mark.parametrize("name, mhz, baud", [
+    ("icebreaker", None, 3_000_000), ("icebreaker", 30, 3_000_000),
+    ("ulx3s", None, 1_000_000), ("ulx3s", 100, 2_000_000), ("orangecrab", None, 115_200),
+    ("tang_nano_9k", None, 1_000_000), ("tang_primer_20k", None, 1_000_000),
+])
+def test_each_board_talks_at_the_fastest_rate_its_bridge_and_clock_allow(name, mhz, baud):
+    """The default rate: the first of the board's bridge rates that the design clock makes
+    within 1 % with at least 4 cycles a bit (the tops' UART divisors are made from it:
+    tests/boards/test_clocks.py)."""
+    spec = board(name)
+    clk = spec.clk_hz if mhz is None else mhz * 1e6
+    assert spec.default_baud(clk) == baud
+    faster = [b for b in spec.bauds if b > baud]
+    assert all(round(clk / b) < 4 or abs(clk / round(clk / b) - b) > 0.01 * b for b in faster)
 
 
 def test_bram_shapes():
@@ -92,6 +110,7 @@ def test_real_icebreaker_build(digits_net, tmp_path):
     assert json.loads((tmp_path / "build_report.json").read_text())["ir_hash"] == \
         digits_net.content_hash()
     assert r["synth_opts"] == ""           # about 53 % of the UP5K: the default packing
+    assert r["baud"] == 3_000_000          # the FT2232H's 3 Mbaud: 10 cycles a bit at 30 MHz
 
 
 def test_real_gowin_build(digits_net, tmp_path):
@@ -122,9 +141,6 @@ def test_dense_ice40_designs_fold_small_clock_enables():
 
 @pytest.fixture(scope="module")
 def mnist_net():
-    import numpy as np
-
-    from snnhw.ir.examples import random_network
     return random_network(np.random.default_rng(7), [784, 128, 10], in_bits=8, timesteps=4,
                           spike_bits=2, w_bits=8, u_bits=16, name="784-128-10")
 
@@ -191,10 +207,6 @@ def test_tool_error_names_the_tools_reason(tmp_path):
 
 
 def test_auto_core_takes_the_pipeline_when_it_fits_else_the_serial_core():
-    import numpy as np
-
-    from snnhw.ir.examples import random_network
-
     # ten layers of 32: the pipeline core needs a processing element each (about
     # 11,000 cells, 51 block RAMs), the serial core one
     deep = random_network(np.random.default_rng(0), [32] * 9 + [10], in_bits=4, timesteps=2,
@@ -211,10 +223,6 @@ def test_serial_core_weights_go_to_spram_all_or_none():
     """784-128-10 with 4-bit weights: 12,800 words of 32 bits at lanes 8, far more than
     the UP5K's block RAM; in SPRAM they take two blocks side by side (16K rows), every
     layer, and the host loads them."""
-    import numpy as np
-
-    from snnhw.ir.examples import random_network
-
     net = random_network(np.random.default_rng(0), [784, 128, 10], in_bits=8, timesteps=4,
                          spike_bits=2, w_bits=4, u_bits=16)
     e = estimate(net, "icebreaker", lanes=8, core="serial", density=0.19)

@@ -229,7 +229,8 @@ def strategies(ws):
                            flag("--report"), flag("--resume"), flag("--json")),
         # a board on a port that does not exist: everything up to the hardware runs
         "verify": command(st.just(["verify"]), good_or_bad,
-                          st.just(["--backend", "board", "--port", str(ws / "no-tty")]),
+                          st.just(["--backend", "board", "--port", str(ws / "no-tty"),
+                                   "--baud", "115200"]),
                           opt("--n", number()), opt("--data", data_values(ws)),
                           opt("--input", inputs(ws)), opt("--labels", inputs(ws)),
                           opt("--lanes", lanes), opt("--baud", number()),

@@ -7,7 +7,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnhw.gateware.sim import get, put, simulate
-from snnhw.gateware.uart import UARTRx, UARTTx, divisor_for
+from snnhw.gateware.uart import UARTRx, UARTTx, divisor_for, fastest_baud, rate_error
 from snnhw.protocol.streams import pauses
 
 
@@ -73,3 +73,16 @@ def test_divisors():
         divisor_for(12e6, 5_000_000)
     with pytest.raises(ValueError, match="divisor must be >= 4"):
         UARTTx(3)
+
+
+def test_the_fastest_rate_the_clock_makes_is_chosen():
+    rates = (3_000_000, 2_000_000, 1_500_000, 1_000_000, 115_200)
+    # 25 MHz: 3 M is 8 cycles (4.2 % fast), 2 M 12 (4.2 %), 1.5 M 17 (2.0 %), 1 M 25 exactly
+    assert [round(100 * rate_error(25e6, b)[1], 1) for b in rates[:4]] == [4.2, 4.2, 2.0, 0.0]
+    assert fastest_baud(25e6, rates) == 1_000_000
+    assert fastest_baud(12e6, rates) == 3_000_000            # 4 cycles a bit, exact
+    assert fastest_baud(100e6, rates) == 2_000_000           # 3 M: 33 cycles, 1.01 % off
+    assert fastest_baud(100e6, rates, max_error=0.02) == 3_000_000
+    assert fastest_baud(8e6, rates) == 2_000_000             # 3 M: 3 cycles, too few
+    with pytest.raises(ValueError, match="none of the rates"):
+        fastest_baud(1e6, (3_000_000, 2_000_000))            # fewer than 4 cycles a bit

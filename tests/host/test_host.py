@@ -198,5 +198,9 @@ def test_verify_cli_checks_the_build_report(tmp_path, capsys):
     args = ["verify", str(path), "--backend", "board", "--n", "2", "--no-progress"]
     assert main(args) == 2
     assert "needs --port" in capsys.readouterr().err
+    # the rate a bitstream talks at is its build's: without the report, --baud
+    assert main([*args, "--port", "/dev/null"]) == 2
+    assert "needs --build DIR (the build folder, whose report has the UART rate) or --baud" \
+        in capsys.readouterr().err
     assert main([*args, "--port", "/dev/null", "--build", str(tmp_path / "build")]) == 2
     assert "was built from another network ('other'" in capsys.readouterr().err
