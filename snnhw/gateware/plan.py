@@ -153,10 +153,11 @@ DISTRIBUTED_DEPTH = 256
 
 def distributed(depth: int) -> bool:
     """Whether a memory of the per-neuron state (accumulators, bias, membranes, logit
-    sums: one word per group) is LUT RAM on ECP5. Their reads feed an adder in the
-    next cycle and their writes close a loop, so block RAM (5.8 ns clock-to-out without
-    its output register) would set Fmax; up to this depth LUT RAM costs less than
-    another pipeline stage in every loop. (iCE40 has no LUT RAM.)"""
+    sums: one word per group) or a spike FIFO is LUT RAM on ECP5. Their reads feed an
+    adder (a FIFO's, the serializer's lane select) in the next cycle and their writes
+    close a loop, so block RAM (5.8 ns clock-to-out without its output register) would
+    set Fmax; up to this depth LUT RAM costs less than another pipeline stage in every
+    loop. (iCE40 has no LUT RAM.)"""
     return depth <= DISTRIBUTED_DEPTH
 
 
@@ -367,16 +368,20 @@ class LayerPlan:
             # checks are registered); SyncFIFOBuffered keeps one of them in its output
             # register, the rest in this memory
             # (a word: first neuron, spikes, marker, and the count of its spiking lanes)
-            mems.append(MemorySpec("serializer.fifo.storage", "spike_fifo",
-                                   min(g, SPIKE_FIFO_GROUPS) + 4 + SWEEP_STAGES, fifo_width))
+            # (LUT RAM on ECP5, whose block RAM's clock-to-out would start the path
+            # through the serializer's lane select)
+            depth = min(g, SPIKE_FIFO_GROUPS) + 4 + SWEEP_STAGES
+            mems.append(MemorySpec("serializer.fifo.storage", "spike_fifo", depth,
+                                   fifo_width, distributed=distributed(depth)))
         else:
             mems.append(MemorySpec("readout.logits", "logits", g, lanes * logit_bits,
                                    distributed=distributed(g)))
         if recurrent:
             # a step's spike words and its marker, kept until the next step replays them
             # (nothing reads them while the sweep writes them), with the spike FIFO's margin
-            mems.append(MemorySpec("replay.fifo.storage", "replay_fifo",
-                                   g + 5 + SWEEP_STAGES, fifo_width))
+            depth = g + 5 + SWEEP_STAGES
+            mems.append(MemorySpec("replay.fifo.storage", "replay_fifo", depth, fifo_width,
+                                   distributed=distributed(depth)))
         mems = tuple(dataclasses.replace(m, layer=index) for m in mems)
         return cls(index=index, kind=ly.kind, n_in=ly.n_in, n_out=ly.n_out, lanes=lanes,
                    in_bits=net.input_bits(index), w_bits=ly.w_bits, u_bits=ly.u_bits,

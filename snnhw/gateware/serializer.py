@@ -21,8 +21,8 @@ it is high, so its results are never refused.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Signal, unsigned
-from amaranth.lib import data, fifo, stream
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ._checks import CheckedComponent
@@ -30,7 +30,7 @@ from .layouts import event_layout
 from .plan import LayerPlan
 from .select import pick, select_lane
 
-__all__ = ["SpikeSerializer", "word_layout"]
+__all__ = ["SpikeSerializer", "BufferedFIFO", "word_layout"]
 
 
 def word_layout(plan: LayerPlan) -> data.StructLayout:
@@ -76,9 +76,11 @@ class SpikeSerializer(CheckedComponent):
     def elaborate(self, platform):
         m = Module()
         P, sb = self.plan.lanes, self.plan.spike_bits
-        # SyncFIFOBuffered keeps one word in its output register, the rest in memory
-        m.submodules.fifo = fifo_ = fifo.SyncFIFOBuffered(
-            width=self.fifo_memory.width, depth=self.fifo_memory.depth + 1)
+        # the FIFO keeps one word in its output register, the rest in memory (LUT RAM on
+        # ECP5: block RAM's 5.8 ns clock-to-out would start the path to the lane select)
+        m.submodules.fifo = fifo_ = BufferedFIFO(
+            width=self.fifo_memory.width, depth=self.fifo_memory.depth + 1,
+            attrs=self.fifo_memory.attrs(platform))
         # a pushed word waits a cycle in a register before the FIFO (the FIFO's write
         # enable and level then start at flip-flops). `i.ready` is a register too, one
         # cycle old: the level then, plus the word in the push register and one pushed
@@ -133,6 +135,56 @@ class SpikeSerializer(CheckedComponent):
                          cur_base.eq(head.base), cur_spikes.eq(head.spikes),
                          mask.eq(nonzero), lane.eq(_lowest(m, nonzero, "head_lane")),
                          left.eq(head_count)]
+        return m
+
+
+class BufferedFIFO(wiring.Component):
+    """:class:`amaranth.lib.fifo.SyncFIFOBuffered`, cycle for cycle (one word in the output
+    register, ``depth - 1`` in a memory read synchronously), with Yosys attributes on its
+    memory (``attrs``: :meth:`~snnhw.gateware.plan.MemorySpec.attrs`).
+
+    Ports as ``SyncFIFOBuffered``'s: ``w_data``, ``w_en``, ``w_rdy``, ``r_data``,
+    ``r_en``, ``r_rdy``, ``level``.
+    """
+
+    def __init__(self, *, width: int, depth: int, attrs: dict | None = None):
+        if depth < 2:
+            raise ValueError(f"a buffered FIFO holds at least 2 words, not {depth}")
+        self.width, self.depth, self.attrs = width, depth, dict(attrs or {})
+        super().__init__({"w_data": In(width), "w_en": In(1), "w_rdy": Out(1),
+                          "r_data": Out(width), "r_en": In(1), "r_rdy": Out(1),
+                          "level": Out(range(depth + 1))})
+
+    def elaborate(self, platform):
+        m = Module()
+        inner = self.depth - 1
+        level = Signal(range(inner + 1))
+        m.submodules.storage = mem = memory.Memory(shape=self.width, depth=inner, init=[],
+                                                   attrs=self.attrs)
+        wr, rd = mem.write_port(), mem.read_port(domain="sync")
+        produce, consume = Signal(range(inner)), Signal(range(inner))
+        do_write = self.w_rdy & self.w_en
+        do_read = (level != 0) & (~self.r_rdy | self.r_en)
+
+        def step(ptr):
+            return ptr + 1 if inner == 1 << len(ptr) else Mux(ptr == inner - 1, 0, ptr + 1)
+
+        m.d.comb += [self.w_rdy.eq(level != inner), wr.addr.eq(produce),
+                     wr.data.eq(self.w_data), wr.en.eq(do_write), rd.addr.eq(consume),
+                     rd.en.eq(do_read), self.r_data.eq(rd.data),
+                     self.level.eq(level + self.r_rdy)]
+        with m.If(do_write):
+            m.d.sync += produce.eq(step(produce))
+        with m.If(do_read):
+            m.d.sync += consume.eq(step(consume))
+        with m.If(do_write & ~do_read):
+            m.d.sync += level.eq(level + 1)
+        with m.If(do_read & ~do_write):
+            m.d.sync += level.eq(level - 1)
+        with m.If(do_read):
+            m.d.sync += self.r_rdy.eq(1)
+        with m.Elif(self.r_en):
+            m.d.sync += self.r_rdy.eq(0)
         return m
 
 

@@ -87,3 +87,36 @@ def test_a_fifo_too_small_for_the_reserve_is_refused():
     plan = LayerPlan.of(net, 0, 1)
     with pytest.raises(ValueError, match="cannot keep 100 free"):
         SpikeSerializer(plan, reserve=100)
+
+
+@pytest.mark.parametrize("depth", [2, 3, 9, 17])
+def test_the_buffered_fifo_is_syncfifobuffered_cycle_for_cycle(depth):
+    """The spike FIFO (a memory that can carry Yosys attributes) against Amaranth's
+    SyncFIFOBuffered: the same random pushes and pops, every output equal every cycle."""
+    from amaranth.hdl import Module
+    from amaranth.lib import fifo
+
+    from snnhw.gateware.serializer import BufferedFIFO
+
+    m = Module()
+    m.submodules.ours = ours = BufferedFIFO(width=8, depth=depth, attrs={"ram_style": "logic"})
+    m.submodules.ref = ref = fifo.SyncFIFOBuffered(width=8, depth=depth)
+    rng = np.random.default_rng(depth)
+    stim = [(int(rng.integers(256)), int(rng.random() < 0.6), int(rng.random() < 0.5))
+            for _ in range(400)]
+    seen = []
+
+    async def bench(ctx):
+        for data, w_en, r_en in stim:
+            for f in (ours, ref):
+                ctx.set(f.w_data, data)
+                ctx.set(f.w_en, w_en)
+                ctx.set(f.r_en, r_en)
+            outs = [(ctx.get(f.w_rdy), ctx.get(f.r_rdy), ctx.get(f.level),
+                     ctx.get(f.r_data) if ctx.get(f.r_rdy) else None) for f in (ours, ref)]
+            seen.append(outs)
+            await ctx.tick()
+
+    simulate(m, bench)
+    assert all(a == b for a, b in seen)
+    assert sum(1 for a, _ in seen if a[1]) > 50 and sum(1 for a, _ in seen if not a[0]) > 0
