@@ -216,7 +216,8 @@ def format_report(r: dict) -> str:
         lines.append(f"clock {name}: Fmax {c['fmax_mhz']} MHz, constraint {c['target_mhz']} MHz: "
                      f"{'met' if c['meets'] else 'NOT met'}")
     src = "board oscillator" if r.get("pll") is None else f"PLL from {r['board_clock_mhz']:g} MHz"
-    lines.append(f"design clock {r['clock_mhz']:g} MHz ({src})")
+    lines.append(f"design clock {r['clock_mhz']:g} MHz ({src}); UART {r['baud']:,} baud "
+                 "(the host takes the rate from this folder's build_report.json)")
     lines.append(f"DSP blocks: {r['dsp_used']} (must be 0); build {r['build_seconds']} s; "
                  f"bitstream {r['bitstream']}")
     if r.get("weights_loaded"):

@@ -54,6 +54,17 @@ def test_each_board_talks_at_the_fastest_rate_its_bridge_and_clock_allow(name, m
     assert all(round(clk / b) < 4 or abs(clk / round(clk / b) - b) > 0.01 * b for b in faster)
 
 
+def test_the_build_report_says_the_uart_rate():
+    from snnboards.build import format_report
+
+    r = {"board": "icebreaker", "description": "iCEBreaker", "luts": 1, "ffs": 2,
+         "resources": {"lc": {"used": 3, "available": 5280}}, "clocks": {},
+         "pll": {"DIVR": 0}, "board_clock_mhz": 12.0, "clock_mhz": 30.0, "baud": 3_000_000,
+         "dsp_used": 0, "build_seconds": 1.0, "bitstream": "x.bin", "weights_loaded": []}
+    assert ("design clock 30 MHz (PLL from 12 MHz); UART 3,000,000 baud (the host takes "
+            "the rate from this folder's build_report.json)") in format_report(r)
+
+
 def test_bram_shapes():
     assert bram_blocks(1024, 64, "ice40") == 16      # 64 Kbit = 16 x 4 Kbit
     assert bram_blocks(768, 8, "ice40") == 2         # 512x8 twice
