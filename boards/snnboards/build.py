@@ -125,8 +125,6 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int | None = None,
         raise BuildError(f"build folder {out} is a file")
     pll = clock_config(spec, clock_mhz)
     clk_hz = pll.f_out if pll is not None else spec.clk_hz
-    if baud is None:
-        baud = spec.default_baud(clk_hz)
     if core == "auto":      # the pipeline core when it fits, else the serial core
         core = estimate(net, spec.name, lanes=lanes, clk_hz=clk_hz, weights=weights,
                         core="auto")["core"]
@@ -188,7 +186,7 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int | None = None,
     bitstream = out / (NAME + spec.family.bitstream_suffix)
     report.update({
         "board": spec.name, "description": spec.description, "network": net.name,
-        "ir_hash": net.content_hash(), "lanes": ps, "baud": baud, "seed": int(seed),
+        "ir_hash": net.content_hash(), "lanes": ps, "baud": top.baud, "seed": int(seed),
         "core": core,
         "weights_loaded": sorted(placed),
         "clock_mhz": round(clk_hz / 1e6, 4), "board_clock_mhz": spec.clk_hz / 1e6,

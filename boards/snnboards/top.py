@@ -30,9 +30,9 @@ class BoardTop(Elaboratable):
                  core: str = "pipeline"):
         self.board, self.pll = board, pll
         self.clk_hz = pll.f_out if pll is not None else board.clk_hz
-        if baud is None:
-            baud = board.default_baud(self.clk_hz)
-        self.linked = LinkedNetwork(net, lanes=lanes, clk_hz=self.clk_hz, baud=baud,
+        # the UART rate, given or the board's default at this clock (the build reports it)
+        self.baud = board.default_baud(self.clk_hz) if baud is None else baud
+        self.linked = LinkedNetwork(net, lanes=lanes, clk_hz=self.clk_hz, baud=self.baud,
                                     weights=weights, core=core)
 
     def elaborate(self, platform):

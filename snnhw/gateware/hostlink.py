@@ -98,22 +98,24 @@ class HostLink(CheckedComponent):
         m = Module()
         m.submodules.receiver = rx = self.receiver
         m.submodules.feeder = feeder = self.feeder
-        units = [feeder]
+        units, buf_addr = [feeder], feeder.buf.addr
         if self.loader is not None:
             m.submodules.loader = loader = self.loader
             units.append(loader)
             wiring.connect(m, loader.load, wiring.flipped(self.load))
+            # one command, two consumers: each acts on its own frame type and takes it.
+            # Which one reads the buffer is registered (the type is set long before the
+            # command is handed on), so that no compare sits in front of the buffer's
+            # address
+            loading = Signal()
+            m.d.sync += loading.eq(rx.cmd.payload.type == link.WEIGHTS)
+            buf_addr = Mux(loading, loader.buf.addr, feeder.buf.addr)
         m.submodules.transmitter = tx = self.transmitter
         wiring.connect(m, wiring.flipped(self.rx), rx.rx)
         wiring.connect(m, tx.tx, wiring.flipped(self.tx))
         wiring.connect(m, rx.reply, tx.reply)
         wiring.connect(m, wiring.flipped(self.res), tx.res)
         wiring.connect(m, feeder.ev, wiring.flipped(self.ev))
-        # one command, one or two consumers: each acts on its own frame type and takes it. Which
-        # one reads the buffer is registered (the type is set long before the command is
-        # handed on), so that no compare sits in front of the buffer's address
-        loading = Signal()
-        m.d.sync += loading.eq(rx.cmd.payload.type == link.WEIGHTS)
         # The consumers' "done" (their cmd.ready) reaches the receiver through a register,
         # and the command is hidden from them in that cycle so that neither starts it again
         done = Signal()
@@ -122,8 +124,7 @@ class HostLink(CheckedComponent):
             m.d.comb += [unit.cmd.valid.eq(rx.cmd.valid & ~done),
                          unit.cmd.payload.eq(rx.cmd.payload), unit.buf.data.eq(rx.buf.data)]
         m.d.comb += [rx.cmd.ready.eq(done),
-                     rx.buf.addr.eq(feeder.buf.addr if self.loader is None
-                                    else Mux(loading, self.loader.buf.addr, feeder.buf.addr)),
+                     rx.buf.addr.eq(buf_addr),
                      self.clear.eq(rx.clear),
                      self.frame_ok.eq(rx.reply.valid & ~rx.reply.payload.error),
                      self.frame_bad.eq(rx.reply.valid & rx.reply.payload.error)]
