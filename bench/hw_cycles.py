@@ -50,7 +50,7 @@ from snnhw.data import load_digits_split
 from snnhw.gateware import SNNCore, cycles
 from snnhw.gateware.plan import plan_core
 from snnhw.gateware.sim import run_network
-from snnhw.ir.examples import random_input, random_network
+from snnhw.ir.examples import cnn_shaped, random_input, random_network
 
 
 def digits_case(path: str | None, samples: int):
@@ -82,27 +82,12 @@ def cnn_case(data: str, path: str, samples: int):
     if path and Path(path).exists():
         net, source = ir.load(path), path
     else:
-        net = _random_default_cnn(data, d.in_bits)
+        net = cnn_shaped(f"{data}-cnn", d.in_bits)
         source = "seeded random weights, default CNN shapes"
     x = d.x_test[:samples]
     if x.ndim == 2:
         x = np.repeat(x[:, None], net.timesteps, axis=1)
     return net, x, source
-
-
-def _random_default_cnn(data: str, in_bits: int):
-    from snnhw.ir.examples import random_conv_network
-
-    if data == "mnist1d":   # c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128 with the pools folded
-        return random_conv_network(np.random.default_rng(5), (1, 1, 40),
-                                   [(32, (1, 5), (1, 1), (0, 2)), (32, (1, 6), (1, 2), (0, 2)),
-                                    (32, (1, 6), (1, 2), (0, 2))], [128, 10], in_bits=in_bits,
-                                   timesteps=4, spike_bits=2, w_bits=8, u_bits=16,
-                                   name="mnist1d-cnn-shaped")
-    return random_conv_network(np.random.default_rng(6), (1, 8, 8),     # c16k3p1,sp2,c32k3p1
-                               [(16, (3, 3), (1, 1), (1, 1)), (32, (6, 6), (2, 2), (2, 2))],
-                               [128, 10], in_bits=in_bits, timesteps=4, spike_bits=2, w_bits=8,
-                               u_bits=16, name="digits-cnn-shaped")
 
 
 def _fill(lp) -> float:

@@ -16,8 +16,8 @@ from ..util import signed_range
 from .layers import ConvLayer, conv_out_size
 from .schema import DenseLayer, Network, RecurrentLayer, save
 
-__all__ = ["build_example", "example_paths", "random_conv_network", "random_input",
-           "random_network"]
+__all__ = ["CNN_SHAPES", "build_example", "cnn_shaped", "example_paths",
+           "random_conv_network", "random_input", "random_network"]
 
 
 def random_network(
@@ -133,6 +133,33 @@ def random_conv_network(
         n_in = n_out
     return Network(layers=layers, in_bits=in_bits, timesteps=timesteps, readout=readout,
                    name=name)
+
+
+#: the default spiking CNNs' hardware shapes (sum pools folded into the layer after
+#: them: a 2-wide pool before a 3-wide kernel is a 6-wide kernel of stride 2), for
+#: benchmarks that need the shape without a trained network: ``{name: (data set,
+#: input shape, convs, dense sizes, weight bits, seed)}``
+CNN_SHAPES = {
+    # c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128 (snnhw.data.MNIST1D_CNN)
+    "mnist1d-cnn": ("mnist1d", (1, 1, 40), [(32, (1, 5), (1, 1), (0, 2)),
+                                            (32, (1, 6), (1, 2), (0, 2)),
+                                            (32, (1, 6), (1, 2), (0, 2))], [128, 10], 8, 5),
+    # c16k3p1,sp2,c32k3p1,sp2,d128 (snnhw.data.DIGITS_CNN)
+    "digits-cnn": ("digits", (1, 8, 8), [(16, (3, 3), (1, 1), (1, 1)),
+                                         (32, (6, 6), (2, 2), (2, 2))], [128, 10], 8, 6),
+    # c32k5p2,sp2,c32k3p1,sp4: the iCEBreaker's MNIST-1D CNN, 10-bit weights
+    "board-cnn": ("mnist1d", (1, 1, 40), [(32, (1, 5), (1, 1), (0, 2)),
+                                          (32, (1, 6), (1, 2), (0, 2))], [10], 10, 8),
+}
+
+
+def cnn_shaped(name: str, in_bits: int) -> Network:
+    """Seeded random weights in the shapes of :data:`CNN_SHAPES` ``[name]`` (T = 4,
+    2-bit spikes, 16-bit membranes)."""
+    _, in_shape, convs, dense, w_bits, seed = CNN_SHAPES[name]
+    return random_conv_network(np.random.default_rng(seed), in_shape, convs, dense,
+                               in_bits=in_bits, timesteps=4, spike_bits=2, w_bits=w_bits,
+                               u_bits=16, name=f"{name}-shaped")
 
 
 def random_input(rng: np.random.Generator, net: Network, batch: int,

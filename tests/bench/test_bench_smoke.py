@@ -146,6 +146,20 @@ def test_cnn_targets_refuses_bad_layers_in_one_line():
     assert line.startswith("cnn_targets: on digits: --arch: 'mp2' is not a layer")
 
 
+@pytest.mark.parametrize("args, says", [
+    (["--only", "board-cnn", "--core", "serial"], "no configuration left"),
+    (["--only", "digits-cnn", "--boards", "icebreaker"], "no configuration left"),
+    (["--boards", "de10"], "unknown board 'de10'"),
+    (["--net", "cifar=x.snn"], "expected NAME=PATH"),
+])
+def test_fmax_refuses_what_it_cannot_build(args, says):
+    """bench/fmax.py builds a configuration only on the boards it names (the default CNN
+    is not tried on the UP5K) and says so in one line."""
+    r = subprocess.run([sys.executable, str(BENCH / "fmax.py"), *args], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2 and says in r.stderr.strip().splitlines()[-1]
+
+
 @pytest.mark.slow
 def test_fmax_one_configuration():
     """bench/fmax.py on one configuration (the 256x256 layer at lanes 8 on the UP5K, one

@@ -130,3 +130,30 @@ def test_training_config_for_a_cnn():
     temporal = load_data("mnist1d-temporal")
     with pytest.raises(ValueError, match="has no default CNN"):
         TrainConfig.for_data(temporal, arch="cnn")
+
+
+@pytest.mark.parametrize("name, arch", [
+    ("mnist1d-cnn", "c32k5p2,sp2,c32k3p1,sp2,c32k3p1,sp2,d128"),
+    ("digits-cnn", "c16k3p1,sp2,c32k3p1,sp2,d128"),
+    ("board-cnn", "c32k5p2,sp2,c32k3p1,sp4"),
+])
+def test_cnn_shapes_are_the_trained_cnns_hardware(name, arch):
+    """The benchmarks' stand-ins for the trained CNNs (seeded weights) have the layers,
+    maps and folded pools of what ``snnhw train --arch`` exports."""
+    from snnhw.data import DIGITS_CNN, MNIST1D_CNN
+    from snnhw.ir.examples import CNN_SHAPES, cnn_shaped
+
+    data, in_shape = CNN_SHAPES[name][:2]
+    assert {"mnist1d-cnn": MNIST1D_CNN["arch"], "digits-cnn": DIGITS_CNN["arch"]}.get(
+        name, arch) == arch
+    model = SpikingConvNet(arch, in_shape=in_shape, n_classes=10, bn=False).eval()
+    trained = quantize(model, w_bits=8, u_bits=16).to_ir()
+    shaped = cnn_shaped(name, in_bits=5)
+
+    def geometry(net):
+        return [(ly.kind, ly.n_in, ly.n_out, *((ly.in_shape, ly.kernel, ly.stride,
+                                               ly.padding) if ly.kind == "conv" else ()))
+                for ly in net.layers]
+
+    assert geometry(shaped) == geometry(trained)
+    assert load_data(data).x_test.shape[-1] == shaped.n_in
