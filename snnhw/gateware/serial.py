@@ -774,18 +774,34 @@ class SerialCore(CheckedComponent):
         val2 = Signal.like(s.ev_value, name="p2_value")
         wreg = Signal(P * p.w_bits, name="wreg")
         prods = [Signal(signed(p.acc_width), name=f"prod{lane}") for lane in range(P)]
-        m.d.sync += [v2.eq(vl), g2.eq(gl), val2.eq(vall), v3.eq(v2), g3.eq(g2),
-                     wreg.eq(s.store.rd_data)]
+        m.d.sync += [v2.eq(vl), g2.eq(gl), val2.eq(vall), wreg.eq(s.store.rd_data)]
+        valids = [v for v, _, _ in stages] + [v2]
+        terms = [_product_terms(wreg.word_select(lane, p.w_bits), p.w_bits, val2, p.value_bits)
+                 for lane in range(P)]
+        if len(terms[0]) > 2:
+            # more than one level of adds: the partial products are summed to two per
+            # lane, registered at their full width, then added (a stage more)
+            vh, gh = Signal(name="ph_valid"), Signal(gw, name="ph_group")
+            m.d.sync += [vh.eq(v2), gh.eq(g2)]
+            halves = []
+            for lane, lane_terms in enumerate(terms):
+                parts = _tree(lane_terms, down_to=2)
+                regs = [Signal(part.shape(), name=f"half{lane}_{k}", reset_less=True)
+                        for k, part in enumerate(parts)]
+                m.d.sync += [r.eq(part) for r, part in zip(regs, parts)]
+                halves.append(regs)
+            terms, v2, g2 = halves, vh, gh
+            valids.append(vh)
+        m.d.sync += [v3.eq(v2), g3.eq(g2)]
         for lane in range(P):
-            m.d.sync += prods[lane].eq(_tree(_product_terms(
-                wreg.word_select(lane, p.w_bits), p.w_bits, val2, p.value_bits)))
+            m.d.sync += prods[lane].eq(_tree(terms[lane]))
         with m.If(v2):
             m.d.comb += s.a_rd.addr.eq(g2)
         with m.If(v3):
             sums = [(s.a_rd.data.word_select(lane, p.acc_width).as_signed() + prods[lane])
                     [:p.acc_width] for lane in range(P)]
             m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(g3), s.a_wr.data.eq(Cat(*sums))]
-        s.walk_busy = Cat(*[v for v, _, _ in stages], v2, v3).any()
+        s.walk_busy = Cat(*valids, v3).any()
         s.walk = (v1, g1, val1)
 
     def _sweep_states(self, m, s) -> None:
@@ -978,8 +994,9 @@ def sample_bound(plan: SerialPlan, events) -> int:
     Per layer and step: ``E * (V + 1)`` (an event's fetch, a cycle for each of the at
     most ``V`` groups it visits: a dense layer's ``G``, a conv layer's
     :attr:`~snnhw.gateware.window.ConvWindow.max_visits`; a conv layer 0 reads where
-    the window starts, one cycle more), at most 6 cycles to drain the walk's pipeline
-    (the weight store's latency, up to 4, and 2), ``(lanes + 5) G + 1`` for the sweep (a
+    the window starts, one cycle more), at most 7 cycles to drain the walk's pipeline
+    (the weight store's latency, up to 4, and 2, or 3 where the products take two
+    stages), ``(lanes + 5) G + 1`` for the sweep (a
     group's read, a cycle a lane, three to drain the neuron pipeline, the write), and the
     spike memory's overhead, at most ``2 G_prev + 2`` (two cycles an entry, the closing
     reads); the input's marker one cycle. A recurrent layer's replayed spikes are
@@ -992,7 +1009,7 @@ def sample_bound(plan: SerialPlan, events) -> int:
         prev = plan.groups[layer - 1] if layer else 0
         fetch = 2 if layer == 0 and w.conv else 1
         for t, e in enumerate(e_l):
-            total += (int(e) * (w.max_visits + fetch) + 6 + (plan.lanes + 5) * w.groups + 1
+            total += (int(e) * (w.max_visits + fetch) + 7 + (plan.lanes + 5) * w.groups + 1
                       + 2 * prev + 2)
             if plan.recurrent[layer] and t > 0:     # its replay memory's entries
                 total += 2 * w.groups + 1
@@ -1028,9 +1045,10 @@ def _product_terms(w, w_bits: int, value, value_bits: int) -> list:
     return [*terms, -Mux(w[w_bits - 1], value << (w_bits - 1), 0)]
 
 
-def _tree(terms):
-    """The sum of ``terms`` as a balanced tree of adds."""
-    while len(terms) > 1:
+def _tree(terms, down_to: int = 1):
+    """The sum of ``terms`` as a balanced tree of adds; with ``down_to`` > 1, the levels
+    of that tree until ``down_to`` or fewer partial sums are left (a list)."""
+    while len(terms) > down_to:
         terms = [terms[k] + terms[k + 1] if k + 1 < len(terms) else terms[k]
                  for k in range(0, len(terms), 2)]
-    return terms[0]
+    return terms[0] if down_to == 1 else terms
