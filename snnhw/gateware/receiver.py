@@ -17,8 +17,9 @@ on. A gap longer than ``timeout`` cycles inside a frame abandons it
 
 Throughput: one byte per cycle (``rx.ready`` is always high; bytes that
 arrive while a command is being carried out are dropped, which the protocol
-rules out: the host waits for the reply). Latency: the command is valid three
-cycles after the last CRC byte (the frame's checks are registered first);
+rules out: the host waits for the reply). Latency: the command is valid four
+cycles after the last CRC byte (the frame's checks are registered, then the
+verdict on them);
 the reply and the ``clear`` pulse come from registers, a cycle after the
 decision.
 """
@@ -187,7 +188,31 @@ class FrameReceiver(wiring.Component):
             c.w_len_bad.eq((cmd.length > max_bytes) | (cmd.length < hdr + wb)
                            | (cmd.length[:wb.bit_length() - 1] != hdr % wb)),
         ]
+        # the verdict on the checks, registered a cycle later (in VERDICT): CHECK acts on
+        # four flip-flops and a code, no priority chain of checks in front of the reply
+        c.error, c.code, c.clear, c.hand = Signal(), Signal(8), Signal(), Signal()
+        verdicts = [(~c.crc_ok, ErrorCode.BAD_CRC, 0, 0),
+                    (c.is_events & c.ev_len_bad, ErrorCode.BAD_LENGTH, 0, 0),
+                    (c.is_events, None, 0, 1),
+                    (c.is_clear, None, 1, 0),
+                    (c.is_weights & c.w_len_bad, ErrorCode.BAD_LENGTH, 0, 0),
+                    (c.is_weights & ~c.w_range_ok, ErrorCode.BAD_WEIGHT_ADDRESS, 0, 0),
+                    (c.is_weights, None, 1, 1)]
+        with m.If(verdicts[0][0]):
+            self._verdict(m, c, *verdicts[0][1:])
+        for cond, *verdict in verdicts[1:]:
+            with m.Elif(cond):
+                self._verdict(m, c, *verdict)
+        with m.Else():
+            self._verdict(m, c, ErrorCode.UNKNOWN_TYPE, 0, 0)
         return c
+
+    @staticmethod
+    def _verdict(m, c, code, clear, hand) -> None:
+        """An error reply (``code``), or an ACK now (``hand`` 0) or once the command is
+        taken (``hand`` 1); ``clear``: pulse ``clear`` first."""
+        m.d.sync += [c.error.eq(code is not None), c.code.eq(code or 0), c.clear.eq(clear),
+                     c.hand.eq(hand)]
 
     def _header_states(self, m, f) -> None:
         """IDLE (waiting for the header byte), TYPE, LEN0, LEN1."""
@@ -247,31 +272,21 @@ class FrameReceiver(wiring.Component):
                     f.reply(ErrorCode.CUT_OFF)
 
     def _check_states(self, m, f) -> None:
-        """SETTLE, CHECK (the reply or the hand-over), HANDED."""
+        """SETTLE, VERDICT, CHECK (the reply or the hand-over), HANDED."""
         c, reply = f.checks, f.reply
         with m.State("SETTLE"):   # the registered checks take their final values
+            m.next = "VERDICT"
+        with m.State("VERDICT"):  # and the verdict on them
             m.next = "CHECK"
         with m.State("CHECK"):
-            with m.If(~c.crc_ok):
-                reply(ErrorCode.BAD_CRC)
-            with m.Elif(c.is_events):
-                with m.If(c.ev_len_bad):
-                    reply(ErrorCode.BAD_LENGTH)
-                with m.Else():
-                    m.next = "HANDED"
-            with m.Elif(c.is_clear):
-                m.d.sync += self.clear.eq(1)
-                reply()
-            with m.Elif(c.is_weights):
-                with m.If(c.w_len_bad):
-                    reply(ErrorCode.BAD_LENGTH)
-                with m.Elif(~c.w_range_ok):
-                    reply(ErrorCode.BAD_WEIGHT_ADDRESS)
-                with m.Else():
-                    m.d.sync += self.clear.eq(1)
-                    m.next = "HANDED"
+            with m.If(c.error):
+                reply(c.code)
             with m.Else():
-                reply(ErrorCode.UNKNOWN_TYPE)
+                m.d.sync += self.clear.eq(c.clear)
+                with m.If(c.hand):
+                    m.next = "HANDED"
+                with m.Else():
+                    reply()
         with m.State("HANDED"):  # the command's consumer takes it when it is done
             m.d.comb += self.cmd.valid.eq(1)
             with m.If(self.cmd.ready):

@@ -31,11 +31,12 @@ dense layer's every group; a conv layer's window, :mod:`snnhw.gateware.window`,
 channel groups innermost), through a pipeline (the weights into a register; the
 lanes' products into registers while the accumulators are read; added and
 written). The sweep holds a group's accumulator word and passes its lanes one a
-cycle through a single neuron pipeline (charge and leak; ``v``; spike; reset), each
-lane's bias and membrane read the cycle before it enters and its membrane written
-at the reset: ``lanes + 5`` cycles a group. Zero spikes cost no cycle. The last layer's neurons
-go to a :class:`~snnhw.gateware.readout.Readout` (at one lane), which after the
-sample's last step emits the logits and the class. The last step writes every
+cycle through a single neuron pipeline (charge and leak; their sum; ``v``, the
+sum saturated; spike; reset), each lane's bias and membrane read the cycle before
+it enters and its membrane written at the reset: ``lanes + 6`` cycles a group.
+Zero spikes cost no cycle. The last layer's neurons go to a
+:class:`~snnhw.gateware.readout.Readout` (at one lane), which after the sample's
+last step emits the logits and the class. The last step writes every
 membrane back as zero, so samples need no clear between them; after reset (or a
 pulse on ``clear``) the core first zeroes its memories.
 
@@ -424,6 +425,7 @@ class SerialCore(CheckedComponent):
         wmax = max(p.weight_words, 2)
         aw = max(p.acc_words - 1, 1).bit_length()
         s.t_groups = table(p.groups, range(max(p.groups) + 1))
+        s.t_g_last = table([g - 1 for g in p.groups], range(max(p.groups) + 1))
         s.t_w_base = table(p.w_base, range(wmax + 1))
         s.t_b_base = table(p.b_base, range(p.bias_words + 1))
         s.t_m_base = table(p.m_base, range(p.membrane_words + 1))
@@ -450,20 +452,22 @@ class SerialCore(CheckedComponent):
         # the walk's constant adds and the sweep's key steps
         s.t_w_group = table([w.w_group for w in p.walks], range(wmax + 1))
         keys = ["k", "off", "smax", "leak", "soft", "lo", "hi", "fires", "lim", "smaxk", "low",
-                "w_group", "w_base", "b_base", "m_base"]
+                "w_group", "w_base", "b_base", "m_base", "groups", "g_last"]
         if p.has_conv:
             s.t_windowed = table(p.conv, unsigned(1))
-            s.t_cgroups = table([w.cgroups for w in p.walks], range(max(p.groups) + 1))
+            # the walk's counters count down to 0 (a compare with zero, no carry): the
+            # last channel group's index
+            s.t_cg_last = table([w.cgroups - 1 for w in p.walks], range(max(p.groups) + 1))
             s.t_a_group = table([w.a_group for w in p.walks], unsigned(aw))
             s.t_w_col = table([w.w_col for w in p.walks], range(wmax + 1))
             s.t_w_row = table([w.w_row for w in p.walks], range(wmax + 1))
             # -OW, as an address-wide two's complement (the sum is cut to the address)
             s.t_a_row = table([w.a_row % (1 << aw) for w in p.walks], unsigned(aw))
-            s.t_positions = table([w.positions for w in p.walks], range(max(p.groups) + 1))
+            s.t_pos_last = table([w.positions - 1 for w in p.walks], range(max(p.groups) + 1))
             s.t_key_pos = table(p.key_pos, unsigned(1))
             s.t_key_wrap = table(p.key_wrap, unsigned(p.key_bits))
             s.t_s_base = table(p.s_base, range(max(len(p.start_rows), 1) + 1))
-            keys += ["windowed", "cgroups", "a_group", "w_col", "w_row", "a_row", "positions",
+            keys += ["windowed", "cg_last", "a_group", "w_col", "w_row", "a_row", "pos_last",
                      "key_pos", "key_wrap", "s_base"]
             for lane in range(p.lanes):
                 setattr(s, f"t_lane_off{lane}",
@@ -491,18 +495,22 @@ class SerialCore(CheckedComponent):
         s.waddr = Signal(range(wmax + 1))
         s.aaddr = Signal(aw)
         s.left = Signal(range(max(w.max_visits for w in p.walks) + 1))
-        if p.has_conv:      # a window walk: channel group, column; each row's and column's start
-            s.gcnt = Signal.like(s.group)
-            s.col = Signal(range(max(w.window.kernel[1] if w.conv else 1
-                                     for w in p.walks) + 1))
-            s.nx = Signal.like(s.col)
+        if p.has_conv:      # a window walk: channel groups and columns left (in the row,
+            # and of a row); each row's and column's start
+            s.g_left = Signal.like(s.group)
+            s.c_left = Signal(range(max(w.window.kernel[1] if w.conv else 1
+                                        for w in p.walks) + 1))
+            s.c_last = Signal.like(s.c_left)
             s.w_colp, s.w_rowp = Signal.like(s.waddr), Signal.like(s.waddr)
             s.a_colp, s.a_rowp = Signal.like(s.aaddr), Signal.like(s.aaddr)
         s.entries = Signal(range(p.entries + 1))      # written by the last sweep
         s.entry = Signal(range(p.entries + 1))        # read by this accumulate phase
         s.mask = Signal(p.lanes)                      # lanes of the entry still to walk
+        s.pick = Signal(p.lanes)                      # its lowest, one-hot (from the mask)
         s.key = Signal(p.key_bits)                    # the swept group's key (_keys)
         s.e_key = Signal(range(wmax + (1 << p.key_bits) + 1))     # the entry's, + w_base
+        if p.has_conv:      # and + each lane's offset, added as the entry is loaded
+            s.e_bases = [Signal.like(s.e_key, name=f"e_base{k}") for k in range(p.lanes)]
         s.e_spikes = Signal(p.lanes * p.spike_bits)
         if p.has_conv:
             s.pos = Signal(max(p.pos_bits, 1))        # the swept group's position
@@ -572,7 +580,8 @@ class SerialCore(CheckedComponent):
         m.d.sync += [s.ev_value.eq(value), s.waddr.eq(waddr), s.aaddr.eq(aaddr),
                      s.left.eq(visits)]
         if self.plan.has_conv:
-            m.d.sync += [s.gcnt.eq(0), s.col.eq(0), s.nx.eq(nx), s.w_colp.eq(waddr),
+            m.d.sync += [s.g_left.eq(s.c.cg_last), s.c_left.eq(nx - 1), s.c_last.eq(nx - 1),
+                         s.w_colp.eq(waddr),
                          s.w_rowp.eq(waddr), s.a_colp.eq(aaddr), s.a_rowp.eq(aaddr)]
 
     def _accum_states(self, m, s) -> None:
@@ -657,12 +666,19 @@ class SerialCore(CheckedComponent):
                 row = s.c.w_base + Mux(s.replaying, s.c.rec_row, 0)
             spikes = word[:sb]
             key = word[sb:sb + p.key_bits]
-            m.d.sync += [s.e_spikes.eq(spikes), s.e_key.eq(key + row),
-                         s.mask.eq(Cat(*[spikes.word_select(k, p.spike_bits) != 0
-                                         for k in range(p.lanes)]))]
+            mask = Cat(*[spikes.word_select(k, p.spike_bits) != 0 for k in range(p.lanes)])
+            m.d.sync += [s.e_spikes.eq(spikes), s.e_key.eq(key + row), s.mask.eq(mask),
+                         s.pick.eq(_lowest(mask))]
             if p.has_conv:
                 pos = word[sb + p.key_bits:]
                 m.d.comb += [s.s_rd.en.eq(1), s.s_rd.addr.eq(s.c.s_base + pos)]
+                # each lane's first weight row: the key plus (registers only) the row
+                # and the lane's offset, so that LANES adds only where the window starts
+                for k, e_base in enumerate(s.e_bases):
+                    off = getattr(s.c, f"lane_off{k}")
+                    if p.replay_words:  # a replayed entry's lanes are its own neurons
+                        off = Mux(s.replaying, k, off)
+                    m.d.sync += e_base.eq(key + (row + off))
             m.next = "LANES"
         with m.State("LANES"):
             with m.If(s.mask == 0):
@@ -674,35 +690,34 @@ class SerialCore(CheckedComponent):
                 else:
                     m.next = "ENTRY"
             with m.Else():
-                lane = Signal(range(max(p.lanes, 2)))
-                for k in reversed(range(p.lanes)):
-                    with m.If(s.mask[k]):
-                        m.d.comb += lane.eq(k)
-                m.d.sync += s.mask.eq(s.mask & ~(1 << lane))
-                # multiplexers over the lanes (a variable word_select would multiply)
-                value = Array(s.e_spikes.word_select(k, p.spike_bits)
-                              for k in range(p.lanes))[lane]
+                # the lane to walk was picked as the mask was set (a register, one-hot):
+                # no priority logic in front of the walk's addresses
+                rest = s.mask & ~s.pick
+                m.d.sync += [s.mask.eq(rest), s.pick.eq(_lowest(rest))]
+                value = _one_hot_select(s.pick, [s.e_spikes.word_select(k, p.spike_bits)
+                                                 for k in range(p.lanes)])
                 if not p.has_conv:      # lane k's index is key + k
-                    self._start_event(m, s, value, s.e_key + lane, 0, s.t_groups[s.layer], 1)
+                    lane = Signal(range(max(p.lanes, 2)))
+                    m.d.comb += lane.eq(Cat(*[Cat(*[s.pick[k] for k in range(p.lanes)
+                                                    if k >> b & 1]).any()
+                                              for b in range(len(lane))]))
+                    self._start_event(m, s, value, s.e_key + lane, 0, s.c.groups, 1)
                     m.next = "WALK"
                 else:
-                    self._conv_lane(m, s, lane, value)
+                    self._conv_lane(m, s, value)
 
-    def _conv_lane(self, m, s, lane, value) -> None:
-        """LANES in a design with conv layers: the lane's offset from the layer's table;
-        a conv layer adds where its window starts (and skips an input no window
-        reaches)."""
-        p, c, st = self.plan, s.c, s.start
-        off = Array(getattr(c, f"lane_off{k}") for k in range(p.lanes))[lane]
-        if p.replay_words:          # a replayed entry's lanes are its own neurons, 1 apart
-            off = Mux(s.replaying, lane, off)
-        base = s.e_key + off
+    def _conv_lane(self, m, s, value) -> None:
+        """LANES in a design with conv layers: the lane's first weight row (the entry's
+        key plus the lane's offset, added when the entry was loaded); a conv layer adds
+        where its window starts (and skips an input no window reaches)."""
+        c, st = s.c, s.start
+        base = _one_hot_select(s.pick, s.e_bases)
         with m.If(c.windowed):
             with m.If(st.visits != 0):
                 self._start_event(m, s, value, base + st.w0, st.a0, st.visits, st.nx)
                 m.next = "WALK"
         with m.Else():
-            self._start_event(m, s, value, base, 0, s.t_groups[s.layer], 1)
+            self._start_event(m, s, value, base, 0, c.groups, 1)
             m.next = "WALK"
 
     def _walk_states(self, m, s) -> None:
@@ -742,16 +757,17 @@ class SerialCore(CheckedComponent):
         group; else the next column to the left; else the row above from its first
         column. A dense layer's walk is all channel groups."""
         c = s.c
-        with m.If(s.gcnt != c.cgroups - 1):
-            m.d.sync += [s.gcnt.eq(s.gcnt + 1), s.waddr.eq(s.waddr + c.w_group),
+        with m.If(s.g_left != 0):
+            m.d.sync += [s.g_left.eq(s.g_left - 1), s.waddr.eq(s.waddr + c.w_group),
                          s.aaddr.eq(s.aaddr + c.a_group)]
-        with m.Elif(s.col != s.nx - 1):
+        with m.Elif(s.c_left != 0):
             w, a = s.w_colp + c.w_col, s.a_colp - 1
-            m.d.sync += [s.gcnt.eq(0), s.col.eq(s.col + 1), s.w_colp.eq(w), s.a_colp.eq(a),
-                         s.waddr.eq(w), s.aaddr.eq(a)]
+            m.d.sync += [s.g_left.eq(c.cg_last), s.c_left.eq(s.c_left - 1), s.w_colp.eq(w),
+                         s.a_colp.eq(a), s.waddr.eq(w), s.aaddr.eq(a)]
         with m.Else():
             w, a = s.w_rowp + c.w_row, s.a_rowp + c.a_row
-            m.d.sync += [s.gcnt.eq(0), s.col.eq(0), s.w_rowp.eq(w), s.a_rowp.eq(a),
+            m.d.sync += [s.g_left.eq(c.cg_last), s.c_left.eq(s.c_last), s.w_rowp.eq(w),
+                         s.a_rowp.eq(a),
                          s.w_colp.eq(w), s.a_colp.eq(a), s.waddr.eq(w), s.aaddr.eq(a)]
 
     def _walk_pipeline(self, m, s) -> None:
@@ -811,25 +827,25 @@ class SerialCore(CheckedComponent):
         into the pipeline and reads lane ``k + 1``'s (the charge and leak, ``v``, then
         ``s`` and ``s << k``, then the reset, written to the lane's membrane, the spike
         shifted into the group's spike word, and a last layer's neuron to the
-        readout); three cycles drain it; SWEEP_WRITE zeroes the accumulators and
+        readout); four cycles drain it; SWEEP_WRITE zeroes the accumulators and
         writes the spike entry when a lane fired. Then the next layer, or the next step (after
         the sample's last, the readout emits and the core waits for it)."""
         p = self.plan
         P = p.lanes
         sweeping, lane, start, words = s.sweeping, s.lane, s.start_lane, s.words
-        with m.State("SWEEP_READ"):      # lane 0's bias and membrane read
-            m.d.comb += [sweeping.eq(1), s.rd_lane.eq(0)]
-            m.d.sync += lane.eq(0)
+        with m.State("SWEEP_READ"):      # lane 0's bias and membrane read (rd_lane 0)
+            m.d.comb += sweeping.eq(1)
+            m.d.sync += [lane.eq(0), s.rd_lane.eq(1)]
             m.next = "SWEEP_LANE"
         with m.State("SWEEP_LANE"):      # lane `lane` in, the next lane's words read
-            m.d.comb += [sweeping.eq(1), start.eq(1), s.rd_lane.eq(lane + 1)]
-            m.d.sync += lane.eq(lane + 1)
+            m.d.comb += [sweeping.eq(1), start.eq(1)]       # (rd_lane is lane + 1)
+            m.d.sync += [lane.eq(lane + 1), s.rd_lane.eq(s.rd_lane + 1)]
             with m.If(lane == P - 1):
                 m.next = "SWEEP_FLUSH1"
-        for n in (1, 2, 3):               # the last lane's v, spike, reset
+        for n in (1, 2, 3, 4):            # the last lane's u_l + I, v, spike, reset
             with m.State(f"SWEEP_FLUSH{n}"):
                 m.d.comb += sweeping.eq(1)
-                m.next = f"SWEEP_FLUSH{n + 1}" if n < 3 else "SWEEP_WRITE"
+                m.next = f"SWEEP_FLUSH{n + 1}" if n < 4 else "SWEEP_WRITE"
         with m.State("SWEEP_WRITE"):
             m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(0)]
             with m.If(~s.last_layer & words.fired):
@@ -843,7 +859,7 @@ class SerialCore(CheckedComponent):
                 self._keep_for_replay(m, s, words)
             m.d.sync += [s.group.eq(s.group + 1), s.m_addr.eq(s.m_addr + P), words.fired.eq(0)]
             self._sweep_key(m, s)
-            with m.If(s.group == s.t_groups[s.layer] - 1):
+            with m.If(s.group == s.c.g_last):
                 m.next = "LAYER_DONE"
             with m.Else():
                 m.next = "SWEEP_READ"
@@ -872,9 +888,12 @@ class SerialCore(CheckedComponent):
         s.sweeping, s.start_lane = Signal(), Signal()
         s.lane = lane = Signal(range(max(P, 2)))
         start = s.start_lane
-        # the bias and membrane addresses are registers (set at the sweep's start, stepped
-        # with the group), so the bias ROM's logic starts at a flip-flop
-        s.rd_lane = Signal(range(P + 1))
+        # the bias and membrane addresses are the group's (registers, set at the sweep's
+        # start, stepped with the group) plus the lane to read, a register as well (0
+        # but in SWEEP_READ and SWEEP_LANE, which step it): one add from flip-flops to
+        # the memories' address
+        s.rd_lane = Signal(range(P + 2))
+        m.d.sync += s.rd_lane.eq(0)
         m.d.comb += [s.b_rd.addr.eq(s.b_addr + s.rd_lane), s.m_rd.addr.eq(s.m_addr + s.rd_lane)]
         with m.If(s.sweeping):
             m.d.comb += s.a_rd.addr.eq(s.group)
@@ -892,11 +911,15 @@ class SerialCore(CheckedComponent):
         leak = s.c.leak
         m.d.sync += [v1.eq(start), n1.eq(lane), cur1.eq(acc + b),
                      ul.eq(Mux(leak == 0, u, u - (u >> leak)))]
-        # stage 2: v = sat(u_l + I)
+        # stage 2: u_l + I (at full width), then stage 2b: v = sat(u_l + I) (an add and
+        # the saturation's compares are a stage each)
         va, na = Signal(name="sweep_va_valid"), Signal.like(n1, name="lane_a")
-        cura, v_r = Signal.like(cur1, name="cur_a"), Signal(signed(p.u_bits), name="v")
-        x = ul + cur1
-        m.d.sync += [va.eq(v1), na.eq(n1), cura.eq(cur1),
+        cura = Signal.like(cur1, name="cur_a")
+        x = Signal((ul + cur1).shape(), name="u_plus_i")
+        m.d.sync += [va.eq(v1), na.eq(n1), cura.eq(cur1), x.eq(ul + cur1)]
+        vb, nb = Signal(name="sweep_vb_valid"), Signal.like(n1, name="lane_b")
+        v_r = Signal(signed(p.u_bits), name="v")
+        m.d.sync += [vb.eq(va), nb.eq(na),
                      v_r.eq(Mux(x > s.c.hi, s.c.hi, Mux(x < s.c.lo, s.c.lo, x)))]
         # stage 3: the spike and s << k
         v2, n2 = Signal(name="sweep_v2_valid"), Signal.like(n1, name="lane2")
@@ -904,7 +927,7 @@ class SerialCore(CheckedComponent):
         s_r = Signal(8, name="spike")
         fired_r = Signal(signed(p.u_bits + 2), name="fired")
         spike, fired = self._fire(m, s, v_r)
-        m.d.sync += [v2.eq(va), n2.eq(na), v_2.eq(v_r), s_r.eq(spike),
+        m.d.sync += [v2.eq(vb), n2.eq(nb), v_2.eq(v_r), s_r.eq(spike),
                      fired_r.eq(fired)]
         # stage 4: the reset (the last step leaves zero); shifted into the group's words
         out = SimpleNamespace(spikes=Signal(P * p.spike_bits, name="new_spikes"),
@@ -927,7 +950,7 @@ class SerialCore(CheckedComponent):
         if not p.has_conv:      # every layer dense: the next group's first neuron
             m.d.sync += [s.key.eq(s.key + p.lanes), s.b_addr.eq(s.b_addr + p.lanes)]
             return
-        with m.If(s.pos == c.positions - 1):
+        with m.If(s.pos == c.pos_last):
             m.d.sync += [s.pos.eq(0), s.key.eq(s.key + c.key_wrap),
                          s.b_addr.eq(s.b_addr + p.lanes)]
         with m.Else():
@@ -996,8 +1019,8 @@ def sample_bound(plan: SerialPlan, events) -> int:
     :attr:`~snnhw.gateware.window.ConvWindow.max_visits`; a conv layer 0 reads where
     the window starts, one cycle more), at most 7 cycles to drain the walk's pipeline
     (the weight store's latency, up to 4, and 2, or 3 where the products take two
-    stages), ``(lanes + 5) G + 1`` for the sweep (a
-    group's read, a cycle a lane, three to drain the neuron pipeline, the write), and the
+    stages), ``(lanes + 6) G + 1`` for the sweep (a
+    group's read, a cycle a lane, four to drain the neuron pipeline, the write), and the
     spike memory's overhead, at most ``2 G_prev + 2`` (two cycles an entry, the closing
     reads); the input's marker one cycle. A recurrent layer's replayed spikes are
     events (``E`` counts them) and its replay memory adds ``2 G + 1`` a step after the
@@ -1009,7 +1032,7 @@ def sample_bound(plan: SerialPlan, events) -> int:
         prev = plan.groups[layer - 1] if layer else 0
         fetch = 2 if layer == 0 and w.conv else 1
         for t, e in enumerate(e_l):
-            total += (int(e) * (w.max_visits + fetch) + 7 + (plan.lanes + 5) * w.groups + 1
+            total += (int(e) * (w.max_visits + fetch) + 7 + (plan.lanes + 6) * w.groups + 1
                       + 2 * prev + 2)
             if plan.recurrent[layer] and t > 0:     # its replay memory's entries
                 total += 2 * w.groups + 1
@@ -1043,6 +1066,20 @@ def _product_terms(w, w_bits: int, value, value_bits: int) -> list:
         return [Mux(value[b], ws << b, 0) for b in range(value_bits)]
     terms = [Mux(w[b], value << b, 0) for b in range(w_bits - 1)]
     return [*terms, -Mux(w[w_bits - 1], value << (w_bits - 1), 0)]
+
+
+def _lowest(mask):
+    """The lowest set bit of ``mask``, one-hot (0 for none)."""
+    return mask & (-mask.as_signed())[:len(mask)]
+
+
+def _one_hot_select(pick, words):
+    """``words[k]`` for the one set bit ``k`` of ``pick``: an AND-OR (0 for none)."""
+    terms = [Mux(pick[k], w, 0) for k, w in enumerate(words)]
+    while len(terms) > 1:
+        terms = [terms[k] | terms[k + 1] if k + 1 < len(terms) else terms[k]
+                 for k in range(0, len(terms), 2)]
+    return terms[0]
 
 
 def _tree(terms, down_to: int = 1):
