@@ -21,9 +21,10 @@ A recurrent layer adds ``REPLAY_OVERHEAD + X`` to every step after the first (it
 replay marker waits for the synapse pipeline like the step's marker).
 
 Between layers each step's events pass a push register, a FIFO, the serializer and a
-register slice (``LINK_LATENCY`` cycles). The readout emits its logits
-after the last step: one cycle for ``emit``'s register, per group one read and one load
-cycle, then one cycle per logit, one for the last compare of the argmax, then the class:
+register slice (``LINK_LATENCY`` cycles, one more above eight lanes:
+:func:`link_latency`). The readout emits its logits after the last step: one
+cycle for ``emit``'s register, per group one read and one load cycle, then one
+cycle per logit, one for the last compare of the argmax, then the class:
 ``2 * G + n_out + 3``.
 
 A sample takes at most the sum of every layer's steps plus the links and the
@@ -42,11 +43,11 @@ import numpy as np
 
 from .. import golden
 from ..ir import Network
-from .plan import plan_core
+from .plan import COUNT_ONE_STAGE_LANES, plan_core
 
 __all__ = ["STEP_OVERHEAD", "REPLAY_OVERHEAD", "LINK_LATENCY", "FIXED_LATENCY", "events_per_step",
-           "walk_cycles", "layer_step_bound", "output_cycles", "sample_bound", "ideal_cycles",
-           "formula_text"]
+           "walk_cycles", "layer_step_bound", "link_latency", "output_cycles", "sample_bound",
+           "ideal_cycles", "formula_text"]
 
 STEP_OVERHEAD = 15
 #: a recurrent layer's replay of the step before (every step but the first): the
@@ -99,6 +100,12 @@ def layer_step_bound(walk: int, g: int, extra: int = 0) -> int:
     return walk + g + STEP_OVERHEAD + extra
 
 
+def link_latency(lanes: int) -> int:
+    """``LINK_LATENCY``, a cycle more above :data:`~snnhw.gateware.plan.COUNT_ONE_STAGE_LANES`
+    lanes (the serializer's second push register)."""
+    return LINK_LATENCY + int(lanes > COUNT_ONE_STAGE_LANES)
+
+
 def output_cycles(g_last: int, n_out: int) -> int:
     """The readout's results after the last step (:class:`~snnhw.gateware.readout.Readout`)."""
     return 2 * g_last + n_out + 3
@@ -119,8 +126,8 @@ def sample_bound(net: Network, lanes, events: np.ndarray, *, after_reset: bool =
     for li, lp in enumerate(plans):
         per_step = (np.asarray(events[li]) * lp.max_walk if walk is None
                     else np.asarray(walk[li]))
-        total += sum(layer_step_bound(int(s), lp.groups, lp.extra_stages) + LINK_LATENCY
-                     for s in per_step)
+        total += sum(layer_step_bound(int(s), lp.groups, lp.extra_stages)
+                     + link_latency(lp.lanes) for s in per_step)
         if lp.recurrent:   # every step after the first replays the one before
             total += (len(per_step) - 1) * (REPLAY_OVERHEAD + lp.extra_stages)
     return total + output_cycles(gs[-1], net.n_out) + FIXED_LATENCY

@@ -146,6 +146,9 @@ def weight_latency(spec: MemorySpec) -> int:
 #: sweep of a layer of up to this many groups (a larger layer's sweep waits for the
 #: next layer to take spikes, so the FIFO costs one block RAM, not one per 256 groups)
 SPIKE_FIFO_GROUPS = 64
+#: lanes up to which the serializer sums a word's spiking lanes in one stage; above, the
+#: count takes a second push register, and the FIFOs a word more
+COUNT_ONE_STAGE_LANES = 8
 
 #: Deepest neuron-state memory kept in LUT RAM on ECP5 (:func:`distributed`)
 DISTRIBUTED_DEPTH = 256
@@ -361,6 +364,7 @@ class LayerPlan:
         if readout != "membrane":
             mems.append(MemorySpec("sweep.membrane", "membranes", g, lanes * ly.u_bits,
                                    distributed=distributed(g)))
+        push_extra = int(lanes > COUNT_ONE_STAGE_LANES)
         if readout is None:
             # the serializer's FIFO holds a sweep (of at most SPIKE_FIFO_GROUPS groups: a
             # longer one waits for room), the groups in flight, the marker,
@@ -370,7 +374,7 @@ class LayerPlan:
             # (a word: first neuron, spikes, marker, and the count of its spiking lanes)
             # (LUT RAM on ECP5, whose block RAM's clock-to-out would start the path
             # through the serializer's lane select)
-            depth = min(g, SPIKE_FIFO_GROUPS) + 4 + SWEEP_STAGES
+            depth = min(g, SPIKE_FIFO_GROUPS) + 4 + SWEEP_STAGES + push_extra
             mems.append(MemorySpec("serializer.fifo.storage", "spike_fifo", depth,
                                    fifo_width, distributed=distributed(depth)))
         else:
@@ -379,7 +383,7 @@ class LayerPlan:
         if recurrent:
             # a step's spike words and its marker, kept until the next step replays them
             # (nothing reads them while the sweep writes them), with the spike FIFO's margin
-            depth = g + 5 + SWEEP_STAGES
+            depth = g + 5 + SWEEP_STAGES + push_extra
             mems.append(MemorySpec("replay.fifo.storage", "replay_fifo", depth, fifo_width,
                                    distributed=distributed(depth)))
         mems = tuple(dataclasses.replace(m, layer=index) for m in mems)

@@ -190,7 +190,10 @@ class FrameReceiver(wiring.Component):
         ]
         # the verdict on the checks, registered a cycle later (in VERDICT): CHECK acts on
         # four flip-flops and a code, no priority chain of checks in front of the reply
-        c.error, c.code, c.clear, c.hand = Signal(), Signal(8), Signal(), Signal()
+        # (recomputed every cycle, read only in CHECK: no reset)
+        c.error, c.code, c.clear, c.hand = (Signal(8 if n == "code" else 1, name=f"v_{n}",
+                                                   reset_less=True)
+                                            for n in ("error", "code", "clear", "hand"))
         verdicts = [(~c.crc_ok, ErrorCode.BAD_CRC, 0, 0),
                     (c.is_events & c.ev_len_bad, ErrorCode.BAD_LENGTH, 0, 0),
                     (c.is_events, None, 0, 1),

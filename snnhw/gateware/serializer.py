@@ -11,7 +11,8 @@ while this one accumulates the next step.
 
 Latency: four cycles from a word pushed into an empty serializer to its first
 event (a push register, the buffered FIFO's output register, then the word's
-own registers).
+own registers); five above eight lanes, where the word's lane count takes a
+second push register.
 Throughput: one event per cycle. Backpressure: ``o.ready`` low holds the
 head event; ``i.ready`` (registered) is low only when the FIFO is nearly full. ``room``
 (registered, so one cycle old) says that ``reserve`` more words and the word
@@ -27,7 +28,7 @@ from amaranth.lib.wiring import In, Out
 
 from ._checks import CheckedComponent
 from .layouts import event_layout
-from .plan import LayerPlan
+from .plan import COUNT_ONE_STAGE_LANES, LayerPlan
 from .select import pick, select_lane
 
 __all__ = ["SpikeSerializer", "BufferedFIFO", "word_layout"]
@@ -87,12 +88,29 @@ class SpikeSerializer(CheckedComponent):
         # in that cycle, leave a place
         p_valid, p_data = Signal(), Signal.like(self.i.payload.as_value())
         pushed = data.View(word_layout(self.plan), p_data)
-        count = sum(pushed.spikes.word_select(j, sb) != 0 for j in range(P))  # lanes to send
-        m.d.comb += [fifo_.w_data.eq(Cat(p_data, count)), fifo_.w_en.eq(p_valid)]
-        m.d.sync += [p_valid.eq(self.i.valid & self.i.ready), p_data.eq(self.i.payload),
-                     self.i.ready.eq(fifo_.level < fifo_.depth - 2)]
-        # registered too: `reserve` more words fit after `room` falls
-        m.d.sync += self.room.eq(fifo_.level < fifo_.depth - 3 - self.reserve)
+        nonzero = [pushed.spikes.word_select(j, sb) != 0 for j in range(P)]
+        m.d.sync += [p_valid.eq(self.i.valid & self.i.ready), p_data.eq(self.i.payload)]
+        if P <= COUNT_ONE_STAGE_LANES:
+            count = sum(nonzero)                                       # lanes to send
+            w_valid, w_data, in_flight = p_valid, p_data, 1
+        else:
+            # wide lanes: the count takes a stage of its own (partial counts of eight
+            # lanes, then their sum), a second push register
+            w_valid, w_data = Signal(), Signal.like(p_data)
+            partials = []
+            for k in range(0, P, 8):
+                part = Signal(range(9), name=f"count{k // 8}")
+                m.d.sync += part.eq(sum(nonzero[k:k + 8]))
+                partials.append(part)
+            count = sum(partials)
+            m.d.sync += [w_valid.eq(p_valid), w_data.eq(p_data)]
+            in_flight = 2
+        m.d.comb += [fifo_.w_data.eq(Cat(w_data, count)), fifo_.w_en.eq(w_valid)]
+        # `i.ready` and `room` are registered, one cycle old: the level then, plus the
+        # words in the push registers and one pushed in that cycle, leave a place;
+        # `reserve` more words fit after `room` falls
+        m.d.sync += [self.i.ready.eq(fifo_.level < fifo_.depth - 1 - in_flight),
+                     self.room.eq(fifo_.level < fifo_.depth - 2 - in_flight - self.reserve)]
 
         # the word being sent sits in registers of its own, with the mask of its lanes
         # still to send, the lowest of them (`lane`) and how many are left (counted

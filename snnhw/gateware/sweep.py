@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from amaranth.hdl import Cat, Module, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -160,12 +160,12 @@ class NeuronSweep(wiring.Component):
         m.d.comb += [self.o.valid.eq(out["valid"]), res.group.eq(out["group"]),
                      res.base.eq(out["base"])]
         if plan.fires:
-            m.d.comb += res.spikes.eq(Cat(*spikes))
-            with m.If(out["valid"]):
-                m.d.comb += [u_wr.en.eq(1), u_wr.addr.eq(out["group"]),
-                             u_wr.data.eq(Cat(*new_u))]
-            with m.If(c_clear):
-                m.d.comb += [u_wr.en.eq(1), u_wr.addr.eq(issued), u_wr.data.eq(0)]
+            # written at the last stage, or zero at a clear command's group; the data
+            # does not wait for the valid bit (it reaches every lane's memory: at wide
+            # lanes that fan-out is a path of its own)
+            m.d.comb += [res.spikes.eq(Cat(*spikes)), u_wr.en.eq(out["valid"] | c_clear),
+                         u_wr.addr.eq(Mux(c_clear, issued, out["group"])),
+                         u_wr.data.eq(Mux(c_clear, 0, Cat(*new_u)))]
         else:
             m.d.comb += res.current.eq(Cat(*[c.as_unsigned() for c in currents]))
         return m

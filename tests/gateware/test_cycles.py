@@ -4,6 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from snnhw import golden
 from snnhw.gateware import SNNCore, cycles
 from snnhw.gateware.sim import run_network
 from snnhw.ir.examples import random_input, random_network
@@ -25,6 +26,26 @@ def test_one_sample_within_bound(seed, depth, lanes, readout, recurrent):
     ev = cycles.events_per_step(net, x)
     assert r.cycles <= cycles.sample_bound(net, lanes, ev[0], after_reset=True)
     assert sum(r.synapse_cycles) == cycles.ideal_cycles(net, lanes, ev)
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), lanes=st.sampled_from([16, 32]))
+def test_wide_lanes_within_bound(seed, lanes):
+    """Above eight lanes the serializer counts a word's lanes in two stages (a push
+    register more, a cycle more a link): RTL == golden and within the bound."""
+    rng = np.random.default_rng(seed)
+    sizes = [int(rng.integers(8, 40)), int(rng.integers(lanes + 1, 3 * lanes)),
+             int(rng.integers(2, 12))]
+    net = random_network(rng, sizes, in_bits=3, timesteps=int(rng.integers(1, 4)),
+                         spike_bits=2, weight_scale=1.0)
+    x = random_input(rng, net, 2, density=float(rng.uniform(0.3, 1)))
+    r = run_network(SNNCore(net, lanes=lanes), x)
+    g = golden.run(net, x)
+    assert r.logits == g.logits.tolist()
+    ev = cycles.events_per_step(net, x)
+    assert int(ev[:, 1].sum()) > 0, "the hidden layer never fired: a weak test"
+    bound = sum(cycles.sample_bound(net, lanes, e, after_reset=True) for e in ev)
+    assert r.cycles <= bound
 
 
 def test_bound_is_close_for_a_single_layer():

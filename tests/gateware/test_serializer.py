@@ -26,7 +26,7 @@ def expected_events(words, lanes, sb):
 
 @pytest.mark.parametrize("seed, lanes, patterns", [
     (0, 1, ("none", "none")), (1, 3, ("heavy", "light")), (2, 5, ("bursty", "heavy")),
-    (3, 8, ("light", "alternate"))])
+    (3, 8, ("light", "alternate")), (4, 16, ("heavy", "light")), (5, 32, ("bursty", "none"))])
 def test_words_become_events_in_order(seed, lanes, patterns):
     rng = np.random.default_rng(seed)
     net = random_network(rng, [4, 19, 3], spike_bits=3)
@@ -59,9 +59,10 @@ def test_words_become_events_in_order(seed, lanes, patterns):
     assert sum(e[2] for e in want) == 4
 
 
-def test_room_leaves_space_for_the_reserve():
-    net = random_network(np.random.default_rng(4), [4, 10, 2], spike_bits=1)
-    plan = LayerPlan.of(net, 0, 2)
+@pytest.mark.parametrize("lanes", [2, 16])    # 16: the lane count's second push register
+def test_room_leaves_space_for_the_reserve(lanes):
+    net = random_network(np.random.default_rng(4), [4, 10 * lanes // 2, 2], spike_bits=1)
+    plan = LayerPlan.of(net, 0, lanes)
     reserve = SWEEP_STAGES + 1
     dut = SpikeSerializer(plan, reserve=reserve)
     refused = []
