@@ -14,8 +14,9 @@ of the golden model's events (a dense layer's ``E * n_out``, ``E`` the non-zero
 input events; a conv layer's output positions each event's window reaches times
 the output channels: :func:`snnhw.gateware.cycles.walk_cycles` at one lane)
 divided by the measured cycles. Lane utilisation = the ideal cycles / the measured cycles:
-for the pipeline core ``sum E * ceil(n_out/lanes)`` per layer
-(:func:`snnhw.gateware.cycles.ideal_cycles`; above 1 when layers overlap), for
+for the pipeline core the groups of ``lanes`` synapses the events visit, summed
+over layers (``E * ceil(n_out/lanes)`` for a dense layer,
+:func:`snnhw.gateware.cycles.walk_cycles`; above 1 when layers overlap), for
 the serial core one cycle per group of ``lanes`` synapses an event visits plus
 one per neuron swept (:func:`snnhw.gateware.serial.ideal_cycles`).
 
@@ -134,7 +135,7 @@ def _ideal(net, lanes, core: str, ev, x) -> int:
 
         plan = SerialPlan(net, lanes)
         return sum(ideal_cycles(plan, w) for w in cycles.walk_cycles(net, lanes, x))
-    return cycles.ideal_cycles(net, lanes, ev)
+    return int(cycles.walk_cycles(net, lanes, x).sum())     # exact for conv layers too
 
 
 def throughput(net, x, lanes: str, core: str, work: Path) -> dict:
