@@ -36,11 +36,19 @@ def dp16kd_units(depth: int, width: int) -> int:
     return math.ceil(width / w) * math.ceil(depth / d)
 
 
+#: the shapes Yosys's memory mapping may give a ROM: the gateware's, and 512 x 36 (the
+#: block as a pseudo-dual-port memory, both ports' data bits for one read)
+YOSYS_ROM_SHAPES = (*DP16KD_SHAPES, (512, 36))
+
+
 def uses_dp16kd(depth: int, width: int) -> bool:
     """Whether a weight ROM of ``depth`` x ``width`` is built from DP16KD blocks: one
     large enough that Yosys would put it in block RAM anyway (its cost model takes soft
-    logic for a ROM of at most 2048 bits per block it would need)."""
-    return depth * width > 2048 * dp16kd_units(depth, width)
+    logic for a ROM of at most 2048 bits per block it would need, counted in the
+    shape that needs fewest: a 128 x 128 ROM is 4 blocks of 512 x 36 to Yosys, so it
+    goes to block RAM, and is built here, registered, from 8 of 1024 x 18)."""
+    blocks = min(math.ceil(width / w) * math.ceil(depth / d) for d, w in YOSYS_ROM_SHAPES)
+    return depth * width > 2048 * blocks
 
 
 def dp16kd_initvals(words, width: int = 18) -> dict[str, int]:

@@ -94,13 +94,13 @@ class SpikeSerializer(CheckedComponent):
             count = sum(nonzero)                                       # lanes to send
             w_valid, w_data, in_flight = p_valid, p_data, 1
         else:
-            # wide lanes: the count takes a stage of its own (partial counts of eight
+            # wide lanes: the count takes a stage of its own (partial counts of four
             # lanes, then their sum), a second push register
             w_valid, w_data = Signal(), Signal.like(p_data)
             partials = []
-            for k in range(0, P, 8):
-                part = Signal(range(9), name=f"count{k // 8}")
-                m.d.sync += part.eq(sum(nonzero[k:k + 8]))
+            for k in range(0, P, 4):
+                part = Signal(range(5), name=f"count{k // 4}")
+                m.d.sync += part.eq(sum(nonzero[k:k + 4]))
                 partials.append(part)
             count = sum(partials)
             m.d.sync += [w_valid.eq(p_valid), w_data.eq(p_data)]
