@@ -229,6 +229,9 @@ def main(argv=None) -> int:
                     help="only this core (default both)")
     ap.add_argument("--jobs", type=int, default=2, help="builds at once (%(default)s)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--keep", metavar="DIR", default=None,
+                    help="keep the builds (timing reports, critical paths) in DIR; "
+                         "without it they go to a temporary folder removed at the end")
     args = ap.parse_args(argv)
 
     paths = dict(NET_PATHS)
@@ -238,7 +241,14 @@ def main(argv=None) -> int:
             ap.error(f"--net {item!r}: expected NAME=PATH with NAME one of the networks")
         paths[name] = path
     configs = _configs(args, ap)
-    work = Path(tempfile.mkdtemp(prefix="snnhw-fmax-"))
+    if args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+        return _run(args, configs, paths, Path(args.keep))
+    with tempfile.TemporaryDirectory(prefix="snnhw-fmax-") as work:
+        return _run(args, configs, paths, Path(work))
+
+
+def _run(args, configs, paths, work: Path) -> int:
     rows, nets = [], {}
     for name, lanes, core, boards, *synops in configs:
         if name not in nets:
