@@ -56,8 +56,10 @@ takes its input from the network's input or from a conv layer.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import operator
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -509,9 +511,11 @@ class SerialCore(CheckedComponent):
         s.mask = Signal(p.lanes)                      # lanes of the entry still to walk
         s.pick = Signal(p.lanes)                      # its lowest, one-hot (from the mask)
         s.key = Signal(p.key_bits)                    # the swept group's key (_keys)
-        s.e_key = Signal(range(wmax + (1 << p.key_bits) + 1))     # the entry's, + w_base
-        if p.has_conv:      # and + each lane's offset, added as the entry is loaded
-            s.e_bases = [Signal.like(s.e_key, name=f"e_base{k}") for k in range(p.lanes)]
+        row_range = range(wmax + (1 << p.key_bits) + 1)
+        if p.has_conv:      # each lane's first weight row (key + w_base + lane offset)
+            s.e_bases = [Signal(row_range, name=f"e_base{k}") for k in range(p.lanes)]
+        else:               # the entry's key + w_base (lane k's row is e_key + k)
+            s.e_key = Signal(row_range)
         s.e_spikes = Signal(p.lanes * p.spike_bits)
         if p.has_conv:
             s.pos = Signal(max(p.pos_bits, 1))        # the swept group's position
@@ -679,9 +683,11 @@ class SerialCore(CheckedComponent):
             spikes = word[:sb]
             key = word[sb:sb + p.key_bits]
             mask = Cat(*[spikes.word_select(k, p.spike_bits) != 0 for k in range(p.lanes)])
-            m.d.sync += [s.e_spikes.eq(spikes), s.e_key.eq(key + row), s.mask.eq(mask),
-                         s.pick.eq(_lowest(mask))]
-            if p.has_conv:
+            m.d.sync += [s.e_spikes.eq(spikes), s.mask.eq(mask),
+                         s.pick.eq(_lowest_one_hot(mask))]
+            if not p.has_conv:
+                m.d.sync += s.e_key.eq(key + row)
+            else:
                 pos = word[sb + p.key_bits:]
                 m.d.comb += [s.s_rd.en.eq(1), s.s_rd.addr.eq(s.c.s_base + pos)]
                 # each lane's first weight row: the key plus (registers only) the row
@@ -705,14 +711,12 @@ class SerialCore(CheckedComponent):
                 # the lane to walk was picked as the mask was set (a register, one-hot):
                 # no priority logic in front of the walk's addresses
                 rest = s.mask & ~s.pick
-                m.d.sync += [s.mask.eq(rest), s.pick.eq(_lowest(rest))]
+                m.d.sync += [s.mask.eq(rest), s.pick.eq(_lowest_one_hot(rest))]
                 value = _one_hot_select(s.pick, [s.e_spikes.word_select(k, p.spike_bits)
                                                  for k in range(p.lanes)])
                 if not p.has_conv:      # lane k's index is key + k
-                    lane = Signal(range(max(p.lanes, 2)))
-                    m.d.comb += lane.eq(Cat(*[Cat(*[s.pick[k] for k in range(p.lanes)
-                                                    if k >> b & 1]).any()
-                                              for b in range(len(lane))]))
+                    lane = _one_hot_select(s.pick, [Const(k, range(max(p.lanes, 2)))
+                                                    for k in range(p.lanes)])
                     self._start_event(m, s, value, s.e_key + lane, 0, s.c.groups, 1)
                     m.next = "WALK"
                 else:
@@ -1080,18 +1084,14 @@ def _product_terms(w, w_bits: int, value, value_bits: int) -> list:
     return [*terms, -Mux(w[w_bits - 1], value << (w_bits - 1), 0)]
 
 
-def _lowest(mask):
+def _lowest_one_hot(mask):
     """The lowest set bit of ``mask``, one-hot (0 for none)."""
     return mask & (-mask.as_signed())[:len(mask)]
 
 
 def _one_hot_select(pick, words):
     """``words[k]`` for the one set bit ``k`` of ``pick``: an AND-OR (0 for none)."""
-    terms = [Mux(pick[k], w, 0) for k, w in enumerate(words)]
-    while len(terms) > 1:
-        terms = [terms[k] | terms[k + 1] if k + 1 < len(terms) else terms[k]
-                 for k in range(0, len(terms), 2)]
-    return terms[0]
+    return functools.reduce(operator.or_, (Mux(pick[k], w, 0) for k, w in enumerate(words)))
 
 
 def _tree(terms, down_to: int = 1):
