@@ -129,13 +129,14 @@ def network(name: str, path: str | None) -> tuple:
     return net, x, source
 
 
-def _ideal(net, lanes, core: str, ev, x) -> int:
+def _ideal(net, lanes, core: str, x) -> int:
+    walk = cycles.walk_cycles(net, lanes, x)        # exact for conv layers too
     if core == "serial":
         from snnhw.gateware.serial import SerialPlan, ideal_cycles
 
         plan = SerialPlan(net, lanes)
-        return sum(ideal_cycles(plan, w) for w in cycles.walk_cycles(net, lanes, x))
-    return int(cycles.walk_cycles(net, lanes, x).sum())     # exact for conv layers too
+        return sum(ideal_cycles(plan, w) for w in walk)
+    return int(walk.sum())
 
 
 def throughput(net, x, lanes: str, core: str, work: Path) -> dict:
@@ -149,13 +150,12 @@ def throughput(net, x, lanes: str, core: str, work: Path) -> dict:
                  max_cycles=cycle_budget(net, lanes_arg, x, core=core), name="fmax")
     g = golden.run(net, x)
     exact = r.ok and r.logits == g.logits.tolist() and r.classes == g.classes.tolist()
-    ev = cycles.events_per_step(net, x)                  # [sample, layer, step]
     # one group per synapse at one lane: a dense layer's E * n_out, a conv layer's
     # windows (positions reached x output channels), exactly
     adds = int(cycles.walk_cycles(net, 1, x).sum())
     return {"samples": len(x), "cycles": r.cycles, "bit_exact": exact,
             "synaptic_adds": adds, "adds_per_cycle": adds / r.cycles,
-            "lane_utilisation": _ideal(net, lanes_arg, core, ev, x) / r.cycles}
+            "lane_utilisation": _ideal(net, lanes_arg, core, x) / r.cycles}
 
 
 def build_one(net_path: Path, board: str, lanes: str, core: str, seed: int, clock: float,
@@ -239,7 +239,11 @@ def main(argv=None) -> int:
         name, sep, path = item.partition("=")
         if not sep or name not in {c[0] for c in CONFIGS}:
             ap.error(f"--net {item!r}: expected NAME=PATH with NAME one of the networks")
+        if not Path(path).is_file():
+            ap.error(f"--net {item!r}: no file {path}")
         paths[name] = path
+    if args.keep and Path(args.keep).exists() and not Path(args.keep).is_dir():
+        ap.error(f"--keep {args.keep!r}: not a folder")
     configs = _configs(args, ap)
     if args.keep:
         Path(args.keep).mkdir(parents=True, exist_ok=True)

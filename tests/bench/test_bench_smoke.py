@@ -151,6 +151,8 @@ def test_cnn_targets_refuses_bad_layers_in_one_line():
     (["--only", "digits-cnn", "--boards", "icebreaker"], "no configuration left"),
     (["--boards", "de10"], "unknown board 'de10'"),
     (["--net", "cifar=x.snn"], "expected NAME=PATH"),
+    (["--net", "digits=missing.snn"], "no file missing.snn"),
+    (["--keep", __file__], "not a folder"),
 ])
 def test_fmax_refuses_what_it_cannot_build(args, says):
     """bench/fmax.py builds a configuration only on the boards it names (the default CNN
