@@ -14,11 +14,16 @@ on every layer's ``I, v, s, u`` (a run that disagrees is marked). Networks (MNIS
 - ``temporal``: mnist1d-temporal's MLP recipe (leak shift 3, T = 40);
 - ``rnn``: mnist1d-temporal's recurrent network (r128).
 
+``--first-w-bits B`` keeps every network's first layer at ``B`` bits and the rest at
+each ``--w-bits`` (the first layer filters the raw input with few weights, and is
+where low widths lose the most).
+
 Float checkpoints and finished runs are cached under ``--cache`` (an interrupted run
 continues). One thread per run.
 
     python bench/qat.py --nets mlp --w-bits 3,4,6,8 --seeds 3
     python bench/qat.py --nets cnn,board --w-bits 4,8 --seeds 3 --json
+    python bench/qat.py --nets cnn --w-bits 4 --first-w-bits 8 --seeds 3
     python bench/qat.py --nets mlp --seeds 1 --epochs 2 --qat-epochs 1   # a quick look
 """
 
@@ -59,13 +64,16 @@ def _float_model(net: str, seed: int, epochs: int | None, cache: Path):
 
 
 def run_one(net: str, seed: int, w_bits: int, qat: bool, *, epochs: int | None,
-            qat_epochs: int, u_bits: int, cache: Path) -> dict:
-    """One export (plain or after QAT) of ``net`` at ``w_bits``: its accuracies."""
+            qat_epochs: int, u_bits: int, cache: Path, first: int | None = None) -> dict:
+    """One export (plain or after QAT) of ``net`` at ``w_bits`` (the first layer at
+    ``first`` when given): its accuracies."""
     from snnhw.nn.export import compare, export_model
     from snnhw.nn.quant import ExportError
     from snnhw.nn.train import train
 
     model, cfg, data, float_seconds = _float_model(net, seed, epochs, cache)
+    widths = w_bits if first is None else (first, *[w_bits] * (len(model.float_layers()) - 1))
+    head = {"net": net, "seed": seed, "w_bits": w_bits, "first": first, "qat": qat}
     float_acc = None
     seconds = 0.0
     if qat:
@@ -74,18 +82,17 @@ def run_one(net: str, seed: int, w_bits: int, qat: bool, *, epochs: int | None,
         float_acc = evaluate(model, data.x_test, data.y_test)
         t0 = time.perf_counter()
         try:
-            model, _ = train(replace(cfg, epochs=0, qat_epochs=qat_epochs, qat_w_bits=w_bits,
+            model, _ = train(replace(cfg, epochs=0, qat_epochs=qat_epochs, qat_w_bits=widths,
                                      qat_u_bits=u_bits), data, progress=False, model=model)
         except ValueError as exc:
-            return {"net": net, "seed": seed, "w_bits": w_bits, "qat": qat,
-                    "error": str(exc)}
+            return {**head, "error": str(exc)}
         seconds = time.perf_counter() - t0
     try:
-        q, ir = export_model(model, w_bits=w_bits, u_bits=u_bits)
+        q, ir = export_model(model, w_bits=widths, u_bits=u_bits)
     except ExportError as exc:
-        return {"net": net, "seed": seed, "w_bits": w_bits, "qat": qat, "error": str(exc)}
+        return {**head, "error": str(exc)}
     c = compare(model, q, ir, data.x_test, data.y_test)
-    return {"net": net, "seed": seed, "w_bits": w_bits, "qat": qat,
+    return {**head, "layer_w_bits": [ly.w_bits for ly in ir.layers],
             "float": c.float_acc if float_acc is None else float_acc, "int": c.int_acc,
             "model_acc": c.float_acc, "bit_exact": c.agree_samples == c.samples,
             "samples": c.samples, "float_train_seconds": round(float_seconds, 1),
@@ -93,16 +100,19 @@ def run_one(net: str, seed: int, w_bits: int, qat: bool, *, epochs: int | None,
 
 
 def summary(runs: list[dict]) -> list[dict]:
-    """Mean ± std per (net, w_bits, qat) over seeds."""
+    """Mean ± std per (net, w_bits, first layer's width, qat) over seeds."""
     rows = []
-    keys = sorted({(r["net"], r["w_bits"], r["qat"]) for r in runs},
-                  key=lambda k: (list(NETS).index(k[0]), k[1], k[2]))
-    for net, wb, qat in keys:
-        rs = [r for r in runs if (r["net"], r["w_bits"], r["qat"]) == (net, wb, qat)]
+
+    def key(r):
+        return r["net"], r["w_bits"], r.get("first"), r["qat"]
+    keys = sorted({key(r) for r in runs},
+                  key=lambda k: (list(NETS).index(k[0]), k[1], k[2] or 0, k[3]))
+    for net, wb, first, qat in keys:
+        rs = [r for r in runs if key(r) == (net, wb, first, qat)]
         ok = [r for r in rs if "error" not in r]
         ints = np.array([r["int"] for r in ok]) * 100
         floats = np.array([r["float"] for r in ok]) * 100
-        rows.append({"net": net, "w_bits": wb, "qat": qat, "seeds": len(rs),
+        rows.append({"net": net, "w_bits": wb, "first": first, "qat": qat, "seeds": len(rs),
                      "failed": len(rs) - len(ok),
                      "int_mean": round(float(ints.mean()), 2) if len(ok) else None,
                      "int_std": round(float(ints.std()), 2) if len(ok) else None,
@@ -114,13 +124,15 @@ def summary(runs: list[dict]) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| network | w_bits | QAT | integer % (mean ± std) | float % | float − integer "
-             "| bit-exact |", "|---|---|---|---|---|---|---|"]
+    lines = ["| network | w_bits | first layer | QAT | integer % (mean ± std) | float % "
+             "| float − integer | bit-exact |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         acc = ("failed: " + "; ".join(r["errors"]) if r["int_mean"] is None else
                f"{r['int_mean']:.2f} ± {r['int_std']:.2f}"
                + (f" ({r['failed']} failed)" if r["failed"] else ""))
-        lines.append(f"| {r['net']} | {r['w_bits']} | {'yes' if r['qat'] else 'no'} | {acc} | "
+        first = r["w_bits"] if r.get("first") is None else r["first"]
+        lines.append(f"| {r['net']} | {r['w_bits']} | {first} | "
+                     f"{'yes' if r['qat'] else 'no'} | {acc} | "
                      f"{r['float_mean'] if r['float_mean'] is not None else '-'} | "
                      f"{r['gap'] if r['gap'] is not None else '-'} | "
                      f"{'yes' if r['bit_exact'] else 'NO'} |")
@@ -137,11 +149,14 @@ def plot(rows: list[dict], path: Path) -> None:
     fig, axes = plt.subplots(1, len(nets), figsize=(4.2 * len(nets), 3.4), squeeze=False)
     for ax, net in zip(axes[0], nets):
         for qat, style in ((False, "o--"), (True, "s-")):
-            rs = [r for r in rows if r["net"] == net and r["qat"] == qat
-                  and r["int_mean"] is not None]
-            ax.errorbar([r["w_bits"] for r in rs], [r["int_mean"] for r in rs],
-                        yerr=[r["int_std"] for r in rs], fmt=style, capsize=3,
-                        label="QAT" if qat else "round at export")
+            for first in sorted({r.get("first") or 0 for r in rows if r["net"] == net}):
+                rs = [r for r in rows if r["net"] == net and r["qat"] == qat
+                      and (r.get("first") or 0) == first and r["int_mean"] is not None]
+                label = ("QAT" if qat else "round at export") + (
+                    f", first layer {first}-bit" if first else "")
+                ax.errorbar([r["w_bits"] for r in rs], [r["int_mean"] for r in rs],
+                            yerr=[r["int_std"] for r in rs], fmt=style, capsize=3,
+                            label=label, alpha=0.6 if first else 1.0)
         fl = [r["float_mean"] for r in rows if r["net"] == net and not r["qat"]
               and r["float_mean"] is not None]
         if fl:
@@ -160,6 +175,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--nets", default="mlp", help=f"comma separated: {', '.join(NETS)}")
     ap.add_argument("--w-bits", default="3,4,6,8", help="comma separated (%(default)s)")
+    ap.add_argument("--first-w-bits", type=int, default=None, metavar="B",
+                    help="the first layer at B bits, the rest at each --w-bits")
     ap.add_argument("--u-bits", type=int, default=16, help="(%(default)s)")
     ap.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (%(default)s)")
     ap.add_argument("--epochs", type=int, default=None, help="float epochs (the recipe's)")
@@ -183,18 +200,21 @@ def main(argv=None) -> int:
         for seed in range(args.seeds):
             for wb in (int(v) for v in args.w_bits.split(",")):
                 for qat in (False, True):
-                    key = cache / (f"{net}-s{seed}-w{wb}-u{args.u_bits}-{'qat' if qat else 'plain'}"
-                                   f"-e{args.epochs}-q{args.qat_epochs}.json")
+                    first = "" if args.first_w_bits is None else f"-f{args.first_w_bits}"
+                    key = cache / (f"{net}-s{seed}-w{wb}{first}-u{args.u_bits}-"
+                                   f"{'qat' if qat else 'plain'}-e{args.epochs}"
+                                   f"-q{args.qat_epochs}.json")
                     if key.exists():
                         r = json.loads(key.read_text())
                     else:
                         r = run_one(net, seed, wb, qat, epochs=args.epochs,
                                     qat_epochs=args.qat_epochs, u_bits=args.u_bits,
-                                    cache=cache)
+                                    cache=cache, first=args.first_w_bits)
                         key.write_text(json.dumps(r))
                     runs.append(r)
                     if not args.json:
-                        print(f"{net} seed {seed} w_bits {wb} {'QAT' if qat else 'plain'}: "
+                        print(f"{net} seed {seed} w_bits {wb}{first} "
+                              f"{'QAT' if qat else 'plain'}: "
                               + (r.get("error") or f"integer {100 * r['int']:.2f} %"),
                               file=sys.stderr)
     rows = summary(runs)

@@ -4,6 +4,7 @@ torch model, or training and conversion here."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import InputError
@@ -44,11 +45,11 @@ class Trained(Report):
         nodes and edges ``nir.read`` finds in it."""
         return write_nir(self.model, path, dt=dt)
 
-    def export(self, *, w_bits: int | None = None, u_bits: int | None = None,
+    def export(self, *, w_bits: int | Sequence[int] | None = None, u_bits: int | None = None,
                name: str = ""):
-        """The model quantised to the IR (:func:`~snnhw.api.from_torch`; widths default
-        to those it was trained for with QAT, else 8 and 16); ``data`` of the result is
-        the data set it was trained on."""
+        """The model quantised to the IR (:func:`~snnhw.api.from_torch`; ``w_bits`` one
+        width or one per layer; widths default to those it was trained for with QAT, else
+        8 and 16); ``data`` of the result is the data set it was trained on."""
         m = from_torch(self.model, w_bits=w_bits, u_bits=u_bits, name=name)
         m.data = self._data_spec
         return m
@@ -61,15 +62,17 @@ def load(path) -> Model:
     return Model(load_ir(path))
 
 
-def widths(model, w_bits: int | None = None, u_bits: int | None = None) -> tuple[int, int]:
-    """The export widths of ``model``: those given, else the ones it was trained for with
-    quantisation-aware training (``model.config["qat"]``), else 8 and 16."""
+def widths(model, w_bits: int | Sequence[int] | None = None, u_bits: int | None = None
+           ) -> tuple[int | Sequence[int], int]:
+    """The export widths of ``model`` (weights: one width, or one per layer): those
+    given, else the ones it was trained for with quantisation-aware training
+    (``model.config["qat"]``), else 8 and 16."""
     qat = model.config.get("qat") or {}
     return (qat.get("w_bits", 8) if w_bits is None else w_bits,
             qat.get("u_bits", 16) if u_bits is None else u_bits)
 
 
-def from_torch(model, *, w_bits: int | None = None, u_bits: int | None = None,
+def from_torch(model, *, w_bits: int | Sequence[int] | None = None, u_bits: int | None = None,
                name: str = "") -> Model:
     """A trained snnhw torch model (:class:`~snnhw.nn.model.SpikingMLP`,
     :class:`~snnhw.nn.conv.SpikingConvNet`) quantised to the IR (``snnhw export``);
@@ -94,8 +97,8 @@ def open_checkpoint(path) -> Trained:
                    history=ck.get("history") or None, data_spec=data)
 
 
-def from_checkpoint(path, *, w_bits: int | None = None, u_bits: int | None = None,
-                    name: str | None = None) -> Model:
+def from_checkpoint(path, *, w_bits: int | Sequence[int] | None = None,
+                    u_bits: int | None = None, name: str | None = None) -> Model:
     """An snnhw checkpoint quantised to the IR; its ``data`` is the data set it was made
     for."""
     return open_checkpoint(path).export(w_bits=w_bits, u_bits=u_bits,

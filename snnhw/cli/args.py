@@ -29,9 +29,10 @@ class Parser(argparse.ArgumentParser):
 def width_options(p, prefix: str = "") -> None:
     """``--w-bits`` and ``--u-bits`` for quantising a checkpoint: unset, they take the
     widths it was trained for with ``--qat``, else 8 and 16 (:func:`snnhw.api.widths`)."""
-    p.add_argument("--w-bits", type=int_range(2, 16), default=None,
-                   help=f"{prefix}weight width, 2..16 (8, or the width a checkpoint trained "
-                        "with --qat was trained for)")
+    p.add_argument("--w-bits", type=weight_widths, default=None,
+                   help=f"{prefix}weight width, 2..16, or one per layer, comma separated "
+                        "(e.g. 8,4,4,4,4: the first layer wider) (8, or the widths a "
+                        "checkpoint trained with --qat was trained for)")
     p.add_argument("--u-bits", type=int_range(8, 32), default=None,
                    help=f"{prefix}membrane width, 8..32 (16, or the width a checkpoint "
                         "trained with --qat was trained for)")
@@ -49,6 +50,23 @@ def int_range(lo: int, hi: int):
         return value
     parse.__name__ = f"integer {lo}..{hi}"
     return parse
+
+
+def weight_widths(text: str) -> int | tuple[int, ...]:
+    """An argparse ``type``: one weight width in 2..16 (``4``), or one per layer, comma
+    separated (``8,4,4``); the layer count is checked against the network later."""
+    one = int_range(2, 16)
+    parts = text.split(",")
+    try:
+        widths = tuple(one(part.strip()) for part in parts)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be a width in 2..16, or one per layer comma separated (8,4,4), got "
+            f"{text!r}") from None
+    return widths[0] if len(parts) == 1 else widths
+
+
+weight_widths.__name__ = "weight widths"
 
 
 def float_range(lo: float, hi: float, *, lo_open: bool = False):

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+from ..nn.quant import widths_text
 from ..nn.train import TrainConfig
 from ..util import prepare_output
-from .args import MAX_EPOCHS, MAX_SEED, MAX_TIMESTEPS, float_range, int_range, parse_sizes
+from .args import (
+    MAX_EPOCHS,
+    MAX_SEED,
+    MAX_TIMESTEPS,
+    float_range,
+    int_range,
+    parse_sizes,
+    weight_widths,
+)
 from .common import DATA_HELP, emit_json, one_line, sentence
 
 HELP = ("train a multi-bit spiking MLP or CNN on a data set (scikit-learn's bundled digits "
@@ -92,12 +101,14 @@ def add_parser(sub) -> None:
                    help=f"(digits: {d.lr})")
     p.add_argument("--weight-decay", type=float_range(0, 10), default=None,
                    help=f"(digits: {d.weight_decay})")
-    p.add_argument("--qat", type=int_range(2, 16), default=None, metavar="W_BITS",
+    p.add_argument("--qat", type=weight_widths, default=None, metavar="W_BITS",
                    help="quantisation-aware training: after the float epochs, --qat-epochs "
                         "more whose forward pass is the export's integer arithmetic at "
                         "W_BITS-bit weights (and --qat-u-bits membranes), so that the model "
                         "is its integer export; its reported accuracy is the integer one, "
-                        "and 'snnhw export' takes these widths by default")
+                        "and 'snnhw export' takes these widths by default. W_BITS: one "
+                        "width in 2..16, or one per layer comma separated (the default "
+                        "MNIST-1D CNN at 8,4,4,4,4: its first layer at 8 bits, the rest at 4)")
     p.add_argument("--qat-epochs", type=int_range(1, MAX_EPOCHS), default=20,
                    help="with --qat (%(default)s)")
     p.add_argument("--qat-u-bits", type=int_range(8, 32), default=d.qat_u_bits,
@@ -142,7 +153,7 @@ def run(args) -> int:
         print(f"trained {shape} on {t.data}, T={t.timesteps}, "
               f"{t.spike_bits}-bit spikes in {t.seconds} s")
         what = ("float accuracy" if t.qat is None else
-                f"integer accuracy (QAT at {t.qat['w_bits']}-bit weights, "
+                f"integer accuracy (QAT at {widths_text(t.qat['w_bits'])}-bit weights, "
                 f"{t.qat['u_bits']}-bit membranes)")
         print(f"{what}: train {t.train_acc:.4f}, test {t.test_acc:.4f}")
         print(f"checkpoint: {out}")

@@ -6,6 +6,7 @@ that the committed files are exactly what this module builds.
 
 from __future__ import annotations
 
+import dataclasses
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
@@ -17,7 +18,7 @@ from .layers import ConvLayer, conv_out_size
 from .schema import DenseLayer, Network, RecurrentLayer, save
 
 __all__ = ["CNN_SHAPES", "build_example", "cnn_shaped", "example_paths",
-           "random_conv_network", "random_input", "random_network"]
+           "random_conv_network", "random_input", "random_network", "with_widths"]
 
 
 def random_network(
@@ -73,6 +74,32 @@ def random_network(
             layers.append(DenseLayer(**fields))
     return Network(layers=layers, in_bits=in_bits, timesteps=timesteps,
                    readout=readout, name=name)
+
+
+def with_widths(net: Network, widths: list[int]) -> Network:
+    """``net`` with layer ``i``'s weights (and recurrent weights) at ``widths[i]`` bits:
+    scaled from its own width to the new one's range and rounded, its threshold
+    exponent and biases lowered by as many bits (a network whose layers differ in width, as
+    :func:`snnhw.nn.quant.quantize` exports with a width per layer)."""
+    if len(widths) != len(net.layers):
+        raise ValueError(f"{len(widths)} widths for {len(net.layers)} layers")
+
+    def narrow(W: np.ndarray, old: int, new: int) -> np.ndarray:
+        gain = signed_range(new)[1] / signed_range(old)[1]
+        return np.clip(np.rint(W * gain), *signed_range(new)).astype(np.int64)
+
+    layers = []
+    for ly, w in zip(net.layers, widths):
+        k = max(ly.k - max(ly.w_bits - w, 0), 1 if ly.fire_offset else 0)
+        half = ly.k > 0 and ly.fire_offset == (1 << (ly.k - 1)) - 1
+        changes = {"W": narrow(ly.W, ly.w_bits, w), "w_bits": w, "k": k,
+                   "b": np.asarray(ly.b, np.int64) >> (ly.k - k),
+                   "fire_offset": (1 << (k - 1)) - 1 if half and k > 0 else 0}
+        if getattr(ly, "R", None) is not None:
+            changes["R"] = narrow(ly.R, ly.w_bits, w)
+        layers.append(dataclasses.replace(ly, **changes))
+    return Network(layers=layers, in_bits=net.in_bits, timesteps=net.timesteps,
+                   readout=net.readout, name=net.name)
 
 
 def _layer_k(typical: float, u_bits: int, fire_offset) -> tuple[int, int]:

@@ -8,6 +8,7 @@ accuracies and where (if anywhere) the two integer paths first differ.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,17 +22,18 @@ from .quant import IntegerSNN, quantize
 __all__ = ["export_model", "compare", "Comparison"]
 
 
-def export_model(model: SpikingMLP, *, w_bits: int = 8, u_bits: int = 16, name: str = ""
-                 ) -> tuple[IntegerSNN, Network]:
-    """Quantise ``model``; return its integer mode and the validated IR."""
+def export_model(model: SpikingMLP, *, w_bits: int | Sequence[int] = 8, u_bits: int = 16,
+                 name: str = "") -> tuple[IntegerSNN, Network]:
+    """Quantise ``model`` (``w_bits``: one weight width, or one per layer); return its
+    integer mode and the validated IR."""
     from ..ir import IRError
-    from .quant import ExportError
+    from .quant import ExportError, widths_text
 
     q = quantize(model, w_bits=w_bits, u_bits=u_bits, name=name)
     try:
         return q, q.to_ir()
     except IRError as exc:    # e.g. a leak shift wider than u_bits
-        raise ExportError(f"the IR cannot hold this model at w_bits={w_bits}, "
+        raise ExportError(f"the IR cannot hold this model at w_bits={widths_text(w_bits)}, "
                           f"u_bits={u_bits}: {exc}") from None
 
 

@@ -140,18 +140,28 @@ class SpikingLayers:
     def neurons(self) -> list[MultiBitLIF]:
         return list(self.lif)
 
-    def set_qat(self, w_bits: int | None, u_bits: int = 16, k_rule: str = "mse") -> None:
+    def set_qat(self, w_bits, u_bits: int = 16, k_rule: str = "mse") -> None:
         """From now on the forward pass is the export's integer arithmetic at these widths
-        (quantisation-aware training, :mod:`snnhw.nn.qat`), kept in the config and the
-        checkpoint, with the rule that chooses each layer's threshold exponent
-        (:func:`~snnhw.nn.quant.quantize`); ``w_bits=None`` returns to the float forward
-        pass."""
+        (quantisation-aware training, :mod:`snnhw.nn.qat`; ``w_bits`` one width or one per
+        layer), kept in the config and the checkpoint, with the rule that chooses each
+        layer's threshold exponent (:func:`~snnhw.nn.quant.quantize`); ``w_bits=None``
+        returns to the float forward pass."""
         from .qat import check_qat
 
+        qat = None if w_bits is None else check_qat(
+            {"w_bits": w_bits, "u_bits": u_bits, "k_rule": k_rule})
+        if qat is not None:
+            self.check_widths(qat["w_bits"])
         self.config.pop("qat", None)
-        if w_bits is not None:
-            self.config["qat"] = check_qat({"w_bits": w_bits, "u_bits": u_bits,
-                                            "k_rule": k_rule})
+        if qat is not None:
+            self.config["qat"] = qat
+
+    def check_widths(self, w_bits) -> None:
+        """A one-line ``ValueError`` unless ``w_bits`` is one weight width or one per layer
+        of this model (:func:`~snnhw.nn.quant.layer_widths`)."""
+        from .quant import layer_widths
+
+        layer_widths(w_bits, len(self.float_layers()))
 
     def integer_logits(self, x: torch.Tensor) -> torch.Tensor:
         """The forward pass of a model with ``qat`` set (:meth:`set_qat`)."""

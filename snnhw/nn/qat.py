@@ -27,9 +27,10 @@ __all__ = ["check_qat", "integer_forward"]
 
 
 def check_qat(qat) -> dict | None:
-    """``qat`` (``None`` or ``{"w_bits": 2..16, "u_bits": 8..32, "k_rule": "max" |
-    "mse"}``, ``k_rule`` optional: ``max``) checked, as a dict."""
-    from .quant import K_RULES
+    """``qat`` (``None`` or ``{"w_bits": 2..16 or a list of them, one per layer,
+    "u_bits": 8..32, "k_rule": "max" | "mse"}``, ``k_rule`` optional: ``max``) checked,
+    as a dict (per-layer widths as a list)."""
+    from .quant import K_RULES, ExportError, layer_widths
 
     if qat is None:
         return None
@@ -39,18 +40,26 @@ def check_qat(qat) -> dict | None:
                          f"{qat!r}")
     if qat.get("k_rule", "max") not in K_RULES:
         raise ValueError(f"qat k_rule must be one of {K_RULES}, got {qat['k_rule']!r}")
-    for key, lo, hi in (("w_bits", 2, 16), ("u_bits", 8, 32)):
-        v = qat[key]
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise ValueError(f"qat {key} must be an integer in {lo}..{hi}, got {v!r}")
-    return {"w_bits": int(qat["w_bits"]), "u_bits": int(qat["u_bits"]),
+    w_bits = qat["w_bits"]
+    per_layer = isinstance(w_bits, (list, tuple))
+    try:
+        layer_widths(w_bits, len(w_bits) if per_layer else 1)
+    except ExportError as exc:
+        raise ValueError(f"qat {exc}") from None
+    if per_layer and not w_bits:
+        raise ValueError("qat w_bits must name at least one width")
+    v = qat["u_bits"]
+    if isinstance(v, bool) or not isinstance(v, int) or not 8 <= v <= 32:
+        raise ValueError(f"qat u_bits must be an integer in 8..32, got {v!r}")
+    return {"w_bits": list(w_bits) if per_layer else w_bits, "u_bits": v,
             "k_rule": qat.get("k_rule", "max")}
 
 
-def integer_forward(model, x, *, w_bits: int, u_bits: int, k_rule: str = "max"
+def integer_forward(model, x, *, w_bits, u_bits: int, k_rule: str = "max"
                     ) -> tuple[torch.Tensor, dict]:
     """``(logits, trace)`` of ``x[batch, T, n_in]`` (integer-valued) in the export's
-    integer arithmetic at ``w_bits``/``u_bits``, differentiable (module doc).
+    integer arithmetic at ``w_bits`` (one width, or one per layer) and ``u_bits``,
+    differentiable (module doc).
 
     ``trace`` is :meth:`~snnhw.nn.quant.IntegerSNN.run`'s (float64 tensors holding the
     integers); ``logits`` are its logits in the float model's scale (a membrane

@@ -27,11 +27,17 @@ membrane keeps ``2**headroom`` thresholds of range (default headroom:
 ``spike_bits + 2``), and with every ``|b_q|`` within ``u_bits``. A layer whose
 weights cannot meet these limits raises :class:`ExportError` naming the
 layer and the numbers, never a silently clipped weight.
+
+Widths per layer. ``w_bits`` is one width for every layer or one per layer (the IR
+keeps a width per layer): the first layer, which filters the raw input with few
+weights, is where low widths lose the most (docs/results.md, "Low weight widths:
+quantisation-aware training"), so a network may keep it wider than the rest.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -241,11 +247,33 @@ def _shl(x: torch.Tensor, n: int) -> torch.Tensor:
     return x * (1 << n) if x.is_floating_point() else x << n
 
 
-def quantize(model, *, w_bits: int = 8, u_bits: int = 16,
+def layer_widths(w_bits, layers: int) -> list[int]:
+    """``w_bits`` (one weight width, or one per layer) as the ``layers`` widths, each
+    in 2..16 (:class:`ExportError` otherwise)."""
+    one = isinstance(w_bits, int) and not isinstance(w_bits, bool)
+    widths = [w_bits] * layers if one else list(w_bits) if isinstance(w_bits, (list, tuple)) \
+        else None
+    if widths is None or not all(isinstance(w, int) and not isinstance(w, bool)
+                                 and 2 <= w <= 16 for w in widths):
+        raise ExportError(f"w_bits must be an integer in 2..16 or a list of them (one per "
+                          f"layer), got {w_bits!r}")
+    if len(widths) != layers:
+        raise ExportError(f"w_bits gives {len(widths)} widths ({widths_text(w_bits)}); the "
+                          f"network has {layers} weight layers: give one width, or {layers}")
+    return widths
+
+
+def widths_text(w_bits) -> str:
+    """``4`` or ``8,4,4`` (as the command line takes them)."""
+    return str(w_bits) if isinstance(w_bits, int) else ",".join(map(str, w_bits))
+
+
+def quantize(model, *, w_bits: int | Sequence[int] = 8, u_bits: int = 16,
              headroom: int | None = None, name: str = "", ste: bool = False,
              k_rule: str | None = None) -> IntegerSNN:
     """Quantise a float model (:class:`SpikingMLP`, :class:`~snnhw.nn.conv.SpikingConvNet`)
-    into its integer mode (see module doc). ``ste``: the integers as float64 tensors
+    into its integer mode (see module doc); ``w_bits``: one width, or one per layer
+    (:func:`layer_widths`). ``ste``: the integers as float64 tensors
     with straight-through gradients to the float weights (quantisation-aware
     training, :mod:`snnhw.nn.qat`); the values are the same.
 
@@ -259,8 +287,6 @@ def quantize(model, *, w_bits: int = 8, u_bits: int = 16,
     ExportError
         When a layer cannot be represented, naming the layer and the value.
     """
-    if not 2 <= w_bits <= 16:
-        raise ExportError(f"w_bits must be in 2..16, got {w_bits}")
     if not 8 <= u_bits <= 32:
         raise ExportError(f"u_bits must be in 8..32, got {u_bits}")
     cfg = model.config
@@ -272,10 +298,11 @@ def quantize(model, *, w_bits: int = 8, u_bits: int = 16,
     theta = cfg.get("theta", 1.0)
     headroom = spike_bits + 2 if headroom is None else headroom
     folded = model.float_layers()
+    widths = layer_widths(w_bits, len(folded))
     layers = []
     last = len(folded) - 1
     b_lim = (1 << (u_bits - 1)) - 1
-    for i, fl in enumerate(folded):
+    for i, (fl, w_bits) in enumerate(zip(folded, widths)):
         W, b = fl.W, fl.b
         readout_only = i == last and model.readout == "membrane"
         Wt, bt = W / theta, b / theta

@@ -44,7 +44,7 @@ NAMED_ARCHS = ("cnn", "rnn")
 #: the ranges of TrainConfig's numeric choices (the command line's option types agree)
 INT_RANGES = {"timesteps": (1, 1 << 16), "spike_bits": (1, 8), "epochs": (0, 100_000),
               "batch_size": (1, 1 << 20), "seed": (0, 2**32 - 1), "qat_epochs": (0, 100_000),
-              "qat_w_bits": (2, 16), "qat_u_bits": (8, 32)}
+              "qat_u_bits": (8, 32)}
 FLOAT_RANGES = {"lr": (0.0, 100.0), "weight_decay": (0.0, 10.0), "rmp_lambda": (0.0, 1000.0),
                 "momentum": (0.0, 1.0), "qat_lr_scale": (0.0, 100.0)}
 
@@ -78,7 +78,7 @@ class TrainConfig:
     # ``qat_epochs`` more in the export's integer arithmetic at these widths, from
     # ``lr * qat_lr_scale`` down a cosine; the model keeps that forward pass
     qat_epochs: int = 0
-    qat_w_bits: int = 8
+    qat_w_bits: int | tuple[int, ...] = 8     # one width, or one per layer
     qat_u_bits: int = 16
     qat_lr_scale: float = 0.5
     qat_k_rule: str = "mse"
@@ -139,6 +139,9 @@ class TrainConfig:
             if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
                     or not lo <= v <= hi):
                 raise ValueError(f"{key} must be a number in {lo:g}..{hi:g}, got {v!r}")
+        from .qat import check_qat
+
+        check_qat({"w_bits": self.qat_w_bits, "u_bits": self.qat_u_bits})
         if self.epochs + self.qat_epochs < 1:
             raise ValueError("epochs must be at least 1")
         if self.lr <= 0:
@@ -207,6 +210,8 @@ def train(cfg: TrainConfig, data: Split, *, progress: bool = True, model: Spikin
     check_fit(cfg, data)
     torch.manual_seed(cfg.seed)
     model = model if model is not None else cfg.model(data)
+    if cfg.qat_epochs:      # before the float epochs, not after them
+        model.check_widths(cfg.qat_w_bits)
     opt = _optimizer(model, cfg, cfg.lr)
     steps_per_epoch = math.ceil(len(data.x_train) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)

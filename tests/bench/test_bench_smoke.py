@@ -60,6 +60,22 @@ def test_ablation_quick_run_reports_every_comparison(tmp_path):
     assert json.loads(again.stdout)["rows"] == d["rows"]
 
 
+def test_qat_quick_run_with_a_wider_first_layer(tmp_path):
+    """``--first-w-bits``: every run's export has its first layer at that width and the
+    rest at ``--w-bits``, plain and QAT, bit-exact; the plot is written."""
+    png = tmp_path / "q.png"
+    r = subprocess.run([sys.executable, str(BENCH / "qat.py"), "--nets", "mlp", "--seeds", "1",
+                        "--epochs", "1", "--qat-epochs", "1", "--w-bits", "3",
+                        "--first-w-bits", "8", "--cache", str(tmp_path / "c"), "--plot",
+                        str(png), "--json"], capture_output=True, text=True, check=True)
+    d = json.loads(r.stdout)
+    assert [(row["w_bits"], row["first"], row["qat"]) for row in d["rows"]] == [
+        (3, 8, False), (3, 8, True)]
+    assert all(row["bit_exact"] and row["failed"] == 0 for row in d["rows"])
+    assert [run["layer_w_bits"] for run in d["runs"]] == [[8, 3, 3]] * 2
+    assert png.stat().st_size > 0
+
+
 def test_hw_cycles_quick_run(tmp_path):
     r = subprocess.run([sys.executable, str(BENCH / "hw_cycles.py"), "--json", "--net",
                         str(tmp_path / "absent.snn"), "--lanes", "8,16", "--samples", "1",

@@ -115,3 +115,35 @@ def test_no_progress_bar_into_a_pipe(tmp_path):
     r = subprocess.run([sys.executable, "-m", "snnhw", "train", "--epochs", "2", "--hidden", "8",
                         "-o", str(tmp_path / "p.pt")], capture_output=True, text=True)
     assert r.returncode == 0 and "\r" not in r.stderr and "\r" not in r.stdout
+
+
+def test_qat_with_a_width_per_layer_from_the_command_line(tmp_path, capsys):
+    """``--qat 8,4``: the first layer at 8 bits, the second at 4; the checkpoint keeps
+    them, ``export`` takes them, ``--w-bits`` overrides them per layer; a list of the
+    wrong length, or a width out of range, is refused in one line."""
+    ck = tmp_path / "q.pt"
+    assert main(["train", "--epochs", "1", "--hidden", "12", "--qat", "8,4", "--qat-epochs",
+                 "1", "-o", str(ck), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["qat"]["w_bits"] == [8, 4]
+    out = tmp_path / "q.snn"
+    assert main(["export", str(ck), "-o", str(out), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["agree_samples"] == d["samples"] == 360 and d["int_acc"] == d["float_acc"]
+    assert [ly.w_bits for ly in ir.load(out).layers] == [8, 4]
+    assert main(["export", str(ck), "-o", str(out), "--w-bits", "6,3", "--json"]) == 0
+    capsys.readouterr()
+    assert [ly.w_bits for ly in ir.load(out).layers] == [6, 3]
+    assert main(["export", str(ck), "-o", str(out), "--w-bits", "8,4,4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the network has 2 weight layers" in err[0]
+    assert main(["train", "--epochs", "1", "--hidden", "12", "--qat", "8,4,4", "-o",
+                 str(tmp_path / "r.pt")]) == 2
+    assert "the network has 2 weight layers" in capsys.readouterr().err
+    assert not (tmp_path / "r.pt").exists()
+    for bad in ("8,1", "8,", "8;4"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["export", str(ck), "-o", str(out), "--w-bits", bad])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "one per layer comma separated" in err[0]

@@ -9,7 +9,7 @@ from snnhw import golden
 from snnhw.gateware import SNNCore, cycles
 from snnhw.gateware.sim import StandInPlatform, run_network
 from snnhw.ir import DenseLayer
-from snnhw.ir.examples import random_input, random_network
+from snnhw.ir.examples import random_input, random_network, with_widths
 from snnhw.protocol.streams import PAUSE_PATTERNS, encode_sample
 
 
@@ -37,6 +37,16 @@ def test_random_networks_with_stalls(seed, depth, spike_bits, leak, reset, reado
                          u_bits=u_bits, weight_scale=float(rng.uniform(0.1, 1.0)))
     x = random_input(rng, net, 3, density=float(rng.uniform(0.2, 1.0)))
     check(net, x, lanes, in_pauses=in_p, out_pauses=out_p, seed=seed % 1000)
+
+
+@pytest.mark.parametrize("lanes", [1, 4])
+def test_a_width_per_layer(lanes):
+    """Layers of different weight widths (an 8-bit first layer, narrower ones after it,
+    as QAT exports them): each layer's synapse array at its own width."""
+    net = with_widths(random_network(np.random.default_rng(3), [10, 9, 7, 5], in_bits=4,
+                                     timesteps=3, w_bits=8), [8, 4, 2])
+    _, g = check(net, random_input(np.random.default_rng(0), net, 3), lanes)
+    assert len({tuple(r) for r in g.logits.tolist()}) == 3       # the inputs matter
 
 
 @settings(max_examples=15)

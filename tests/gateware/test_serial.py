@@ -11,7 +11,7 @@ from snnhw import golden
 from snnhw.gateware.plan import DesignError
 from snnhw.gateware.serial import SerialCore, SerialPlan
 from snnhw.gateware.sim import run_network
-from snnhw.ir.examples import random_conv_network, random_input, random_network
+from snnhw.ir.examples import random_conv_network, random_input, random_network, with_widths
 
 from .test_conv import conv_net
 
@@ -133,6 +133,23 @@ def test_serial_core_conv_then_two_dense_layers():
                               [6, 4], timesteps=2)
     for lanes in (1, 2, 4):
         _check(net, lanes, batch=2)
+
+
+def test_serial_core_with_a_width_per_layer():
+    """Layers of different weight widths (an 8-bit first layer, narrower ones after it,
+    as QAT exports them): the one weight memory is as wide as the widest, each layer's
+    weights sign-extended into it."""
+    conv = random_conv_network(np.random.default_rng(3), (1, 1, 12),
+                               [(4, (1, 5), (1, 1), (0, 2)), (3, (1, 3), (1, 2), (0, 1))],
+                               [5], timesteps=2, w_bits=8)
+    dense = random_network(np.random.default_rng(3), [10, 9, 7, 5], in_bits=4, timesteps=3,
+                           w_bits=8)
+    for net, widths in ((conv, [8, 4, 3]), (dense, [8, 4, 2])):
+        net = with_widths(net, widths)
+        assert [ly.w_bits for ly in net.layers] == widths
+        for lanes in (1, 3):
+            run = _check(net, lanes, batch=3)
+            assert len({tuple(r) for r in run.logits}) == 3     # the inputs matter
 
 
 def test_serial_core_refuses_a_conv_layer_after_a_dense_layer():

@@ -29,9 +29,10 @@ def _traces_equal_golden(model, x, w_bits, u_bits, k_rule):
     return logits, g
 
 
-@pytest.mark.parametrize("w_bits,k_rule", [(3, "mse"), (4, "max"), (4, "mse"), (8, "mse")])
+@pytest.mark.parametrize("w_bits,k_rule", [(3, "mse"), (4, "max"), (4, "mse"), (8, "mse"),
+                                           ((8, 3), "mse")])
 def test_the_integer_forward_pass_is_the_golden_model_and_has_gradients(w_bits, k_rule):
-    torch.manual_seed(w_bits)
+    torch.manual_seed(sum(np.atleast_1d(w_bits)))
     m = SpikingMLP([64, 24, 10], timesteps=4, in_bits=5, spike_bits=2, bn=True, leak_shift=3,
                    in_mean=list(np.linspace(1, 8, 64)), in_std=list(np.linspace(2, 5, 64)))
     m.train()
@@ -40,6 +41,8 @@ def test_the_integer_forward_pass_is_the_golden_model_and_has_gradients(w_bits, 
     x = torch.randint(0, 32, (20, 4, 64))
     logits, g = _traces_equal_golden(m, x, w_bits, 16, k_rule)
     assert logits.argmax(1).tolist() == g.classes.tolist()
+    assert [ly.w_bits for ly in quantize(m, w_bits=w_bits, k_rule=k_rule).to_ir().layers] == (
+        list(w_bits) if isinstance(w_bits, tuple) else [w_bits] * 2)
     logits.logsumexp(1).sum().backward()
     grads = {n: p.grad for n, p in m.named_parameters()}
     assert all(v is not None and float(v.abs().sum()) > 0 for v in grads.values()), [
@@ -51,6 +54,8 @@ def test_the_integer_forward_pass_is_the_golden_model_and_has_gradients(w_bits, 
     ("digits", 4, {"arch": "c4k3p1,sp2,d16", "bn": True, "readout": "spikes"}),
     # BatchNorm's fold makes the input weights large: 4 bits cannot hold them here
     ("mnist1d-temporal", 8, {"arch": "r16", "leak_shift": 3, "bn": True, "hard": True}),
+    # a width per layer: the first layer (the raw input's filter) wider than the rest
+    ("digits", (8, 4, 3), {"arch": "c4k3p1,sp2,d16", "bn": True}),
 ])
 def test_after_qat_the_model_is_its_export(data, w_bits, options):
     """A short float phase then QAT: the model's own predictions are the golden model's
@@ -62,9 +67,14 @@ def test_after_qat_the_model_is_its_export(data, w_bits, options):
     t = snnhw.train(data, epochs=1, qat_epochs=1, qat_w_bits=w_bits, qat_u_bits=14, seed=1,
                     **options)
     model = t.model
-    assert model.config["qat"] == {"w_bits": w_bits, "u_bits": 14, "k_rule": "mse"}
+    per_layer = isinstance(w_bits, tuple)
+    assert model.config["qat"] == {"w_bits": list(w_bits) if per_layer else w_bits,
+                                   "u_bits": 14, "k_rule": "mse"}
     m = t.export()                                   # the widths it was trained for
-    assert m.network.layers[0].w_bits == w_bits and m.network.layers[0].u_bits == 14
+    widths = list(w_bits) if per_layer else [w_bits] * len(m.network.layers)
+    assert [ly.w_bits for ly in m.network.layers] == widths
+    assert all(ly.u_bits == 14 for ly in m.network.layers)
+    assert all(int(np.abs(ly.W).max()) < 1 << (w - 1) for ly, w in zip(m.network.layers, widths))
     c = m.compare()
     assert c.agree_samples == c.samples and c.float_acc == c.int_acc == c.golden_acc
     assert t.test_acc == c.int_acc
@@ -115,6 +125,28 @@ def test_qat_settings_are_checked():
             check_qat(bad)
     with pytest.raises(ValueError, match="qat"):
         SpikingMLP([4, 3], qat={"w_bits": 99, "u_bits": 16})
+
+
+def test_widths_per_layer_are_checked_before_training():
+    """One width per layer or one for all; a list of the wrong length is refused in one
+    line naming the layer count, before the float epochs run (not after them)."""
+    from snnhw.nn.quant import ExportError, layer_widths
+
+    assert layer_widths(4, 3) == [4, 4, 4] and layer_widths((8, 4, 4), 3) == [8, 4, 4]
+    for bad in ((8, 4), (8, 4, 1), (8, 4, True), "8,4,4", 17, None):
+        with pytest.raises(ExportError, match="w_bits"):
+            layer_widths(bad, 3)
+    with pytest.raises(ValueError, match="the network has 2 weight layers"):
+        snnhw.train("digits", hidden=(12,), epochs=100_000, qat_epochs=1,
+                    qat_w_bits=(8, 4, 4))
+    with pytest.raises(ValueError, match="qat"):
+        check_qat({"w_bits": [], "u_bits": 16})
+    m = SpikingMLP([8, 4, 3])
+    with pytest.raises(ValueError, match="the network has 2 weight layers"):
+        m.set_qat([4, 4, 4])
+    assert "qat" not in m.config                    # refused: the model is unchanged
+    with pytest.raises(ValueError, match="the network has 2 weight layers"):
+        quantize(m, w_bits=[4])
 
 
 def test_the_mse_rule_clips_a_few_outliers_for_a_finer_step():
