@@ -49,7 +49,7 @@ def test_weights_that_cannot_fit_raise():
         quantize(m, w_bits=8)
 
 
-@pytest.mark.parametrize("kw, text", [(dict(w_bits=1), "w_bits must be in 2..16"),
+@pytest.mark.parametrize("kw, text", [(dict(w_bits=1), "w_bits must be an integer in 2..16"),
                                       (dict(u_bits=40), "u_bits must be in 8..32"),
                                       (dict(u_bits=8, headroom=7), "leaves no room")])
 def test_bad_widths(kw, text):
