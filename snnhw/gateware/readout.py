@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from amaranth.hdl import Cat, Module, Signal, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import memory, stream
 from amaranth.lib.wiring import In, Out
 
@@ -160,16 +160,23 @@ class Readout(CheckedComponent):
                          f.busy_next.eq(1)]
             m.d.sync += [f.lane.eq(0), f.addr.eq(f.addr + 1)]
             m.next = "LOAD"
+        # the output's valid and its class flag are flip-flops of their own, set and
+        # cleared where the state machine enters and leaves EMIT and CLASS (valid in
+        # exactly those states), so that the beat leaves from registers, not from a
+        # decode of the state (which a wide design places far from the output)
+        out_valid, out_class = Signal(), Signal()
+        value = f.held[:lb].as_signed()
+        m.d.comb += [o.valid.eq(out_valid), o.payload.is_class.eq(out_class),
+                     o.payload.last.eq(out_class),
+                     o.payload.value.eq(Mux(out_class, f.best_idx, value))]
         with m.State("LOAD"):
             m.d.comb += f.busy_next.eq(1)
-            m.d.sync += f.held.eq(f.rd.data)
+            m.d.sync += [f.held.eq(f.rd.data), out_valid.eq(1)]
             m.next = "EMIT"
         with m.State("EMIT"):
             # the beat is the low logit of `held`, which shifts down a logit per beat:
             # no lane multiplexer between the register and the output
             m.d.comb += f.busy_next.eq(1)
-            value = f.held[:lb].as_signed()
-            m.d.comb += [o.valid.eq(1), o.payload.value.eq(value)]
             with m.If(o.ready):
                 m.d.sync += [f.idx.eq(f.idx + 1), f.lane.eq(f.lane + 1),
                              f.held.eq(f.held >> lb),
@@ -177,16 +184,18 @@ class Readout(CheckedComponent):
                              f.seen_idx.eq(f.idx)]
                 m.d.comb += f.emitted.eq(1)
                 with m.If(f.idx == n_out - 1):
+                    m.d.sync += out_valid.eq(0)
                     m.next = "ARGMAX"
                 with m.Elif(f.lane == P - 1):
+                    m.d.sync += out_valid.eq(0)
                     m.next = "OUTPUT"
         with m.State("ARGMAX"):  # the last logit's compare
             m.d.comb += f.busy_next.eq(1)
+            m.d.sync += [out_valid.eq(1), out_class.eq(1)]
             m.next = "CLASS"
         with m.State("CLASS"):
-            m.d.comb += [f.busy_next.eq(~o.ready), o.valid.eq(1),
-                         o.payload.value.eq(f.best_idx), o.payload.is_class.eq(1),
-                         o.payload.last.eq(1)]
+            m.d.comb += f.busy_next.eq(~o.ready)
             with m.If(o.ready):
-                m.d.sync += [f.idx.eq(0), f.addr.eq(0), f.best.eq(0), f.best_idx.eq(0)]
+                m.d.sync += [f.idx.eq(0), f.addr.eq(0), f.best.eq(0), f.best_idx.eq(0),
+                             out_valid.eq(0), out_class.eq(0)]
                 m.next = "IDLE"

@@ -125,6 +125,7 @@ class SpikeSerializer(CheckedComponent):
         mask = Signal(P)          # lanes with a spike not yet sent
         lane = Signal(range(max(P, 2)))
         left = Signal.like(head_count)
+        one_left = Signal()       # left == 1, registered with it (the finish starts at FFs)
         o = self.o
         m.d.comb += [o.valid.eq(cur_valid), o.payload.eos.eq(cur_eos)]
         spike = select_lane(m, cur_spikes, lane, sb, P, "head_spike")
@@ -138,12 +139,12 @@ class SpikeSerializer(CheckedComponent):
                           "lane_offset")
         with m.If(~cur_eos):
             m.d.comb += [o.payload.index.eq(cur_base + offset), o.payload.value.eq(spike)]
-        finish = o.valid & o.ready & (cur_eos | (left == 1))
+        finish = o.valid & o.ready & (cur_eos | one_left)
         with m.If(o.valid & o.ready & ~finish):    # the next lane of the same word
             rest = Signal(P)
             m.d.comb += rest.eq(Cat(*[mask[j] & (lane != j) for j in range(P)]))
             m.d.sync += [mask.eq(rest), lane.eq(_lowest(m, rest, "rest_lane")),
-                         left.eq(left - 1)]
+                         left.eq(left - 1), one_left.eq(left == 2)]
         with m.If(~cur_valid | finish):
             m.d.comb += fifo_.r_en.eq(1)            # take the next word, if there is one
             nonzero = Signal(P)
@@ -152,7 +153,7 @@ class SpikeSerializer(CheckedComponent):
             m.d.sync += [cur_valid.eq(fifo_.r_rdy), cur_eos.eq(head.eos),
                          cur_base.eq(head.base), cur_spikes.eq(head.spikes),
                          mask.eq(nonzero), lane.eq(_lowest(m, nonzero, "head_lane")),
-                         left.eq(head_count)]
+                         left.eq(head_count), one_left.eq(head_count == 1)]
         return m
 
 
@@ -207,9 +208,30 @@ class BufferedFIFO(wiring.Component):
 
 
 def _lowest(m, bits, name):
-    """The index of the lowest set bit of ``bits`` (0 when none), as a signal."""
+    """The index of the lowest set bit of ``bits`` (0 when none), as a signal. Above
+    :data:`~snnhw.gateware.plan.COUNT_ONE_STAGE_LANES` bits it is a tree of halves (each
+    half's "any" and index, the lower half's index when it has a bit: log2(width)
+    levels of 2-way selects); a priority chain of 32 took the whole clock at lanes 32
+    on ECP5."""
     out = Signal(range(max(len(bits), 2)), name=name)
+    if len(bits) > COUNT_ONE_STAGE_LANES:
+        m.d.comb += out.eq(_lowest_tree(bits)[1])
+        return out
     for j in reversed(range(len(bits))):  # the last assignment wins: the lowest set bit
         with m.If(bits[j]):
             m.d.comb += out.eq(j)
     return out
+
+
+def _lowest_tree(bits):
+    """``(any, index)`` of the lowest set bit of ``bits`` (index 0 when none), split in
+    halves of a power of two: the index's top bit says the lower half had none and the
+    upper half has one."""
+    if len(bits) == 1:
+        return bits[0], Const(0, 0)
+    half = 1 << ((len(bits) - 1).bit_length() - 1)
+    lo_any, lo_idx = _lowest_tree(bits[:half])
+    hi_any, hi_idx = _lowest_tree(bits[half:])
+    width = (half - 1).bit_length()
+    return lo_any | hi_any, Mux(lo_any, Cat(lo_idx, Const(0, width - len(lo_idx) + 1)),
+                                Cat(hi_idx, Const(0, width - len(hi_idx)), hi_any))

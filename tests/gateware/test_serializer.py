@@ -121,3 +121,31 @@ def test_the_buffered_fifo_is_syncfifobuffered_cycle_for_cycle(depth):
     simulate(m, bench)
     assert all(a == b for a, b in seen)
     assert sum(1 for a, _ in seen if a[1]) > 50 and sum(1 for a, _ in seen if not a[0]) > 0
+
+
+@pytest.mark.parametrize("width", [1, 5, 8, 9, 16, 17, 32])
+def test_the_lowest_lane_is_found_at_every_width(width):
+    """The serializer's lowest-set-bit search (a priority chain up to 8 lanes, a tree of
+    halves above): every single bit, random words, and 0 for none."""
+    from amaranth.hdl import Module, Signal
+    from amaranth.sim import Simulator
+
+    from snnhw.gateware.serializer import _lowest
+
+    m = Module()
+    bits = Signal(width)
+    out = _lowest(m, bits, "lowest")
+    rng = np.random.default_rng(width)
+    words = [0, (1 << width) - 1, *(1 << j for j in range(width)),
+             *(int(rng.integers(0, 1 << width)) for _ in range(200))]
+    got = []
+
+    async def bench(ctx):
+        for w in words:
+            ctx.set(bits, w)
+            got.append(ctx.get(out))
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert got == [(w & -w).bit_length() - 1 if w else 0 for w in words]
