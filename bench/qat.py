@@ -16,7 +16,8 @@ on every layer's ``I, v, s, u`` (a run that disagrees is marked). Networks (MNIS
 
 ``--first-w-bits B`` keeps every network's first layer at ``B`` bits and the rest at
 each ``--w-bits`` (the first layer filters the raw input with few weights, and is
-where low widths lose the most).
+where low widths lose the most); ``--layer-w-bits I:B`` does it for layer ``I``
+(0 the first), to find which layer loses the accuracy.
 
 Float checkpoints and finished runs are cached under ``--cache`` (an interrupted run
 continues). One thread per run.
@@ -24,6 +25,7 @@ continues). One thread per run.
     python bench/qat.py --nets mlp --w-bits 3,4,6,8 --seeds 3
     python bench/qat.py --nets cnn,board --w-bits 4,8 --seeds 3 --json
     python bench/qat.py --nets cnn --w-bits 4 --first-w-bits 8 --seeds 3
+    python bench/qat.py --nets cnn --w-bits 4 --layer-w-bits 3:8 --seeds 1
     python bench/qat.py --nets mlp --seeds 1 --epochs 2 --qat-epochs 1   # a quick look
 """
 
@@ -64,16 +66,27 @@ def _float_model(net: str, seed: int, epochs: int | None, cache: Path):
 
 
 def run_one(net: str, seed: int, w_bits: int, qat: bool, *, epochs: int | None,
-            qat_epochs: int, u_bits: int, cache: Path, first: int | None = None) -> dict:
-    """One export (plain or after QAT) of ``net`` at ``w_bits`` (the first layer at
-    ``first`` when given): its accuracies."""
+            qat_epochs: int, u_bits: int, cache: Path,
+            wide: tuple[int, int] | None = None) -> dict:
+    """One export (plain or after QAT) of ``net`` at ``w_bits`` (layer ``wide[0]`` at
+    ``wide[1]`` bits when given): its accuracies."""
     from snnhw.nn.export import compare, export_model
     from snnhw.nn.quant import ExportError
     from snnhw.nn.train import train
 
     model, cfg, data, float_seconds = _float_model(net, seed, epochs, cache)
-    widths = w_bits if first is None else (first, *[w_bits] * (len(model.float_layers()) - 1))
-    head = {"net": net, "seed": seed, "w_bits": w_bits, "first": first, "qat": qat}
+    widths = w_bits
+    head = {"net": net, "seed": seed, "w_bits": w_bits, "first": None, "qat": qat}
+    if wide is not None:
+        layer, bits = wide
+        n = len(model.float_layers())
+        if not -n <= layer < n:
+            return {**head, "wide_layer": layer, "error": f"{net} has {n} layers, no layer "
+                                                          f"{layer}"}
+        widths = [w_bits] * n
+        widths[layer] = bits
+        head.update({"first": bits} if layer == 0 else {"wide_layer": layer % n,
+                                                           "wide_bits": bits})
     float_acc = None
     seconds = 0.0
     if qat:
@@ -104,15 +117,18 @@ def summary(runs: list[dict]) -> list[dict]:
     rows = []
 
     def key(r):
-        return r["net"], r["w_bits"], r.get("first"), r["qat"]
-    keys = sorted({key(r) for r in runs},
-                  key=lambda k: (list(NETS).index(k[0]), k[1], k[2] or 0, k[3]))
-    for net, wb, first, qat in keys:
-        rs = [r for r in runs if key(r) == (net, wb, first, qat)]
+        return (r["net"], r["w_bits"], r.get("first"), r.get("wide_layer"), r.get("wide_bits"),
+                r["qat"])
+    keys = sorted({key(r) for r in runs}, key=lambda k: (
+        list(NETS).index(k[0]), k[1], k[2] or 0, k[3] or 0, k[4] or 0, k[5]))
+    for net, wb, first, wide_layer, wide_bits, qat in keys:
+        rs = [r for r in runs if key(r) == (net, wb, first, wide_layer, wide_bits, qat)]
         ok = [r for r in rs if "error" not in r]
         ints = np.array([r["int"] for r in ok]) * 100
         floats = np.array([r["float"] for r in ok]) * 100
         rows.append({"net": net, "w_bits": wb, "first": first, "qat": qat, "seeds": len(rs),
+                     **({} if wide_layer is None else {"wide_layer": wide_layer,
+                                                       "wide_bits": wide_bits}),
                      "failed": len(rs) - len(ok),
                      "int_mean": round(float(ints.mean()), 2) if len(ok) else None,
                      "int_std": round(float(ints.std()), 2) if len(ok) else None,
@@ -131,12 +147,21 @@ def table(rows: list[dict]) -> str:
                f"{r['int_mean']:.2f} ± {r['int_std']:.2f}"
                + (f" ({r['failed']} failed)" if r["failed"] else ""))
         first = r["w_bits"] if r.get("first") is None else r["first"]
+        if r.get("wide_layer") is not None:
+            first = f"{r['w_bits']} (layer {r['wide_layer']} at {r['wide_bits']})"
         lines.append(f"| {r['net']} | {r['w_bits']} | {first} | "
                      f"{'yes' if r['qat'] else 'no'} | {acc} | "
                      f"{r['float_mean'] if r['float_mean'] is not None else '-'} | "
                      f"{r['gap'] if r['gap'] is not None else '-'} | "
                      f"{'yes' if r['bit_exact'] else 'NO'} |")
     return "\n".join(lines)
+
+
+def _wide(r: dict) -> tuple[int, int]:
+    """``(layer, bits)`` of the layer a row keeps wider, ``(0, 0)`` for none."""
+    if r.get("wide_layer") is not None:
+        return r["wide_layer"], r["wide_bits"]
+    return 0, r.get("first") or 0
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -149,14 +174,14 @@ def plot(rows: list[dict], path: Path) -> None:
     fig, axes = plt.subplots(1, len(nets), figsize=(4.2 * len(nets), 3.4), squeeze=False)
     for ax, net in zip(axes[0], nets):
         for qat, style in ((False, "o--"), (True, "s-")):
-            for first in sorted({r.get("first") or 0 for r in rows if r["net"] == net}):
+            for wide in sorted({_wide(r) for r in rows if r["net"] == net}):
                 rs = [r for r in rows if r["net"] == net and r["qat"] == qat
-                      and (r.get("first") or 0) == first and r["int_mean"] is not None]
+                      and _wide(r) == wide and r["int_mean"] is not None]
                 label = ("QAT" if qat else "round at export") + (
-                    f", first layer {first}-bit" if first else "")
+                    f", layer {wide[0]} {wide[1]}-bit" if wide[1] else "")
                 ax.errorbar([r["w_bits"] for r in rs], [r["int_mean"] for r in rs],
                             yerr=[r["int_std"] for r in rs], fmt=style, capsize=3,
-                            label=label, alpha=0.6 if first else 1.0)
+                            label=label, alpha=0.6 if wide[1] else 1.0)
         fl = [r["float_mean"] for r in rows if r["net"] == net and not r["qat"]
               and r["float_mean"] is not None]
         if fl:
@@ -177,6 +202,9 @@ def main(argv=None) -> int:
     ap.add_argument("--w-bits", default="3,4,6,8", help="comma separated (%(default)s)")
     ap.add_argument("--first-w-bits", type=int, default=None, metavar="B",
                     help="the first layer at B bits, the rest at each --w-bits")
+    ap.add_argument("--layer-w-bits", default=None, metavar="I:B",
+                    help="layer I (0 the first; --layer-w-bits=-1:B the last) at B bits, "
+                         "the rest at each --w-bits")
     ap.add_argument("--u-bits", type=int, default=16, help="(%(default)s)")
     ap.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (%(default)s)")
     ap.add_argument("--epochs", type=int, default=None, help="float epochs (the recipe's)")
@@ -192,6 +220,15 @@ def main(argv=None) -> int:
     unknown = [n for n in nets if n not in NETS]
     if unknown:
         ap.error(f"unknown network(s) {unknown}; one of {list(NETS)}")
+    wide = None if args.first_w_bits is None else (0, args.first_w_bits)
+    if args.layer_w_bits is not None:
+        try:
+            wide = tuple(int(v) for v in args.layer_w_bits.split(":"))
+        except ValueError:
+            wide = ()
+        if len(wide) != 2 or not 2 <= wide[1] <= 16 or args.first_w_bits is not None:
+            ap.error(f"--layer-w-bits takes I:B (B in 2..16), not with --first-w-bits; got "
+                     f"{args.layer_w_bits!r}")
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     runs = []
@@ -200,7 +237,8 @@ def main(argv=None) -> int:
         for seed in range(args.seeds):
             for wb in (int(v) for v in args.w_bits.split(",")):
                 for qat in (False, True):
-                    first = "" if args.first_w_bits is None else f"-f{args.first_w_bits}"
+                    first = ("" if wide is None else f"-f{wide[1]}" if wide[0] == 0
+                             else f"-l{wide[0]}b{wide[1]}")
                     key = cache / (f"{net}-s{seed}-w{wb}{first}-u{args.u_bits}-"
                                    f"{'qat' if qat else 'plain'}-e{args.epochs}"
                                    f"-q{args.qat_epochs}.json")
@@ -209,7 +247,7 @@ def main(argv=None) -> int:
                     else:
                         r = run_one(net, seed, wb, qat, epochs=args.epochs,
                                     qat_epochs=args.qat_epochs, u_bits=args.u_bits,
-                                    cache=cache, first=args.first_w_bits)
+                                    cache=cache, wide=wide)
                         key.write_text(json.dumps(r))
                     runs.append(r)
                     if not args.json:

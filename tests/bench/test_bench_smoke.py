@@ -74,6 +74,19 @@ def test_qat_quick_run_with_a_wider_first_layer(tmp_path):
     assert all(row["bit_exact"] and row["failed"] == 0 for row in d["rows"])
     assert [run["layer_w_bits"] for run in d["runs"]] == [[8, 3, 3]] * 2
     assert png.stat().st_size > 0
+    # any one layer wider (to find which layer loses the accuracy), from the same cache
+    r = subprocess.run([sys.executable, str(BENCH / "qat.py"), "--nets", "mlp", "--seeds", "1",
+                        "--epochs", "1", "--qat-epochs", "1", "--w-bits", "3",
+                        "--layer-w-bits=-1:8", "--cache", str(tmp_path / "c"), "--json"],
+                       capture_output=True, text=True, check=True)
+    d = json.loads(r.stdout)
+    assert [(row["wide_layer"], row["wide_bits"], row["qat"]) for row in d["rows"]] == [
+        (2, 8, False), (2, 8, True)]
+    assert [run["layer_w_bits"] for run in d["runs"]] == [[3, 3, 8]] * 2
+    for bad in (["--layer-w-bits", "1"], ["--layer-w-bits", "1:8", "--first-w-bits", "8"]):
+        r = subprocess.run([sys.executable, str(BENCH / "qat.py"), *bad],
+                           capture_output=True, text=True)
+        assert r.returncode == 2 and "--layer-w-bits takes I:B" in r.stderr
 
 
 def test_hw_cycles_quick_run(tmp_path):
