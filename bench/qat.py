@@ -76,7 +76,7 @@ def run_one(net: str, seed: int, w_bits: int, qat: bool, *, epochs: int | None,
 
     model, cfg, data, float_seconds = _float_model(net, seed, epochs, cache)
     widths = w_bits
-    head = {"net": net, "seed": seed, "w_bits": w_bits, "first": None, "qat": qat}
+    head = {"net": net, "seed": seed, "w_bits": w_bits, **_wide_fields(None), "qat": qat}
     if wide is not None:
         layer, bits = wide
         n = len(model.float_layers())
@@ -85,8 +85,7 @@ def run_one(net: str, seed: int, w_bits: int, qat: bool, *, epochs: int | None,
                                                           f"{layer}"}
         widths = [w_bits] * n
         widths[layer] = bits
-        head.update({"first": bits} if layer == 0 else {"wide_layer": layer % n,
-                                                           "wide_bits": bits})
+        head.update(_wide_fields((layer % n, bits)))
     float_acc = None
     seconds = 0.0
     if qat:
@@ -113,22 +112,19 @@ def run_one(net: str, seed: int, w_bits: int, qat: bool, *, epochs: int | None,
 
 
 def summary(runs: list[dict]) -> list[dict]:
-    """Mean ± std per (net, w_bits, first layer's width, qat) over seeds."""
+    """Mean ± std per (net, w_bits, the layer kept wider, qat) over seeds."""
     rows = []
 
     def key(r):
-        return (r["net"], r["w_bits"], r.get("first"), r.get("wide_layer"), r.get("wide_bits"),
-                r["qat"])
-    keys = sorted({key(r) for r in runs}, key=lambda k: (
-        list(NETS).index(k[0]), k[1], k[2] or 0, k[3] or 0, k[4] or 0, k[5]))
-    for net, wb, first, wide_layer, wide_bits, qat in keys:
-        rs = [r for r in runs if key(r) == (net, wb, first, wide_layer, wide_bits, qat)]
+        return r["net"], r["w_bits"], _wide(r), r["qat"]
+    keys = sorted({key(r) for r in runs}, key=lambda k: (list(NETS).index(k[0]), *k[1:]))
+    for net, wb, wide, qat in keys:
+        rs = [r for r in runs if key(r) == (net, wb, wide, qat)]
         ok = [r for r in rs if "error" not in r]
         ints = np.array([r["int"] for r in ok]) * 100
         floats = np.array([r["float"] for r in ok]) * 100
-        rows.append({"net": net, "w_bits": wb, "first": first, "qat": qat, "seeds": len(rs),
-                     **({} if wide_layer is None else {"wide_layer": wide_layer,
-                                                       "wide_bits": wide_bits}),
+        rows.append({"net": net, "w_bits": wb, **_wide_fields(wide if wide[1] else None),
+                     "qat": qat, "seeds": len(rs),
                      "failed": len(rs) - len(ok),
                      "int_mean": round(float(ints.mean()), 2) if len(ok) else None,
                      "int_std": round(float(ints.std()), 2) if len(ok) else None,
@@ -146,9 +142,9 @@ def table(rows: list[dict]) -> str:
         acc = ("failed: " + "; ".join(r["errors"]) if r["int_mean"] is None else
                f"{r['int_mean']:.2f} ± {r['int_std']:.2f}"
                + (f" ({r['failed']} failed)" if r["failed"] else ""))
-        first = r["w_bits"] if r.get("first") is None else r["first"]
-        if r.get("wide_layer") is not None:
-            first = f"{r['w_bits']} (layer {r['wide_layer']} at {r['wide_bits']})"
+        layer, bits = _wide(r)
+        first = (r["w_bits"] if not bits else bits if layer == 0
+                 else f"{r['w_bits']} (layer {layer} at {bits})")
         lines.append(f"| {r['net']} | {r['w_bits']} | {first} | "
                      f"{'yes' if r['qat'] else 'no'} | {acc} | "
                      f"{r['float_mean'] if r['float_mean'] is not None else '-'} | "
@@ -157,8 +153,18 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _wide_fields(wide: tuple[int, int] | None) -> dict:
+    """A run's or row's fields for the layer it keeps wider (``(layer, bits)``, or
+    ``None``): ``first`` (the first layer's width, or ``None``), and ``wide_layer`` /
+    ``wide_bits`` for a later layer."""
+    if wide is None or wide[0] == 0:
+        return {"first": None if wide is None else wide[1]}
+    return {"first": None, "wide_layer": wide[0], "wide_bits": wide[1]}
+
+
 def _wide(r: dict) -> tuple[int, int]:
-    """``(layer, bits)`` of the layer a row keeps wider, ``(0, 0)`` for none."""
+    """``(layer, bits)`` of the layer a run or row keeps wider, ``(0, 0)`` for none
+    (:func:`_wide_fields` read back)."""
     if r.get("wide_layer") is not None:
         return r["wide_layer"], r["wide_bits"]
     return 0, r.get("first") or 0

@@ -77,7 +77,8 @@ def random_network(
 
 
 def with_widths(net: Network, widths: list[int]) -> Network:
-    """``net`` with layer ``i``'s weights (and recurrent weights) at ``widths[i]`` bits:
+    """``net`` with layer ``i``'s weights (every array of the layer but its bias ``b``:
+    ``W``, and a recurrent layer's ``R``) at ``widths[i]`` bits:
     scaled from its own width to the new one's range and rounded, its threshold
     exponent and biases lowered by as many bits (a network whose layers differ in width, as
     :func:`snnhw.nn.quant.quantize` exports with a width per layer)."""
@@ -92,11 +93,10 @@ def with_widths(net: Network, widths: list[int]) -> Network:
     for ly, w in zip(net.layers, widths):
         k = max(ly.k - max(ly.w_bits - w, 0), 1 if ly.fire_offset else 0)
         half = ly.k > 0 and ly.fire_offset == (1 << (ly.k - 1)) - 1
-        changes = {"W": narrow(ly.W, ly.w_bits, w), "w_bits": w, "k": k,
-                   "b": np.asarray(ly.b, np.int64) >> (ly.k - k),
-                   "fire_offset": (1 << (k - 1)) - 1 if half and k > 0 else 0}
-        if getattr(ly, "R", None) is not None:
-            changes["R"] = narrow(ly.R, ly.w_bits, w)
+        changes = {name: narrow(a, ly.w_bits, w) for name, a in ly.arrays().items()
+                   if name != "b"}
+        changes.update({"w_bits": w, "k": k, "b": np.asarray(ly.b, np.int64) >> (ly.k - k),
+                        "fire_offset": (1 << (k - 1)) - 1 if half and k > 0 else 0})
         layers.append(dataclasses.replace(ly, **changes))
     return Network(layers=layers, in_bits=net.in_bits, timesteps=net.timesteps,
                    readout=net.readout, name=net.name)

@@ -148,13 +148,12 @@ class SpikingLayers:
         returns to the float forward pass."""
         from .qat import check_qat
 
-        qat = None if w_bits is None else check_qat(
-            {"w_bits": w_bits, "u_bits": u_bits, "k_rule": k_rule})
-        if qat is not None:
-            self.check_widths(qat["w_bits"])
-        self.config.pop("qat", None)
-        if qat is not None:
-            self.config["qat"] = qat
+        if w_bits is None:
+            self.config.pop("qat", None)
+            return
+        qat = check_qat({"w_bits": w_bits, "u_bits": u_bits, "k_rule": k_rule})
+        self.check_widths(qat["w_bits"])      # refused: the model keeps its forward pass
+        self.config["qat"] = qat
 
     def check_widths(self, w_bits) -> None:
         """A one-line ``ValueError`` unless ``w_bits`` is one weight width or one per layer

@@ -41,17 +41,14 @@ def check_qat(qat) -> dict | None:
     if qat.get("k_rule", "max") not in K_RULES:
         raise ValueError(f"qat k_rule must be one of {K_RULES}, got {qat['k_rule']!r}")
     w_bits = qat["w_bits"]
-    per_layer = isinstance(w_bits, (list, tuple))
     try:
-        layer_widths(w_bits, len(w_bits) if per_layer else 1)
+        layer_widths(w_bits, None)
     except ExportError as exc:
         raise ValueError(f"qat {exc}") from None
-    if per_layer and not w_bits:
-        raise ValueError("qat w_bits must name at least one width")
     v = qat["u_bits"]
     if isinstance(v, bool) or not isinstance(v, int) or not 8 <= v <= 32:
         raise ValueError(f"qat u_bits must be an integer in 8..32, got {v!r}")
-    return {"w_bits": list(w_bits) if per_layer else w_bits, "u_bits": v,
+    return {"w_bits": w_bits if isinstance(w_bits, int) else list(w_bits), "u_bits": v,
             "k_rule": qat.get("k_rule", "max")}
 
 

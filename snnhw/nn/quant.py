@@ -247,17 +247,18 @@ def _shl(x: torch.Tensor, n: int) -> torch.Tensor:
     return x * (1 << n) if x.is_floating_point() else x << n
 
 
-def layer_widths(w_bits, layers: int) -> list[int]:
+def layer_widths(w_bits, layers: int | None) -> list[int]:
     """``w_bits`` (one weight width, or one per layer) as the ``layers`` widths, each
-    in 2..16 (:class:`ExportError` otherwise)."""
+    in 2..16 (:class:`ExportError` otherwise); ``layers=None``: any count but none (the
+    widths as given, a single width as one)."""
     one = isinstance(w_bits, int) and not isinstance(w_bits, bool)
-    widths = [w_bits] * layers if one else list(w_bits) if isinstance(w_bits, (list, tuple)) \
-        else None
+    widths = [w_bits] * (layers or 1) if one else list(w_bits) \
+        if isinstance(w_bits, (list, tuple)) and w_bits else None
     if widths is None or not all(isinstance(w, int) and not isinstance(w, bool)
                                  and 2 <= w <= 16 for w in widths):
         raise ExportError(f"w_bits must be an integer in 2..16 or a list of them (one per "
                           f"layer), got {w_bits!r}")
-    if len(widths) != layers:
+    if layers is not None and len(widths) != layers:
         raise ExportError(f"w_bits gives {len(widths)} widths ({widths_text(w_bits)}); the "
                           f"network has {layers} weight layers: give one width, or {layers}")
     return widths
