@@ -30,6 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablation import stats, verdict
 
+from snnhw.util import write_text_atomic
+
 METHODS = ("l4", "percentile", "max")
 
 
@@ -139,7 +141,7 @@ def main(argv=None) -> int:
                 r = json.loads(key.read_text())
             else:
                 r = run_seed(net, seed, Ts, args.epochs, args.spike_bits)
-                key.write_text(json.dumps(r))
+                write_text_atomic(key, json.dumps(r))   # no half-written cache
             runs.append(r)
             if not args.json:
                 print(f"{net} seed {seed}: ANN {100 * r['ann']:.1f} %", file=sys.stderr)

@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from snnhw.util import write_text_atomic
+
 NETS = {"mlp": ("mnist1d", None), "cnn": ("mnist1d", "cnn"),
         "board": ("mnist1d", "c32k5p2,sp2,c32k3p1,sp4"), "temporal": ("mnist1d-temporal", None),
         "rnn": ("mnist1d-temporal", "rnn")}
@@ -226,6 +228,8 @@ def main(argv=None) -> int:
     unknown = [n for n in nets if n not in NETS]
     if unknown:
         ap.error(f"unknown network(s) {unknown}; one of {list(NETS)}")
+    if args.first_w_bits is not None and not 2 <= args.first_w_bits <= 16:
+        ap.error(f"--first-w-bits must be in 2..16, got {args.first_w_bits}")
     wide = None if args.first_w_bits is None else (0, args.first_w_bits)
     if args.layer_w_bits is not None:
         try:
@@ -254,7 +258,7 @@ def main(argv=None) -> int:
                         r = run_one(net, seed, wb, qat, epochs=args.epochs,
                                     qat_epochs=args.qat_epochs, u_bits=args.u_bits,
                                     cache=cache, wide=wide)
-                        key.write_text(json.dumps(r))
+                        write_text_atomic(key, json.dumps(r))   # no half-written cache
                     runs.append(r)
                     if not args.json:
                         print(f"{net} seed {seed} w_bits {wb}{first} "

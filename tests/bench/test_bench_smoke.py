@@ -87,6 +87,9 @@ def test_qat_quick_run_with_a_wider_first_layer(tmp_path):
         r = subprocess.run([sys.executable, str(BENCH / "qat.py"), *bad],
                            capture_output=True, text=True)
         assert r.returncode == 2 and "--layer-w-bits takes I:B" in r.stderr
+    r = subprocess.run([sys.executable, str(BENCH / "qat.py"), "--first-w-bits", "1"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "--first-w-bits must be in 2..16" in r.stderr
 
 
 def test_hw_cycles_quick_run(tmp_path):
