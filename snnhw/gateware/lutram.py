@@ -18,6 +18,7 @@ from amaranth.hdl import Signal, unsigned
 from amaranth.lib import memory
 
 from ..families import of_platform
+from .collision import collision_free_read
 from .plan import MemorySpec
 from .select import pick
 
@@ -58,11 +59,14 @@ def state_memory(m, spec: MemorySpec, platform, name: str, *, init=()):
         m.submodules[f"{name}{b}" if banked else name] = mem
         r = mem.read_port()
         m.d.comb += r.addr.eq(rd.addr[:low])
-        words.append(r.data)
-        if wr is not None:
+        if wr is None:
+            words.append(r.data)
+        else:
             w = mem.write_port()
             hit = (wr.addr[low:] == b) if banked else 1
             m.d.comb += [w.en.eq(wr.en & hit), w.addr.eq(wr.addr[:low]), w.data.eq(wr.data)]
+            # the cores read a state word a cycle after its write at the earliest
+            words.append(collision_free_read(m, mem, r, w, platform))
     if not banked:
         m.d.comb += rd.data.eq(words[0])
         return rd, wr

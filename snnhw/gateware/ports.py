@@ -20,9 +20,10 @@ class AccumulatorPort(wiring.Signature):
 
     ``en`` with ``addr`` in one cycle: the array registers the request, reads the
     group the next cycle (from a registered address, nothing in front of the
-    memory) and clears it; the group's accumulators are on ``data`` two cycles
-    after the request (:data:`LATENCY`), and the group is zero from then on.
-    Use only while the array is idle (its ``busy`` low).
+    memory) and clears it the cycle after; the group's accumulators are on ``data``
+    two cycles after the request (:data:`LATENCY`), and the group reads as zero
+    from three cycles after it. Use only while the array is idle (its ``busy``
+    low).
     """
 
     #: cycles from a request to its data

@@ -32,6 +32,7 @@ from amaranth.lib import memory, stream
 from amaranth.lib.wiring import In, Out
 
 from ._checks import CheckedComponent
+from .collision import collision_free_read
 from .layouts import result_layout
 from .plan import LayerPlan
 from .sweep import result_layout as sweep_result_layout
@@ -71,14 +72,15 @@ class Readout(CheckedComponent):
         m.submodules.logits = mem = memory.Memory(shape=unsigned(lmem.width), depth=lmem.depth,
                                                   init=[], attrs=lmem.attrs(platform))
         rd, wr = mem.read_port(), mem.write_port()
-        f = SimpleNamespace(rd=rd, wr=wr, addr=self._accumulate(m, rd, wr))
+        q = collision_free_read(m, mem, rd, wr, platform)   # a logit read after its write
+        f = SimpleNamespace(rd=rd, q=q, wr=wr, addr=self._accumulate(m, rd, q, wr))
         self._argmax(m, f)
         with m.FSM(init="CLEAR"):
             self._clear_states(m, f)
             self._emit_states(m, f)
         return m
 
-    def _accumulate(self, m, rd, wr) -> Signal:
+    def _accumulate(self, m, rd, q, wr) -> Signal:
         """The beat's group into the read address, read the next cycle, added and written
         the cycle after; returns the read address (the arriving group, or the group
         counter of CLEAR and OUTPUT)."""
@@ -102,7 +104,7 @@ class Readout(CheckedComponent):
             sums = []
             lb = plan.logit_bits
             for lane in range(plan.lanes):
-                old = rd.data.word_select(lane, lb).as_signed()
+                old = q.word_select(lane, lb).as_signed()
                 add = acc_adds.word_select(lane, add_width)
                 sums.append((old + (add.as_signed() if is_signed else add))[:lb])
             m.d.comb += [wr.en.eq(1), wr.addr.eq(acc_group), wr.data.eq(Cat(*sums))]
@@ -154,11 +156,13 @@ class Readout(CheckedComponent):
     def _emit_states(self, m, f) -> None:
         """OUTPUT, LOAD, EMIT (the logits, a beat each), ARGMAX, CLASS (the class)."""
         P, n_out, lb, o = self.plan.lanes, self.plan.n_out, self.plan.logit_bits, self.o
+        # the group read in OUTPUT, cleared in LOAD (a cycle after its read: the memory
+        # need not return the old word of a word written in the same cycle)
+        read = Signal.like(f.addr, name="emit_group", reset_less=True)
         with m.State("OUTPUT"):
-            # read group `addr` and clear it; its data arrives next cycle
-            m.d.comb += [f.wr.en.eq(1), f.wr.addr.eq(f.addr), f.wr.data.eq(0),
-                         f.busy_next.eq(1)]
-            m.d.sync += [f.lane.eq(0), f.addr.eq(f.addr + 1)]
+            # read group `addr`; its data arrives next cycle
+            m.d.comb += f.busy_next.eq(1)
+            m.d.sync += [f.lane.eq(0), f.addr.eq(f.addr + 1), read.eq(f.addr)]
             m.next = "LOAD"
         # the output's valid and its class flag are flip-flops of their own, set and
         # cleared where the state machine enters and leaves EMIT and CLASS (valid in
@@ -170,8 +174,9 @@ class Readout(CheckedComponent):
                      o.payload.last.eq(out_class),
                      o.payload.value.eq(Mux(out_class, f.best_idx, value))]
         with m.State("LOAD"):
-            m.d.comb += f.busy_next.eq(1)
-            m.d.sync += [f.held.eq(f.rd.data), out_valid.eq(1)]
+            m.d.comb += [f.wr.en.eq(1), f.wr.addr.eq(read), f.wr.data.eq(0),
+                         f.busy_next.eq(1)]
+            m.d.sync += [f.held.eq(f.q), out_valid.eq(1)]
             m.next = "EMIT"
         with m.State("EMIT"):
             # the beat is the low logit of `held`, which shifts down a logit per beat:

@@ -35,6 +35,7 @@ from amaranth.lib.wiring import In, Out
 from ..families import of_platform
 from ..protocol import link
 from ..protocol.link import ErrorCode
+from .collision import collision_free_read
 from .plan import MemorySpec, link_buffer
 
 __all__ = ["FrameReceiver", "BufferReadPort", "command_layout", "reply_layout"]
@@ -154,7 +155,8 @@ class FrameReceiver(wiring.Component):
             r = buf.read_port()
             m.d.comb += [r.addr.eq(raddr), wp.en.eq(wq.en), wp.addr.eq(wq.addr),
                          wp.data.eq(wq.data)]
-            m.d.sync += self.buf.data.eq(r.data)
+            # a frame is read only after its last byte is written
+            m.d.sync += self.buf.data.eq(collision_free_read(m, buf, r, wp, platform))
         return w
 
     def _quiet_timer(self, m, take) -> Signal:

@@ -73,6 +73,7 @@ from ..protocol.kinds import layer_weight_words
 from ..protocol.words import pack_lanes
 from ..util import signed_bits, signed_range
 from ._checks import CheckedComponent, check_lanes
+from .collision import collision_free_read
 from .kinds import kind as layer_kind
 from .layouts import event_layout, result_layout
 from .plan import MAX_EVENTS, DesignError, LayerPlan, MemorySpec, link_buffer
@@ -388,7 +389,7 @@ class SerialCore(CheckedComponent):
     def elaborate(self, platform):
         inner = Module()
         s = self._state(inner)
-        self._memories(inner, s)
+        self._memories(inner, s, platform)
         inner.submodules.readout = s.readout = Readout(self.plan.readout)
         wiring.connect(inner, s.readout.o, wiring.flipped(self.o))
         self._input_register(inner, s)
@@ -527,7 +528,7 @@ class SerialCore(CheckedComponent):
                       for i, (g, r) in enumerate(zip(p.groups, p.recurrent)) if r}
         return s
 
-    def _memories(self, m, s) -> None:
+    def _memories(self, m, s, platform) -> None:
         p = self.plan
         P = p.lanes
 
@@ -546,13 +547,19 @@ class SerialCore(CheckedComponent):
         am = mem("acc", P * p.acc_width, p.acc_words)
         mm = mem("membrane", p.u_bits, p.membrane_words)
         em = mem("spikes", p.entry_width, p.entries)
+        # each memory's words are read a cycle after their write at the earliest
+        # (collision_free_read: the data is ``s.*_q``)
         if p.replay_words:
             rm = mem("replay", p.replay_width, p.replay_words)
             s.r_rd, s.r_wr = rm.read_port(), rm.write_port()
+            s.r_q = collision_free_read(m, rm, s.r_rd, s.r_wr, platform)
         s.b_rd = bm.read_port()
         s.a_rd, s.a_wr = am.read_port(), am.write_port()
         s.m_rd, s.m_wr = mm.read_port(), mm.write_port()
         s.e_rd, s.e_wr = em.read_port(), em.write_port()
+        s.a_q = collision_free_read(m, am, s.a_rd, s.a_wr, platform)
+        s.m_q = collision_free_read(m, mm, s.m_rd, s.m_wr, platform)
+        s.e_q = collision_free_read(m, em, s.e_rd, s.e_wr, platform)
         if p.has_conv:
             # read where INPUT or LANES_LOAD address it, held while they walk
             sm = mem("starts", p.start_width, len(p.start_rows), p.start_init())
@@ -675,10 +682,10 @@ class SerialCore(CheckedComponent):
                     m.d.sync += s.r_entry.eq(s.r_entry + 1)
                     m.next = "LANES_LOAD"
         with m.State("LANES_LOAD"):
-            word = s.e_rd.data
+            word = s.e_q
             row = s.c.w_base
             if p.replay_words:      # a replayed spike of neuron i is row n_in + i
-                word = Mux(s.replaying, s.r_rd.data, word)
+                word = Mux(s.replaying, s.r_q, word)
                 row = s.c.w_base + Mux(s.replaying, s.c.rec_row, 0)
             spikes = word[:sb]
             key = word[sb:sb + p.key_bits]
@@ -830,7 +837,7 @@ class SerialCore(CheckedComponent):
         with m.If(v2):
             m.d.comb += s.a_rd.addr.eq(g2)
         with m.If(v3):
-            sums = [(s.a_rd.data.word_select(lane, p.acc_width).as_signed() + prods[lane])
+            sums = [(s.a_q.word_select(lane, p.acc_width).as_signed() + prods[lane])
                     [:p.acc_width] for lane in range(P)]
             m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(g3), s.a_wr.data.eq(Cat(*sums))]
         s.walk_busy = Cat(*valids, v3).any()
@@ -917,9 +924,9 @@ class SerialCore(CheckedComponent):
         def pick(word, width):
             return Array(word.word_select(k, width) for k in range(P))[lane]
 
-        acc = pick(s.a_rd.data, p.acc_width).as_signed()
+        acc = pick(s.a_q, p.acc_width).as_signed()
         b = s.b_rd.data.as_signed()             # read for this lane the cycle before
-        u = s.m_rd.data.as_signed()
+        u = s.m_q.as_signed()
         # stage 1: the lane's charge I = acc + b and its leaked membrane u_l
         v1, n1 = Signal(name="sweep_v1_valid"), Signal(range(max(P, 2)), name="lane1")
         cur1 = Signal(signed(p.current_width), name="cur")

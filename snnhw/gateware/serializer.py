@@ -27,6 +27,7 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ._checks import CheckedComponent
+from .collision import collision_free_read
 from .layouts import event_layout
 from .plan import COUNT_ONE_STAGE_LANES, LayerPlan
 from .select import pick, select_lane
@@ -188,9 +189,11 @@ class BufferedFIFO(wiring.Component):
         def step(ptr):
             return ptr + 1 if inner == 1 << len(ptr) else Mux(ptr == inner - 1, 0, ptr + 1)
 
+        # a word is read (rd.en) only when the FIFO holds it, after its write
         m.d.comb += [self.w_rdy.eq(level != inner), wr.addr.eq(produce),
                      wr.data.eq(self.w_data), wr.en.eq(do_write), rd.addr.eq(consume),
-                     rd.en.eq(do_read), self.r_data.eq(rd.data),
+                     rd.en.eq(do_read),
+                     self.r_data.eq(collision_free_read(m, mem, rd, wr, platform)),
                      self.level.eq(level + self.r_rdy)]
         with m.If(do_write):
             m.d.sync += produce.eq(step(produce))

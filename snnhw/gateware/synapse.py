@@ -189,12 +189,16 @@ class SynapseArray(CheckedComponent):
         self._adder_tree(m, p, a_rd)
         self._accumulate(m, p, a_rd, a_wr)
 
-        # sweep port: the request registered, then read the group and clear it (only
-        # while not busy)
-        sweep_en = Signal()
-        m.d.sync += sweep_en.eq(self.sweep.en)
-        with m.If(sweep_en):
-            m.d.comb += [a_wr.en.eq(1), a_wr.addr.eq(p.raddr), a_wr.data.eq(0)]
+        # sweep port: the request registered, then the group read, then cleared (only
+        # while not busy). The clear comes the cycle after the read, not with it: the
+        # memory need not return the old word of a word written in the same cycle
+        # (collision_free_read), and no update is in flight to write meanwhile
+        sweep_en, clear_en = Signal(), Signal()
+        clear_addr = Signal.like(p.raddr, name="acc_clear_addr", reset_less=True)
+        m.d.sync += [sweep_en.eq(self.sweep.en), clear_en.eq(sweep_en),
+                     clear_addr.eq(p.raddr)]
+        with m.If(clear_en):
+            m.d.comb += [a_wr.en.eq(1), a_wr.addr.eq(clear_addr), a_wr.data.eq(0)]
         # busy: whether a stage after the first is full, from a register holding whether
         # one will be next cycle (the stages fill only from the one before or from a sweep
         # request), or the first stage (a_valid, or a conv layer's accepted event in q):

@@ -55,6 +55,7 @@ from amaranth.lib.wiring import In, Out
 from ..families import of_platform
 from ..families.ice40 import ICE40, SPRAM_WIDTH
 from ._checks import CheckedComponent
+from .collision import collision_free_read
 from .plan import BANK_WORDS, SELECT_FANIN, SPRAM_DEPTH, MemorySpec, spram_pack, weight_latency
 from .ports import WeightLoadPort
 from .select import pick
@@ -152,7 +153,7 @@ class WeightStore(CheckedComponent):
             outs = self._rom_blocks(m, fam)
             bank_words = fam.rom_shape(self.spec.depth, self.spec.width)[0]
         else:
-            outs, bank_words = self._banks(m), self.bank_words
+            outs, bank_words = self._banks(m, platform), self.bank_words
         self._select(m, outs, bank_words)
         return m
 
@@ -187,7 +188,7 @@ class WeightStore(CheckedComponent):
             sel = sels[-1]
         m.d.comb += self.rd_data.eq(pick(m, outs, sel, "bank_pick"))
 
-    def _banks(self, m):
+    def _banks(self, m, platform):
         """Amaranth memories of ``bank_words`` words, each read into a register."""
         bw = self.bank_words
         bank_bits = bw.bit_length() - 1
@@ -201,8 +202,7 @@ class WeightStore(CheckedComponent):
             m.d.comb += rd.addr.eq(self.rd_addr[:bank_bits] if self.banks() > 1
                                    else self.rd_addr)
             reg = Signal(self.spec.width, name=f"bank{b}_q", reset_less=True)
-            m.d.sync += reg.eq(rd.data)
-            outs.append(reg)
+            data = rd.data
             if self.spec.kind == "ram":
                 wr = mem.write_port()
                 hit = (self.load.addr[bank_bits:] == b) if self.banks() > 1 else 1
@@ -210,6 +210,10 @@ class WeightStore(CheckedComponent):
                              wr.addr.eq(self.load.addr[:bank_bits] if self.banks() > 1
                                         else self.load.addr),
                              wr.data.eq(self.load.data)]
+                # the host loads while the core is idle
+                data = collision_free_read(m, mem, rd, wr, platform)
+            m.d.sync += reg.eq(data)
+            outs.append(reg)
         return outs
 
     def _rom_blocks(self, m, fam):
