@@ -78,7 +78,7 @@ def memories(net: Network, lanes, fam, weights: dict | None = None,
             mem["blocks"] = 0
         elif (own := builds_rom(fam, m)) is not None:
             mem["blocks"] = own          # built from the family's primitives
-        elif m.role == "weights":
+        elif m.role == "weights" and fam.weight_bank_registers:
             # the weight store's banks (BANK_WORDS words each) are memories of their own
             mem["blocks"] = sum(fam.bram_blocks(min(BANK_WORDS, m.depth - start), m.width,
                                                 m.kind == "rom")

@@ -26,11 +26,11 @@ LOGIC_COST_RAM, LOGIC_COST_ROM = 1.0, 1.0 / 16
 #: ``memory_libmap``'s weights of the extra circuitry a mapping needs: a read
 #: multiplexer bit, a write-enable decoder output, an emulation point
 FACTOR_MUX, FACTOR_DEMUX, FACTOR_EMU = 0.5, 0.5, 2
-#: emulation points of the gateware's memories in a block or LUT RAM: a RAM (its
-#: read port reads the old word while the write port writes: transparency, the
-#: read register's initial value and a read port of its own) and a ROM (a read
-#: port of its own); the same on every family's library (measured)
-EMU_RAM_BLOCK, EMU_ROM_BLOCK, EMU_LUTRAM = 7, 1, 1
+#: emulation points of the gateware's memories in a block or LUT RAM: a read port of
+#: its own, for a RAM as for a ROM, since no RAM of the gateware promises the old
+#: word of a word written in the same cycle (:mod:`snnhw.gateware.collision`; that
+#: promise was 6 points more); the same on every family's library (measured)
+EMU_RAM_BLOCK, EMU_ROM_BLOCK, EMU_LUTRAM = 1, 1, 1
 
 
 class ClockError(SnnhwError, ValueError):
@@ -98,6 +98,11 @@ class Family:
     lutram_widthscale: bool = False
     #: the gateware keeps a per-neuron state memory marked ``distributed`` in LUT RAM
     state_in_lutram: bool = False
+    #: a weight memory is cut into banks whose reads land in flip-flops before the
+    #: bank select (:mod:`snnhw.gateware.weights`); without, it is one memory, the
+    #: synthesis tool's select straight after the block RAM, and the store's latency
+    #: in registers one word wide (a family of low clocks and few logic cells)
+    weight_bank_registers: bool = True
     #: environment variable and default command of synthesis, place and route, pack
     tools: tuple[tuple[str, str], ...] = ()
     bitstream_suffix: str = ""
@@ -228,8 +233,8 @@ class Family:
 
     def matches(self, platform_family: str) -> bool:
         """Whether an Amaranth platform whose ``family`` is ``platform_family`` is
-        this family."""
-        return platform_family == self.name
+        this family (Amaranth spells the iCE40's ``"iCE40"``)."""
+        return platform_family.lower() == self.name
 
     def __repr__(self) -> str:
         return f"<Family {self.name}>"

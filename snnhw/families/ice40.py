@@ -72,6 +72,9 @@ class _ICE40(Family):
     #: Non-negative least squares over 12 iCEBreaker builds (``snnboards.estimate``'s
     #: ``LC_CALIBRATION``): within 12 % leave-one-out
     logic = LogicModel(827, 437, 7.94, 14.93, 19.4)
+    #: a bank register per block RAM pair cost the serial digits design 184 of its
+    #: flip-flops; the UP5K's clock leaves the select time after the block RAM
+    weight_bank_registers = False
     spram_cell = "SB_SPRAM256KA"
 
     def synth_options(self, lc_estimate, lc_capacity):

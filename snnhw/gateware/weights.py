@@ -34,7 +34,13 @@ Where the family builds a ``"rom"`` from its block RAM primitives itself
 register, which Yosys's memory mapping never uses, so the whole read costs the
 block's fast registered clock-to-out. Elsewhere (other families, simulation,
 the exported Verilog) the banks are Amaranth memories and the registers are
-flip-flops beside them; the cycle timing is the same. The read pipeline's
+flip-flops beside them; the cycle timing is the same. On a family without
+bank registers (:attr:`~snnhw.families.base.Family.weight_bank_registers`: the
+iCE40, whose clock leaves time for the select) a ``"rom"`` or ``"ram"`` store is
+one memory that Yosys cuts into block RAMs and selects among after their outputs,
+followed by ``latency - 1`` registers one word wide: the same cycles for a fraction
+of the flip-flops (the banks' registers were 184 of the digits MLP's serial
+design's 1,191). The read pipeline's
 registers have no reset: they hold data that only counts ``latency`` cycles
 after an address, and a reset net into each of them (the core's ``clear``
 fans out to every resettable flip-flop) costs routing.
@@ -152,6 +158,9 @@ class WeightStore(CheckedComponent):
         elif builds_rom(fam, self.spec) is not None:
             outs = self._rom_blocks(m, fam)
             bank_words = fam.rom_shape(self.spec.depth, self.spec.width)[0]
+        elif fam is not None and not fam.weight_bank_registers:
+            self._one_memory(m, platform)
+            return m
         else:
             outs, bank_words = self._banks(m, platform), self.bank_words
         self._select(m, outs, bank_words)
@@ -187,6 +196,26 @@ class WeightStore(CheckedComponent):
         else:
             sel = sels[-1]
         m.d.comb += self.rd_data.eq(pick(m, outs, sel, "bank_pick"))
+
+    def _one_memory(self, m, platform):
+        """The whole store as one memory (the synthesis tool cuts it into block RAMs and
+        selects among them after their outputs), then ``latency - 1`` registers."""
+        init = self.init if self.spec.kind == "rom" else []
+        m.submodules.mem = mem = memory.Memory(shape=unsigned(self.spec.width),
+                                               depth=self.spec.depth, init=init)
+        rd = mem.read_port()
+        m.d.comb += rd.addr.eq(self.rd_addr)
+        data = rd.data
+        if self.spec.kind == "ram":
+            wr = mem.write_port()
+            m.d.comb += [wr.en.eq(self.load.en), wr.addr.eq(self.load.addr),
+                         wr.data.eq(self.load.data)]
+            data = collision_free_read(m, mem, rd, wr, platform)   # loaded while idle
+        for n in range(self.latency - 1):
+            reg = Signal(self.spec.width, name=f"delay{n + 1}", reset_less=True)
+            m.d.sync += reg.eq(data)
+            data = reg
+        m.d.comb += self.rd_data.eq(data)
 
     def _banks(self, m, platform):
         """Amaranth memories of ``bank_words`` words, each read into a register."""

@@ -23,6 +23,8 @@ from hypothesis import strategies as st
 
 from snnboards.estimate import memories
 from snnhw.families import FAMILIES
+from snnhw.gateware.collision import YOSYS_COMMANDS as COLLISION_COMMANDS
+from snnhw.gateware.collision import collision_free_read
 from snnhw.gateware.network import SNNCore
 from snnhw.gateware.sim import StandInPlatform
 from snnhw.ir.examples import random_network
@@ -37,7 +39,8 @@ def rtlil_blocks(il: str, family: str) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "design.il").write_text(il)
         try:
-            run_yosys(f"read_rtlil design.il; synth_{family} -top top; "
+            # as a board build reads it (snnboards.build)
+            run_yosys(f"read_rtlil design.il; {COLLISION_COMMANDS}; synth_{family} -top top; "
                       "tee -q -o mapped.json stat -json", cwd=tmp)
         except ToolError as exc:
             pytest.skip(f"yosys unavailable: {exc}")
@@ -75,7 +78,7 @@ def test_block_count_equals_synthesis(family, seed, n_in, hidden, lanes, w_bits)
 
 def test_a_small_accumulator_goes_to_logic_on_ice40():
     # 64-32-10, 5-bit inputs, lanes 2: layer 1's 5 x 26 accumulator costs 130 in logic and
-    # 2 x 64 + 2 x 7 emulation points in blocks, so Yosys keeps it in logic: 13 blocks in
+    # 2 x 64 + 2 x 1 emulation point in blocks, a tie, so Yosys keeps it in logic: 13 blocks in
     # the core (15 on the board with the link's frame buffer; the rule once said 17)
     net = random_network(np.random.default_rng(0), [64, 32, 10], in_bits=5, timesteps=4,
                          spike_bits=2)
@@ -101,12 +104,15 @@ class _Memories(Elaboratable):
                                                           init=init)
             addr, out = Signal(range(depth)), Signal(width)
             rd = mem.read_port()
-            m.d.comb += [rd.addr.eq(addr), out.eq(rd.data)]
+            m.d.comb += rd.addr.eq(addr)
             self.ports += [addr, out]
-            if not rom:
+            if rom:
+                m.d.comb += out.eq(rd.data)
+            else:   # as every RAM of the gateware: no old word promised on a collision
                 waddr, data, en = Signal(range(depth)), Signal(width), Signal()
                 wr = mem.write_port()
-                m.d.comb += [wr.addr.eq(waddr), wr.data.eq(data), wr.en.eq(en)]
+                m.d.comb += [wr.addr.eq(waddr), wr.data.eq(data), wr.en.eq(en),
+                             out.eq(collision_free_read(m, mem, rd, wr, platform))]
                 self.ports += [waddr, data, en]
         return m
 
@@ -123,6 +129,18 @@ def test_block_rule_equals_synthesis_on_drawn_memories(family, shapes):
     il = rtlil.convert(design, name="top", ports=design.ports)
     expected = sum(FAMILIES[family].bram_blocks(d, w, rom=rom) for d, w, rom in shapes)
     assert rtlil_blocks(il, family) == expected
+
+
+@pytest.mark.parametrize("family, logic, block", [("ice40", (33, 2), (34, 2)),
+                                                   ("ice40", (16, 4), (17, 4))])
+def test_a_ram_takes_a_block_from_one_emulation_point_up(family, logic, block):
+    """64 points a block and 2 for its one emulation point (a read port of its own; no
+    old word on a collision) against a point a bit in logic: 66 bits stay in logic (a
+    tie), 68 take a block. With the old word promised it took 80."""
+    design = _Memories([(*logic, False), (*block, False)])
+    il = rtlil.convert(design, name="top", ports=design.ports)
+    assert [FAMILIES[family].bram_blocks(*s) for s in (logic, block)] == [0, 1]
+    assert rtlil_blocks(il, family) == 1
 
 
 def test_a_banked_weight_rom_counts_per_bank_on_gowin():
