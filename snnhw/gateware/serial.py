@@ -917,7 +917,12 @@ class SerialCore(CheckedComponent):
         # the memories' address
         s.rd_lane = Signal(range(P + 2))
         m.d.sync += s.rd_lane.eq(0)
-        m.d.comb += [s.b_rd.addr.eq(s.b_addr + s.rd_lane), s.m_rd.addr.eq(s.m_addr + s.rd_lane)]
+        # with no layer leaking, the membrane is read a cycle later (the lane entering,
+        # not the next), so it arrives with the registered charge and is added to it
+        # straight from the memory: no register holds it in between
+        leaks = any(ly.leak_shift for ly in p.net.layers)
+        m.d.comb += [s.b_rd.addr.eq(s.b_addr + s.rd_lane),
+                     s.m_rd.addr.eq(s.m_addr + (s.rd_lane if leaks else lane))]
         with m.If(s.sweeping):
             m.d.comb += s.a_rd.addr.eq(s.group)
 
@@ -930,16 +935,18 @@ class SerialCore(CheckedComponent):
         # stage 1: the lane's charge I = acc + b and its leaked membrane u_l
         v1, n1 = Signal(name="sweep_v1_valid"), Signal(range(max(P, 2)), name="lane1")
         cur1 = Signal(signed(p.current_width), name="cur")
-        ul = Signal(signed(p.u_bits), name="u_leaked")
-        leak = s.c.leak
-        m.d.sync += [v1.eq(start), n1.eq(lane), cur1.eq(acc + b),
-                     ul.eq(Mux(leak == 0, u, u - (u >> leak)))]
+        m.d.sync += [v1.eq(start), n1.eq(lane), cur1.eq(acc + b)]
+        if leaks:
+            ul = Signal(signed(p.u_bits), name="u_leaked")
+            leak = s.c.leak
+            m.d.sync += ul.eq(Mux(leak == 0, u, u - (u >> leak)))
+        else:
+            ul = u
         # stage 2: u_l + I (at full width), then stage 2b: v = sat(u_l + I) (an add and
         # the saturation's compares are a stage each)
         va, na = Signal(name="sweep_va_valid"), Signal.like(n1, name="lane_a")
-        cura = Signal.like(cur1, name="cur_a")
         x = Signal((ul + cur1).shape(), name="u_plus_i")
-        m.d.sync += [va.eq(v1), na.eq(n1), cura.eq(cur1), x.eq(ul + cur1)]
+        m.d.sync += [va.eq(v1), na.eq(n1), x.eq(ul + cur1)]
         vb, nb = Signal(name="sweep_vb_valid"), Signal.like(n1, name="lane_b")
         v_r = Signal(signed(p.u_bits), name="v")
         m.d.sync += [vb.eq(va), nb.eq(na),
@@ -964,7 +971,8 @@ class SerialCore(CheckedComponent):
             m.d.sync += out.spikes.eq(Cat(out.spikes[p.spike_bits:], s_r[:p.spike_bits]))
             with m.If(s_r != 0):
                 m.d.sync += out.fired.eq(1)
-        self._readout_beat(m, s, *((v2, n2, s_r) if p.readout.fires else (va, na, cura)))
+        # (a membrane readout takes the charge where it is registered, stage 1)
+        self._readout_beat(m, s, *((v2, n2, s_r) if p.readout.fires else (v1, n1, cur1)))
         s.words = out
 
     def _sweep_key(self, m, s) -> None:
@@ -1002,7 +1010,7 @@ class SerialCore(CheckedComponent):
 
     def _readout_beat(self, m, s, valid, lane, value) -> None:
         """The last layer's neuron to the readout (not a group's padding lanes): its
-        spikes from the spike stage, or its charge ``I`` from the ``v`` stage."""
+        spikes from the spike stage, or its charge ``I`` from the first stage."""
         ro = self.plan.readout
         neuron = s.key + lane
         with m.If(valid & s.last_layer & (neuron < self.plan.net.n_out)):
