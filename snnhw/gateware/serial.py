@@ -73,10 +73,10 @@ from ..protocol.kinds import layer_weight_words
 from ..protocol.words import pack_lanes
 from ..util import signed_bits, signed_range
 from ._checks import CheckedComponent, check_lanes
-from .collision import collision_free_read
 from .kinds import kind as layer_kind
 from .layouts import event_layout, result_layout
-from .plan import MAX_EVENTS, DesignError, LayerPlan, MemorySpec, link_buffer
+from .lutram import state_memory
+from .plan import MAX_EVENTS, DesignError, LayerPlan, MemorySpec, distributed, link_buffer
 from .ports import CoreLoadPort
 from .readout import Readout
 from .weights import WeightStore
@@ -239,17 +239,25 @@ class SerialPlan:
         return [sum((w >> b & 1) << k for k, b in enumerate(self.start_live))
                 for w in self._start_words]
 
+    def state_specs(self) -> list[MemorySpec]:
+        """The engine's memories of neuron state, biases and spikes, named within it: LUT
+        RAM where the family keeps such state there and they are shallow enough
+        (:func:`~snnhw.gateware.plan.distributed`), since their reads feed an adder or
+        a select in the next cycle."""
+        P = self.lanes
+        specs = [("bias", "bias", self.bias_words, self.u_bits, "rom"),
+                 ("acc", "accumulators", self.acc_words, P * self.acc_width, "ram"),
+                 ("membrane", "membranes", self.membrane_words, self.u_bits, "ram"),
+                 ("spikes", "spikes", self.entries, self.entry_width, "ram")]
+        if self.replay_words:
+            specs.append(("replay", "replay", self.replay_words, self.replay_width, "ram"))
+        return [MemorySpec(name, role, depth, width, kind=kind, distributed=distributed(depth))
+                for name, role, depth, width, kind in specs]
+
     def memories(self) -> list[MemorySpec]:
         """Every memory of the serial core, named from the core."""
-        P = self.lanes
         mems = [self.weight_spec().within("engine"),
-                MemorySpec("engine.bias", "bias", self.bias_words, self.u_bits, kind="rom"),
-                MemorySpec("engine.acc", "accumulators", self.acc_words, P * self.acc_width),
-                MemorySpec("engine.membrane", "membranes", self.membrane_words, self.u_bits),
-                MemorySpec("engine.spikes", "spikes", self.entries, self.entry_width)]
-        if self.replay_words:
-            mems.append(MemorySpec("engine.replay", "replay", self.replay_words,
-                                   self.replay_width))
+                *(spec.within("engine") for spec in self.state_specs())]
         if self.has_conv:
             mems.append(MemorySpec("engine.starts", "walk starts", max(len(self.start_rows), 1),
                                    self.start_width, kind="rom"))
@@ -530,7 +538,6 @@ class SerialCore(CheckedComponent):
 
     def _memories(self, m, s, platform) -> None:
         p = self.plan
-        P = p.lanes
 
         def mem(name, width, depth, init=()):
             m.submodules[name] = mm = memory.Memory(shape=unsigned(width), depth=max(depth, 1),
@@ -543,23 +550,15 @@ class SerialCore(CheckedComponent):
         m.submodules.weights = s.store = WeightStore(
             MemorySpec("mem", "weights", spec.depth, spec.width, kind=spec.kind),
             init=p.weight_init() if spec.kind == "rom" else None, bank_words=self.bank_words)
-        bm = mem("bias", p.u_bits, p.bias_words, p.bias_init())
-        am = mem("acc", P * p.acc_width, p.acc_words)
-        mm = mem("membrane", p.u_bits, p.membrane_words)
-        em = mem("spikes", p.entry_width, p.entries)
-        # each memory's words are read a cycle after their write at the earliest
-        # (collision_free_read: the data is ``s.*_q``)
+        # the state memories (state_memory: LUT RAM banks on ECP5 when shallow; each
+        # word read a cycle after its write at the earliest, collision_free_read)
+        specs = {spec.name: spec for spec in p.state_specs()}
+        s.b_rd, _ = state_memory(m, specs["bias"], platform, "bias", init=p.bias_init())
+        s.a_rd, s.a_wr = state_memory(m, specs["acc"], platform, "acc")
+        s.m_rd, s.m_wr = state_memory(m, specs["membrane"], platform, "membrane")
+        s.e_rd, s.e_wr = state_memory(m, specs["spikes"], platform, "spikes")
         if p.replay_words:
-            rm = mem("replay", p.replay_width, p.replay_words)
-            s.r_rd, s.r_wr = rm.read_port(), rm.write_port()
-            s.r_q = collision_free_read(m, rm, s.r_rd, s.r_wr, platform)
-        s.b_rd = bm.read_port()
-        s.a_rd, s.a_wr = am.read_port(), am.write_port()
-        s.m_rd, s.m_wr = mm.read_port(), mm.write_port()
-        s.e_rd, s.e_wr = em.read_port(), em.write_port()
-        s.a_q = collision_free_read(m, am, s.a_rd, s.a_wr, platform)
-        s.m_q = collision_free_read(m, mm, s.m_rd, s.m_wr, platform)
-        s.e_q = collision_free_read(m, em, s.e_rd, s.e_wr, platform)
+            s.r_rd, s.r_wr = state_memory(m, specs["replay"], platform, "replay")
         if p.has_conv:
             # read where INPUT or LANES_LOAD address it, held while they walk
             sm = mem("starts", p.start_width, len(p.start_rows), p.start_init())
@@ -682,10 +681,10 @@ class SerialCore(CheckedComponent):
                     m.d.sync += s.r_entry.eq(s.r_entry + 1)
                     m.next = "LANES_LOAD"
         with m.State("LANES_LOAD"):
-            word = s.e_q
+            word = s.e_rd.data
             row = s.c.w_base
             if p.replay_words:      # a replayed spike of neuron i is row n_in + i
-                word = Mux(s.replaying, s.r_q, word)
+                word = Mux(s.replaying, s.r_rd.data, word)
                 row = s.c.w_base + Mux(s.replaying, s.c.rec_row, 0)
             spikes = word[:sb]
             key = word[sb:sb + p.key_bits]
@@ -837,7 +836,7 @@ class SerialCore(CheckedComponent):
         with m.If(v2):
             m.d.comb += s.a_rd.addr.eq(g2)
         with m.If(v3):
-            sums = [(s.a_q.word_select(lane, p.acc_width).as_signed() + prods[lane])
+            sums = [(s.a_rd.data.word_select(lane, p.acc_width).as_signed() + prods[lane])
                     [:p.acc_width] for lane in range(P)]
             m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(g3), s.a_wr.data.eq(Cat(*sums))]
         s.walk_busy = Cat(*valids, v3).any()
@@ -929,9 +928,9 @@ class SerialCore(CheckedComponent):
         def pick(word, width):
             return Array(word.word_select(k, width) for k in range(P))[lane]
 
-        acc = pick(s.a_q, p.acc_width).as_signed()
+        acc = pick(s.a_rd.data, p.acc_width).as_signed()
         b = s.b_rd.data.as_signed()             # read for this lane the cycle before
-        u = s.m_q.as_signed()
+        u = s.m_rd.data.as_signed()
         # stage 1: the lane's charge I = acc + b and its leaked membrane u_l
         v1, n1 = Signal(name="sweep_v1_valid"), Signal(range(max(P, 2)), name="lane1")
         cur1 = Signal(signed(p.current_width), name="cur")
