@@ -453,7 +453,10 @@ class SerialCore(CheckedComponent):
         # (both capped at 2 ** (u_bits + 1), above every v + fire_offset: a cap never fires)
         top = 1 << (p.u_bits + 1)
         wide = unsigned(p.u_bits + 2)
-        s.t_lim = table([min((ly.s_max + 1) << ly.k, top) for ly in net.layers], wide)
+        # the least v that fires s_max: the least v + fire_offset that does, minus
+        # fire_offset (v is compared with it beside the add of fire_offset, not after)
+        s.t_lim_v = table([min((ly.s_max + 1) << ly.k, top) - ly.fire_offset
+                           for ly in net.layers], signed(p.u_bits + 3))
         s.t_smaxk = table([min(ly.s_max << ly.k, top) for ly in net.layers], wide)
         s.t_low = table([(1 << ly.k) - 1 for ly in net.layers], unsigned(p.u_bits))
         s.t_leak = table([ly.leak_shift or 0 for ly in net.layers], range(p.u_bits + 1))
@@ -463,7 +466,7 @@ class SerialCore(CheckedComponent):
         s.t_fires = table(p.fires, unsigned(1))
         # the walk's constant adds and the sweep's key steps
         s.t_w_group = table([w.w_group for w in p.walks], range(wmax + 1))
-        keys = ["k", "off", "smax", "leak", "soft", "lo", "hi", "fires", "lim", "smaxk", "low",
+        keys = ["k", "off", "smax", "leak", "soft", "lo", "hi", "fires", "lim_v", "smaxk", "low",
                 "w_group", "w_base", "b_base", "m_base", "groups", "g_last"]
         if p.has_conv:
             s.t_windowed = table(p.conv, unsigned(1))
@@ -664,8 +667,10 @@ class SerialCore(CheckedComponent):
         non-zero lanes, lowest first."""
         p = self.plan
         sb = p.lanes * p.spike_bits
+        # the spike memory's read address is the entry counter, a register (read in
+        # ENTRY, its word taken in LANES_LOAD)
+        m.d.comb += s.e_rd.addr.eq(s.entry)
         with m.State("ENTRY"):
-            m.d.comb += s.e_rd.addr.eq(s.entry)
             with m.If(s.entry == s.entries):
                 self._events_done(m, s)
             with m.Else():
@@ -812,7 +817,10 @@ class SerialCore(CheckedComponent):
         val2 = Signal.like(s.ev_value, name="p2_value")
         wreg = Signal(P * p.w_bits, name="wreg")
         prods = [Signal(signed(p.acc_width), name=f"prod{lane}") for lane in range(P)]
-        m.d.sync += [v2.eq(vl), g2.eq(gl), val2.eq(vall), wreg.eq(s.store.rd_data)]
+        # (the group zero when not valid: the accumulator's read address is the OR of
+        # the read stage's group and the sweep's, each zero while the other reads)
+        m.d.sync += [v2.eq(vl), g2.eq(Mux(vl, gl, 0)), val2.eq(vall),
+                     wreg.eq(s.store.rd_data)]
         valids = [v for v, _, _ in stages] + [v2]
         terms = [_product_terms(wreg.word_select(lane, p.w_bits), p.w_bits, val2, p.value_bits)
                  for lane in range(P)]
@@ -833,8 +841,7 @@ class SerialCore(CheckedComponent):
         m.d.sync += [v3.eq(v2), g3.eq(g2)]
         for lane in range(P):
             m.d.sync += prods[lane].eq(_tree(terms[lane]))
-        with m.If(v2):
-            m.d.comb += s.a_rd.addr.eq(g2)
+        s.a_read_group = g2
         with m.If(v3):
             sums = [(s.a_rd.data.word_select(lane, p.acc_width).as_signed() + prods[lane])
                     [:p.acc_width] for lane in range(P)]
@@ -922,8 +929,9 @@ class SerialCore(CheckedComponent):
         leaks = any(ly.leak_shift for ly in p.net.layers)
         m.d.comb += [s.b_rd.addr.eq(s.b_addr + s.rd_lane),
                      s.m_rd.addr.eq(s.m_addr + (s.rd_lane if leaks else lane))]
-        with m.If(s.sweeping):
-            m.d.comb += s.a_rd.addr.eq(s.group)
+        # the accumulator's read address from registers through one OR: the walk's read
+        # stage (zero while it is empty) and the swept group (zero outside the sweep)
+        m.d.comb += s.a_rd.addr.eq(s.a_read_group | s.group)
 
         def pick(word, width):
             return Array(word.word_select(k, width) for k in range(P))[lane]
@@ -1012,13 +1020,14 @@ class SerialCore(CheckedComponent):
         spikes from the spike stage, or its charge ``I`` from the first stage."""
         ro = self.plan.readout
         neuron = s.key + lane
-        with m.If(valid & s.last_layer & (neuron < self.plan.net.n_out)):
-            r = s.readout.i
-            m.d.comb += [r.valid.eq(1), r.payload.group.eq(neuron), r.payload.base.eq(neuron)]
-            if ro.fires:
-                m.d.comb += r.payload.spikes.eq(value[:ro.spike_bits])
-            else:
-                m.d.comb += r.payload.current.eq(value[:ro.current_width])
+        r = s.readout.i
+        # the payload whatever the valid (no gate in front of the readout's registers)
+        m.d.comb += [r.valid.eq(valid & s.last_layer & (neuron < self.plan.net.n_out)),
+                     r.payload.group.eq(neuron), r.payload.base.eq(neuron)]
+        if ro.fires:
+            m.d.comb += r.payload.spikes.eq(value[:ro.spike_bits])
+        else:
+            m.d.comb += r.payload.current.eq(value[:ro.current_width])
 
     def _fire(self, m, s, v):
         """The neuron's ``(s, s << k)`` from ``v`` with the layer's ``k``,
@@ -1027,7 +1036,7 @@ class SerialCore(CheckedComponent):
         x = Signal(signed(p.u_bits + 2), name="x")         # v + fire_offset
         m.d.comb += x.eq(v + s.c.off)
         low = x < 0
-        high = x >= s.c.lim
+        high = v >= s.c.lim_v           # x >= (s_max + 1) << k, beside the add
         spike = Signal(8, name="s")
         m.d.comb += spike.eq(Mux(low, 0, Mux(high, s.c.smax, x >> s.c.k)))
         fired = Signal(signed(p.u_bits + 2), name="sk")      # s << k, below 2 ** (u_bits + 1)
