@@ -32,8 +32,9 @@ channel groups innermost), through a pipeline (the weights into a register; the
 lanes' products into registers while the accumulators are read; added and
 written). The sweep holds a group's accumulator word and passes its lanes one a
 cycle through a single neuron pipeline (charge and leak; their sum; ``v``, the
-sum saturated; spike; reset), each lane's bias and membrane read the cycle before
-it enters and its membrane written at the reset: ``lanes + 6`` cycles a group.
+sum saturated; spike; reset), each lane's bias read the cycle before it enters,
+its membrane then too (or, no layer leaking, as it enters, added straight from the
+memory), and its membrane written at the reset: ``lanes + 6`` cycles a group.
 Zero spikes cost no cycle. The last layer's neurons go to a
 :class:`~snnhw.gateware.readout.Readout` (at one lane), which after the sample's
 last step emits the logits and the class. The last step writes every
@@ -44,7 +45,7 @@ Ports as :class:`~snnhw.gateware.network.SNNCore`: ``i`` (input events and
 end-of-step markers), ``o`` (logits then class), ``clear``.
 
 The weights live in a :class:`~snnhw.gateware.weights.WeightStore` (banks with
-registered outputs): in the bitstream (``"rom"``), or loaded by the host
+registered outputs, or one memory on the iCE40): in the bitstream (``"rom"``), or loaded by the host
 (``"spram"`` on the iCE40UP5K, ``"ram"`` elsewhere) through ``load``
 (:class:`~snnhw.gateware.ports.CoreLoadPort`), layer by layer as for the pipeline
 core: word ``addr`` of layer ``layer`` goes to ``w_base[layer] + addr``, so the
@@ -548,7 +549,8 @@ class SerialCore(CheckedComponent):
             return mm
 
         # the weights: a WeightStore (banks of block RAM, each bank's output registered,
-        # the bank select after the registers), read `latency` cycles ahead
+        # the bank select after the registers; one memory on the iCE40), read `latency`
+        # cycles ahead
         spec = p.weight_spec()
         m.submodules.weights = s.store = WeightStore(
             MemorySpec("mem", "weights", spec.depth, spec.width, kind=spec.kind),
@@ -907,8 +909,9 @@ class SerialCore(CheckedComponent):
 
     def _neuron_pipeline(self, m, s) -> None:
         """One neuron a cycle (outside the state machine): lane ``s.lane`` of the held
-        accumulator word, with the bias and membrane read the cycle before (at
-        ``s.rd_lane``), when ``s.start_lane``; ``v``, then the spike, then the reset
+        accumulator word, with the bias read the cycle before (at ``s.rd_lane``) and the
+        membrane then too or, no layer leaking, as the lane enters (at ``s.lane``), when
+        ``s.start_lane``; ``v``, then the spike, then the reset
         (written to the membrane), the group's spike word and whether a lane fired
         (``s.words``, registers). While ``s.sweeping`` the group's accumulator word
         stays addressed (nothing writes it until SWEEP_WRITE)."""
