@@ -78,7 +78,13 @@ def memories(net: Network, lanes, fam, weights: dict | None = None,
             mem["blocks"] = 0
         elif (own := builds_rom(fam, m)) is not None:
             mem["blocks"] = own          # built from the family's primitives
-        elif m.role == "weights" and fam.weight_bank_registers:
+        elif m.role == "weights" and not fam.weight_bank_registers:
+            # one memory in columns (WeightStore._one_memory)
+            col = fam.weight_column_bits(m.depth, m.width)
+            mem["blocks"] = sum(fam.bram_blocks(m.depth, min(col, m.width - lo),
+                                                m.kind == "rom")
+                                for lo in range(0, m.width, col))
+        elif m.role == "weights":
             # the weight store's banks (BANK_WORDS words each) are memories of their own
             mem["blocks"] = sum(fam.bram_blocks(min(BANK_WORDS, m.depth - start), m.width,
                                                 m.kind == "rom")

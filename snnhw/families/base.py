@@ -147,6 +147,11 @@ class Family:
                 best = (blocks, cost)
         return best
 
+    def weight_column_bits(self, depth: int, width: int) -> int:
+        """Bits of each column a one-memory weight store (``weight_bank_registers``
+        false) is cut into: the whole word, unless the family says otherwise."""
+        return width
+
     def lutram_cost_of(self, depth: int, width: int, rom: bool) -> float | None:
         """``memory_libmap``'s cost of a LUT RAM mapping (16 x 4 bits a cell; ``None``
         where the family has none or for a ROM, which LUT RAM cannot hold)."""

@@ -8,11 +8,13 @@ groups folded into LUTs (:meth:`ICE40.synth_options`).
 
 from __future__ import annotations
 
+import math
+
 from amaranth.hdl import ClockSignal, Const, Instance, Module
 
 from .base import ClockError, Family, LogicModel, PLLConfig, ReportNames
 
-__all__ = ["ICE40", "pll_ice40", "DENSE_SHARE", "MIN_CE_USE", "SPRAM_WIDTH"]
+__all__ = ["ICE40", "pll_ice40", "DENSE_SHARE", "MIN_CE_USE", "SPRAM_WIDTH", "SELECT_LUTS"]
 
 #: An iCE40 logic block's 8 cells share one clock enable and one set/reset, so
 #: many small enable groups leave cells a design cannot use. Above this share of
@@ -25,6 +27,9 @@ DENSE_SHARE = 0.8
 MIN_CE_USE = 8
 #: bits of an ``SB_SPRAM256KA`` word
 SPRAM_WIDTH = 16
+#: LUTs of the select after stacked block RAMs, a bit and a block: 128 for 18 x 8
+#: (the serial digits MLP's weights, 19 blocks of 512 x 8)
+SELECT_LUTS = 0.89
 
 
 def pll_ice40(f_in: float, f_out: float) -> PLLConfig:
@@ -75,6 +80,21 @@ class _ICE40(Family):
     #: a bank register per block RAM pair cost the serial digits design 184 of its
     #: flip-flops; the UP5K's clock leaves the select time after the block RAM
     weight_bank_registers = False
+
+    def weight_column_bits(self, depth, width):
+        """Columns of the block shape that costs least, a block at Yosys's 64 and the
+        select after stacked blocks at :data:`SELECT_LUTS` a bit a block (measured;
+        Yosys counts 0.5 and so stacks 19 blocks of 512 x 8 for the digits MLP's 9,472
+        8-bit weights, whose select took 128 LUTs: in 2-bit columns of 2048 words, 20
+        blocks, it is 5 deep)."""
+        best = None
+        for d, w in self.bram_shapes:
+            stack = math.ceil(depth / d)
+            cost = (stack * math.ceil(width / w) * self.bram_cost
+                    + (stack - 1) * width * SELECT_LUTS)
+            if best is None or cost < best[0]:
+                best = (cost, w)
+        return min(best[1], width)
     spram_cell = "SB_SPRAM256KA"
 
     def synth_options(self, lc_estimate, lc_capacity):

@@ -159,7 +159,7 @@ class WeightStore(CheckedComponent):
             outs = self._rom_blocks(m, fam)
             bank_words = fam.rom_shape(self.spec.depth, self.spec.width)[0]
         elif fam is not None and not fam.weight_bank_registers:
-            self._one_memory(m, platform)
+            self._one_memory(m, platform, fam)
             return m
         else:
             outs, bank_words = self._banks(m, platform), self.bank_words
@@ -197,20 +197,29 @@ class WeightStore(CheckedComponent):
             sel = sels[-1]
         m.d.comb += self.rd_data.eq(pick(m, outs, sel, "bank_pick"))
 
-    def _one_memory(self, m, platform):
-        """The whole store as one memory (the synthesis tool cuts it into block RAMs and
-        selects among them after their outputs), then ``latency - 1`` registers."""
-        init = self.init if self.spec.kind == "rom" else []
-        m.submodules.mem = mem = memory.Memory(shape=unsigned(self.spec.width),
-                                               depth=self.spec.depth, init=init)
-        rd = mem.read_port()
-        m.d.comb += rd.addr.eq(self.rd_addr)
-        data = rd.data
-        if self.spec.kind == "ram":
-            wr = mem.write_port()
-            m.d.comb += [wr.en.eq(self.load.en), wr.addr.eq(self.load.addr),
-                         wr.data.eq(self.load.data)]
-            data = collision_free_read(m, mem, rd, wr, platform)   # loaded while idle
+    def _one_memory(self, m, platform, fam):
+        """The whole store as one memory in columns of
+        :meth:`~snnhw.families.base.Family.weight_column_bits` (the synthesis tool cuts
+        each into block RAMs and selects among them after their outputs), then
+        ``latency - 1`` registers."""
+        col = fam.weight_column_bits(self.spec.depth, self.spec.width)
+        parts = []
+        for n, lo in enumerate(range(0, self.spec.width, col)):
+            bits = min(col, self.spec.width - lo)
+            init = ([(w >> lo) & ((1 << bits) - 1) for w in self.init]
+                    if self.spec.kind == "rom" else [])
+            mem = memory.Memory(shape=unsigned(bits), depth=self.spec.depth, init=init)
+            m.submodules["mem" if col >= self.spec.width else f"mem_col{n}"] = mem
+            rd = mem.read_port()
+            m.d.comb += rd.addr.eq(self.rd_addr)
+            data = rd.data
+            if self.spec.kind == "ram":
+                wr = mem.write_port()
+                m.d.comb += [wr.en.eq(self.load.en), wr.addr.eq(self.load.addr),
+                             wr.data.eq(self.load.data[lo:lo + bits])]
+                data = collision_free_read(m, mem, rd, wr, platform)   # loaded while idle
+            parts.append(data)
+        data = Cat(*parts)
         for n in range(self.latency - 1):
             reg = Signal(self.spec.width, name=f"delay{n + 1}", reset_less=True)
             m.d.sync += reg.eq(data)

@@ -143,6 +143,25 @@ def test_a_ram_takes_a_block_from_one_emulation_point_up(family, logic, block):
     assert rtlil_blocks(il, family) == 1
 
 
+@pytest.mark.parametrize("depth, width, columns", [(9472, 8, 2), (1280, 8, 8), (4096, 16, 2)])
+def test_an_ice40_weight_store_is_one_memory_in_columns(depth, width, columns):
+    """The digits MLP's serial weights (9,472 x 8) go to 2-bit columns, 20 blocks with a
+    select 5 deep (not 19 stacked 512 x 8 blocks); a memory Yosys would map no better
+    in columns stays whole; the estimate counts what Yosys builds."""
+    from snnhw.gateware.plan import MemorySpec
+    from snnhw.gateware.weights import WeightStore
+
+    fam = FAMILIES["ice40"]
+    assert fam.weight_column_bits(depth, width) == columns
+    spec = MemorySpec("weights", "weights", depth, width, kind="rom")
+    rng = np.random.default_rng(depth)
+    store = WeightStore(spec, init=[int(v) for v in rng.integers(0, 1 << width, depth)])
+    expected = sum(fam.bram_blocks(depth, min(columns, width - lo), rom=True)
+                   for lo in range(0, width, columns))
+    il = rtlil.convert(store, name="top", platform=StandInPlatform(PLATFORM_FAMILY["ice40"]))
+    assert rtlil_blocks(il, "ice40") == expected
+
+
 def test_a_banked_weight_rom_counts_per_bank_on_gowin():
     # the 256x256 layer at lanes 8: 8192 x 32 weights in 8 banks of 1024 words, 2 blocks
     # each (the whole memory at once would pack into 15): 16, as Yosys maps them
