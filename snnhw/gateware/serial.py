@@ -840,6 +840,11 @@ class SerialCore(CheckedComponent):
                 halves.append(regs)
             terms, v2, g2 = halves, vh, gh
             valids.append(vh)
+        if not p.has_conv:
+            # every event of a dense layer walks all its groups, 0 .. G - 1, one a cycle
+            # without a gap: the read stage's group is a count of its beats modulo G (0
+            # between events), not the issued group carried down the pipeline
+            g2 = self._beat_count(m, s, v2, gw)
         m.d.sync += [v3.eq(v2), g3.eq(g2)]
         for lane in range(P):
             m.d.sync += prods[lane].eq(_tree(terms[lane]))
@@ -850,6 +855,14 @@ class SerialCore(CheckedComponent):
             m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(g3), s.a_wr.data.eq(Cat(*sums))]
         s.walk_busy = Cat(*valids, v3).any()
         s.walk = (v1, g1, val1)
+
+    @staticmethod
+    def _beat_count(m, s, valid, width):
+        """Beats of ``valid`` counted modulo the layer's groups."""
+        count = Signal(width, name="read_group")
+        with m.If(valid):
+            m.d.sync += count.eq(Mux(count == s.c.g_last, 0, count + 1))
+        return count
 
     def _sweep_states(self, m, s) -> None:
         """The sweep, a group at a time and within it a neuron a cycle through one
