@@ -111,10 +111,11 @@ class Readout(CheckedComponent):
         return addr
 
     def _argmax(self, m, f) -> None:
-        """The argmax, one beat behind the logits (no compare on the output path), on
-        order-preserving unsigned keys (the sign bit flipped: one carry chain, no sign
-        logic in the loop); ``best`` starts at the smallest key with index 0 (set in
-        CLASS), so a plain ``>`` keeps ties at the lowest index. Also ``busy``, a
+        """The argmax, taken as each logit leaves (the compare beside the output, into
+        ``best``, not in front of it), on order-preserving unsigned keys (the sign bit
+        flipped: one carry chain, no sign logic in the loop); ``best`` starts at the
+        smallest key with index 0 (set in CLASS), so a plain ``>`` keeps ties at the
+        lowest index. Also ``busy``, a
         register (set from where the state machine goes next, ``busy_next``), so the
         layer's control logic starts at a flip-flop; high from reset (CLEAR)."""
         n_out, lb, P = self.plan.n_out, self.plan.logit_bits, self.plan.lanes
@@ -123,16 +124,11 @@ class Readout(CheckedComponent):
         f.idx = Signal(range(n_out + 1))
         f.best = Signal(lb)
         f.best_idx = Signal(range(max(n_out, 2)))
-        f.seen, f.seen_idx = Signal(lb), Signal(range(max(n_out, 2)))
-        seen_valid, f.emitted = Signal(), Signal()
         f.emit_q = Signal()
         m.d.sync += f.emit_q.eq(self.emit)
         busy, f.busy_next = Signal(init=1), Signal()
         m.d.sync += busy.eq(f.busy_next | self.emit)
         m.d.comb += self.busy.eq(busy)
-        m.d.sync += seen_valid.eq(f.emitted)
-        with m.If(seen_valid & (f.seen > f.best)):
-            m.d.sync += [f.best.eq(f.seen), f.best_idx.eq(f.seen_idx)]
 
     def _clear_states(self, m, f) -> None:
         """CLEAR (every group zeroed, from reset) and IDLE (accumulating, until
@@ -184,17 +180,17 @@ class Readout(CheckedComponent):
             m.d.comb += f.busy_next.eq(1)
             with m.If(o.ready):
                 m.d.sync += [f.idx.eq(f.idx + 1), f.lane.eq(f.lane + 1),
-                             f.held.eq(f.held >> lb),
-                             f.seen.eq(value.as_unsigned() ^ (1 << (lb - 1))),
-                             f.seen_idx.eq(f.idx)]
-                m.d.comb += f.emitted.eq(1)
+                             f.held.eq(f.held >> lb)]
+                key = value.as_unsigned() ^ (1 << (lb - 1))
+                with m.If(key > f.best):
+                    m.d.sync += [f.best.eq(key), f.best_idx.eq(f.idx)]
                 with m.If(f.idx == n_out - 1):
                     m.d.sync += out_valid.eq(0)
                     m.next = "ARGMAX"
                 with m.Elif(f.lane == P - 1):
                     m.d.sync += out_valid.eq(0)
                     m.next = "OUTPUT"
-        with m.State("ARGMAX"):  # the last logit's compare
+        with m.State("ARGMAX"):  # a cycle before the class (as the cycle model counts)
             m.d.comb += f.busy_next.eq(1)
             m.d.sync += [out_valid.eq(1), out_class.eq(1)]
             m.next = "CLASS"
