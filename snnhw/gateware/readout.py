@@ -153,34 +153,45 @@ class Readout(CheckedComponent):
         """OUTPUT, LOAD, EMIT (the logits, a beat each), ARGMAX, CLASS (the class)."""
         P, n_out, lb, o = self.plan.lanes, self.plan.n_out, self.plan.logit_bits, self.o
         # the group read in OUTPUT, cleared in LOAD (a cycle after its read: the memory
-        # need not return the old word of a word written in the same cycle)
+        # need not return the old word of a word written in the same cycle) and held in
+        # `held`; at one lane the logit is the memory's read data itself, its address
+        # held until the logit leaves, and the group cleared as it leaves
+        one = P == 1
         read = Signal.like(f.addr, name="emit_group", reset_less=True)
         with m.State("OUTPUT"):
             # read group `addr`; its data arrives next cycle
             m.d.comb += f.busy_next.eq(1)
-            m.d.sync += [f.lane.eq(0), f.addr.eq(f.addr + 1), read.eq(f.addr)]
+            m.d.sync += f.lane.eq(0)
+            if not one:
+                m.d.sync += [f.addr.eq(f.addr + 1), read.eq(f.addr)]
             m.next = "LOAD"
         # the output's valid and its class flag are flip-flops of their own, set and
         # cleared where the state machine enters and leaves EMIT and CLASS (valid in
         # exactly those states), so that the beat leaves from registers, not from a
         # decode of the state (which a wide design places far from the output)
         out_valid, out_class = Signal(), Signal()
-        value = f.held[:lb].as_signed()
+        value = (f.q if one else f.held)[:lb].as_signed()
         m.d.comb += [o.valid.eq(out_valid), o.payload.is_class.eq(out_class),
                      o.payload.last.eq(out_class),
                      o.payload.value.eq(Mux(out_class, f.best_idx, value))]
         with m.State("LOAD"):
-            m.d.comb += [f.wr.en.eq(1), f.wr.addr.eq(read), f.wr.data.eq(0),
-                         f.busy_next.eq(1)]
-            m.d.sync += [f.held.eq(f.q), out_valid.eq(1)]
+            m.d.comb += f.busy_next.eq(1)
+            m.d.sync += out_valid.eq(1)
+            if not one:
+                m.d.comb += [f.wr.en.eq(1), f.wr.addr.eq(read), f.wr.data.eq(0)]
+                m.d.sync += f.held.eq(f.q)
             m.next = "EMIT"
         with m.State("EMIT"):
             # the beat is the low logit of `held`, which shifts down a logit per beat:
             # no lane multiplexer between the register and the output
             m.d.comb += f.busy_next.eq(1)
             with m.If(o.ready):
-                m.d.sync += [f.idx.eq(f.idx + 1), f.lane.eq(f.lane + 1),
-                             f.held.eq(f.held >> lb)]
+                m.d.sync += [f.idx.eq(f.idx + 1), f.lane.eq(f.lane + 1)]
+                if one:     # cleared as it leaves (its read is not used again)
+                    m.d.comb += [f.wr.en.eq(1), f.wr.addr.eq(f.addr), f.wr.data.eq(0)]
+                    m.d.sync += f.addr.eq(f.addr + 1)
+                else:
+                    m.d.sync += f.held.eq(f.held >> lb)
                 key = value.as_unsigned() ^ (1 << (lb - 1))
                 with m.If(key > f.best):
                     m.d.sync += [f.best.eq(key), f.best_idx.eq(f.idx)]
