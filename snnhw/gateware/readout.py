@@ -183,7 +183,8 @@ class Readout(CheckedComponent):
             m.next = "EMIT"
         with m.State("EMIT"):
             # the beat is the low logit of `held`, which shifts down a logit per beat:
-            # no lane multiplexer between the register and the output
+            # no lane multiplexer between the register and the output (at one lane, the
+            # memory's read data)
             m.d.comb += f.busy_next.eq(1)
             with m.If(o.ready):
                 m.d.sync += [f.idx.eq(f.idx + 1), f.lane.eq(f.lane + 1)]
