@@ -80,10 +80,8 @@ def memories(net: Network, lanes, fam, weights: dict | None = None,
             mem["blocks"] = own          # built from the family's primitives
         elif m.role == "weights" and not fam.weight_bank_registers:
             # one memory in columns (WeightStore._one_memory)
-            col = fam.weight_column_bits(m.depth, m.width)
-            mem["blocks"] = sum(fam.bram_blocks(m.depth, min(col, m.width - lo),
-                                                m.kind == "rom")
-                                for lo in range(0, m.width, col))
+            mem["blocks"] = sum(fam.bram_blocks(m.depth, bits, m.kind == "rom")
+                                for bits in fam.weight_columns(m.depth, m.width))
         elif m.role == "weights":
             # the weight store's banks (BANK_WORDS words each) are memories of their own
             mem["blocks"] = sum(fam.bram_blocks(min(BANK_WORDS, m.depth - start), m.width,

@@ -152,6 +152,11 @@ class Family:
         false) is cut into: the whole word, unless the family says otherwise."""
         return width
 
+    def weight_columns(self, depth: int, width: int) -> list[int]:
+        """The widths of those columns, lowest bits first (the last may be narrower)."""
+        col = self.weight_column_bits(depth, width)
+        return [min(col, width - lo) for lo in range(0, width, col)]
+
     def lutram_cost_of(self, depth: int, width: int, rom: bool) -> float | None:
         """``memory_libmap``'s cost of a LUT RAM mapping (16 x 4 bits a cell; ``None``
         where the family has none or for a ROM, which LUT RAM cannot hold)."""

@@ -73,7 +73,7 @@ class Readout(CheckedComponent):
                                                   init=[], attrs=lmem.attrs(platform))
         rd, wr = mem.read_port(), mem.write_port()
         q = collision_free_read(m, mem, rd, wr, platform)   # a logit read after its write
-        f = SimpleNamespace(rd=rd, q=q, wr=wr, addr=self._accumulate(m, rd, q, wr))
+        f = SimpleNamespace(q=q, wr=wr, addr=self._accumulate(m, rd, q, wr))
         self._argmax(m, f)
         with m.FSM(init="CLEAR"):
             self._clear_states(m, f)
@@ -157,7 +157,7 @@ class Readout(CheckedComponent):
         # `held`; at one lane the logit is the memory's read data itself, its address
         # held until the logit leaves, and the group cleared as it leaves
         one = P == 1
-        read = Signal.like(f.addr, name="emit_group", reset_less=True)
+        read = None if one else Signal.like(f.addr, name="emit_group", reset_less=True)
         with m.State("OUTPUT"):
             # read group `addr`; its data arrives next cycle
             m.d.comb += f.busy_next.eq(1)

@@ -199,17 +199,16 @@ class WeightStore(CheckedComponent):
 
     def _one_memory(self, m, platform, fam):
         """The whole store as one memory in columns of
-        :meth:`~snnhw.families.base.Family.weight_column_bits` (the synthesis tool cuts
+        :meth:`~snnhw.families.base.Family.weight_columns` (the synthesis tool cuts
         each into block RAMs and selects among them after their outputs), then
         ``latency - 1`` registers."""
-        col = fam.weight_column_bits(self.spec.depth, self.spec.width)
-        parts = []
-        for n, lo in enumerate(range(0, self.spec.width, col)):
-            bits = min(col, self.spec.width - lo)
+        columns = fam.weight_columns(self.spec.depth, self.spec.width)
+        parts, lo = [], 0
+        for n, bits in enumerate(columns):
             init = ([(w >> lo) & ((1 << bits) - 1) for w in self.init]
                     if self.spec.kind == "rom" else [])
             mem = memory.Memory(shape=unsigned(bits), depth=self.spec.depth, init=init)
-            m.submodules["mem" if col >= self.spec.width else f"mem_col{n}"] = mem
+            m.submodules["mem" if len(columns) == 1 else f"mem_col{n}"] = mem
             rd = mem.read_port()
             m.d.comb += rd.addr.eq(self.rd_addr)
             data = rd.data
@@ -219,6 +218,7 @@ class WeightStore(CheckedComponent):
                              wr.data.eq(self.load.data[lo:lo + bits])]
                 data = collision_free_read(m, mem, rd, wr, platform)   # loaded while idle
             parts.append(data)
+            lo += bits
         data = Cat(*parts)
         for n in range(self.latency - 1):
             reg = Signal(self.spec.width, name=f"delay{n + 1}", reset_less=True)

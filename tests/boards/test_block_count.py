@@ -156,8 +156,8 @@ def test_an_ice40_weight_store_is_one_memory_in_columns(depth, width, columns):
     spec = MemorySpec("weights", "weights", depth, width, kind="rom")
     rng = np.random.default_rng(depth)
     store = WeightStore(spec, init=[int(v) for v in rng.integers(0, 1 << width, depth)])
-    expected = sum(fam.bram_blocks(depth, min(columns, width - lo), rom=True)
-                   for lo in range(0, width, columns))
+    expected = sum(fam.bram_blocks(depth, bits, rom=True)
+                   for bits in fam.weight_columns(depth, width))
     il = rtlil.convert(store, name="top", platform=StandInPlatform(PLATFORM_FAMILY["ice40"]))
     assert rtlil_blocks(il, "ice40") == expected
 
