@@ -114,8 +114,8 @@ class Readout(CheckedComponent):
         """The argmax, taken as each logit leaves (the compare beside the output, into
         ``best``, not in front of it), on order-preserving unsigned keys (the sign bit
         flipped: one carry chain, no sign logic in the loop); ``best`` starts at the
-        smallest key with index 0 (set in CLASS), so a plain ``>`` keeps ties at the
-        lowest index. Also ``busy``, a
+        smallest key with index 0 (the key set in ARGMAX, the index in CLASS), so a
+        plain ``>`` keeps ties at the lowest index. Also ``busy``, a
         register (set from where the state machine goes next, ``busy_next``), so the
         layer's control logic starts at a flip-flop; high from reset (CLEAR)."""
         n_out, lb, P = self.plan.n_out, self.plan.logit_bits, self.plan.lanes
@@ -186,6 +186,15 @@ class Readout(CheckedComponent):
             # no lane multiplexer between the register and the output (at one lane, the
             # memory's read data)
             m.d.comb += f.busy_next.eq(1)
+            # compared whether or not the beat is taken: a held beat compares again
+            # and changes nothing (``best`` holds its key), so ``o.ready`` is not in
+            # front of ``best``'s enable
+            key = value.as_unsigned() ^ (1 << (lb - 1))
+            # key > best as the borrow of best - key: one carry chain into the enable
+            gt = Signal()
+            m.d.comb += gt.eq((f.best - key)[lb])
+            with m.If(gt):
+                m.d.sync += [f.best.eq(key), f.best_idx.eq(f.idx)]
             with m.If(o.ready):
                 m.d.sync += [f.idx.eq(f.idx + 1), f.lane.eq(f.lane + 1)]
                 if one:     # cleared as it leaves (its read is not used again)
@@ -193,9 +202,6 @@ class Readout(CheckedComponent):
                     m.d.sync += f.addr.eq(f.addr + 1)
                 else:
                     m.d.sync += f.held.eq(f.held >> lb)
-                key = value.as_unsigned() ^ (1 << (lb - 1))
-                with m.If(key > f.best):
-                    m.d.sync += [f.best.eq(key), f.best_idx.eq(f.idx)]
                 with m.If(f.idx == n_out - 1):
                     m.d.sync += out_valid.eq(0)
                     m.next = "ARGMAX"
@@ -204,11 +210,11 @@ class Readout(CheckedComponent):
                     m.next = "OUTPUT"
         with m.State("ARGMAX"):  # a cycle before the class (as the cycle model counts)
             m.d.comb += f.busy_next.eq(1)
-            m.d.sync += [out_valid.eq(1), out_class.eq(1)]
+            m.d.sync += [out_valid.eq(1), out_class.eq(1), f.best.eq(0)]
             m.next = "CLASS"
         with m.State("CLASS"):
             m.d.comb += f.busy_next.eq(~o.ready)
             with m.If(o.ready):
-                m.d.sync += [f.idx.eq(0), f.addr.eq(0), f.best.eq(0), f.best_idx.eq(0),
+                m.d.sync += [f.idx.eq(0), f.addr.eq(0), f.best_idx.eq(0),
                              out_valid.eq(0), out_class.eq(0)]
                 m.next = "IDLE"

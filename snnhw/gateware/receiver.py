@@ -113,7 +113,8 @@ class FrameReceiver(wiring.Component):
         m.submodules.crc = rx_crc = crc.catalog.CRC16_XMODEM().create()
         f = SimpleNamespace(w=w, crc=rx_crc, cmd=self.cmd.payload, byte=self.rx.payload,
                             take=self.rx.valid, count=Signal(16), mod3=Signal(2),
-                            got_crc=Signal(16), last=Signal(16))
+                            got_crc=Signal(16), last=Signal(16),
+                            head=Signal(link.WEIGHT_HEADER_BYTES))
         m.d.comb += [self.rx.ready.eq(1), rx_crc.data.eq(f.byte)]
         f.expired = self._quiet_timer(m, f.take)
         # the reply and the clear pulse leave from registers (the clear fans out to every
@@ -239,7 +240,7 @@ class FrameReceiver(wiring.Component):
             with m.If(take):
                 m.d.comb += f.crc.valid.eq(1)
                 m.d.sync += [cmd.length[8:].eq(byte), f.count.eq(0), f.mod3.eq(0),
-                             f.last.eq(Cat(cmd.length[:8], byte) - 1)]
+                             f.last.eq(Cat(cmd.length[:8], byte) - 1), f.head.eq(1)]
                 with m.If(Cat(cmd.length[:8], byte) == 0):
                     m.next = "CRC0"
                 with m.Else():
@@ -256,13 +257,14 @@ class FrameReceiver(wiring.Component):
                 m.d.comb += [f.crc.valid.eq(1), f.w.addr.eq(count), f.w.data.eq(byte),
                              f.w.en.eq(count < self.buffer.depth)]
                 m.d.sync += [count.eq(count + 1), f.mod3.eq(Mux(f.mod3 == 2, 0, f.mod3 + 1))]
-                with m.Switch(count):  # a WEIGHTS frame's header: layer, -, address
-                    with m.Case(0):
-                        m.d.sync += cmd.w_layer.eq(byte)
-                    with m.Case(2):
-                        m.d.sync += cmd.w_start[:8].eq(byte)
-                    with m.Case(3):
-                        m.d.sync += cmd.w_start[8:].eq(byte)
+                # a WEIGHTS frame's header (layer, -, address), placed by `head`: a
+                # one-hot bit per header byte, shifted per byte (no compare on `count`
+                # in front of the enables)
+                m.d.sync += f.head.eq(f.head << 1)
+                for k, target in ((0, cmd.w_layer), (2, cmd.w_start[:8]),
+                                  (3, cmd.w_start[8:])):
+                    with m.If(f.head[k]):
+                        m.d.sync += target.eq(byte)
                 with m.If(count == f.last):
                     m.next = "CRC0"
             with m.Elif(f.expired):

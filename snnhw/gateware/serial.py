@@ -198,7 +198,6 @@ class SerialPlan:
                   for w, kw, kp, s in zip(self.walks, self.key_wrap, self.key_pos,
                                           [*self.stride_in[1:], 1]))
         self.key_bits = top.bit_length()
-        self.pos_bits = max(w.positions - 1 for w in self.walks).bit_length()
 
     def _starts(self) -> None:
         """Where a conv layer's walk starts (:meth:`ConvWindow.table`): one word per
@@ -217,6 +216,15 @@ class SerialPlan:
         for f in self.start_fields:
             self.start_fields[f] = max([1] + [r[f].bit_length() for r in rows])
         self.start_rows = rows
+        # a swept group's position is kept as the row of the walk-start memory its
+        # entry reads in the next layer (that layer's first row plus the position: no
+        # add between the spike memory's read and the start memory's address); from 0
+        # where the next layer is dense (its walk reads no start)
+        L = len(self.walks)
+        self.pos_first = [self.s_base[i + 1] if i + 1 < L and self.walks[i + 1].conv else 0
+                          for i in range(L)]
+        self.pos_bits = max(f + w.positions - 1
+                            for f, w in zip(self.pos_first, self.walks)).bit_length()
         self._start_words = []
         for r in rows:
             word, at = 0, 0
@@ -479,12 +487,13 @@ class SerialCore(CheckedComponent):
             s.t_w_row = table([w.w_row for w in p.walks], range(wmax + 1))
             # -OW, as an address-wide two's complement (the sum is cut to the address)
             s.t_a_row = table([w.a_row % (1 << aw) for w in p.walks], unsigned(aw))
-            s.t_pos_last = table([w.positions - 1 for w in p.walks], range(max(p.groups) + 1))
+            s.t_pos_first = table(p.pos_first, unsigned(max(p.pos_bits, 1)))
+            s.t_pos_last = table([f + w.positions - 1 for f, w in zip(p.pos_first, p.walks)],
+                                 unsigned(max(p.pos_bits, 1)))
             s.t_key_pos = table(p.key_pos, unsigned(1))
             s.t_key_wrap = table(p.key_wrap, unsigned(p.key_bits))
-            s.t_s_base = table(p.s_base, range(max(len(p.start_rows), 1) + 1))
-            keys += ["windowed", "cg_last", "a_group", "w_col", "w_row", "a_row", "pos_last",
-                     "key_pos", "key_wrap", "s_base"]
+            keys += ["windowed", "cg_last", "a_group", "w_col", "w_row", "a_row", "pos_first",
+                     "pos_last", "key_pos", "key_wrap"]
             for lane in range(p.lanes):
                 setattr(s, f"t_lane_off{lane}",
                         table([lane * st for st in p.stride_in], unsigned(p.key_bits)))
@@ -531,7 +540,7 @@ class SerialCore(CheckedComponent):
             s.e_key = Signal(row_range)
         s.e_spikes = Signal(p.lanes * p.spike_bits)
         if p.has_conv:
-            s.pos = Signal(max(p.pos_bits, 1))        # the swept group's position
+            s.pos = Signal(max(p.pos_bits, 1))        # the swept group's start row
         # replaying a recurrent layer's entries of the step before (from the replay
         # memory), the entry read, and per recurrent layer the entries its sweep wrote
         s.replaying = Signal()
@@ -702,7 +711,7 @@ class SerialCore(CheckedComponent):
                 m.d.sync += s.e_key.eq(key + row)
             else:
                 pos = word[sb + p.key_bits:]
-                m.d.comb += [s.s_rd.en.eq(1), s.s_rd.addr.eq(s.c.s_base + pos)]
+                m.d.comb += [s.s_rd.en.eq(1), s.s_rd.addr.eq(pos)]
                 # each lane's first weight row: the key plus (registers only) the row
                 # and the lane's offset, so that LANES adds only where the window starts
                 for k, e_base in enumerate(s.e_bases):
@@ -712,6 +721,20 @@ class SerialCore(CheckedComponent):
                     m.d.sync += e_base.eq(key + (row + off))
             m.next = "LANES"
         with m.State("LANES"):
+            # the walk's registers are loaded for the picked lane in every LANES cycle,
+            # whether or not it walks (WALK comes only from here, INPUT and START, each
+            # of which loads them), so that neither the mask nor the window's start is
+            # in front of their enables; the lane to walk was picked as the mask was
+            # set (a register, one-hot): no priority logic in front of their data
+            value = _one_hot_select(s.pick, [s.e_spikes.word_select(k, p.spike_bits)
+                                             for k in range(p.lanes)])
+            if not p.has_conv:      # lane k's index is key + k
+                lane = _one_hot_select(s.pick, [Const(k, range(max(p.lanes, 2)))
+                                                for k in range(p.lanes)])
+                self._start_event(m, s, value, s.e_key + lane, 0, s.c.groups, 1)
+                walks = Const(1)
+            else:
+                walks = self._conv_lane(m, s, value)
             with m.If(s.mask == 0):
                 if p.replay_words:
                     with m.If(s.replaying):
@@ -721,33 +744,22 @@ class SerialCore(CheckedComponent):
                 else:
                     m.next = "ENTRY"
             with m.Else():
-                # the lane to walk was picked as the mask was set (a register, one-hot):
-                # no priority logic in front of the walk's addresses
                 rest = s.mask & ~s.pick
                 m.d.sync += [s.mask.eq(rest), s.pick.eq(_lowest_one_hot(rest))]
-                value = _one_hot_select(s.pick, [s.e_spikes.word_select(k, p.spike_bits)
-                                                 for k in range(p.lanes)])
-                if not p.has_conv:      # lane k's index is key + k
-                    lane = _one_hot_select(s.pick, [Const(k, range(max(p.lanes, 2)))
-                                                    for k in range(p.lanes)])
-                    self._start_event(m, s, value, s.e_key + lane, 0, s.c.groups, 1)
+                with m.If(walks):
                     m.next = "WALK"
-                else:
-                    self._conv_lane(m, s, value)
 
-    def _conv_lane(self, m, s, value) -> None:
-        """LANES in a design with conv layers: the lane's first weight row (the entry's
-        key plus the lane's offset, added when the entry was loaded); a conv layer adds
-        where its window starts (and skips an input no window reaches)."""
+    def _conv_lane(self, m, s, value):
+        """LANES in a design with conv layers: the lane's walk loaded (its first weight
+        row the entry's key plus the lane's offset, added when the entry was loaded; a
+        conv layer adds where its window starts); returns whether it walks (not an
+        input no window reaches)."""
         c, st = s.c, s.start
         base = _one_hot_select(s.pick, s.e_bases)
-        with m.If(c.windowed):
-            with m.If(st.visits != 0):
-                self._start_event(m, s, value, base + st.w0, st.a0, st.visits, st.nx)
-                m.next = "WALK"
-        with m.Else():
-            self._start_event(m, s, value, base, 0, c.groups, 1)
-            m.next = "WALK"
+        self._start_event(m, s, value, Mux(c.windowed, base + st.w0, base),
+                          Mux(c.windowed, st.a0, 0), Mux(c.windowed, st.visits, c.groups),
+                          Mux(c.windowed, st.nx, 1))
+        return ~c.windowed | (st.visits != 0)
 
     def _walk_states(self, m, s) -> None:
         """WALK issues one group of the event a cycle (its weights read); a pipeline with
@@ -778,7 +790,7 @@ class SerialCore(CheckedComponent):
                     with m.If(s.layer == i):
                         m.d.sync += count.eq(0)
                 if self.plan.has_conv:
-                    m.d.sync += s.pos.eq(0)
+                    m.d.sync += s.pos.eq(s.c.pos_first)
                 m.next = "SWEEP_READ"
 
     def _window_step(self, m, s) -> None:
@@ -1005,7 +1017,7 @@ class SerialCore(CheckedComponent):
             m.d.sync += [s.key.eq(s.key + p.lanes), s.b_addr.eq(s.b_addr + p.lanes)]
             return
         with m.If(s.pos == c.pos_last):
-            m.d.sync += [s.pos.eq(0), s.key.eq(s.key + c.key_wrap),
+            m.d.sync += [s.pos.eq(c.pos_first), s.key.eq(s.key + c.key_wrap),
                          s.b_addr.eq(s.b_addr + p.lanes)]
         with m.Else():
             m.d.sync += [s.pos.eq(s.pos + 1), s.key.eq(s.key + c.key_pos)]
