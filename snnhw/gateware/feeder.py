@@ -61,9 +61,10 @@ class EventFeeder(wiring.Component):
         held = Signal(16)
         value = Signal(8)
         length = self.cmd.payload.length
+        mine = _registered_type(m, self.cmd.payload, link.EVENTS)
         with m.FSM():
             with m.State("IDLE"):
-                with m.If(self.cmd.valid & (self.cmd.payload.type == link.EVENTS)):
+                with m.If(self.cmd.valid & mine):
                     m.d.sync += addr.eq(0)
                     m.next = "READ"
             # present the three byte addresses on three cycles; the data comes back
@@ -149,16 +150,20 @@ class WeightLoader(wiring.Component):
         with m.If(self.load.en):
             m.d.sync += w_next.eq(w_next + 1)
         m.d.comb += [self.load.data.eq(word), self.load.layer.eq(cmd.w_layer)]
+        mine = _registered_type(m, cmd, link.WEIGHTS)
+        # the frame's end, a flip-flop set as the address moves onto it (the receiver
+        # passes no WEIGHTS frame without a word: the header is never its end)
+        at_end = Signal()
         with m.FSM():
             with m.State("IDLE"):
-                with m.If(self.cmd.valid & (cmd.type == link.WEIGHTS)):
-                    m.d.sync += [addr.eq(hdr), w_next.eq(cmd.w_start)]
+                with m.If(self.cmd.valid & mine):
+                    m.d.sync += [addr.eq(hdr), w_next.eq(cmd.w_start), at_end.eq(0)]
                     m.next = "A"
             # one payload byte per four cycles (its address, then three cycles to its
             # data: BufferReadPort); every WEIGHT_WORD_BYTES bytes (little-endian) are
             # one word, written at once
             with m.State("A"):
-                with m.If(addr == cmd.length):
+                with m.If(at_end):
                     m.d.comb += self.cmd.ready.eq(1)
                     m.next = "IDLE"
                 with m.Else():
@@ -171,8 +176,17 @@ class WeightLoader(wiring.Component):
                 pos = addr[:wb.bit_length() - 1]      # (hdr + byte of the word) % wb
                 with m.If(Cat(*[pos == (hdr + b) % wb for b in range(nb)]).any()):
                     m.d.sync += word.eq(Cat(word[8:], rdata))
-                m.d.sync += addr.eq(addr + 1)
+                m.d.sync += [addr.eq(addr + 1), at_end.eq(addr + 1 == cmd.length)]
                 with m.If(pos == (hdr + wb - 1) % wb):
                     m.d.sync += self.load.en.eq(1)
                 m.next = "A"
         return m
+
+
+def _registered_type(m, cmd, frame_type: int) -> Signal:
+    """Whether the command is of ``frame_type``, a flip-flop: the type is set as the
+    frame's second byte arrives, long before the command is handed on, so that no
+    compare sits in front of the consumer's state."""
+    mine = Signal(name=f"is_type_{frame_type}")
+    m.d.sync += mine.eq(cmd.type == frame_type)
+    return mine
