@@ -159,10 +159,10 @@ def throughput(net, x, lanes: str, core: str, work: Path) -> dict:
 
 
 def build_one(net_path: Path, board: str, lanes: str, core: str, seed: int, clock: float,
-              out: Path) -> dict:
+              out: Path, weights: str | None = None) -> dict:
     cmd = [sys.executable, "-m", "snnhw", "build", str(net_path), "--board", board,
            "--lanes", lanes, "--core", core, "--clock-mhz", str(clock), "--seed", str(seed),
-           "-o", str(out), "--json"]
+           "-o", str(out), "--json", *(["--weights", weights] if weights else [])]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode not in (0, 1) or not r.stdout.strip():
         last = (r.stderr.strip().splitlines() or ["no output"])[-1]

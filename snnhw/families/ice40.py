@@ -74,9 +74,9 @@ class _ICE40(Family):
     report = ReportNames(lc=("ICESTORM_LC",), bram=("ICESTORM_RAM",), dsp=("ICESTORM_DSP",),
                          io=("SB_IO",), luts=("SB_LUT4",), ff_prefixes=("SB_DFF",),
                          spram=("ICESTORM_SPRAM",), dsp_cells=("SB_MAC16",))
-    #: Non-negative least squares over 12 iCEBreaker builds (``snnboards.estimate``'s
-    #: ``LC_CALIBRATION``): within 12 % leave-one-out
-    logic = LogicModel(827, 437, 7.94, 14.93, 19.4)
+    #: Non-negative least squares over 14 iCEBreaker designs (``snnboards.estimate``'s
+    #: ``LC_CALIBRATION``, ``bench/lc_fit.py``)
+    logic = LogicModel(397.99, 491.44, 9.2, 9.27, 14.11)
     #: a bank register per block RAM pair cost the serial digits design 184 of its
     #: flip-flops; the UP5K's clock leaves the select time after the block RAM
     weight_bank_registers = False

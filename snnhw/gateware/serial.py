@@ -902,6 +902,10 @@ class SerialCore(CheckedComponent):
             with m.State(f"SWEEP_FLUSH{n}"):
                 m.d.comb += sweeping.eq(1)
                 m.next = f"SWEEP_FLUSH{n + 1}" if n < 4 else "SWEEP_WRITE"
+        # whether the swept group is the layer's last, a flip-flop (the group and the
+        # layer's constants hold for the sweep's lanes and flush before SWEEP_WRITE)
+        group_last = Signal()
+        m.d.sync += group_last.eq(s.group == s.c.g_last)
         with m.State("SWEEP_WRITE"):
             m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(0)]
             with m.If(~s.last_layer & words.fired):
@@ -915,7 +919,7 @@ class SerialCore(CheckedComponent):
                 self._keep_for_replay(m, s, words)
             m.d.sync += [s.group.eq(s.group + 1), s.m_addr.eq(s.m_addr + P), words.fired.eq(0)]
             self._sweep_key(m, s)
-            with m.If(s.group == s.c.g_last):
+            with m.If(group_last):
                 m.next = "LAYER_DONE"
             with m.Else():
                 m.next = "SWEEP_READ"
@@ -999,10 +1003,16 @@ class SerialCore(CheckedComponent):
                               fired=Signal(name="group_fired"))
         new_u = Mux(s.last_step, 0, Mux(s.c.soft, v_2 - fired_r,
                                          Mux(s_r != 0, 0, v_2)))[:p.u_bits]
+        # the lane's membrane written back a cycle later, from registers (the reset's
+        # subtract ends in a flip-flop, not at the memory; nothing reads the word again
+        # this step)
+        mw_en = Signal(name="m_write")
+        mw_addr = Signal.like(s.m_wr.addr, name="m_write_addr", reset_less=True)
+        mw_data = Signal.like(s.m_wr.data, name="m_write_data", reset_less=True)
+        m.d.sync += [mw_en.eq(v2 & s.c.fires), mw_addr.eq(s.m_addr + n2), mw_data.eq(new_u)]
+        with m.If(mw_en):
+            m.d.comb += [s.m_wr.en.eq(1), s.m_wr.addr.eq(mw_addr), s.m_wr.data.eq(mw_data)]
         with m.If(v2):
-            # the lane's membrane written back (nothing reads it again this step)
-            m.d.comb += [s.m_wr.en.eq(s.c.fires), s.m_wr.addr.eq(s.m_addr + n2),
-                         s.m_wr.data.eq(new_u)]
             m.d.sync += out.spikes.eq(Cat(out.spikes[p.spike_bits:], s_r[:p.spike_bits]))
             with m.If(s_r != 0):
                 m.d.sync += out.fired.eq(1)

@@ -244,3 +244,17 @@ def test_link_rate_times_the_uart_path_and_the_inference(tmp_path):
     assert res["inference_only_per_s"] > rate["inferences_per_s"] and rate["link_share"] > 1
     # the bytes the host sent: its own frames of the sample, as the protocol packs them
     assert rate["host_bytes_per_sample"] > 6 * res["frames_per_sample"]
+
+
+def test_lc_fit_builds_the_designs_of_the_calibration_tables():
+    """bench/lc_fit.py refits each core's logic model to the designs listed beside it
+    (LC_CALIBRATION, SERIAL_LC_CALIBRATION): the same networks, lanes and weight
+    memories, in the same order."""
+    from snnboards.estimate import LC_CALIBRATION, SERIAL_LC_CALIBRATION
+
+    r = subprocess.run([sys.executable, str(BENCH / "lc_fit.py"), "--list"],
+                       capture_output=True, text=True, check=True)
+    designs = json.loads(r.stdout)
+    for core, table in (("pipeline", LC_CALIBRATION), ("serial", SERIAL_LC_CALIBRATION)):
+        assert [(d["network"], d["lanes"], d["weights"]) for d in designs[core]] == \
+            [row[:3] for row in table]

@@ -8,7 +8,18 @@ import pytest
 import torch
 
 from snnboards.build import BuildError, build, synth_options
-from snnboards.estimate import bram_blocks, check_fit, estimate
+from snnboards.estimate import (
+    LC_CALIBRATION,
+    PIPELINE_TERMS,
+    SERIAL_LC_CALIBRATION,
+    SERIAL_LOGIC,
+    SERIAL_TERMS,
+    bram_blocks,
+    check_fit,
+    estimate,
+    lc_features,
+    serial_lc_features,
+)
 from snnboards.platforms import BOARDS, board
 from snnboards.top import BoardTop
 from snnhw.cli import main
@@ -16,7 +27,7 @@ from snnhw.data import load_digits_split
 from snnhw.families import of_platform
 from snnhw.families.ice40 import DENSE_SHARE, MIN_CE_USE
 from snnhw.ir import save
-from snnhw.ir.examples import random_network
+from snnhw.ir.examples import cnn_shaped, random_network
 from snnhw.nn.export import export_model
 from snnhw.nn.train import TrainConfig, train
 
@@ -237,6 +248,47 @@ def test_auto_core_takes_the_pipeline_when_it_fits_else_the_serial_core():
     small = random_network(np.random.default_rng(0), [16, 12, 4])
     e = estimate(small, "icebreaker", lanes=2, core="auto")
     assert e["core"] == "pipeline" and e["core_reason"] == "the pipeline core fits"
+
+
+@pytest.mark.parametrize("core", ["pipeline", "serial"])
+def test_logic_models_are_the_fits_of_their_designs(core):
+    """Each core's iCE40 logic model is the non-negative least-squares fit of the designs
+    listed beside it (to its two decimals), and the terms stored there are the plan's."""
+    from scipy.optimize import nnls
+
+    from snnhw.families.ice40 import ICE40
+
+    if core == "serial":
+        table, model = SERIAL_LC_CALIBRATION, [SERIAL_LOGIC[k] for k in SERIAL_TERMS]
+    else:
+        table, model = LC_CALIBRATION, [getattr(ICE40.logic, k) for k in PIPELINE_TERMS]
+    feats = np.array([row[3] for row in table], dtype=float)
+    cells = np.array([row[4] for row in table], dtype=float)
+    assert np.allclose(nnls(feats, cells)[0], model, atol=0.006)
+    # the 784-128-10 rows' terms, from the seeded networks bench/fmax.py builds
+    w4 = core == "serial"
+    net = random_network(np.random.default_rng(0 if w4 else 7), [784, 128, 10], in_bits=8,
+                         timesteps=4, spike_bits=2, w_bits=4 if w4 else 8, u_bits=16)
+    rows = [r for r in table if r[0].startswith("784-128-10")]
+    assert rows
+    for _, lanes, weights, terms, _cells in rows:
+        assert lc_features(net, "icebreaker", lanes=int(lanes), weights=weights,
+                           core=core) == terms
+
+
+def test_serial_logic_terms():
+    """The serial model's terms: windowed for a conv layer, loaded for SPRAM weights."""
+    from snnhw.gateware.serial import SerialPlan
+
+    net = random_network(np.random.default_rng(0), [784, 128, 10], in_bits=8, timesteps=4,
+                         spike_bits=2, w_bits=4, u_bits=16)
+    plan = SerialPlan(net, 4, "spram")
+    # lanes x (the accumulator, two 16-bit membranes, a 4-bit weight)
+    lane_bits = 4 * (plan.acc_width + 2 * 16 + 4)
+    assert serial_lc_features(plan) == (1, lane_bits, 0, 1)
+    assert serial_lc_features(SerialPlan(net, 4)) == (1, lane_bits, 0, 0)
+    cnn = cnn_shaped("mnist1d-cnn", 5)
+    assert serial_lc_features(SerialPlan(cnn, 2))[2:] == (1, 0)
 
 
 def test_serial_core_weights_go_to_spram_all_or_none():
