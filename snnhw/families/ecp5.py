@@ -14,7 +14,8 @@ import math
 from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import io
 
-from .base import ClockError, Family, LogicModel, PLLConfig, ReportNames
+from .base import ClockError, Family, PLLConfig, ReportNames
+from .ice40 import ICE40
 
 __all__ = ["ECP5", "DP16KD_SHAPES", "dp16kd_shape", "dp16kd_units", "uses_dp16kd",
            "dp16kd_initvals", "dp16kd", "pll_ecp5"]
@@ -164,9 +165,9 @@ class _ECP5(Family):
     report = ReportNames(lc=("TRELLIS_COMB",), bram=("DP16KD",), dsp=("MULT18X18D", "ALU54B"),
                          io=("TRELLIS_IO",), luts=("LUT4",), ff_prefixes=("TRELLIS_FF",),
                          dsp_cells=("MULT18X18D", "ALU54B"))
-    # the iCE40 model's coefficients (not refitted to ECP5 builds: TRELLIS_COMB counts
-    # LUTs and carries, close to the iCE40's logic cells on these designs)
-    logic = LogicModel(827, 437, 7.94, 14.93, 19.4)
+    # the iCE40 model (not refitted to ECP5 builds: TRELLIS_COMB counts LUTs and
+    # carries, close to the iCE40's logic cells on these designs)
+    logic = ICE40.logic
 
     def builds_rom(self, depth, width):
         return dp16kd_units(depth, width) if uses_dp16kd(depth, width) else None

@@ -13,10 +13,13 @@ passes the design clock to nextpnr (``--freq``).
 
 from __future__ import annotations
 
+import dataclasses
+
 from amaranth.hdl import Const, Instance, Module
 from amaranth.lib import io
 
 from .base import ClockError, Family, LogicModel, PLLConfig, ReportNames
+from .ice40 import ICE40
 
 __all__ = ["GOWIN", "pll_gowin", "PLL_LIMITS", "LC_CALIBRATION", "LOGIC_SCALE"]
 
@@ -29,17 +32,27 @@ PLL_LIMITS = {
 }
 ODIV = (2, 4, 8, 16, 32, 48, 64, 80, 96, 112, 128)
 
-#: Gowin builds against the iCE40 logic model (``bench/fmax.py``, seed 1..3, 100 MHz):
-#: board, network, lanes, LUT4 + ALU cells nextpnr placed, the iCE40 model's value
+#: Gowin builds (``bench/fmax.py``, seed 1, 100 MHz): board, network, lanes, the
+#: pipeline model's terms (``snnboards.estimate.pipeline_lc_features``), LUT4 + ALU
+#: cells nextpnr placed
 LC_CALIBRATION = (
-    ("tang_nano_9k", "digits 64-128-10, w8", "2,1", 3115, 2806),
-    ("tang_primer_20k", "digits 64-128-10, w8", "2,1", 3145, 2806),
-    ("tang_nano_9k", "256x256, 4-bit weights", "8", 3629, 3139),
-    ("tang_primer_20k", "256x256, 4-bit weights", "8", 3729, 3139),
+    ("tang_nano_9k", "digits", "2,1", (1, 2, 94, 24, 0), 2961),
+    ("tang_primer_20k", "digits", "2,1", (1, 2, 94, 24, 0), 3017),
+    ("tang_nano_9k", "256x256", "8", (1, 1, 176, 32, 0), 3484),
+    ("tang_primer_20k", "256x256", "8", (1, 1, 176, 32, 0), 3522),
 )
-#: the least-squares scale of the iCE40 model over :data:`LC_CALIBRATION` (1.147)
-LOGIC_SCALE = round(sum(b * m for *_, b, m in LC_CALIBRATION)
-                    / sum(m * m for *_, _b, m in LC_CALIBRATION), 3)
+
+
+def _ice40_cells(terms) -> float:
+    """The iCE40 pipeline model's cells for a design's terms."""
+    return sum(getattr(ICE40.logic, k) * f
+               for k, f in zip(("base", "layer", "state_bit", "weight_bit", "conv_addr_bit"),
+                               terms))
+
+
+#: the least-squares scale of the iCE40 model over :data:`LC_CALIBRATION`
+LOGIC_SCALE = round(sum(b * _ice40_cells(t) for *_, t, b in LC_CALIBRATION)
+                    / sum(_ice40_cells(t) ** 2 for *_, t, _b in LC_CALIBRATION), 3)
 
 
 def pll_gowin(f_in: float, f_out: float, device: str) -> PLLConfig:
@@ -127,8 +140,9 @@ class _Gowin(Family):
                          dsp_cells=("MULT9X9", "MULT18X18", "MULT36X36", "MULTALU18X18",
                                     "MULTALU36X18", "MULTADDALU18X18", "ALU54D"))
     #: the iCE40 model (nextpnr's LUT4 + ALU cells against iCE40 logic cells) times
-    #: :data:`LOGIC_SCALE`, fitted to 4 builds (:data:`LC_CALIBRATION`): within 4 %
-    logic = LogicModel(*(LOGIC_SCALE * c for c in (827, 437, 7.94, 14.93, 19.4)))
+    #: :data:`LOGIC_SCALE`, fitted to 4 builds (:data:`LC_CALIBRATION`)
+    logic = LogicModel(*(LOGIC_SCALE * getattr(ICE40.logic, f.name)
+                         for f in dataclasses.fields(LogicModel)))
 
     def matches(self, platform_family):
         return platform_family.startswith("GW")
