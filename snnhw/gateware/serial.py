@@ -173,7 +173,9 @@ class SerialPlan:
 
     def _keys(self) -> None:
         """What a swept group tells the next layer. Its entry in the spike memory holds a
-        key (and its position); lane ``k``'s input index there is ``key + k * stride``.
+        key (and, a conv layer next, the walk-start row of its position,
+        ``pos_first`` plus the position: :meth:`_starts`); lane ``k``'s input index
+        there is ``key + k * stride``.
         For a dense layer next, the key is the flat index of the group's lane 0
         (``gc * lanes * positions + position``; ``stride = positions``); for a conv
         layer next, the weight offset of the group's first channel (``gc * lanes *
