@@ -287,6 +287,22 @@ def test_gowin_scale_rows_have_the_terms_of_the_ice40_designs():
         assert abs(gowin.LOGIC_SCALE * gowin._ice40_cells(terms) - cells) <= 0.05 * cells
 
 
+def test_gowin_serial_scale_fits_its_builds():
+    """The serial core's Gowin scale: within 15 % of each Gowin build; the 784-128-10
+    row's terms are the estimate's on that board (weights in BSRAM: not loaded)."""
+    from snnboards.estimate import GOWIN_SERIAL_LC_CALIBRATION, SERIAL_LOGIC_SCALE, _serial_model
+
+    scale = SERIAL_LOGIC_SCALE["gowin"]
+    for *_, terms, cells in GOWIN_SERIAL_LC_CALIBRATION:
+        assert abs(scale * _serial_model(terms) - cells) <= 0.15 * cells
+    net = random_network(np.random.default_rng(0), [784, 128, 10], in_bits=8, timesteps=4,
+                         spike_bits=2, w_bits=4, u_bits=16)
+    (row,) = [r for r in GOWIN_SERIAL_LC_CALIBRATION if r[1] == "784-128-10-w4"]
+    assert lc_features(net, row[0], lanes=int(row[2]), core="serial") == row[3]
+    e = estimate(net, row[0], lanes=4, core="serial")
+    assert e["lc"] == round(scale * _serial_model(row[3]))
+
+
 def test_serial_logic_terms():
     """The serial model's terms: windowed for a conv layer, loaded for SPRAM weights."""
     from snnhw.gateware.serial import SerialPlan
