@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnhw.families import family as get_family
+from snnhw.families.gowin import GOWIN
 from snnhw.families.ice40 import ICE40
 from snnhw.gateware import cycles
 from snnhw.gateware.cores import CORES, serial_lanes
@@ -395,7 +396,7 @@ def _serial_model(terms) -> float:
 #: the serial model's scale per family where it is not the pipeline model's: the
 #: least-squares scale over the builds above (Gowin: within 14 % of each)
 SERIAL_LOGIC_SCALE = {
-    "gowin": round(sum(b * _serial_model(t) for *_, t, b in GOWIN_SERIAL_LC_CALIBRATION)
+    GOWIN.name: round(sum(b * _serial_model(t) for *_, t, b in GOWIN_SERIAL_LC_CALIBRATION)
                    / sum(_serial_model(t) ** 2 for *_, t, _b in GOWIN_SERIAL_LC_CALIBRATION), 3),
 }
 

@@ -291,8 +291,9 @@ def test_gowin_serial_scale_fits_its_builds():
     """The serial core's Gowin scale: within 15 % of each Gowin build; the 784-128-10
     row's terms are the estimate's on that board (weights in BSRAM: not loaded)."""
     from snnboards.estimate import GOWIN_SERIAL_LC_CALIBRATION, SERIAL_LOGIC_SCALE, _serial_model
+    from snnhw.families.gowin import GOWIN
 
-    scale = SERIAL_LOGIC_SCALE["gowin"]
+    scale = SERIAL_LOGIC_SCALE[GOWIN.name]
     for *_, terms, cells in GOWIN_SERIAL_LC_CALIBRATION:
         assert abs(scale * _serial_model(terms) - cells) <= 0.15 * cells
     net = random_network(np.random.default_rng(0), [784, 128, 10], in_bits=8, timesteps=4,
