@@ -80,11 +80,13 @@ def current(core: str) -> dict:
     return {k: getattr(ICE40.logic, k) for k in PIPELINE_TERMS}
 
 
-def load(name: str) -> ir.Network:
+def load(name: str) -> tuple[ir.Network, str]:
+    """The network and where its weights come from."""
     if name == "digits-w4":
         return random_network(np.random.default_rng(1), [64, 128, 10], in_bits=5, timesteps=4,
-                              spike_bits=2, w_bits=4, name="digits-w4")
-    return network(name, NET_PATHS.get(name))[0]
+                              spike_bits=2, w_bits=4, name="digits-w4"), "seeded"
+    net, _, source = network(name, NET_PATHS.get(name))
+    return net, source
 
 
 def packed_cells(job) -> int:
@@ -116,19 +118,17 @@ def fit(features: np.ndarray, cells: np.ndarray) -> np.ndarray:
 
 def run_core(core: str, work: Path, jobs: int) -> dict:
     designs = DESIGNS[core]
-    paths, sources = {}, {}
+    nets, paths, sources = {}, {}, {}
     for name, _, _ in designs:
         if name not in paths:
-            net = load(name)
-            paths[name] = ir.save(net, work / f"{name}.snn")
-            sources[name] = ("seeded" if name == "digits-w4"
-                             else network(name, NET_PATHS.get(name))[2])
+            nets[name], sources[name] = load(name)
+            paths[name] = ir.save(nets[name], work / f"{name}.snn")
     nextpnr = tool("NEXTPNR_ICE40")
     todo = [(str(paths[n]), p, w, core, str(work / f"{core}-{n}-{p.replace(',', '_')}-{w}"),
              nextpnr) for n, p, w in designs]
     with ProcessPoolExecutor(jobs) as pool:
         cells = np.array(list(pool.map(packed_cells, todo)), dtype=float)
-    feats = np.array([lc_features(ir.load(paths[n]), "icebreaker", lanes=[int(v) for v in
+    feats = np.array([lc_features(nets[n], "icebreaker", lanes=[int(v) for v in
                                   p.split(",")] if "," in p else int(p), weights=w,
                                   core=core) for n, p, w in designs], dtype=float)
     terms = SERIAL_TERMS if core == "serial" else PIPELINE_TERMS
@@ -160,6 +160,8 @@ def main(argv=None) -> int:
     ap.add_argument("--list", action="store_true",
                     help="print the designs it would build (JSON) and stop")
     args = ap.parse_args(argv)
+    if args.jobs < 1:
+        ap.error(f"--jobs must be at least 1, got {args.jobs}")
     cores = ["pipeline", "serial"] if args.core == "both" else [args.core]
     if args.list:
         print(json.dumps({c: [{"network": n, "lanes": p, "weights": w}

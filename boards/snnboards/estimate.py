@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnhw.families import family as get_family
+from snnhw.families.base import LogicModel, fit_scale
 from snnhw.families.gowin import GOWIN
 from snnhw.families.ice40 import ICE40
 from snnhw.gateware import cycles
@@ -238,7 +239,7 @@ LC_CALIBRATION = (
 
 #: the terms of a :class:`~snnhw.families.base.LogicModel`, in the order
 #: :func:`pipeline_lc_features` gives what they multiply
-PIPELINE_TERMS = ("base", "layer", "state_bit", "weight_bit", "conv_addr_bit")
+PIPELINE_TERMS = LogicModel.terms()
 
 
 def pipeline_lc_features(plan) -> tuple[int, ...]:
@@ -276,8 +277,7 @@ def _logic_cells(plan, model) -> int:
     """The family's linear ``model`` (:class:`~snnhw.families.base.LogicModel`) in the
     plan's widths, lanes and layers (:func:`pipeline_lc_features`); an estimate (iCE40:
     within a few % of the builds in :data:`LC_CALIBRATION`)."""
-    return round(sum(getattr(model, k) * f
-                     for k, f in zip(PIPELINE_TERMS, pipeline_lc_features(plan))))
+    return round(model.cells(pipeline_lc_features(plan)))
 
 
 def _guess_events(net: Network, density: float) -> np.ndarray:
@@ -396,8 +396,7 @@ def _serial_model(terms) -> float:
 #: the serial model's scale per family where it is not the pipeline model's: the
 #: least-squares scale over the builds above (Gowin: within 14 % of each)
 SERIAL_LOGIC_SCALE = {
-    GOWIN.name: round(sum(b * _serial_model(t) for *_, t, b in GOWIN_SERIAL_LC_CALIBRATION)
-                   / sum(_serial_model(t) ** 2 for *_, t, _b in GOWIN_SERIAL_LC_CALIBRATION), 3),
+    GOWIN.name: fit_scale((b, _serial_model(t)) for *_, t, b in GOWIN_SERIAL_LC_CALIBRATION),
 }
 
 

@@ -14,7 +14,7 @@ name.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from ..errors import SnnhwError
 
@@ -75,6 +75,27 @@ class LogicModel:
     state_bit: float
     weight_bit: float
     conv_addr_bit: float
+
+    @classmethod
+    def terms(cls) -> tuple[str, ...]:
+        """The coefficients' names, in the order a design's terms are given."""
+        return tuple(f.name for f in fields(cls))
+
+    def cells(self, terms) -> float:
+        """The model's cells for a design's ``terms`` (what each coefficient multiplies,
+        in :meth:`terms` order: ``snnboards.estimate.pipeline_lc_features``)."""
+        return sum(getattr(self, k) * t for k, t in zip(self.terms(), terms, strict=True))
+
+    def scaled(self, scale: float) -> LogicModel:
+        """Every coefficient times ``scale``."""
+        return LogicModel(*(scale * getattr(self, k) for k in self.terms()))
+
+
+def fit_scale(pairs) -> float:
+    """The least-squares scale ``s`` of a model over ``(built, model)`` pairs (``built ~
+    s * model``), to three decimals."""
+    pairs = list(pairs)
+    return round(sum(b * m for b, m in pairs) / sum(m * m for _, m in pairs), 3)
 
 
 class Family:

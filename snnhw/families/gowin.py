@@ -13,12 +13,10 @@ passes the design clock to nextpnr (``--freq``).
 
 from __future__ import annotations
 
-import dataclasses
-
 from amaranth.hdl import Const, Instance, Module
 from amaranth.lib import io
 
-from .base import ClockError, Family, LogicModel, PLLConfig, ReportNames
+from .base import ClockError, Family, PLLConfig, ReportNames, fit_scale
 from .ice40 import ICE40
 
 __all__ = ["GOWIN", "pll_gowin", "PLL_LIMITS", "LC_CALIBRATION", "LOGIC_SCALE"]
@@ -42,17 +40,8 @@ LC_CALIBRATION = (
     ("tang_primer_20k", "256x256", "8", (1, 1, 176, 32, 0), 3522),
 )
 
-
-def _ice40_cells(terms) -> float:
-    """The iCE40 pipeline model's cells for a design's terms."""
-    return sum(getattr(ICE40.logic, k) * f
-               for k, f in zip(("base", "layer", "state_bit", "weight_bit", "conv_addr_bit"),
-                               terms))
-
-
 #: the least-squares scale of the iCE40 model over :data:`LC_CALIBRATION`
-LOGIC_SCALE = round(sum(b * _ice40_cells(t) for *_, t, b in LC_CALIBRATION)
-                    / sum(_ice40_cells(t) ** 2 for *_, t, _b in LC_CALIBRATION), 3)
+LOGIC_SCALE = fit_scale((b, ICE40.logic.cells(t)) for *_, t, b in LC_CALIBRATION)
 
 
 def pll_gowin(f_in: float, f_out: float, device: str) -> PLLConfig:
@@ -141,8 +130,7 @@ class _Gowin(Family):
                                     "MULTALU36X18", "MULTADDALU18X18", "ALU54D"))
     #: the iCE40 model (nextpnr's LUT4 + ALU cells against iCE40 logic cells) times
     #: :data:`LOGIC_SCALE`, fitted to 4 builds (:data:`LC_CALIBRATION`)
-    logic = LogicModel(*(LOGIC_SCALE * getattr(ICE40.logic, f.name)
-                         for f in dataclasses.fields(LogicModel)))
+    logic = ICE40.logic.scaled(LOGIC_SCALE)
 
     def matches(self, platform_family):
         return platform_family.startswith("GW")

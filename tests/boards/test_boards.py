@@ -25,7 +25,7 @@ from snnboards.top import BoardTop
 from snnhw.cli import main
 from snnhw.data import load_digits_split
 from snnhw.families import of_platform
-from snnhw.families.ice40 import DENSE_SHARE, MIN_CE_USE
+from snnhw.families.ice40 import DENSE_SHARE, ICE40, MIN_CE_USE
 from snnhw.ir import save
 from snnhw.ir.examples import cnn_shaped, random_network
 from snnhw.nn.export import export_model
@@ -256,8 +256,6 @@ def test_logic_models_are_the_fits_of_their_designs(core):
     listed beside it (to its two decimals), and the terms stored there are the plan's."""
     from scipy.optimize import nnls
 
-    from snnhw.families.ice40 import ICE40
-
     if core == "serial":
         table, model = SERIAL_LC_CALIBRATION, [SERIAL_LOGIC[k] for k in SERIAL_TERMS]
     else:
@@ -284,7 +282,7 @@ def test_gowin_scale_rows_have_the_terms_of_the_ice40_designs():
     ice40 = {(r[0], r[1]): r[3] for r in LC_CALIBRATION}
     for _, name, lanes, terms, cells in gowin.LC_CALIBRATION:
         assert ice40[(name, lanes)] == terms
-        assert abs(gowin.LOGIC_SCALE * gowin._ice40_cells(terms) - cells) <= 0.05 * cells
+        assert abs(gowin.LOGIC_SCALE * ICE40.logic.cells(terms) - cells) <= 0.05 * cells
 
 
 def test_gowin_serial_scale_fits_its_builds():
