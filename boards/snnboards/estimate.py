@@ -347,9 +347,10 @@ def _estimate_serial(net: Network, spec, lanes: int, density: float, clk_hz: flo
 #: offsets, the walk-start memory) + ``loaded`` when the host loads the weights
 #: (WEIGHTS frames: the weight loader, the range checks, the store's write path). A
 #: non-negative least-squares fit to the iCEBreaker builds in
-#: :data:`SERIAL_LC_CALIBRATION` (``bench/serial_lc.py`` builds them and refits):
+#: :data:`SERIAL_LC_CALIBRATION` (``bench/lc_fit.py`` packs them and refits):
 #: within 1.6 % of each; each predicted by a fit to the other nine within 2.7 %.
-#: Other families scale it as their pipeline model does.
+#: Other families scale it as their pipeline model does, or by
+#: :data:`SERIAL_LOGIC_SCALE` (Gowin).
 SERIAL_LOGIC = {"base": 1454.1, "lane_bit": 2.32, "windowed": 771.78, "loaded": 137.88}
 #: the designs: the ``bench/fmax.py`` network, lanes, the weights option, the model's
 #: terms (:func:`serial_lc_features`), logic cells nextpnr packed (with the host link,
