@@ -457,7 +457,10 @@ class SerialCore(CheckedComponent):
         # the neuron's constants
         s.t_k = table([ly.k for ly in net.layers], range(p.u_bits))
         s.t_off = table([ly.fire_offset for ly in net.layers], unsigned(p.u_bits))
-        s.t_smax = table([ly.s_max for ly in net.layers], unsigned(8))
+        # a spike is at most the largest s_max: no wider (x >> k below is cut to it),
+        # but as wide as a spike word's lane
+        s.smax_bits = max([p.spike_bits] + [ly.s_max.bit_length() for ly in net.layers])
+        s.t_smax = table([ly.s_max for ly in net.layers], unsigned(s.smax_bits))
         # (s_max + 1) << k: the least v + fire_offset that fires s_max; s_max << k; the
         # k low bits (the fire and reset need no second shifter, docs/arithmetic.md:
         # s << k is v + fire_offset with its k low bits cleared, or s_max << k)
@@ -995,7 +998,7 @@ class SerialCore(CheckedComponent):
         # stage 3: the spike and s << k
         v2, n2 = Signal(name="sweep_v2_valid"), Signal.like(n1, name="lane2")
         v_2 = Signal.like(v_r, name="v2")
-        s_r = Signal(8, name="spike")
+        s_r = Signal(s.smax_bits, name="spike")
         fired_r = Signal(signed(p.u_bits + 2), name="fired")
         spike, fired = self._fire(m, s, v_r)
         m.d.sync += [v2.eq(vb), n2.eq(nb), v_2.eq(v_r), s_r.eq(spike),
@@ -1077,8 +1080,9 @@ class SerialCore(CheckedComponent):
         m.d.comb += x.eq(v + s.c.off)
         low = x < 0
         high = v >= s.c.lim_v           # x >= (s_max + 1) << k, beside the add
-        spike = Signal(8, name="s")
-        m.d.comb += spike.eq(Mux(low, 0, Mux(high, s.c.smax, x >> s.c.k)))
+        # (below the limit, x >> k is at most s_max: its low bits are all of it)
+        spike = Signal(s.smax_bits, name="s")
+        m.d.comb += spike.eq(Mux(low, 0, Mux(high, s.c.smax, (x >> s.c.k)[:s.smax_bits])))
         fired = Signal(signed(p.u_bits + 2), name="sk")      # s << k, below 2 ** (u_bits + 1)
         m.d.comb += fired.eq(Mux(low, 0, Mux(high, s.c.smaxk, x & ~s.c.low)))
         return spike, fired
@@ -1144,7 +1148,12 @@ def _product_terms(w, w_bits: int, value, value_bits: int) -> list:
         ws = w.as_signed()
         return [Mux(value[b], ws << b, 0) for b in range(value_bits)]
     terms = [Mux(w[b], value << b, 0) for b in range(w_bits - 1)]
-    return [*terms, -Mux(w[w_bits - 1], value << (w_bits - 1), 0)]
+    sign = Mux(w[w_bits - 1], value << (w_bits - 1), 0)
+    if not terms:
+        return [-sign]
+    # the sign bit's term subtracted from the term beside it: one subtract, not a
+    # negation and an add
+    return [*terms[:-1], terms[-1] - sign]
 
 
 def _lowest_one_hot(mask):
