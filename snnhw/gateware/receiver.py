@@ -113,8 +113,9 @@ class FrameReceiver(wiring.Component):
         m.submodules.crc = rx_crc = crc.catalog.CRC16_XMODEM().create()
         f = SimpleNamespace(w=w, crc=rx_crc, cmd=self.cmd.payload, byte=self.rx.payload,
                             take=self.rx.valid, count=Signal(16), mod3=Signal(2),
-                            got_crc=Signal(16), last=Signal(16),
-                            head=Signal(link.WEIGHT_HEADER_BYTES))
+                            crc_lo_ok=Signal(), crc_ok=Signal(), w_end=Signal(17),
+                            count_next=Signal(17), head=Signal(link.WEIGHT_HEADER_BYTES))
+        m.d.comb += f.count_next.eq(f.count + 1)
         m.d.comb += [self.rx.ready.eq(1), rx_crc.data.eq(f.byte)]
         f.expired = self._quiet_timer(m, f.take)
         # the reply and the clear pulse leave from registers (the clear fans out to every
@@ -173,20 +174,18 @@ class FrameReceiver(wiring.Component):
 
     def _registered_checks(self, m, f) -> SimpleNamespace:
         """The checks of CHECK, registered (in SETTLE, when every operand is final), so
-        that no compare sits in front of the state register; a WEIGHTS frame's end of
-        range settles during the CRC bytes."""
+        that no compare sits in front of the state register (a WEIGHTS frame's end of
+        range is counted in PAYLOAD, the CRC compared in CRC0 and CRC1)."""
         cmd, max_bytes = f.cmd, self.buffer.depth
         wb, hdr = link.WEIGHT_WORD_BYTES, link.WEIGHT_HEADER_BYTES
-        c = SimpleNamespace(w_end=Signal(17), w_range_ok=Signal(), crc_ok=Signal(),
+        c = SimpleNamespace(w_end=f.w_end, w_range_ok=Signal(), crc_ok=f.crc_ok,
                             ev_len_bad=Signal(), w_len_bad=Signal(), is_events=Signal(),
                             is_clear=Signal(), is_weights=Signal())
-        m.d.sync += c.w_end.eq(cmd.w_start + ((cmd.length - hdr) >> (wb.bit_length() - 1)))
         m.d.sync += c.w_range_ok.eq(Cat(*[(cmd.w_layer == k) & (c.w_end <= depth)
                                           for k, depth in self.weight_depths.items()]).any())
         m.d.sync += [
             c.is_events.eq(cmd.type == link.EVENTS), c.is_clear.eq(cmd.type == link.CLEAR),
             c.is_weights.eq(cmd.type == link.WEIGHTS),
-            c.crc_ok.eq(f.got_crc == f.crc.crc),
             c.ev_len_bad.eq((cmd.length > max_bytes) | (f.mod3 != 0)),
             c.w_len_bad.eq((cmd.length > max_bytes) | (cmd.length < hdr + wb)
                            | (cmd.length[:wb.bit_length() - 1] != hdr % wb)),
@@ -240,7 +239,7 @@ class FrameReceiver(wiring.Component):
             with m.If(take):
                 m.d.comb += f.crc.valid.eq(1)
                 m.d.sync += [cmd.length[8:].eq(byte), f.count.eq(0), f.mod3.eq(0),
-                             f.last.eq(Cat(cmd.length[:8], byte) - 1), f.head.eq(1)]
+                             f.head.eq(1)]
                 with m.If(Cat(cmd.length[:8], byte) == 0):
                     m.next = "CRC0"
                 with m.Else():
@@ -256,7 +255,7 @@ class FrameReceiver(wiring.Component):
             with m.If(f.take):
                 m.d.comb += [f.crc.valid.eq(1), f.w.addr.eq(count), f.w.data.eq(byte),
                              f.w.en.eq(count < self.buffer.depth)]
-                m.d.sync += [count.eq(count + 1), f.mod3.eq(Mux(f.mod3 == 2, 0, f.mod3 + 1))]
+                m.d.sync += [count.eq(f.count_next), f.mod3.eq(Mux(f.mod3 == 2, 0, f.mod3 + 1))]
                 # a WEIGHTS frame's header (layer, -, address), placed by `head`: a
                 # one-hot bit per header byte, shifted per byte (no compare on `count`
                 # in front of the enables)
@@ -265,15 +264,26 @@ class FrameReceiver(wiring.Component):
                                   (3, cmd.w_start[8:])):
                     with m.If(f.head[k]):
                         m.d.sync += target.eq(byte)
-                with m.If(count == f.last):
+                # a WEIGHTS frame's end of range (first word plus words), counted as the
+                # words arrive: from the first word's address, one more at each word's
+                # last byte (no add of the length: the checks see it at the frame's end)
+                wb, hdr = link.WEIGHT_WORD_BYTES, link.WEIGHT_HEADER_BYTES
+                with m.If(f.head[2]):
+                    m.d.sync += f.w_end.eq(byte)
+                with m.Elif(f.head[3]):
+                    m.d.sync += f.w_end[8:].eq(byte)
+                with m.Elif(count[:wb.bit_length() - 1] == (hdr + wb - 1) % wb):
+                    m.d.sync += f.w_end.eq(f.w_end + 1)
+                with m.If(f.count_next[:16] == cmd.length):
                     m.next = "CRC0"
             with m.Elif(f.expired):
                 f.reply(ErrorCode.CUT_OFF)
-        for state, nxt, half in (("CRC0", "CRC1", f.got_crc[:8]),
-                                 ("CRC1", "SETTLE", f.got_crc[8:])):
+        # the CRC's bytes compared as they arrive (the CRC holds: they do not enter it)
+        for state, nxt, ok, half in (("CRC0", "CRC1", f.crc_lo_ok, f.crc.crc[:8]),
+                                     ("CRC1", "SETTLE", f.crc_ok, f.crc.crc[8:])):
             with m.State(state):
                 with m.If(f.take):
-                    m.d.sync += half.eq(byte)
+                    m.d.sync += ok.eq((byte == half) & (f.crc_lo_ok if state == "CRC1" else 1))
                     m.next = nxt
                 with m.Elif(f.expired):
                     f.reply(ErrorCode.CUT_OFF)
