@@ -74,9 +74,12 @@ class LinkedNetwork(wiring.Component):
         # that, timed by a free-running counter alone (no loadable counter: a carry chain
         # with enables that iCE40 placement splits, the slowest path of the design)
         p = max(1, self.err_hold.bit_length() - 1)
+        # (the wrap is the increment's carry out: no compare with all ones)
         pre = Signal(p)
         wrap = Signal()
-        m.d.sync += [pre.eq(pre + 1), wrap.eq(pre == (1 << p) - 1)]
+        pre_next = Signal(p + 1)
+        m.d.comb += pre_next.eq(pre + 1)
+        m.d.sync += [pre.eq(pre_next[:p]), wrap.eq(pre_next[p])]
         phase = Signal(2)   # wraps of `pre` left while lit
         ok, bad = Signal(), Signal()  # registered: no path from the frame checks to the LEDs
         m.d.sync += [ok.eq(link.frame_ok), bad.eq(link.frame_bad)]

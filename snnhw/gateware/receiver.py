@@ -36,6 +36,7 @@ from ..families import of_platform
 from ..protocol import link
 from ..protocol.link import ErrorCode
 from .collision import collision_free_read
+from .compare import at_least, at_most, below
 from .plan import MemorySpec, link_buffer
 
 __all__ = ["FrameReceiver", "BufferReadPort", "command_layout", "reply_layout"]
@@ -169,7 +170,7 @@ class FrameReceiver(wiring.Component):
             m.d.sync += quiet.eq(0)
         with m.Elif(quiet != self.timeout):
             m.d.sync += quiet.eq(quiet + 1)
-        m.d.sync += expired.eq(~take & (quiet >= self.timeout - 1))
+        m.d.sync += expired.eq(~take & at_least(quiet, self.timeout - 1))
         return expired
 
     def _registered_checks(self, m, f) -> SimpleNamespace:
@@ -181,13 +182,13 @@ class FrameReceiver(wiring.Component):
         c = SimpleNamespace(w_end=f.w_end, w_range_ok=Signal(), crc_ok=f.crc_ok,
                             ev_len_bad=Signal(), w_len_bad=Signal(), is_events=Signal(),
                             is_clear=Signal(), is_weights=Signal())
-        m.d.sync += c.w_range_ok.eq(Cat(*[(cmd.w_layer == k) & (c.w_end <= depth)
+        m.d.sync += c.w_range_ok.eq(Cat(*[(cmd.w_layer == k) & at_most(c.w_end, depth)
                                           for k, depth in self.weight_depths.items()]).any())
         m.d.sync += [
             c.is_events.eq(cmd.type == link.EVENTS), c.is_clear.eq(cmd.type == link.CLEAR),
             c.is_weights.eq(cmd.type == link.WEIGHTS),
-            c.ev_len_bad.eq((cmd.length > max_bytes) | (f.mod3 != 0)),
-            c.w_len_bad.eq((cmd.length > max_bytes) | (cmd.length < hdr + wb)
+            c.ev_len_bad.eq(~at_most(cmd.length, max_bytes) | (f.mod3 != 0)),
+            c.w_len_bad.eq(~at_most(cmd.length, max_bytes) | below(cmd.length, hdr + wb)
                            | (cmd.length[:wb.bit_length() - 1] != hdr % wb)),
         ]
         # the verdict on the checks, registered a cycle later (in VERDICT): CHECK acts on
@@ -254,7 +255,7 @@ class FrameReceiver(wiring.Component):
         with m.State("PAYLOAD"):
             with m.If(f.take):
                 m.d.comb += [f.crc.valid.eq(1), f.w.addr.eq(count), f.w.data.eq(byte),
-                             f.w.en.eq(count < self.buffer.depth)]
+                             f.w.en.eq(below(count, self.buffer.depth))]
                 m.d.sync += [count.eq(f.count_next), f.mod3.eq(Mux(f.mod3 == 2, 0, f.mod3 + 1))]
                 # a WEIGHTS frame's header (layer, -, address), placed by `head`: a
                 # one-hot bit per header byte, shifted per byte (no compare on `count`

@@ -74,6 +74,7 @@ from ..protocol.kinds import layer_weight_words
 from ..protocol.words import pack_lanes
 from ..util import signed_bits, signed_range
 from ._checks import CheckedComponent, check_lanes
+from .compare import below
 from .kinds import kind as layer_kind
 from .layouts import event_layout, result_layout
 from .lutram import state_memory
@@ -597,8 +598,8 @@ class SerialCore(CheckedComponent):
         p = self.plan
         top = max(p.acc_words, p.membrane_words) - 1
         with m.State("CLEAR"):
-            m.d.comb += [s.a_wr.en.eq(s.addr < p.acc_words), s.a_wr.addr.eq(s.addr),
-                         s.a_wr.data.eq(0), s.m_wr.en.eq(s.addr < p.membrane_words),
+            m.d.comb += [s.a_wr.en.eq(below(s.addr, p.acc_words)), s.a_wr.addr.eq(s.addr),
+                         s.a_wr.data.eq(0), s.m_wr.en.eq(below(s.addr, p.membrane_words)),
                          s.m_wr.addr.eq(s.addr), s.m_wr.data.eq(0)]
             m.d.sync += s.addr.eq(s.addr + 1)
             with m.If(s.addr == top):
@@ -993,8 +994,15 @@ class SerialCore(CheckedComponent):
         m.d.sync += [va.eq(v1), na.eq(n1), x.eq(ul + cur1)]
         vb, nb = Signal(name="sweep_vb_valid"), Signal.like(n1, name="lane_b")
         v_r = Signal(signed(p.u_bits), name="v")
-        m.d.sync += [vb.eq(va), nb.eq(na),
-                     v_r.eq(Mux(x > s.c.hi, s.c.hi, Mux(x < s.c.lo, s.c.lo, x)))]
+        if len({ly.u_bits for ly in p.net.layers}) == 1:
+            # every layer's range is u_bits': the range checks test the bits above it
+            # (all 0 or all 1 iff x fits), not two compares (carry chains) with it
+            lo, hi = signed_range(p.u_bits)
+            top = x[p.u_bits - 1:]
+            sat = Mux(~x[-1] & top.any(), hi, Mux(x[-1] & ~top.all(), lo, x[:p.u_bits]))
+        else:
+            sat = Mux(x > s.c.hi, s.c.hi, Mux(x < s.c.lo, s.c.lo, x))
+        m.d.sync += [vb.eq(va), nb.eq(na), v_r.eq(sat)]
         # stage 3: the spike and s << k
         v2, n2 = Signal(name="sweep_v2_valid"), Signal.like(n1, name="lane2")
         v_2 = Signal.like(v_r, name="v2")
@@ -1062,10 +1070,11 @@ class SerialCore(CheckedComponent):
         """The last layer's neuron to the readout (not a group's padding lanes): its
         spikes from the spike stage, or its charge ``I`` from the first stage."""
         ro = self.plan.readout
-        neuron = s.key + lane
+        neuron = Signal(len(s.key) + 1, name="readout_neuron")
+        m.d.comb += neuron.eq(s.key + lane)
         r = s.readout.i
         # the payload whatever the valid (no gate in front of the readout's registers)
-        m.d.comb += [r.valid.eq(valid & s.last_layer & (neuron < self.plan.net.n_out)),
+        m.d.comb += [r.valid.eq(valid & s.last_layer & below(neuron, self.plan.net.n_out)),
                      r.payload.group.eq(neuron), r.payload.base.eq(neuron)]
         if ro.fires:
             m.d.comb += r.payload.spikes.eq(value[:ro.spike_bits])
