@@ -92,6 +92,7 @@ CONFIGS = [
     ("board-cnn", "1", "pipeline", ("icebreaker",)),
     ("board-cnn", "8", "pipeline", ("ulx3s", *GOWIN)),
     ("digits", "1", "serial", ALL),
+    ("784-128-10-w4", "2", "serial", ("icebreaker",)),   # the fewest lanes within 1.1 ms
     ("784-128-10-w4", "4", "serial", ALL),
     ("mnist1d-cnn", "4", "serial", ALL),
 ]
