@@ -156,11 +156,17 @@ class SerialPlan:
                                      if i in hidden or self.recurrent[i]])
         self.entries = max([1] + [self.groups[i] for i in hidden])
         self.layer_words = [w.words for w in self.walks]
-        self.w_base = _bases(self.layer_words)
+        # with every layer dense (no replay) and a power-of-two lanes, each layer's
+        # weights start at a multiple of the lanes: an entry's row (key + w_base, the key
+        # a multiple of the lanes) then has zero low bits and lane k's row is that row
+        # OR k, no add (at most lanes - 1 words of padding a layer)
+        self.aligned = (not self.has_conv and not any(self.recurrent)
+                        and P & (P - 1) == 0)
+        self.w_base = _bases(self.layer_words, P if self.aligned else 1)
         # the biases and membranes a neuron a word (the sweep takes a lane a cycle)
         self.b_base = _bases([w.biases * P for w in self.walks])
         self.m_base = _bases([g * P if f else 0 for g, f in zip(self.groups, self.fires)])
-        self.weight_words = sum(self.layer_words)
+        self.weight_words = self.w_base[-1] + self.layer_words[-1]
         self.bias_words = sum(w.biases for w in self.walks) * P
         self.membrane_words = max(1, P * sum(g for g, f in zip(self.groups, self.fires) if f))
         self.acc_words = max(self.groups)
@@ -305,7 +311,8 @@ class SerialPlan:
 
     def weight_init(self) -> list[int]:
         words = []
-        for ly in self.net.layers:
+        for base, ly in zip(self.w_base, self.net.layers):
+            words += [0] * (base - len(words))      # the padding up to the layer's base
             words += layer_weight_words(ly, self.lanes, self.w_bits)
         return words
 
@@ -350,9 +357,11 @@ def _check_loadable(plan: SerialPlan) -> None:
                               f"most {1 << CoreLoadPort.ADDR_WIDTH} (use more lanes)")
 
 
-def _bases(sizes: list[int]) -> list[int]:
+def _bases(sizes: list[int], align: int = 1) -> list[int]:
+    """Where each of ``sizes`` starts, one after another, each at a multiple of ``align``."""
     out, at = [], 0
     for s in sizes:
+        at = -(-at // align) * align
         out.append(at)
         at += s
     return out
@@ -737,7 +746,9 @@ class SerialCore(CheckedComponent):
             if not p.has_conv:      # lane k's index is key + k
                 lane = _one_hot_select(s.pick, [Const(k, range(max(p.lanes, 2)))
                                                 for k in range(p.lanes)])
-                self._start_event(m, s, value, s.e_key + lane, 0, s.c.groups, 1)
+                # (aligned: the row's low bits are zero, lane k's row is row | k)
+                first = (s.e_key | lane) if p.aligned else s.e_key + lane
+                self._start_event(m, s, value, first, 0, s.c.groups, 1)
                 walks = Const(1)
             else:
                 walks = self._conv_lane(m, s, value)
