@@ -19,7 +19,7 @@ words written, or the network cleared), which is the host's flow control.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -72,11 +72,10 @@ class HostLink(CheckedComponent):
         self.max_events, self.timeout = max_events, timeout
         self.receiver = FrameReceiver(max_events=max_events, timeout=timeout,
                                       weight_depths=weight_depths)
-        depth = self.receiver.buffer.depth
-        self.feeder = EventFeeder(n_in=n_in, in_bits=in_bits, buffer_depth=depth)
+        self.feeder = EventFeeder(n_in=n_in, in_bits=in_bits)
         # no loader when nothing is loaded (the receiver refuses every WEIGHTS frame then)
-        self.loader = (WeightLoader(buffer_depth=depth, word_bits=load_width,
-                                    depth=max(weight_depths.values()))
+        self.loader = (WeightLoader(word_bits=load_width, depth=max(weight_depths.values()),
+                                    layers=max(weight_depths) + 1)
                        if weight_depths else None)
         self.transmitter = FrameTransmitter(n_out=n_out, logit_bits=logit_bits)
         super().__init__({
@@ -98,33 +97,30 @@ class HostLink(CheckedComponent):
         m = Module()
         m.submodules.receiver = rx = self.receiver
         m.submodules.feeder = feeder = self.feeder
-        units, buf_addr = [feeder], feeder.buf.addr
+        units = [feeder]
         if self.loader is not None:
             m.submodules.loader = loader = self.loader
             units.append(loader)
             wiring.connect(m, loader.load, wiring.flipped(self.load))
-            # one command, two consumers: each acts on its own frame type and takes it.
-            # Which one reads the buffer is registered (the type is set long before the
-            # command is handed on), so that no compare sits in front of the buffer's
-            # address
-            loading = Signal()
-            m.d.sync += loading.eq(rx.cmd.payload.type == link.WEIGHTS)
-            buf_addr = Mux(loading, loader.buf.addr, feeder.buf.addr)
         m.submodules.transmitter = tx = self.transmitter
         wiring.connect(m, wiring.flipped(self.rx), rx.rx)
         wiring.connect(m, tx.tx, wiring.flipped(self.tx))
         wiring.connect(m, rx.reply, tx.reply)
         wiring.connect(m, wiring.flipped(self.res), tx.res)
         wiring.connect(m, feeder.ev, wiring.flipped(self.ev))
-        # The consumers' "done" (their cmd.ready) reaches the receiver through a register,
-        # and the command is hidden from them in that cycle so that neither starts it again
+        # one command, two consumers: each acts on its own frame type and takes its
+        # payload (the other takes no beat). The consumers' "done" (their cmd.ready)
+        # reaches the receiver through a register, and the command is hidden from them
+        # in that cycle so that neither starts it again
         done = Signal()
         m.d.sync += done.eq(Cat(*[unit.cmd.ready for unit in units]).any())
         for unit in units:
             m.d.comb += [unit.cmd.valid.eq(rx.cmd.valid & ~done),
-                         unit.cmd.payload.eq(rx.cmd.payload), unit.buf.data.eq(rx.buf.data)]
+                         unit.cmd.payload.eq(rx.cmd.payload),
+                         unit.data.valid.eq(rx.data.valid),
+                         unit.data.payload.eq(rx.data.payload)]
         m.d.comb += [rx.cmd.ready.eq(done),
-                     rx.buf.addr.eq(buf_addr),
+                     rx.data.ready.eq(Cat(*[unit.data.ready for unit in units]).any()),
                      self.clear.eq(rx.clear),
                      self.frame_ok.eq(rx.reply.valid & ~rx.reply.payload.error),
                      self.frame_bad.eq(rx.reply.valid & rx.reply.payload.error)]

@@ -2,14 +2,16 @@
 
 A frame's payload goes into the frame buffer (block RAM) while its CRC is
 computed; only when the whole frame has arrived and checks out is it handed
-on: an EVENTS or WEIGHTS frame as a command on ``cmd`` (its payload stays in
-the buffer, read through ``buf``), a CLEAR frame as a ``clear`` pulse alone.
+on: an EVENTS or WEIGHTS frame as a command on ``cmd`` (its type and length)
+with its payload read back from the buffer onto ``data``, a byte a beat, then
+a closing beat with ``end`` set; a CLEAR frame as a ``clear`` pulse alone.
 WEIGHTS also pulses ``clear`` first (it aborts the current sample). A
 WEIGHTS frame's layer and address range are checked against
 ``weight_depths`` before it is handed on, so a bad one writes nothing.
 
-Replies: when a command is taken (its consumer has finished with it: the
-transfer on ``cmd`` marks the end of its work), or at once for CLEAR, the
+Replies: when a command is taken (its consumer has finished with it: it takes
+the closing beat and the command together, the end of its work), or at once
+for CLEAR, the
 receiver asks for an ACK on ``reply``; a bad frame gets an ERROR with its
 :class:`~snnhw.protocol.link.ErrorCode` instead and nothing of it is handed
 on. A gap longer than ``timeout`` cycles inside a frame abandons it
@@ -21,7 +23,11 @@ rules out: the host waits for the reply). Latency: the command is valid four
 cycles after the last CRC byte (the frame's checks are registered, then the
 verdict on them);
 the reply and the ``clear`` pulse come from registers, a cycle after the
-decision.
+decision. The payload goes out a byte per four cycles at most: the byte
+counter that wrote the buffer reads it back (one address counter for the
+frame, whichever consumer takes it), and a byte is on ``data`` three cycles
+after its address (a register beside the block RAM, the read, the register
+the byte lands in: no logic between the block RAM and the consumers).
 """
 
 from __future__ import annotations
@@ -39,25 +45,18 @@ from .collision import collision_free_read
 from .compare import at_least, at_most, below
 from .plan import MemorySpec, link_buffer
 
-__all__ = ["FrameReceiver", "BufferReadPort", "command_layout", "reply_layout"]
-
-
-class BufferReadPort(wiring.Signature):
-    """Read the frame buffer: the byte at ``addr`` is on ``data`` three cycles later:
-    ``addr`` passes a register beside the block RAM (the consumers' address multiplexer
-    would otherwise sit in front of a block RAM that may be far away), then the read,
-    then the register the byte lands in."""
-
-    def __init__(self, depth: int):
-        self.depth = depth
-        super().__init__({"addr": Out(range(depth + 1)), "data": In(8)})
+__all__ = ["FrameReceiver", "command_layout", "payload_layout", "reply_layout"]
 
 
 def command_layout() -> data.StructLayout:
-    """A checked EVENTS or WEIGHTS frame: its type and payload length, and a WEIGHTS
-    frame's layer and first word address."""
-    return data.StructLayout({"type": unsigned(8), "length": unsigned(16),
-                              "w_layer": unsigned(8), "w_start": unsigned(16)})
+    """A checked EVENTS or WEIGHTS frame: its type and payload length (a WEIGHTS frame's
+    layer and first word address are its payload's first bytes)."""
+    return data.StructLayout({"type": unsigned(8), "length": unsigned(16)})
+
+
+def payload_layout() -> data.StructLayout:
+    """A beat of a handed frame's payload: a ``byte``, or the closing beat (``end``)."""
+    return data.StructLayout({"byte": unsigned(8), "end": unsigned(1)})
 
 
 def reply_layout() -> data.StructLayout:
@@ -90,7 +89,7 @@ class FrameReceiver(wiring.Component):
     -----
     rx : In(stream of bytes)
     cmd : Out(stream of :func:`command_layout`)
-    buf : In(BufferReadPort)
+    data : Out(stream of :func:`payload_layout`): the handed frame's payload
     reply : Out(stream of :func:`reply_layout`, always ready): one beat a frame
     clear : Out(1)
     """
@@ -103,20 +102,23 @@ class FrameReceiver(wiring.Component):
         super().__init__({
             "rx": In(stream.Signature(8)),
             "cmd": Out(stream.Signature(command_layout())),
-            "buf": In(BufferReadPort(self.buffer.depth)),
+            "data": Out(stream.Signature(payload_layout())),
             "reply": Out(stream.Signature(reply_layout(), always_ready=True)),
             "clear": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
-        w = self._buffer(m, platform)
         m.submodules.crc = rx_crc = crc.catalog.CRC16_XMODEM().create()
-        f = SimpleNamespace(w=w, crc=rx_crc, cmd=self.cmd.payload, byte=self.rx.payload,
+        f = SimpleNamespace(crc=rx_crc, cmd=self.cmd.payload, byte=self.rx.payload,
                             take=self.rx.valid, count=Signal(16), mod3=Signal(2),
                             crc_lo_ok=Signal(), crc_ok=Signal(), w_end=Signal(17),
-                            count_next=Signal(17), head=Signal(link.WEIGHT_HEADER_BYTES))
+                            count_next=Signal(17), head=Signal(link.WEIGHT_HEADER_BYTES),
+                            # a WEIGHTS frame's layer: whether it is each loaded layer
+                            layer_is=Signal(max(len(self.weight_depths), 1)),
+                            empty=Signal(), at_end=Signal(), lag=Signal(2))
         m.d.comb += f.count_next.eq(f.count + 1)
+        f.w, f.rdata = self._buffer(m, platform, f.count)
         m.d.comb += [self.rx.ready.eq(1), rx_crc.data.eq(f.byte)]
         f.expired = self._quiet_timer(m, f.take)
         # the reply and the clear pulse leave from registers (the clear fans out to every
@@ -136,8 +138,9 @@ class FrameReceiver(wiring.Component):
             self._check_states(m, f)
         return m
 
-    def _buffer(self, m, platform) -> _BufferWrite:
-        """The frame buffer; returns its write side (registered on the way in)."""
+    def _buffer(self, m, platform, read_addr) -> tuple[_BufferWrite, Signal]:
+        """The frame buffer, read at ``read_addr``; returns its write side (registered on
+        the way in) and the byte read (three cycles after its address)."""
         max_bytes = self.buffer.depth
         # the buffer reads into a register (on ECP5 the block RAM's own output register),
         # so that the block RAM's slow clock-to-out ends in a flip-flop; a payload byte is
@@ -145,12 +148,13 @@ class FrameReceiver(wiring.Component):
         # the frame logic; the frame is checked and handed on only after its CRC bytes)
         w, wq = _BufferWrite(max_bytes), _BufferWrite(max_bytes, registered=True)
         m.d.sync += [wq.en.eq(w.en), wq.addr.eq(w.addr), wq.data.eq(w.data)]
-        raddr = Signal.like(self.buf.addr, name="buf_raddr", reset_less=True)
-        m.d.sync += raddr.eq(self.buf.addr)
+        raddr = Signal(range(max_bytes), name="buf_raddr", reset_less=True)
+        m.d.sync += raddr.eq(read_addr)
+        rdata = Signal(8, name="buf_rdata")
         fam = of_platform(platform)
         if fam is not None and fam.frame_buffer_block(max_bytes):
             q = fam.rom_block(m, "buf", raddr, width=9, write=(wq.en, wq.addr, wq.data))
-            m.d.comb += self.buf.data.eq(q[:8])
+            m.d.comb += rdata.eq(q[:8])
         else:
             m.submodules.buf = buf = memory.Memory(shape=self.buffer.width, depth=max_bytes,
                                                    init=[])
@@ -159,8 +163,8 @@ class FrameReceiver(wiring.Component):
             m.d.comb += [r.addr.eq(raddr), wp.en.eq(wq.en), wp.addr.eq(wq.addr),
                          wp.data.eq(wq.data)]
             # a frame is read only after its last byte is written
-            m.d.sync += self.buf.data.eq(collision_free_read(m, buf, r, wp, platform))
-        return w
+            m.d.sync += rdata.eq(collision_free_read(m, buf, r, wp, platform))
+        return w, rdata
 
     def _quiet_timer(self, m, take) -> Signal:
         """``expired``: ``timeout`` cycles without a byte, as a register of its own."""
@@ -182,8 +186,9 @@ class FrameReceiver(wiring.Component):
         c = SimpleNamespace(w_end=f.w_end, w_range_ok=Signal(), crc_ok=f.crc_ok,
                             ev_len_bad=Signal(), w_len_bad=Signal(), is_events=Signal(),
                             is_clear=Signal(), is_weights=Signal())
-        m.d.sync += c.w_range_ok.eq(Cat(*[(cmd.w_layer == k) & at_most(c.w_end, depth)
-                                          for k, depth in self.weight_depths.items()]).any())
+        m.d.sync += c.w_range_ok.eq(Cat(*[f.layer_is[i] & at_most(c.w_end, depth)
+                                          for i, depth in enumerate(
+                                              self.weight_depths.values())]).any())
         m.d.sync += [
             c.is_events.eq(cmd.type == link.EVENTS), c.is_clear.eq(cmd.type == link.CLEAR),
             c.is_weights.eq(cmd.type == link.WEIGHTS),
@@ -240,7 +245,7 @@ class FrameReceiver(wiring.Component):
             with m.If(take):
                 m.d.comb += f.crc.valid.eq(1)
                 m.d.sync += [cmd.length[8:].eq(byte), f.count.eq(0), f.mod3.eq(0),
-                             f.head.eq(1)]
+                             f.head.eq(1), f.empty.eq(Cat(cmd.length[:8], byte) == 0)]
                 with m.If(Cat(cmd.length[:8], byte) == 0):
                     m.next = "CRC0"
                 with m.Else():
@@ -261,10 +266,8 @@ class FrameReceiver(wiring.Component):
                 # one-hot bit per header byte, shifted per byte (no compare on `count`
                 # in front of the enables)
                 m.d.sync += f.head.eq(f.head << 1)
-                for k, target in ((0, cmd.w_layer), (2, cmd.w_start[:8]),
-                                  (3, cmd.w_start[8:])):
-                    with m.If(f.head[k]):
-                        m.d.sync += target.eq(byte)
+                with m.If(f.head[0]):
+                    m.d.sync += f.layer_is.eq(Cat(*[byte == k for k in self.weight_depths]))
                 # a WEIGHTS frame's end of range (first word plus words), counted as the
                 # words arrive: from the first word's address, one more at each word's
                 # last byte (no add of the length: the checks see it at the frame's end)
@@ -302,10 +305,25 @@ class FrameReceiver(wiring.Component):
             with m.Else():
                 m.d.sync += self.clear.eq(c.clear)
                 with m.If(c.hand):
+                    # the payload read back from its first byte
+                    m.d.sync += [f.count.eq(0), f.lag.eq(3), f.at_end.eq(f.empty)]
                     m.next = "HANDED"
                 with m.Else():
                     reply()
         with m.State("HANDED"):  # the command's consumer takes it when it is done
+            self._read_back(m, f)
             m.d.comb += self.cmd.valid.eq(1)
             with m.If(self.cmd.ready):
                 reply()
+
+    def _read_back(self, m, f) -> None:
+        """HANDED: the payload onto ``data``, a byte three cycles after the counter moves
+        onto it (``lag``), then the closing beat (``end``)."""
+        d = self.data
+        m.d.comb += [d.valid.eq(f.lag == 0), d.payload.byte.eq(f.rdata),
+                     d.payload.end.eq(f.at_end)]
+        with m.If(f.lag != 0):
+            m.d.sync += f.lag.eq(f.lag - 1)
+        with m.If(d.valid & d.ready & ~f.at_end):
+            m.d.sync += [f.count.eq(f.count_next), f.lag.eq(3),
+                         f.at_end.eq(f.count_next[:16] == f.cmd.length)]

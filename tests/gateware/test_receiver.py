@@ -1,6 +1,8 @@
 """FrameReceiver alone: good frames become commands with their payload in the buffer, and
 every kind of bad frame one ERROR reply with its code and no command."""
 
+import random
+
 import pytest
 
 from snnhw.gateware.receiver import FrameReceiver
@@ -11,9 +13,11 @@ from snnhw.protocol.streams import Event
 
 
 def receive(frames, *, weight_depths=None, gap_after=None, take_after=3):
-    """Send each frame; take every command ``take_after`` cycles after it appears (reading
-    its payload back from the buffer first). Returns (commands, replies, clears)."""
+    """Send each frame; take every command ``take_after`` cycles after its payload's
+    closing beat (taking its bytes first, at a random pace). Returns (commands, replies,
+    clears)."""
     dut = FrameReceiver(max_events=8, timeout=50, weight_depths=weight_depths)
+    rng = random.Random(len(frames))
     commands, replies, clears = [], [], []
 
     async def send(ctx):
@@ -36,12 +40,18 @@ def receive(frames, *, weight_depths=None, gap_after=None, take_after=3):
             if not ctx.get(dut.cmd.valid):
                 continue
             view = ctx.get(dut.cmd.payload)
-            cmd = {k: int(getattr(view, k)) for k in ("type", "length", "w_layer", "w_start")}
+            cmd = {k: int(getattr(view, k)) for k in ("type", "length")}
             payload = bytearray()
-            for addr in range(cmd["length"]):   # the byte is there three cycles later
-                ctx.set(dut.buf.addr, addr)
-                await ctx.tick().repeat(3)
-                payload.append(ctx.get(dut.buf.data))
+            while True:     # the bytes, then the closing beat (left until the command)
+                ready = rng.random() < 0.6
+                ctx.set(dut.data.ready, ready)
+                beat_valid, beat = ctx.get(dut.data.valid), ctx.get(dut.data.payload)
+                if beat_valid and beat.end:
+                    break
+                if beat_valid and ready:
+                    payload.append(int(beat.byte))
+                await ctx.tick()
+            ctx.set(dut.data.ready, 0)
             cmd["payload"] = bytes(payload)
             commands.append(cmd)
             await ctx.tick().repeat(take_after)
@@ -65,8 +75,7 @@ def test_events_frame_becomes_a_command_and_is_acked_when_taken():
     events = [Event(5, 3, 0), Event(300, 255, 0), Event(0, 0, 1)]
     payload = link.pack_events(events)
     commands, replies, clears = receive([link.frame(link.EVENTS, payload)])
-    assert commands == [{"type": link.EVENTS, "length": 9, "w_layer": payload[0],
-                         "w_start": payload[2] | payload[3] << 8, "payload": payload}]
+    assert commands == [{"type": link.EVENTS, "length": 9, "payload": payload}]
     assert replies == [(0, 0)] and clears == []
 
 
@@ -79,8 +88,9 @@ def test_weights_frame_clears_then_hands_on_its_range():
     f = link.weights_frames(1, [0x1122334455667788, 7], start=5)[0]
     commands, replies, clears = receive([f], weight_depths={1: 7})
     (cmd,) = commands
-    assert (cmd["type"], cmd["w_layer"], cmd["w_start"], cmd["length"]) == (link.WEIGHTS, 1,
-                                                                           5, 4 + 16)
+    assert (cmd["type"], cmd["length"]) == (link.WEIGHTS, 4 + 16)
+    assert cmd["payload"] == f[4:-2]      # layer 1, a reserved byte, word 5, the words
+    assert cmd["payload"][:4] == bytes([1, 0, 5, 0])
     assert cmd["payload"][4:12] == (0x1122334455667788).to_bytes(8, "little")
     assert replies == [(0, 0)] and clears == [0]
 

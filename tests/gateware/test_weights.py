@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 from amaranth.back import rtlil
-from amaranth.hdl import Signal
+from amaranth.hdl import Signal, Value
 
 from snnhw.families.ecp5 import dp16kd_initvals, dp16kd_shape, dp16kd_units
 from snnhw.gateware.plan import (
@@ -106,7 +106,9 @@ def _yosys_json(tmp_path, design, platform=None):
         pytest.skip(str(exc))
     name = "ecp5" if platform else "plain"
     il = tmp_path / f"{name}.il"
-    ports = [v for _, _, v in design.signature.flatten(design) if isinstance(v, Signal)]
+    # (a struct-shaped port is a view of a signal: its signal is the port)
+    ports = [Value.cast(v) for _, _, v in design.signature.flatten(design)]
+    ports = [v for v in ports if isinstance(v, Signal)]
     il.write_text(rtlil.convert(design, platform=platform, name="top", ports=ports))
     out = tmp_path / f"{name}.json"
     r = subprocess.run([yosys, "-q", "-p",   # YoWASP sees the working directory only
