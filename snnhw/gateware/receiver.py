@@ -268,17 +268,19 @@ class FrameReceiver(wiring.Component):
                 m.d.sync += f.head.eq(f.head << 1)
                 with m.If(f.head[0]):
                     m.d.sync += f.layer_is.eq(Cat(*[byte == k for k in self.weight_depths]))
-                # a WEIGHTS frame's end of range (first word plus words), counted as the
-                # words arrive: from the first word's address, one more at each word's
-                # last byte (no add of the length: the checks see it at the frame's end)
-                wb, hdr = link.WEIGHT_WORD_BYTES, link.WEIGHT_HEADER_BYTES
+                # a WEIGHTS frame's end of range: its first word's address as the header
+                # brings it, plus its words as its last byte arrives (a frame of the
+                # right length is 4 + 8n bytes: n is the length's bits above the third;
+                # a frame whose last byte is in its header is refused for its length)
+                wb = link.WEIGHT_WORD_BYTES
+                last = f.count_next[:16] == cmd.length
                 with m.If(f.head[2]):
                     m.d.sync += f.w_end.eq(byte)
                 with m.Elif(f.head[3]):
                     m.d.sync += f.w_end[8:].eq(byte)
-                with m.Elif(count[:wb.bit_length() - 1] == (hdr + wb - 1) % wb):
-                    m.d.sync += f.w_end.eq(f.w_end + 1)
-                with m.If(f.count_next[:16] == cmd.length):
+                with m.Elif(last):
+                    m.d.sync += f.w_end.eq(f.w_end + cmd.length[wb.bit_length() - 1:])
+                with m.If(last):
                     m.next = "CRC0"
             with m.Elif(f.expired):
                 f.reply(ErrorCode.CUT_OFF)
