@@ -119,6 +119,9 @@ class FrameReceiver(wiring.Component):
                             empty=Signal(), at_end=Signal(), lag=Signal(2))
         m.d.comb += f.count_next.eq(f.count + 1)
         f.w, f.rdata = self._buffer(m, platform, f.count)
+        # the write's address and byte whatever the state (``en`` says when): the
+        # registered write address is then the registered read address, one register
+        m.d.comb += [f.w.addr.eq(f.count), f.w.data.eq(f.byte)]
         m.d.comb += [self.rx.ready.eq(1), rx_crc.data.eq(f.byte)]
         f.expired = self._quiet_timer(m, f.take)
         # the reply and the clear pulse leave from registers (the clear fans out to every
@@ -259,8 +262,7 @@ class FrameReceiver(wiring.Component):
         cmd, byte, count = f.cmd, f.byte, f.count
         with m.State("PAYLOAD"):
             with m.If(f.take):
-                m.d.comb += [f.crc.valid.eq(1), f.w.addr.eq(count), f.w.data.eq(byte),
-                             f.w.en.eq(below(count, self.buffer.depth))]
+                m.d.comb += [f.crc.valid.eq(1), f.w.en.eq(below(count, self.buffer.depth))]
                 m.d.sync += [count.eq(f.count_next), f.mod3.eq(Mux(f.mod3 == 2, 0, f.mod3 + 1))]
                 # a WEIGHTS frame's header (layer, -, address), placed by `head`: a
                 # one-hot bit per header byte, shifted per byte (no compare on `count`

@@ -421,7 +421,7 @@ class SerialCore(CheckedComponent):
         self._memories(inner, s, platform)
         inner.submodules.readout = s.readout = Readout(self.plan.readout)
         wiring.connect(inner, s.readout.o, wiring.flipped(self.o))
-        self._input_register(inner, s)
+        self._input(inner, s)
         self._walk_pipeline(inner, s)
         self._neuron_pipeline(inner, s)
         with inner.FSM(init="CLEAR"):
@@ -624,16 +624,11 @@ class SerialCore(CheckedComponent):
                          s.w_colp.eq(waddr),
                          s.w_rowp.eq(waddr), s.a_colp.eq(aaddr), s.a_rowp.eq(aaddr)]
 
-    def _input_register(self, m, s) -> None:
-        """The input lands in a register first (taken when it is empty: ``ready`` is a
-        flip-flop), so that no path runs from the core's state into the source's and
-        back. An input event costs INPUT and at least one more cycle, so a beat every
-        other cycle keeps up; INPUT empties it."""
-        s.in_valid = Signal(name="in_valid")
-        s.in_event = Signal.like(self.i.payload, name="in_event")
-        m.d.comb += self.i.ready.eq(~s.in_valid)
-        with m.If(self.i.valid & ~s.in_valid):
-            m.d.sync += [s.in_valid.eq(1), s.in_event.eq(self.i.payload)]
+    def _input(self, m, s) -> None:
+        """The input is taken in INPUT (``ready`` is that state), straight from the source's
+        registers (no copy: the source holds its beat until it is taken). An input event
+        costs INPUT and at least one more cycle, so a beat every other cycle keeps up."""
+        s.in_valid, s.in_event = self.i.valid, self.i.payload
 
     def _accum_states(self, m, s) -> None:
         """INPUT (layer 0's events from ``i``; START where layer 0 is a conv layer),
@@ -642,8 +637,8 @@ class SerialCore(CheckedComponent):
         p = self.plan
         in_valid, ev = s.in_valid, s.in_event
         with m.State("INPUT"):
+            m.d.comb += self.i.ready.eq(1)
             with m.If(in_valid):
-                m.d.sync += in_valid.eq(0)
                 with m.If(ev.eos):
                     self._events_done(m, s)
                 with m.Elif(ev.value != 0):
