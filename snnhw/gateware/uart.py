@@ -55,8 +55,9 @@ class UARTRx(CheckedComponent):
 
     The pin passes a two-flop synchronizer; each bit is sampled in its middle.
     A byte whose stop bit is low is dropped and counted on ``frame_error``
-    (one-cycle pulse). ``o`` does not wait: a byte not taken before the next
-    one completes is lost and ``overrun`` pulses (the host link always takes
+    (one-cycle pulse). ``o`` does not wait: the byte is the shift register
+    itself, offered until the next byte's first data bit shifts in; a byte not
+    taken by then is lost and ``overrun`` pulses (the host link always takes
     it at once). Latency: about 9.5 bit times from the start bit's edge.
     """
 
@@ -86,6 +87,7 @@ class UARTRx(CheckedComponent):
             return [timer.eq(value), zero.eq(value == 0)]
 
         count = [timer.eq(timer - 1), zero.eq(timer == 1)]
+        m.d.comb += self.o.payload.eq(shreg)
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         with m.FSM():
@@ -106,14 +108,16 @@ class UARTRx(CheckedComponent):
                 with m.If(zero):
                     m.d.sync += [shreg.eq((shreg >> 1) | (rx << 7)), *load(d - 1),
                                  bits.eq(bits + 1)]
+                    with m.If(self.o.valid):    # the byte offered leaves the register
+                        m.d.sync += self.o.valid.eq(0)
+                        m.d.comb += self.overrun.eq(1)
                     with m.If(bits == 7):
                         m.next = "STOP"
             with m.State("STOP"):
                 m.d.sync += count
                 with m.If(zero):
                     with m.If(rx):
-                        m.d.sync += [self.o.payload.eq(shreg), self.o.valid.eq(1)]
-                        m.d.comb += self.overrun.eq(self.o.valid & ~self.o.ready)
+                        m.d.sync += self.o.valid.eq(1)
                     with m.Else():
                         m.d.comb += self.frame_error.eq(1)
                     m.next = "IDLE"
