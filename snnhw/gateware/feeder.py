@@ -56,7 +56,7 @@ class EventFeeder(wiring.Component):
         byte, took = d.payload.byte, d.valid & ~d.payload.end
         held = Signal(16)
         value = Signal(8)
-        mine = _registered_type(m, self.cmd.payload, link.EVENTS)
+        mine = self.cmd.payload.events
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.cmd.valid & mine):
@@ -141,7 +141,7 @@ class WeightLoader(wiring.Component):
                      self.load.layer.eq(layer)]
         with m.If(self.load.en):
             m.d.sync += w_next.eq(w_next + 1)
-        mine = _registered_type(m, self.cmd.payload, link.WEIGHTS)
+        mine = self.cmd.payload.weights
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.cmd.valid & mine):
@@ -168,12 +168,3 @@ class WeightLoader(wiring.Component):
                         with m.If(k == wb - 1):
                             m.d.sync += self.load.en.eq(1)
         return m
-
-
-def _registered_type(m, cmd, frame_type: int) -> Signal:
-    """Whether the command is of ``frame_type``, a flip-flop: the type is set as the
-    frame's second byte arrives, long before the command is handed on, so that no
-    compare sits in front of the consumer's state."""
-    mine = Signal(name=f"is_type_{frame_type}")
-    m.d.sync += mine.eq(cmd.type == frame_type)
-    return mine

@@ -2,7 +2,7 @@
 
 A frame's payload goes into the frame buffer (block RAM) while its CRC is
 computed; only when the whole frame has arrived and checks out is it handed
-on: an EVENTS or WEIGHTS frame as a command on ``cmd`` (its type and length)
+on: an EVENTS or WEIGHTS frame as a command on ``cmd`` (which of the two, its length)
 with its payload read back from the buffer onto ``data``, a byte a beat, then
 a closing beat with ``end`` set; a CLEAR frame as a ``clear`` pulse alone.
 WEIGHTS also pulses ``clear`` first (it aborts the current sample). A
@@ -49,9 +49,11 @@ __all__ = ["FrameReceiver", "command_layout", "payload_layout", "reply_layout"]
 
 
 def command_layout() -> data.StructLayout:
-    """A checked EVENTS or WEIGHTS frame: its type and payload length (a WEIGHTS frame's
-    layer and first word address are its payload's first bytes)."""
-    return data.StructLayout({"type": unsigned(8), "length": unsigned(16)})
+    """A checked frame: its type, as a flag per type (set as the type byte arrives: no
+    compare with it afterwards), and its payload's length (a WEIGHTS frame's layer and
+    first word address are its payload's first bytes)."""
+    return data.StructLayout({"events": unsigned(1), "clear": unsigned(1),
+                              "weights": unsigned(1), "length": unsigned(16)})
 
 
 def payload_layout() -> data.StructLayout:
@@ -187,14 +189,12 @@ class FrameReceiver(wiring.Component):
         cmd, max_bytes = f.cmd, self.buffer.depth
         wb, hdr = link.WEIGHT_WORD_BYTES, link.WEIGHT_HEADER_BYTES
         c = SimpleNamespace(w_end=f.w_end, w_range_ok=Signal(), crc_ok=f.crc_ok,
-                            ev_len_bad=Signal(), w_len_bad=Signal(), is_events=Signal(),
-                            is_clear=Signal(), is_weights=Signal())
+                            ev_len_bad=Signal(), w_len_bad=Signal(), is_events=cmd.events,
+                            is_clear=cmd.clear, is_weights=cmd.weights)
         m.d.sync += c.w_range_ok.eq(Cat(*[f.layer_is[i] & at_most(c.w_end, depth)
                                           for i, depth in enumerate(
                                               self.weight_depths.values())]).any())
         m.d.sync += [
-            c.is_events.eq(cmd.type == link.EVENTS), c.is_clear.eq(cmd.type == link.CLEAR),
-            c.is_weights.eq(cmd.type == link.WEIGHTS),
             c.ev_len_bad.eq(~at_most(cmd.length, max_bytes) | (f.mod3 != 0)),
             c.w_len_bad.eq(~at_most(cmd.length, max_bytes) | below(cmd.length, hdr + wb)
                            | (cmd.length[:wb.bit_length() - 1] != hdr % wb)),
@@ -235,12 +235,15 @@ class FrameReceiver(wiring.Component):
             with m.If(take & (byte == link.HOST_HEADER)):
                 m.d.comb += f.crc.start.eq(1)
                 m.next = "TYPE"
-        for state, nxt, target in (("TYPE", "LEN0", cmd.type),
-                                   ("LEN0", "LEN1", cmd.length[:8])):
+        for state, nxt, targets in (
+                ("TYPE", "LEN0", [(cmd.events, byte == link.EVENTS),
+                                  (cmd.clear, byte == link.CLEAR),
+                                  (cmd.weights, byte == link.WEIGHTS)]),
+                ("LEN0", "LEN1", [(cmd.length[:8], byte)])):
             with m.State(state):
                 with m.If(take):
                     m.d.comb += f.crc.valid.eq(1)
-                    m.d.sync += target.eq(byte)
+                    m.d.sync += [t.eq(v) for t, v in targets]
                     m.next = nxt
                 with m.Elif(f.expired):
                     f.reply(ErrorCode.CUT_OFF)

@@ -89,7 +89,7 @@ def test_feeder_sends_the_packed_events(pattern):
     async def collect(ctx):
         await get(ctx, bench.ev, len(events), pauses(pattern, 2), got)
 
-    taken = run(bench, {"type": link.EVENTS, "length": len(payload)}, payload, collect)
+    taken = run(bench, {"events": 1, "length": len(payload)}, payload, collect)
     assert [Event(int(e.index), int(e.value), int(e.eos)) if not e.eos else Event(0, 0, 1)
             for e in got] == events
     assert taken and taken[0] >= 4 * len(payload)  # taken only after every byte
@@ -106,7 +106,7 @@ def test_feeder_ignores_a_weights_command():
             await ctx.tick()
 
     async def command(ctx):
-        ctx.set(bench.cmd.payload, {"type": link.WEIGHTS, "length": 12})
+        ctx.set(bench.cmd.payload, {"weights": 1, "length": 12})
         ctx.set(bench.cmd.valid, 1)
         ctx.set(bench.data.valid, 1)
 
@@ -129,7 +129,7 @@ def test_loader_writes_every_word_at_its_address():
             if len(writes) == len(words):
                 return
 
-    taken = run(bench, {"type": link.WEIGHTS, "length": len(payload)}, payload, collect)
+    taken = run(bench, {"weights": 1, "length": len(payload)}, payload, collect)
     assert writes == [(3, 100 + k, w) for k, w in enumerate(words)]
     assert taken and taken[0] >= 4 * len(payload)
 
@@ -152,6 +152,6 @@ def test_a_narrow_loader_keeps_the_bytes_the_core_reads():
             if len(writes) == len(words):
                 return
 
-    run(bench, {"type": link.WEIGHTS, "length": len(payload)}, payload, collect, seed=1)
+    run(bench, {"weights": 1, "length": len(payload)}, payload, collect, seed=1)
     assert loader.word_bytes == 2
     assert writes == [(3 + k, w & 0xFFFF) for k, w in enumerate(words)]

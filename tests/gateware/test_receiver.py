@@ -40,7 +40,9 @@ def receive(frames, *, weight_depths=None, gap_after=None, take_after=3):
             if not ctx.get(dut.cmd.valid):
                 continue
             view = ctx.get(dut.cmd.payload)
-            cmd = {k: int(getattr(view, k)) for k in ("type", "length")}
+            flags = {"events": link.EVENTS, "clear": link.CLEAR, "weights": link.WEIGHTS}
+            (kind,) = [t for name, t in flags.items() if getattr(view, name)]  # one flag
+            cmd = {"type": kind, "length": int(view.length)}
             payload = bytearray()
             while True:     # the bytes, then the closing beat (left until the command)
                 ready = rng.random() < 0.6
