@@ -273,19 +273,16 @@ class FrameReceiver(wiring.Component):
                 m.d.sync += f.head.eq(f.head << 1)
                 with m.If(f.head[0]):
                     m.d.sync += f.layer_is.eq(Cat(*[byte == k for k in self.weight_depths]))
-                # a WEIGHTS frame's end of range: its first word's address as the header
-                # brings it, plus its words as its last byte arrives (a frame of the
-                # right length is 4 + 8n bytes: n is the length's bits above the third;
-                # a frame whose last byte is in its header is refused for its length)
+                # a WEIGHTS frame's end of range: its first word's address plus its words,
+                # added as the address's high byte arrives (a frame of the right length
+                # is 4 + 8n bytes: n is the length's bits above the third)
                 wb = link.WEIGHT_WORD_BYTES
-                last = f.count_next[:16] == cmd.length
                 with m.If(f.head[2]):
-                    m.d.sync += f.w_end.eq(byte)
-                with m.Elif(f.head[3]):
-                    m.d.sync += f.w_end[8:].eq(byte)
-                with m.Elif(last):
-                    m.d.sync += f.w_end.eq(f.w_end + cmd.length[wb.bit_length() - 1:])
-                with m.If(last):
+                    m.d.sync += f.w_end[:8].eq(byte)
+                with m.If(f.head[3]):
+                    m.d.sync += f.w_end.eq(Cat(f.w_end[:8], byte)
+                                           + cmd.length[wb.bit_length() - 1:])
+                with m.If(f.count_next[:16] == cmd.length):
                     m.next = "CRC0"
             with m.Elif(f.expired):
                 f.reply(ErrorCode.CUT_OFF)
