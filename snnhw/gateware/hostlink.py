@@ -43,6 +43,7 @@ class HostLink(CheckedComponent):
     n_out, logit_bits : the network's output (``logit_bits <= 32``)
     max_events : events per frame (buffer of ``3 * max_events`` bytes)
     timeout : cycles of silence that abandon a frame
+    tick_cycles : the period of ``tick``, in which the silence is counted (a power of two)
     weight_depths : {layer: words} of the layers loaded by WEIGHTS frames
     load_width : bits of a weight word the core reads from ``load.data``
 
@@ -53,6 +54,7 @@ class HostLink(CheckedComponent):
     load : Out(CoreLoadPort)
     clear : Out(1) (pulse: abort the sample)
     frame_ok, frame_bad : Out(1) (pulse per accepted / rejected frame)
+    tick : In(1) (high once every ``tick_cycles`` cycles; by default always)
     """
 
     @classmethod
@@ -67,11 +69,11 @@ class HostLink(CheckedComponent):
     def __init__(self, *, n_in: int, in_bits: int, n_out: int, logit_bits: int,
                  max_events: int = link.MAX_EVENTS, timeout: int = 1 << 16,
                  weight_depths: dict | None = None,
-                 load_width: int = CoreLoadPort.DATA_WIDTH):
+                 load_width: int = CoreLoadPort.DATA_WIDTH, tick_cycles: int = 1):
         self.n_in, self.in_bits, self.n_out, self.logit_bits = n_in, in_bits, n_out, logit_bits
         self.max_events, self.timeout = max_events, timeout
         self.receiver = FrameReceiver(max_events=max_events, timeout=timeout,
-                                      weight_depths=weight_depths)
+                                      weight_depths=weight_depths, tick_cycles=tick_cycles)
         self.feeder = EventFeeder(n_in=n_in, in_bits=in_bits)
         # no loader when nothing is loaded (the receiver refuses every WEIGHTS frame then)
         self.loader = (WeightLoader(word_bits=load_width, depth=max(weight_depths.values()),
@@ -79,6 +81,7 @@ class HostLink(CheckedComponent):
                        if weight_depths else None)
         self.transmitter = FrameTransmitter(n_out=n_out, logit_bits=logit_bits)
         super().__init__({
+            "tick": In(1, init=1),
             "rx": In(stream.Signature(8)),
             "tx": Out(stream.Signature(8)),
             "ev": Out(stream.Signature(event_layout(n_in, in_bits))),
@@ -119,7 +122,7 @@ class HostLink(CheckedComponent):
                          unit.cmd.payload.eq(rx.cmd.payload),
                          unit.data.valid.eq(rx.data.valid),
                          unit.data.payload.eq(rx.data.payload)]
-        m.d.comb += [rx.cmd.ready.eq(done),
+        m.d.comb += [rx.tick.eq(self.tick), rx.cmd.ready.eq(done),
                      rx.data.ready.eq(Cat(*[unit.data.ready for unit in units]).any()),
                      self.clear.eq(rx.clear),
                      self.frame_ok.eq(rx.reply.valid & ~rx.reply.payload.error),

@@ -32,12 +32,17 @@ class LinkedNetwork(wiring.Component):
         self.net, self.lanes = net, lanes
         self.divisor = divisor_for(clk_hz, baud)
         self.core = make_core(net, lanes, core, weights=weights, bank_words=bank_words)
+        self.err_hold = err_hold if err_hold is not None else int(clk_hz // 4)
+        # the error LED's free-running counter also ticks the receiver's timeout (a tick
+        # every 2 ** t cycles: a shorter count of the silence)
+        self.prescale = max(1, self.err_hold.bit_length() - 1)
+        self.tick_bits = min(8, self.prescale)
         self.link = HostLink(n_in=net.n_in, in_bits=net.in_bits, n_out=net.n_out,
                              logit_bits=self.core.logit_bits,
                              timeout=40 * self.divisor,
                              weight_depths=self.core.weight_depths(),
-                             load_width=self.core.load_width())
-        self.err_hold = err_hold if err_hold is not None else int(clk_hz // 4)
+                             load_width=self.core.load_width(),
+                             tick_cycles=1 << self.tick_bits)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1),
                           "led_activity": Out(1), "led_error": Out(1)})
 
@@ -73,13 +78,16 @@ class LinkedNetwork(wiring.Component):
         # error LED: lit from the largest power of two 2**P <= err_hold cycles to twice
         # that, timed by a free-running counter alone (no loadable counter: a carry chain
         # with enables that iCE40 placement splits, the slowest path of the design)
-        p = max(1, self.err_hold.bit_length() - 1)
+        p = self.prescale
         # (the wrap is the increment's carry out: no compare with all ones)
         pre = Signal(p)
         wrap = Signal()
         pre_next = Signal(p + 1)
         m.d.comb += pre_next.eq(pre + 1)
         m.d.sync += [pre.eq(pre_next[:p]), wrap.eq(pre_next[p])]
+        tick = Signal()
+        m.d.sync += tick.eq(pre[:self.tick_bits].all())
+        m.d.comb += link.tick.eq(tick)
         phase = Signal(2)   # wraps of `pre` left while lit
         ok, bad = Signal(), Signal()  # registered: no path from the frame checks to the LEDs
         m.d.sync += [ok.eq(link.frame_ok), bad.eq(link.frame_bad)]

@@ -84,6 +84,10 @@ class FrameReceiver(wiring.Component):
         Events a frame may carry (frame buffer of ``3 * max_events`` bytes).
     timeout : int
         Cycles of silence that abandon a frame.
+    tick_cycles : int
+        Counts the silence in ticks (``tick`` high once every ``tick_cycles`` cycles, a
+        power of two) rather than cycles: a shorter counter; the timeout is then
+        ``timeout`` rounded up to whole ticks, give or take a tick.
     weight_depths : dict of int -> int
         ``{layer: words}`` of the layers loaded by WEIGHTS frames.
 
@@ -94,14 +98,18 @@ class FrameReceiver(wiring.Component):
     data : Out(stream of :func:`payload_layout`): the handed frame's payload
     reply : Out(stream of :func:`reply_layout`, always ready): one beat a frame
     clear : Out(1)
+    tick : In(1) (high by default: a tick every cycle)
     """
 
     def __init__(self, *, max_events: int = link.MAX_EVENTS, timeout: int = 1 << 16,
-                 weight_depths: dict | None = None):
+                 weight_depths: dict | None = None, tick_cycles: int = 1):
+        if tick_cycles < 1 or tick_cycles & (tick_cycles - 1):
+            raise ValueError(f"tick_cycles must be a power of two, got {tick_cycles}")
         self.buffer: MemorySpec = link_buffer(max_events)
-        self.timeout = timeout
+        self.timeout, self.tick_cycles = timeout, tick_cycles
         self.weight_depths = dict(weight_depths or {})
         super().__init__({
+            "tick": In(1, init=1),
             "rx": In(stream.Signature(8)),
             "cmd": Out(stream.Signature(command_layout())),
             "data": Out(stream.Signature(payload_layout())),
@@ -172,14 +180,17 @@ class FrameReceiver(wiring.Component):
         return w, rdata
 
     def _quiet_timer(self, m, take) -> Signal:
-        """``expired``: ``timeout`` cycles without a byte, as a register of its own."""
-        quiet = Signal(range(self.timeout + 1))
+        """``expired``: ``timeout`` cycles without a byte (in ticks), as a register of
+        its own."""
+        limit = -(-self.timeout // self.tick_cycles)
+        quiet = Signal(range(limit + 1))
         expired = Signal()
         with m.If(take):
             m.d.sync += quiet.eq(0)
-        with m.Elif(quiet != self.timeout):
+        with m.Elif(self.tick & (quiet != limit)):
             m.d.sync += quiet.eq(quiet + 1)
-        m.d.sync += expired.eq(~take & at_least(quiet, self.timeout - 1))
+        m.d.sync += expired.eq(~take & at_least(quiet, limit - 1 if self.tick_cycles == 1
+                                                else limit))
         return expired
 
     def _registered_checks(self, m, f) -> SimpleNamespace:

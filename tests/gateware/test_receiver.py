@@ -12,25 +12,32 @@ from snnhw.protocol.link import ErrorCode
 from snnhw.protocol.streams import Event
 
 
-def receive(frames, *, weight_depths=None, gap_after=None, take_after=3):
-    """Send each frame; take every command ``take_after`` cycles after its payload's
-    closing beat (taking its bytes first, at a random pace). Returns (commands, replies,
-    clears)."""
-    dut = FrameReceiver(max_events=8, timeout=50, weight_depths=weight_depths)
+def receive(frames, *, weight_depths=None, gap_after=None, gap=80, resume=False,
+            take_after=3, tick_cycles=1):
+    """Send each frame (the first cut off after its first ``gap_after`` bytes by a
+    silence of ``gap`` cycles; with ``resume`` its other bytes then follow); take every command ``take_after`` cycles after its payload's
+    closing beat (taking its bytes first, at a random pace); with ``tick_cycles`` > 1,
+    tick the timeout every ``tick_cycles`` cycles. Returns (commands, replies, clears)."""
+    dut = FrameReceiver(max_events=8, timeout=50, weight_depths=weight_depths,
+                        tick_cycles=tick_cycles)
     rng = random.Random(len(frames))
     commands, replies, clears = [], [], []
 
+    async def send_bytes(ctx, data):
+        for b in data:
+            ctx.set(dut.rx.payload, b)
+            ctx.set(dut.rx.valid, 1)
+            await ctx.tick()
+            ctx.set(dut.rx.valid, 0)
+            await ctx.tick()
+
     async def send(ctx):
         for n, f in enumerate(frames):
-            data = f[:gap_after] if n == 0 and gap_after else f
-            for b in data:
-                ctx.set(dut.rx.payload, b)
-                ctx.set(dut.rx.valid, 1)
-                await ctx.tick()
-                ctx.set(dut.rx.valid, 0)
-                await ctx.tick()
+            await send_bytes(ctx, f[:gap_after] if n == 0 and gap_after else f)
             if n == 0 and gap_after:
-                await ctx.tick().repeat(80)  # longer than the timeout
+                await ctx.tick().repeat(gap)
+                if resume:
+                    await send_bytes(ctx, f[gap_after:])
             while len(replies) <= n:  # each frame gets exactly one reply
                 await ctx.tick()
 
@@ -69,7 +76,14 @@ def receive(frames, *, weight_depths=None, gap_after=None, take_after=3):
             if valid:
                 replies.append((int(reply.error), int(reply.code)))
 
-    simulate(dut, send, background=[consume, watch])
+    async def ticks(ctx):
+        cycle = 0
+        while True:
+            ctx.set(dut.tick, cycle % tick_cycles == 0)
+            await ctx.tick()
+            cycle += 1
+
+    simulate(dut, send, background=[consume, watch] + ([ticks] if tick_cycles > 1 else []))
     return commands, replies, clears
 
 
@@ -119,3 +133,16 @@ def test_a_frame_cut_off_times_out():
     commands, replies, _ = receive([good, good], gap_after=5)
     assert replies == [(1, ErrorCode.CUT_OFF), (0, 0)]
     assert len(commands) == 1
+
+
+@pytest.mark.parametrize("gap, cut", [(80, True), (30, False)])
+def test_the_timeout_counted_in_ticks(gap, cut):
+    """Counted in ticks of 8 cycles, a silence of 50 cycles is 7 ticks, give or take
+    one: 80 cycles cut the frame off, 30 do not."""
+    good = link.frame(link.EVENTS, link.pack_events([Event(1, 1, 0), Event(0, 0, 1)]))
+    commands, replies, _ = receive([good, good], gap_after=5, gap=gap, resume=True,
+                                   tick_cycles=8)
+    if cut:     # (the rest of the cut frame is garbage to the receiver: no reply)
+        assert replies[:1] == [(1, ErrorCode.CUT_OFF)] and len(commands) == 1
+    else:
+        assert replies == [(0, 0), (0, 0)] and len(commands) == 2
