@@ -15,9 +15,10 @@ from snnhw.protocol.streams import Event
 def receive(frames, *, weight_depths=None, gap_after=None, gap=80, resume=False,
             take_after=3, tick_cycles=1):
     """Send each frame (the first cut off after its first ``gap_after`` bytes by a
-    silence of ``gap`` cycles; with ``resume`` its other bytes then follow); take every command ``take_after`` cycles after its payload's
-    closing beat (taking its bytes first, at a random pace); with ``tick_cycles`` > 1,
-    tick the timeout every ``tick_cycles`` cycles. Returns (commands, replies, clears)."""
+    silence of ``gap`` cycles; with ``resume`` its other bytes then follow); take every
+    command ``take_after`` cycles after its payload's closing beat (taking its bytes
+    first, at a random pace); with ``tick_cycles`` > 1, tick the timeout every
+    ``tick_cycles`` cycles. Returns (commands, replies, clears)."""
     dut = FrameReceiver(max_events=8, timeout=50, weight_depths=weight_depths,
                         tick_cycles=tick_cycles)
     rng = random.Random(len(frames))
