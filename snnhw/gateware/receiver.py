@@ -86,8 +86,8 @@ class FrameReceiver(wiring.Component):
         Cycles of silence that abandon a frame.
     tick_cycles : int
         Counts the silence in ticks (``tick`` high once every ``tick_cycles`` cycles, a
-        power of two) rather than cycles: a shorter counter; the timeout is then
-        ``timeout`` rounded up to whole ticks, give or take a tick.
+        power of two) rather than cycles: a shorter counter; a frame is then abandoned
+        after ``timeout`` rounded up to whole ticks and at most a tick more.
     weight_depths : dict of int -> int
         ``{layer: words}`` of the layers loaded by WEIGHTS frames.
 
@@ -182,7 +182,9 @@ class FrameReceiver(wiring.Component):
     def _quiet_timer(self, m, take) -> Signal:
         """``expired``: ``timeout`` cycles without a byte (in ticks), as a register of
         its own."""
-        limit = -(-self.timeout // self.tick_cycles)
+        # (in ticks, a tick more than the timeout: the first tick may come at once)
+        limit = (-(-self.timeout // self.tick_cycles) + 1 if self.tick_cycles > 1
+                 else self.timeout)
         quiet = Signal(range(limit + 1))
         expired = Signal()
         with m.If(take):

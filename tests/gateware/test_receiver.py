@@ -136,10 +136,10 @@ def test_a_frame_cut_off_times_out():
     assert len(commands) == 1
 
 
-@pytest.mark.parametrize("gap, cut", [(80, True), (30, False)])
+@pytest.mark.parametrize("gap, cut", [(80, True), (30, False), (52, False)])
 def test_the_timeout_counted_in_ticks(gap, cut):
-    """Counted in ticks of 8 cycles, a silence of 50 cycles is 7 ticks, give or take
-    one: 80 cycles cut the frame off, 30 do not."""
+    """Counted in ticks of 8 cycles, a silence of 50 cycles is cut off after 56 to 64
+    cycles: 80 cycles cut the frame off, 30 do not."""
     good = link.frame(link.EVENTS, link.pack_events([Event(1, 1, 0), Event(0, 0, 1)]))
     commands, replies, _ = receive([good, good], gap_after=5, gap=gap, resume=True,
                                    tick_cycles=8)
