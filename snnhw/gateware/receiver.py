@@ -17,7 +17,7 @@ receiver asks for an ACK on ``reply``; a bad frame gets an ERROR with its
 on. A gap longer than ``timeout`` cycles inside a frame abandons it
 (``CUT_OFF``).
 
-Throughput: one byte per cycle (``rx.ready`` is always high; bytes that
+Throughput: one byte per two cycles (``rx.ready`` is always high; bytes that
 arrive while a command is being carried out are dropped, which the protocol
 rules out: the host waits for the reply). Latency: the command is valid four
 cycles after the last CRC byte (the frame's checks are registered, then the
@@ -128,6 +128,11 @@ class FrameReceiver(wiring.Component):
                             layer_is=Signal(max(len(self.weight_depths), 1)),
                             empty=Signal(), at_end=Signal(), lag=Signal(2))
         m.d.comb += f.count_next.eq(f.count + 1)
+        # whether the next payload byte is the frame's last (the counter's increment
+        # and the compare with the length end in a flip-flop, not in the state's
+        # enable: bytes come two cycles apart at the least)
+        f.last_byte = Signal()
+        m.d.sync += f.last_byte.eq(f.count_next[:16] == f.cmd.length)
         f.w, f.rdata = self._buffer(m, platform, f.count)
         # the write's address and byte whatever the state (``en`` says when): the
         # registered write address is then the registered read address, one register
@@ -295,7 +300,7 @@ class FrameReceiver(wiring.Component):
                 with m.If(f.head[3]):
                     m.d.sync += f.w_end.eq(Cat(f.w_end[:8], byte)
                                            + cmd.length[wb.bit_length() - 1:])
-                with m.If(f.count_next[:16] == cmd.length):
+                with m.If(f.last_byte):
                     m.next = "CRC0"
             with m.Elif(f.expired):
                 f.reply(ErrorCode.CUT_OFF)
