@@ -76,7 +76,7 @@ class _ICE40(Family):
                          spram=("ICESTORM_SPRAM",), dsp_cells=("SB_MAC16",))
     #: Non-negative least squares over 14 iCEBreaker designs (``snnboards.estimate``'s
     #: ``LC_CALIBRATION``, ``bench/lc_fit.py``)
-    logic = LogicModel(166.79, 556.36, 9.34, 8.11, 10.53)
+    logic = LogicModel(174.85, 551.86, 9.41, 7.9, 10.81)
     #: a bank register per block RAM pair cost the serial digits design 184 of its
     #: flip-flops; the UP5K's clock leaves the select time after the block RAM
     weight_bank_registers = False
