@@ -379,14 +379,14 @@ def serial_lc_features(plan) -> tuple[int, int, int, int]:
 
 
 #: Gowin builds of the serial core (``bench/fmax.py --core serial``, seed 1, 100 MHz, at
-#: commit f80d879): board, network, lanes, the model's terms, LUT4 + ALU cells placed.
+#: commit b0d3d63): board, network, lanes, the model's terms, LUT4 + ALU cells placed.
 #: The serial core costs Gowin relatively more than the pipeline core does (its
 #: LUT RAM and wide multiplexers), so it has its own scale of the iCE40 model.
 GOWIN_SERIAL_LC_CALIBRATION = (
-    ("tang_nano_9k", "digits", "1", (1, 56, 0, 0), 2618),
-    ("tang_primer_20k", "digits", "1", (1, 56, 0, 0), 2646),
-    ("tang_primer_20k", "784-128-10-w4", "4", (1, 224, 0, 0), 3862),
-    ("tang_primer_20k", "mnist1d-cnn", "4", (1, 224, 1, 0), 4354),
+    ("tang_nano_9k", "digits", "1", (1, 56, 0, 0), 2345),
+    ("tang_primer_20k", "digits", "1", (1, 56, 0, 0), 2358),
+    ("tang_primer_20k", "784-128-10-w4", "4", (1, 224, 0, 0), 3549),
+    ("tang_primer_20k", "mnist1d-cnn", "4", (1, 224, 1, 0), 4145),
 )
 
 

@@ -30,14 +30,14 @@ PLL_LIMITS = {
 }
 ODIV = (2, 4, 8, 16, 32, 48, 64, 80, 96, 112, 128)
 
-#: Gowin builds (``bench/fmax.py``, seed 1, 100 MHz): board, network, lanes, the
-#: pipeline model's terms (``snnboards.estimate.pipeline_lc_features``), LUT4 + ALU
-#: cells nextpnr placed
+#: Gowin builds (``snnhw build``, seed 1, 100 MHz, as ``bench/fmax.py`` builds, at
+#: commit b0d3d63): board, network, lanes, the pipeline model's terms
+#: (``snnboards.estimate.pipeline_lc_features``), LUT4 + ALU cells nextpnr placed
 LC_CALIBRATION = (
-    ("tang_nano_9k", "digits", "2,1", (1, 2, 94, 24, 0), 2961),
-    ("tang_primer_20k", "digits", "2,1", (1, 2, 94, 24, 0), 3017),
-    ("tang_nano_9k", "256x256", "8", (1, 1, 176, 32, 0), 3484),
-    ("tang_primer_20k", "256x256", "8", (1, 1, 176, 32, 0), 3522),
+    ("tang_nano_9k", "digits", "2,1", (1, 2, 94, 24, 0), 2741),
+    ("tang_primer_20k", "digits", "2,1", (1, 2, 94, 24, 0), 2786),
+    ("tang_nano_9k", "256x256", "8", (1, 1, 176, 32, 0), 3292),
+    ("tang_primer_20k", "256x256", "8", (1, 1, 176, 32, 0), 3384),
 )
 
 #: the least-squares scale of the iCE40 model over :data:`LC_CALIBRATION`

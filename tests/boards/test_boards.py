@@ -276,13 +276,13 @@ def test_logic_models_are_the_fits_of_their_designs(core):
 
 def test_gowin_scale_rows_have_the_terms_of_the_ice40_designs():
     """The Gowin builds are designs of the iCE40 table (same network and lanes): their
-    terms there, and the scale within 5 % of each build."""
+    terms there, and the scale within 6 % of each build."""
     from snnhw.families import gowin
 
     ice40 = {(r[0], r[1]): r[3] for r in LC_CALIBRATION}
     for _, name, lanes, terms, cells in gowin.LC_CALIBRATION:
         assert ice40[(name, lanes)] == terms
-        assert abs(gowin.LOGIC_SCALE * ICE40.logic.cells(terms) - cells) <= 0.05 * cells
+        assert abs(gowin.LOGIC_SCALE * ICE40.logic.cells(terms) - cells) <= 0.06 * cells
 
 
 def test_gowin_serial_scale_fits_its_builds():
