@@ -5,14 +5,17 @@ on the iCE40 every bit of that chain takes a logic cell of its own, since no
 other logic can share it. A compare with a constant needs no carry: ``x < c``
 exactly when, at some bit that is 1 in ``c``, ``x`` has a 0 and agrees with
 ``c`` on every bit above it. These helpers write that out (equality tests
-with constants, an OR), which the LUT mapper packs into a few LUTs.
+with constants, an OR), which the LUT mapper packs into a few LUTs. The same
+holds for saturating to a signed range: :func:`saturate` tests the bits above it.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const
+from amaranth.hdl import Cat, Const, Mux
 
-__all__ = ["at_least", "at_most", "below"]
+from ..util import signed_range
+
+__all__ = ["at_least", "at_most", "below", "saturate"]
 
 
 def below(x, c: int):
@@ -38,3 +41,12 @@ def at_most(x, c: int):
 def at_least(x, c: int):
     """``x >= c`` (unsigned ``x``), without a carry chain."""
     return ~below(x, c)
+
+
+def saturate(x, bits: int):
+    """The signed ``x`` clamped to the range of ``bits`` signed bits (its low ``bits``
+    bits when it fits): the bits from ``bits - 1`` up are all 0 or all 1 exactly when it
+    fits, so no compare with the range's ends (two carry chains) is needed."""
+    lo, hi = signed_range(bits)
+    top = x[bits - 1:]
+    return Mux(~x[-1] & top.any(), hi, Mux(x[-1] & ~top.all(), lo, x[:bits]))

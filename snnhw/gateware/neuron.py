@@ -10,8 +10,8 @@ from __future__ import annotations
 from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib.wiring import In, Out
 
-from ..util import signed_range
 from ._checks import CheckedComponent
+from .compare import saturate
 
 __all__ = ["NeuronLane"]
 
@@ -83,7 +83,6 @@ class NeuronLane(CheckedComponent):
 
     def elaborate(self, platform):
         m = Module()
-        lo, hi = signed_range(self.u_bits)
         s_max = (1 << self.spike_bits) - 1
         ub = self.u_bits
         # stage 1: leak
@@ -99,12 +98,9 @@ class NeuronLane(CheckedComponent):
         total = Signal(signed(max(len(u_l), len(cur)) + 1), reset_less=True)
         last_t = Signal(reset_less=True)
         m.d.sync += [total.eq(u_l + cur), last_t.eq(last1)]
-        top = total[ub - 1:]           # all equal (all 0 or all 1) iff total fits u_bits
         last2 = Signal(reset_less=True)
         v2 = Signal(signed(ub), reset_less=True)
-        m.d.sync += [v2.eq(Mux(~total[-1] & top.any(), hi,
-                               Mux(total[-1] & ~top.all(), lo, total[:ub]))),
-                     last2.eq(last_t)]
+        m.d.sync += [v2.eq(saturate(total, ub)), last2.eq(last_t)]
         # stage 4: fire
         fired = Signal(signed(ub + 1 - self.k))
         m.d.comb += fired.eq((v2 + self.fire_offset) >> self.k)

@@ -74,7 +74,7 @@ from ..protocol.kinds import layer_weight_words
 from ..protocol.words import pack_lanes
 from ..util import signed_bits, signed_range
 from ._checks import CheckedComponent, check_lanes
-from .compare import below
+from .compare import below, saturate
 from .kinds import kind as layer_kind
 from .layouts import event_layout, result_layout
 from .lutram import state_memory
@@ -1001,11 +1001,9 @@ class SerialCore(CheckedComponent):
         vb, nb = Signal(name="sweep_vb_valid"), Signal.like(n1, name="lane_b")
         v_r = Signal(signed(p.u_bits), name="v")
         if len({ly.u_bits for ly in p.net.layers}) == 1:
-            # every layer's range is u_bits': the range checks test the bits above it
-            # (all 0 or all 1 iff x fits), not two compares (carry chains) with it
-            lo, hi = signed_range(p.u_bits)
-            top = x[p.u_bits - 1:]
-            sat = Mux(~x[-1] & top.any(), hi, Mux(x[-1] & ~top.all(), lo, x[:p.u_bits]))
+            # every layer's range is u_bits': the range checks test the bits above it,
+            # not two compares (carry chains) with the layer's ends
+            sat = saturate(x, p.u_bits)
         else:
             sat = Mux(x > s.c.hi, s.c.hi, Mux(x < s.c.lo, s.c.lo, x))
         m.d.sync += [vb.eq(va), nb.eq(na), v_r.eq(sat)]

@@ -1,10 +1,10 @@
 """The carry-free compares with constants agree with Python's on every value."""
 
 import pytest
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Signal, signed
 from amaranth.sim import Simulator
 
-from snnhw.gateware.compare import at_least, at_most, below
+from snnhw.gateware.compare import at_least, at_most, below, saturate
 
 
 @pytest.mark.parametrize("width", [1, 3, 5])
@@ -31,3 +31,24 @@ def test_compares_with_every_constant_match_python(width):
     sim.add_testbench(bench)
     sim.run()
     assert len(seen) == (1 << width) * len(constants)
+
+
+@pytest.mark.parametrize("bits, width", [(3, 5), (4, 4), (2, 6)])
+def test_saturate_clamps_every_value_to_the_signed_range(bits, width):
+    x = Signal(signed(width))
+    o = Signal(signed(bits))
+    m = Module()
+    m.d.comb += o.eq(saturate(x, bits))
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    seen = []
+
+    async def bench(ctx):
+        for v in range(-(1 << (width - 1)), 1 << (width - 1)):
+            ctx.set(x, v)
+            assert ctx.get(o) == min(max(v, lo), hi), v
+            seen.append(v)
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert len(seen) == 1 << width
