@@ -66,15 +66,6 @@ def reply_layout() -> data.StructLayout:
     return data.StructLayout({"error": unsigned(1), "code": unsigned(8)})
 
 
-class _BufferWrite:
-    """The frame buffer's write side (enable, address, byte), whatever memory holds it."""
-
-    def __init__(self, depth: int, registered: bool = False):
-        self.en = Signal()
-        self.addr = Signal(range(depth), reset_less=registered)
-        self.data = Signal(8, reset_less=registered)
-
-
 class FrameReceiver(wiring.Component):
     """See the module docstring.
 
@@ -133,10 +124,10 @@ class FrameReceiver(wiring.Component):
         # enable: bytes come two cycles apart at the least)
         f.last_byte = Signal()
         m.d.sync += f.last_byte.eq(f.count_next[:16] == f.cmd.length)
-        f.w, f.rdata = self._buffer(m, platform, f.count)
-        # the write's address and byte whatever the state (``en`` says when): the
-        # registered write address is then the registered read address, one register
-        m.d.comb += [f.w.addr.eq(f.count), f.w.data.eq(f.byte)]
+        # the buffer is written and read at the byte count (``w_en`` says when a byte is
+        # written)
+        f.w_en = Signal()
+        f.rdata = self._buffer(m, platform, f.count, f.byte, f.w_en)
         m.d.comb += [self.rx.ready.eq(1), rx_crc.data.eq(f.byte)]
         f.expired = self._quiet_timer(m, f.take)
         # the reply and the clear pulse leave from registers (the clear fans out to every
@@ -156,33 +147,33 @@ class FrameReceiver(wiring.Component):
             self._check_states(m, f)
         return m
 
-    def _buffer(self, m, platform, read_addr) -> tuple[_BufferWrite, Signal]:
-        """The frame buffer, read at ``read_addr``; returns its write side (registered on
-        the way in) and the byte read (three cycles after its address)."""
+    def _buffer(self, m, platform, addr, byte, w_en) -> Signal:
+        """The frame buffer, read at ``addr`` and written there with ``byte`` when
+        ``w_en``; returns the byte read (three cycles after its address)."""
         max_bytes = self.buffer.depth
         # the buffer reads into a register (on ECP5 the block RAM's own output register),
         # so that the block RAM's slow clock-to-out ends in a flip-flop; a payload byte is
         # written a cycle after it arrives, from registers (the block RAM may sit far from
-        # the frame logic; the frame is checked and handed on only after its CRC bytes)
-        w, wq = _BufferWrite(max_bytes), _BufferWrite(max_bytes, registered=True)
-        m.d.sync += [wq.en.eq(w.en), wq.addr.eq(w.addr), wq.data.eq(w.data)]
-        raddr = Signal(range(max_bytes), name="buf_raddr", reset_less=True)
-        m.d.sync += raddr.eq(read_addr)
+        # the frame logic; the frame is checked and handed on only after its CRC bytes).
+        # One address register serves the read and the write
+        a_q = Signal(range(max_bytes), name="buf_addr", reset_less=True)
+        d_q = Signal(8, name="buf_wdata", reset_less=True)
+        en_q = Signal(name="buf_wen")
+        m.d.sync += [a_q.eq(addr), d_q.eq(byte), en_q.eq(w_en)]
         rdata = Signal(8, name="buf_rdata")
         fam = of_platform(platform)
         if fam is not None and fam.frame_buffer_block(max_bytes):
-            q = fam.rom_block(m, "buf", raddr, width=9, write=(wq.en, wq.addr, wq.data))
+            q = fam.rom_block(m, "buf", a_q, width=9, write=(en_q, a_q, d_q))
             m.d.comb += rdata.eq(q[:8])
         else:
             m.submodules.buf = buf = memory.Memory(shape=self.buffer.width, depth=max_bytes,
                                                    init=[])
             wp = buf.write_port()
             r = buf.read_port()
-            m.d.comb += [r.addr.eq(raddr), wp.en.eq(wq.en), wp.addr.eq(wq.addr),
-                         wp.data.eq(wq.data)]
+            m.d.comb += [r.addr.eq(a_q), wp.en.eq(en_q), wp.addr.eq(a_q), wp.data.eq(d_q)]
             # a frame is read only after its last byte is written
             m.d.sync += rdata.eq(collision_free_read(m, buf, r, wp, platform))
-        return w, rdata
+        return rdata
 
     def _quiet_timer(self, m, take) -> Signal:
         """``expired``: ``timeout`` cycles without a byte (in ticks), as a register of
@@ -283,7 +274,7 @@ class FrameReceiver(wiring.Component):
         cmd, byte, count = f.cmd, f.byte, f.count
         with m.State("PAYLOAD"):
             with m.If(f.take):
-                m.d.comb += [f.crc.valid.eq(1), f.w.en.eq(below(count, self.buffer.depth))]
+                m.d.comb += [f.crc.valid.eq(1), f.w_en.eq(below(count, self.buffer.depth))]
                 m.d.sync += [count.eq(f.count_next), f.mod3.eq(Mux(f.mod3 == 2, 0, f.mod3 + 1))]
                 # a WEIGHTS frame's header (layer, -, address), placed by `head`: a
                 # one-hot bit per header byte, shifted per byte (no compare on `count`
