@@ -166,7 +166,8 @@ class _ECP5(Family):
                          io=("TRELLIS_IO",), luts=("LUT4",), ff_prefixes=("TRELLIS_FF",),
                          dsp_cells=("MULT18X18D", "ALU54B"))
     # the iCE40 model (not refitted to ECP5 builds: TRELLIS_COMB counts LUTs and
-    # carries, close to the iCE40's logic cells on these designs)
+    # carries, close to the iCE40's logic cells on the pipeline core's designs; the
+    # serial core's LUT RAM makes it 1.1 to 1.65 times the estimate, docs/boards.md)
     logic = ICE40.logic
 
     def builds_rom(self, depth, width):
