@@ -462,8 +462,14 @@ class SerialCore(CheckedComponent):
         s.t_w_base = table(p.w_base, range(wmax + 1))
         s.t_b_base = table(p.b_base, range(p.bias_words + 1))
         s.t_m_base = table(p.m_base, range(p.membrane_words + 1))
-        s.b_addr = Signal(range(p.bias_words + 1))     # the swept group's lane-0 bias
-        s.m_addr = Signal(range(p.membrane_words + 1))     # and membrane
+        # the sweep's bias and membrane read addresses and its membrane write address:
+        # counters from the layer's base, stepped a lane at a time (_neuron_pipeline);
+        # a conv layer's bias is its channel group's, b_addr, for every position
+        s.b_ptr = Signal(range(p.bias_words + 1))
+        s.m_ptr = Signal(range(p.membrane_words + 1))
+        s.m_wptr = Signal.like(s.m_ptr)
+        if p.has_conv:
+            s.b_addr = Signal.like(s.b_ptr)
         # the neuron's constants
         s.t_k = table([ly.k for ly in net.layers], range(p.u_bits))
         s.t_off = table([ly.fire_offset for ly in net.layers], unsigned(p.u_bits))
@@ -607,9 +613,11 @@ class SerialCore(CheckedComponent):
         p = self.plan
         top = max(p.acc_words, p.membrane_words) - 1
         with m.State("CLEAR"):
-            m.d.comb += [s.a_wr.en.eq(below(s.addr, p.acc_words)), s.a_wr.addr.eq(s.addr),
-                         s.a_wr.data.eq(0), s.m_wr.en.eq(below(s.addr, p.membrane_words)),
-                         s.m_wr.addr.eq(s.addr), s.m_wr.data.eq(0)]
+            # (through the write ports' registers: each word written a cycle later, the
+            # last in INPUT's first cycle, long before a walk's first write)
+            a_live, m_live = below(s.addr, p.acc_words), below(s.addr, p.membrane_words)
+            m.d.sync += [s.a_zero.eq(a_live), s.a_zero_addr.eq(Mux(a_live, s.addr, 0)),
+                         s.mw.en.eq(m_live), s.mw.addr.eq(s.addr), s.mw.data.eq(0)]
             m.d.sync += s.addr.eq(s.addr + 1)
             with m.If(s.addr == top):
                 m.d.sync += [s.addr.eq(0), s.layer.eq(0), s.step.eq(0)]
@@ -781,8 +789,10 @@ class SerialCore(CheckedComponent):
         two cycles apart (an event's walk, then a cycle to fetch the next event), so a
         read never misses a write. DRAIN waits for the pipeline before the sweep."""
         v1, g1, val1 = s.walk
+        # the weight store reads at waddr in every cycle (only WALK's reads are taken
+        # on): a register straight to the block RAMs' address, no state decode
+        m.d.comb += s.store.rd_addr.eq(s.waddr)
         with m.State("WALK"):
-            m.d.comb += s.store.rd_addr.eq(s.waddr)
             m.d.sync += [s.left.eq(s.left - 1), v1.eq(1), g1.eq(s.aaddr),
                          val1.eq(s.ev_value)]
             if self.plan.has_conv:
@@ -797,7 +807,10 @@ class SerialCore(CheckedComponent):
         with m.State("DRAIN"):            # the last updates written, then the sweep
             with m.If(~s.walk_busy):
                 m.d.sync += [s.group.eq(0), s.entries.eq(0), s.key.eq(0),
-                             s.b_addr.eq(s.c.b_base), s.m_addr.eq(s.c.m_base)]
+                             s.b_ptr.eq(s.c.b_base), s.m_ptr.eq(s.c.m_base),
+                             s.m_wptr.eq(s.c.m_base)]
+                if self.plan.has_conv:
+                    m.d.sync += s.b_addr.eq(s.c.b_base)
                 for i, count in s.r_counts.items():    # its sweep writes them anew
                     with m.If(s.layer == i):
                         m.d.sync += count.eq(0)
@@ -873,10 +886,15 @@ class SerialCore(CheckedComponent):
         for lane in range(P):
             m.d.sync += prods[lane].eq(_tree(terms[lane]))
         s.a_read_group = g2
-        with m.If(v3):
-            sums = [(s.a_rd.data.word_select(lane, p.acc_width).as_signed() + prods[lane])
-                    [:p.acc_width] for lane in range(P)]
-            m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(g3), s.a_wr.data.eq(Cat(*sums))]
+        # the accumulators' write port from registers through an OR: the walk's write
+        # stage (its group zero while it is empty) and a zeroing (a register, set the
+        # cycle before: SWEEP_WRITE's of the swept group, CLEAR's), never both
+        s.a_zero, s.a_zero_addr = Signal(name="acc_zero"), Signal(gw, name="acc_zero_addr")
+        m.d.sync += [s.a_zero.eq(0), s.a_zero_addr.eq(0)]
+        sums = [(s.a_rd.data.word_select(lane, p.acc_width).as_signed() + prods[lane])
+                [:p.acc_width] for lane in range(P)]
+        m.d.comb += [s.a_wr.en.eq(v3 | s.a_zero), s.a_wr.addr.eq(g3 | s.a_zero_addr),
+                     s.a_wr.data.eq(Mux(v3, Cat(*sums), 0))]
         s.walk_busy = Cat(*valids, v3).any()
         s.walk = (v1, g1, val1)
 
@@ -901,25 +919,34 @@ class SerialCore(CheckedComponent):
         p = self.plan
         P = p.lanes
         sweeping, lane, start, words = s.sweeping, s.lane, s.start_lane, s.words
-        with m.State("SWEEP_READ"):      # lane 0's bias and membrane read (rd_lane 0)
+        with m.State("SWEEP_READ"):      # lane 0's bias (and membrane) read
             m.d.comb += sweeping.eq(1)
-            m.d.sync += [lane.eq(0), s.rd_lane.eq(1)]
+            m.d.sync += [lane.eq(0), s.b_ptr.eq(s.b_ptr + 1)]
+            if s.leaks:         # (else the membrane is read as its lane enters)
+                m.d.sync += s.m_ptr.eq(s.m_ptr + 1)
             m.next = "SWEEP_LANE"
         with m.State("SWEEP_LANE"):      # lane `lane` in, the next lane's words read
-            m.d.comb += [sweeping.eq(1), start.eq(1)]       # (rd_lane is lane + 1)
-            m.d.sync += [lane.eq(lane + 1), s.rd_lane.eq(s.rd_lane + 1)]
+            m.d.comb += [sweeping.eq(1), start.eq(1)]
+            m.d.sync += lane.eq(lane + 1)
+            if not s.leaks:     # the lane entering's membrane: P steps a group
+                m.d.sync += s.m_ptr.eq(s.m_ptr + 1)
             with m.If(lane == P - 1):
                 m.next = "SWEEP_FLUSH1"
+            with m.Else():      # the next lane's words: P steps a group with SWEEP_READ's
+                m.d.sync += s.b_ptr.eq(s.b_ptr + 1)
+                if s.leaks:
+                    m.d.sync += s.m_ptr.eq(s.m_ptr + 1)
         for n in (1, 2, 3, 4):            # the last lane's u_l + I, v, spike, reset
             with m.State(f"SWEEP_FLUSH{n}"):
                 m.d.comb += sweeping.eq(1)
                 m.next = f"SWEEP_FLUSH{n + 1}" if n < 4 else "SWEEP_WRITE"
+                if n == 4:      # the group's accumulators zeroed in SWEEP_WRITE
+                    m.d.sync += [s.a_zero.eq(1), s.a_zero_addr.eq(s.group)]
         # whether the swept group is the layer's last, a flip-flop (the group and the
         # layer's constants hold for the sweep's lanes and flush before SWEEP_WRITE)
         group_last = Signal()
         m.d.sync += group_last.eq(s.group == s.c.g_last)
         with m.State("SWEEP_WRITE"):
-            m.d.comb += [s.a_wr.en.eq(1), s.a_wr.addr.eq(s.group), s.a_wr.data.eq(0)]
             with m.If(~s.last_layer & words.fired):
                 entry = [words.spikes, s.key]
                 if p.has_conv:
@@ -929,7 +956,7 @@ class SerialCore(CheckedComponent):
                 m.d.sync += s.entries.eq(s.entries + 1)
             if p.replay_words:      # kept for the next step (the sample's last: no next)
                 self._keep_for_replay(m, s, words)
-            m.d.sync += [s.group.eq(s.group + 1), s.m_addr.eq(s.m_addr + P), words.fired.eq(0)]
+            m.d.sync += [s.group.eq(s.group + 1), words.fired.eq(0)]
             self._sweep_key(m, s)
             with m.If(group_last):
                 m.next = "LAYER_DONE"
@@ -950,8 +977,8 @@ class SerialCore(CheckedComponent):
 
     def _neuron_pipeline(self, m, s) -> None:
         """One neuron a cycle (outside the state machine): lane ``s.lane`` of the held
-        accumulator word, with the bias read the cycle before (at ``s.rd_lane``) and the
-        membrane then too or, no layer leaking, as the lane enters (at ``s.lane``), when
+        accumulator word, with the bias read the cycle before (at ``s.b_ptr``) and the
+        membrane then too or, no layer leaking, as the lane enters (at ``s.m_ptr``), when
         ``s.start_lane``; ``v``, then the spike, then the reset
         (written to the membrane), the group's spike word and whether a lane fired
         (``s.words``, registers). While ``s.sweeping`` the group's accumulator word
@@ -961,18 +988,16 @@ class SerialCore(CheckedComponent):
         s.sweeping, s.start_lane = Signal(), Signal()
         s.lane = lane = Signal(range(max(P, 2)))
         start = s.start_lane
-        # the bias and membrane addresses are the group's (registers, set at the sweep's
-        # start, stepped with the group) plus the lane to read, a register as well (0
-        # but in SWEEP_READ and SWEEP_LANE, which step it): one add from flip-flops to
-        # the memories' address
-        s.rd_lane = Signal(range(P + 2))
-        m.d.sync += s.rd_lane.eq(0)
+        # the bias and membrane are read at counters (set at the layer's start, and a
+        # conv layer's bias at each position's, stepped as the lanes are read:
+        # SWEEP_READ reads lane 0, SWEEP_LANE the lane after the one entering),
+        # registers straight to the memories' address; the membrane is written at a
+        # counter stepped by every lane that leaves the pipeline
         # with no layer leaking, the membrane is read a cycle later (the lane entering,
         # not the next), so it arrives with the registered charge and is added to it
         # straight from the memory: no register holds it in between
-        leaks = any(ly.leak_shift for ly in p.net.layers)
-        m.d.comb += [s.b_rd.addr.eq(s.b_addr + s.rd_lane),
-                     s.m_rd.addr.eq(s.m_addr + (s.rd_lane if leaks else lane))]
+        s.leaks = leaks = any(ly.leak_shift for ly in p.net.layers)
+        m.d.comb += [s.b_rd.addr.eq(s.b_ptr), s.m_rd.addr.eq(s.m_ptr)]
         # the accumulator's read address from registers through one OR: the walk's read
         # stage (zero while it is empty) and the swept group (zero outside the sweep)
         m.d.comb += s.a_rd.addr.eq(s.a_read_group | s.group)
@@ -1023,12 +1048,15 @@ class SerialCore(CheckedComponent):
         # the lane's membrane written back a cycle later, from registers (the reset's
         # subtract ends in a flip-flop, not at the memory; nothing reads the word again
         # this step)
-        mw_en = Signal(name="m_write")
-        mw_addr = Signal.like(s.m_wr.addr, name="m_write_addr", reset_less=True)
-        mw_data = Signal.like(s.m_wr.data, name="m_write_data", reset_less=True)
-        m.d.sync += [mw_en.eq(v2 & s.c.fires), mw_addr.eq(s.m_addr + n2), mw_data.eq(new_u)]
-        with m.If(mw_en):
-            m.d.comb += [s.m_wr.en.eq(1), s.m_wr.addr.eq(mw_addr), s.m_wr.data.eq(mw_data)]
+        # (CLEAR writes zeroes through the same registers)
+        s.mw = mw = SimpleNamespace(
+            en=Signal(name="m_write"),
+            addr=Signal.like(s.m_wr.addr, name="m_write_addr", reset_less=True),
+            data=Signal.like(s.m_wr.data, name="m_write_data", reset_less=True))
+        m.d.sync += [mw.en.eq(v2 & s.c.fires), mw.addr.eq(s.m_wptr), mw.data.eq(new_u)]
+        with m.If(v2):
+            m.d.sync += s.m_wptr.eq(s.m_wptr + 1)
+        m.d.comb += [s.m_wr.en.eq(mw.en), s.m_wr.addr.eq(mw.addr), s.m_wr.data.eq(mw.data)]
         with m.If(v2):
             m.d.sync += out.spikes.eq(Cat(out.spikes[p.spike_bits:], s_r[:p.spike_bits]))
             with m.If(s_r != 0):
@@ -1041,11 +1069,14 @@ class SerialCore(CheckedComponent):
         """The next group's key (:meth:`SerialPlan._keys`), position and channel group."""
         p, c = self.plan, s.c
         if not p.has_conv:      # every layer dense: the next group's first neuron
-            m.d.sync += [s.key.eq(s.key + p.lanes), s.b_addr.eq(s.b_addr + p.lanes)]
+            m.d.sync += s.key.eq(s.key + p.lanes)
             return
+        # (the bias counter stepped P past b_addr: back to it, or on at the next group)
+        b_next = s.b_addr + p.lanes
+        m.d.sync += s.b_ptr.eq(s.b_addr)
         with m.If(s.pos == c.pos_last):
             m.d.sync += [s.pos.eq(c.pos_first), s.key.eq(s.key + c.key_wrap),
-                         s.b_addr.eq(s.b_addr + p.lanes)]
+                         s.b_addr.eq(b_next), s.b_ptr.eq(b_next)]
         with m.Else():
             m.d.sync += [s.pos.eq(s.pos + 1), s.key.eq(s.key + c.key_pos)]
 
