@@ -73,17 +73,24 @@ class Readout(CheckedComponent):
                                                   init=[], attrs=lmem.attrs(platform))
         rd, wr = mem.read_port(), mem.write_port()
         q = collision_free_read(m, mem, rd, wr, platform)   # a logit read after its write
-        f = SimpleNamespace(q=q, wr=wr, addr=self._accumulate(m, rd, q, wr))
+        # a group is zeroed (CLEAR's, as its logits leave) through registers, written
+        # the cycle after: the write port's controls start at flip-flops, not at the
+        # state or the output's ready
+        f = SimpleNamespace(q=q, wr=wr, zero=Signal(name="zero"),
+                            zero_addr=Signal(range(self.plan.groups + 1), name="zero_addr",
+                                             reset_less=True))
+        m.d.sync += f.zero.eq(0)
+        f.addr = self._accumulate(m, rd, q, wr, f)
         self._argmax(m, f)
         with m.FSM(init="CLEAR"):
             self._clear_states(m, f)
             self._emit_states(m, f)
         return m
 
-    def _accumulate(self, m, rd, q, wr) -> Signal:
+    def _accumulate(self, m, rd, q, wr, f) -> Signal:
         """The beat's group into the read address, read the next cycle, added and written
-        the cycle after; returns the read address (the arriving group, or the group
-        counter of CLEAR and OUTPUT)."""
+        the cycle after (else a zeroing, ``f.zero``); returns the read address (the
+        arriving group, or the group counter of CLEAR and OUTPUT)."""
         plan = self.plan
         if plan.readout == "membrane":
             adds_word, add_width = self.i.payload.current, plan.current_width
@@ -100,14 +107,15 @@ class Readout(CheckedComponent):
                      acc_adds.eq(q_adds)]
         with m.If(self.i.valid):
             m.d.sync += addr.eq(self.i.payload.group)
-        with m.If(acc_valid):
-            sums = []
-            lb = plan.logit_bits
-            for lane in range(plan.lanes):
-                old = q.word_select(lane, lb).as_signed()
-                add = acc_adds.word_select(lane, add_width)
-                sums.append((old + (add.as_signed() if is_signed else add))[:lb])
-            m.d.comb += [wr.en.eq(1), wr.addr.eq(acc_group), wr.data.eq(Cat(*sums))]
+        sums = []
+        lb = plan.logit_bits
+        for lane in range(plan.lanes):
+            old = q.word_select(lane, lb).as_signed()
+            add = acc_adds.word_select(lane, add_width)
+            sums.append((old + (add.as_signed() if is_signed else add))[:lb])
+        m.d.comb += [wr.en.eq(acc_valid | f.zero),
+                     wr.addr.eq(Mux(acc_valid, acc_group, f.zero_addr)),
+                     wr.data.eq(Mux(acc_valid, Cat(*sums), 0))]
         return addr
 
     def _argmax(self, m, f) -> None:
@@ -134,9 +142,9 @@ class Readout(CheckedComponent):
         """CLEAR (every group zeroed, from reset) and IDLE (accumulating, until
         ``emit``)."""
         G, addr, wr = self.plan.groups, f.addr, f.wr
-        with m.State("CLEAR"):
-            m.d.comb += [wr.en.eq(1), wr.addr.eq(addr), wr.data.eq(0),
-                         f.busy_next.eq(addr != G - 1)]
+        with m.State("CLEAR"):      # (the last group zeroed in IDLE's first cycle)
+            m.d.comb += f.busy_next.eq(addr != G - 1)
+            m.d.sync += [f.zero.eq(1), f.zero_addr.eq(addr)]
             m.d.sync += addr.eq(addr + 1)
             with m.If(addr == G - 1):
                 m.d.sync += addr.eq(0)
@@ -178,8 +186,7 @@ class Readout(CheckedComponent):
             m.d.comb += f.busy_next.eq(1)
             m.d.sync += out_valid.eq(1)
             if not one:
-                m.d.comb += [f.wr.en.eq(1), f.wr.addr.eq(read), f.wr.data.eq(0)]
-                m.d.sync += f.held.eq(f.q)
+                m.d.sync += [f.held.eq(f.q), f.zero.eq(1), f.zero_addr.eq(read)]
             m.next = "EMIT"
         with m.State("EMIT"):
             # the beat is the low logit of `held`, which shifts down a logit per beat:
@@ -198,8 +205,7 @@ class Readout(CheckedComponent):
             with m.If(o.ready):
                 m.d.sync += [f.idx.eq(f.idx + 1), f.lane.eq(f.lane + 1)]
                 if one:     # cleared as it leaves (its read is not used again)
-                    m.d.comb += [f.wr.en.eq(1), f.wr.addr.eq(f.addr), f.wr.data.eq(0)]
-                    m.d.sync += f.addr.eq(f.addr + 1)
+                    m.d.sync += [f.addr.eq(f.addr + 1), f.zero.eq(1), f.zero_addr.eq(f.addr)]
                 else:
                     m.d.sync += f.held.eq(f.held >> lb)
                 with m.If(f.idx == n_out - 1):

@@ -117,13 +117,15 @@ class FrameReceiver(wiring.Component):
                             count_next=Signal(17), head=Signal(link.WEIGHT_HEADER_BYTES),
                             # a WEIGHTS frame's layer: whether it is each loaded layer
                             layer_is=Signal(max(len(self.weight_depths), 1)),
-                            empty=Signal(), at_end=Signal(), lag=Signal(2))
+                            empty=Signal(), at_end=Signal(), lag=Signal(2),
+                            # the length less one (set with the length): the byte count
+                            # is compared with it, no increment in front of the compare
+                            len_m1=Signal(16))
         m.d.comb += f.count_next.eq(f.count + 1)
-        # whether the next payload byte is the frame's last (the counter's increment
-        # and the compare with the length end in a flip-flop, not in the state's
-        # enable: bytes come two cycles apart at the least)
+        # whether the next payload byte is the frame's last (the compare ends in a
+        # flip-flop, not in the state's enable: bytes come two cycles apart at the least)
         f.last_byte = Signal()
-        m.d.sync += f.last_byte.eq(f.count_next[:16] == f.cmd.length)
+        m.d.sync += f.last_byte.eq(f.count == f.len_m1)
         # the buffer is written and read at the byte count (``w_en`` says when a byte is
         # written)
         f.w_en = Signal()
@@ -260,7 +262,8 @@ class FrameReceiver(wiring.Component):
             with m.If(take):
                 m.d.comb += f.crc.valid.eq(1)
                 m.d.sync += [cmd.length[8:].eq(byte), f.count.eq(0), f.mod3.eq(0),
-                             f.head.eq(1), f.empty.eq(Cat(cmd.length[:8], byte) == 0)]
+                             f.head.eq(1), f.empty.eq(Cat(cmd.length[:8], byte) == 0),
+                             f.len_m1.eq(Cat(cmd.length[:8], byte) - 1)]
                 with m.If(Cat(cmd.length[:8], byte) == 0):
                     m.next = "CRC0"
                 with m.Else():
@@ -339,4 +342,4 @@ class FrameReceiver(wiring.Component):
             m.d.sync += f.lag.eq(f.lag - 1)
         with m.If(d.valid & d.ready & ~f.at_end):
             m.d.sync += [f.count.eq(f.count_next), f.lag.eq(3),
-                         f.at_end.eq(f.count_next[:16] == f.cmd.length)]
+                         f.at_end.eq(f.count == f.len_m1)]

@@ -793,8 +793,8 @@ class SerialCore(CheckedComponent):
         # on): a register straight to the block RAMs' address, no state decode
         m.d.comb += s.store.rd_addr.eq(s.waddr)
         with m.State("WALK"):
-            m.d.sync += [s.left.eq(s.left - 1), v1.eq(1), g1.eq(s.aaddr),
-                         val1.eq(s.ev_value)]
+            m.d.comb += s.issue.eq(1)
+            m.d.sync += [s.left.eq(s.left - 1), g1.eq(s.aaddr), val1.eq(s.ev_value)]
             if self.plan.has_conv:
                 self._window_step(m, s)
             else:
@@ -847,7 +847,8 @@ class SerialCore(CheckedComponent):
                    Signal.like(s.ev_value, name=f"d{k}_value"))
                   for k in range(1, s.store.latency + 1)]
         v1, g1, val1 = stages[0]
-        m.d.sync += v1.eq(0)
+        s.issue = Signal(name="walk_issue")         # WALK issues a group
+        m.d.sync += v1.eq(s.issue)
         for (va, ga, xa), (vb, gb, xb) in itertools.pairwise(stages):
             m.d.sync += [vb.eq(va), gb.eq(ga), xb.eq(xa)]
         vl, gl, vall = stages[-1]
@@ -895,7 +896,12 @@ class SerialCore(CheckedComponent):
                 [:p.acc_width] for lane in range(P)]
         m.d.comb += [s.a_wr.en.eq(v3 | s.a_zero), s.a_wr.addr.eq(g3 | s.a_zero_addr),
                      s.a_wr.data.eq(Mux(v3, Cat(*sums), 0))]
-        s.walk_busy = Cat(*valids, v3).any()
+        # whether a group is in the pipeline: a register, set from the valid bits the
+        # pipeline will hold (each shifts one down; the first is the issue), so that
+        # DRAIN waits on a flip-flop, not on an OR of them all
+        valids.append(v3)
+        s.walk_busy = Signal(name="walk_busy")
+        m.d.sync += s.walk_busy.eq(Cat(*valids[:-1], s.issue).any())
         s.walk = (v1, g1, val1)
 
     @staticmethod
