@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from snnhw.gateware.collision import YOSYS_COMMANDS as COLLISION_COMMANDS
+from snnhw.gateware.encoding import YOSYS_COMMANDS as ENCODING_COMMANDS
 from snnhw.ir import Network
 from snnhw.toolchain import ToolError, tool
 from snnhw.util import write_text_atomic
@@ -165,8 +166,9 @@ def build(net: Network, board_name: str, *, lanes=8, baud: int | None = None,
                    nextpnr_opts=f"--report report.json --timing-allow-fail --seed {int(seed)} "
                                 + spec.family.nextpnr_options(clk_hz),
                    synth_opts=synth,
-                   # memories whose same-cycle read of a written word is never used
-                   script_after_read=COLLISION_COMMANDS,
+                   # memories whose same-cycle read of a written word is never used;
+                   # the state machines encoded one-hot
+                   script_after_read=f"{COLLISION_COMMANDS}; {ENCODING_COMMANDS}",
                    script_after_synth="tee -q -o synth_stat.json stat -json")
     except Exception as exc:  # amaranth raises CalledProcessError and others
         logs = [p.name for p in sorted(out.glob("*.tim")) + sorted(out.glob("*.rpt"))

@@ -141,7 +141,7 @@ class Readout(CheckedComponent):
     def _clear_states(self, m, f) -> None:
         """CLEAR (every group zeroed, from reset) and IDLE (accumulating, until
         ``emit``)."""
-        G, addr, wr = self.plan.groups, f.addr, f.wr
+        G, addr = self.plan.groups, f.addr
         with m.State("CLEAR"):      # (the last group zeroed in IDLE's first cycle)
             m.d.comb += f.busy_next.eq(addr != G - 1)
             m.d.sync += [f.zero.eq(1), f.zero_addr.eq(addr)]

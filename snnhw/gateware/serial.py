@@ -75,6 +75,7 @@ from ..protocol.words import pack_lanes
 from ..util import signed_bits, signed_range
 from ._checks import CheckedComponent, check_lanes
 from .compare import below, saturate
+from .encoding import ONE_HOT
 from .kinds import kind as layer_kind
 from .layouts import event_layout, result_layout
 from .lutram import state_memory
@@ -424,7 +425,8 @@ class SerialCore(CheckedComponent):
         self._input(inner, s)
         self._walk_pipeline(inner, s)
         self._neuron_pipeline(inner, s)
-        with inner.FSM(init="CLEAR"):
+        # (one-hot in a board build: snnhw.gateware.encoding; reset by `clear`)
+        with inner.FSM(init="CLEAR", name=ONE_HOT):
             self._clear_state(inner, s)
             self._accum_states(inner, s)
             self._sweep_states(inner, s)
@@ -788,7 +790,7 @@ class SerialCore(CheckedComponent):
         are read, then added and written. Two updates of one group are issued at least
         two cycles apart (an event's walk, then a cycle to fetch the next event), so a
         read never misses a write. DRAIN waits for the pipeline before the sweep."""
-        v1, g1, val1 = s.walk
+        _, g1, val1 = s.walk
         # the weight store reads at waddr in every cycle (only WALK's reads are taken
         # on): a register straight to the block RAMs' address, no state decode
         m.d.comb += s.store.rd_addr.eq(s.waddr)
