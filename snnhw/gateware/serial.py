@@ -648,12 +648,15 @@ class SerialCore(CheckedComponent):
         in_valid, ev = s.in_valid, s.in_event
         with m.State("INPUT"):
             m.d.comb += self.i.ready.eq(1)
+            if p.conv[0]:       # where the event's window starts: read in every INPUT
+                # cycle (the enable a decode of the state alone, not of the input's
+                # valid), used in START after the event's
+                m.d.comb += [s.s_rd.en.eq(1), s.s_rd.addr.eq(ev.index)]
             with m.If(in_valid):
                 with m.If(ev.eos):
                     self._events_done(m, s)
                 with m.Elif(ev.value != 0):
-                    if p.conv[0]:       # where its window starts: read, used in START
-                        m.d.comb += [s.s_rd.en.eq(1), s.s_rd.addr.eq(ev.index)]
+                    if p.conv[0]:
                         m.d.sync += s.ev_value.eq(ev.value)
                         m.next = "START"
                     else:
@@ -867,13 +870,14 @@ class SerialCore(CheckedComponent):
         terms = [_product_terms(wreg.word_select(lane, p.w_bits), p.w_bits, val2, p.value_bits)
                  for lane in range(P)]
         if len(terms[0]) > 2:
-            # more than one level of adds: the partial products are summed to two per
-            # lane, registered at their full width, then added (a stage more)
+            # more than one level of adds: one level of the tree (the terms summed in
+            # pairs, beside their selects), registered at full width, then the rest (a
+            # stage more; at most four partial sums, two levels, for five to eight terms)
             vh, gh = Signal(name="ph_valid"), Signal(gw, name="ph_group")
             m.d.sync += [vh.eq(v2), gh.eq(g2)]
             halves = []
             for lane, lane_terms in enumerate(terms):
-                parts = _tree(lane_terms, down_to=2)
+                parts = _tree(lane_terms, down_to=math.ceil(len(lane_terms) / 2))
                 regs = [Signal(part.shape(), name=f"half{lane}_{k}", reset_less=True)
                         for k, part in enumerate(parts)]
                 m.d.sync += [r.eq(part) for r, part in zip(regs, parts)]
