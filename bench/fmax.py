@@ -35,7 +35,8 @@ of the same shapes, :func:`snnhw.ir.examples.cnn_shaped` for the CNNs):
 
 Targets (the rows of :data:`CONFIGS`; a configuration is built on the boards
 it names, and ``--boards`` picks among those): every ECP5-85F row >= 150 MHz
-median and every iCE40UP5K row >= 40 MHz, both cores, 0 DSP; the lanes-32 rows
+and every iCE40UP5K row >= 40 MHz at every seed (the least Fmax), both cores,
+0 DSP; the lanes-32 rows
 of the 256x256 layer and 784-128-10 on the ECP5-85F also >= 4 G synaptic
 operations per second (lanes 16 reported next to them). The Gowin boards
 are built at 100 MHz with no target yet (Fmax reported); the logic cells and
@@ -196,7 +197,8 @@ def _row(name, lanes, core, board, runs, tp, min_synops=None) -> dict:
             "throughput": tp,
             "synops_per_second": synops, "target_synops": min_synops,
             "target_applies": target is not None,
-            "meets": med is not None and target is not None and med >= target
+            # at every seed: the least Fmax
+            "meets": med is not None and target is not None and min(fmax) >= target
             and (min_synops is None or synops >= min_synops)}
 
 
