@@ -76,7 +76,7 @@ class Readout(CheckedComponent):
         # a group is zeroed (CLEAR's, as its logits leave) through registers, written
         # the cycle after: the write port's controls start at flip-flops, not at the
         # state or the output's ready
-        f = SimpleNamespace(q=q, wr=wr, zero=Signal(name="zero"),
+        f = SimpleNamespace(q=q, zero=Signal(name="zero"),
                             zero_addr=Signal(range(self.plan.groups + 1), name="zero_addr",
                                              reset_less=True))
         m.d.sync += f.zero.eq(0)

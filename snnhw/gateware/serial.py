@@ -793,7 +793,7 @@ class SerialCore(CheckedComponent):
         are read, then added and written. Two updates of one group are issued at least
         two cycles apart (an event's walk, then a cycle to fetch the next event), so a
         read never misses a write. DRAIN waits for the pipeline before the sweep."""
-        _, g1, val1 = s.walk
+        g1, val1 = s.walk
         # the weight store reads at waddr in every cycle (only WALK's reads are taken
         # on): a register straight to the block RAMs' address, no state decode
         m.d.comb += s.store.rd_addr.eq(s.waddr)
@@ -904,11 +904,11 @@ class SerialCore(CheckedComponent):
                      s.a_wr.data.eq(Mux(v3, Cat(*sums), 0))]
         # whether a group is in the pipeline: a register, set from the valid bits the
         # pipeline will hold (each shifts one down; the first is the issue), so that
-        # DRAIN waits on a flip-flop, not on an OR of them all
-        valids.append(v3)
+        # DRAIN waits on a flip-flop, not on an OR of them all (`valids` are the stages
+        # before v3, whose next values are theirs)
         s.walk_busy = Signal(name="walk_busy")
-        m.d.sync += s.walk_busy.eq(Cat(*valids[:-1], s.issue).any())
-        s.walk = (v1, g1, val1)
+        m.d.sync += s.walk_busy.eq(Cat(*valids, s.issue).any())
+        s.walk = (g1, val1)
 
     @staticmethod
     def _beat_count(m, s, valid, width):
@@ -1066,10 +1066,9 @@ class SerialCore(CheckedComponent):
             addr=Signal.like(s.m_wr.addr, name="m_write_addr", reset_less=True),
             data=Signal.like(s.m_wr.data, name="m_write_data", reset_less=True))
         m.d.sync += [mw.en.eq(v2 & s.c.fires), mw.addr.eq(s.m_wptr), mw.data.eq(new_u)]
-        with m.If(v2):
-            m.d.sync += s.m_wptr.eq(s.m_wptr + 1)
         m.d.comb += [s.m_wr.en.eq(mw.en), s.m_wr.addr.eq(mw.addr), s.m_wr.data.eq(mw.data)]
         with m.If(v2):
+            m.d.sync += s.m_wptr.eq(s.m_wptr + 1)
             m.d.sync += out.spikes.eq(Cat(out.spikes[p.spike_bits:], s_r[:p.spike_bits]))
             with m.If(s_r != 0):
                 m.d.sync += out.fired.eq(1)
